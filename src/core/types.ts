@@ -1,0 +1,49 @@
+import type { ArtifactKind, SourceDetails } from '../sources/types.js';
+
+export type Compression = 'zstd' | 'gzip' | 'none';
+
+/** Major.minor of the on-storage format. Readers refuse an unknown major version. */
+export const FORMAT_VERSION = '1.0';
+export const MANIFEST_NAME = 'manifest.json';
+
+export interface ArtifactRecord {
+  /** Unique within the backup, e.g. `postgres-appdb`, `files-uploads`; `--only NAME` selects it. */
+  name: string;
+  kind: ArtifactKind;
+  /** Object key relative to the backup folder, e.g. `postgres-appdb.dump.zst.age`. */
+  key: string;
+  source: SourceDetails;
+  compression: { algorithm: Compression; level?: number };
+  encryption: { scheme: 'age' | 'none' };
+  plaintext: { size: number; sha256: string };
+  stored: { size: number; sha256: string };
+}
+
+export interface Origin {
+  host: string;
+  repository?: string;
+  workflow?: string;
+  runId?: string;
+  runAttempt?: string;
+  sha?: string;
+  ref?: string;
+  actor?: string;
+  eventName?: string;
+}
+
+export interface Manifest {
+  format: string;
+  id: string;
+  labels: string[];
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  tool: { name: 'strongbox'; version: string };
+  origin: Origin;
+  encryption: {
+    scheme: 'age' | 'none';
+    /** SHA-256 fingerprints (first 16 hex digits) of the age recipients; 'scrypt' marks a passphrase. */
+    recipients: string[];
+  };
+  artifacts: ArtifactRecord[];
+}

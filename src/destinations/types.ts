@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+
+/** One stored object, with its key relative to the destination's root (always '/'-separated). */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified?: Date;
+}
+
+/**
+ * Where backups are stored: a local/NAS folder or an S3-compatible bucket and prefix.
+ * Keys are relative to the destination root and use '/' separators on every platform.
+ *
+ * The contract every implementation keeps (the core relies on it for "no half-written backup
+ * ever looks complete"):
+ * - put/putBytes are atomic: after a failure or a kill, the key is either absent or complete.
+ *   A failed multipart upload is aborted, a local temp file removed.
+ * - get/getBytes on a missing key throw NotFoundError (or return undefined for getBytes).
+ * - list is recursive below the prefix and never returns temp/partial objects.
+ * - delete of a missing key succeeds.
+ */
+export interface Destination {
+  /** Printable location with any credentials removed, e.g. `s3://bucket/prefix` or `/mnt/nas/db`. */
+  readonly display: string;
+  put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  putBytes(key: string, data: Uint8Array): Promise<void>;
+  /**
+   * Writes data only if key does not exist yet; returns false if it already existed.
+   * Used for lock objects. Where the store offers no conditional write, implementations
+   * document how close they get.
+   */
+  putBytesIfAbsent?(key: string, data: Uint8Array): Promise<boolean>;
+  get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable>;
+  getBytes(key: string): Promise<Uint8Array | undefined>;
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+}
