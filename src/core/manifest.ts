@@ -1,0 +1,83 @@
+import { StrongboxError } from './errors.js';
+import { FORMAT_VERSION, type Manifest } from './types.js';
+
+/**
+ * The manifest is the commit point of a backup (design §4): written last, it alone makes a
+ * backup folder complete. Readers refuse an unknown major format version rather than guess.
+ */
+export function serializeManifest(m: Manifest): Uint8Array {
+  return Buffer.from(JSON.stringify(m, null, 2) + '\n', 'utf8');
+}
+
+export class ManifestError extends StrongboxError {}
+
+export function parseManifest(bytes: Uint8Array, where: string): Manifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new ManifestError(`manifest ${where} is not valid JSON (${(err as Error).message})`, {
+      hint: 'the backup is damaged; choose another backup',
+    });
+  }
+  if (!isObject(data) || typeof data.format !== 'string') {
+    throw new ManifestError(`manifest ${where} has no format version`, { hint: 'the backup is damaged; choose another backup' });
+  }
+  const major = data.format.split('.')[0];
+  if (major !== FORMAT_VERSION.split('.')[0]) {
+    throw new ManifestError(
+      `manifest ${where} has format ${data.format}, which this Strongbox (format ${FORMAT_VERSION}) cannot read`,
+      { hint: 'upgrade Strongbox to read this backup' },
+    );
+  }
+  const problems = checkShape(data);
+  if (problems.length) {
+    throw new ManifestError(`manifest ${where} is malformed: ${problems.join('; ')}`, {
+      hint: 'the backup is damaged; choose another backup',
+    });
+  }
+  return data as unknown as Manifest;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkShape(d: Record<string, unknown>): string[] {
+  const p: string[] = [];
+  const str = (o: Record<string, unknown>, k: string, at: string) => typeof o[k] === 'string' || p.push(`${at}${k} is not a string`);
+  const num = (o: Record<string, unknown>, k: string, at: string) =>
+    (typeof o[k] === 'number' && Number.isFinite(o[k])) || p.push(`${at}${k} is not a number`);
+  str(d, 'id', '');
+  str(d, 'startedAt', '');
+  str(d, 'finishedAt', '');
+  if (typeof d.startedAt === 'string' && Number.isNaN(Date.parse(d.startedAt))) p.push('startedAt is not a date');
+  if (!Array.isArray(d.labels)) p.push('labels is not a list');
+  if (!isObject(d.encryption)) p.push('encryption is missing');
+  if (!Array.isArray(d.artifacts)) {
+    p.push('artifacts is not a list');
+    return p;
+  }
+  d.artifacts.forEach((a, i) => {
+    const at = `artifacts[${i}].`;
+    if (!isObject(a)) return p.push(`${at} is not an object`);
+    str(a, 'name', at);
+    str(a, 'kind', at);
+    str(a, 'key', at);
+    if (typeof a.key === 'string' && (a.key.includes('/') || a.key.includes('\\') || a.key.startsWith('.'))) {
+      p.push(`${at}key must be a plain file name`);
+    }
+    for (const part of ['plaintext', 'stored'] as const) {
+      const o = a[part];
+      if (!isObject(o)) p.push(`${at}${part} is missing`);
+      else {
+        num(o, 'size', `${at}${part}.`);
+        if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) p.push(`${at}${part}.sha256 is not a SHA-256`);
+      }
+    }
+    if (!isObject(a.compression)) p.push(`${at}compression is missing`);
+    if (!isObject(a.encryption)) p.push(`${at}encryption is missing`);
+    return undefined;
+  });
+  return p;
+}

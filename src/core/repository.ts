@@ -1,0 +1,161 @@
+import { isBackupId } from './backup-id.js';
+import { NotFoundError, StrongboxError, UsageError, errorMessage } from './errors.js';
+import { parseManifest } from './manifest.js';
+import type { Reporter } from './reporter.js';
+import { FORMAT_VERSION, MANIFEST_NAME, type Manifest } from './types.js';
+import type { Destination, ObjectInfo } from '../destinations/types.js';
+
+/**
+ * The layout of a Strongbox repository at a destination root:
+ *   strongbox.json             marker: "a repository lives here" (format, creation time)
+ *   <backup-id>/<artifact>     stored artifacts
+ *   <backup-id>/manifest.json  written last; its presence makes the backup complete
+ *   locks/<lock-id>.json       run coordination
+ */
+export const MARKER = 'strongbox.json';
+
+export function objectKey(backupId: string, name: string): string {
+  return `${backupId}/${name}`;
+}
+
+export async function ensureRepository(dest: Destination, now: Date): Promise<void> {
+  if (await dest.stat(MARKER)) return;
+  await dest.putBytes(MARKER, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n'));
+}
+
+/**
+ * Readers insist on the marker, so an unmounted NAS share (an empty folder where the
+ * repository used to be) or a mistyped prefix is reported as such instead of as "no backups".
+ */
+export async function assertRepository(dest: Destination): Promise<void> {
+  if (await dest.stat(MARKER)) return;
+  throw new NotFoundError(
+    `no Strongbox repository at ${dest.display} (${MARKER} is missing)`,
+    'check the path or bucket/prefix; for a local or NAS path, check that the volume is mounted',
+  );
+}
+
+export interface BackupEntry {
+  id: string;
+  /** True when the manifest exists and parsed. */
+  complete: boolean;
+  manifest?: Manifest;
+  /** Why a backup with a manifest is unusable (malformed, unknown format). */
+  damaged?: string;
+  objects: ObjectInfo[];
+  /** Manifest start time for complete backups; newest object time for incomplete ones. */
+  time: Date;
+}
+
+/** Every backup folder at the destination, complete or not, oldest first by manifest time. */
+export async function listBackups(dest: Destination, reporter: Reporter): Promise<BackupEntry[]> {
+  await assertRepository(dest);
+  const folders = new Map<string, ObjectInfo[]>();
+  for await (const obj of dest.list('')) {
+    const slash = obj.key.indexOf('/');
+    if (slash < 0) continue;
+    const id = obj.key.slice(0, slash);
+    if (!isBackupId(id)) continue;
+    let list = folders.get(id);
+    if (!list) folders.set(id, (list = []));
+    list.push(obj);
+  }
+  const entries: BackupEntry[] = [];
+  for (const [id, objects] of folders) {
+    const newest = new Date(Math.max(0, ...objects.map((o) => o.lastModified?.getTime() ?? 0)));
+    const hasManifest = objects.some((o) => o.key === objectKey(id, MANIFEST_NAME));
+    if (!hasManifest) {
+      entries.push({ id, complete: false, objects, time: newest });
+      continue;
+    }
+    try {
+      const manifest = await readManifest(dest, id);
+      entries.push({ id, complete: true, manifest, objects, time: new Date(manifest.startedAt) });
+    } catch (err) {
+      reporter.warning(errorMessage(err));
+      entries.push({ id, complete: false, damaged: errorMessage(err), objects, time: newest });
+    }
+  }
+  return entries.sort((a, b) => a.time.getTime() - b.time.getTime() || a.id.localeCompare(b.id));
+}
+
+export async function readManifest(dest: Destination, id: string): Promise<Manifest> {
+  const key = objectKey(id, MANIFEST_NAME);
+  const bytes = await dest.getBytes(key);
+  if (!bytes) throw new NotFoundError(`backup ${id} has no manifest at ${dest.display}`, 'it is incomplete (an interrupted run) and cannot be restored');
+  const manifest = parseManifest(bytes, `${dest.display}/${key}`);
+  if (manifest.id !== id) throw new StrongboxError(`manifest ${dest.display}/${key} names backup ${manifest.id}, not ${id}`);
+  return manifest;
+}
+
+export interface Selection {
+  /** `latest`, `label:NAME`, or a backup id. */
+  selector: string;
+  /** A git sha (prefix ≥ 7) or an ISO time: choose among backups taken before it. */
+  before?: string;
+  /** Refuse when several backups match (rollback), instead of taking the newest (restore). */
+  unique?: boolean;
+}
+
+export function describeBackup(e: BackupEntry): string {
+  const m = e.manifest;
+  if (!m) return `${e.id} (incomplete)`;
+  const labels = m.labels.length ? ` [${m.labels.join(', ')}]` : '';
+  const sha = m.origin.sha ? ` sha ${m.origin.sha.slice(0, 12)}` : '';
+  return `${m.id} ${m.startedAt}${labels}${sha}`;
+}
+
+/** Picks one complete backup; refuses with the candidates listed when it can't. */
+export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntry & { manifest: Manifest } {
+  const complete = entries.filter((e): e is BackupEntry & { manifest: Manifest } => e.complete && !!e.manifest);
+  let matches = complete;
+  const s = sel.selector;
+  if (s === 'latest') {
+    // no filter
+  } else if (s.startsWith('label:')) {
+    const label = s.slice('label:'.length);
+    if (!label) throw new UsageError('--backup label: needs a label name, e.g. label:pre-release');
+    matches = complete.filter((e) => e.manifest.labels.includes(label));
+  } else if (isBackupId(s)) {
+    const found = entries.find((e) => e.id === s);
+    if (found && !found.complete) {
+      throw new NotFoundError(
+        `backup ${s} is not restorable: ${found.damaged ?? 'it has no manifest (an interrupted or still running backup)'}`,
+      );
+    }
+    matches = complete.filter((e) => e.id === s);
+  } else {
+    throw new UsageError(`--backup "${s}" is not a backup id, "latest" or "label:NAME"`);
+  }
+  if (sel.before) matches = filterBefore(matches, complete, sel.before);
+  if (matches.length === 0) {
+    const recent = complete.slice(-10).reverse().map(describeBackup);
+    throw new NotFoundError(
+      `no complete backup matches ${s}${sel.before ? ` before ${sel.before}` : ''}`,
+      recent.length ? `recent backups:\n  ${recent.join('\n  ')}` : 'the repository holds no complete backup',
+    );
+  }
+  if (sel.unique && matches.length > 1 && s !== 'latest') {
+    throw new UsageError(
+      `${s}${sel.before ? ` before ${sel.before}` : ''} matches ${matches.length} backups; name one by id or narrow it with --before`,
+      `candidates:\n  ${matches.slice(-10).reverse().map(describeBackup).join('\n  ')}`,
+    );
+  }
+  return matches[matches.length - 1]!;
+}
+
+function filterBefore<T extends BackupEntry & { manifest: Manifest }>(matches: T[], all: T[], before: string): T[] {
+  if (/^[0-9a-f]{7,40}$/i.test(before)) {
+    // A snapshot taken by the deploy of SHA holds the state from before SHA's migrations; failing
+    // that, take backups made before the first backup that recorded SHA.
+    const sha = before.toLowerCase();
+    const bySha = matches.filter((e) => e.manifest.origin.sha?.toLowerCase().startsWith(sha));
+    if (bySha.length) return bySha;
+    const first = all.find((e) => e.manifest.origin.sha?.toLowerCase().startsWith(sha));
+    if (!first) throw new NotFoundError(`no backup in this repository records git sha ${before}`, 'give a time instead (--before 2026-11-20T10:00:00Z)');
+    return matches.filter((e) => e.time < first.time);
+  }
+  const t = Date.parse(before);
+  if (Number.isNaN(t)) throw new UsageError(`--before "${before}" is neither a git sha nor a time`, 'use a sha (≥ 7 hex digits) or an ISO time like 2026-11-20T10:00:00Z');
+  return matches.filter((e) => e.time.getTime() < t);
+}
