@@ -11,9 +11,10 @@ import { sha256 } from '../helpers/bytes.js';
 
 async function run(stages: NodeJS.ReadWriteStream[], input: Buffer): Promise<Buffer> {
   let out = Buffer.alloc(0);
-  await pipeline(Readable.from([input]), ...(stages as [NodeJS.ReadWriteStream]), async (src: AsyncIterable<Buffer>) => {
-    out = await buffer(src);
-  });
+  const sink = async (src: AsyncIterable<unknown>) => {
+    out = await buffer(src as AsyncIterable<Buffer>);
+  };
+  await (pipeline as (...s: unknown[]) => Promise<void>)(Readable.from([input]), ...stages, sink);
   return out;
 }
 

@@ -1,0 +1,81 @@
+import * as core from '@actions/core';
+import { backup } from '../core/backup.js';
+import { UsageError } from '../core/errors.js';
+import { formatBytes } from '../core/artifact-writer.js';
+import { maskUrlPassword, originFromEnv, resolveBackup } from '../config/settings.js';
+import { forkPullRequestReason } from './fork.js';
+import { commaList, flag, list, optional, provided, secret, storageInputs } from './inputs.js';
+import { actionsReporter } from './reporter.js';
+import { runAction, writeSummary } from './run.js';
+
+export async function runBackupAction(): Promise<void> {
+  await runAction(async () => {
+    // Secrets first: nothing may be logged before the runner knows to mask them.
+    const passphrase = secret('passphrase');
+    const recipients = commaList('recipient');
+    const postgres = list('postgres');
+    for (const url of postgres) maskUrlPassword(url, actionsReporter);
+
+    const keyMissing = (provided('passphrase') && !passphrase) || (provided('recipient') && recipients.length === 0);
+    const skip = keyMissing ? forkPullRequestReason(process.env) : undefined;
+    if (skip) {
+      core.warning(`Backup SKIPPED: ${skip}.`);
+      core.setOutput('status', 'skipped');
+      core.setOutput('skip-reason', skip);
+      await writeSummary((s) => s.addHeading('Strongbox backup: skipped', 2).addRaw(`Skipped: ${skip}.`, true));
+      return;
+    }
+    if (provided('recipient') && recipients.length === 0 && !passphrase) {
+      // An unset secret: refuse rather than fall through to "no key given" or plaintext.
+      throw new UsageError('input recipient is empty', 'an unset repository secret expands to ""; set it to an age1… public key. No plaintext backup is made.');
+    }
+    const options = resolveBackup(
+      {
+        to: list('to'),
+        postgres,
+        files: list('files'),
+        exclude: list('exclude'),
+        recipients,
+        passphrase,
+        passphraseSource: 'input passphrase',
+        unencrypted: flag('unencrypted'),
+        labels: commaList('label'),
+        compression: optional('compression'),
+        level: optional('level'),
+        confirm: optional('confirm-upload'),
+        ...storageInputs(),
+      },
+      actionsReporter,
+      originFromEnv(process.env),
+    );
+    const result = await backup(options);
+    core.setOutput('status', 'success');
+    core.setOutput('backup-id', result.id);
+    core.setOutput('size', String(result.storedBytes));
+    core.setOutput('plaintext-size', String(result.plaintextBytes));
+    core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
+    core.setOutput('exit-code', '0');
+    await writeSummary((s) =>
+      s
+        .addHeading('Strongbox backup', 2)
+        .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${result.destinations.map((d) => `<code>${d}</code>`).join(', ')}`, true)
+        .addTable([
+          [
+            { data: 'Artifact', header: true },
+            { data: 'Source', header: true },
+            { data: 'Size', header: true },
+            { data: 'Stored', header: true },
+            { data: 'SHA-256 (stored)', header: true },
+          ],
+          ...result.manifest.artifacts.map((a) => [
+            a.name,
+            String(a.source.database ?? a.source.path ?? ''),
+            formatBytes(a.plaintext.size),
+            formatBytes(a.stored.size),
+            `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
+          ]),
+        ])
+        .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}.`, true),
+    );
+  });
+}

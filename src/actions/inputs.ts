@@ -1,0 +1,44 @@
+import * as core from '@actions/core';
+import type { StorageSettings } from '../config/settings.js';
+
+/**
+ * Action inputs carry the CLI flags' names (`postgres-target` ↔ `--postgres-target`). Lists
+ * are one value per line (commas also separate recipients and labels, which never hold them).
+ */
+export function list(name: string): string[] {
+  return core
+    .getMultilineInput(name)
+    .flatMap((l) => l.split(/\n/))
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
+export function commaList(name: string): string[] {
+  return list(name).flatMap((l) => l.split(',')).map((l) => l.trim()).filter(Boolean);
+}
+
+export function optional(name: string): string | undefined {
+  const v = core.getInput(name).trim();
+  return v === '' ? undefined : v;
+}
+
+export function flag(name: string): boolean {
+  return core.getInput(name).trim() !== '' && core.getBooleanInput(name);
+}
+
+/** A secret input: masked before anything else happens. Returns undefined when unset. */
+export function secret(name: string): string | undefined {
+  const v = core.getInput(name, { trimWhitespace: false });
+  if (v) core.setSecret(v);
+  return v === '' ? undefined : v;
+}
+
+/** True when an input was given at all, even as an empty string (an unset secret). */
+export function provided(name: string): boolean {
+  const key = `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+  return key in process.env;
+}
+
+export function storageInputs(): StorageSettings {
+  return { endpoint: optional('endpoint'), region: optional('region'), pathStyle: flag('path-style'), preset: optional('preset') };
+}

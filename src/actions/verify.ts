@@ -1,0 +1,44 @@
+import * as core from '@actions/core';
+import { parseDuration } from '../core/duration.js';
+import { ExitCode, UsageError } from '../core/errors.js';
+import { verify } from '../core/verify.js';
+import { openDestinations, resolveDecryption } from '../config/settings.js';
+import { flag, optional, secret, storageInputs } from './inputs.js';
+import { actionsReporter } from './reporter.js';
+import { runAction, writeSummary } from './run.js';
+
+export async function runVerifyAction(): Promise<void> {
+  await runAction(async () => {
+    const identity = secret('identity');
+    const passphrase = secret('passphrase');
+    const deep = flag('deep');
+    const maxAge = optional('max-age');
+    const maxAgeMs = maxAge ? parseDuration(maxAge, 'max-age') : undefined;
+    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
+    if (deep && !decrypt) throw new UsageError('deep verification needs the key', 'set the identity (or passphrase) input from a secret');
+    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
+    const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, maxAgeMs, reporter: actionsReporter });
+    core.setOutput('ok', String(result.ok));
+    core.setOutput('backup-id', result.backupId);
+    core.setOutput('age-seconds', String(Math.round(result.ageSeconds)));
+    core.setOutput('problems', JSON.stringify(result.problems));
+    await writeSummary((s) =>
+      s
+        .addHeading(`Strongbox verify: ${result.ok ? 'OK' : 'FAILED'}`, 2)
+        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}.`, true)
+        .addTable([
+          [
+            { data: 'Artifact', header: true },
+            { data: 'Object', header: true },
+            { data: 'Result', header: true },
+          ],
+          ...result.artifacts.map((a) => [a.name, `<code>${a.object}</code>`, a.storedOk ? (a.plaintextOk ? 'stored + plaintext OK' : 'stored OK') : 'FAILED']),
+          ...result.problems.filter((p) => !p.artifact).map((p) => ['—', '—', p.problem]),
+        ]),
+    );
+    if (!result.ok) {
+      core.setOutput('exit-code', String(ExitCode.verifyFailed));
+      core.setFailed(`backup ${result.backupId} failed verification:\n${result.problems.map((p) => `${p.object ?? ''} ${p.problem}`.trim()).join('\n')}`);
+    } else core.setOutput('exit-code', '0');
+  });
+}

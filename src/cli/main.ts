@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { ConsoleReporter } from '../core/reporter.js';
+import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
+import { VERSION } from '../version.js';
+import { registerCommands } from './commands.js';
+
+/**
+ * `strongbox` — the same operations as the actions, from a terminal (for when GitHub itself
+ * is down). Human messages go to stderr; `--json` puts one result object on stdout.
+ */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
+  const program = new Command('strongbox')
+    .version(VERSION)
+    .description('Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  const ctx = { reporter, env, exitCode: ExitCode.ok as number };
+  registerCommands(program, ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof StrongboxError) {
+      reporter.error(err.message);
+      if (err.hint) reporter.info(`hint: ${err.hint}`);
+      return err.exitCode;
+    }
+    reporter.error(`unexpected failure: ${errorMessage(err)}`);
+    if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
+    return ExitCode.failure;
+  }
+}

@@ -1,0 +1,175 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseIdentityFile, validateRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
+import { parseCompression, validateLevel } from '../codecs/compress.js';
+import type { BackupOptions, SourceSpec } from '../core/backup.js';
+import { validateLabels } from '../core/backup.js';
+import { UsageError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import type { Origin } from '../core/types.js';
+import { openDestination } from '../destinations/index.js';
+import type { Destination } from '../destinations/types.js';
+
+/**
+ * Turns the user's strings — CLI flags or action inputs, which share names — into the typed,
+ * validated configuration the core takes. Both edges call these, so a rule such as "an empty
+ * recipient is fatal" is written once. Secrets are registered with the reporter first.
+ */
+export interface StorageSettings {
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  preset?: string;
+}
+
+export function openDestinations(urls: string[], storage: StorageSettings, flag: string): Destination[] {
+  const list = urls.map((u) => u.trim());
+  if (list.length === 0) throw new UsageError(`${flag} is required`, 'a local path, file://PATH or s3://bucket/prefix');
+  for (const u of list) if (!u) throw new UsageError(`${flag} is empty`, 'an unset variable or secret? give a path or s3://bucket/prefix');
+  return list.map((u) => openDestination(u, storage));
+}
+
+export interface KeySettings {
+  recipients: string[];
+  /** The passphrase itself (already read from the named environment variable or input). */
+  passphrase?: string;
+  passphraseSource?: string;
+  unencrypted?: boolean;
+}
+
+export function resolveEncryption(k: KeySettings, reporter: Reporter): EncryptOptions | undefined {
+  if (k.passphrase !== undefined) reporter.setSecret(k.passphrase);
+  if (k.recipients.some((r) => r.trim() === '')) {
+    throw new UsageError('a recipient is empty', 'an unset repository secret expands to ""; set it to an age1… public key. No plaintext backup is made.');
+  }
+  if (k.passphrase !== undefined && k.passphrase === '') {
+    throw new UsageError(`the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty`, 'an unset secret expands to ""; no plaintext backup is made');
+  }
+  const recipients = k.recipients.map((r) => r.trim());
+  const hasKey = recipients.length > 0 || k.passphrase !== undefined;
+  if (k.unencrypted) {
+    if (hasKey) throw new UsageError('--unencrypted contradicts --recipient/--passphrase-env', 'drop one of them');
+    reporter.warning('writing an UNENCRYPTED backup, as asked (--unencrypted)');
+    return undefined;
+  }
+  if (!hasKey) {
+    throw new UsageError('no encryption key given', 'pass --recipient age1… (or --passphrase-env NAME); use --unencrypted only if you really want plaintext backups');
+  }
+  if (recipients.length && k.passphrase !== undefined) {
+    throw new UsageError('use either --recipient or --passphrase-env, not both', 'the age format does not mix passphrases with recipients');
+  }
+  for (const r of recipients) validateRecipient(r);
+  return k.passphrase !== undefined ? { passphrase: k.passphrase } : { recipients };
+}
+
+export interface IdentitySettings {
+  identityFile?: string;
+  /** Identity text given directly (an action input fed from a secret). */
+  identity?: string;
+  passphrase?: string;
+  passphraseSource?: string;
+}
+
+export async function resolveDecryption(k: IdentitySettings, reporter: Reporter): Promise<DecryptOptions | undefined> {
+  if (k.identity !== undefined) reporter.setSecret(k.identity);
+  if (k.passphrase !== undefined) reporter.setSecret(k.passphrase);
+  const identities: string[] = [];
+  if (k.identity !== undefined) {
+    if (k.identity.trim() === '') throw new UsageError('the identity is empty', 'an unset secret expands to ""; set it to the AGE-SECRET-KEY-1… line');
+    identities.push(...parseIdentityFile(k.identity));
+  }
+  if (k.identityFile !== undefined) {
+    if (k.identityFile.trim() === '') throw new UsageError('--identity-file is empty');
+    let text: string;
+    try {
+      text = await readFile(k.identityFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read identity file ${k.identityFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    for (const line of text.split('\n')) if (line.trim()) reporter.setSecret(line.trim());
+    identities.push(...parseIdentityFile(text));
+  }
+  if (k.passphrase !== undefined) {
+    if (k.passphrase === '') throw new UsageError(`the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty`);
+    return { passphrase: k.passphrase };
+  }
+  return identities.length ? { identities } : undefined;
+}
+
+/** Reads the passphrase from the environment variable the user named. */
+export function passphraseFromEnv(name: string | undefined, env: NodeJS.ProcessEnv): { passphrase?: string; passphraseSource?: string } {
+  if (name === undefined) return {};
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--passphrase-env "${name}" is not an environment variable name`);
+  const v = env[name];
+  if (v === undefined || v === '') {
+    throw new UsageError(`environment variable ${name} (--passphrase-env) is ${v === undefined ? 'unset' : 'empty'}`, 'export the passphrase in it; no plaintext backup is made');
+  }
+  return { passphrase: v, passphraseSource: `$${name}` };
+}
+
+export interface BackupSettings extends KeySettings, StorageSettings {
+  to: string[];
+  postgres: string[];
+  files: string[];
+  exclude: string[];
+  labels: string[];
+  compression?: string;
+  level?: string;
+  confirm?: string;
+}
+
+export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
+  for (const url of s.postgres) maskUrlPassword(url, reporter);
+  // Validate everything before touching a destination: a typo fails fast, nothing is written.
+  const encryption = resolveEncryption(s, reporter);
+  const algorithm = parseCompression(s.compression?.trim() || 'zstd');
+  const level = s.level?.trim() ? Number(s.level) : undefined;
+  if (level !== undefined && !Number.isInteger(level)) throw new UsageError(`--level "${s.level}" is not a whole number`);
+  validateLevel(algorithm, level);
+  validateLabels(s.labels);
+  const sources: SourceSpec[] = [
+    ...s.postgres.map((url): SourceSpec => ({ kind: 'postgres', url })),
+    ...s.files.map((path): SourceSpec => ({ kind: 'files', path, exclude: s.exclude })),
+  ];
+  if (sources.some((x) => (x.kind === 'postgres' ? x.url : x.path).trim() === '')) {
+    throw new UsageError('a --postgres or --files value is empty', 'an unset variable or secret?');
+  }
+  const confirm = s.confirm?.trim() || 'hash';
+  if (confirm !== 'hash' && confirm !== 'size') throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
+  return {
+    destinations: openDestinations(s.to, s, '--to'),
+    sources,
+    encryption,
+    compression: { algorithm, level },
+    labels: s.labels,
+    origin,
+    confirm,
+    reporter,
+  };
+}
+
+export function maskUrlPassword(url: string, reporter: Reporter): void {
+  try {
+    const u = new URL(url);
+    if (u.password) reporter.setSecret(decodeURIComponent(u.password));
+  } catch {
+    // not a URL; the adapter reports it
+  }
+}
+
+/** Where a backup ran, from the GitHub Actions environment when there is one. */
+export function originFromEnv(env: NodeJS.ProcessEnv): Origin {
+  const o: Origin = { host: hostname() };
+  const map: [keyof Origin, string][] = [
+    ['repository', 'GITHUB_REPOSITORY'],
+    ['workflow', 'GITHUB_WORKFLOW'],
+    ['runId', 'GITHUB_RUN_ID'],
+    ['runAttempt', 'GITHUB_RUN_ATTEMPT'],
+    ['sha', 'GITHUB_SHA'],
+    ['ref', 'GITHUB_REF'],
+    ['actor', 'GITHUB_ACTOR'],
+    ['eventName', 'GITHUB_EVENT_NAME'],
+  ];
+  for (const [k, v] of map) if (env[v]) o[k] = env[v]!;
+  return o;
+}

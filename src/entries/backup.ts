@@ -1,0 +1,3 @@
+import { runBackupAction } from '../actions/backup.js';
+
+await runBackupAction();

@@ -1,0 +1,3 @@
+import { runRestoreAction } from '../actions/restore.js';
+
+await runRestoreAction();

@@ -1,0 +1,3 @@
+import { runVerifyAction } from '../actions/verify.js';
+
+await runVerifyAction();
