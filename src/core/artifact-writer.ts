@@ -1,0 +1,145 @@
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { createEncryptStream, type EncryptOptions } from '../codecs/age/index.js';
+import { compressionExtension, createCompressor } from '../codecs/compress.js';
+import { HashingStream } from '../codecs/hash.js';
+import type { Destination } from '../destinations/types.js';
+import type { ArtifactKind, SourceDump } from '../sources/types.js';
+import { StrongboxError, errorMessage } from './errors.js';
+import { fanOut } from './fan-out.js';
+import type { Reporter } from './reporter.js';
+import { objectKey } from './repository.js';
+import type { ArtifactRecord, Compression } from './types.js';
+
+export interface ArtifactPlan {
+  name: string;
+  kind: ArtifactKind;
+  /** Extension of the plaintext, e.g. `.dump` or `.tar`. */
+  extension: string;
+  open(): Promise<SourceDump> | SourceDump;
+}
+
+export interface WriteContext {
+  backupId: string;
+  destinations: Destination[];
+  compression: { algorithm: Compression; level?: number };
+  /** undefined only when the user asked for --unencrypted. */
+  encryption?: EncryptOptions;
+  /** 'hash' reads every stored object back and checks its SHA-256; 'size' only checks sizes. */
+  confirm: 'hash' | 'size';
+  reporter: Reporter;
+}
+
+/**
+ * Streams one source to every destination: source → SHA-256 (plaintext) → compress → age →
+ * SHA-256 (stored) → fan-out → destination uploads, all under one backpressured pipeline.
+ * Resolves only when the producer succeeded and every destination's copy is confirmed.
+ */
+export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Promise<ArtifactRecord> {
+  const { algorithm, level } = ctx.compression;
+  const key = `${plan.name}${plan.extension}${compressionExtension(algorithm)}${ctx.encryption ? '.age' : ''}`;
+  const fullKey = objectKey(ctx.backupId, key);
+  const abort = new AbortController();
+
+  const dump = await plan.open();
+  const plainHash = new HashingStream();
+  const storedHash = new HashingStream();
+  const compressor = createCompressor(algorithm, level);
+  const encryptor = ctx.encryption ? createEncryptStream(ctx.encryption) : undefined;
+  const { input, outputs } = fanOut(ctx.destinations.length);
+  const stages = [dump.stream, plainHash, compressor, encryptor, storedHash, input].filter(
+    (s): s is NonNullable<typeof s> => s !== undefined,
+  );
+
+  const tasks: Promise<unknown>[] = [
+    pipeline(stages as unknown as [Readable, ...NodeJS.WritableStream[]]),
+    dump.completed,
+    ...ctx.destinations.map((dest, i) =>
+      dest.put(fullKey, outputs[i]!, { signal: abort.signal }).catch((err: unknown) => {
+        throw new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, { cause: err });
+      }),
+    ),
+  ];
+  // The first failure tears everything down (killing the dump, aborting multipart uploads);
+  // then we wait for every task to settle so nothing keeps running behind our back.
+  const settled = await settleAll(tasks, () => {
+    abort.abort();
+    dump.stream.destroy();
+    for (const s of stages) s.destroy();
+  });
+  if (settled) throw settled;
+
+  const stored = storedHash.result;
+  const record: ArtifactRecord = {
+    name: plan.name,
+    kind: plan.kind,
+    key,
+    source: dump.details,
+    compression: level === undefined ? { algorithm } : { algorithm, level },
+    encryption: { scheme: ctx.encryption ? 'age' : 'none' },
+    plaintext: plainHash.result,
+    stored,
+  };
+  for (const dest of ctx.destinations) await confirmStored(dest, fullKey, stored, ctx.confirm);
+  ctx.reporter.info(
+    `  ${plan.name}: ${formatBytes(record.plaintext.size)} → ${formatBytes(stored.size)} stored as ${key}`,
+  );
+  return record;
+}
+
+/** Resolves to the first error (after everything settled), or undefined when all succeeded. */
+async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): Promise<unknown> {
+  let first: unknown;
+  await Promise.all(
+    tasks.map((t) =>
+      t.catch((err: unknown) => {
+        if (first === undefined) {
+          first = err;
+          onFirstError();
+        }
+      }),
+    ),
+  );
+  return first;
+}
+
+/** Proves the destination holds exactly what we sent before the manifest may refer to it. */
+export async function confirmStored(
+  dest: Destination,
+  key: string,
+  expected: { size: number; sha256: string },
+  mode: 'hash' | 'size',
+): Promise<void> {
+  const info = await dest.stat(key);
+  if (!info) throw new StrongboxError(`${dest.display}/${key} is missing right after its upload`, { hint: 'check the destination; the backup was not committed' });
+  if (info.size !== expected.size) {
+    throw new StrongboxError(
+      `${dest.display}/${key} holds ${info.size} bytes but ${expected.size} were uploaded`,
+      { hint: 'the destination did not store the object faithfully; the backup was not committed' },
+    );
+  }
+  if (mode === 'size') return;
+  const check = new HashingStream();
+  await pipeline(await dest.get(key), check, async function* (source) {
+    for await (const _ of source) {
+      // drain
+    }
+  });
+  if (check.result.sha256 !== expected.sha256 || check.result.size !== expected.size) {
+    throw new StrongboxError(
+      `${dest.display}/${key} reads back with SHA-256 ${check.result.sha256}, not the uploaded ${expected.sha256}`,
+      { hint: 'the destination did not store the object faithfully; the backup was not committed' },
+    );
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}

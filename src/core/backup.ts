@@ -1,0 +1,149 @@
+import { hostname } from 'node:os';
+import { recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
+import type { Destination } from '../destinations/types.js';
+import { dumpFiles, filesArtifactName } from '../sources/files.js';
+import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
+import { VERSION } from '../version.js';
+import { formatBytes, writeArtifact, type ArtifactPlan } from './artifact-writer.js';
+import { newBackupId } from './backup-id.js';
+import { StrongboxError, UsageError, errorMessage } from './errors.js';
+import { serializeManifest } from './manifest.js';
+import type { Reporter } from './reporter.js';
+import { ensureRepository, objectKey } from './repository.js';
+import { FORMAT_VERSION, MANIFEST_NAME, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
+
+export type SourceSpec = { kind: 'postgres'; url: string } | { kind: 'files'; path: string; exclude?: string[] };
+
+export interface BackupOptions {
+  destinations: Destination[];
+  sources: SourceSpec[];
+  /** undefined means unencrypted, which the edges allow only on explicit request. */
+  encryption?: EncryptOptions;
+  compression: { algorithm: Compression; level?: number };
+  labels: string[];
+  origin: Origin;
+  confirm?: 'hash' | 'size';
+  reporter: Reporter;
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  id: string;
+  manifest: Manifest;
+  destinations: string[];
+  plaintextBytes: number;
+  storedBytes: number;
+  durationSeconds: number;
+}
+
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function validateLabels(labels: string[]): void {
+  for (const l of labels) {
+    if (!LABEL.test(l)) throw new UsageError(`label "${l}" is not allowed`, 'use letters, digits, ".", "_" and "-" (e.g. pre-release, v1.4.2)');
+  }
+}
+
+export function defaultOrigin(): Origin {
+  return { host: hostname() };
+}
+
+/**
+ * Runs one backup: every source is streamed to every destination, each stored copy confirmed,
+ * and only then the manifest written — the commit point. A failure at any step leaves no
+ * manifest, so the partial folder is never listed as restorable (and prune collects it).
+ */
+export async function backup(opts: BackupOptions): Promise<BackupResult> {
+  const now = opts.now ?? (() => new Date());
+  const { reporter } = opts;
+  if (opts.destinations.length === 0) throw new UsageError('no destination given', 'pass --to DEST (a path or s3://bucket/prefix)');
+  if (opts.sources.length === 0) throw new UsageError('nothing to back up', 'pass --postgres URL and/or --files PATH');
+  validateLabels(opts.labels);
+
+  const started = now();
+  const id = newBackupId(started);
+  const plans = planArtifacts(opts.sources, reporter);
+  for (const dest of opts.destinations) await ensureRepository(dest, started);
+  reporter.info(`Backup ${id} → ${opts.destinations.map((d) => d.display).join(', ')}`);
+
+  const artifacts: ArtifactRecord[] = [];
+  try {
+    for (const plan of plans) {
+      artifacts.push(
+        await writeArtifact(plan, {
+          backupId: id,
+          destinations: opts.destinations,
+          compression: opts.compression,
+          encryption: opts.encryption,
+          confirm: opts.confirm ?? 'hash',
+          reporter,
+        }),
+      );
+    }
+  } catch (err) {
+    await removePartial(opts.destinations, id, reporter);
+    throw err;
+  }
+
+  const finished = now();
+  const manifest: Manifest = {
+    format: FORMAT_VERSION,
+    id,
+    labels: [...new Set(opts.labels)],
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds: (finished.getTime() - started.getTime()) / 1000,
+    tool: { name: 'strongbox', version: VERSION },
+    origin: opts.origin,
+    encryption: {
+      scheme: opts.encryption ? 'age' : 'none',
+      recipients: opts.encryption
+        ? opts.encryption.passphrase !== undefined
+          ? ['scrypt']
+          : (opts.encryption.recipients ?? []).map(recipientFingerprint)
+        : [],
+    },
+    artifacts,
+  };
+  const body = serializeManifest(manifest);
+  for (const dest of opts.destinations) {
+    try {
+      await dest.putBytes(objectKey(id, MANIFEST_NAME), body);
+    } catch (err) {
+      throw new StrongboxError(`writing the manifest of ${id} to ${dest.display} failed: ${errorMessage(err)}`, {
+        cause: err,
+        hint: 'the backup is not complete there and will not be listed; rerun the backup',
+      });
+    }
+  }
+  const plaintextBytes = artifacts.reduce((n, a) => n + a.plaintext.size, 0);
+  const storedBytes = artifacts.reduce((n, a) => n + a.stored.size, 0);
+  reporter.info(`Backup ${id} complete: ${artifacts.length} artifact(s), ${formatBytes(plaintextBytes)} → ${formatBytes(storedBytes)} in ${manifest.durationSeconds.toFixed(1)} s`);
+  return { id, manifest, destinations: opts.destinations.map((d) => d.display), plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
+}
+
+function planArtifacts(sources: SourceSpec[], reporter: Reporter): ArtifactPlan[] {
+  const used = new Set<string>();
+  const unique = (name: string) => {
+    let n = name;
+    for (let i = 2; used.has(n); i++) n = `${name}-${i}`;
+    used.add(n);
+    return n;
+  };
+  return sources.map((s): ArtifactPlan =>
+    s.kind === 'postgres'
+      ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter) }
+      : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: () => dumpFiles(s.path, { exclude: s.exclude, reporter }) },
+  );
+}
+
+/** Best effort: a failed run tidies its own objects; prune collects whatever a kill leaves. */
+async function removePartial(destinations: Destination[], id: string, reporter: Reporter): Promise<void> {
+  for (const dest of destinations) {
+    try {
+      for await (const o of dest.list(`${id}/`)) await dest.delete(o.key);
+    } catch (err) {
+      reporter.warning(`could not remove the partial backup ${id} from ${dest.display}: ${errorMessage(err)} (prune will)`);
+    }
+  }
+}
