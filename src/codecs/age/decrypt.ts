@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { IntegrityError, UsageError } from '../../core/errors.js';
 import { OutputBatch } from './batch.js';
-import { VERSION_LINE, findHeaderEnd, parseHeader, verifyHeaderMac } from './header.js';
+import { HeaderEndScanner, VERSION_LINE, parseHeader, verifyHeaderMac } from './header.js';
 import { parseIdentity } from './keys.js';
 import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE, PayloadDecryptor, payloadKey } from './payload.js';
 import { DEFAULT_MAX_SCRYPT_LOG_N, MAX_SCRYPT_LOG_N_LIMIT, unwrapFileKey } from './stanzas.js';
@@ -68,6 +68,7 @@ class AgeDecryptStream extends Transform {
   private readonly batch = new OutputBatch((data) => this.push(data), CHUNK_SIZE);
   /** Header bytes (and then the payload nonce) until the payload can start. */
   private head: Buffer = Buffer.alloc(0);
+  private readonly scanner = new HeaderEndScanner();
   private headerEnd = -1;
   private fileKey?: Buffer;
   private payload?: PayloadDecryptor;
@@ -118,11 +119,10 @@ class AgeDecryptStream extends Transform {
 
   /** Accumulates header bytes; once header and nonce are complete, returns the payload bytes after them. */
   private async readHead(chunk: Buffer): Promise<Buffer | undefined> {
-    const scannedUpTo = this.head.length;
     this.head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
     if (this.headerEnd < 0) {
       this.checkVersionPrefix();
-      this.headerEnd = findHeaderEnd(this.head, scannedUpTo);
+      this.headerEnd = this.scanner.scan(this.head);
       if (this.headerEnd < 0) {
         if (this.head.length > MAX_HEADER_BYTES) throw notAgeError(`no end of header within ${MAX_HEADER_BYTES} bytes`);
         return undefined;

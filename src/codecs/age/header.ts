@@ -62,19 +62,28 @@ export function verifyHeaderMac(header: ParsedHeader, fileKey: Uint8Array): bool
 }
 
 /**
- * Where the header ends in `data` (the offset just past the MAC line's newline), or -1 if
- * the MAC line is not complete yet. The MAC line is the first line starting with "---":
- * body lines are base64 and argument lines start with "-> ", so neither can be mistaken for it.
+ * Finds the end of a header arriving in pieces. The MAC line is the first line starting with
+ * "---": body lines are base64 and argument lines start with "-> ", so neither can be
+ * mistaken for it. Scanning resumes where the last piece ended, so headers cost linear time.
  */
-export function findHeaderEnd(data: Buffer, from = 0): number {
-  let lineStart = data.indexOf('\n---', Math.max(0, from - 3), 'latin1');
-  if (lineStart < 0) return -1;
-  lineStart += 1;
-  const eol = data.indexOf(0x0a, lineStart);
-  return eol < 0 ? -1 : eol + 1;
+export class HeaderEndScanner {
+  private scanned = 0;
+  private macLineStart = -1;
+
+  /** The offset just past the MAC line's newline in `data` (all bytes so far), or -1 if not there yet. */
+  scan(data: Buffer): number {
+    if (this.macLineStart < 0) {
+      const at = data.indexOf('\n---', Math.max(0, this.scanned - 3), 'latin1');
+      this.scanned = data.length;
+      if (at < 0) return -1;
+      this.macLineStart = at + 1;
+    }
+    const eol = data.indexOf(0x0a, this.macLineStart);
+    return eol < 0 ? -1 : eol + 1;
+  }
 }
 
-/** Parses a complete header (as delimited by findHeaderEnd). Throws IntegrityError when malformed. */
+/** Parses a complete header (as delimited by HeaderEndScanner). Throws IntegrityError when malformed. */
 export function parseHeader(header: Buffer): ParsedHeader {
   // latin1 maps each byte to one char, so non-ASCII bytes survive to fail the checks below.
   const lines = header.toString('latin1').split('\n');
