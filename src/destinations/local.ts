@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { checkPrefix, keySegments } from './keys.js';
+import type { Destination, ObjectInfo } from './types.js';
+
+/** Temp files live next to their final name (so rename is atomic) and `list` never shows them. */
+export const TEMP_PREFIX = '.strongbox-tmp-';
+/** Large I/O buffers: backups are big sequential streams, and small reads cost throughput. */
+const IO_BUFFER = 1024 * 1024;
+
+/**
+ * A local folder or mounted NAS share. Writes are atomic: data goes to a temp file in the same
+ * directory, is fsync'ed, renamed over the final name, and the directory is fsync'ed, so after a
+ * crash or kill a key is either absent or complete (a stray temp file at worst, which `list`
+ * skips). Files are created mode 0600: a backup may hold a database in the clear.
+ */
+export class LocalDestination implements Destination {
+  readonly display: string;
+  private readonly root: string;
+
+  constructor(rootDir: string) {
+    if (!rootDir) throw new UsageError('the local destination path is empty');
+    this.root = path.resolve(rootDir);
+    this.display = this.root;
+  }
+
+  async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    const file = this.pathFor(key);
+    // The body may fail while we still create the temp file; pipeline reports that error, this
+    // listener only keeps it from being an uncaught exception meanwhile.
+    body.on('error', () => {});
+    let size = 0;
+    try {
+      await this.writeAtomically(file, async (fh) => {
+        // `flush` fsyncs before the stream closes the handle; pipeline settles after the close.
+        const out = fh.createWriteStream({ highWaterMark: IO_BUFFER, flush: true });
+        await pipeline(body, out, { signal: opts.signal });
+        size = out.bytesWritten;
+      });
+    } catch (err) {
+      body.destroy(); // stop the producer if we failed before reading it to the end
+      throw err;
+    }
+    return { size };
+  }
+
+  async putBytes(key: string, data: Uint8Array): Promise<void> {
+    const file = this.pathFor(key);
+    await this.writeAtomically(file, (fh) => writeDurably(fh, data));
+  }
+
+  /**
+   * Writes a temp file, then hard-links it to the final name: link(2) fails with EEXIST when
+   * the name is taken, atomically, also on NFS (the classic NFS-safe lock). On file systems
+   * without hard links (some SMB/exFAT mounts) it falls back to an exclusive create, which is
+   * just as exclusive but lets a reader race a half-written file.
+   */
+  async putBytesIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    const file = this.pathFor(key);
+    const dir = path.dirname(file);
+    const tmp = await this.writeTemp(file, (fh) => writeDurably(fh, data));
+    try {
+      await link(tmp, file);
+    } catch (err) {
+      if (code(err) === 'EEXIST') return false;
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'].includes(code(err) ?? '')) {
+        throw fsFailure('writing', file, err);
+      }
+      return await this.createExclusive(file, data);
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+    await syncDir(dir);
+    return true;
+  }
+
+  async get(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const file = this.pathFor(key);
+    opts.signal?.throwIfAborted();
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (err) {
+      if (isMissing(err)) throw this.notFound(key);
+      throw fsFailure('reading', file, err);
+    }
+    try {
+      if (!(await fh.stat()).isFile()) throw this.notFound(key);
+    } catch (err) {
+      await fh.close();
+      throw err instanceof StrongboxError ? err : fsFailure('reading', file, err);
+    }
+    // The stream owns the handle from here on and closes it at end, error or destroy.
+    const stream = fh.createReadStream({ highWaterMark: IO_BUFFER });
+    return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const file = this.pathFor(key);
+    try {
+      return await readFile(file);
+    } catch (err) {
+      if (isMissing(err) || code(err) === 'EISDIR') return undefined;
+      throw fsFailure('reading', file, err);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.pathFor(key);
+    try {
+      const s = await stat(file);
+      return s.isFile() ? { key, size: s.size, lastModified: s.mtime } : undefined;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw fsFailure('reading', file, err);
+    }
+  }
+
+  /** Recursive, in S3's order (plain byte order of the whole key), temp files left out. */
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    checkPrefix(prefix, this.display);
+    const slash = prefix.lastIndexOf('/');
+    const base = slash < 0 ? '' : prefix.slice(0, slash + 1);
+    yield* this.walk(base, prefix);
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathFor(key);
+    try {
+      await unlink(file);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw fsFailure('deleting', file, err);
+    }
+    await this.removeEmptyParents(path.dirname(file));
+  }
+
+  // --- internals ---
+
+  private pathFor(key: string): string {
+    const segments = keySegments(key, this.display);
+    if (segments.some((s) => s.startsWith(TEMP_PREFIX))) {
+      throw new UsageError(`object key "${key}" uses the reserved prefix ${TEMP_PREFIX} of ${this.display}`);
+    }
+    const file = path.join(this.root, ...segments);
+    // keySegments already refuses '..'; this guards against anything path.join might still read
+    // as leaving the root (drive letters on Windows).
+    const rel = path.relative(this.root, file);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new UsageError(`object key "${key}" points outside ${this.display}`);
+    }
+    return file;
+  }
+
+  private notFound(key: string): NotFoundError {
+    return new NotFoundError(`object ${key} not found in ${this.display}`);
+  }
+
+  private async writeAtomically(file: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+    const dir = path.dirname(file);
+    const tmp = await this.writeTemp(file, write);
+    try {
+      await rename(tmp, file);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw fsFailure('writing', file, err);
+    }
+    await syncDir(dir);
+  }
+
+  /**
+   * Creates a fresh temp file beside `file` and lets `write` fill, fsync and close it; on any
+   * failure the temp file is removed again.
+   */
+  private async writeTemp(file: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
+    const dir = path.dirname(file);
+    const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let fh: FileHandle;
+    try {
+      await mkdir(dir, { recursive: true });
+      fh = await open(tmp, 'wx', 0o600);
+    } catch (err) {
+      throw fsFailure('writing', file, err);
+    }
+    try {
+      await write(fh);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      // File system errors carry a syscall; anything else came from the body stream (the
+      // source failed or the caller aborted) and is passed on as it is.
+      throw isFsError(err) ? fsFailure('writing', file, err) : err;
+    }
+    return tmp;
+  }
+
+  private async createExclusive(file: string, data: Uint8Array): Promise<boolean> {
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'wx', 0o600);
+    } catch (err) {
+      if (code(err) === 'EEXIST') return false;
+      throw fsFailure('writing', file, err);
+    }
+    try {
+      await writeDurably(fh, data);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(file).catch(() => {});
+      throw fsFailure('writing', file, err);
+    }
+    await syncDir(path.dirname(file));
+    return true;
+  }
+
+  private async *walk(relDir: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    const dir = path.join(this.root, ...relDir.split('/').filter(Boolean));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw fsFailure('listing', dir, err);
+    }
+    // Sorting names with a '/' appended to directories yields the order of the full keys.
+    const named = entries
+      .filter((e) => !e.name.startsWith(TEMP_PREFIX))
+      .map((e) => ({ e, sortName: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => (a.sortName < b.sortName ? -1 : a.sortName > b.sortName ? 1 : 0));
+    for (const { e } of named) {
+      const key = relDir + e.name;
+      if (e.isDirectory()) {
+        // Descend only where keys can still match the prefix.
+        const sub = `${key}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) yield* this.walk(sub, prefix);
+        continue;
+      }
+      if (!key.startsWith(prefix)) continue;
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
+      let s;
+      try {
+        s = await stat(path.join(dir, e.name));
+      } catch (err) {
+        if (isMissing(err)) continue; // deleted while we listed
+        throw fsFailure('listing', path.join(dir, e.name), err);
+      }
+      // A symlinked directory is not followed: it could loop or lead out of the root.
+      if (s.isFile()) yield { key, size: s.size, lastModified: s.mtime };
+    }
+  }
+
+  private async removeEmptyParents(dir: string): Promise<void> {
+    // Keeps the tree free of empty backup folders after prune; stops at the first non-empty one.
+    while (dir !== this.root && dir.startsWith(this.root + path.sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+}
+
+async function writeDurably(fh: FileHandle, data: Uint8Array): Promise<void> {
+  await fh.writeFile(data);
+  await fh.sync();
+  await fh.close();
+}
+
+/**
+ * Makes the rename or link itself durable. Some network file systems and platforms cannot open
+ * or fsync a directory; the data file is already synced, so that is tolerated.
+ */
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // best effort, see above
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function isMissing(err: unknown): boolean {
+  return code(err) === 'ENOENT' || code(err) === 'ENOTDIR';
+}
+
+function isFsError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
+}
+
+const HINTS: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space there or choose another destination',
+  EDQUOT: 'the disk quota is exhausted: free space there or choose another destination',
+  EACCES: 'check that this user may write there (owner and permissions of the folder)',
+  EPERM: 'check that this user may write there (owner and permissions of the folder)',
+  EROFS: 'the file system is mounted read-only',
+  EIO: 'the disk or network share reported an I/O error; check the mount',
+  ESTALE: 'the network share went away; check the mount',
+};
+
+function fsFailure(action: string, file: string, err: unknown): StrongboxError {
+  const c = code(err);
+  return new StrongboxError(`${action} ${file} failed: ${errorMessage(err)}`, {
+    hint: c ? HINTS[c] : undefined,
+    cause: err,
+  });
+}

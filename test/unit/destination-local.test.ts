@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NotFoundError, UsageError } from '../../src/core/errors.js';
+import { LocalDestination, TEMP_PREFIX } from '../../src/destinations/local.js';
+
+let root: string;
+let dest: LocalDestination;
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'strongbox-local-'));
+  dest = new LocalDestination(path.join(root, 'repo'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Every file below dir, relative, including temp files (which `list` hides). */
+async function filesOnDisk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+async function keys(prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of dest.list(prefix)) out.push(o.key);
+  return out;
+}
+
+/** Yields `first`, then fails (like a dump process dying mid-stream). */
+function failingStream(first: Buffer, err: Error): Readable {
+  return Readable.from(
+    (async function* () {
+      yield first;
+      await new Promise((r) => setTimeout(r, 10));
+      throw err;
+    })(),
+  );
+}
+
+/** Yields data until destroyed: a source that would never finish by itself. */
+function endlessStream(): Readable {
+  return new Readable({
+    read() {
+      setTimeout(() => this.push(Buffer.alloc(64 * 1024, 1)), 1);
+    },
+  });
+}
+
+describe('LocalDestination', () => {
+  it('stores a stream under nested keys and reads it back byte for byte', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const { size } = await dest.put('2024-01-01T00-00-00Z/db.dump.zst.age', Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
+    expect(size).toBe(data.length);
+    // (Buffer.equals: a deep toEqual over megabytes is very slow.)
+    expect((await buffer(await dest.get('2024-01-01T00-00-00Z/db.dump.zst.age'))).equals(data)).toBe(true);
+    expect(await dest.stat('2024-01-01T00-00-00Z/db.dump.zst.age')).toMatchObject({ size: data.length });
+    // Backups may hold a database in the clear: only the owner may read them.
+    expect((await stat(path.join(root, 'repo', '2024-01-01T00-00-00Z', 'db.dump.zst.age'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('replaces an existing object whole', async () => {
+    await dest.putBytes('a/manifest.json', Buffer.from('old and longer'));
+    await dest.putBytes('a/manifest.json', Buffer.from('new'));
+    expect(Buffer.from((await dest.getBytes('a/manifest.json'))!).toString()).toBe('new');
+    expect(await filesOnDisk(path.join(root, 'repo'))).toEqual([path.join('a', 'manifest.json')]);
+  });
+
+  it('leaves neither the key nor a temp file when the body stream fails', async () => {
+    const boom = new Error('pg_dump exited with code 1');
+    await expect(dest.put('b1/db.dump', failingStream(Buffer.alloc(100_000, 7), boom))).rejects.toBe(boom);
+    expect(await dest.stat('b1/db.dump')).toBeUndefined();
+    expect(await filesOnDisk(path.join(root, 'repo'))).toEqual([]);
+  });
+
+  it('stops, and leaves nothing behind, when the AbortSignal fires mid-upload', async () => {
+    const abort = new AbortController();
+    const body = endlessStream();
+    const put = dest.put('b1/big.dump', body, { signal: abort.signal });
+    // Wait until data is actually being written to the temp file.
+    for (let i = 0; i < 200 && (await filesOnDisk(path.join(root, 'repo'))).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect((await filesOnDisk(path.join(root, 'repo')))[0]).toContain(TEMP_PREFIX);
+    abort.abort();
+    await expect(put).rejects.toMatchObject({ name: 'AbortError' });
+    expect(body.destroyed).toBe(true);
+    expect(await dest.stat('b1/big.dump')).toBeUndefined();
+    expect(await filesOnDisk(path.join(root, 'repo'))).toEqual([]);
+  });
+
+  it('refuses to start with an already aborted signal', async () => {
+    await expect(dest.put('k', Readable.from([Buffer.from('x')]), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await filesOnDisk(path.join(root, 'repo'))).toEqual([]);
+  });
+
+  it('lists recursively in the order S3 uses, below a prefix, without temp files or folders', async () => {
+    for (const k of ['a/b', 'a-c', 'a/d/e', 'b', 'ab/x']) await dest.putBytes(k, Buffer.from(k));
+    await mkdir(path.join(root, 'repo', 'empty-folder'));
+    await writeFile(path.join(root, 'repo', 'a', `${TEMP_PREFIX}deadbeef`), 'half a file from a killed run');
+    expect(await keys()).toEqual(['a-c', 'a/b', 'a/d/e', 'ab/x', 'b']);
+    expect(await keys('a/')).toEqual(['a/b', 'a/d/e']);
+    expect(await keys('a')).toEqual(['a-c', 'a/b', 'a/d/e', 'ab/x']);
+    expect(await keys('a/d')).toEqual(['a/d/e']);
+    expect(await keys('zzz/')).toEqual([]);
+    const infos = [];
+    for await (const o of dest.list('a/')) infos.push(o);
+    expect(infos[0]).toMatchObject({ key: 'a/b', size: 3 });
+    expect(infos[0]!.lastModified).toBeInstanceOf(Date);
+  });
+
+  it('lists nothing, and finds nothing, where the folder does not exist (an unmounted share)', async () => {
+    const gone = new LocalDestination(path.join(root, 'not-mounted'));
+    expect(await (async () => { const out = []; for await (const o of gone.list('')) out.push(o); return out; })()).toEqual([]);
+    expect(await gone.stat('strongbox.json')).toBeUndefined();
+    expect(await gone.getBytes('strongbox.json')).toBeUndefined();
+  });
+
+  it.each(['../escape', '/etc/passwd', 'a/../../escape', 'a/./b', 'a//b', '', 'a/', 'a\\..\\..\\escape', `x/${TEMP_PREFIX}1`])(
+    'refuses the key %j with a clear error and writes nothing',
+    async (key) => {
+      const err = await dest.putBytes(key, Buffer.from('x')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(/key/);
+      await expect(dest.get(key)).rejects.toBeInstanceOf(UsageError);
+      expect(await filesOnDisk(root)).toEqual([]);
+    },
+  );
+
+  it('refuses list prefixes that climb out of the root', async () => {
+    await expect(keys('../')).rejects.toBeInstanceOf(UsageError);
+    await expect(keys('a/../..')).rejects.toBeInstanceOf(UsageError);
+    await expect(keys('/')).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('reports a missing object as NotFoundError naming the key and the folder', async () => {
+    const err = await dest.get('b1/nope.dump').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toContain('b1/nope.dump');
+    expect((err as Error).message).toContain(path.join(root, 'repo'));
+    await dest.putBytes('b1/x', Buffer.from('x'));
+    await expect(dest.get('b1')).rejects.toBeInstanceOf(NotFoundError); // a folder is not an object
+    expect(await dest.getBytes('b1')).toBeUndefined();
+    expect(await dest.stat('b1')).toBeUndefined();
+    expect(await dest.getBytes('b1/x/y')).toBeUndefined();
+  });
+
+  it('writes a lock object only when absent, even when many try at once', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => dest.putBytesIfAbsent('locks/x.json', Buffer.from(`owner ${i}`))));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    expect(Buffer.from((await dest.getBytes('locks/x.json'))!).toString()).toBe(`owner ${winner}`);
+    expect(await dest.putBytesIfAbsent('locks/x.json', Buffer.from('late'))).toBe(false);
+    expect(await filesOnDisk(path.join(root, 'repo'))).toEqual([path.join('locks', 'x.json')]);
+  });
+
+  it('deletes objects, tolerates missing ones, and prunes folders left empty', async () => {
+    await dest.putBytes('b1/a', Buffer.from('1'));
+    await dest.putBytes('b1/sub/b', Buffer.from('2'));
+    await dest.delete('b1/sub/b');
+    await dest.delete('b1/sub/b');
+    await dest.delete('never/was');
+    expect(await keys()).toEqual(['b1/a']);
+    await dest.delete('b1/a');
+    expect(await readdir(path.join(root, 'repo'))).toEqual([]);
+  });
+
+  it('passes the file system error on with the path and a hint', async () => {
+    await writeFile(path.join(root, 'blocker'), 'a file where a folder is expected');
+    const blocked = new LocalDestination(path.join(root, 'blocker'));
+    const err = await blocked.putBytes('x/y', Buffer.from('1')).catch((e: unknown) => e);
+    expect((err as Error).message).toContain(path.join(root, 'blocker', 'x', 'y'));
+    expect(await readFile(path.join(root, 'blocker'), 'utf8')).toBe('a file where a folder is expected');
+  });
+});
