@@ -1,0 +1,406 @@
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable, Transform, addAbortSignal } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { checkPrefix, keySegments } from './keys.js';
+import { resolveS3Config, type S3Location, type S3Preset } from './s3-presets.js';
+import type { Destination, ObjectInfo } from './types.js';
+
+const MiB = 1024 * 1024;
+/** S3's limits: parts of 5 MiB to 5 GiB, at most 10,000 of them per object. */
+export const MIN_PART_SIZE = 5 * MiB;
+export const MAX_PART_SIZE = 5 * 1024 * MiB;
+export const MAX_PARTS = 10_000;
+/**
+ * 16 MiB parts allow objects up to 16 MiB × 10,000 = 156.25 GiB; a larger artifact needs a
+ * larger `partSize` (64 MiB → 625 GiB). The uploader holds at most (queueSize + 1) parts in
+ * memory: 80 MiB with the defaults, whatever the object's size.
+ */
+export const DEFAULT_PART_SIZE = 16 * MiB;
+export const DEFAULT_QUEUE_SIZE = 4;
+
+export interface S3DestinationOptions extends S3Location {
+  /** Multipart part size in bytes (5 MiB – 5 GiB). The largest object is partSize × 10,000. */
+  partSize?: number;
+  /** Parts uploaded at once. */
+  queueSize?: number;
+  /** How often a download that broke off is resumed with a Range request before it fails. */
+  getRetries?: number;
+  /** Where AWS_REGION is looked up for endpoints given without a region (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** A ready client (tests); otherwise one is built from the preset. */
+  client?: S3Client;
+}
+
+/**
+ * An S3 bucket and prefix on AWS or an S3-compatible store. Credentials come only from the
+ * SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, profiles,
+ * the web identity token that aws-actions/configure-aws-credentials sets up).
+ *
+ * put streams through lib-storage's Upload: a single PutObject when the body fits in one part,
+ * otherwise a multipart upload with bounded parts and concurrency. S3 makes an object visible
+ * only when PutObject or CompleteMultipartUpload succeeds, so a key is never half-written; a
+ * failed multipart upload is aborted here so its parts neither linger nor cost money.
+ */
+export class S3Destination implements Destination {
+  readonly display: string;
+  readonly bucket: string;
+  /** '' or a prefix ending in '/'. */
+  readonly prefix: string;
+  readonly preset: S3Preset;
+  readonly client: S3Client;
+  private readonly endpoint?: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly getRetries: number;
+
+  constructor(opts: S3DestinationOptions) {
+    this.bucket = checkBucket(opts.bucket);
+    const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.display = prefix ? `s3://${this.bucket}/${prefix}` : `s3://${this.bucket}`;
+    if (prefix) keySegments(prefix, this.display);
+    this.prefix = prefix ? `${prefix}/` : '';
+    const resolved = resolveS3Config(opts, opts.env ?? process.env);
+    this.preset = resolved.preset;
+    this.endpoint = resolved.client.endpoint;
+    this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+    if (!Number.isInteger(this.partSize) || this.partSize < MIN_PART_SIZE || this.partSize > MAX_PART_SIZE) {
+      throw new UsageError(`S3 part size ${opts.partSize} is outside S3's limits of 5 MiB to 5 GiB`);
+    }
+    this.queueSize = Math.max(1, Math.floor(opts.queueSize ?? DEFAULT_QUEUE_SIZE));
+    this.getRetries = Math.max(0, opts.getRetries ?? 3);
+    this.client =
+      opts.client ??
+      new S3Client({
+        ...resolved.client,
+        // Fail a connect that hangs, and a transfer whose socket stays silent for 5 minutes,
+        // instead of waiting forever; the SDK retries both.
+        requestHandler: { connectionTimeout: 30_000, socketTimeout: 300_000 },
+      });
+  }
+
+  async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+    const Key = this.keyFor(key);
+    let size = 0;
+    let sourceError: unknown;
+    body.on('error', (err) => (sourceError ??= err));
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    // Errors of the body and aborts travel through `counter` to the uploader, which then stops;
+    // when the uploader gives up, `counter` is destroyed and the pipeline stops the body.
+    pipeline(body, counter, { signal: opts.signal }).catch(() => {});
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key, Body: counter },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      // We abort the multipart upload ourselves: the library's own abort replaces the upload's
+      // error with the abort's error when the abort fails too (e.g. no s3:AbortMultipartUpload
+      // permission), and the user would be told the wrong cause.
+      leavePartsOnError: true,
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      const abortNote = await this.abortMultipart(Key, upload.uploadId);
+      if (err === sourceError && !abortNote.failed) throw err;
+      if (err instanceof StrongboxError && !abortNote.failed) throw err;
+      throw this.failure(`upload to ${this.where(key)}`, err, abortNote.text);
+    }
+    return { size };
+  }
+
+  async putBytes(key: string, data: Uint8Array): Promise<void> {
+    const Key = this.keyFor(key);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length }));
+    } catch (err) {
+      throw this.failure(`upload to ${this.where(key)}`, err);
+    }
+  }
+
+  /**
+   * PutObject with `If-None-Match: *`: AWS S3, R2 and MinIO answer 412 when the key exists,
+   * atomically. A store that ignores the header overwrites instead (last writer wins); the HEAD
+   * before it narrows that window to a race between two writers, and the lock module re-reads
+   * what it wrote to confirm ownership.
+   */
+  async putBytesIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    const Key = this.keyFor(key);
+    if (await this.stat(key)) return false;
+    const put = (conditional: boolean) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: data,
+          ContentLength: data.length,
+          ...(conditional ? { IfNoneMatch: '*' } : {}),
+        }),
+      );
+    try {
+      await put(true);
+      return true;
+    } catch (err) {
+      const status = httpStatus(err);
+      // 412: the key exists. 409: another conditional write of this key is in flight; one of
+      // the two wins, so report "taken" and let the caller look.
+      if (status === 412 || status === 409 || errName(err) === 'PreconditionFailed') return false;
+      if (status !== 501 && errName(err) !== 'NotImplemented') throw this.failure(`upload to ${this.where(key)}`, err);
+    }
+    // The store refuses the header outright: fall back to the HEAD check above.
+    try {
+      await put(false);
+      return true;
+    } catch (err) {
+      throw this.failure(`upload to ${this.where(key)}`, err);
+    }
+  }
+
+  async get(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const Key = this.keyFor(key);
+    opts.signal?.throwIfAborted();
+    let first: GetObjectCommandOutput;
+    try {
+      first = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }), { abortSignal: opts.signal });
+    } catch (err) {
+      if (isNoSuchKey(err)) throw this.notFound(key);
+      throw this.failure(`download of ${this.where(key)}`, err);
+    }
+    const stream = Readable.from(this.resumingBody(key, first, opts.signal), { objectMode: false, highWaterMark: MiB });
+    return opts.signal ? addAbortSignal(opts.signal, stream) : stream;
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const Key = this.keyFor(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      return await out.Body!.transformToByteArray();
+    } catch (err) {
+      if (isNoSuchKey(err)) return undefined;
+      throw this.failure(`download of ${this.where(key)}`, err);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const Key = this.keyFor(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified };
+    } catch (err) {
+      // HEAD responses have no body, so a missing key and a missing bucket both read as 404;
+      // the repository marker check turns that into "no repository here".
+      if (httpStatus(err) === 404 || isNoSuchKey(err)) return undefined;
+      throw this.failure(`reading ${this.where(key)}`, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    checkPrefix(prefix, this.display);
+    let token: string | undefined;
+    let startAfter: string | undefined;
+    for (;;) {
+      let out;
+      try {
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+            ...(startAfter ? { StartAfter: startAfter } : {}),
+          }),
+        );
+      } catch (err) {
+        throw this.failure(`listing ${this.display}/${prefix}`, err);
+      }
+      const contents = out.Contents ?? [];
+      for (const o of contents) {
+        const key = o.Key?.slice(this.prefix.length);
+        // Keys ending in '/' are folder placeholders made by web consoles, not objects.
+        if (!key || key.endsWith('/')) continue;
+        yield { key, size: o.Size ?? 0, lastModified: o.LastModified };
+      }
+      if (!out.IsTruncated) return;
+      token = out.NextContinuationToken;
+      // A store that truncates without a token still pages correctly by key.
+      startAfter = token ? undefined : contents.at(-1)?.Key;
+      if (!token && !startAfter) return;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const Key = this.keyFor(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+    } catch (err) {
+      if (isNoSuchKey(err)) return;
+      throw this.failure(`deleting ${this.where(key)}`, err);
+    }
+  }
+
+  // --- internals ---
+
+  private keyFor(key: string): string {
+    keySegments(key, this.display);
+    return this.prefix + key;
+  }
+
+  private where(key: string): string {
+    return `${this.display}/${key}`;
+  }
+
+  private notFound(key: string): NotFoundError {
+    return new NotFoundError(`object ${this.where(key)} not found`);
+  }
+
+  private async abortMultipart(Key: string, uploadId: string | undefined): Promise<{ text: string; failed: boolean }> {
+    if (!uploadId) return { text: '', failed: false };
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }));
+      return { text: '; the multipart upload was aborted, nothing was stored', failed: false };
+    } catch (err) {
+      return {
+        text:
+          `; aborting multipart upload ${uploadId} failed as well (${describe(err)}), so its parts stay stored ` +
+          'and billed until removed (aws s3api abort-multipart-upload, or a lifecycle rule for incomplete multipart uploads)',
+        failed: true,
+      };
+    }
+  }
+
+  /**
+   * The object's bytes; when the connection breaks off mid-way, the rest is fetched again with a
+   * Range request pinned to the same ETag, so a long restore survives a flaky network.
+   */
+  private async *resumingBody(key: string, first: GetObjectCommandOutput, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const Key = this.prefix + key;
+    const total = first.ContentLength;
+    let res = first;
+    let offset = 0;
+    let attempts = 0;
+    try {
+      for (;;) {
+        const body = res.Body as Readable;
+        try {
+          for await (const chunk of body) {
+            offset += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+          if (total === undefined || offset >= total) return;
+          throw new Error(`the connection closed after ${offset} of ${total} bytes`);
+        } catch (err) {
+          body.destroy();
+          if (signal?.aborted || attempts >= this.getRetries) throw this.readFailure(key, offset, total, attempts, err);
+        }
+        attempts++;
+        await sleep(250 * 2 ** attempts, undefined, { signal });
+        try {
+          res = await this.client.send(
+            new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${offset}-`, IfMatch: first.ETag }),
+            { abortSignal: signal },
+          );
+        } catch (err) {
+          if (httpStatus(err) === 412) {
+            throw new StrongboxError(`${this.where(key)} changed while it was being downloaded`, { hint: 'run again', cause: err });
+          }
+          throw this.readFailure(key, offset, total, attempts, err);
+        }
+        if (!res.ContentRange?.startsWith(`bytes ${offset}-`)) {
+          (res.Body as Readable | undefined)?.destroy();
+          throw this.readFailure(key, offset, total, attempts, new Error('the store ignored the Range request, so the download cannot resume'));
+        }
+      }
+    } finally {
+      (res.Body as Readable | undefined)?.destroy();
+    }
+  }
+
+  private readFailure(key: string, offset: number, total: number | undefined, attempts: number, err: unknown): StrongboxError {
+    if (err instanceof StrongboxError) return err;
+    const of = total === undefined ? '' : ` of ${total}`;
+    const resumed = attempts ? ` (resumed ${attempts} time${attempts > 1 ? 's' : ''})` : '';
+    return new StrongboxError(`download of ${this.where(key)} broke off after ${offset}${of} bytes${resumed}: ${describe(err)}`, {
+      hint: 'check the network connection to the store, then run again',
+      cause: err,
+    });
+  }
+
+  /** A message naming the object, the store's error, and what to do about it; never credentials. */
+  private failure(action: string, err: unknown, extra = ''): StrongboxError {
+    const name = errName(err);
+    const status = httpStatus(err);
+    const msg = errorMessage(err);
+    const text = `${action} failed: ${describe(err)}${extra}`;
+    if (name === 'NoSuchBucket') {
+      return new NotFoundError(`${action} failed: bucket ${this.bucket} does not exist${this.endpoint ? ` at ${this.endpoint}` : ''}`, 'check the bucket name, --endpoint and --region');
+    }
+    let hint: string | undefined;
+    const code = (err as { code?: string } | undefined)?.code;
+    if (name === 'CredentialsProviderError' || /could not load credentials/i.test(msg)) {
+      hint = 'no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use aws-actions/configure-aws-credentials (OIDC)';
+    } else if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'InvalidToken' || name === 'ExpiredToken') {
+      hint = 'the credentials were refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) for this store';
+    } else if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301 || /region is missing/i.test(msg)) {
+      hint = 'the bucket lives in another region, or none is set: pass --region (or set AWS_REGION)';
+    } else if (name === 'AccessDenied' || status === 403) {
+      hint = `the credentials may not do this on bucket ${this.bucket}: Strongbox needs s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload`;
+    } else if (this.preset === 'aws' && this.endpoint && (status === 501 || status === 400) && /checksum|x-amz-sdk|x-amz-trailer|aws-chunked|not implemented/i.test(msg)) {
+      hint = "this store rejects the SDK's default checksum headers: pass --preset generic (or b2, r2, minio)";
+    } else if (/exceeded \d+ parts/i.test(msg) || name === 'EntityTooLarge') {
+      hint = `the object is larger than ${MAX_PARTS} parts of ${this.partSize / MiB} MiB: raise the part size`;
+    } else if (name === 'SlowDown' || status === 503) {
+      hint = 'the store is throttling requests; run again later';
+    } else if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(code) || name === 'TimeoutError') {
+      hint = `could not reach ${this.endpoint ?? 'AWS S3'}: check --endpoint and the network`;
+    } else if (status !== undefined && status >= 500) {
+      hint = 'the store failed; run again, and check its status page if it keeps failing';
+    }
+    return new StrongboxError(text, { hint, cause: err });
+  }
+}
+
+function checkBucket(bucket: string): string {
+  // Loose on purpose: S3-compatible stores differ in what they allow; they reject the rest.
+  if (!bucket || /[\s/\\@]/.test(bucket)) {
+    throw new UsageError(`"${bucket}" is not a bucket name`, 'use s3://bucket/prefix');
+  }
+  return bucket;
+}
+
+function errName(err: unknown): string {
+  return (err as { name?: string; Code?: string } | undefined)?.Code ?? (err as Error | undefined)?.name ?? '';
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function isNoSuchKey(err: unknown): boolean {
+  return errName(err) === 'NoSuchKey';
+}
+
+/** `NoSuchKey (HTTP 404): The specified key does not exist.`; the SDK's messages hold no secrets. */
+function describe(err: unknown): string {
+  const name = errName(err);
+  const status = httpStatus(err);
+  const msg = errorMessage(err);
+  const head = [name && name !== 'Error' ? name : '', status ? `(HTTP ${status})` : ''].filter(Boolean).join(' ');
+  if (!head) return msg;
+  if (!msg || msg === name || msg === 'UnknownError') return head;
+  return `${head}: ${msg}`;
+}

@@ -1,0 +1,212 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/**
+ * Faults the server injects, settable while it runs. Server-side faults exercise the real SDK
+ * path: its retries, lib-storage's part handling, and real connection resets.
+ */
+export interface S3rverFaults {
+  /** UploadPart for these part numbers answers HTTP 500 InternalError, every time. */
+  failParts?: number[];
+  /** PutObject (single-request uploads) of keys matching this regular expression answers HTTP 500. */
+  failPutKeys?: string;
+  /** GetObject responses are cut off (socket destroyed) after this many body bytes... */
+  resetGetAfterBytes?: number;
+  /** ...this many times (default: every time). */
+  resetGetTimes?: number;
+  /** Honour `If-None-Match: *` on PutObject with 412, as AWS S3, R2 and MinIO do (default true). */
+  conditionalWrites?: boolean;
+}
+
+export interface S3rverHandle {
+  endpoint: string;
+  bucket: string;
+  /** Credentials s3rver accepts; copy into process.env for the SDK's default chain. */
+  env: Record<string, string>;
+  /** s3rver's storage folder (objects, and pending uploads under <bucket>/._S3rver_uploads). */
+  directory: string;
+  /** False when this Node could not enable DES for s3rver's list continuation tokens. */
+  listPagination: boolean;
+  setFaults(faults: S3rverFaults): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs s3rver in a child process on a free loopback port with a fresh bucket in a temp folder.
+ *
+ * s3rver 3.7 falls short of S3 in ways these tests care about; the child patches them:
+ * - its ListObjectsV2 continuation tokens are DES-encrypted, which OpenSSL 3 (Node ≥ 17) only
+ *   offers with --openssl-legacy-provider, so the child runs with that flag (otherwise any list
+ *   longer than one page fails with HTTP 500);
+ * - it has no AbortMultipartUpload (DELETE ?uploadId → 405) and no ListMultipartUploads
+ *   (GET ?uploads → 501): a small middleware implements both on its upload folders;
+ * - it ignores `If-None-Match` on PUT: the middleware answers 412 for an existing key unless
+ *   `conditionalWrites: false`, which leaves s3rver's last-writer-wins behaviour.
+ * It accepts the SDK's CRC32 checksum headers (and ignores them), so it does not reproduce the
+ * checksum rejection of B2/R2 (fault matrix #24); presets are unit-tested instead.
+ */
+export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rverHandle> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'strongbox-s3rver-'));
+  const bucket = opts.bucket ?? `test-${randomBytes(4).toString('hex')}`;
+  const modulePath = createRequire(import.meta.url).resolve('s3rver');
+  const control = randomBytes(8).toString('hex');
+  let child: ChildProcess | undefined;
+  let listPagination = true;
+  let port: number;
+  try {
+    ({ child, port } = await spawnServer(['--openssl-legacy-provider'], { modulePath, directory, bucket, control }));
+  } catch (err) {
+    // A Node built without OpenSSL 3 refuses the flag; run without it (list pagination off).
+    if (!/bad option|openssl-legacy-provider/i.test(String(err))) throw err;
+    listPagination = false;
+    ({ child, port } = await spawnServer([], { modulePath, directory, bucket, control }));
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  const proc = child;
+  return {
+    endpoint,
+    bucket,
+    directory,
+    listPagination,
+    env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' },
+    async setFaults(faults) {
+      const res = await fetch(`${endpoint}/__faults_${control}`, { method: 'PUT', body: JSON.stringify(faults) });
+      if (!res.ok) throw new Error(`s3rver fault control answered ${res.status}`);
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnServer(
+  flags: string[],
+  cfg: { modulePath: string; directory: string; bucket: string; control: string },
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...flags, '-e', CHILD_SCRIPT], {
+    env: { ...process.env, S3RVER_CONFIG: JSON.stringify(cfg), NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      lines.once('line', (line) => resolve(JSON.parse(line).port as number));
+      child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${stderr.trim()}`)));
+      child.once('error', reject);
+    });
+    child.stderr!.resume();
+    return { child, port };
+  } finally {
+    lines.close();
+  }
+}
+
+/** Runs in the child (plain CommonJS): s3rver plus the middleware described above. */
+const CHILD_SCRIPT = String.raw`
+const fs = require('fs');
+const path = require('path');
+const { Transform } = require('stream');
+const cfg = JSON.parse(process.env.S3RVER_CONFIG);
+const S3rver = require(cfg.modulePath);
+const server = new S3rver({
+  address: '127.0.0.1', port: 0, silent: true, directory: cfg.directory,
+  configureBuckets: [{ name: cfg.bucket }], vhostBuckets: false,
+});
+let faults = {};
+let resetsLeft = Infinity;
+const xml = (ctx, status, body) => {
+  ctx.status = status;
+  ctx.type = 'application/xml';
+  ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n' + body;
+};
+const esc = (s) => String(s).replace(/[<>&'"]/g, (c) => '&#' + c.charCodeAt(0) + ';');
+const error = (ctx, status, code, message) =>
+  xml(ctx, status, '<Error><Code>' + code + '</Code><Message>' + esc(message) + '</Message></Error>');
+// Read the whole request body before answering an error, as S3 does; answering early makes the
+// client fail with EPIPE instead of seeing the status.
+const drain = (ctx) => new Promise((resolve) => { ctx.req.on('end', resolve); ctx.req.on('error', resolve); ctx.req.resume(); });
+const uploadsDir = (bucket) => path.join(cfg.directory, bucket, '._S3rver_uploads');
+
+server.middleware.unshift(async (ctx, next) => {
+  if (ctx.path === '/__faults_' + cfg.control) {
+    faults = JSON.parse(await new Promise((res) => { let s = ''; ctx.req.on('data', (d) => (s += d)); ctx.req.on('end', () => res(s || '{}')); }));
+    resetsLeft = faults.resetGetTimes ?? Infinity;
+    ctx.status = 204;
+    return;
+  }
+  const [, bucket, ...rest] = ctx.path.split('/');
+  const key = decodeURIComponent(rest.join('/'));
+  const q = ctx.query;
+  if (ctx.method === 'DELETE' && key && 'uploadId' in q) {
+    const dir = path.join(uploadsDir(bucket), path.basename(String(q.uploadId)));
+    if (!fs.existsSync(dir)) return error(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+    fs.rmSync(dir, { recursive: true, force: true });
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'GET' && !key && 'uploads' in q) {
+    const prefix = String(q.prefix ?? '');
+    const ups = [];
+    for (const id of fs.existsSync(uploadsDir(bucket)) ? fs.readdirSync(uploadsDir(bucket)) : []) {
+      const keyFile = path.join(uploadsDir(bucket), id, 'key');
+      if (!fs.existsSync(keyFile)) continue;
+      const k = fs.readFileSync(keyFile, 'utf8');
+      if (k.startsWith(prefix)) ups.push('<Upload><Key>' + esc(k) + '</Key><UploadId>' + id + '</UploadId><Initiated>' + fs.statSync(keyFile).mtime.toISOString() + '</Initiated></Upload>');
+    }
+    return xml(ctx, 200, '<ListMultipartUploadsResult><Bucket>' + esc(bucket) + '</Bucket><IsTruncated>false</IsTruncated>' + ups.join('') + '</ListMultipartUploadsResult>');
+  }
+  if (ctx.method === 'PUT' && key && 'uploadId' in q && (faults.failParts ?? []).includes(Number(q.partNumber))) {
+    await drain(ctx);
+    return error(ctx, 500, 'InternalError', 'injected failure of part ' + q.partNumber);
+  }
+  if (ctx.method === 'PUT' && key && !('uploadId' in q) && !ctx.get('x-amz-copy-source')) {
+    if (faults.failPutKeys && new RegExp(faults.failPutKeys).test(key)) {
+      await drain(ctx);
+      return error(ctx, 500, 'InternalError', 'injected failure of ' + key);
+    }
+    if (faults.conditionalWrites !== false && ctx.get('if-none-match') === '*' && (await server.store.existsObject(bucket, key))) {
+      await drain(ctx);
+      return error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    }
+  }
+  await next();
+  if (ctx.method === 'GET' && key && faults.resetGetAfterBytes !== undefined && resetsLeft > 0 && ctx.body && typeof ctx.body.pipe === 'function') {
+    resetsLeft--;
+    let sent = 0;
+    const limit = faults.resetGetAfterBytes;
+    const socket = ctx.req.socket;
+    const source = ctx.body;
+    const length = ctx.response.length;
+    let cut = false;
+    // Let the head reach the socket, then drop the connection like a flaky network does.
+    const cutOff = () => { if (!cut) { cut = true; setTimeout(() => { source.destroy(); socket.destroy(); }, 20); } };
+    ctx.body = source.pipe(new Transform({
+      transform(chunk, _enc, done) {
+        if (sent >= limit) { cutOff(); return done(); }
+        const room = limit - sent;
+        if (chunk.length < room) { sent += chunk.length; return done(null, chunk); }
+        sent = limit;
+        cutOff();
+        done(null, chunk.subarray(0, room));
+      },
+    }));
+    // Koa drops Content-Length when the body is replaced; keep it, as a real response has it.
+    if (length !== undefined) ctx.length = length;
+  }
+});
+
+server.run().then((addr) => process.stdout.write(JSON.stringify({ port: addr.port }) + '\n'));
+process.on('SIGTERM', () => { server.close().finally(() => process.exit(0)); setTimeout(() => process.exit(0), 2000).unref(); });
+`;
