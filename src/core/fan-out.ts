@@ -35,9 +35,19 @@ export function fanOut(count: number, highWaterMark = 4 << 20): { input: Writabl
       cb();
     },
     destroy(err, cb) {
-      for (const out of outputs) out.destroy(err ?? undefined);
+      // Also called (without an error) by autoDestroy after a clean finish: the readers may
+      // still be draining what final() ended, so only an error tears them down.
+      if (err) for (const out of outputs) out.destroy(err);
       cb(err);
     },
   });
+  // A reader torn down early (a failed upload) must fail the writer, or a write waiting for
+  // that reader's 'drain' would wait forever.
+  for (const out of outputs) {
+    out.on('error', () => {}); // forwarded to the writer by the close handler below
+    out.on('close', () => {
+      if (!out.writableFinished && !input.destroyed) input.destroy(out.errored ?? new Error('a destination stopped reading'));
+    });
+  }
   return { input, outputs };
 }

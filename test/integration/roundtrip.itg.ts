@@ -121,7 +121,7 @@ describe('backup → list → verify → restore', () => {
       expect(r.stderr).not.toMatch(/error/i);
       expect(r.code).toBe(0);
       expect(await target.sql(TABLE_DUMP)).toBe(await source.sql(TABLE_DUMP));
-      expect(await target.sql(`SELECT indexname FROM pg_indexes WHERE indexname = 'orders_item'`)).toBe('orders_item');
+      expect((await target.sql(`SELECT indexname FROM pg_indexes WHERE indexname = 'orders_item'`)).trim()).toBe('orders_item');
       expect(spawnSync('diff', ['-r', '--no-dereference', '-x', '*.log', tree, dir]).status).toBe(0);
       expect(existsSync(join(dir, 'nested/skip.log'))).toBe(false);
       expect(readFileSync(join(dir, 'nested/link-to-a'), 'utf8')).toBe('hello\n');
@@ -171,7 +171,7 @@ describe('backup → list → verify → restore', () => {
       expect(r.stderr).toContain('files-uploads.tar.zst.age');
       expect(existsSync(dir)).toBe(false);
       // The intact postgres artifact was not restored either: every check runs before any write.
-      expect(await target.sql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`)).toBe('0');
+      expect((await target.sql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`)).trim()).toBe('0');
     } finally {
       await target.drop();
     }
