@@ -1,9 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { generateIdentity } from '../codecs/age/index.js';
+import { generateIdentity, validateRecipient } from '../codecs/age/index.js';
 import { backup } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, UsageError } from '../core/errors.js';
+import { prune } from '../core/prune.js';
+import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
 import { describeBackup, listBackups } from '../core/repository.js';
 import { restore } from '../core/restore.js';
@@ -14,6 +16,9 @@ import {
   passphraseFromEnv,
   resolveBackup,
   resolveDecryption,
+  maskUrlPassword,
+  resolveLock,
+  resolvePolicy,
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../core/artifact-writer.js';
@@ -32,6 +37,13 @@ function storageOptions(cmd: Command): Command {
     .option('--region <region>', 'S3 region')
     .option('--path-style', 'use path-style S3 URLs (MinIO and most self-hosted stores)')
     .addOption(new Option('--preset <name>', 'S3 provider preset').choices(['aws', 'b2', 'r2', 'minio', 'generic']));
+}
+
+/** Storage and lock flags, shared by every command that opens a destination. */
+function commonOptions(cmd: Command): Command {
+  return storageOptions(cmd)
+    .option('--lock-wait <duration>', 'wait this long for another run\'s lock on the destination (default: fail at once)')
+    .option('--lock-stale <duration>', 'treat a lock not refreshed for this long as abandoned (default 30m)');
 }
 
 function storage(o: Record<string, unknown>): StorageSettings {
@@ -57,7 +69,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       process.stderr.write(`Public key: ${recipient}\n`);
     });
 
-  storageOptions(
+  commonOptions(
     program
       .command('backup')
       .description('back up PostgreSQL databases and file trees to one or more destinations')
@@ -92,7 +104,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       originFromEnv(env),
     );
-    const result = await backup(settings);
+    const result = await backup({ ...settings, lock: resolveLock(o, env) });
     if (o.json) {
       printJson({
         id: result.id,
@@ -142,7 +154,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     }
   });
 
-  storageOptions(
+  commonOptions(
     program
       .command('verify')
       .description('check that a backup is present and intact (and, with --deep, that it decrypts)')
@@ -157,11 +169,10 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const maxAgeMs = o.maxAge !== undefined ? parseDuration(o.maxAge, '--max-age') : undefined;
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (o.deep && !decrypt) {
-      const { UsageError } = await import('../core/errors.js');
       throw new UsageError('--deep needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     }
     const [dest] = openDestinations([o.from], storage(o), '--from');
-    const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, maxAgeMs, reporter });
+    const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, maxAgeMs, reporter, lock: resolveLock(o, env) });
     if (o.json) printJson(result);
     if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}`);
     else {
@@ -170,7 +181,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     }
   });
 
-  storageOptions(
+  commonOptions(
     program
       .command('restore')
       .description('restore a backup into a database and/or a directory')
@@ -184,7 +195,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--force', 'replace a non-empty target')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    if (o.postgresTarget) (await import('../config/settings.js')).maskUrlPassword(o.postgresTarget, reporter);
+    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const result = await restore({
@@ -196,7 +207,100 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       only: o.only,
       force: !!o.force,
       reporter,
+      lock: resolveLock(o, env),
     });
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, gitSha: result.manifest.origin.sha, gitRef: result.manifest.origin.ref });
+  });
+
+  commonOptions(
+    program
+      .command('prune')
+      .description('delete backups that no retention rule keeps (the newest complete backup always stays)')
+      .requiredOption('--from <dest>', 'where the backups are')
+      .option('--keep-last <n>', 'keep the N newest backups')
+      .option('--keep-hourly <n>', 'keep the newest backup of each of the last N hours (UTC) that have one')
+      .option('--keep-daily <n>', 'keep the newest backup of each of the last N days that have one')
+      .option('--keep-weekly <n>', 'keep the newest backup of each of the last N ISO weeks that have one')
+      .option('--keep-monthly <n>', 'keep the newest backup of each of the last N months that have one')
+      .option('--keep-yearly <n>', 'keep the newest backup of each of the last N years that have one')
+      .option('--keep-within <duration>', 'keep every backup taken within DURATION of the newest one')
+      .option('--keep-label <label>', 'keep every backup with this label (repeatable)', collect, [])
+      .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this', '24h')
+      .option('--dry-run', 'show what would be deleted, delete nothing')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (o) => {
+    const policy = resolvePolicy({
+      keepLast: o.keepLast,
+      keepHourly: o.keepHourly,
+      keepDaily: o.keepDaily,
+      keepWeekly: o.keepWeekly,
+      keepMonthly: o.keepMonthly,
+      keepYearly: o.keepYearly,
+      keepWithin: o.keepWithin,
+      keepLabels: o.keepLabel,
+    });
+    if (!policy) {
+      throw new UsageError(
+        'the retention policy is empty',
+        'give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12',
+      );
+    }
+    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const result = await prune({
+      destination: dest!,
+      policy,
+      dryRun: !!o.dryRun,
+      incompleteGraceMs: parseDuration(o.incompleteGrace, '--incomplete-grace'),
+      reporter,
+      lock: resolveLock(o, env),
+    });
+    if (o.json) printJson(result);
+    else {
+      for (const k of result.kept) process.stdout.write(`keep   ${k.id} ${k.startedAt}  (${k.reasons.join(', ')})\n`);
+      for (const r of result.removed) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}\n`);
+      for (const r of result.incompleteRemoved) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)\n`);
+      for (const r of result.retained) process.stdout.write(`retain ${r.id} (delete refused: ${r.reason})\n`);
+    }
+  });
+
+  commonOptions(
+    program
+      .command('rollback')
+      .description('restore the snapshot taken before a release, after a verified safety backup of the current state')
+      .requiredOption('--from <dest>', 'where the backups are')
+      .requiredOption('--backup <selector>', 'backup id, latest, or label:NAME (must match one backup)')
+      .option('--before <sha|time>', 'among matching backups, the one taken before this git sha or time')
+      .option('--identity-file <file>', 'age identity file (its recipient also encrypts the safety backup)')
+      .option('--passphrase-env <name>', 'environment variable holding the passphrase')
+      .option('--recipient <age1…>', 'also encrypt the safety backup to this recipient (repeatable)', collect, [])
+      .option('--postgres-target <url>', 'database to roll back')
+      .option('--files-target <dir>', 'directory to roll back')
+      .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
+      .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
+      .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (o) => {
+    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
+    if (!decrypt) throw new UsageError('rollback needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
+    for (const r of o.recipient as string[]) validateRecipient(r);
+    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const result = await rollback({
+      destination: dest!,
+      selection: { selector: o.backup, before: o.before },
+      decrypt,
+      recipients: o.recipient,
+      postgresTarget: o.postgresTarget,
+      filesTarget: o.filesTarget,
+      confirm: o.confirm,
+      checkSql: o.checkSql,
+      checkFile: o.checkFile,
+      origin: originFromEnv(env),
+      reporter,
+      lock: resolveLock(o, env),
+    });
+    if (o.json) printJson(result);
+    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
+    if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
 }

@@ -4,7 +4,10 @@ import { parseIdentityFile, validateRecipient, type DecryptOptions, type Encrypt
 import { parseCompression, validateLevel } from '../codecs/compress.js';
 import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import { validateLabels } from '../core/backup.js';
+import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
+import type { LockSettings } from '../core/locking.js';
+import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
@@ -172,4 +175,47 @@ export function originFromEnv(env: NodeJS.ProcessEnv): Origin {
   ];
   for (const [k, v] of map) if (env[v]) o[k] = env[v]!;
   return o;
+}
+
+export interface RetentionSettings {
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  keepWithin?: string;
+  keepLabels?: string[];
+}
+
+/** A retention policy from flags/inputs; undefined when none was given (no prune wanted). */
+export function resolvePolicy(s: RetentionSettings): RetentionPolicy | undefined {
+  const count = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const n = Number(v.trim());
+    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} "${v}" is not a whole number of 0 or more`);
+    return n;
+  };
+  const p: RetentionPolicy = {
+    keepLast: count(s.keepLast, '--keep-last'),
+    keepHourly: count(s.keepHourly, '--keep-hourly'),
+    keepDaily: count(s.keepDaily, '--keep-daily'),
+    keepWeekly: count(s.keepWeekly, '--keep-weekly'),
+    keepMonthly: count(s.keepMonthly, '--keep-monthly'),
+    keepYearly: count(s.keepYearly, '--keep-yearly'),
+    keepWithinMs: s.keepWithin?.trim() ? parseDuration(s.keepWithin, '--keep-within') : undefined,
+    keepLabels: s.keepLabels?.length ? s.keepLabels : undefined,
+  };
+  const given = Object.values(p).some((v) => v !== undefined);
+  if (!given) return undefined;
+  validatePolicy(p);
+  return p;
+}
+
+export function resolveLock(s: { lockWait?: string; lockStale?: string }, env: NodeJS.ProcessEnv): LockSettings {
+  return {
+    waitMs: s.lockWait?.trim() ? parseDuration(s.lockWait, '--lock-wait') : undefined,
+    staleMs: s.lockStale?.trim() ? parseDuration(s.lockStale, '--lock-stale', { minMs: 60_000 }) : undefined,
+    runId: env.GITHUB_RUN_ID,
+  };
 }

@@ -10,6 +10,7 @@ import { StrongboxError, UsageError, errorMessage } from './errors.js';
 import { serializeManifest } from './manifest.js';
 import type { Reporter } from './reporter.js';
 import { ensureRepository, objectKey } from './repository.js';
+import { withLocks, type LockSettings } from './locking.js';
 import { FORMAT_VERSION, MANIFEST_NAME, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
 export type SourceSpec = { kind: 'postgres'; url: string } | { kind: 'files'; path: string; exclude?: string[] };
@@ -25,6 +26,7 @@ export interface BackupOptions {
   confirm?: 'hash' | 'size';
   reporter: Reporter;
   now?: () => Date;
+  lock?: LockSettings;
 }
 
 export interface BackupResult {
@@ -64,6 +66,12 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   const id = newBackupId(started);
   const plans = planArtifacts(opts.sources, reporter);
   for (const dest of opts.destinations) await ensureRepository(dest, started);
+  return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => run(opts, id, started, plans));
+}
+
+async function run(opts: BackupOptions, id: string, started: Date, plans: ArtifactPlan[]): Promise<BackupResult> {
+  const { reporter } = opts;
+  const now = opts.now ?? (() => new Date());
   reporter.info(`Backup ${id} → ${opts.destinations.map((d) => d.display).join(', ')}`);
 
   const artifacts: ArtifactRecord[] = [];

@@ -7,7 +7,8 @@ import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../
 import { checkCanDecrypt, checkStored, openPlaintext } from './artifact-reader.js';
 import { RefusedError, UsageError } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { listBackups, selectBackup, type Selection } from './repository.js';
+import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
+import { withLocks, type LockSettings } from './locking.js';
 import type { ArtifactRecord, Manifest } from './types.js';
 
 export interface RestoreOptions {
@@ -20,6 +21,7 @@ export interface RestoreOptions {
   only?: string[];
   force: boolean;
   reporter: Reporter;
+  lock?: LockSettings;
 }
 
 export interface RestoreResult {
@@ -41,6 +43,11 @@ interface Job {
  * transaction (PostgreSQL) or a staging directory (files), so a late failure changes nothing.
  */
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
+  await assertRepository(opts.destination);
+  return withLocks([opts.destination], 'restore', false, opts.lock, opts.reporter, () => run(opts));
+}
+
+async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
   const chosen = selectBackup(await listBackups(dest, reporter), opts.selection);
   const m = chosen.manifest;

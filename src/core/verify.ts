@@ -3,7 +3,8 @@ import type { Destination } from '../destinations/types.js';
 import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js';
 import { NotFoundError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { listBackups, objectKey, selectBackup } from './repository.js';
+import { assertRepository, listBackups, objectKey, selectBackup } from './repository.js';
+import { withLocks, type LockSettings } from './locking.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -15,6 +16,7 @@ export interface VerifyOptions {
   maxAgeMs?: number;
   reporter: Reporter;
   now?: () => Date;
+  lock?: LockSettings;
 }
 
 export interface VerifyProblem {
@@ -38,6 +40,11 @@ export interface VerifyResult {
  * first: freshness, presence, stored size and SHA-256, and with `deep` the decrypted plaintext.
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
+  await assertRepository(opts.destination);
+  return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => run(opts));
+}
+
+async function run(opts: VerifyOptions): Promise<VerifyResult> {
   const { destination: dest, reporter } = opts;
   const now = (opts.now ?? (() => new Date()))();
   const entries = await listBackups(dest, reporter);

@@ -1,0 +1,104 @@
+import type { Destination } from '../destinations/types.js';
+import { LockedError, StrongboxError, errorMessage } from './errors.js';
+import { withLocks, type LockSettings } from './locking.js';
+import type { Reporter } from './reporter.js';
+import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
+import { applyRetention, type KeepReason, type RetentionPolicy } from './retention.js';
+import { MANIFEST_NAME } from './types.js';
+
+export interface PruneOptions {
+  destination: Destination;
+  policy: RetentionPolicy;
+  dryRun: boolean;
+  reporter: Reporter;
+  now?: () => Date;
+  incompleteGraceMs?: number;
+  lock?: LockSettings;
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  kept: { id: string; startedAt: string; labels: string[]; reasons: KeepReason[] }[];
+  removed: { id: string; startedAt: string }[];
+  /** Incomplete backups (no manifest) removed after the grace period. */
+  incompleteRemoved: string[];
+  incompleteKept: { id: string; reason: string }[];
+  /** Backups dated in the future: reported, never removed, never counted. */
+  future: string[];
+  /** Backups whose manifest this version cannot read: never removed. */
+  unreadable: { id: string; problem: string }[];
+  /** Deletions the store refused (object lock, no permission): reported, the run goes on. */
+  retained: { id: string; reason: string }[];
+}
+
+/**
+ * Applies a retention policy under the exclusive lock. Each backup's manifest is deleted
+ * first, then its objects: an interrupted prune leaves only unlisted garbage (which the
+ * next prune collects), never a listed backup with missing parts.
+ */
+export async function prune(opts: PruneOptions): Promise<PruneResult> {
+  const { destination: dest, reporter } = opts;
+  const now = (opts.now ?? (() => new Date()))();
+  // Before locking: never create a locks/ folder where no repository is (an unmounted share).
+  await assertRepository(dest);
+  return withLocks([dest], 'prune', true, opts.lock, reporter, async ([lock]) => {
+    const current = await listBackups(dest, reporter);
+    const unreadable = current.filter((e) => e.damaged).map((e) => ({ id: e.id, problem: e.damaged! }));
+    const byId = new Map(current.map((e) => [e.id, e]));
+    const decision = applyRetention(
+      current
+        .filter((e) => !e.damaged)
+        .map((e) => ({
+          id: e.id,
+          time: e.time,
+          complete: e.complete,
+          labels: e.manifest?.labels ?? [],
+          lastModified: e.complete ? undefined : e.time,
+        })),
+      opts.policy,
+      now,
+      { incompleteGraceMs: opts.incompleteGraceMs },
+    );
+    const result: PruneResult = {
+      dryRun: opts.dryRun,
+      kept: decision.keep.map((k) => ({ id: k.id, startedAt: byId.get(k.id)!.manifest!.startedAt, labels: byId.get(k.id)!.manifest!.labels, reasons: k.reasons })),
+      removed: [],
+      incompleteRemoved: [],
+      incompleteKept: decision.incompleteKeep,
+      future: decision.future.map((f) => f.id),
+      unreadable,
+      retained: [],
+    };
+    for (const f of result.future) reporter.warning(`backup ${f} is dated in the future (${byId.get(f)!.manifest!.startedAt}); ignored by time rules and kept — check the clock of the machine that made it`);
+    for (const u of unreadable) reporter.warning(`backup ${u.id} kept: its manifest cannot be read (${u.problem})`);
+
+    const remove = async (entry: BackupEntry): Promise<boolean> => {
+      if (lock!.signal.aborted) throw lock!.signal.reason ?? new StrongboxError('lost the prune lock');
+      if (opts.dryRun) return true;
+      try {
+        const manifestKey = objectKey(entry.id, MANIFEST_NAME);
+        if (entry.objects.some((o) => o.key === manifestKey)) await dest.delete(manifestKey);
+        for (const o of entry.objects) if (o.key !== manifestKey) await dest.delete(o.key);
+        return true;
+      } catch (err) {
+        if (err instanceof LockedError) throw err;
+        result.retained.push({ id: entry.id, reason: errorMessage(err) });
+        reporter.warning(`could not delete backup ${entry.id}: ${errorMessage(err)} — reported as retained, continuing`);
+        return false;
+      }
+    };
+    for (const r of decision.remove) {
+      const e = byId.get(r.id)!;
+      if (await remove(e)) result.removed.push({ id: r.id, startedAt: e.manifest!.startedAt });
+    }
+    for (const r of decision.incompleteRemove) {
+      if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
+    }
+    const verb = opts.dryRun ? 'would remove' : 'removed';
+    reporter.info(
+      `Prune ${dest.display}: kept ${result.kept.length}, ${verb} ${result.removed.length} backup(s) and ${result.incompleteRemoved.length} incomplete one(s)` +
+        (result.retained.length ? `, ${result.retained.length} could not be deleted` : ''),
+    );
+    return result;
+  });
+}
