@@ -1,8 +1,13 @@
 import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError, VerificationError } from '../core/errors.js';
 import { formatBytes } from '../core/artifact-writer.js';
-import { maskUrlPassword, originFromEnv, resolveBackup } from '../config/settings.js';
+import { maskUrlPassword, originFromEnv, resolveBackup, resolveLock, resolvePolicy } from '../config/settings.js';
+import type { LockSettings } from '../core/locking.js';
+import { prune } from '../core/prune.js';
+import type { RetentionPolicy } from '../core/retention.js';
+import { verify } from '../core/verify.js';
+import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
 import { commaList, flag, list, optional, provided, secret, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
@@ -48,7 +53,18 @@ export async function runBackupAction(): Promise<void> {
       actionsReporter,
       originFromEnv(process.env),
     );
-    const result = await backup(options);
+    const policy = resolvePolicy({
+      keepLast: optional('keep-last'),
+      keepHourly: optional('keep-hourly'),
+      keepDaily: optional('keep-daily'),
+      keepWeekly: optional('keep-weekly'),
+      keepMonthly: optional('keep-monthly'),
+      keepYearly: optional('keep-yearly'),
+      keepWithin: optional('keep-within'),
+      keepLabels: commaList('keep-label'),
+    });
+    const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
+    const result = await backup({ ...options, lock });
     core.setOutput('status', 'success');
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));
@@ -77,5 +93,23 @@ export async function runBackupAction(): Promise<void> {
         ])
         .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}.`, true),
     );
+    if (policy) await verifyThenPrune(options.destinations, result.id, policy, lock);
   });
+}
+
+/**
+ * Retention runs only after the new backup is verified at every destination (a failed backup
+ * throws before reaching here), so a broken run can never prune away the older good backups.
+ */
+async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, lock: LockSettings): Promise<void> {
+  const pruned: string[] = [];
+  for (const dest of destinations) {
+    const check = await verify({ destination: dest, selector: id, deep: false, reporter: actionsReporter, lock });
+    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; retention was not applied`);
+    const r = await prune({ destination: dest, policy, dryRun: false, reporter: actionsReporter, lock });
+    pruned.push(...r.removed.map((x) => x.id), ...r.incompleteRemoved);
+    if (r.retained.length) core.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(', ')}`);
+  }
+  core.setOutput('pruned', JSON.stringify([...new Set(pruned)]));
+  await writeSummary((s) => s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true));
 }

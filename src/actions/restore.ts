@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { restore } from '../core/restore.js';
-import { maskUrlPassword, openDestinations, resolveDecryption } from '../config/settings.js';
+import { maskUrlPassword, openDestinations, resolveDecryption, resolveLock } from '../config/settings.js';
 import { commaList, flag, optional, secret, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
@@ -22,6 +22,7 @@ export async function runRestoreAction(): Promise<void> {
       only: commaList('only'),
       force: flag('force'),
       reporter: actionsReporter,
+      lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
     });
     core.setOutput('backup-id', result.backupId);
     core.setOutput('git-sha', result.manifest.origin.sha ?? '');

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { verify } from '../core/verify.js';
-import { openDestinations, resolveDecryption } from '../config/settings.js';
+import { openDestinations, resolveDecryption, resolveLock } from '../config/settings.js';
 import { flag, optional, secret, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
@@ -17,7 +17,7 @@ export async function runVerifyAction(): Promise<void> {
     const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
     if (deep && !decrypt) throw new UsageError('deep verification needs the key', 'set the identity (or passphrase) input from a secret');
     const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
-    const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, maxAgeMs, reporter: actionsReporter });
+    const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional('lock-wait') }, process.env) });
     core.setOutput('ok', String(result.ok));
     core.setOutput('backup-id', result.backupId);
     core.setOutput('age-seconds', String(Math.round(result.ageSeconds)));

@@ -1,0 +1,70 @@
+import * as core from '@actions/core';
+import { validateRecipient } from '../codecs/age/index.js';
+import { UsageError } from '../core/errors.js';
+import { rollback } from '../core/rollback.js';
+import { maskUrlPassword, openDestinations, originFromEnv, resolveDecryption, resolveLock } from '../config/settings.js';
+import { changesBetween } from './git-changes.js';
+import { commaList, list, optional, secret, storageInputs } from './inputs.js';
+import { actionsReporter } from './reporter.js';
+import { runAction, writeSummary } from './run.js';
+
+export async function runRollbackAction(): Promise<void> {
+  await runAction(async () => {
+    const identity = secret('identity');
+    const passphrase = secret('passphrase');
+    const postgresTarget = optional('postgres-target');
+    if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
+    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
+    if (!decrypt) throw new UsageError('rollback needs the key', 'set the identity (or passphrase) input from a secret');
+    const recipients = commaList('recipient');
+    for (const r of recipients) validateRecipient(r);
+    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
+    const result = await rollback({
+      destination: dest!,
+      selection: { selector: core.getInput('backup', { required: true }), before: optional('before') },
+      decrypt,
+      recipients,
+      postgresTarget,
+      filesTarget: optional('files-target'),
+      confirm: core.getInput('confirm'),
+      checkSql: list('check-sql'),
+      checkFile: optional('check-file'),
+      origin: originFromEnv(process.env),
+      reporter: actionsReporter,
+      lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
+    });
+    core.setOutput('backup-id', result.backupId);
+    core.setOutput('git-sha', result.gitSha ?? '');
+    core.setOutput('git-ref', result.gitRef ?? '');
+    core.setOutput('safety-backup-id', result.safetyBackupId);
+    const failed = result.checks.filter((c) => !c.ok);
+    core.setOutput('checks-ok', String(failed.length === 0));
+    const current = process.env.GITHUB_SHA;
+    const changes = await changesBetween(process.env.GITHUB_WORKSPACE, result.gitSha, current);
+    await writeSummary((s) => {
+      s.addHeading('Strongbox rollback', 2)
+        .addTable([
+          [
+            { data: '', header: true },
+            { data: 'Backup', header: true },
+            { data: 'Git', header: true },
+          ],
+          ['From (now, saved as safety backup)', `<code>${result.safetyBackupId}</code>`, current ? `<code>${current.slice(0, 12)}</code>` : ''],
+          ['To (snapshot restored)', `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ''}` : 'not recorded'],
+        ])
+        .addRaw(`Restored: ${result.restored.map((r) => `${r.name} → <code>${r.target}</code>`).join(', ')}`, true);
+      if (result.checks.length) {
+        s.addHeading('Smoke checks', 3).addList(result.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.check}: ${c.detail}`));
+      }
+      if (changes) {
+        s.addHeading(`Undone by this rollback: ${changes.commits.length} commit(s)`, 3).addList(changes.commits.length ? changes.commits : ['(none)']);
+        if (changes.migrations.length) s.addHeading('Migration / schema files changed between the two', 3).addList(changes.migrations.map((m) => `<code>${m}</code>`));
+      }
+      s.addRaw(`To undo the rollback: <code>${result.undo}</code>`, true);
+    });
+    if (failed.length) {
+      core.setOutput('exit-code', '3');
+      core.setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join('; ')}\nTo return to the state before the rollback: ${result.undo}`);
+    } else core.setOutput('exit-code', '0');
+  });
+}

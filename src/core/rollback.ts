@@ -1,0 +1,194 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { identityToRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
+import type { Destination } from '../destinations/types.js';
+import { parsePostgresUrl } from '../sources/pg-url.js';
+import { countQueryRows } from '../sources/postgres.js';
+import { backup, type SourceSpec } from './backup.js';
+import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from './errors.js';
+import { withLocks, type LockSettings } from './locking.js';
+import type { Reporter } from './reporter.js';
+import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
+import { restore } from './restore.js';
+import type { Compression, Origin } from './types.js';
+import { verify } from './verify.js';
+
+export const SAFETY_LABEL = 'pre-rollback';
+
+export interface RollbackOptions {
+  destination: Destination;
+  /** Which snapshot to return to; must match exactly one backup. */
+  selection: Omit<Selection, 'unique'>;
+  /** Opens the snapshot; its recipient (or passphrase) also encrypts the safety backup. */
+  decrypt: DecryptOptions;
+  /** More recipients for the safety backup. */
+  recipients: string[];
+  postgresTarget?: string;
+  filesTarget?: string;
+  /** Must repeat the target's name: the database name, or the files target's folder name. */
+  confirm: string;
+  checkSql: string[];
+  /** A path, relative to the files target, that must exist after the rollback. */
+  checkFile?: string;
+  compression?: { algorithm: Compression; level?: number };
+  origin: Origin;
+  reporter: Reporter;
+  lock?: LockSettings;
+}
+
+export interface RollbackCheck {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface RollbackResult {
+  backupId: string;
+  snapshotStartedAt: string;
+  gitSha?: string;
+  gitRef?: string;
+  safetyBackupId: string;
+  restored: { name: string; kind: string; target: string }[];
+  checks: RollbackCheck[];
+  /** The command that undoes this rollback (restores the safety backup). */
+  undo: string;
+}
+
+export function expectedConfirmation(opts: Pick<RollbackOptions, 'postgresTarget' | 'filesTarget'>): string {
+  if (opts.postgresTarget) return parsePostgresUrl(opts.postgresTarget).database;
+  if (opts.filesTarget) return basename(resolve(opts.filesTarget));
+  throw new UsageError('rollback needs a target', 'pass --postgres-target URL and/or --files-target DIR');
+}
+
+/**
+ * Returns targets to a snapshot: picks exactly one backup, takes and deep-verifies a safety
+ * backup of the targets' current state (labelled pre-rollback, encrypted so whoever rolls back
+ * can undo), restores the snapshot over the targets, then runs the smoke checks. Holds the
+ * destination's exclusive lock throughout, so no prune or other rollback interleaves.
+ */
+export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
+  const { destination: dest, reporter } = opts;
+  const expected = expectedConfirmation(opts);
+  if (opts.confirm !== expected) {
+    throw new RefusedError(
+      `--confirm "${opts.confirm}" does not repeat the target name "${expected}"; nothing was changed`,
+      `rerun with --confirm ${expected} to replace ${expected} with the snapshot`,
+    );
+  }
+  const encryption = safetyEncryption(opts.decrypt, opts.recipients);
+  await assertRepository(dest);
+
+  return withLocks([dest], 'rollback', true, opts.lock, reporter, async () => {
+    const held: LockSettings = { ...opts.lock, held: true };
+    const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true });
+    const m = snapshot.manifest;
+    reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
+
+    const sources: SourceSpec[] = [];
+    if (opts.postgresTarget) sources.push({ kind: 'postgres', url: opts.postgresTarget });
+    if (opts.filesTarget && (await hasEntries(opts.filesTarget))) sources.push({ kind: 'files', path: opts.filesTarget });
+    if (!sources.length) throw new UsageError('nothing to roll back: the files target does not exist and no database was given');
+
+    reporter.info('Taking the safety backup of the current state…');
+    const safety = await backup({
+      destinations: [dest],
+      sources,
+      encryption,
+      compression: opts.compression ?? { algorithm: 'zstd' },
+      labels: [SAFETY_LABEL],
+      origin: opts.origin,
+      reporter,
+      lock: held,
+    });
+    const check = await verify({ destination: dest, selector: safety.id, deep: true, decrypt: opts.decrypt, reporter, lock: held });
+    if (!check.ok) {
+      throw new VerificationError(
+        `the safety backup ${safety.id} failed verification (${check.problems.map((p) => p.problem).join('; ')}); nothing was rolled back`,
+      );
+    }
+
+    const undo = undoCommand(dest, safety.id, opts);
+    let restored;
+    try {
+      restored = await restore({
+        destination: dest,
+        selection: { selector: m.id },
+        decrypt: opts.decrypt,
+        postgresTarget: opts.postgresTarget,
+        filesTarget: opts.filesTarget,
+        force: true,
+        reporter,
+        lock: held,
+      });
+    } catch (err) {
+      throw new StrongboxError(`restoring ${m.id} failed: ${errorMessage(err)}`, {
+        cause: err,
+        hint: `the targets are as they were if the restore stopped before committing; the safety backup ${safety.id} holds the state before the rollback: ${undo}`,
+      });
+    }
+
+    const checks = await runChecks(opts);
+    for (const c of checks) (c.ok ? reporter.info : reporter.error)(`  check ${c.ok ? 'ok' : 'FAILED'}: ${c.check} — ${c.detail}`);
+    if (checks.some((c) => !c.ok)) reporter.error(`Smoke checks failed after the rollback. To return to the state before it: ${undo}`);
+    return {
+      backupId: m.id,
+      snapshotStartedAt: m.startedAt,
+      gitSha: m.origin.sha,
+      gitRef: m.origin.ref,
+      safetyBackupId: safety.id,
+      restored: restored.restored,
+      checks,
+      undo,
+    };
+  });
+}
+
+function safetyEncryption(decrypt: DecryptOptions, extra: string[]): EncryptOptions {
+  if (decrypt.passphrase !== undefined) {
+    if (extra.length) throw new UsageError('--recipient cannot be combined with a passphrase', 'the age format does not mix passphrases with recipients');
+    return { passphrase: decrypt.passphrase };
+  }
+  const own = (decrypt.identities ?? []).map(identityToRecipient);
+  if (!own.length) throw new UsageError('rollback needs the identity or passphrase that opens the snapshot');
+  return { recipients: [...new Set([...own, ...extra])] };
+}
+
+async function runChecks(opts: RollbackOptions): Promise<RollbackCheck[]> {
+  const checks: RollbackCheck[] = [];
+  for (const sql of opts.checkSql) {
+    if (!opts.postgresTarget) {
+      checks.push({ check: sql, ok: false, detail: '--check-sql needs --postgres-target' });
+      continue;
+    }
+    try {
+      const rows = await countQueryRows(opts.postgresTarget, sql);
+      checks.push({ check: sql, ok: rows > 0, detail: rows > 0 ? `${rows} row(s)` : 'returned no rows' });
+    } catch (err) {
+      checks.push({ check: sql, ok: false, detail: errorMessage(err) });
+    }
+  }
+  if (opts.checkFile) {
+    const ok = !!opts.filesTarget && existsSync(join(resolve(opts.filesTarget), opts.checkFile));
+    checks.push({ check: `file ${opts.checkFile}`, ok, detail: ok ? 'exists' : 'is missing' });
+  }
+  return checks;
+}
+
+function undoCommand(dest: Destination, safetyId: string, opts: RollbackOptions): string {
+  const key = opts.decrypt.passphrase !== undefined ? '--passphrase-env NAME' : '--identity-file KEY';
+  const targets = [
+    opts.postgresTarget ? `--postgres-target '<target URL>'` : '',
+    opts.filesTarget ? `--files-target ${resolve(opts.filesTarget)}` : '',
+  ].filter(Boolean);
+  return `strongbox restore --from ${dest.display} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
+}
+
+async function hasEntries(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length > 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
