@@ -87,20 +87,22 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   return record;
 }
 
-/** Resolves to the first error (after everything settled), or undefined when all succeeded. */
+/**
+ * Waits for every task; resolves to the error that best explains a failure (undefined when all
+ * succeeded). After the first failure the teardown makes the other tasks fail too, with
+ * generic stream errors, so a StrongboxError (which names the object and destination) is
+ * preferred over the raw error that reached the pipeline first.
+ */
 async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): Promise<unknown> {
-  let first: unknown;
+  const errors: unknown[] = [];
   await Promise.all(
     tasks.map((t) =>
       t.catch((err: unknown) => {
-        if (first === undefined) {
-          first = err;
-          onFirstError();
-        }
+        if (errors.push(err) === 1) onFirstError();
       }),
     ),
   );
-  return first;
+  return errors.find((e) => e instanceof StrongboxError) ?? errors[0];
 }
 
 /** Proves the destination holds exactly what we sent before the manifest may refer to it. */

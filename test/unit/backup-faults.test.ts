@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity } from '../../src/codecs/age/index.js';
+import { backup, type BackupOptions } from '../../src/core/backup.js';
+import { IntegrityError } from '../../src/core/errors.js';
+import { serializeManifest } from '../../src/core/manifest.js';
+import { silentReporter } from '../../src/core/reporter.js';
+import { listBackups } from '../../src/core/repository.js';
+import { restore } from '../../src/core/restore.js';
+import { verify } from '../../src/core/verify.js';
+import { FaultDestination } from '../helpers/fault-destination.js';
+import { MemoryDestination } from '../helpers/memory-destination.js';
+
+/**
+ * Fault-matrix rows for the backup/verify/restore core, with a real file tree and age keys and
+ * faults injected around an in-memory destination (as restic tests its backends).
+ */
+let work: string;
+let tree: string;
+const key = generateIdentity();
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'strongbox-faults-'));
+  tree = join(work, 'tree');
+  mkdirSync(join(tree, 'sub'), { recursive: true });
+  writeFileSync(join(tree, 'a.txt'), 'alpha\n');
+  writeFileSync(join(tree, 'sub', 'noise.bin'), randomBytes(2 << 20));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function options(dest: MemoryDestination | FaultDestination, extra: Partial<BackupOptions> = {}): BackupOptions {
+  return {
+    destinations: [dest],
+    sources: [{ kind: 'files', path: tree }],
+    encryption: { recipients: [key.recipient] },
+    compression: { algorithm: 'gzip' },
+    labels: [],
+    origin: { host: 'test' },
+    reporter: silentReporter,
+    lock: { waitMs: 0 },
+    ...extra,
+  };
+}
+
+const complete = async (d: MemoryDestination | FaultDestination) => (await listBackups(d, silentReporter)).filter((e) => e.complete);
+const artifactKeys = (m: MemoryDestination) => [...m.objects.keys()].filter((k) => /^\d{8}T/.test(k));
+
+describe('backup faults', () => {
+  it('#3 a failed manifest write fails the run and the backup is not counted', async () => {
+    const mem = new MemoryDestination();
+    const dest = new FaultDestination(mem, { failPut: (k) => k.endsWith('/manifest.json') });
+    await expect(backup(options(dest))).rejects.toThrow(/writing the manifest of .* failed/);
+    expect(await complete(mem)).toEqual([]);
+  });
+
+  it('#5 a store that silently corrupts what it keeps fails the backup before the manifest', async () => {
+    const mem = new MemoryDestination();
+    const dest = new FaultDestination(mem, { corrupt: { match: (k) => k.endsWith('.age'), offset: 5000 } });
+    await expect(backup(options(dest))).rejects.toThrow(/reads back with SHA-256 .* not the uploaded/);
+    expect(await complete(mem)).toEqual([]);
+    // The failed run removes its own partial objects.
+    expect(artifactKeys(mem)).toEqual([]);
+  });
+
+  it('#4 an upload that fails part-way fails the backup, naming the object, and leaves no backup', async () => {
+    const mem = new MemoryDestination();
+    const dest = new FaultDestination(mem, { failPutAfter: { match: (k) => k.endsWith('.age'), bytes: 100_000 } });
+    await expect(backup(options(dest, { confirm: 'size' }))).rejects.toThrow(/upload of \d{8}T\d{6}Z-[0-9a-f]{6}\/files-tree\.tar\.gz\.age to memory:\/\/test failed: connection lost/);
+    expect(artifactKeys(mem)).toEqual([]);
+    expect(await complete(mem)).toEqual([]);
+  });
+
+  it('an earlier good backup is untouched by a later failed one', async () => {
+    const mem = new MemoryDestination();
+    const good = await backup(options(mem));
+    const before = new Map([...mem.objects].map(([k, v]) => [k, v.data.toString('hex')]));
+    const dest = new FaultDestination(mem, { failPut: (k) => k.endsWith('/manifest.json') });
+    await expect(backup(options(dest))).rejects.toThrow();
+    expect((await complete(mem)).map((e) => e.id)).toEqual([good.id]);
+    for (const [k, v] of before) if (!k.startsWith('locks/')) expect(mem.objects.get(k)?.data.toString('hex')).toBe(v);
+  });
+});
+
+describe('verify and restore faults', () => {
+  it('#25 a connection reset mid-download fails the restore cleanly: target absent, no staging left', async () => {
+    const mem = new MemoryDestination();
+    await backup(options(mem));
+    const dest = new FaultDestination(mem, { resetGet: { match: (k) => k.endsWith('.age'), bytes: 300_000 } });
+    const target = join(work, 'reset-target');
+    await expect(
+      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: target, force: false, reporter: silentReporter }),
+    ).rejects.toThrow(/ECONNRESET|reset/i);
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(dirname(target)).filter((n) => n.startsWith('reset-target'))).toEqual([]);
+  });
+
+  it('#6 a flipped stored byte: verify names the object and restore refuses before writing', async () => {
+    const mem = new MemoryDestination();
+    const b = await backup(options(mem));
+    const objKey = `${b.id}/${b.manifest.artifacts[0]!.key}`;
+    mem.objects.get(objKey)!.data[1234]! ^= 0x01;
+    const v = await verify({ destination: mem, selector: 'latest', deep: false, reporter: silentReporter });
+    expect(v.ok).toBe(false);
+    expect(v.problems[0]!.object).toContain(objKey);
+    const target = join(work, 'flipped-target');
+    await expect(
+      restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: target, force: false, reporter: silentReporter }),
+    ).rejects.toThrow(IntegrityError);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('#7 truncated ciphertext with a matching manifest (an attacker who rewrote both) still fails authentication', async () => {
+    const mem = new MemoryDestination();
+    const b = await backup(options(mem));
+    const a = b.manifest.artifacts[0]!;
+    const objKey = `${b.id}/${a.key}`;
+    // Cut at a chunk boundary (64 KiB + 16 tag) and re-record the stored size and hash, so only age can tell.
+    const data = mem.objects.get(objKey)!.data;
+    const cut = data.subarray(0, data.length - (data.length % 65_552) - 65_552 * 2);
+    mem.objects.get(objKey)!.data = Buffer.from(cut);
+    const { createHash } = await import('node:crypto');
+    a.stored = { size: cut.length, sha256: createHash('sha256').update(cut).digest('hex') };
+    await mem.putBytes(`${b.id}/manifest.json`, serializeManifest(b.manifest));
+    const v = await verify({ destination: mem, selector: 'latest', deep: true, decrypt: { identities: [key.identity] }, reporter: silentReporter });
+    expect(v.ok).toBe(false);
+    expect(v.problems[0]!.problem).toMatch(/truncat|authenticat|final chunk|last chunk/i);
+    const target = join(work, 'truncated-target');
+    await expect(
+      restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: target, force: false, reporter: silentReporter }),
+    ).rejects.toThrow();
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('#27 a manifest of an unknown major format is refused with a clear message, nothing else read', async () => {
+    const mem = new MemoryDestination();
+    const b = await backup(options(mem));
+    await mem.putBytes(`${b.id}/manifest.json`, serializeManifest({ ...b.manifest, format: '2.0' }));
+    const dest = new FaultDestination(mem, { resetGet: { match: (k) => k.endsWith('.age'), bytes: 0 } });
+    await expect(
+      restore({ destination: dest, selection: { selector: b.id }, decrypt: { identities: [key.identity] }, filesTarget: join(work, 'v2'), force: false, reporter: silentReporter }),
+    ).rejects.toThrow(/format 2\.0, which this Strongbox \(format 1\.0\) cannot read/);
+  });
+});
