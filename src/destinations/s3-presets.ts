@@ -61,8 +61,10 @@ export function resolveS3Config(loc: S3Location, env: Record<string, string | un
   let region = loc.region || undefined;
   if (!region && preset === 'r2') region = 'auto';
   if (!region && preset === 'b2' && endpoint) region = b2Region(endpoint);
-  // An endpoint without any region: most stores ignore it, but SigV4 needs one.
-  if (!region && endpoint) region = envRegion ?? 'us-east-1';
+  if (!region && preset === 'aws' && endpoint) region = awsRegion(endpoint);
+  // Other stores mostly ignore the region, but SigV4 needs one. (AWS without one is left to
+  // the SDK's chain, which fails with "Region is missing" if that finds none either.)
+  if (!region && endpoint && preset !== 'aws') region = envRegion ?? 'us-east-1';
 
   const client: ResolvedS3Config['client'] = {
     // Without region or endpoint the SDK's own chain (AWS_REGION, profile) decides.
@@ -96,6 +98,17 @@ function checkPreset(preset: string | undefined): S3Preset | undefined {
 function b2Region(endpoint: string): string | undefined {
   const m = /^s3\.([a-z0-9-]+)\.backblazeb2\.com$/.exec(parseEndpoint(endpoint).hostname.toLowerCase());
   return m?.[1];
+}
+
+/** `s3.eu-west-1.amazonaws.com`, `bucket.s3-us-west-2.amazonaws.com`, `…vpce.amazonaws.com` → the region. */
+function awsRegion(endpoint: string): string | undefined {
+  const host = parseEndpoint(endpoint).hostname.toLowerCase();
+  if (host === 's3.amazonaws.com') return 'us-east-1';
+  for (const label of host.split('.')) {
+    const candidate = label.replace(/^s3-/, '');
+    if (/^[a-z]{2}(-gov)?-[a-z]+-\d+$/.test(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 /**

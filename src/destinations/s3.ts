@@ -118,8 +118,8 @@ export class S3Destination implements Destination {
       await upload.done();
     } catch (err) {
       const abortNote = await this.abortMultipart(Key, upload.uploadId);
+      // The source failed or the caller aborted: that is the cause to report, unchanged.
       if (err === sourceError && !abortNote.failed) throw err;
-      if (err instanceof StrongboxError && !abortNote.failed) throw err;
       throw this.failure(`upload to ${this.where(key)}`, err, abortNote.text);
     }
     return { size };
@@ -305,7 +305,8 @@ export class S3Destination implements Destination {
           throw new Error(`the connection closed after ${offset} of ${total} bytes`);
         } catch (err) {
           body.destroy();
-          if (signal?.aborted || attempts >= this.getRetries) throw this.readFailure(key, offset, total, attempts, err);
+          if (signal?.aborted) throw err;
+          if (attempts >= this.getRetries) throw this.readFailure(key, offset, total, attempts, err);
         }
         attempts++;
         await sleep(250 * 2 ** attempts, undefined, { signal });

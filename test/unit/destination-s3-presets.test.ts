@@ -56,6 +56,15 @@ describe('S3 provider presets', () => {
     expect(resolveS3Config({ bucket: 'b', endpoint: 'https://proxy.example', preset: 'B2' }).preset).toBe('b2');
   });
 
+  it('keeps AWS checksums and reads the region from an AWS endpoint', () => {
+    expect(resolveS3Config({ bucket: 'b', endpoint: 'https://s3.eu-west-1.amazonaws.com' })).toEqual({
+      preset: 'aws',
+      client: { endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1', forcePathStyle: false },
+    });
+    expect(resolveS3Config({ bucket: 'b', endpoint: 'https://bucket.vpce-0a1b.s3.us-gov-west-1.vpce.amazonaws.com' }).client.region).toBe('us-gov-west-1');
+    expect(resolveS3Config({ bucket: 'b', endpoint: 'https://s3.amazonaws.com' }).client.region).toBe('us-east-1');
+  });
+
   it('accepts a bare host as endpoint (https assumed)', () => {
     expect(resolveS3Config({ bucket: 'b', endpoint: 's3.eu-central-003.backblazeb2.com' }).client).toMatchObject({
       endpoint: 'https://s3.eu-central-003.backblazeb2.com',
