@@ -20,6 +20,13 @@ export function objectKey(backupId: string, name: string): string {
 
 export async function ensureRepository(dest: Destination, now: Date): Promise<void> {
   if (await dest.stat(MARKER)) return;
+  const problem = await dest.creationProblem?.();
+  if (problem) {
+    throw new NotFoundError(
+      `will not create a new Strongbox repository at ${dest.display}: ${problem}`,
+      'for a NAS or removable volume, check that it is mounted; otherwise create the parent folder first',
+    );
+  }
   await dest.putBytes(MARKER, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n'));
 }
 

@@ -143,6 +143,21 @@ export class LocalDestination implements Destination {
 
   // --- internals ---
 
+  /**
+   * A new repository may create its own folder, never the folders above it: a missing parent
+   * usually means an unmounted share, and writing there would fill the local disk instead.
+   */
+  async creationProblem(): Promise<string | undefined> {
+    const parent = path.dirname(this.root);
+    try {
+      if ((await stat(parent)).isDirectory()) return undefined;
+      return `${parent} is not a directory`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `its parent folder ${parent} does not exist`;
+      throw err;
+    }
+  }
+
   private pathFor(key: string): string {
     const segments = keySegments(key, this.display);
     if (segments.some((s) => s.startsWith(TEMP_PREFIX))) {

@@ -35,4 +35,9 @@ export interface Destination {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  /**
+   * Before a new repository is created here: a reason not to (e.g. the folder's parent is
+   * missing, as when a NAS share is not mounted), or undefined when creating is fine.
+   */
+  creationProblem?(): Promise<string | undefined>;
 }

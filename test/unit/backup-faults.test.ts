@@ -12,6 +12,7 @@ import { listBackups } from '../../src/core/repository.js';
 import { restore } from '../../src/core/restore.js';
 import { verify } from '../../src/core/verify.js';
 import { FaultDestination } from '../helpers/fault-destination.js';
+import type { Destination } from '../../src/destinations/types.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 
 /**
@@ -31,7 +32,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function options(dest: MemoryDestination | FaultDestination, extra: Partial<BackupOptions> = {}): BackupOptions {
+function options(dest: Destination, extra: Partial<BackupOptions> = {}): BackupOptions {
   return {
     destinations: [dest],
     sources: [{ kind: 'files', path: tree }],
@@ -142,5 +143,26 @@ describe('verify and restore faults', () => {
     await expect(
       restore({ destination: dest, selection: { selector: b.id }, decrypt: { identities: [key.identity] }, filesTarget: join(work, 'v2'), force: false, reporter: silentReporter }),
     ).rejects.toThrow(/format 2\.0, which this Strongbox \(format 1\.0\) cannot read/);
+  });
+});
+
+describe('#26 an unmounted local destination', () => {
+  it('backup refuses to create a repository whose parent folder is missing, naming the path', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const repo = join(work, 'nas-mount', 'backups');
+    await expect(backup(options(new LocalDestination(repo)))).rejects.toThrow(
+      new RegExp(`will not create a new Strongbox repository at ${repo}: its parent folder ${join(work, 'nas-mount')} does not exist`),
+    );
+    expect(existsSync(join(work, 'nas-mount'))).toBe(false);
+  });
+
+  it('readers refuse an empty folder where a repository was', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const empty = join(work, 'empty-mountpoint');
+    mkdirSync(empty);
+    await expect(verify({ destination: new LocalDestination(empty), selector: 'latest', deep: false, reporter: silentReporter })).rejects.toThrow(
+      new RegExp(`no Strongbox repository at ${empty}.*`),
+    );
+    expect(readdirSync(empty)).toEqual([]);
   });
 });
