@@ -1,0 +1,286 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { RunMeasurement, RunSpec } from './measure.js';
+import { PG } from './pg.js';
+
+/**
+ * The measured cases. Each is one command run `runs` times; `prepare` and `finish` (untimed)
+ * set up fresh outputs and check results. Cases run round-robin (round 1 of every case, then
+ * round 2, …) so that a burst of load from the machine's other users spreads over all of them
+ * instead of landing on one; within a round a backup precedes the verify/restore that read it.
+ */
+
+export type Tool = 'strongbox' | 'pipeline' | 'restic';
+export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'memory';
+
+export interface CaseOutcome {
+  storedBytes?: number;
+  /** Restores: the restored tree was compared with the original (diff -r) and is identical. */
+  verified?: boolean;
+}
+
+export interface CaseDef {
+  id: string;
+  tool: Tool;
+  kind: Kind;
+  label: string;
+  /** e.g. "20.20.2" for our cases; undefined for the CLI tools. */
+  node?: string;
+  inputBytes: number;
+  runs: number;
+  prepare?(round: number): void;
+  spec(round: number): RunSpec;
+  finish?(round: number, m: RunMeasurement): CaseOutcome;
+}
+
+export interface Runtime {
+  /** Path of the node binary and its version, e.g. "20.20.2". */
+  node: string;
+  version: string;
+  /** Arguments to node before the strongbox arguments (the bundle, or tsx + sources). */
+  cliArgs: string[];
+}
+
+export interface Context {
+  work: string;
+  keyFile: string;
+  recipient: string;
+  tree: { path: string; bytes: number };
+  runs: number;
+}
+
+const rm = (p: string) => rmSync(p, { recursive: true, force: true });
+
+export function duBytes(path: string): number {
+  let total = 0;
+  const walk = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else total += st.size;
+  };
+  if (existsSync(path)) walk(path);
+  return total;
+}
+
+/** A restored tree must be byte-identical to the original, or its throughput means nothing. */
+export function sameTree(a: string, b: string): boolean {
+  const r = spawnSync('diff', ['-r', '-q', '--no-dereference', a, b], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+function strongboxJson(m: RunMeasurement): CaseOutcome {
+  try {
+    const out = JSON.parse(m.stdout) as { storedBytes?: number };
+    return { storedBytes: out.storedBytes };
+  } catch {
+    return {};
+  }
+}
+
+const bash = (script: string, env?: NodeJS.ProcessEnv): RunSpec => ({ command: 'bash', args: ['-c', `set -euo pipefail; ${script}`], env });
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Our backup → verify --deep → restore of the tree, on one Node runtime. */
+export function strongboxCases(ctx: Context, rt: Runtime): CaseDef[] {
+  const dir = join(ctx.work, `strongbox-node${rt.version}`);
+  const repo = (r: number) => join(dir, `repo-${r}`);
+  const target = join(dir, 'restored');
+  const cli = (...args: string[]): RunSpec => ({ command: rt.node, args: [...rt.cliArgs, ...args], captureStdout: true });
+  return [
+    {
+      id: `strongbox-backup@${rt.version}`,
+      tool: 'strongbox',
+      kind: 'backup',
+      label: 'strongbox backup → local',
+      node: rt.version,
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      prepare: (r) => {
+        rm(repo(r - 1));
+        rm(repo(r));
+        mkdirSync(dir, { recursive: true });
+      },
+      spec: (r) => cli('backup', '--to', repo(r), '--files', ctx.tree.path, '--recipient', ctx.recipient, '--json'),
+      finish: (_r, m) => strongboxJson(m),
+    },
+    {
+      id: `strongbox-verify@${rt.version}`,
+      tool: 'strongbox',
+      kind: 'verify',
+      label: 'strongbox verify --deep',
+      node: rt.version,
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      spec: (r) => cli('verify', '--from', repo(r), '--deep', '--identity-file', ctx.keyFile),
+    },
+    {
+      id: `strongbox-restore@${rt.version}`,
+      tool: 'strongbox',
+      kind: 'restore',
+      label: 'strongbox restore ← local',
+      node: rt.version,
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      prepare: () => rm(target),
+      spec: (r) => cli('restore', '--from', repo(r), '--identity-file', ctx.keyFile, '--files-target', target),
+      finish: (r, m) => {
+        const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, target) } : {};
+        rm(target);
+        return outcome;
+      },
+    },
+  ];
+}
+
+/** tar | zstd -3 -T2 | age, and back: what a careful person would script by hand. */
+export function pipelineCases(ctx: Context): CaseDef[] {
+  const dir = join(ctx.work, 'pipeline');
+  const out = (r: number) => join(dir, `tree-${r}.tar.zst.age`);
+  const target = join(dir, 'restored');
+  const parent = dirname(ctx.tree.path);
+  const name = basename(ctx.tree.path);
+  return [
+    {
+      id: 'pipeline-backup',
+      tool: 'pipeline',
+      kind: 'backup',
+      label: 'tar | zstd -3 -T2 | age -r',
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      prepare: (r) => {
+        rm(out(r - 1));
+        mkdirSync(dir, { recursive: true });
+      },
+      spec: (r) => bash(`tar -cf - -C ${q(parent)} ${q(name)} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out(r))}`),
+      finish: (r) => ({ storedBytes: duBytes(out(r)) }),
+    },
+    {
+      id: 'pipeline-restore',
+      tool: 'pipeline',
+      kind: 'restore',
+      label: 'age -d | zstd -d | tar -x',
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      prepare: () => {
+        rm(target);
+        mkdirSync(target, { recursive: true });
+      },
+      spec: (r) => bash(`age -d -i ${q(ctx.keyFile)} ${q(out(r))} | zstd -d -q | tar -xf - -C ${q(target)}`),
+      finish: (r, m) => {
+        const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, join(target, name)) } : {};
+        rm(target);
+        return outcome;
+      },
+    },
+  ];
+}
+
+/** restic backup into a fresh local repository (init untimed), and restore latest. */
+export function resticCases(ctx: Context): CaseDef[] {
+  const dir = join(ctx.work, 'restic');
+  const repo = join(dir, 'repo');
+  const cache = join(dir, 'cache');
+  const target = join(dir, 'restored');
+  const env = { ...process.env, RESTIC_PASSWORD: 'strongbox-bench', RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: cache };
+  return [
+    {
+      id: 'restic-backup',
+      tool: 'restic',
+      kind: 'backup',
+      label: 'restic backup',
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      prepare: () => {
+        rm(repo);
+        rm(cache);
+        const init = spawnSync('restic', ['init', '--quiet'], { env, encoding: 'utf8' });
+        if (init.status !== 0) throw new Error(`restic init failed: ${init.stderr}`);
+      },
+      spec: () => ({ command: 'restic', args: ['backup', '--quiet', ctx.tree.path], env }),
+      finish: () => ({ storedBytes: duBytes(repo) }),
+    },
+    {
+      id: 'restic-restore',
+      tool: 'restic',
+      kind: 'restore',
+      label: 'restic restore',
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      prepare: () => rm(target),
+      spec: () => ({ command: 'restic', args: ['restore', 'latest', '--quiet', '--target', target], env }),
+      finish: (r, m) => {
+        const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, join(target, ctx.tree.path)) } : {};
+        rm(target);
+        return outcome;
+      },
+    },
+  ];
+}
+
+export interface PgContext {
+  database: string;
+  url: string;
+  dumpBytes: number;
+}
+
+export function pgStrongboxCase(ctx: Context, pg: PgContext, rt: Runtime): CaseDef {
+  const dir = join(ctx.work, `pg-strongbox-node${rt.version}`);
+  const repo = (r: number) => join(dir, `repo-${r}`);
+  return {
+    id: `strongbox-pg@${rt.version}`,
+    tool: 'strongbox',
+    kind: 'pg-backup',
+    label: 'strongbox backup --postgres',
+    node: rt.version,
+    inputBytes: pg.dumpBytes,
+    runs: ctx.runs,
+    prepare: (r) => {
+      rm(repo(r - 1));
+      rm(repo(r));
+      mkdirSync(dir, { recursive: true });
+    },
+    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--postgres', pg.url, '--recipient', ctx.recipient, '--json'], captureStdout: true }),
+    finish: (_r, m) => strongboxJson(m),
+  };
+}
+
+export function pgPipelineCase(ctx: Context, pg: PgContext): CaseDef {
+  const dir = join(ctx.work, 'pg-pipeline');
+  const out = join(dir, 'db.dump.zst.age');
+  return {
+    id: 'pipeline-pg',
+    tool: 'pipeline',
+    kind: 'pg-backup',
+    label: 'pg_dump -Fc -Z0 | zstd -3 -T2 | age',
+    inputBytes: pg.dumpBytes,
+    runs: ctx.runs,
+    prepare: () => {
+      rm(dir);
+      mkdirSync(dir, { recursive: true });
+    },
+    spec: () => bash(`pg_dump -h ${PG.host} -p ${PG.port} -U ${PG.user} -Fc --compress=0 ${pg.database} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out)}`),
+    finish: () => ({ storedBytes: duBytes(out) }),
+  };
+}
+
+/** Our backup of a tree of another size: peak RSS must not follow the input size. */
+export function memoryCase(ctx: Context, tree: { path: string; bytes: number }, rt: Runtime): CaseDef {
+  const repo = join(ctx.work, `memory-node${rt.version}-${tree.bytes}`);
+  return {
+    id: `strongbox-memory-${tree.bytes}@${rt.version}`,
+    tool: 'strongbox',
+    kind: 'memory',
+    label: `strongbox backup, ${(tree.bytes / 1e6).toFixed(0)} MB tree`,
+    node: rt.version,
+    inputBytes: tree.bytes,
+    runs: 1,
+    prepare: () => rm(repo),
+    spec: () => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo, '--files', tree.path, '--recipient', ctx.recipient, '--json'], captureStdout: true }),
+    finish: (_r, m) => {
+      const outcome = strongboxJson(m);
+      rm(repo);
+      return outcome;
+    },
+  };
+}

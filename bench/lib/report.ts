@@ -1,0 +1,202 @@
+import type { CaseDef, CaseOutcome, Kind, Tool } from './cases.js';
+import { median, type RunMeasurement } from './measure.js';
+
+export interface RunRecord extends CaseOutcome {
+  round: number;
+  ok: boolean;
+  wallSeconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  peakRssSumBytes: number;
+  biggestProcess?: { name: string; hwmBytes: number };
+  samples: number;
+  loadAverage1m: number;
+  error?: string;
+}
+
+export interface CaseResult {
+  id: string;
+  tool: Tool;
+  kind: Kind;
+  label: string;
+  node?: string;
+  inputBytes: number;
+  runs: RunRecord[];
+  /** Medians over the successful runs; peak RSS is the largest of them. */
+  wallSeconds: number;
+  cpuSeconds: number;
+  mbPerSecond: number;
+  peakRssBytes: number;
+  storedBytes?: number;
+  verified?: boolean;
+  failed: boolean;
+}
+
+export interface Target {
+  name: string;
+  node?: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+
+export function record(round: number, m: RunMeasurement, outcome: CaseOutcome): RunRecord {
+  const ok = m.exitCode === 0;
+  return {
+    round,
+    ok,
+    wallSeconds: m.wallSeconds,
+    cpuSeconds: m.userSeconds + m.sysSeconds,
+    peakRssBytes: m.peakRssBytes,
+    peakRssSumBytes: m.peakRssSumBytes,
+    biggestProcess: m.biggestProcess,
+    samples: m.samples,
+    loadAverage1m: m.loadAverage[0]!,
+    ...outcome,
+    ...(ok ? {} : { error: `exit ${m.exitCode ?? m.signal}: ${m.stderrTail.trim().split('\n').slice(-5).join(' | ')}` }),
+  };
+}
+
+export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
+  const good = runs.filter((r) => r.ok);
+  const wall = median(good.map((r) => r.wallSeconds));
+  const verifiedRuns = runs.filter((r) => r.verified !== undefined);
+  return {
+    id: def.id,
+    tool: def.tool,
+    kind: def.kind,
+    label: def.label,
+    node: def.node,
+    inputBytes: def.inputBytes,
+    runs,
+    wallSeconds: wall,
+    cpuSeconds: median(good.map((r) => r.cpuSeconds)),
+    mbPerSecond: def.inputBytes / 1e6 / wall,
+    peakRssBytes: good.length ? Math.max(...good.map((r) => r.peakRssBytes)) : NaN,
+    storedBytes: good.map((r) => r.storedBytes).find((s) => s !== undefined),
+    verified: verifiedRuns.length ? verifiedRuns.every((r) => r.verified) : undefined,
+    failed: good.length === 0,
+  };
+}
+
+/** Case labels hold shell pipes; a bare | would split the Markdown cell. */
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '–' : (bytes / 1e6).toFixed(0));
+const fixed = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const ratio = (a: CaseResult | undefined, b: CaseResult | undefined) =>
+  a && b && !a.failed && !b.failed ? a.mbPerSecond / b.mbPerSecond : NaN;
+
+/** The competitor a case is compared with, per column. */
+function peers(c: CaseResult, all: CaseResult[]): { restic?: CaseResult; pipeline?: CaseResult } {
+  if (c.tool !== 'strongbox') return {};
+  const find = (id: string) => all.find((x) => x.id === id);
+  switch (c.kind) {
+    case 'backup':
+      return { restic: find('restic-backup'), pipeline: find('pipeline-backup') };
+    case 'restore':
+      return { restic: find('restic-restore'), pipeline: find('pipeline-restore') };
+    case 'pg-backup':
+      return { pipeline: find('pipeline-pg') };
+    default:
+      return {};
+  }
+}
+
+export const RSS_LIMIT = 200e6;
+/** "Flat": peak RSS at the largest input within 20% (or 16 MB, if more) of the smallest's. */
+export function flatEnough(small: number, large: number): boolean {
+  return large - small <= Math.max(0.2 * small, 16e6);
+}
+
+export function targets(results: CaseResult[]): Target[] {
+  const out: Target[] = [];
+  const nodes = [...new Set(results.filter((r) => r.node).map((r) => r.node!))];
+  const check = (name: string, node: string | undefined, value: number, min: number, fmt = (v: number) => `${v.toFixed(2)}×`) =>
+    out.push({ name, node, measured: Number.isFinite(value) ? fmt(value) : 'not measured', pass: Number.isFinite(value) ? value >= min : undefined });
+  for (const node of nodes) {
+    const get = (kind: Kind) => results.find((r) => r.tool === 'strongbox' && r.kind === kind && r.node === node);
+    const backup = get('backup');
+    const restore = get('restore');
+    if (backup) {
+      const p = peers(backup, results);
+      check('backup to local ≥ 1.5× restic backup', node, ratio(backup, p.restic), 1.5);
+      check('backup to local ≥ 0.8× shell pipeline', node, ratio(backup, p.pipeline), 0.8);
+    }
+    if (restore) check('restore ≥ 1.5× restic restore', node, ratio(restore, peers(restore, results).restic), 1.5);
+    const ours = results.filter((r) => r.tool === 'strongbox' && r.node === node && !r.failed);
+    if (ours.length) {
+      const worst = ours.reduce((a, b) => (b.peakRssBytes > a.peakRssBytes ? b : a));
+      out.push({ name: 'peak RSS < 200 MB (every strongbox case)', node, measured: `${mb(worst.peakRssBytes)} MB (${cell(worst.label)})`, pass: worst.peakRssBytes < RSS_LIMIT });
+    }
+    const steps = memorySteps(results, node);
+    if (steps.length >= 2) {
+      const small = steps[0]!;
+      const large = steps[steps.length - 1]!;
+      out.push({
+        name: `peak RSS flat from ${mb(small.inputBytes)} MB to ${mb(large.inputBytes)} MB`,
+        node,
+        measured: steps.map((s) => `${mb(s.peakRssBytes)}`).join(' → ') + ' MB',
+        pass: flatEnough(small.peakRssBytes, large.peakRssBytes),
+      });
+    }
+  }
+  return out;
+}
+
+/** Our backup's peak RSS by input size: the memory cases plus the main backup case. */
+export function memorySteps(results: CaseResult[], node: string): CaseResult[] {
+  return results
+    .filter((r) => r.tool === 'strongbox' && r.node === node && (r.kind === 'memory' || r.kind === 'backup') && !r.failed)
+    .sort((a, b) => a.inputBytes - b.inputBytes);
+}
+
+export interface Machine {
+  date: string;
+  nproc: number;
+  cpu: string;
+  memoryBytes: number;
+  kernel: string;
+  node: string[];
+  tools: Record<string, string>;
+  git: string;
+  runner: string;
+  loadAverage: { start: number[]; end?: number[] };
+}
+
+export function markdown(results: CaseResult[], tgs: Target[], machine: Machine, meta: { runs: number; tree: string; pg?: string; seconds: number }): string {
+  const lines: string[] = [];
+  lines.push(`## Strongbox benchmark — ${machine.date}`, '');
+  lines.push(
+    `Machine: ${machine.nproc} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}; Node ${machine.node.join(' and ')}; strongbox = ${machine.runner}; ${machine.git}.`,
+    `Load average (1 min) at start ${fixed(machine.loadAverage.start[0]!, 2)}, at end ${fixed(machine.loadAverage.end?.[0] ?? NaN, 2)} — the machine is shared, figures are medians of ${meta.runs} run(s), each case's rounds interleaved with the others.`,
+    `Data: ${meta.tree}.${meta.pg ? ` PostgreSQL: ${meta.pg}.` : ''}`,
+    `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS.`,
+    '',
+  );
+  lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|');
+  for (const c of results.filter((r) => r.kind !== 'memory')) {
+    const p = peers(c, results);
+    const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '');
+    lines.push(
+      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} |`,
+    );
+  }
+  const nodes = [...new Set(results.filter((r) => r.node).map((r) => r.node!))];
+  const mem = nodes.map((n) => ({ n, steps: memorySteps(results, n) })).filter((m) => m.steps.length > 1);
+  if (mem.length) {
+    lines.push('', '### Memory: our backup\'s peak RSS by input size', '');
+    lines.push('| Input MB | Node | Peak RSS MB | MB/s | biggest process |', '|--:|---|--:|--:|---|');
+    for (const { n, steps } of mem) {
+      for (const s of steps) {
+        const big = s.runs.filter((r) => r.ok).map((r) => r.biggestProcess).find(Boolean);
+        lines.push(`| ${mb(s.inputBytes)} | ${n} | ${mb(s.peakRssBytes)} | ${fixed(s.mbPerSecond, 0)} | ${big ? `${big.name} ${mb(big.hwmBytes)} MB` : ''} |`);
+      }
+    }
+  }
+  lines.push('', '### Targets', '', '| Target | Node | Measured | Result |', '|---|---|---|---|');
+  for (const t of tgs) lines.push(`| ${t.name} | ${t.node ?? ''} | ${t.measured} | ${t.pass === undefined ? '–' : t.pass ? 'PASS' : '**MISS**'} |`);
+  const failures = results.flatMap((c) => c.runs.filter((r) => !r.ok).map((r) => `- ${c.label}${c.node ? ` (Node ${c.node})` : ''}, run ${r.round}: ${r.error}`));
+  if (failures.length) lines.push('', '### Failed runs', '', ...failures);
+  lines.push('', `Benchmark time: ${(meta.seconds / 60).toFixed(1)} min.`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,183 @@
+/**
+ * `npm run bench -- [--size 600M] [--quick] …` — Strongbox's backup, verify and restore
+ * throughput and peak memory against `tar | zstd | age` and restic, on the same data, in one
+ * run. See bench/README.md. The benchmark reports; it never fails on a missed target.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { USAGE, readArgs, type BenchArgs } from './lib/args.js';
+import { prepareRunner } from './lib/cli-build.js';
+import {
+  memoryCase,
+  pgPipelineCase,
+  pgStrongboxCase,
+  pipelineCases,
+  resticCases,
+  strongboxCases,
+  type CaseDef,
+  type Context,
+  type PgContext,
+  type Runtime,
+} from './lib/cases.js';
+import { measure } from './lib/measure.js';
+import { createBenchDatabase, dropBenchDatabase, dumpSize, pgAvailable } from './lib/pg.js';
+import { markdown, record, summarize, targets, type CaseResult, type Machine, type RunRecord } from './lib/report.js';
+import { ensureTree, warmTree, type TreeInfo } from './lib/tree.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+const outDir = join(here, 'out');
+const PG_DATABASE = 'strongbox_bench';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function sh(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch {
+    return 'unavailable';
+  }
+}
+
+function machine(runner: string, nodes: string[]): Machine {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const dirty = sh('git', ['-C', repo, 'status', '--porcelain', '--', 'src']) !== '';
+  return {
+    date: new Date().toISOString(),
+    nproc: cpus().length,
+    cpu,
+    memoryBytes: totalmem(),
+    kernel: release(),
+    node: nodes,
+    tools: {
+      restic: sh('restic', ['version']).split(' ').slice(0, 2).join(' '),
+      zstd: /v[\d.]+/.exec(sh('zstd', ['--version']))?.[0] ?? 'unavailable',
+      age: sh('age', ['--version']),
+      tar: sh('tar', ['--version']).split('\n')[0]!,
+      pg_dump: sh('pg_dump', ['--version']),
+    },
+    git: `git ${sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'])}${dirty ? ' + uncommitted changes in src/' : ''}`,
+    runner,
+    loadAverage: { start: loadavg() },
+  };
+}
+
+function nodeVersion(node: string): string {
+  return sh(node, ['-p', 'process.versions.node']);
+}
+
+async function runAll(cases: CaseDef[]): Promise<CaseResult[]> {
+  const runs = new Map<string, RunRecord[]>(cases.map((c) => [c.id, []]));
+  const rounds = Math.max(...cases.map((c) => c.runs));
+  for (let round = 1; round <= rounds; round++) {
+    for (const c of cases) {
+      if (round > c.runs) continue;
+      try {
+        c.prepare?.(round);
+      } catch (err) {
+        runs.get(c.id)!.push({ round, ok: false, wallSeconds: NaN, cpuSeconds: NaN, peakRssBytes: NaN, peakRssSumBytes: NaN, samples: 0, loadAverage1m: loadavg()[0]!, error: `setup failed: ${(err as Error).message}` });
+        log(`  ${c.id} round ${round}: setup failed: ${(err as Error).message}`);
+        continue;
+      }
+      // Write back the previous case's output now, so it is not billed to this one.
+      spawnSync('sync');
+      const m = await measure(c.spec(round));
+      let outcome = {};
+      try {
+        outcome = c.finish?.(round, m) ?? {};
+      } catch (err) {
+        log(`  ${c.id}: result check failed: ${(err as Error).message}`);
+      }
+      const r = record(round, m, outcome);
+      runs.get(c.id)!.push(r);
+      const rate = c.inputBytes / 1e6 / r.wallSeconds;
+      log(
+        `  [${round}/${c.runs}] ${c.label}${c.node ? ` (Node ${c.node})` : ''}: ${r.ok ? `${rate.toFixed(0)} MB/s, ${r.wallSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB${r.verified === false ? ', RESTORED TREE DIFFERS' : ''}` : `FAILED ${r.error}`}`,
+      );
+    }
+  }
+  return cases.map((c) => summarize(c, runs.get(c.id)!));
+}
+
+async function main(args: BenchArgs): Promise<void> {
+  const started = performance.now();
+  mkdirSync(outDir, { recursive: true });
+  const work = join(outDir, 'work');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+
+  const runner = await prepareRunner(repo, outDir, args.runner);
+  const runtimes: Runtime[] = [process.execPath, ...args.extraNodes].map((node) => ({ node, version: nodeVersion(node), cliArgs: runner.nodeArgs }));
+  const info = machine(runner.description, runtimes.map((r) => r.version));
+  log(`strongbox: ${runner.description}; Node ${runtimes.map((r) => r.version).join(', ')}; ${args.runs} run(s) per case`);
+
+  // Data: the main tree, the memory-step trees, a key, the database.
+  const cache = join(outDir, 'cache');
+  mkdirSync(cache, { recursive: true });
+  const treeSpec = (bytes: number) => ({ bytes, seed: args.seed, randomShare: 0.7, meanFileBytes: 300_000 });
+  const tree = ensureTree(cache, treeSpec(args.size), log);
+  const memTrees: TreeInfo[] = args.families.has('memory') ? args.memorySizes.filter((s) => s !== args.size).map((s) => ensureTree(cache, treeSpec(s), log)) : [];
+  const keyFile = join(work, 'key.txt');
+  execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
+  const recipient = /public key: (age1[0-9a-z]+)/.exec(readFileSync(keyFile, 'utf8'))![1]!;
+  const ctx: Context = { work, keyFile, recipient, tree: { path: tree.path, bytes: tree.bytes }, runs: args.runs };
+
+  let pg: PgContext | undefined;
+  const wantPg = args.pg && args.families.has('pg');
+  if (wantPg && !pgAvailable()) log('PostgreSQL does not answer on 127.0.0.1:5432: skipping the pg_dump case');
+  else if (wantPg) {
+    log(`creating database ${PG_DATABASE} (${args.pgRows} rows)…`);
+    const db = createBenchDatabase(PG_DATABASE, args.pgRows);
+    pg = { database: db.database, url: db.url, dumpBytes: dumpSize(db.database) };
+    log(`  ${(db.sizeBytes / 1e6).toFixed(0)} MB on disk, ${(pg.dumpBytes / 1e6).toFixed(0)} MB plaintext dump`);
+  }
+
+  try {
+    log('reading the input once, so every case starts from a warm page cache…');
+    warmTree(tree.path);
+    for (const t of memTrees) warmTree(t.path);
+
+    const [main, ...extra] = runtimes;
+    const cases: CaseDef[] = [];
+    const ours = (rt: Runtime) => {
+      if (args.families.has('strongbox')) cases.push(...strongboxCases(ctx, rt));
+      if (pg) cases.push(pgStrongboxCase(ctx, pg, rt));
+    };
+    ours(main!);
+    if (args.families.has('pipeline')) cases.push(...pipelineCases(ctx));
+    if (args.families.has('restic')) cases.push(...resticCases(ctx));
+    if (pg && args.families.has('pipeline')) cases.push(pgPipelineCase(ctx, pg));
+    for (const rt of extra) ours(rt);
+    for (const rt of runtimes) for (const t of memTrees) cases.push(memoryCase(ctx, { path: t.path, bytes: t.bytes }, rt));
+
+    const results = await runAll(cases);
+    info.loadAverage.end = loadavg();
+    const tgs = targets(results);
+    const treeText = `${(tree.bytes / 1e6).toFixed(0)} MB tree, ${tree.files} files in ${tree.dirs} directories, ${((tree.randomBytes / tree.bytes) * 100).toFixed(0)}% random bytes, the rest text (seed ${tree.seed})`;
+    const pgText = pg ? `${args.pgRows} rows, plaintext dump ${(pg.dumpBytes / 1e6).toFixed(0)} MB` : undefined;
+    const seconds = (performance.now() - started) / 1000;
+    const md = markdown(results, tgs, info, { runs: args.runs, tree: treeText, pg: pgText, seconds });
+    writeFileSync(join(outDir, 'results.md'), md);
+    writeFileSync(
+      join(outDir, 'results.json'),
+      JSON.stringify({ machine: info, args: { ...args, families: [...args.families] }, tree: { ...tree, path: undefined }, pg, results, targets: tgs, seconds }, null, 2),
+    );
+    process.stdout.write(`\n${md}`);
+    log(`written: ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')}`);
+  } finally {
+    if (pg) dropBenchDatabase(pg.database);
+    if (!args.keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+let args: BenchArgs;
+try {
+  args = readArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+await main(args);
