@@ -9,7 +9,7 @@ import type { RetentionPolicy } from '../core/retention.js';
 import { verify } from '../core/verify.js';
 import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
-import { commaList, flag, list, optional, provided, secret, storageInputs } from './inputs.js';
+import { commaList, flag, list, optional, secret, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
@@ -21,18 +21,22 @@ export async function runBackupAction(): Promise<void> {
     const postgres = list('postgres');
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
 
-    const keyMissing = (provided('passphrase') && !passphrase) || (provided('recipient') && recipients.length === 0);
-    const skip = keyMissing ? forkPullRequestReason(process.env) : undefined;
-    if (skip) {
-      core.warning(`Backup SKIPPED: ${skip}.`);
-      core.setOutput('status', 'skipped');
-      core.setOutput('skip-reason', skip);
-      await writeSummary((s) => s.addHeading('Strongbox backup: skipped', 2).addRaw(`Skipped: ${skip}.`, true));
-      return;
-    }
-    if (provided('recipient') && recipients.length === 0 && !passphrase) {
-      // An unset secret: refuse rather than fall through to "no key given" or plaintext.
-      throw new UsageError('input recipient is empty', 'an unset repository secret expands to ""; set it to an age1… public key. No plaintext backup is made.');
+    // The runner sets every declared input, "" when not given, so an unset secret and an
+    // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
+    const unencrypted = flag('unencrypted');
+    if (recipients.length === 0 && passphrase === undefined && !unencrypted) {
+      const skip = forkPullRequestReason(process.env);
+      if (skip) {
+        core.warning(`Backup SKIPPED: ${skip}.`);
+        core.setOutput('status', 'skipped');
+        core.setOutput('skip-reason', skip);
+        await writeSummary((s) => s.addHeading('Strongbox backup: skipped', 2).addRaw(`Skipped: ${skip}.`, true));
+        return;
+      }
+      throw new UsageError(
+        'no encryption key: the recipient and passphrase inputs are both empty',
+        'an unset repository secret or variable expands to ""; set recipient to an age1… public key (or passphrase from a secret). No plaintext backup is made; set unencrypted: true only if you really want one.',
+      );
     }
     const options = resolveBackup(
       {
@@ -43,7 +47,9 @@ export async function runBackupAction(): Promise<void> {
         recipients,
         passphrase,
         passphraseSource: 'input passphrase',
-        unencrypted: flag('unencrypted'),
+        unencrypted,
+        deployedSha: optional('deployed-sha'),
+        deployedRef: optional('deployed-ref'),
         labels: commaList('label'),
         compression: optional('compression'),
         level: optional('level'),

@@ -33,12 +33,6 @@ export function secret(name: string): string | undefined {
   return v === '' ? undefined : v;
 }
 
-/** True when an input was given at all, even as an empty string (an unset secret). */
-export function provided(name: string): boolean {
-  const key = `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
-  return key in process.env;
-}
-
 export function storageInputs(): StorageSettings {
   return { endpoint: optional('endpoint'), region: optional('region'), pathStyle: flag('path-style'), preset: optional('preset') };
 }

@@ -52,6 +52,12 @@ export async function runRollbackAction(): Promise<void> {
           ['From (now, saved as safety backup)', `<code>${result.safetyBackupId}</code>`, current ? `<code>${current.slice(0, 12)}</code>` : ''],
           ['To (snapshot restored)', `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ''}` : 'not recorded'],
         ])
+        .addRaw(
+          result.gitShaSource === 'snapshot-run'
+            ? 'Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots.'
+            : '',
+          true,
+        )
         .addRaw(`Restored: ${result.restored.map((r) => `${r.name} → <code>${r.target}</code>`).join(', ')}`, true);
       if (result.checks.length) {
         s.addHeading('Smoke checks', 3).addList(result.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.check}: ${c.detail}`));

@@ -83,6 +83,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
       .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
+      .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
+      .option('--deployed-ref <ref>', 'git ref of that release, e.g. refs/tags/v1.4.1')
       .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
@@ -99,6 +101,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         compression: o.compression,
         level: o.level,
         confirm: o.confirmUpload,
+        deployedSha: o.deployedSha,
+        deployedRef: o.deployedRef,
         ...storage(o),
       },
       reporter,

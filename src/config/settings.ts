@@ -119,6 +119,8 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   compression?: string;
   level?: string;
   confirm?: string;
+  deployedSha?: string;
+  deployedRef?: string;
 }
 
 export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
@@ -137,6 +139,11 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   if (sources.some((x) => (x.kind === 'postgres' ? x.url : x.path).trim() === '')) {
     throw new UsageError('a --postgres or --files value is empty', 'an unset variable or secret?');
   }
+  if (s.deployedSha !== undefined && !/^[0-9a-f]{7,64}$/i.test(s.deployedSha.trim())) {
+    throw new UsageError(`--deployed-sha "${s.deployedSha}" is not a git sha`);
+  }
+  if (s.deployedSha?.trim()) origin = { ...origin, deployedSha: s.deployedSha.trim().toLowerCase() };
+  if (s.deployedRef?.trim()) origin = { ...origin, deployedRef: s.deployedRef.trim() };
   const confirm = s.confirm?.trim() || 'hash';
   if (confirm !== 'hash' && confirm !== 'size') throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
   return {

@@ -46,8 +46,10 @@ export interface RollbackCheck {
 export interface RollbackResult {
   backupId: string;
   snapshotStartedAt: string;
+  /** What to redeploy: the manifest's deployed sha, else the sha of the run that took the snapshot. */
   gitSha?: string;
   gitRef?: string;
+  gitShaSource: 'deployed-sha' | 'snapshot-run' | 'none';
   safetyBackupId: string;
   restored: { name: string; kind: string; target: string }[];
   checks: RollbackCheck[];
@@ -134,8 +136,10 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     return {
       backupId: m.id,
       snapshotStartedAt: m.startedAt,
-      gitSha: m.origin.sha,
-      gitRef: m.origin.ref,
+      // The release whose data this is; failing that, the commit of the run that took it.
+      gitSha: m.origin.deployedSha ?? m.origin.sha,
+      gitRef: m.origin.deployedSha ? m.origin.deployedRef : m.origin.ref,
+      gitShaSource: m.origin.deployedSha ? 'deployed-sha' : m.origin.sha ? 'snapshot-run' : 'none',
       safetyBackupId: safety.id,
       restored: restored.restored,
       checks,

@@ -29,6 +29,13 @@ export interface Origin {
   ref?: string;
   actor?: string;
   eventName?: string;
+  /**
+   * The code whose data this is: the release running against the database when the backup
+   * was taken (`--deployed-sha`). A pre-deploy snapshot is taken by the run deploying the
+   * *next* release, so `sha` names that release, not the one to redeploy on rollback.
+   */
+  deployedSha?: string;
+  deployedRef?: string;
 }
 
 export interface Manifest {

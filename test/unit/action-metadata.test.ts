@@ -128,7 +128,7 @@ describe('action metadata', () => {
     expect(actions.map((a) => a.file)).toEqual(
       expect.arrayContaining(['action.yml', 'actions/backup/action.yml', 'actions/restore/action.yml', 'actions/rollback/action.yml', 'actions/verify/action.yml']),
     );
-    expect(HELPER_READERS).toEqual(expect.arrayContaining(['list', 'commaList', 'optional', 'flag', 'secret', 'provided']));
+    expect(HELPER_READERS).toEqual(expect.arrayContaining(['list', 'commaList', 'optional', 'flag', 'secret']));
     expect([...(BUNDLES.get('storageInputs')?.names ?? [])].sort()).toEqual(['endpoint', 'path-style', 'preset', 'region']);
   });
 

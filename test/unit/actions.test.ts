@@ -1,0 +1,136 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runBackupAction } from '../../src/actions/backup.js';
+import { runVerifyAction } from '../../src/actions/verify.js';
+import { generateIdentity } from '../../src/codecs/age/index.js';
+
+/**
+ * The actions as a runner starts them: every declared input is set as INPUT_<NAME>, to its
+ * default or "" (an unset secret is "" too), outputs go to the GITHUB_OUTPUT file.
+ */
+let work: string;
+let tree: string;
+const saved = { ...process.env };
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'strongbox-actions-'));
+  tree = join(work, 'uploads');
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'a.txt'), 'hello\n');
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterEach(() => {
+  process.env = { ...saved };
+  process.exitCode = undefined;
+  vi.restoreAllMocks();
+});
+
+function runnerEnv(actionYml: string, given: Record<string, string>, extra: Record<string, string> = {}): string {
+  const inputs = parse(readFileSync(actionYml, 'utf8')).inputs as Record<string, { default?: string }>;
+  for (const [name, spec] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = given[name] ?? spec.default ?? '';
+  const out = join(work, `out-${Math.random().toString(16).slice(2)}`);
+  writeFileSync(out, '');
+  Object.assign(process.env, { GITHUB_OUTPUT: out, GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '42' }, extra);
+  return out;
+}
+
+function outputs(file: string): Record<string, string> {
+  const text = readFileSync(file, 'utf8');
+  const result: Record<string, string> = {};
+  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm;
+  for (let m; (m = re.exec(text)); ) result[m[1]!] = m[3]!;
+  return result;
+}
+
+function quiet(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
+  return lines;
+}
+
+describe('backup action', () => {
+  it('backs up with a recipient and sets its outputs', async () => {
+    const repo = join(work, 'repo-ok');
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: repo, files: tree, recipient: generateIdentity().recipient, label: 'nightly' });
+    await runBackupAction();
+    const o = outputs(out);
+    expect(o.status).toBe('success');
+    expect(o['backup-id']).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(Number(o.size)).toBeGreaterThan(0);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(JSON.parse(readFileSync(join(repo, o['backup-id']!, 'manifest.json'), 'utf8')).origin).toMatchObject({ sha: 'a'.repeat(40), runId: '42' });
+    expect(log.join('')).not.toContain('::error::');
+  });
+
+  it('empty key inputs (unset secrets) fail with exit code 2 and write nothing', async () => {
+    const repo = join(work, 'repo-nokey');
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: repo, files: tree });
+    await runBackupAction();
+    expect(process.exitCode).toBe(1);
+    expect(outputs(out)['exit-code']).toBe('2');
+    expect(log.join('')).toMatch(/::error::no encryption key: the recipient and passphrase inputs are both empty/);
+    expect(() => readFileSync(join(repo, 'strongbox.json'))).toThrow();
+  });
+
+  it('unencrypted: true works although the runner sets the key inputs to ""', async () => {
+    const repo = join(work, 'repo-plain');
+    quiet();
+    const out = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    expect(outputs(out).status).toBe('success');
+  });
+
+  it('a pull request from a fork without secrets is reported as skipped, not as success', async () => {
+    const event = join(work, 'event.json');
+    writeFileSync(event, JSON.stringify({ pull_request: { head: { repo: { full_name: 'someone/fork', fork: true } }, base: { repo: { full_name: 'org/app' } } } }));
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: join(work, 'repo-fork'), files: tree }, { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event });
+    await runBackupAction();
+    const o = outputs(out);
+    expect(o.status).toBe('skipped');
+    expect(o['skip-reason']).toMatch(/fork/);
+    expect(o['backup-id']).toBeUndefined();
+    expect(log.join('')).toMatch(/::warning::Backup SKIPPED/);
+  });
+
+  it('masks the passphrase and database password before anything is logged', async () => {
+    const log = quiet();
+    runnerEnv('action.yml', { to: join(work, 'repo-mask'), files: tree, passphrase: 'hunter2-very-secret', postgres: 'postgres://u:pg-s3cret-pw@127.0.0.1:1/db' });
+    await runBackupAction();
+    const text = log.join('');
+    const masks = [...text.matchAll(/::add-mask::(.*)/g)].map((m) => m[1]);
+    expect(masks).toEqual(expect.arrayContaining(['hunter2-very-secret', 'pg-s3cret-pw']));
+    const firstMask = text.indexOf('::add-mask::');
+    expect(text.slice(0, firstMask)).toBe('');
+  });
+});
+
+describe('verify action', () => {
+  it('fails the step with exit code 3 when the backup is older than max-age', async () => {
+    const repo = join(work, 'repo-verify');
+    quiet();
+    let out = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    expect(outputs(out).status).toBe('success');
+    process.exitCode = undefined;
+    out = runnerEnv('actions/verify/action.yml', { from: repo, 'max-age': '1h' });
+    await runVerifyAction();
+    expect(outputs(out).ok).toBe('true');
+    const log = quiet();
+    out = runnerEnv('actions/verify/action.yml', { from: repo, 'max-age': '1h' });
+    vi.useFakeTimers({ now: Date.now() + 2 * 3_600_000, toFake: ['Date'] });
+    try {
+      await runVerifyAction();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(outputs(out).ok).toBe('false');
+    expect(outputs(out)['exit-code']).toBe('3');
+    expect(log.join('')).toMatch(/older than the allowed 1\.0h|older than the allowed/);
+  });
+});
