@@ -1,0 +1,483 @@
+import { realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, opendir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { Minimatch } from 'minimatch';
+import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
+import { RefusedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import { UnsafeArchiveError, entryProblem, normalizeEntryPath, symlinkStaysInside } from './tar-safety.js';
+import type { SourceDetails, SourceDump } from './types.js';
+
+/**
+ * File trees as plain tar streams (node-tar): paths relative to the tree root, symlinks kept
+ * as symlinks, numeric owners, modes and mtimes. `tar -x` can read every artifact.
+ *
+ * Restores extract into a fresh staging directory beside the target and rename it into
+ * place, so the target is either untouched or completely replaced, and nothing already in
+ * the target (a symlink pointing elsewhere, say) can redirect a write.
+ */
+
+/** Per-file read size. node-tar's default (16 MiB per open file, up to `jobs` at once) costs memory without speed. */
+const READ_SIZE = 1024 * 1024;
+/** How many paths the walk may queue ahead of node-tar. */
+const WALK_AHEAD = 512;
+/** How many entries node-tar stats/reads at once (measured: 8 is near the best for small files). */
+const JOBS = 8;
+const MAX_LISTED_WARNINGS = 10;
+/** Enough for node-tar's look-ahead (the stat of a path is read back moments after it is stored). */
+const CACHE_ENTRIES = 4096;
+
+/** A Map that forgets its oldest entries: node-tar's caches otherwise keep one Stats per file for the whole run. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: K, value: V): this {
+    if (this.size >= this.max && !this.has(key)) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}
+
+function safeName(raw: string, fallback: string): string {
+  return raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || fallback;
+}
+
+export function filesArtifactName(path: string): string {
+  return `files-${safeName(basename(resolve(path)), 'root')}`;
+}
+
+/**
+ * Exclude patterns, gitignore-like: a pattern without "/" matches a name at any depth
+ * (`node_modules`, `*.log`); one with "/" matches the path from the tree root
+ * (`cache/tmp`, `**\/*.tmp`; a leading "/" or "./" just anchors); a trailing "/" matches
+ * directories only. A matching directory is skipped with everything under it.
+ */
+export function compileExcludes(patterns: string[]): (rel: string, isDir: boolean) => boolean {
+  const rules = patterns
+    .map((raw) => raw.trim())
+    .filter((raw) => raw.length > 0)
+    .map((raw) => {
+      let p = raw;
+      const dirOnly = p.endsWith('/');
+      p = p.replace(/\/+$/, '');
+      const anchored = p.startsWith('/') || p.startsWith('./');
+      p = p.replace(/^(\.\/|\/)+/, '');
+      const whole = anchored || p.includes('/');
+      return { mm: new Minimatch(p, { dot: true }), dirOnly, whole };
+    })
+    .filter((r) => r.mm.pattern.length > 0);
+  return (rel, isDir) =>
+    rules.some((r) => (!r.dirOnly || isDir) && r.mm.match(r.whole ? rel : basename(rel)));
+}
+
+function specialKind(st: Stats): string | undefined {
+  if (st.isFIFO()) return 'named pipe';
+  if (st.isSocket()) return 'socket';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isCharacterDevice()) return 'character device';
+  return undefined;
+}
+
+function treeRoot(root: string): string {
+  let st: Stats;
+  try {
+    st = statSync(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`the directory to back up does not exist: ${root}`, 'check the --files path');
+    throw new UsageError(`cannot open the directory to back up, ${root}: ${errorMessage(err)}`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${root} is not a directory`, 'give --files a directory; its whole tree is backed up');
+  // Archive the directory a symlinked root points to, not the link itself.
+  return realpathSync(root);
+}
+
+function describeReadError(err: unknown, root: string, real: string): StrongboxError {
+  const e = err as NodeJS.ErrnoException;
+  const rel = typeof e.path === 'string' ? relative(real, e.path) || '.' : undefined;
+  const what = rel ? `"${rel}" in ${root}` : root;
+  switch (e.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new StrongboxError(`cannot read ${what}: permission denied`, { hint: 'give the backup read access to it, or leave it out with --exclude', cause: err });
+    case 'ENOENT':
+      return new StrongboxError(`${what} disappeared while it was being backed up`, { hint: 'the tree changed during the backup; rerun it, or back up a snapshot', cause: err });
+    case 'EOF':
+      return new StrongboxError(`${what} changed size while it was being read`, { hint: 'the tree changed during the backup; rerun it, or back up a snapshot', cause: err });
+    default:
+      return new StrongboxError(`reading ${what} failed: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Lets the tree walk run at most `window` entries ahead of node-tar, so memory stays flat
+ * however many files the tree holds (node-tar's own recursion queues every path up front).
+ */
+class AddGate {
+  private added = 0;
+  private started = 0;
+  private wake: (() => void) | undefined;
+  stopped = false;
+  constructor(private readonly window: number) {}
+  async room(): Promise<void> {
+    while (!this.stopped && this.added - this.started >= this.window) {
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    this.added++;
+  }
+  entryStarted(): void {
+    this.started++;
+    if (this.added - this.started < this.window / 2) this.release();
+  }
+  stop(): void {
+    this.stopped = true;
+    this.release();
+  }
+  private release(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
+
+function direntKind(d: Dirent): 'dir' | 'other' | 'special' | 'unknown' {
+  if (d.isDirectory()) return 'dir';
+  if (d.isFile() || d.isSymbolicLink()) return 'other';
+  if (d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()) return 'special';
+  return 'unknown'; // some filesystems do not report types in readdir
+}
+
+export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter }): SourceDump {
+  const { reporter } = opts;
+  const root = resolve(path);
+  const real = treeRoot(root);
+  const excluded = compileExcludes(opts.exclude ?? []);
+  const details: SourceDetails = { path: root };
+  const gate = new AddGate(WALK_AHEAD);
+  let entries = 0;
+  let bytes = 0;
+  let outside = 0;
+
+  const pack = new Pack({
+    cwd: real,
+    // Not `portable`: that drops owners and directory mtimes and rewrites modes.
+    portable: false,
+    // We walk the tree ourselves (depth first, throttled); node-tar only archives what we add.
+    noDirRecurse: true,
+    maxReadSize: READ_SIZE,
+    jobs: JOBS,
+    statCache: new BoundedMap<string, Stats>(CACHE_ENTRIES),
+    onWriteEntry: (e: WriteEntry) => {
+      gate.entryStarted();
+      entries++;
+      if (e.type === 'File') bytes += e.stat?.size ?? 0;
+      if (e.type === 'SymbolicLink' && entryProblem({ path: e.path, type: 'SymbolicLink', linkpath: e.linkpath })) {
+        if (++outside <= MAX_LISTED_WARNINGS) {
+          reporter.warning(`"${normalizeEntryPath(e.path)}" in ${root} is a symbolic link to ${e.linkpath}, outside the tree: Strongbox restores refuse such links (exclude it, or make it point inside the tree)`);
+        }
+      }
+    },
+    onwarn: (_code: string, message: string) => reporter.warning(`${root}: ${message}`),
+  });
+
+  const out = new PassThrough();
+  let ended = false;
+  let rejectCompleted!: (err: unknown) => void;
+  const completed = new Promise<void>((res, rej) => {
+    rejectCompleted = rej;
+    pack.on('end', () => {
+      ended = true;
+      details.entries = entries;
+      details.bytes = bytes;
+      if (outside > 0) {
+        details.outsideSymlinks = outside;
+        if (outside > MAX_LISTED_WARNINGS) reporter.warning(`${root} holds ${outside} symbolic links pointing outside the tree`);
+      }
+      res();
+    });
+  });
+  completed.catch(() => {});
+  const fail = (err: unknown) => {
+    if (ended || gate.stopped) return;
+    gate.stop();
+    const e = err instanceof StrongboxError ? err : describeReadError(err, root, real);
+    rejectCompleted(e);
+    out.destroy(e);
+    pack.unpipe(out);
+    pack.destroy();
+  };
+  pack.on('error', fail);
+  // The consumer gave up (or we failed): stop walking and reading the tree.
+  out.on('close', () => fail(new StrongboxError(`the backup of ${root} was stopped before it finished`)));
+  pack.pipe(out);
+
+  const walk = async (relDir: string): Promise<void> => {
+    const dir = await opendir(relDir ? join(real, relDir) : real, { bufferSize: 128 });
+    for await (const d of dir) {
+      if (gate.stopped) break;
+      const rel = relDir ? `${relDir}/${d.name}` : d.name;
+      let kind = direntKind(d);
+      if (kind === 'unknown') {
+        const st = await lstat(join(real, rel));
+        kind = st.isDirectory() ? 'dir' : specialKind(st) ? 'special' : 'other';
+      }
+      if (kind === 'special') {
+        reporter.warning(`skipping "${rel}" in ${root}: not a file, directory or link (only those are backed up)`);
+        continue;
+      }
+      if (excluded(rel, kind === 'dir')) {
+        reporter.debug(`excluded ${rel}`);
+        continue;
+      }
+      await gate.room();
+      if (gate.stopped) break;
+      pack.add(`./${rel}`);
+      if (kind === 'dir') await walk(rel);
+    }
+  };
+  void (async () => {
+    pack.add('.');
+    await walk('');
+    if (!gate.stopped) pack.end();
+  })().catch(fail);
+
+  return { stream: out, completed, details };
+}
+
+type TargetState = 'missing' | 'empty' | 'occupied';
+
+async function targetState(target: string): Promise<TargetState> {
+  let st: Stats;
+  try {
+    st = await lstat(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  // A file or a symlink (even to an empty directory) in the target's place counts as content.
+  if (!st.isDirectory()) return 'occupied';
+  return (await readdir(target)).length === 0 ? 'empty' : 'occupied';
+}
+
+/** Removes a tree we own, even one holding read-only directories. */
+async function removeTree(path: string): Promise<void> {
+  const rmOpts = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 } as const;
+  try {
+    await rm(path, rmOpts);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    await makeWritable(path);
+    await rm(path, rmOpts);
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  await chmod(dir, (st.mode & 0o7777) | 0o700).catch(() => {});
+  for (const name of await readdir(dir).catch(() => [] as string[])) await makeWritable(join(dir, name));
+}
+
+interface DirFix {
+  rel: string;
+  mode?: number;
+  mtime?: Date;
+}
+
+/**
+ * What node-tar leaves behind that the backup had otherwise: file modes go through the
+ * process umask (and lose setuid bits to chown), directories are made owner-writable and
+ * get their mtimes bumped by the files written into them. Recorded while extracting, put
+ * right at the end; only unusual files are kept, so memory follows directories, not files.
+ */
+class MetadataFixups {
+  private readonly umask = process.umask();
+  private readonly files: { rel: string; mode: number }[] = [];
+  private readonly dirs: DirFix[] = [];
+  sawRoot = false;
+
+  note(rel: string, e: ReadEntry): void {
+    const mode = typeof e.mode === 'number' ? e.mode & 0o7777 : undefined;
+    if (e.type === 'Directory' || e.type === 'GNUDumpDir') {
+      if (rel === '') this.sawRoot = true;
+      this.dirs.push({ rel, ...(mode !== undefined ? { mode } : {}), ...(e.mtime ? { mtime: e.mtime } : {}) });
+    } else if ((e.type === 'File' || e.type === 'OldFile' || e.type === 'ContiguousFile') && mode !== undefined) {
+      if (mode & this.umask || mode & 0o7000) this.files.push({ rel, mode });
+    }
+  }
+
+  async apply(root: string): Promise<void> {
+    for (const f of this.files) {
+      const p = join(root, f.rel);
+      if ((await lstat(p)).isFile()) await chmod(p, f.mode);
+    }
+    // An archive without a root entry leaves the target with mkdtemp's 0700.
+    if (!this.sawRoot) this.dirs.push({ rel: '', mode: 0o777 & ~this.umask });
+    // Deepest first: a parent made read-only or unsearchable must not block its children.
+    const depth = (rel: string) => (rel === '' ? 0 : rel.split('/').length);
+    for (const d of [...this.dirs].sort((a, b) => depth(b.rel) - depth(a.rel))) {
+      const p = join(root, d.rel);
+      if (!(await lstat(p)).isDirectory()) continue;
+      if (d.mode !== undefined) await chmod(p, d.mode);
+      if (d.mtime) await utimes(p, d.mtime, d.mtime);
+    }
+  }
+}
+
+/** node-tar keeps "saw the end-of-archive blocks" private; a stream cut at an entry boundary otherwise looks complete. */
+function sawEndOfArchive(unpack: Unpack): boolean | undefined {
+  const sym = Object.getOwnPropertySymbols(unpack).find((s) => s.description === 'sawEOF');
+  return sym === undefined ? undefined : Boolean((unpack as unknown as Record<symbol, unknown>)[sym]);
+}
+
+interface TarError extends Error {
+  code?: string;
+  tarCode?: string;
+  entry?: { path?: string };
+  path?: string;
+}
+
+function describeExtractError(err: unknown, target: string): StrongboxError {
+  if (err instanceof StrongboxError) return err;
+  const e = err as TarError;
+  const entry = e.entry?.path ?? (typeof e.path === 'string' ? e.path : undefined);
+  if (e.code === 'TAR_SYMLINK_ERROR' || e.name === 'SymlinkError') {
+    return new UnsafeArchiveError(`refusing to restore into ${target}: entry "${entry ?? '?'}" would be written through a symbolic link; nothing was put in place`);
+  }
+  if (e.code === 'ENOSPC') {
+    return new StrongboxError(`restoring into ${target} failed: no space left on the device; ${target} was not changed`, { cause: err });
+  }
+  const at = entry ? ` at entry "${entry}"` : '';
+  return new StrongboxError(`restoring into ${target} failed${at}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
+}
+
+async function extract(input: Readable, staging: string, target: string): Promise<number> {
+  const fixups = new MetadataFixups();
+  const symlinks: string[] = [];
+  let refused: UnsafeArchiveError | undefined;
+  let failed = false;
+  let entries = 0;
+
+  const unpack = new Unpack({
+    cwd: staging,
+    // Every node-tar warning (bad checksum, unsupported entry, a path it would rewrite) is fatal.
+    strict: true,
+    filter: (p: string, e: Stats | ReadEntry) => {
+      if (refused) return false;
+      const entry = e as ReadEntry;
+      const problem = entryProblem({ path: p, type: entry.type, linkpath: entry.linkpath });
+      if (problem) {
+        refused = new UnsafeArchiveError(`refusing to restore into ${target}: the archive entry "${p}" is unsafe (${problem}); nothing was put in place`, {
+          hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+        });
+        return false;
+      }
+      const rel = normalizeEntryPath(p);
+      if (entry.type === 'SymbolicLink') symlinks.push(rel);
+      fixups.note(rel, entry);
+      entries++;
+      return true;
+    },
+  });
+  const done = new Promise<void>((res, rej) => {
+    unpack.on('error', (err: unknown) => {
+      failed = true;
+      rej(err);
+    });
+    unpack.on('close', () => res());
+  });
+  done.catch(() => {});
+
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    if (refused || failed) break;
+    if (!unpack.write(chunk)) {
+      await Promise.race([new Promise((r) => unpack.once('drain', r)), done.catch(() => {})]);
+    }
+  }
+  if (refused) throw refused;
+  if (!failed) unpack.end();
+  await done;
+  if (refused) throw refused;
+  if (sawEndOfArchive(unpack) === false) {
+    throw new StrongboxError(`the archive for ${target} ended without its end-of-archive marker: it is truncated; ${target} was not changed`);
+  }
+
+  for (const rel of symlinks) {
+    if (!(await symlinkStaysInside(staging, rel))) {
+      throw new UnsafeArchiveError(`refusing to restore into ${target}: the symbolic link "${rel}" resolves outside the target; nothing was put in place`);
+    }
+  }
+  await fixups.apply(staging);
+  return entries;
+}
+
+async function moveIntoPlace(staging: string, target: string, force: boolean, reporter: Reporter): Promise<void> {
+  if ((await targetState(target)) !== 'occupied') {
+    try {
+      // rename(2) also replaces an empty directory, atomically.
+      await rename(staging, target);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
+  }
+  if (!force) throw notEmpty(target);
+  const aside = `${target}.strongbox-old-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(target, aside);
+  } catch (err) {
+    throw new StrongboxError(`cannot move the current ${target} aside: ${errorMessage(err)}; it was not changed`, {
+      cause: err,
+      hint: (err as NodeJS.ErrnoException).code === 'EBUSY' ? 'it is a mount point: restore into a directory inside it instead' : undefined,
+    });
+  }
+  try {
+    await rename(staging, target);
+  } catch (err) {
+    await rename(aside, target).catch(() => reporter.error(`the previous contents of ${target} are at ${aside}; move them back by hand`));
+    throw err;
+  }
+  reporter.info(`replaced ${target} (--force); removing its previous contents`);
+  await removeTree(aside).catch((err: unknown) =>
+    reporter.warning(`the previous contents of ${target} were kept at ${aside} (${errorMessage(err)}); remove them by hand`),
+  );
+}
+
+function notEmpty(target: string): RefusedError {
+  return new RefusedError(
+    `the restore target ${target} is not empty`,
+    'rerun with --force to replace it (the old contents are moved aside and removed only once the restore is complete)',
+  );
+}
+
+/**
+ * Restores a tar stream into `targetDir`: extracted into `<target>.strongbox-staging-*`
+ * beside it, checked, then renamed into place. Any failure removes the staging directory
+ * and leaves the target as it was.
+ */
+export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
+  const target = resolve(targetDir);
+  if (dirname(target) === target) throw new UsageError('cannot restore over the filesystem root', 'choose a target directory');
+  if (!opts.force && (await targetState(target)) === 'occupied') throw notEmpty(target);
+  await mkdir(dirname(target), { recursive: true });
+  // Fresh and private (0700) until it is complete: nothing already on disk can redirect a write.
+  const staging = await mkdtemp(`${target}.strongbox-staging-`);
+  try {
+    const entries = await extract(input, staging, target).catch((err: unknown) => {
+      throw describeExtractError(err, target);
+    });
+    await moveIntoPlace(staging, target, opts.force, opts.reporter);
+    opts.reporter.debug(`restored ${entries} entries into ${target}`);
+    return { entries };
+  } catch (err) {
+    await removeTree(staging).catch((e: unknown) => opts.reporter.warning(`could not remove the staging directory ${staging}: ${errorMessage(e)}`));
+    throw err;
+  }
+}

@@ -1,0 +1,389 @@
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RefusedError, StrongboxError, UsageError } from '../../src/core/errors.js';
+import { ConsoleReporter } from '../../src/core/reporter.js';
+import { dumpFiles, restoreFiles } from '../../src/sources/files.js';
+import { UnsafeArchiveError } from '../../src/sources/tar-safety.js';
+
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+function capturingReporter(): { reporter: ConsoleReporter; lines: string[] } {
+  const lines: string[] = [];
+  return { reporter: new ConsoleReporter({ verbose: true, write: (l) => lines.push(l) }), lines };
+}
+
+/**
+ * What a user would compare after a restore: every path with its type, permission bits,
+ * size, mtime (seconds, as tar keeps them; not for symlinks) and content hash or link target.
+ */
+async function describeTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    const p = rel ? join(root, rel) : root;
+    const st = await lstat(p);
+    const name = rel || '.';
+    const mode = (st.mode & 0o7777).toString(8);
+    const mtime = Math.floor(st.mtimeMs / 1000);
+    if (st.isSymbolicLink()) out.push(`${name} link -> ${await readlink(p)}`);
+    else if (st.isFile()) out.push(`${name} file ${mode} ${st.size} ${mtime} ${createHash('sha256').update(await readFile(p)).digest('hex').slice(0, 16)}`);
+    else if (st.isDirectory()) {
+      out.push(`${name} dir ${mode} ${mtime}`);
+      for (const child of (await readdir(p)).sort()) await walk(rel ? `${rel}/${child}` : child);
+    } else out.push(`${name} other`);
+  };
+  await walk('');
+  return out;
+}
+
+/** The sandbox as a user would check it: everything in it, but not its own mtime (staging comes and goes beside the target). */
+async function sandbox(base: string): Promise<string[]> {
+  return (await describeTree(base)).slice(1);
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Builds a tar archive with Python's tarfile, which writes whatever names and links it is given. */
+async function craftTar(entries: { name: string; type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'fifo' | 'chardev'; data?: string; link?: string }[]): Promise<Buffer> {
+  const script = `
+import io, json, sys, tarfile
+out = io.BytesIO()
+with tarfile.open(fileobj=out, mode='w', format=tarfile.PAX_FORMAT) as t:
+    for e in json.loads(sys.argv[1]):
+        ti = tarfile.TarInfo(e['name']); ti.mtime = 1700000000; ti.mode = 0o644
+        kind = e.get('type', 'file')
+        if kind == 'file':
+            data = e.get('data', '').encode(); ti.size = len(data); t.addfile(ti, io.BytesIO(data)); continue
+        ti.type = {'dir': tarfile.DIRTYPE, 'symlink': tarfile.SYMTYPE, 'hardlink': tarfile.LNKTYPE, 'fifo': tarfile.FIFOTYPE, 'chardev': tarfile.CHRTYPE}[kind]
+        if kind == 'dir': ti.mode = 0o755
+        if 'link' in e: ti.linkname = e['link']
+        t.addfile(ti)
+sys.stdout.buffer.write(out.getvalue())
+`;
+  const { stdout } = await run('python3', ['-c', script, JSON.stringify(entries)], { encoding: 'buffer', maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+async function dumpToBuffer(dir: string, exclude?: string[]): Promise<{ bytes: Buffer; details: Record<string, unknown> }> {
+  const dump = dumpFiles(dir, { exclude, reporter: capturingReporter().reporter });
+  const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+  return { bytes, details: dump.details };
+}
+
+describe('file trees: dump and restore', () => {
+  let base: string;
+  beforeEach(async () => {
+    base = await mkdtemp(join(tmpdir(), 'sb-files-'));
+  });
+  afterEach(async () => {
+    await run('chmod', ['-R', 'u+rwx', base]).catch(() => {});
+    await rm(base, { recursive: true, force: true });
+  });
+
+  /** A tree with what a backup must keep: nesting, an empty dir, links, binary data, modes, mtimes. */
+  async function sampleTree(dir: string): Promise<void> {
+    await mkdir(join(dir, 'a/b/c'), { recursive: true });
+    await mkdir(join(dir, 'empty'));
+    await mkdir(join(dir, 'locked'));
+    await writeFile(join(dir, 'a/b/c/deep.txt'), 'deep\n');
+    await writeFile(join(dir, 'a/random.bin'), randomBytes(3 * 1024 * 1024 + 17));
+    await writeFile(join(dir, 'a/zeros.bin'), Buffer.alloc(70_000));
+    await writeFile(join(dir, 'ünïcødé 日本.txt'), '名前\n');
+    await writeFile(join(dir, `${'long-name-'.repeat(12)}.txt`), 'long\n');
+    await writeFile(join(dir, 'script.sh'), '#!/bin/sh\necho hi\n');
+    await chmod(join(dir, 'script.sh'), 0o755);
+    await writeFile(join(dir, 'private.key'), 'k');
+    await chmod(join(dir, 'private.key'), 0o600);
+    await writeFile(join(dir, 'group-writable'), 'g');
+    await chmod(join(dir, 'group-writable'), 0o664); // survives only if the restore undoes the umask
+    await writeFile(join(dir, 'setgid-tool'), 's');
+    await chmod(join(dir, 'setgid-tool'), 0o2755);
+    await writeFile(join(dir, 'locked/inside.txt'), 'i');
+    await symlink('a/b/c/deep.txt', join(dir, 'rel-link'));
+    await symlink('../../random.bin', join(dir, 'a/b/up-link'));
+    await symlink('no/such/file', join(dir, 'dangling-inside'));
+    await link(join(dir, 'a/zeros.bin'), join(dir, 'hardlinked.bin'));
+    const old = new Date('2021-03-04T05:06:07Z');
+    const older = new Date('2019-01-02T03:04:05Z');
+    await utimes(join(dir, 'a/b/c/deep.txt'), old, old);
+    await utimes(join(dir, 'a/b/c'), older, older);
+    await utimes(join(dir, 'a'), old, old);
+    await utimes(join(dir, 'empty'), older, older);
+    await chmod(join(dir, 'locked'), 0o555);
+    await utimes(join(dir, 'locked'), old, old);
+    await chmod(join(dir, 'a/b'), 0o750);
+  }
+
+  it('round-trips nested dirs, an empty dir, symlinks, hard links, binary data, modes and mtimes', async () => {
+    const src = join(base, 'src');
+    await mkdir(src);
+    await sampleTree(src);
+    const before = await describeTree(src);
+    const { bytes, details } = await dumpToBuffer(src);
+    expect(details).toMatchObject({ path: src, entries: before.length });
+
+    const { reporter } = capturingReporter();
+    const target = join(base, 'restored/deeper');
+    const result = await restoreFiles(Readable.from([bytes]), target, { force: false, reporter });
+    expect(result.entries).toBe(before.length);
+    expect(await describeTree(target)).toEqual(before);
+    expect((await lstat(join(target, 'hardlinked.bin'))).ino).toBe((await lstat(join(target, 'a/zeros.bin'))).ino);
+    expect(await readdir(join(base, 'restored'))).toEqual(['deeper']);
+  });
+
+  it('writes a standard tar that GNU tar extracts to the same tree', async () => {
+    const src = join(base, 'src');
+    await mkdir(src);
+    await sampleTree(src);
+    const { bytes } = await dumpToBuffer(src);
+    const out = join(base, 'gnu');
+    await mkdir(out);
+    await new Promise<void>((resolve, reject) => {
+      const tar = spawn('tar', ['-x', '-p', '-C', out], { stdio: ['pipe', 'ignore', 'inherit'] });
+      tar.on('error', reject);
+      tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar exited ${code}`))));
+      tar.stdin.end(bytes);
+    });
+    expect(await describeTree(out)).toEqual(await describeTree(src));
+  });
+
+  it('leaves out excluded paths, skipping whole excluded directories', async () => {
+    const src = join(base, 'src');
+    for (const d of ['node_modules/x', 'web/node_modules/y', 'logs', 'cache/tmp', 'sub/cache/tmp', 'dist']) await mkdir(join(src, d), { recursive: true });
+    for (const f of ['keep.txt', 'node_modules/x/i.js', 'web/node_modules/y/j.js', 'web/app.js', 'logs/a.log', 'b.log', 'cache/tmp/t', 'sub/cache/tmp/t', 'dist/out.js', 'notes.dist']) {
+      await writeFile(join(src, f), f);
+    }
+    const { bytes } = await dumpToBuffer(src, ['node_modules', '*.log', 'cache/tmp', 'dist/']);
+    const target = join(base, 'restored');
+    await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+    const names = (await describeTree(target)).map((l) => l.split(' ')[0]);
+    expect(names).toEqual(['.', 'cache', 'keep.txt', 'logs', 'notes.dist', 'sub', 'sub/cache', 'sub/cache/tmp', 'sub/cache/tmp/t', 'web', 'web/app.js']);
+  });
+
+  it('refuses a missing directory, naming it', () => {
+    const missing = join(base, 'nope');
+    expect(() => dumpFiles(missing, { reporter: capturingReporter().reporter })).toThrow(UsageError);
+    expect(() => dumpFiles(missing, { reporter: capturingReporter().reporter })).toThrow(missing);
+  });
+
+  it('fails (never skips) on files and directories it cannot read', async () => {
+    const src = join(base, 'src');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    await mkdir(join(src, 'closed'));
+    await writeFile(join(src, 'ok.txt'), 'fine');
+    await writeFile(join(src, 'sub/secret.bin'), randomBytes(1000));
+    const script = join(base, 'dump.mts');
+    await writeFile(
+      script,
+      `import { dumpFiles } from ${JSON.stringify(join(repoRoot, 'src/sources/files.ts'))};
+       import { silentReporter } from ${JSON.stringify(join(repoRoot, 'src/core/reporter.ts'))};
+       const d = dumpFiles(process.argv[2], { reporter: silentReporter });
+       d.stream.resume();
+       d.stream.on('error', () => {});
+       d.completed.then(() => console.log(JSON.stringify({ ok: true })), (e) => console.log(JSON.stringify({ message: e.message, hint: e.hint })));`,
+    );
+    // Root reads everything; drop its capabilities so permission bits apply, as for any user.
+    const asUser = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-all', '--inh-caps=-all', '--'] : [];
+    const dump = async (): Promise<{ ok?: boolean; message?: string; hint?: string }> => {
+      const [cmd, ...args] = [...asUser, process.execPath, '--import', 'tsx', script, src];
+      const { stdout } = await run(cmd!, args, { cwd: repoRoot });
+      return JSON.parse(stdout.trim().split('\n').pop()!);
+    };
+
+    expect(await dump()).toEqual({ ok: true }); // the harness itself works
+    await chmod(join(src, 'sub/secret.bin'), 0o000);
+    const file = await dump();
+    expect(file.message).toBe(`cannot read "sub/secret.bin" in ${src}: permission denied`);
+    expect(file.hint).toMatch(/--exclude/);
+    await chmod(join(src, 'sub/secret.bin'), 0o644);
+    await chmod(join(src, 'closed'), 0o000);
+    expect((await dump()).message).toBe(`cannot read "closed" in ${src}: permission denied`);
+  });
+
+  describe('restore targets', () => {
+    let bytes: Buffer;
+    let target: string;
+    beforeEach(async () => {
+      const src = join(base, 'src');
+      await mkdir(join(src, 'escape'), { recursive: true });
+      await writeFile(join(src, 'escape/x'), 'from backup');
+      await writeFile(join(src, 'new.txt'), 'new');
+      bytes = (await dumpToBuffer(src)).bytes;
+      target = join(base, 'target');
+    });
+
+    it('refuses a non-empty target without force and leaves it (and its parent) untouched', async () => {
+      await mkdir(target);
+      await writeFile(join(target, 'old.txt'), 'old');
+      const before = await sandbox(base);
+      const err = await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toContain(target);
+      expect((err as RefusedError).hint).toMatch(/--force/);
+      expect(await sandbox(base)).toEqual(before);
+    });
+
+    it('restores into an existing empty directory without force', async () => {
+      await mkdir(target);
+      await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+      expect(await readFile(join(target, 'new.txt'), 'utf8')).toBe('new');
+    });
+
+    it('with force, replaces the target whole and leaves nothing beside it', async () => {
+      await mkdir(join(target, 'ro'), { recursive: true });
+      await writeFile(join(target, 'old.txt'), 'old');
+      await chmod(join(target, 'ro'), 0o555);
+      await restoreFiles(Readable.from([bytes]), target, { force: true, reporter: capturingReporter().reporter });
+      expect((await readdir(target)).sort()).toEqual(['escape', 'new.txt']);
+      expect((await readdir(base)).sort()).toEqual(['src', 'target']);
+    });
+
+    it('with force, a symlink in the target pointing outside cannot redirect any write (fault 17)', async () => {
+      const outside = join(base, 'outside');
+      await mkdir(outside);
+      await writeFile(join(outside, 'precious'), 'untouched');
+      await mkdir(target);
+      await symlink(outside, join(target, 'escape'));
+      await writeFile(join(target, 'old.txt'), 'old');
+      const outsideBefore = await describeTree(outside);
+
+      const refused = await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RefusedError);
+
+      await restoreFiles(Readable.from([bytes]), target, { force: true, reporter: capturingReporter().reporter });
+      expect(await describeTree(outside)).toEqual(outsideBefore);
+      expect((await lstat(join(target, 'escape'))).isDirectory()).toBe(true);
+      expect(await readFile(join(target, 'escape/x'), 'utf8')).toBe('from backup');
+    });
+
+    it('leaves the target untouched and removes its staging directory when the input fails mid-way', async () => {
+      await mkdir(target);
+      await writeFile(join(target, 'old.txt'), 'old');
+      const before = await sandbox(base);
+      const input = new PassThrough();
+      const upstream = new StrongboxError('checksum mismatch in files-src.tar (simulated)');
+      const restoring = restoreFiles(input, target, { force: true, reporter: capturingReporter().reporter });
+      restoring.catch(() => {});
+      input.write(bytes.subarray(0, 1536));
+      await new Promise((r) => setTimeout(r, 200));
+      input.destroy(upstream);
+      await expect(restoring).rejects.toBe(upstream);
+      expect(await sandbox(base)).toEqual(before);
+    });
+
+    it('refuses a truncated archive, even one cut cleanly between entries', async () => {
+      await mkdir(target);
+      await writeFile(join(target, 'old.txt'), 'old');
+      const before = await sandbox(base);
+      // node-tar ends an archive with two zero blocks; without them it is only a prefix.
+      const clean = bytes.subarray(0, bytes.length - 1024);
+      expect(clean.subarray(-1024).some((b) => b !== 0)).toBe(true);
+      for (const cut of [clean, bytes.subarray(0, 1024 + 200)]) {
+        const err = await restoreFiles(Readable.from([cut]), target, { force: true, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StrongboxError);
+        expect((err as Error).message).toMatch(/truncated|Truncated/);
+        expect(await sandbox(base)).toEqual(before);
+      }
+    });
+  });
+
+  describe('hostile archives (fault 16): refused, nothing written outside, target unchanged', () => {
+    let outside: string;
+    let target: string;
+    beforeEach(async () => {
+      outside = join(base, 'outside');
+      target = join(base, 'target');
+      await mkdir(outside);
+      await writeFile(join(outside, 'secret'), 'original');
+      await mkdir(target);
+      await writeFile(join(target, 'keep.txt'), 'keep');
+    });
+
+    async function expectRefused(tar: Buffer, entry: string | RegExp): Promise<void> {
+      const before = await sandbox(base);
+      const { reporter } = capturingReporter();
+      const err = await restoreFiles(Readable.from([tar]), target, { force: true, reporter }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnsafeArchiveError);
+      if (typeof entry === 'string') expect((err as Error).message).toContain(`"${entry}"`);
+      else expect((err as Error).message).toMatch(entry);
+      expect((err as Error).message).toContain(target);
+      // Nothing new anywhere under base (no escaped file, no staging left), target and outside as they were.
+      expect(await sandbox(base)).toEqual(before);
+    }
+
+    it('refuses "../" paths', async () => {
+      await expectRefused(await craftTar([{ name: 'fine.txt', data: 'ok' }, { name: '../evil', data: 'x' }]), '../evil');
+      expect(await exists(join(base, 'evil'))).toBe(false);
+    });
+
+    it('refuses absolute paths', async () => {
+      const abs = join(base, 'abs-evil');
+      await expectRefused(await craftTar([{ name: abs, data: 'x' }]), abs);
+      expect(await exists(abs)).toBe(false);
+    });
+
+    it('refuses a symlink to an absolute path, and the write through it that follows', async () => {
+      await expectRefused(
+        await craftTar([
+          { name: 'link', type: 'symlink', link: outside },
+          { name: 'link/pwned', data: 'x' },
+        ]),
+        'link',
+      );
+      expect(await exists(join(outside, 'pwned'))).toBe(false);
+    });
+
+    it('refuses a relative symlink that climbs out, and the write through it that follows', async () => {
+      await expectRefused(
+        await craftTar([
+          { name: 'd', type: 'dir' },
+          { name: 'd/link', type: 'symlink', link: '../../outside' },
+          { name: 'd/link/pwned', data: 'x' },
+        ]),
+        'd/link',
+      );
+    });
+
+    it('refuses a symlink that escapes only through another symlink (lexically inside)', async () => {
+      const chain = [
+        { name: 'x/y/z', type: 'dir' as const },
+        { name: 'x/y/z/up', type: 'symlink' as const, link: '../../..' },
+        { name: 'sneaky', type: 'symlink' as const, link: 'x/y/z/up/..' },
+      ];
+      await expectRefused(await craftTar(chain), /"sneaky" resolves outside the target/);
+      await expectRefused(await craftTar([...chain, { name: 'sneaky/outside/pwned', data: 'x' }]), /sneaky/);
+      expect(await exists(join(outside, 'pwned'))).toBe(false);
+    });
+
+    it('refuses hard links to paths outside, so a later entry cannot overwrite the outside file', async () => {
+      for (const to of ['../outside/secret', join(outside, 'secret')]) {
+        await expectRefused(
+          await craftTar([
+            { name: 'hl', type: 'hardlink', link: to },
+            { name: 'hl', data: 'overwritten' },
+          ]),
+          'hl',
+        );
+      }
+      expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('original');
+    });
+
+    it('refuses device files and named pipes', async () => {
+      await expectRefused(await craftTar([{ name: 'null', type: 'chardev' }]), 'null');
+      await expectRefused(await craftTar([{ name: 'pipe', type: 'fifo' }]), 'pipe');
+    });
+  });
+});
