@@ -417,6 +417,14 @@ async function extract(input: Readable, staging: string, target: string): Promis
   return entries;
 }
 
+function cannotMove(what: string, target: string, err: unknown): StrongboxError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new StrongboxError(`cannot move ${what}: ${errorMessage(err)}; ${target} was not changed`, {
+    cause: err,
+    hint: code === 'EBUSY' || code === 'EXDEV' ? `${target} looks like a mount point: restore into a directory inside it instead` : undefined,
+  });
+}
+
 async function moveIntoPlace(staging: string, target: string, force: boolean, reporter: Reporter): Promise<void> {
   if ((await targetState(target)) !== 'occupied') {
     try {
@@ -425,7 +433,7 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw cannotMove(`the restored tree into ${target}`, target, err);
     }
   }
   if (!force) throw notEmpty(target);
@@ -433,16 +441,13 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
   try {
     await rename(target, aside);
   } catch (err) {
-    throw new StrongboxError(`cannot move the current ${target} aside: ${errorMessage(err)}; it was not changed`, {
-      cause: err,
-      hint: (err as NodeJS.ErrnoException).code === 'EBUSY' ? 'it is a mount point: restore into a directory inside it instead' : undefined,
-    });
+    throw cannotMove(`the current ${target} aside`, target, err);
   }
   try {
     await rename(staging, target);
   } catch (err) {
     await rename(aside, target).catch(() => reporter.error(`the previous contents of ${target} are at ${aside}; move them back by hand`));
-    throw err;
+    throw cannotMove(`the restored tree into ${target}`, target, err);
   }
   reporter.info(`replaced ${target} (--force); removing its previous contents`);
   await removeTree(aside).catch((err: unknown) =>

@@ -173,6 +173,18 @@ describe('file trees: dump and restore', () => {
     expect(names).toEqual(['.', 'cache', 'keep.txt', 'logs', 'notes.dist', 'sub', 'sub/cache', 'sub/cache/tmp', 'sub/cache/tmp/t', 'web', 'web/app.js']);
   });
 
+  it('backs up the directory a symlinked root points to, not the link', async () => {
+    const real = join(base, 'releases/v2');
+    await mkdir(real, { recursive: true });
+    await writeFile(join(real, 'app.js'), 'v2');
+    await symlink(real, join(base, 'current'));
+    const { bytes, details } = await dumpToBuffer(join(base, 'current'));
+    expect(details.path).toBe(join(base, 'current'));
+    const target = join(base, 'restored');
+    await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+    expect(await readFile(join(target, 'app.js'), 'utf8')).toBe('v2');
+  });
+
   it('refuses a missing directory, naming it', () => {
     const missing = join(base, 'nope');
     expect(() => dumpFiles(missing, { reporter: capturingReporter().reporter })).toThrow(UsageError);
@@ -249,6 +261,19 @@ describe('file trees: dump and restore', () => {
       await restoreFiles(Readable.from([bytes]), target, { force: true, reporter: capturingReporter().reporter });
       expect((await readdir(target)).sort()).toEqual(['escape', 'new.txt']);
       expect((await readdir(base)).sort()).toEqual(['src', 'target']);
+    });
+
+    it('with force, replaces a target that is itself a symlink, leaving what it pointed to alone', async () => {
+      const elsewhere = join(base, 'elsewhere');
+      await mkdir(elsewhere);
+      await writeFile(join(elsewhere, 'kept'), 'kept');
+      await symlink(elsewhere, target);
+      const refused = await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RefusedError);
+      await restoreFiles(Readable.from([bytes]), target, { force: true, reporter: capturingReporter().reporter });
+      expect((await lstat(target)).isDirectory()).toBe(true);
+      expect(await readFile(join(elsewhere, 'kept'), 'utf8')).toBe('kept');
+      expect((await readdir(base)).sort()).toEqual(['elsewhere', 'src', 'target']);
     });
 
     it('with force, a symlink in the target pointing outside cannot redirect any write (fault 17)', async () => {

@@ -118,6 +118,27 @@ describe('PostgreSQL dump and restore (real server)', () => {
     await expect(dump.completed).rejects.toThrow(/pg_dump of database "sb_kill_.*" on .* was killed by SIGKILL/);
   });
 
+  it('stops pg_dump when the consumer gives up on the stream', async () => {
+    const src = await db('sb_abandon');
+    await src.sql(SAMPLE_SCHEMA);
+    const pidFile = join(tools, 'pg_dump.pid');
+    const pgDump = await script('pg_dump-pid', `[ "$1" = --version ] && exec pg_dump --version\necho $$ > "${pidFile}"\nexec pg_dump "$@"`);
+    const dump = await dumpPostgres(src.url, capturingReporter().reporter, { pgDump });
+    for await (const _ of dump.stream) break; // read one chunk, then walk away (destroys the stream)
+    await expect(dump.completed).rejects.toThrow(StrongboxError);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+  });
+
   it('names the database when it does not exist', async () => {
     const { reporter } = capturingReporter();
     const url = `postgres://${PG_USER}:Secret-Pw-123@${PG_HOST}:${PG_PORT}/sb_no_such_db_${process.pid}`;
@@ -190,6 +211,23 @@ describe('PostgreSQL dump and restore (real server)', () => {
       expect(await fingerprint(dst)).toBe(before);
     });
   }
+
+  it('rolls back and rejects with the reason when the restore is aborted', async () => {
+    const src = await db('sb_abort');
+    await src.sql(SAMPLE_SCHEMA);
+    const bytes = await dumpBytes(src);
+    const dst = await db('sb_abort_dst');
+    const input = new PassThrough();
+    const abort = new AbortController();
+    const restoring = restorePostgres(input, dst.url, { force: false, reporter: capturingReporter().reporter, signal: abort.signal });
+    restoring.catch(() => {});
+    input.write(bytes.subarray(0, bytes.length - 100));
+    await new Promise((r) => setTimeout(r, 1000));
+    const reason = new StrongboxError('cancelled by the user');
+    abort.abort(reason);
+    await expect(restoring).rejects.toBe(reason);
+    expect(await isPostgresDatabaseEmpty(dst.url)).toBe(true);
+  });
 
   it('refuses a non-empty target without force, and replaces the dumped objects with force', async () => {
     const src = await db('sb_force');
