@@ -30,14 +30,14 @@ export interface PgToolPaths {
 const MAGIC = 'PGDMP';
 const HEADER_LEN = 11;
 const FORMAT_CUSTOM = 1;
-/** Bytes held back from pg_restore until the input has ended cleanly (see HoldBackTail). */
+/** Bytes held back from pg_restore until the input has ended cleanly (see TailHolder). */
 const HOLD_BACK = 64 * 1024;
 
 export function postgresArtifactName(url: string): string {
   return `postgres-${safeName(parsePostgresUrl(url).database, 'db')}`;
 }
 
-export function safeName(raw: string, fallback: string): string {
+function safeName(raw: string, fallback: string): string {
   return raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || fallback;
 }
 
@@ -65,8 +65,8 @@ function childEnv(t: PgTarget): NodeJS.ProcessEnv {
 
 function maskerFor(url: string, t: PgTarget, reporter?: Reporter): (s: string) => string {
   const masker = new SecretMasker();
-  for (const s of [t.password, url]) {
-    if (!s) continue;
+  // The whole URL only when it holds a password: a password-free URL is what logs should show.
+  for (const s of t.password ? [t.password, url] : []) {
     masker.add(s);
     reporter?.setSecret(s);
   }
@@ -119,7 +119,8 @@ export function majorVersion(version: string): number {
 }
 
 export function versionMismatchError(serverVersion: string, clientVersion: string, where: string): StrongboxError {
-  const need = Math.floor(majorVersion(serverVersion));
+  const major = majorVersion(serverVersion);
+  const need = major < 10 ? major.toFixed(1) : String(major);
   return new StrongboxError(
     `pg_dump ${clientVersion} is older than the PostgreSQL ${serverVersion} server of ${where} and cannot dump it (server version mismatch): install pg_dump ${need} or newer`,
     { hint: `install the PostgreSQL ${need} client tools (e.g. postgresql-client-${need}) and put them first on PATH` },
