@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/**/*.test.ts'], testTimeout: 20_000 } },
+      { test: { name: 'unit', include: ['test/**/*.test.ts'], testTimeout: 20_000, sequence: { groupOrder: 0 } } },
       {
         test: {
           name: 'integration',
@@ -14,6 +14,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Integration tests share two cores with real servers; keep them from starving each other.
           maxWorkers: 2,
+          // Unit tests first (fast feedback), then the integration group.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
