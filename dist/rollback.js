@@ -1,0 +1,115 @@
+import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
+import {
+  rollback
+} from "./chunks/chunk-RMGK46I2.js";
+import "./chunks/chunk-6NLRSWCH.js";
+import "./chunks/chunk-RN43LCQL.js";
+import {
+  actionsReporter,
+  commaList,
+  getInput,
+  list,
+  optional,
+  runAction,
+  secret,
+  setFailed,
+  setOutput,
+  storageInputs,
+  writeSummary
+} from "./chunks/chunk-M5W4EPMS.js";
+import {
+  UsageError,
+  maskUrlPassword,
+  openDestinations,
+  originFromEnv,
+  resolveDecryption,
+  resolveLock,
+  validateRecipient
+} from "./chunks/chunk-GUN2RPPG.js";
+import "./chunks/chunk-7O26Y255.js";
+import "./chunks/chunk-Y65T7N5T.js";
+
+// src/actions/git-changes.ts
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+var run = promisify(execFile);
+async function changesBetween(workspace, from, to) {
+  if (!workspace || !from || !to || from === to || !existsSync(join(workspace, ".git"))) return void 0;
+  const git = async (args) => (await run("git", args, { cwd: workspace, maxBuffer: 8 << 20 })).stdout;
+  try {
+    const commits = (await git(["log", "--oneline", "--no-decorate", "-n", "200", `${from}..${to}`])).split("\n").filter(Boolean);
+    const migrations = (await git(["diff", "--name-only", from, to])).split("\n").filter((f) => /migrat|schema|\.sql$/i.test(f));
+    return { commits, migrations };
+  } catch {
+    return void 0;
+  }
+}
+
+// src/actions/rollback.ts
+async function runRollbackAction() {
+  await runAction(async () => {
+    const identity = secret("identity");
+    const passphrase = secret("passphrase");
+    const postgresTarget = optional("postgres-target");
+    if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
+    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: "input passphrase" }, actionsReporter);
+    if (!decrypt) throw new UsageError("rollback needs the key", "set the identity (or passphrase) input from a secret");
+    const recipients = commaList("recipient");
+    for (const r of recipients) validateRecipient(r);
+    const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
+    const result = await rollback({
+      destination: dest,
+      selection: { selector: getInput("backup", { required: true }), before: optional("before") },
+      decrypt,
+      recipients,
+      postgresTarget,
+      filesTarget: optional("files-target"),
+      confirm: getInput("confirm"),
+      checkSql: list("check-sql"),
+      checkFile: optional("check-file"),
+      origin: originFromEnv(process.env),
+      reporter: actionsReporter,
+      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env)
+    });
+    setOutput("backup-id", result.backupId);
+    setOutput("git-sha", result.gitSha ?? "");
+    setOutput("git-ref", result.gitRef ?? "");
+    setOutput("safety-backup-id", result.safetyBackupId);
+    const failed = result.checks.filter((c) => !c.ok);
+    setOutput("checks-ok", String(failed.length === 0));
+    const current = process.env.GITHUB_SHA;
+    const changes = await changesBetween(process.env.GITHUB_WORKSPACE, result.gitSha, current);
+    await writeSummary((s) => {
+      s.addHeading("Strongbox rollback", 2).addTable([
+        [
+          { data: "", header: true },
+          { data: "Backup", header: true },
+          { data: "Git", header: true }
+        ],
+        ["From (now, saved as safety backup)", `<code>${result.safetyBackupId}</code>`, current ? `<code>${current.slice(0, 12)}</code>` : ""],
+        ["To (snapshot restored)", `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ""}` : "not recorded"]
+      ]).addRaw(
+        result.gitShaSource === "snapshot-run" ? "Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots." : "",
+        true
+      ).addRaw(`Restored: ${result.restored.map((r) => `${r.name} \u2192 <code>${r.target}</code>`).join(", ")}`, true);
+      if (result.checks.length) {
+        s.addHeading("Smoke checks", 3).addList(result.checks.map((c) => `${c.ok ? "\u2705" : "\u274C"} ${c.check}: ${c.detail}`));
+      }
+      if (changes) {
+        s.addHeading(`Undone by this rollback: ${changes.commits.length} commit(s)`, 3).addList(changes.commits.length ? changes.commits : ["(none)"]);
+        if (changes.migrations.length) s.addHeading("Migration / schema files changed between the two", 3).addList(changes.migrations.map((m) => `<code>${m}</code>`));
+      }
+      s.addRaw(`To undo the rollback: <code>${result.undo}</code>`, true);
+    });
+    if (failed.length) {
+      setOutput("exit-code", "3");
+      setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join("; ")}
+To return to the state before the rollback: ${result.undo}`);
+    } else setOutput("exit-code", "0");
+  });
+}
+
+// src/entries/rollback.ts
+await runRollbackAction();

@@ -1,0 +1,64 @@
+import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
+import {
+  verify
+} from "./chunks/chunk-RN43LCQL.js";
+import {
+  actionsReporter,
+  flag,
+  getInput,
+  optional,
+  runAction,
+  secret,
+  setFailed,
+  setOutput,
+  storageInputs,
+  writeSummary
+} from "./chunks/chunk-M5W4EPMS.js";
+import {
+  ExitCode,
+  UsageError,
+  openDestinations,
+  parseDuration,
+  resolveDecryption,
+  resolveLock
+} from "./chunks/chunk-GUN2RPPG.js";
+import "./chunks/chunk-7O26Y255.js";
+import "./chunks/chunk-Y65T7N5T.js";
+
+// src/actions/verify.ts
+async function runVerifyAction() {
+  await runAction(async () => {
+    const identity = secret("identity");
+    const passphrase = secret("passphrase");
+    const deep = flag("deep");
+    const maxAge = optional("max-age");
+    const maxAgeMs = maxAge ? parseDuration(maxAge, "max-age") : void 0;
+    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: "input passphrase" }, actionsReporter);
+    if (deep && !decrypt) throw new UsageError("deep verification needs the key", "set the identity (or passphrase) input from a secret");
+    const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
+    const result = await verify({ destination: dest, selector: optional("backup") ?? "latest", deep, decrypt, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional("lock-wait") }, process.env) });
+    setOutput("ok", String(result.ok));
+    setOutput("backup-id", result.backupId);
+    setOutput("age-seconds", String(Math.round(result.ageSeconds)));
+    setOutput("problems", JSON.stringify(result.problems));
+    await writeSummary(
+      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}.`, true).addTable([
+        [
+          { data: "Artifact", header: true },
+          { data: "Object", header: true },
+          { data: "Result", header: true }
+        ],
+        ...result.artifacts.map((a) => [a.name, `<code>${a.object}</code>`, a.storedOk ? a.plaintextOk ? "stored + plaintext OK" : "stored OK" : "FAILED"]),
+        ...result.problems.filter((p) => !p.artifact).map((p) => ["\u2014", "\u2014", p.problem])
+      ])
+    );
+    if (!result.ok) {
+      setOutput("exit-code", String(ExitCode.verifyFailed));
+      setFailed(`backup ${result.backupId} failed verification:
+${result.problems.map((p) => `${p.object ?? ""} ${p.problem}`.trim()).join("\n")}`);
+    } else setOutput("exit-code", "0");
+  });
+}
+
+// src/entries/verify.ts
+await runVerifyAction();
