@@ -22,7 +22,7 @@ import {
   type PgContext,
   type Runtime,
 } from './lib/cases.js';
-import { measure } from './lib/measure.js';
+import { measure, settle } from './lib/measure.js';
 import { createBenchDatabase, dropBenchDatabase, dumpSize, pgAvailable } from './lib/pg.js';
 import { markdown, record, summarize, targets, type CaseResult, type Machine, type RunRecord } from './lib/report.js';
 import { ensureTree, warmTree, type TreeInfo } from './lib/tree.js';
@@ -69,7 +69,7 @@ function nodeVersion(node: string): string {
   return sh(node, ['-p', 'process.versions.node']);
 }
 
-async function runAll(cases: CaseDef[]): Promise<CaseResult[]> {
+async function runAll(cases: CaseDef[], settleSeconds: number): Promise<CaseResult[]> {
   const runs = new Map<string, RunRecord[]>(cases.map((c) => [c.id, []]));
   const rounds = Math.max(...cases.map((c) => c.runs));
   for (let round = 1; round <= rounds; round++) {
@@ -78,12 +78,14 @@ async function runAll(cases: CaseDef[]): Promise<CaseResult[]> {
       try {
         c.prepare?.(round);
       } catch (err) {
-        runs.get(c.id)!.push({ round, ok: false, wallSeconds: NaN, cpuSeconds: NaN, peakRssBytes: NaN, peakRssSumBytes: NaN, samples: 0, loadAverage1m: loadavg()[0]!, error: `setup failed: ${(err as Error).message}` });
+        runs.get(c.id)!.push({ round, ok: false, wallSeconds: NaN, cpuSeconds: NaN, peakRssBytes: NaN, peakRssSumBytes: NaN, samples: 0, othersCores: NaN, error: `setup failed: ${(err as Error).message}` });
         log(`  ${c.id} round ${round}: setup failed: ${(err as Error).message}`);
         continue;
       }
       // Write back the previous case's output now, so it is not billed to this one.
       spawnSync('sync');
+      // Other engineers share this machine: start in a quiet moment when there is one.
+      await settle(settleSeconds);
       const m = await measure(c.spec(round));
       let outcome = {};
       try {
@@ -95,7 +97,7 @@ async function runAll(cases: CaseDef[]): Promise<CaseResult[]> {
       runs.get(c.id)!.push(r);
       const rate = c.inputBytes / 1e6 / r.wallSeconds;
       log(
-        `  [${round}/${c.runs}] ${c.label}${c.node ? ` (Node ${c.node})` : ''}: ${r.ok ? `${rate.toFixed(0)} MB/s, ${r.wallSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB${r.verified === false ? ', RESTORED TREE DIFFERS' : ''}` : `FAILED ${r.error}`}`,
+        `  [${round}/${c.runs}] ${c.label}${c.node ? ` (Node ${c.node})` : ''}: ${r.ok ? `${rate.toFixed(0)} MB/s, ${r.wallSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB, others ${r.othersCores.toFixed(1)} cores${r.verified === false ? ', RESTORED TREE DIFFERS' : ''}` : `FAILED ${r.error}`}`,
       );
     }
   }
@@ -143,7 +145,7 @@ async function main(args: BenchArgs): Promise<void> {
     const [main, ...extra] = runtimes;
     const cases: CaseDef[] = [];
     const ours = (rt: Runtime) => {
-      if (args.families.has('strongbox')) cases.push(...strongboxCases(ctx, rt));
+      if (args.families.has('strongbox')) cases.push(...strongboxCases(ctx, rt, !args.quick && rt === main));
       if (pg) cases.push(pgStrongboxCase(ctx, pg, rt));
     };
     ours(main!);
@@ -153,7 +155,7 @@ async function main(args: BenchArgs): Promise<void> {
     for (const rt of extra) ours(rt);
     for (const rt of runtimes) for (const t of memTrees) cases.push(memoryCase(ctx, { path: t.path, bytes: t.bytes }, rt));
 
-    const results = await runAll(cases);
+    const results = await runAll(cases, args.settle);
     info.loadAverage.end = loadavg();
     const tgs = targets(results);
     const treeText = `${(tree.bytes / 1e6).toFixed(0)} MB tree, ${tree.files} files in ${tree.dirs} directories, ${((tree.randomBytes / tree.bytes) * 100).toFixed(0)}% random bytes, the rest text (seed ${tree.seed})`;

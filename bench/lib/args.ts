@@ -14,6 +14,7 @@ export interface BenchArgs {
   runner: RunnerKind | 'auto';
   extraNodes: string[];
   keep: boolean;
+  settle: number;
 }
 
 export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'memory'] as const;
@@ -33,6 +34,7 @@ export const USAGE = `npm run bench -- [options]
   --runner KIND        how to run strongbox: auto (fresh dist/, else a private bundle), dist, bundle, tsx
   --extra-node PATH    also run our cases on this node binary (repeatable)      [${NODE24} if present; not with --quick]
   --no-extra-node      only the node running the benchmark
+  --settle S           before each run, wait up to S seconds for other processes to use < 0.3 cores  [5; --quick 2]
   --keep               keep bench/out/work (repositories, restored trees) for inspection`;
 
 export function parseSize(text: string): number {
@@ -58,6 +60,7 @@ export function readArgs(argv: string[]): BenchArgs {
       'extra-node': { type: 'string', multiple: true },
       'no-extra-node': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      settle: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -88,5 +91,6 @@ export function readArgs(argv: string[]): BenchArgs {
     runner: runner as BenchArgs['runner'],
     extraNodes,
     keep: values.keep!,
+    settle: values.settle !== undefined ? Number(values.settle) : quick ? 2 : 5,
   };
 }

@@ -29,6 +29,8 @@ export interface CaseDef {
   node?: string;
   inputBytes: number;
   runs: number;
+  /** A diagnostic variant (other flags): shown, but not what the targets are checked on. */
+  variant?: boolean;
   prepare?(round: number): void;
   spec(round: number): RunSpec;
   finish?(round: number, m: RunMeasurement): CaseOutcome;
@@ -81,13 +83,16 @@ function strongboxJson(m: RunMeasurement): CaseOutcome {
 const bash = (script: string, env?: NodeJS.ProcessEnv): RunSpec => ({ command: 'bash', args: ['-c', `set -euo pipefail; ${script}`], env });
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Our backup → verify --deep → restore of the tree, on one Node runtime. */
-export function strongboxCases(ctx: Context, rt: Runtime): CaseDef[] {
+/**
+ * Our backup → verify --deep → restore of the tree, on one Node runtime; with `variants`, also
+ * a backup with --confirm-upload size, which shows what reading the stored object back costs.
+ */
+export function strongboxCases(ctx: Context, rt: Runtime, variants = false): CaseDef[] {
   const dir = join(ctx.work, `strongbox-node${rt.version}`);
   const repo = (r: number) => join(dir, `repo-${r}`);
   const target = join(dir, 'restored');
   const cli = (...args: string[]): RunSpec => ({ command: rt.node, args: [...rt.cliArgs, ...args], captureStdout: true });
-  return [
+  const cases: CaseDef[] = [
     {
       id: `strongbox-backup@${rt.version}`,
       tool: 'strongbox',
@@ -131,6 +136,29 @@ export function strongboxCases(ctx: Context, rt: Runtime): CaseDef[] {
       },
     },
   ];
+  if (variants) {
+    const sizeRepo = join(dir, 'repo-size-only');
+    cases.splice(1, 0, {
+      id: `strongbox-backup-confirm-size@${rt.version}`,
+      tool: 'strongbox',
+      kind: 'backup',
+      label: 'strongbox backup → local, --confirm-upload size',
+      node: rt.version,
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      variant: true,
+      prepare: () => {
+        rm(sizeRepo);
+        mkdirSync(dir, { recursive: true });
+      },
+      spec: () => cli('backup', '--to', sizeRepo, '--files', ctx.tree.path, '--recipient', ctx.recipient, '--confirm-upload', 'size', '--json'),
+      finish: (_r, m) => {
+        rm(sizeRepo);
+        return strongboxJson(m);
+      },
+    });
+  }
+  return cases;
 }
 
 /** tar | zstd -3 -T2 | age, and back: what a careful person would script by hand. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 
 /**
  * Runs one command and measures it: wall time, CPU time of the whole process tree (GNU time's
@@ -27,7 +27,8 @@ export interface RunMeasurement {
   signal: NodeJS.Signals | null;
   stderrTail: string;
   stdout: string;
-  loadAverage: number[];
+  /** Average number of cores other processes kept busy while this ran (the machine is shared). */
+  othersCores: number;
 }
 
 export interface RunSpec {
@@ -78,8 +79,38 @@ function descendants(root: number): number[] {
   return seen;
 }
 
+const HZ = 100; // USER_HZ: /proc/stat counts in 1/100 s on every Linux we run on
+
+/** CPU seconds all cores have spent busy since boot. */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return (user + nice + system + irq + softirq + steal) / HZ;
+}
+
+/**
+ * Waits (up to `maxSeconds`) for a moment when other processes use less than `threshold`
+ * cores, measured over 0.5 s windows. Returns the load seen in the last window.
+ */
+export async function settle(maxSeconds: number, threshold = 0.3): Promise<number> {
+  const deadline = performance.now() + maxSeconds * 1000;
+  let load = NaN;
+  do {
+    const b0 = machineBusySeconds();
+    const self0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 500));
+    const self = process.cpuUsage(self0);
+    load = (machineBusySeconds() - b0 - (self.user + self.system) / 1e6) / ((performance.now() - t0) / 1000);
+    if (load < threshold) break;
+  } while (performance.now() < deadline);
+  return load;
+}
+
 export async function measure(spec: RunSpec): Promise<RunMeasurement> {
   const timeFile = join(tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const busy0 = machineBusySeconds();
+  const self0 = process.cpuUsage();
   const started = performance.now();
   const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, spec.command, ...spec.args], {
     env: spec.env ?? process.env,
@@ -120,6 +151,8 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
   });
   const wallSeconds = (performance.now() - started) / 1000;
   clearInterval(timer);
+  const busy = machineBusySeconds() - busy0;
+  const self = process.cpuUsage(self0);
 
   let userSeconds = NaN;
   let sysSeconds = NaN;
@@ -149,7 +182,8 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
     signal,
     stderrTail: stderr,
     stdout,
-    loadAverage: loadavg(),
+    // Everything busy on the machine, minus the measured tree and this sampler.
+    othersCores: Math.max(0, (busy - userSeconds - sysSeconds - (self.user + self.system) / 1e6) / wallSeconds),
   };
 }
 

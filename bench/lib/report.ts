@@ -10,7 +10,8 @@ export interface RunRecord extends CaseOutcome {
   peakRssSumBytes: number;
   biggestProcess?: { name: string; hwmBytes: number };
   samples: number;
-  loadAverage1m: number;
+  /** Cores other processes kept busy during the run: the noise on this shared machine. */
+  othersCores: number;
   error?: string;
 }
 
@@ -21,12 +22,14 @@ export interface CaseResult {
   label: string;
   node?: string;
   inputBytes: number;
+  variant?: boolean;
   runs: RunRecord[];
   /** Medians over the successful runs; peak RSS is the largest of them. */
   wallSeconds: number;
   cpuSeconds: number;
   mbPerSecond: number;
   peakRssBytes: number;
+  othersCores: number;
   storedBytes?: number;
   verified?: boolean;
   failed: boolean;
@@ -50,7 +53,7 @@ export function record(round: number, m: RunMeasurement, outcome: CaseOutcome): 
     peakRssSumBytes: m.peakRssSumBytes,
     biggestProcess: m.biggestProcess,
     samples: m.samples,
-    loadAverage1m: m.loadAverage[0]!,
+    othersCores: m.othersCores,
     ...outcome,
     ...(ok ? {} : { error: `exit ${m.exitCode ?? m.signal}: ${m.stderrTail.trim().split('\n').slice(-5).join(' | ')}` }),
   };
@@ -67,11 +70,13 @@ export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
     label: def.label,
     node: def.node,
     inputBytes: def.inputBytes,
+    variant: def.variant,
     runs,
     wallSeconds: wall,
     cpuSeconds: median(good.map((r) => r.cpuSeconds)),
     mbPerSecond: def.inputBytes / 1e6 / wall,
     peakRssBytes: good.length ? Math.max(...good.map((r) => r.peakRssBytes)) : NaN,
+    othersCores: median(good.map((r) => r.othersCores)),
     storedBytes: good.map((r) => r.storedBytes).find((s) => s !== undefined),
     verified: verifiedRuns.length ? verifiedRuns.every((r) => r.verified) : undefined,
     failed: good.length === 0,
@@ -113,7 +118,7 @@ export function targets(results: CaseResult[]): Target[] {
   const check = (name: string, node: string | undefined, value: number, min: number, fmt = (v: number) => `${v.toFixed(2)}×`) =>
     out.push({ name, node, measured: Number.isFinite(value) ? fmt(value) : 'not measured', pass: Number.isFinite(value) ? value >= min : undefined });
   for (const node of nodes) {
-    const get = (kind: Kind) => results.find((r) => r.tool === 'strongbox' && r.kind === kind && r.node === node);
+    const get = (kind: Kind) => results.find((r) => r.tool === 'strongbox' && r.kind === kind && r.node === node && !r.variant);
     const backup = get('backup');
     const restore = get('restore');
     if (backup) {
@@ -145,7 +150,7 @@ export function targets(results: CaseResult[]): Target[] {
 /** Our backup's peak RSS by input size: the memory cases plus the main backup case. */
 export function memorySteps(results: CaseResult[], node: string): CaseResult[] {
   return results
-    .filter((r) => r.tool === 'strongbox' && r.node === node && (r.kind === 'memory' || r.kind === 'backup') && !r.failed)
+    .filter((r) => r.tool === 'strongbox' && r.node === node && (r.kind === 'memory' || r.kind === 'backup') && !r.variant && !r.failed)
     .sort((a, b) => a.inputBytes - b.inputBytes);
 }
 
@@ -169,16 +174,16 @@ export function markdown(results: CaseResult[], tgs: Target[], machine: Machine,
     `Machine: ${machine.nproc} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}; Node ${machine.node.join(' and ')}; strongbox = ${machine.runner}; ${machine.git}.`,
     `Load average (1 min) at start ${fixed(machine.loadAverage.start[0]!, 2)}, at end ${fixed(machine.loadAverage.end?.[0] ?? NaN, 2)} — the machine is shared, figures are medians of ${meta.runs} run(s), each case's rounds interleaved with the others.`,
     `Data: ${meta.tree}.${meta.pg ? ` PostgreSQL: ${meta.pg}.` : ''}`,
-    `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS.`,
+    `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS; others' load is how many of the ${machine.nproc} cores other processes kept busy meanwhile (median) — when it is well above 0, wall times are inflated and CPU s is the steadier figure.`,
     '',
   );
-  lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|');
+  lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked | Others\' load |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|');
   for (const c of results.filter((r) => r.kind !== 'memory')) {
     const p = peers(c, results);
     const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '');
     lines.push(
-      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} |`,
+      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} | ${fixed(c.othersCores, 1)} |`,
     );
   }
   const nodes = [...new Set(results.filter((r) => r.node).map((r) => r.node!))];
