@@ -4,7 +4,7 @@ import {
 } from "./chunks/chunk-ZDCGCVB2.js";
 import {
   verify
-} from "./chunks/chunk-RN43LCQL.js";
+} from "./chunks/chunk-YDCQZZQ3.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-M5W4EPMS.js";
+} from "./chunks/chunk-JSGTNXNV.js";
 import {
   UsageError,
   VerificationError,

@@ -4,13 +4,13 @@ import {
 } from "./chunks/chunk-ZDCGCVB2.js";
 import {
   rollback
-} from "./chunks/chunk-RMGK46I2.js";
+} from "./chunks/chunk-KTU26VZN.js";
 import {
   restore
 } from "./chunks/chunk-6NLRSWCH.js";
 import {
   verify
-} from "./chunks/chunk-RN43LCQL.js";
+} from "./chunks/chunk-YDCQZZQ3.js";
 import {
   ConsoleReporter,
   ExitCode,

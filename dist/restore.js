@@ -5,19 +5,18 @@ import {
 import {
   actionsReporter,
   commaList,
+  decryptionInputs,
   flag,
   getInput,
   optional,
   runAction,
-  secret,
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-M5W4EPMS.js";
+} from "./chunks/chunk-JSGTNXNV.js";
 import {
   maskUrlPassword,
   openDestinations,
-  resolveDecryption,
   resolveLock
 } from "./chunks/chunk-GUN2RPPG.js";
 import "./chunks/chunk-7O26Y255.js";
@@ -26,11 +25,9 @@ import "./chunks/chunk-Y65T7N5T.js";
 // src/actions/restore.ts
 async function runRestoreAction() {
   await runAction(async () => {
-    const identity = secret("identity");
-    const passphrase = secret("passphrase");
     const postgresTarget = optional("postgres-target");
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
-    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: "input passphrase" }, actionsReporter);
+    const decrypt = await decryptionInputs();
     const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
     const result = await restore({
       destination: dest,

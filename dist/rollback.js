@@ -1,28 +1,27 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-RMGK46I2.js";
+} from "./chunks/chunk-KTU26VZN.js";
 import "./chunks/chunk-6NLRSWCH.js";
-import "./chunks/chunk-RN43LCQL.js";
+import "./chunks/chunk-YDCQZZQ3.js";
 import {
   actionsReporter,
   commaList,
+  decryptionInputs,
   getInput,
   list,
   optional,
   runAction,
-  secret,
   setFailed,
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-M5W4EPMS.js";
+} from "./chunks/chunk-JSGTNXNV.js";
 import {
   UsageError,
   maskUrlPassword,
   openDestinations,
   originFromEnv,
-  resolveDecryption,
   resolveLock,
   validateRecipient
 } from "./chunks/chunk-GUN2RPPG.js";
@@ -50,11 +49,9 @@ async function changesBetween(workspace, from, to) {
 // src/actions/rollback.ts
 async function runRollbackAction() {
   await runAction(async () => {
-    const identity = secret("identity");
-    const passphrase = secret("passphrase");
     const postgresTarget = optional("postgres-target");
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
-    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: "input passphrase" }, actionsReporter);
+    const decrypt = await decryptionInputs();
     if (!decrypt) throw new UsageError("rollback needs the key", "set the identity (or passphrase) input from a secret");
     const recipients = commaList("recipient");
     for (const r of recipients) validateRecipient(r);

@@ -1,25 +1,24 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-RN43LCQL.js";
+} from "./chunks/chunk-YDCQZZQ3.js";
 import {
   actionsReporter,
+  decryptionInputs,
   flag,
   getInput,
   optional,
   runAction,
-  secret,
   setFailed,
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-M5W4EPMS.js";
+} from "./chunks/chunk-JSGTNXNV.js";
 import {
   ExitCode,
   UsageError,
   openDestinations,
   parseDuration,
-  resolveDecryption,
   resolveLock
 } from "./chunks/chunk-GUN2RPPG.js";
 import "./chunks/chunk-7O26Y255.js";
@@ -28,12 +27,10 @@ import "./chunks/chunk-Y65T7N5T.js";
 // src/actions/verify.ts
 async function runVerifyAction() {
   await runAction(async () => {
-    const identity = secret("identity");
-    const passphrase = secret("passphrase");
     const deep = flag("deep");
     const maxAge = optional("max-age");
     const maxAgeMs = maxAge ? parseDuration(maxAge, "max-age") : void 0;
-    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: "input passphrase" }, actionsReporter);
+    const decrypt = await decryptionInputs();
     if (deep && !decrypt) throw new UsageError("deep verification needs the key", "set the identity (or passphrase) input from a secret");
     const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
     const result = await verify({ destination: dest, selector: optional("backup") ?? "latest", deep, decrypt, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional("lock-wait") }, process.env) });

@@ -1,5 +1,7 @@
 import * as core from '@actions/core';
-import type { StorageSettings } from '../config/settings.js';
+import type { DecryptOptions } from '../codecs/age/index.js';
+import { resolveDecryption, type StorageSettings } from '../config/settings.js';
+import { actionsReporter } from './reporter.js';
 
 /**
  * Action inputs carry the CLI flags' names (`postgres-target` ↔ `--postgres-target`). Lists
@@ -35,4 +37,11 @@ export function secret(name: string): string | undefined {
 
 export function storageInputs(): StorageSettings {
   return { endpoint: optional('endpoint'), region: optional('region'), pathStyle: flag('path-style'), preset: optional('preset') };
+}
+
+/** The key inputs of the reading actions (identity, passphrase), masked first, as the core takes them. */
+export async function decryptionInputs(): Promise<DecryptOptions | undefined> {
+  const identity = secret('identity');
+  const passphrase = secret('passphrase');
+  return resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
 }

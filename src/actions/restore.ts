@@ -1,17 +1,15 @@
 import * as core from '@actions/core';
 import { restore } from '../core/restore.js';
-import { maskUrlPassword, openDestinations, resolveDecryption, resolveLock } from '../config/settings.js';
-import { commaList, flag, optional, secret, storageInputs } from './inputs.js';
+import { maskUrlPassword, openDestinations, resolveLock } from '../config/settings.js';
+import { commaList, decryptionInputs, flag, optional, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runRestoreAction(): Promise<void> {
   await runAction(async () => {
-    const identity = secret('identity');
-    const passphrase = secret('passphrase');
     const postgresTarget = optional('postgres-target');
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
-    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
+    const decrypt = await decryptionInputs();
     const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
     const result = await restore({
       destination: dest!,

@@ -2,19 +2,17 @@ import * as core from '@actions/core';
 import { validateRecipient } from '../codecs/age/index.js';
 import { UsageError } from '../core/errors.js';
 import { rollback } from '../core/rollback.js';
-import { maskUrlPassword, openDestinations, originFromEnv, resolveDecryption, resolveLock } from '../config/settings.js';
+import { maskUrlPassword, openDestinations, originFromEnv, resolveLock } from '../config/settings.js';
 import { changesBetween } from './git-changes.js';
-import { commaList, list, optional, secret, storageInputs } from './inputs.js';
+import { commaList, decryptionInputs, list, optional, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runRollbackAction(): Promise<void> {
   await runAction(async () => {
-    const identity = secret('identity');
-    const passphrase = secret('passphrase');
     const postgresTarget = optional('postgres-target');
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
-    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
+    const decrypt = await decryptionInputs();
     if (!decrypt) throw new UsageError('rollback needs the key', 'set the identity (or passphrase) input from a secret');
     const recipients = commaList('recipient');
     for (const r of recipients) validateRecipient(r);

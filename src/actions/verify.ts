@@ -2,19 +2,17 @@ import * as core from '@actions/core';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { verify } from '../core/verify.js';
-import { openDestinations, resolveDecryption, resolveLock } from '../config/settings.js';
-import { flag, optional, secret, storageInputs } from './inputs.js';
+import { openDestinations, resolveLock } from '../config/settings.js';
+import { decryptionInputs, flag, optional, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runVerifyAction(): Promise<void> {
   await runAction(async () => {
-    const identity = secret('identity');
-    const passphrase = secret('passphrase');
     const deep = flag('deep');
     const maxAge = optional('max-age');
     const maxAgeMs = maxAge ? parseDuration(maxAge, 'max-age') : undefined;
-    const decrypt = await resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
+    const decrypt = await decryptionInputs();
     if (deep && !decrypt) throw new UsageError('deep verification needs the key', 'set the identity (or passphrase) input from a secret');
     const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
     const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional('lock-wait') }, process.env) });

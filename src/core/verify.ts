@@ -75,15 +75,9 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
       continue;
     }
     try {
-      if (opts.deep && opts.decrypt !== undefined) {
+      if (opts.deep && (opts.decrypt !== undefined || a.encryption.scheme === 'none')) {
         // One read checks all three: stored SHA-256, age authentication, plaintext SHA-256.
         const plain = await openPlaintext(dest, m.id, a, opts.decrypt);
-        for await (const _ of plain) {
-          // discard
-        }
-        row.storedOk = row.plaintextOk = true;
-      } else if (opts.deep && a.encryption.scheme === 'none') {
-        const plain = await openPlaintext(dest, m.id, a, undefined);
         for await (const _ of plain) {
           // discard
         }

@@ -64,7 +64,7 @@ const INPUTS_TS = 'src/actions/inputs.ts';
 const inputsSrc = read(INPUTS_TS);
 // src/actions/inputs.ts exports two kinds of helpers: readers taking the input's name
 // (`list('x')`, `flag('x')`, …), and bundles reading fixed inputs (`storageInputs()`).
-const exported = [...inputsSrc.matchAll(/export function (\w+)\(([^)]*)\)/g)].map((m) => ({ fn: m[1]!, params: m[2]! }));
+const exported = [...inputsSrc.matchAll(/export (?:async )?function (\w+)\(([^)]*)\)/g)].map((m) => ({ fn: m[1]!, params: m[2]! }));
 // A plain call, also after a spread (`...storageInputs()`), but not a method (`dest.list(`).
 const CALL = String.raw`(?<!\w)(?<![^.]\.)`;
 const HELPER_READERS = exported.filter((e) => /\bname\s*:\s*string/.test(e.params)).map((e) => e.fn);
