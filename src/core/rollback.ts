@@ -131,7 +131,11 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     }
 
     const checks = await runChecks(opts);
-    for (const c of checks) (c.ok ? reporter.info : reporter.error)(`  check ${c.ok ? 'ok' : 'FAILED'}: ${c.check} — ${c.detail}`);
+    for (const c of checks) {
+      const line = `  check ${c.ok ? 'ok' : 'FAILED'}: ${c.check} — ${c.detail}`;
+      if (c.ok) reporter.info(line);
+      else reporter.error(line);
+    }
     if (checks.some((c) => !c.ok)) reporter.error(`Smoke checks failed after the rollback. To return to the state before it: ${undo}`);
     return {
       backupId: m.id,
