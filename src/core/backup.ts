@@ -62,11 +62,14 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   if (opts.sources.length === 0) throw new UsageError('nothing to back up', 'pass --postgres URL and/or --files PATH');
   validateLabels(opts.labels);
 
-  const started = now();
-  const id = newBackupId(started);
   const plans = planArtifacts(opts.sources, reporter);
-  for (const dest of opts.destinations) await ensureRepository(dest, started);
-  return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => run(opts, id, started, plans));
+  for (const dest of opts.destinations) await ensureRepository(dest, now());
+  return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
+    // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
+    // data was read, not how long we waited behind a prune.
+    const started = now();
+    return run(opts, newBackupId(started), started, plans);
+  });
 }
 
 async function run(opts: BackupOptions, id: string, started: Date, plans: ArtifactPlan[]): Promise<BackupResult> {
