@@ -9,9 +9,27 @@ import { runTool, spawnTool, type ToolFailure } from './process.js';
 import type { SourceDump } from './types.js';
 
 /**
- * PostgreSQL through the standard client tools: `pg_dump --format=custom` to back up,
- * `pg_restore --single-transaction` to restore. The password reaches the children only as
- * PGPASSWORD (argv is world-readable in `ps`), and every text taken from them is masked.
+ * PostgreSQL through the standard client tools: `pg_dump --format=custom` to back up; to
+ * restore, `pg_restore --single-transaction --file=-` turns the archive into SQL and `psql`
+ * runs it. The password reaches only the child that connects, and only as PGPASSWORD (argv is
+ * world-readable in `ps`); every text taken from the children is masked.
+ *
+ * A restore is one transaction, and nothing but pg_restore's own final COMMIT ends it. Its
+ * input and its output each have their last 64 KiB held back: the archive's tail until the
+ * input has ended cleanly (a checksum or authentication error found at EOF), the script's
+ * tail (the COMMIT) until pg_restore has also exited 0. On any failure psql is SIGKILLed
+ * while its stdin is still open, so the server rolls the transaction back. psql runs without
+ * --single-transaction on purpose: that would COMMIT at EOF, and EOF is also what psql sees
+ * when Strongbox itself dies mid-restore; here such an EOF finds an open transaction and
+ * rolls it back.
+ *
+ * With `force` the script starts by emptying the database (see EMPTY_DATABASE_SQL): every
+ * user schema is dropped with what it holds, `public` is kept but emptied, and so are large
+ * objects, publications and user extensions. The dump then rebuilds everything, so a target
+ * whose schema has drifted (a migration ran) ends up equal to the backup, not merged with it.
+ * Kept as they are: the public schema itself with its owner, privileges and comment
+ * (PostgreSQL 15 dumps never create `public`, they only record how it differs from the
+ * default), built-in extensions (plpgsql), subscriptions, and database-level settings.
  *
  * Ownership and privileges: restores run with `--no-owner --no-privileges`, so every restored
  * object belongs to the role in the target URL and no GRANTs are replayed. That makes a
@@ -54,13 +72,16 @@ function describe(t: PgTarget): string {
   return `database "${t.database}" on ${t.host}`;
 }
 
-function childEnv(t: PgTarget): NodeJS.ProcessEnv {
-  return {
+/** The children's environment; the password only for those that connect (pg_restore writing a script does not). */
+function childEnv(t: PgTarget, connects = true): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     // Without a bound, libpq waits forever for an unreachable host.
     PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '30',
-    ...(t.password !== undefined ? { PGPASSWORD: t.password } : {}),
   };
+  if (connects && t.password !== undefined) env.PGPASSWORD = t.password;
+  else if (!connects) delete env.PGPASSWORD;
+  return env;
 }
 
 function maskerFor(url: string, t: PgTarget, reporter?: Reporter): (s: string) => string {
@@ -147,11 +168,13 @@ export function describePgDumpFailure(f: ToolFailure, where: string): StrongboxE
   });
 }
 
-export function describePgRestoreFailure(f: ToolFailure, where: string, cleaning = false): StrongboxError {
+const UNCHANGED = 'it ran in a single transaction, so the database was left unchanged';
+
+/** pg_restore only reads the archive and writes SQL: its failures are about the backup. */
+export function describePgRestoreFailure(f: ToolFailure, where: string): StrongboxError {
   if (f.spawnError) {
     return new StrongboxError(`pg_restore was not found (${f.command})`, { hint: 'install the PostgreSQL client tools (e.g. postgresql-client), the same major version as the dump or newer' });
   }
-  const unchanged = 'it ran in a single transaction, so the database was left unchanged';
   const version = /unsupported version \(([\d.]+)\) in file header/.exec(f.stderr);
   if (version) {
     return new StrongboxError(`pg_restore is too old to read this dump (archive format ${version[1]}); ${where} was not changed`, {
@@ -159,15 +182,27 @@ export function describePgRestoreFailure(f: ToolFailure, where: string, cleaning
     });
   }
   const how = f.signal ? `was killed by ${f.signal}` : `failed with exit code ${f.code}`;
-  // --clean drops the dumped objects one statement at a time (defaults, constraints, then
-  // tables); IF EXISTS covers tables but not their columns, so a target whose schema has
-  // drifted from the backup's fails here, before any data is touched.
-  const dropping = cleaning && /Command was: (ALTER TABLE IF EXISTS .* DROP |DROP )/.test(f.stderr);
-  return new StrongboxError(`pg_restore into ${where} ${how}; ${unchanged}${f.stderr ? `:\n${f.stderr}` : ''}`, {
-    hint: dropping
-      ? "the target's schema differs from the backup's, so its old objects could not be dropped one by one: restore into an empty database (drop and recreate it), or drop the conflicting objects first"
-      : undefined,
-  });
+  return new StrongboxError(`pg_restore ${how} while reading the backup being restored into ${where}; ${UNCHANGED}${f.stderr ? `:\n${f.stderr}` : ''}`);
+}
+
+/** psql runs the restore script: its failures are SQL errors, or the emptying of a forced restore. */
+export function describeRestoreSqlFailure(f: ToolFailure, where: string): StrongboxError {
+  if (f.spawnError) {
+    return new StrongboxError(`psql was not found (${f.command})`, { hint: 'install the PostgreSQL client tools (e.g. postgresql-client), the same major version as pg_restore' });
+  }
+  const how = f.signal ? `psql was killed by ${f.signal}` : `psql exit code ${f.code}`;
+  const details = f.stderr ? `:\n${f.stderr}` : '';
+  if (/invalid command \\(un)?restrict/.test(f.stderr)) {
+    return new StrongboxError(`the restore into ${where} failed: psql is older than the pg_restore that wrote the script (${how}); ${UNCHANGED}${details}`, {
+      hint: 'use psql and pg_restore from the same PostgreSQL installation (pass both paths, or put one bin directory first on PATH)',
+    });
+  }
+  if (/could not empty database/.test(f.stderr)) {
+    return new StrongboxError(`could not empty ${where} before restoring into it (${how}); ${UNCHANGED}${details}`, {
+      hint: 'replacing a database needs a role that owns its schemas and what is in them (the database owner or a superuser): put such a role in the target URL, or restore into a new, empty database',
+    });
+  }
+  return new StrongboxError(`the restore into ${where} failed (${how}); ${UNCHANGED}${details}`);
 }
 
 /** Why a stream head is not a pg_dump custom-format archive, or undefined if it is one. */
@@ -319,6 +354,82 @@ export class TailHolder {
   }
 }
 
+/**
+ * A forced restore's first statements, inside its transaction: everything the dump will
+ * recreate, and everything it would not, goes. Every user schema is dropped with CASCADE (a
+ * schema owner may drop other roles' objects in it). `public` is emptied instead of dropped:
+ * PostgreSQL 15 dumps assume it exists and record only how its owner, privileges and comment
+ * differ from the default, so recreating it would lose what they rely on, and emptying needs
+ * no more rights than dropping what it holds. Objects that belong to an extension, or are
+ * part of another object (a column's identity sequence, a range's multirange), go with their
+ * owner object. A role that may not drop something (another role's schema, an extension an
+ * admin installed) fails here, with a clear message, rather than later in the dump (which
+ * would need to own those extensions anyway, to COMMENT on them).
+ */
+export const EMPTY_DATABASE_SQL = `SET client_min_messages = error;
+DO $strongbox$
+DECLARE
+  r record;
+  public_oid oid;
+BEGIN
+  FOR r IN SELECT pubname FROM pg_catalog.pg_publication LOOP
+    EXECUTE pg_catalog.format('DROP PUBLICATION %I', r.pubname);
+  END LOOP;
+  PERFORM pg_catalog.lo_unlink(l.oid) FROM pg_catalog.pg_largeobject_metadata l;
+  FOR r IN SELECT n.nspname FROM pg_catalog.pg_namespace n
+      WHERE n.nspname <> 'public' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+          AND e.objid = n.oid AND e.deptype = 'e') LOOP
+    EXECUTE pg_catalog.format('DROP SCHEMA IF EXISTS %I CASCADE', r.nspname);
+  END LOOP;
+  SELECT n.oid INTO public_oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public';
+  IF public_oid IS NULL THEN
+    CREATE SCHEMA public;
+  END IF;
+  -- One object at a time, looked up afresh: each CASCADE may take others with it.
+  LOOP
+    SELECT o.type, o.identity INTO r
+      FROM pg_catalog.pg_depend d
+      CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) o
+      WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = public_oid AND d.deptype = 'n'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = d.classid AND i.objid = d.objid
+          AND i.objsubid = 0 AND i.deptype IN ('e', 'i'))
+      LIMIT 1;
+    EXIT WHEN NOT FOUND;
+    EXECUTE pg_catalog.format('DROP %s %s CASCADE',
+      CASE r.type WHEN 'statistics object' THEN 'STATISTICS' ELSE pg_catalog.upper(r.type) END, r.identity);
+  END LOOP;
+  -- Extensions installed into pg_catalog (not built in: those have OIDs below 16384).
+  FOR r IN SELECT x.extname FROM pg_catalog.pg_extension x WHERE x.oid >= 16384 LOOP
+    EXECUTE pg_catalog.format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
+  END LOOP;
+EXCEPTION WHEN OTHERS THEN
+  RAISE EXCEPTION 'could not empty database % before the restore: %', pg_catalog.current_database(), SQLERRM USING ERRCODE = SQLSTATE;
+END
+$strongbox$;
+`;
+
+/**
+ * What psql reads before pg_restore's script. Our BEGIN puts the emptying in the restore's
+ * transaction; pg_restore's own BEGIN then only warns (hushed), and its COMMIT ends both.
+ */
+export function restoreScriptPrologue(force: boolean): string {
+  return `BEGIN;\nSET client_min_messages = error;\n${force ? EMPTY_DATABASE_SQL : ''}`;
+}
+
+/**
+ * What psql reads after pg_restore's script: fails if a transaction that changed anything is
+ * still open, i.e. the script never reached its COMMIT. psql would otherwise exit 0 at EOF,
+ * the server would roll back, and a restore that changed nothing would look like a success.
+ */
+export const COMMITTED_CHECK_SQL = `
+DO $strongbox$ BEGIN
+  IF pg_catalog.txid_current_if_assigned() IS NOT NULL THEN
+    RAISE EXCEPTION 'the restore script ended without committing';
+  END IF;
+END $strongbox$;
+`;
+
 function writable(w: Writable): boolean {
   return !w.destroyed && !w.writableEnded;
 }
@@ -338,7 +449,44 @@ function drained(w: Writable): Promise<void> {
   });
 }
 
+/** Writes with backpressure; a child that is gone makes it a no-op (its exit status says why). */
+async function write(w: Writable, chunk: Buffer | string): Promise<void> {
+  if (writable(w) && !w.write(chunk)) await drained(w);
+}
+
+/**
+ * Feeds the archive to pg_restore, all but its last HOLD_BACK bytes until the input has ended
+ * cleanly. Resolves true once it has (even if pg_restore stopped reading early: the input's
+ * own end-of-stream checks must still pass), false when the restore was stopped; rejects with
+ * the input's error.
+ */
+async function feedArchive(input: Readable, archiveIn: Writable, stopped: () => boolean): Promise<boolean> {
+  const tail = new TailHolder(HOLD_BACK);
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    if (stopped()) return false;
+    for (const part of tail.push(chunk)) await write(archiveIn, part);
+  }
+  if (stopped()) return false;
+  for (const part of tail.rest()) await write(archiveIn, part);
+  if (writable(archiveIn)) archiveIn.end();
+  return true;
+}
+
+/** Copies pg_restore's script into psql, keeping its tail (with the COMMIT) in `held`; never ends psql's stdin. */
+async function copyScript(script: Readable, sqlIn: Writable, held: TailHolder, stopped: () => boolean): Promise<void> {
+  try {
+    for await (const chunk of script as AsyncIterable<Buffer>) {
+      if (stopped()) return;
+      for (const part of held.push(chunk)) await write(sqlIn, part);
+      if (!writable(sqlIn)) return; // psql is gone; its exit status says why
+    }
+  } catch {
+    // pg_restore's stdout broke: its exit status says why.
+  }
+}
+
 export interface RestorePostgresOptions extends PgToolPaths {
+  /** Replace a non-empty database: everything in it is dropped first, in the same transaction. */
   force: boolean;
   reporter: Reporter;
   signal?: AbortSignal;
@@ -348,7 +496,8 @@ export interface RestorePostgresOptions extends PgToolPaths {
 
 /**
  * Restores a custom-format dump from `input` into `targetUrl` in one transaction: any error
- * (SQL, a failing input, an abort) leaves the target exactly as it was.
+ * (SQL, a failing input, a failing pg_restore, an abort) leaves the target exactly as it was.
+ * With `force` the database is emptied first, so it ends up equal to the backup.
  */
 export async function restorePostgres(input: Readable, targetUrl: string, opts: RestorePostgresOptions): Promise<void> {
   const t = parsePostgresUrl(targetUrl);
@@ -360,52 +509,103 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   if (objects > 0 && !opts.force) {
     throw new RefusedError(
       `PostgreSQL ${where} is not empty (${objects} tables, views or sequences)`,
-      'rerun with --force to replace the objects that are in the backup (other objects are kept)',
+      'rerun with --force to replace the whole database with the backup (whatever is not in the backup is dropped)',
     );
   }
-  if (objects > 0) opts.reporter.info(`replacing the backed-up objects in ${where} (--force)`);
+  if (opts.force) opts.reporter.info(`replacing everything in ${where} with the backup (--force)`);
   opts.signal?.throwIfAborted();
 
-  const args = ['--single-transaction', '--exit-on-error', '--no-password', `--dbname=${t.connectionUrl}`];
-  if (!opts.keepOwnership) args.push('--no-owner', '--no-privileges');
-  if (opts.force) args.push('--clean', '--if-exists');
-  const run = spawnTool(opts.pgRestore ?? 'pg_restore', args, {
+  const readerArgs = ['--single-transaction', '--file=-'];
+  if (!opts.keepOwnership) readerArgs.push('--no-owner', '--no-privileges');
+  const reader = spawnTool(opts.pgRestore ?? 'pg_restore', readerArgs, {
     name: 'pg_restore',
+    env: childEnv(t, false),
+    stdin: true,
+    mask,
+    onStderrLine: (line) => opts.reporter.debug(line),
+    describeFailure: (f) => describePgRestoreFailure(f, where),
+  });
+  const writer = spawnTool(psqlFor(opts), ['-X', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--file=-', `--dbname=${t.connectionUrl}`], {
+    name: 'psql',
     env: childEnv(t),
     stdin: true,
     mask,
     onStderrLine: (line) => opts.reporter.debug(line),
-    describeFailure: (f) => describePgRestoreFailure(f, where, opts.force),
+    describeFailure: (f) => describeRestoreSqlFailure(f, where),
   });
+  // A write after a child exits fails with EPIPE; its exit status says why.
+  const archiveIn = reader.child.stdin!;
+  const sqlIn = writer.child.stdin!;
+  archiveIn.on('error', () => {});
+  sqlIn.on('error', () => {});
+  writer.child.stdout!.resume(); // query results (setval, lo_create…) are of no interest
 
-  // A stdin write after pg_restore exits fails with EPIPE; its exit status says why.
-  const stdin = run.child.stdin!;
-  stdin.on('error', () => {});
-  const onAbort = () => input.destroy(opts.signal!.reason as Error);
+  let inputError: unknown;
+  let toolError: unknown;
+  let failed = false;
+  let scriptComplete = false;
+  const stopped = () => failed;
+  const fail = (err: unknown, fromInput: boolean) => {
+    if (fromInput) inputError ??= err;
+    else toolError ??= err;
+    if (failed) return;
+    failed = true;
+    // psql first, while its stdin is still open: SIGKILL drops the connection mid-transaction,
+    // and the server rolls it back. Then stop pg_restore and whatever feeds the input.
+    writer.child.kill('SIGKILL');
+    reader.child.kill('SIGKILL');
+    input.destroy();
+  };
+  reader.exited.catch((err: unknown) => fail(err, false));
+  writer.exited.then(
+    () => {
+      if (!scriptComplete) fail(new StrongboxError(`psql ended before the whole restore script reached it; ${where} was left unchanged`), false);
+    },
+    (err: unknown) => fail(err, false),
+  );
+  // After the COMMIT has been handed to psql an abort can no longer be honoured safely.
+  const onAbort = () => {
+    if (!scriptComplete) fail(opts.signal!.reason, true);
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+
   try {
-    const tail = new TailHolder(HOLD_BACK);
-    try {
-      for await (const chunk of input as AsyncIterable<Buffer>) {
-        for (const part of tail.push(chunk)) if (writable(stdin) && !stdin.write(part)) await drained(stdin);
-        if (!writable(stdin)) break; // pg_restore is gone; run.exited explains why
+    await write(sqlIn, restoreScriptPrologue(opts.force));
+    const heldScript = new TailHolder(HOLD_BACK);
+    const copying = copyScript(reader.child.stdout!, sqlIn, heldScript, stopped);
+    const inputEnded = await feedArchive(input, archiveIn, stopped).catch((err: unknown) => {
+      if (!failed) fail(err, true); // once stopped, errors are the teardown's
+      return false;
+    });
+    await Promise.all([reader.exited.catch(() => {}), copying]);
+    if (!failed && inputEnded) {
+      // The input ended cleanly and pg_restore exited 0: psql may now see the COMMIT.
+      for (const part of heldScript.rest()) await write(sqlIn, part);
+      await write(sqlIn, COMMITTED_CHECK_SQL);
+      if (!failed && writable(sqlIn)) {
+        scriptComplete = true;
+        sqlIn.end();
       }
-    } catch (err) {
-      // The input failed (or the restore was aborted): SIGKILL leaves pg_restore no chance to
-      // COMMIT, and the server rolls the transaction back when the connection drops.
-      run.child.kill('SIGKILL');
-      await run.exited.catch(() => {});
-      throw err;
     }
-    if (writable(stdin)) {
-      for (const part of tail.rest()) if (writable(stdin) && !stdin.write(part)) await drained(stdin);
-      stdin.end();
+    if (!scriptComplete && !failed) {
+      // psql's stdin broke, so psql is exiting, and its exit status (handled above) is the
+      // error worth reporting; give it a moment to arrive before settling for a vaguer one.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([writer.exited.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
+      fail(new StrongboxError(`the restore into ${where} was stopped before it finished; ${UNCHANGED}`), false);
     }
-    await run.exited;
+    await writer.exited.catch(() => {});
+  } catch (err) {
+    fail(err, false);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  opts.reporter.debug(`pg_restore into ${where} committed`);
+  if (failed) {
+    await Promise.all([reader.exited.catch(() => {}), writer.exited.catch(() => {})]);
+    throw inputError ?? toolError;
+  }
+  opts.reporter.debug(`restore into ${where} committed`);
 }
 
 /** Runs a rollback smoke check: resolves to the number of rows the statement returned. */

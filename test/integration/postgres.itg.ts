@@ -52,6 +52,71 @@ const SAMPLE_SCHEMA = `
   SELECT setval('invoice_no', 1234);
 `;
 
+/** A database as the release before a migration left it: the state a rollback must bring back. */
+const MIGRATION_BASE = `
+  CREATE EXTENSION citext;
+  CREATE TYPE mood AS ENUM ('ok', 'meh');
+  CREATE TABLE users (
+    id serial PRIMARY KEY,
+    email citext UNIQUE NOT NULL,
+    legacy_no serial,
+    mood mood NOT NULL DEFAULT 'ok',
+    created timestamptz NOT NULL DEFAULT '2024-01-01 00:00:00+00'
+  );
+  COMMENT ON TABLE users IS 'people';
+  CREATE TABLE orders (id bigserial PRIMARY KEY, user_id int NOT NULL REFERENCES users (id), total numeric(10,2), note text);
+  CREATE INDEX orders_user_idx ON orders (user_id);
+  CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+  CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.note := coalesce(NEW.note, 'n/a'); RETURN NEW; END$$;
+  CREATE TRIGGER orders_touch BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+  CREATE SCHEMA reporting;
+  CREATE TABLE reporting.daily (day date PRIMARY KEY, n int NOT NULL);
+  INSERT INTO users (email, mood) SELECT 'User' || i || '@example.com', CASE WHEN i % 3 = 0 THEN 'meh' ELSE 'ok' END::mood FROM generate_series(1, 500) i;
+  INSERT INTO orders (user_id, total) SELECT 1 + i % 500, i * 0.75 FROM generate_series(1, 3000) i;
+  INSERT INTO reporting.daily SELECT DATE '2024-01-01' + i, i FROM generate_series(0, 99) i;
+  SELECT lo_from_bytea(0, 'an attachment');
+`;
+
+/** What the release's migration did to it: every kind of drift a forced restore must undo. */
+const MIGRATION = [
+  `ALTER TYPE mood ADD VALUE 'great'`, // must commit before the value can be used
+  `ALTER TABLE users DROP COLUMN legacy_no;
+  ALTER TABLE users ADD COLUMN phone text;
+  UPDATE users SET mood = 'great', phone = '555' WHERE id < 50;
+  COMMENT ON TABLE users IS 'people, with phones';
+  DROP VIEW big_orders;
+  ALTER TABLE orders DROP COLUMN note;
+  ALTER TABLE orders ADD COLUMN status text NOT NULL DEFAULT 'new';
+  CREATE OR REPLACE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.status := 'touched'; RETURN NEW; END$$;
+  CREATE VIEW big_orders AS SELECT id, total, status FROM orders WHERE total > 50;
+  DELETE FROM orders WHERE id % 7 = 0;
+  INSERT INTO orders (user_id, total) VALUES (1, 9999);
+  DROP TABLE reporting.daily;
+  CREATE TABLE audit_log (id bigserial PRIMARY KEY, what text);
+  INSERT INTO audit_log (what) VALUES ('migrated');
+  CREATE SCHEMA billing;
+  CREATE TYPE billing.kind AS ENUM ('card');
+  CREATE TABLE billing.invoices (id int PRIMARY KEY, kind billing.kind);
+  CREATE EXTENSION pg_trgm;
+  CREATE INDEX users_email_trgm ON users USING gin ((email::text) gin_trgm_ops);
+  SELECT lo_from_bytea(0, 'a newer attachment');`,
+];
+
+/** pg_dump --schema-only, without the random \restrict key of pg_dump ≥ 15.14. */
+async function schemaOnly(db: TestDatabase): Promise<string> {
+  const { stdout } = await run('pg_dump', ['--schema-only', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, db.name], { maxBuffer: 64 << 20 });
+  return stdout.replace(/^\\(un)?restrict .*$/gm, '');
+}
+
+/** One md5 over a table's rows, in a stable order. */
+async function rowsMd5(db: TestDatabase, table: string): Promise<string> {
+  return db.sql(`SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM ${table} t`);
+}
+
+async function extensions(db: TestDatabase): Promise<string> {
+  return db.sql('SELECT string_agg(extname, \',\' ORDER BY extname) FROM pg_extension');
+}
+
 describe('PostgreSQL dump and restore (real server)', () => {
   const dbs: TestDatabase[] = [];
   let tools: string;
@@ -181,7 +246,7 @@ describe('PostgreSQL dump and restore (real server)', () => {
 
     const err = await restorePostgres(Readable.from([await dumpBytes(src)]), dst.url, { force: true, reporter }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StrongboxError);
-    expect((err as Error).message).toMatch(/pg_restore into database "sb_badfk_dst_.*" .* failed .*left unchanged/);
+    expect((err as Error).message).toMatch(/the restore into database "sb_badfk_dst_.*" on .* failed .*left unchanged/);
     expect((err as Error).message).toMatch(/foreign key/);
     expect(await fingerprint(dst)).toBe(before);
   });
@@ -194,7 +259,9 @@ describe('PostgreSQL dump and restore (real server)', () => {
       // The target already holds an earlier restore of the same database, since changed.
       const dst = await db('sb_in_dst');
       await restorePostgres(Readable.from([bytes]), dst.url, { force: false, reporter: capturingReporter().reporter });
-      await dst.sql(`UPDATE items SET name = 'changed since' WHERE id < 10; DELETE FROM items WHERE id > 1000; CREATE TABLE newer (v int)`);
+      // Migrated since: what the forced restore drops first must all come back on rollback.
+      await dst.sql(`UPDATE items SET name = 'changed since' WHERE id < 10; DELETE FROM items WHERE id > 1000; CREATE TABLE newer (v int);
+        ALTER TABLE items DROP COLUMN tags; CREATE SCHEMA extra; CREATE TABLE extra.t AS SELECT 1 AS v; CREATE EXTENSION pg_trgm`);
       const before = await fingerprint(dst);
 
       const input = new PassThrough();
@@ -229,7 +296,7 @@ describe('PostgreSQL dump and restore (real server)', () => {
     expect(await isPostgresDatabaseEmpty(dst.url)).toBe(true);
   });
 
-  it('refuses a non-empty target without force, and replaces the dumped objects with force', async () => {
+  it('refuses a non-empty target without force; with force replaces the whole database', async () => {
     const src = await db('sb_force');
     await src.sql(SAMPLE_SCHEMA);
     const bytes = await dumpBytes(src);
@@ -237,7 +304,7 @@ describe('PostgreSQL dump and restore (real server)', () => {
     // The target holds an earlier restore of the same database, changed since, plus a table of its own.
     const dst = await db('sb_force_dst');
     await restorePostgres(Readable.from([bytes]), dst.url, { force: false, reporter });
-    await dst.sql(`UPDATE items SET name = 'stale' WHERE id < 100; DELETE FROM items WHERE id > 1500; CREATE TABLE unrelated (v text); INSERT INTO unrelated VALUES ('kept')`);
+    await dst.sql(`UPDATE items SET name = 'stale' WHERE id < 100; DELETE FROM items WHERE id > 1500; CREATE TABLE unrelated (v text); INSERT INTO unrelated VALUES ('gone')`);
     expect(await isPostgresDatabaseEmpty(dst.url)).toBe(false);
     const before = await fingerprint(dst);
 
@@ -248,22 +315,97 @@ describe('PostgreSQL dump and restore (real server)', () => {
     expect(await fingerprint(dst)).toBe(before);
 
     await restorePostgres(Readable.from([bytes]), dst.url, { force: true, reporter });
-    const rows = 'COPY (SELECT * FROM items ORDER BY id) TO STDOUT';
-    expect(await dst.sql(rows)).toBe(await src.sql(rows));
-    expect(await dst.sql('SELECT v FROM unrelated')).toBe('kept\n');
+    expect(await fingerprint(dst)).toBe(await fingerprint(src));
+    expect(await dst.sql("SELECT to_regclass('unrelated') IS NULL")).toBe('t\n');
   });
 
-  it('with force, fails safely (target unchanged, a hint) when the target schema has drifted so the old objects cannot be dropped', async () => {
-    const src = await db('sb_drift');
-    await src.sql(SAMPLE_SCHEMA);
-    const dst = await db('sb_drift_dst');
-    await dst.sql(`CREATE TABLE items (stale int); INSERT INTO items VALUES (1)`);
-    const before = await fingerprint(dst);
+  it('with force, makes a migrated database exactly equal to the backup again (dropped, added and changed objects)', async () => {
+    const src = await db('sb_mig');
+    await src.sql(MIGRATION_BASE);
+    const bytes = await dumpBytes(src);
+    const dst = await db('sb_mig_dst');
     const { reporter } = capturingReporter();
-    const err = await restorePostgres(Readable.from([await dumpBytes(src)]), dst.url, { force: true, reporter }).catch((e: unknown) => e);
+    await restorePostgres(Readable.from([bytes]), dst.url, { force: false, reporter });
+    for (const step of MIGRATION) await dst.sql(step);
+    // The migration really changed what the comparisons look at.
+    expect(await schemaOnly(dst)).not.toBe(await schemaOnly(src));
+    expect(await rowsMd5(dst, 'orders')).not.toBe(await rowsMd5(src, 'orders'));
+    expect(await extensions(dst)).toContain('pg_trgm');
+
+    await restorePostgres(Readable.from([bytes]), dst.url, { force: true, reporter });
+    expect(await schemaOnly(dst)).toBe(await schemaOnly(src));
+    for (const table of ['users', 'orders', 'reporting.daily']) expect(await rowsMd5(dst, table), table).toBe(await rowsMd5(src, table));
+    expect(await fingerprint(dst)).toBe(await fingerprint(src));
+    expect(await dst.sql("SELECT to_regclass('audit_log') IS NULL, to_regnamespace('billing') IS NULL")).toBe('t|t\n');
+    expect(await extensions(dst)).toBe(await extensions(src));
+    const los = 'SELECT oid FROM pg_largeobject_metadata ORDER BY 1';
+    expect(await dst.sql(los)).toBe(await src.sql(los));
+    expect(await dst.sql('SELECT enum_range(NULL::mood)::text')).toBe('{ok,meh}\n');
+    // Sequences go on where the backup's did, including one whose column the migration had dropped.
+    const next = "SELECT nextval('users_legacy_no_seq'), nextval('orders_id_seq')";
+    expect(await dst.sql(next)).toBe(await src.sql(next));
+  });
+
+  it('with force, a database owner that is not a superuser can replace its database, other roles\' objects in public included', async () => {
+    const role = `sb_owner_${process.pid}`;
+    const src = await db('sb_own_src');
+    const dst = await db('sb_own_dst');
+    await src.sql(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN`);
+    try {
+      // hstore is a trusted extension: a database owner may install it (and so drop it).
+      for (const d of [src, dst]) await d.sql(`ALTER DATABASE "${d.name}" OWNER TO ${role}; SET ROLE ${role}; CREATE EXTENSION hstore`);
+      const asOwner = (d: TestDatabase) => `postgres://${role}@${PG_HOST}:${PG_PORT}/${d.name}`;
+      const { reporter } = capturingReporter();
+      await src.sql(`SET ROLE ${role}; CREATE TABLE kv (id int PRIMARY KEY, h hstore); INSERT INTO kv VALUES (1, 'a=>1'); CREATE SCHEMA app; CREATE TABLE app.t (v int)`);
+      const dump = await dumpPostgres(asOwner(src), reporter);
+      const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+      // The target: the owner's objects, and one of the superuser's in public (which the owner owns).
+      await dst.sql(`CREATE TABLE public.admin_made (v int); SET ROLE ${role}; CREATE TABLE kv (id int, h hstore, extra text); CREATE SCHEMA newer; CREATE TABLE newer.x (v int)`);
+
+      await restorePostgres(Readable.from([bytes]), asOwner(dst), { force: true, reporter });
+      expect(await schemaOnly(dst)).toBe(await schemaOnly(src));
+      expect(await dst.sql("SELECT h -> 'a' FROM kv")).toBe('1\n');
+      expect(await dst.sql("SELECT to_regclass('admin_made') IS NULL, to_regnamespace('newer') IS NULL")).toBe('t|t\n');
+    } finally {
+      for (const d of dbs.splice(0)) await d.drop();
+      await run('psql', ['-X', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, '-d', 'postgres', '-c', `DROP ROLE IF EXISTS ${role}`]);
+    }
+  });
+
+  it('with force, fails cleanly and changes nothing when the role may not drop what is in the database', async () => {
+    const role = `sb_weak_${process.pid}`;
+    const src = await db('sb_weak_src');
+    const dst = await db('sb_weak_dst');
+    // The role may create in the database, but another role owns a schema in it.
+    await dst.sql(`DROP ROLE IF EXISTS ${role}; CREATE ROLE ${role} LOGIN; GRANT CREATE ON DATABASE "${dst.name}" TO ${role}; GRANT CREATE ON SCHEMA public TO ${role}; CREATE SCHEMA admins; CREATE TABLE admins.t (v int)`);
+    try {
+      await src.sql('CREATE TABLE t (v int)');
+      const before = await fingerprint(dst);
+      const { reporter } = capturingReporter();
+      const err = await restorePostgres(Readable.from([await dumpBytes(src)]), `postgres://${role}@${PG_HOST}:${PG_PORT}/${dst.name}`, { force: true, reporter }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StrongboxError);
+      expect((err as Error).message).toMatch(new RegExp(`could not empty database "${dst.name}" on .*left unchanged[\\s\\S]*must be owner of schema admins`));
+      expect((err as StrongboxError).hint).toMatch(/owns its schemas/);
+      expect(await fingerprint(dst)).toBe(before);
+    } finally {
+      for (const d of dbs.splice(0)) await d.drop();
+      await run('psql', ['-X', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, '-d', 'postgres', '-c', `DROP ROLE IF EXISTS ${role}`]);
+    }
+  });
+
+  it('with force, changes nothing when pg_restore fails on an archive that ends too early', async () => {
+    const src = await db('sb_short');
+    await src.sql(MIGRATION_BASE);
+    const bytes = await dumpBytes(src);
+    const dst = await db('sb_short_dst');
+    await restorePostgres(Readable.from([bytes]), dst.url, { force: false, reporter: capturingReporter().reporter });
+    for (const step of MIGRATION) await dst.sql(step);
+    const before = await fingerprint(dst);
+    // The input ends without an error, so only pg_restore can tell it was cut short.
+    const cut = Readable.from([bytes.subarray(0, Math.floor(bytes.length * 0.7))]);
+    const err = await restorePostgres(cut, dst.url, { force: true, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StrongboxError);
-    expect((err as Error).message).toMatch(/left unchanged/);
-    expect((err as StrongboxError).hint).toMatch(/restore into an empty database/);
+    expect((err as Error).message).toMatch(/pg_restore failed with exit code 1 while reading the backup being restored into database "sb_short_dst_.*left unchanged/);
     expect(await fingerprint(dst)).toBe(before);
   });
 
@@ -274,7 +416,7 @@ describe('PostgreSQL dump and restore (real server)', () => {
     expect(await isPostgresDatabaseEmpty(d.url)).toBe(false);
   });
 
-  it('never puts the password in argv, messages or logs; the tools get it as PGPASSWORD', async () => {
+  it('never puts the password in argv, messages or logs; only the tools that connect get it, as PGPASSWORD', async () => {
     const src = await db('sb_pw');
     await src.sql('CREATE TABLE t (v int); INSERT INTO t VALUES (42)');
     const dst = await db('sb_pw_dst');
@@ -282,29 +424,42 @@ describe('PostgreSQL dump and restore (real server)', () => {
     const encoded = encodeURIComponent(password);
     const withPw = (d: TestDatabase) => `postgres://${PG_USER}:${encoded}@${PG_HOST}:${PG_PORT}/${d.name}`;
     const log = join(tools, 'argv.log');
-    const record = (real: string) => `{ printf '%s\\n' "${real}" "$@"; echo "PGPASSWORD=$PGPASSWORD"; } >> "${log}"\nexec ${real} "$@"`;
+    const record = (real: string) => `{ printf '%s\\n' "${real}" "$@"; echo "ENV ${real} PGPASSWORD=$PGPASSWORD"; } >> "${log}"\nexec ${real} "$@"`;
     const pgDump = await script('pg_dump-rec', record('pg_dump'));
     const pgRestore = await script('pg_restore-rec', record('pg_restore'));
     const psql = await script('psql-rec', record('psql'));
     const { reporter, lines } = capturingReporter();
 
     const dump = await dumpPostgres(withPw(src), reporter, { pgDump, psql });
-    await Promise.all([restorePostgres(dump.stream, withPw(dst), { force: false, reporter, pgRestore, psql }), dump.completed]);
+    const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+    await restorePostgres(Readable.from([bytes]), withPw(dst), { force: false, reporter, pgRestore, psql });
+    await restorePostgres(Readable.from([bytes]), withPw(dst), { force: true, reporter, pgRestore, psql });
     expect(await dst.sql('SELECT v FROM t')).toBe('42\n');
     const failed = await dumpPostgres(withPw(src).replace(/\/[^/]+$/, '/sb_missing_db'), reporter, { pgDump, psql }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(StrongboxError);
+    // A restore that fails in SQL (a type already holds the table's name) reports psql's words, masked.
+    const clash = await db('sb_pw_clash');
+    await clash.sql('CREATE TYPE t AS (v int)');
+    const sqlFailed = await restorePostgres(Readable.from([bytes]), withPw(clash), { force: false, reporter, pgRestore, psql }).catch((e: unknown) => e);
+    expect(sqlFailed).toBeInstanceOf(StrongboxError);
+    expect((sqlFailed as Error).message).toMatch(/the restore into database "sb_pw_clash_.*" on .* failed[\s\S]*ERROR: .*"t" already exists/);
 
-    const recorded = await readFile(log, 'utf8');
-    const argvLines = recorded.split('\n').filter((l) => !l.startsWith('PGPASSWORD='));
-    const envLines = recorded.split('\n').filter((l) => l.startsWith('PGPASSWORD='));
+    const recorded = (await readFile(log, 'utf8')).split('\n');
+    const argvLines = recorded.filter((l) => !l.startsWith('ENV '));
     expect(argvLines.some((l) => l.includes('--single-transaction'))).toBe(true);
     expect(argvLines.some((l) => l.includes('--format=custom'))).toBe(true);
+    expect(argvLines.some((l) => l === `--dbname=postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/${dst.name}`)).toBe(true);
     for (const secret of [password, encoded, 'xyzzy']) {
       expect(argvLines.join('\n')).not.toContain(secret);
       expect(lines.join('\n')).not.toContain(secret);
-      expect(String((failed as Error).message)).not.toContain(secret);
+      for (const err of [failed, sqlFailed]) expect(String((err as Error).message)).not.toContain(secret);
     }
-    expect(envLines.length).toBeGreaterThanOrEqual(4);
-    for (const l of envLines) expect(l).toBe(`PGPASSWORD=${password}`);
+    const env = (tool: string) => recorded.filter((l) => l.startsWith(`ENV ${tool} `));
+    expect(env('pg_dump').length).toBeGreaterThanOrEqual(2);
+    expect(env('psql').length).toBeGreaterThanOrEqual(6);
+    for (const l of [...env('pg_dump'), ...env('psql')]) expect(l).toMatch(new RegExp(`PGPASSWORD=${password}$`));
+    // pg_restore only turns the archive into SQL; it never connects, so it never gets the password.
+    expect(env('pg_restore').length).toBe(3);
+    for (const l of env('pg_restore')) expect(l).toBe('ENV pg_restore PGPASSWORD=');
   });
 });
