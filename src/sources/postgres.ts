@@ -409,26 +409,26 @@ END
 $strongbox$;
 `;
 
-/**
- * What psql reads before pg_restore's script. Our BEGIN puts the emptying in the restore's
- * transaction; pg_restore's own BEGIN then only warns (hushed), and its COMMIT ends both.
- */
-export function restoreScriptPrologue(force: boolean): string {
-  return `BEGIN;\nSET client_min_messages = error;\n${force ? EMPTY_DATABASE_SQL : ''}`;
-}
+const XID_MARK = 'strongbox-restore-xid:';
 
 /**
- * What psql reads after pg_restore's script: fails if a transaction that changed anything is
- * still open, i.e. the script never reached its COMMIT. psql would otherwise exit 0 at EOF,
- * the server would roll back, and a restore that changed nothing would look like a success.
+ * What psql reads before pg_restore's script. Our BEGIN puts the emptying in the restore's
+ * transaction; pg_restore's own BEGIN then only warns (hushed), and its COMMIT ends both. The
+ * transaction's id goes to psql's stdout, so that the server can be asked afterwards whether
+ * it committed: psql exiting 0 proves nothing (it also does at an EOF mid-script, rolling back).
  */
-export const COMMITTED_CHECK_SQL = `
-DO $strongbox$ BEGIN
-  IF pg_catalog.txid_current_if_assigned() IS NOT NULL THEN
-    RAISE EXCEPTION 'the restore script ended without committing';
-  END IF;
-END $strongbox$;
-`;
+export function restoreScriptPrologue(force: boolean): string {
+  return `BEGIN;\nSET client_min_messages = error;\nSELECT '${XID_MARK}' || pg_catalog.txid_current();\n${force ? EMPTY_DATABASE_SQL : ''}`;
+}
+
+/** Reads a transaction's fate from the server, waiting briefly while it is still settling. */
+async function transactionStatus(t: PgTarget, xid: string, tools: PgToolPaths, mask: (s: string) => string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const status = await psqlQuery(t, `SELECT pg_catalog.txid_status(${xid})`, tools, mask);
+    if (status !== 'in progress' || i >= 50) return status || 'unknown';
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function writable(w: Writable): boolean {
   return !w.destroyed && !w.writableEnded;
@@ -472,16 +472,39 @@ async function feedArchive(input: Readable, archiveIn: Writable, stopped: () => 
   return true;
 }
 
-/** Copies pg_restore's script into psql, keeping its tail (with the COMMIT) in `held`; never ends psql's stdin. */
-async function copyScript(script: Readable, sqlIn: Writable, held: TailHolder, stopped: () => boolean): Promise<void> {
+/**
+ * Copies pg_restore's script into psql, keeping its tail (with the COMMIT) in `held`; never
+ * ends psql's stdin. `head` sees the script's first few KiB.
+ */
+async function copyScript(script: Readable, sqlIn: Writable, held: TailHolder, stopped: () => boolean, head: (text: string) => void): Promise<void> {
+  let start = '';
+  let headSeen = false;
+  const seeHead = () => {
+    if (!headSeen) head(start);
+    headSeen = true;
+  };
   try {
     for await (const chunk of script as AsyncIterable<Buffer>) {
       if (stopped()) return;
+      if (!headSeen && (start += chunk.toString('latin1', 0, 4096)).length >= 4096) seeHead();
       for (const part of held.push(chunk)) await write(sqlIn, part);
       if (!writable(sqlIn)) return; // psql is gone; its exit status says why
     }
+    seeHead();
   } catch {
     // pg_restore's stdout broke: its exit status says why.
+  }
+}
+
+/**
+ * pg_restore ≥ 17.6, 16.10, 15.14, 14.19, 13.22 opens its script with `\restrict KEY`, which
+ * makes psql refuse backslash commands hidden in a dump's contents (CVE-2025-8714).
+ */
+function warnIfUnrestricted(head: string, reporter: Reporter): void {
+  if (!/^\\restrict /m.test(head)) {
+    reporter.warning(
+      'pg_restore did not open its script with \\restrict (it predates PostgreSQL 17.6, 16.10, 15.14, 14.19 and 13.22), so psql would obey backslash commands hidden in the backup (CVE-2025-8714): update the PostgreSQL client tools',
+    );
   }
 }
 
@@ -538,7 +561,12 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   const sqlIn = writer.child.stdin!;
   archiveIn.on('error', () => {});
   sqlIn.on('error', () => {});
-  writer.child.stdout!.resume(); // query results (setval, lo_create…) are of no interest
+  // Of psql's output only the transaction id is of interest (not setval's, lo_create's…).
+  let output = '';
+  writer.child.stdout!.setEncoding('utf8');
+  writer.child.stdout!.on('data', (s: string) => {
+    if (output.length < 4096) output += s;
+  });
 
   let inputError: unknown;
   let toolError: unknown;
@@ -572,7 +600,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   try {
     await write(sqlIn, restoreScriptPrologue(opts.force));
     const heldScript = new TailHolder(HOLD_BACK);
-    const copying = copyScript(reader.child.stdout!, sqlIn, heldScript, stopped);
+    const copying = copyScript(reader.child.stdout!, sqlIn, heldScript, stopped, (head) => warnIfUnrestricted(head, opts.reporter));
     const inputEnded = await feedArchive(input, archiveIn, stopped).catch((err: unknown) => {
       if (!failed) fail(err, true); // once stopped, errors are the teardown's
       return false;
@@ -581,7 +609,6 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     if (!failed && inputEnded) {
       // The input ended cleanly and pg_restore exited 0: psql may now see the COMMIT.
       for (const part of heldScript.rest()) await write(sqlIn, part);
-      await write(sqlIn, COMMITTED_CHECK_SQL);
       if (!failed && writable(sqlIn)) {
         scriptComplete = true;
         sqlIn.end();
@@ -605,7 +632,14 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     await Promise.all([reader.exited.catch(() => {}), writer.exited.catch(() => {})]);
     throw inputError ?? toolError;
   }
-  opts.reporter.debug(`restore into ${where} committed`);
+  const xid = new RegExp(`${XID_MARK}(\\d+)`).exec(output)?.[1];
+  const status = xid ? await transactionStatus(t, xid, opts, mask) : 'unknown';
+  if (status !== 'committed') {
+    throw new StrongboxError(`the restore into ${where} did not commit (its transaction ${xid ?? '(id not seen)'} is ${status}), although psql exited without an error; the database was left unchanged`, {
+      hint: 'psql stopped reading its script early: check that psql and pg_restore are the real PostgreSQL client tools of one version',
+    });
+  }
+  opts.reporter.debug(`restore into ${where} committed (transaction ${xid})`);
 }
 
 /** Runs a rollback smoke check: resolves to the number of rows the statement returned. */

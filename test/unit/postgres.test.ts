@@ -12,6 +12,7 @@ import {
   customFormatProblem,
   describePgDumpFailure,
   describePgRestoreFailure,
+  describeRestoreSqlFailure,
   dumpPostgres,
   majorVersion,
   parseVersion,
@@ -121,12 +122,23 @@ describe('describePgDumpFailure', () => {
     expect(err.message).toMatch(/permission denied for table secrets/);
   });
 
-  it('tells pg_restore failures apart: too-old client, or a rolled-back SQL error', () => {
+  it('tells pg_restore failures apart: a too-old client, or a backup it could not read', () => {
     const old = describePgRestoreFailure(failure({ name: 'pg_restore', stderr: 'pg_restore: error: unsupported version (1.16) in file header' }), where);
     expect(old.message).toMatch(/too old.*1\.16/);
-    const sql = describePgRestoreFailure(failure({ name: 'pg_restore', stderr: 'pg_restore: error: could not execute query: ERROR:  boom' }), where);
-    expect(sql.message).toMatch(/left unchanged/);
-    expect(sql.message).toMatch(/boom/);
+    const cut = describePgRestoreFailure(failure({ name: 'pg_restore', stderr: 'pg_restore: error: could not read from input file: end of file' }), where);
+    expect(cut.message).toMatch(/^pg_restore failed with exit code 1 while reading the backup being restored into database "shop" on db:5432; .*left unchanged/);
+    expect(cut.message).toMatch(/end of file/);
+  });
+
+  it('tells psql failures apart: SQL errors, a refused emptying, a psql older than pg_restore', () => {
+    const sql = describeRestoreSqlFailure(failure({ name: 'psql', code: 3, stderr: 'psql:<stdin>:12: ERROR:  boom' }), where);
+    expect(sql.message).toMatch(/^the restore into database "shop" on db:5432 failed \(psql exit code 3\); .*left unchanged:\n.*ERROR:  boom/);
+    const owner = describeRestoreSqlFailure(failure({ name: 'psql', code: 3, stderr: 'ERROR:  could not empty database shop before the restore: must be owner of schema x' }), where);
+    expect(owner.message).toMatch(/^could not empty database "shop" on db:5432 before restoring into it/);
+    expect(owner.hint).toMatch(/owns its schemas/);
+    const old = describeRestoreSqlFailure(failure({ name: 'psql', code: 3, stderr: 'psql:<stdin>:5: error: invalid command \\restrict' }), where);
+    expect(old.message).toMatch(/psql is older than the pg_restore/);
+    expect(old.hint).toMatch(/same PostgreSQL installation/);
   });
 });
 
