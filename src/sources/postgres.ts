@@ -21,7 +21,8 @@ import type { SourceDump } from './types.js';
  * while its stdin is still open, so the server rolls the transaction back. psql runs without
  * --single-transaction on purpose: that would COMMIT at EOF, and EOF is also what psql sees
  * when Strongbox itself dies mid-restore; here such an EOF finds an open transaction and
- * rolls it back.
+ * rolls it back. Success is not read from psql's exit status (0 after such an EOF too) but
+ * from the server: the script prints its transaction id, and txid_status() must say committed.
  *
  * With `force` the script starts by emptying the database (see EMPTY_DATABASE_SQL): every
  * user schema is dropped with what it holds, `public` is kept but emptied, and so are large
@@ -633,7 +634,14 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     throw inputError ?? toolError;
   }
   const xid = new RegExp(`${XID_MARK}(\\d+)`).exec(output)?.[1];
-  const status = xid ? await transactionStatus(t, xid, opts, mask) : 'unknown';
+  const status = xid
+    ? await transactionStatus(t, xid, opts, mask).catch((err: unknown) => {
+        throw new StrongboxError(`the restore script ran to its end in ${where}, but whether it committed could not be checked: ${(err as Error).message}`, {
+          hint: `check the restored data yourself, or ask the server: SELECT txid_status(${xid})`,
+          cause: err,
+        });
+      })
+    : 'unknown';
   if (status !== 'committed') {
     throw new StrongboxError(`the restore into ${where} did not commit (its transaction ${xid ?? '(id not seen)'} is ${status}), although psql exited without an error; the database was left unchanged`, {
       hint: 'psql stopped reading its script early: check that psql and pg_restore are the real PostgreSQL client tools of one version',
