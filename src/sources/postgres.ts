@@ -25,8 +25,8 @@ import type { SourceDump } from './types.js';
  * from the server: the script prints its transaction id, and txid_status() must say committed.
  *
  * With `force` the script starts by emptying the database (see EMPTY_DATABASE_SQL): every
- * user schema is dropped with what it holds, `public` is kept but emptied, and so are large
- * objects, publications and user extensions. The dump then rebuilds everything, so a target
+ * user schema is dropped with what it holds, `public` is kept but emptied, and so go large
+ * objects, publications, user extensions and foreign-data wrappers. The dump then rebuilds everything, so a target
  * whose schema has drifted (a migration ran) ends up equal to the backup, not merged with it.
  * Kept as they are: the public schema itself with its owner, privileges and comment
  * (PostgreSQL 15 dumps never create `public`, they only record how it differs from the
@@ -403,6 +403,10 @@ BEGIN
   -- Extensions installed into pg_catalog (not built in: those have OIDs below 16384).
   FOR r IN SELECT x.extname FROM pg_catalog.pg_extension x WHERE x.oid >= 16384 LOOP
     EXECUTE pg_catalog.format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
+  END LOOP;
+  -- Foreign-data wrappers without a handler in a schema (with their servers and user mappings).
+  FOR r IN SELECT w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.oid >= 16384 LOOP
+    EXECUTE pg_catalog.format('DROP FOREIGN DATA WRAPPER IF EXISTS %I CASCADE', r.fdwname);
   END LOOP;
 EXCEPTION WHEN OTHERS THEN
   RAISE EXCEPTION 'could not empty database % before the restore: %', pg_catalog.current_database(), SQLERRM USING ERRCODE = SQLSTATE;

@@ -75,6 +75,8 @@ const MIGRATION_BASE = `
   INSERT INTO orders (user_id, total) SELECT 1 + i % 500, i * 0.75 FROM generate_series(1, 3000) i;
   INSERT INTO reporting.daily SELECT DATE '2024-01-01' + i, i FROM generate_series(0, 99) i;
   SELECT lo_from_bytea(0, 'an attachment');
+  CREATE FOREIGN DATA WRAPPER files_fdw;
+  CREATE SERVER archive FOREIGN DATA WRAPPER files_fdw;
 `;
 
 /** What the release's migration did to it: every kind of drift a forced restore must undo. */
@@ -99,7 +101,10 @@ const MIGRATION = [
   CREATE TABLE billing.invoices (id int PRIMARY KEY, kind billing.kind);
   CREATE EXTENSION pg_trgm;
   CREATE INDEX users_email_trgm ON users USING gin ((email::text) gin_trgm_ops);
-  SELECT lo_from_bytea(0, 'a newer attachment');`,
+  SELECT lo_from_bytea(0, 'a newer attachment');
+  CREATE PUBLICATION audit_pub FOR TABLE audit_log;
+  CREATE SERVER mirror FOREIGN DATA WRAPPER files_fdw;
+  CREATE FOREIGN DATA WRAPPER newer_fdw;`,
 ];
 
 /** pg_dump --schema-only, without the random \restrict key of pg_dump ≥ 15.14. */
