@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-ZDCGCVB2.js";
+} from "./chunks/chunk-TTUM62PR.js";
 import {
   verify
-} from "./chunks/chunk-YDCQZZQ3.js";
+} from "./chunks/chunk-IYHCNG5D.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-JSGTNXNV.js";
+} from "./chunks/chunk-SCBW3AEG.js";
 import {
   UsageError,
   VerificationError,
@@ -28,7 +28,7 @@ import {
   resolveBackup,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-GUN2RPPG.js";
+} from "./chunks/chunk-HSZJFUNM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

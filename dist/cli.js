@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-ZDCGCVB2.js";
+} from "./chunks/chunk-TTUM62PR.js";
 import {
   rollback
-} from "./chunks/chunk-KTU26VZN.js";
+} from "./chunks/chunk-IA3Z4CID.js";
 import {
   restore
-} from "./chunks/chunk-6NLRSWCH.js";
+} from "./chunks/chunk-DW5YKT53.js";
 import {
   verify
-} from "./chunks/chunk-YDCQZZQ3.js";
+} from "./chunks/chunk-IYHCNG5D.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-GUN2RPPG.js";
+} from "./chunks/chunk-HSZJFUNM.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

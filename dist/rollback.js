@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-KTU26VZN.js";
-import "./chunks/chunk-6NLRSWCH.js";
-import "./chunks/chunk-YDCQZZQ3.js";
+} from "./chunks/chunk-IA3Z4CID.js";
+import "./chunks/chunk-DW5YKT53.js";
+import "./chunks/chunk-IYHCNG5D.js";
 import {
   actionsReporter,
   commaList,
@@ -16,7 +16,7 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-JSGTNXNV.js";
+} from "./chunks/chunk-SCBW3AEG.js";
 import {
   UsageError,
   maskUrlPassword,
@@ -24,7 +24,7 @@ import {
   originFromEnv,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-GUN2RPPG.js";
+} from "./chunks/chunk-HSZJFUNM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-YDCQZZQ3.js";
+} from "./chunks/chunk-IYHCNG5D.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -13,14 +13,14 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-JSGTNXNV.js";
+} from "./chunks/chunk-SCBW3AEG.js";
 import {
   ExitCode,
   UsageError,
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-GUN2RPPG.js";
+} from "./chunks/chunk-HSZJFUNM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
