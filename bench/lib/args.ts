@@ -15,6 +15,7 @@ export interface BenchArgs {
   extraNodes: string[];
   keep: boolean;
   settle: number;
+  budgetSeconds: number;
 }
 
 export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'memory'] as const;
@@ -35,6 +36,7 @@ export const USAGE = `npm run bench -- [options]
   --extra-node PATH    also run our cases on this node binary (repeatable)      [${NODE24} if present; not with --quick]
   --no-extra-node      only the node running the benchmark
   --settle S           before each run, wait up to S seconds for other processes to use < 0.3 cores  [5; --quick 2]
+  --budget S           no extra runs (for runs disturbed by other load) after S seconds  [480; --quick 150]
   --keep               keep bench/out/work (repositories, restored trees) for inspection`;
 
 export function parseSize(text: string): number {
@@ -61,6 +63,7 @@ export function readArgs(argv: string[]): BenchArgs {
       'no-extra-node': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       settle: { type: 'string' },
+      budget: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -92,5 +95,6 @@ export function readArgs(argv: string[]): BenchArgs {
     extraNodes,
     keep: values.keep!,
     settle: values.settle !== undefined ? Number(values.settle) : quick ? 2 : 5,
+    budgetSeconds: values.budget !== undefined ? Number(values.budget) : quick ? 150 : 480,
   };
 }

@@ -268,7 +268,7 @@ export function pgStrongboxCase(ctx: Context, pg: PgContext, rt: Runtime): CaseD
       rm(repo(r));
       mkdirSync(dir, { recursive: true });
     },
-    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--postgres', pg.url, '--recipient', ctx.recipient, '--json'], captureStdout: true }),
+    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--postgres', pg.url, '--recipient', ctx.recipient, '--json'], captureStdout: true, servers: ['postgres'] }),
     finish: (_r, m) => strongboxJson(m),
   };
 }
@@ -287,7 +287,7 @@ export function pgPipelineCase(ctx: Context, pg: PgContext): CaseDef {
       rm(dir);
       mkdirSync(dir, { recursive: true });
     },
-    spec: () => bash(`pg_dump -h ${PG.host} -p ${PG.port} -U ${PG.user} -Fc --compress=0 ${pg.database} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out)}`),
+    spec: () => ({ ...bash(`pg_dump -h ${PG.host} -p ${PG.port} -U ${PG.user} -Fc --compress=0 ${pg.database} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out)}`), servers: ['postgres'] }),
     finish: () => ({ storedBytes: duBytes(out) }),
   };
 }

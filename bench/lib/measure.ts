@@ -27,6 +27,8 @@ export interface RunMeasurement {
   signal: NodeJS.Signals | null;
   stderrTail: string;
   stdout: string;
+  /** CPU seconds of the `servers` processes meanwhile (all of their work, not only ours). */
+  serverCpuSeconds: number;
   /** Average number of cores other processes kept busy while this ran (the machine is shared). */
   othersCores: number;
 }
@@ -38,6 +40,11 @@ export interface RunSpec {
   cwd?: string;
   /** Keep stdout (e.g. --json output); otherwise it is discarded. */
   captureStdout?: boolean;
+  /**
+   * Servers working for this command outside its process tree (e.g. "postgres" for pg_dump):
+   * their CPU is reported apart and not counted as other processes' load.
+   */
+  servers?: string[];
   sampleMs?: number;
 }
 
@@ -79,6 +86,28 @@ function descendants(root: number): number[] {
   return seen;
 }
 
+/**
+ * CPU seconds used by every process called one of `names`, including children they have
+ * reaped (so a server backend that exits meanwhile still counts, through its parent).
+ */
+function serverCpuSeconds(names: string[]): number {
+  if (!names.length) return 0;
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!names.includes(comm)) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / HZ;
+}
+
 const HZ = 100; // USER_HZ: /proc/stat counts in 1/100 s on every Linux we run on
 
 /** CPU seconds all cores have spent busy since boot. */
@@ -110,6 +139,7 @@ export async function settle(maxSeconds: number, threshold = 0.3): Promise<numbe
 export async function measure(spec: RunSpec): Promise<RunMeasurement> {
   const timeFile = join(tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const busy0 = machineBusySeconds();
+  const server0 = serverCpuSeconds(spec.servers ?? []);
   const self0 = process.cpuUsage();
   const started = performance.now();
   const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, spec.command, ...spec.args], {
@@ -152,6 +182,7 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
   const wallSeconds = (performance.now() - started) / 1000;
   clearInterval(timer);
   const busy = machineBusySeconds() - busy0;
+  const serverSeconds = serverCpuSeconds(spec.servers ?? []) - server0;
   const self = process.cpuUsage(self0);
 
   let userSeconds = NaN;
@@ -183,7 +214,8 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
     stderrTail: stderr,
     stdout,
     // Everything busy on the machine, minus the measured tree and this sampler.
-    othersCores: Math.max(0, (busy - userSeconds - sysSeconds - (self.user + self.system) / 1e6) / wallSeconds),
+    serverCpuSeconds: serverSeconds,
+    othersCores: Math.max(0, (busy - userSeconds - sysSeconds - serverSeconds - (self.user + self.system) / 1e6) / wallSeconds),
   };
 }
 

@@ -10,6 +10,8 @@ export interface RunRecord extends CaseOutcome {
   peakRssSumBytes: number;
   biggestProcess?: { name: string; hwmBytes: number };
   samples: number;
+  /** PostgreSQL server CPU during a pg case (not part of `cpuSeconds`). */
+  serverCpuSeconds?: number;
   /** Cores other processes kept busy during the run: the noise on this shared machine. */
   othersCores: number;
   error?: string;
@@ -30,6 +32,8 @@ export interface CaseResult {
   mbPerSecond: number;
   peakRssBytes: number;
   othersCores: number;
+  /** How many runs were quiet (the medians are over those, when there are any). */
+  quietRuns: number;
   storedBytes?: number;
   verified?: boolean;
   failed: boolean;
@@ -54,13 +58,23 @@ export function record(round: number, m: RunMeasurement, outcome: CaseOutcome): 
     biggestProcess: m.biggestProcess,
     samples: m.samples,
     othersCores: m.othersCores,
+    ...(m.serverCpuSeconds ? { serverCpuSeconds: m.serverCpuSeconds } : {}),
     ...outcome,
     ...(ok ? {} : { error: `exit ${m.exitCode ?? m.signal}: ${m.stderrTail.trim().split('\n').slice(-5).join(' | ')}` }),
   };
 }
 
+/** A run during which other processes kept at most this many cores busy counts as quiet. */
+export const QUIET_CORES = 0.3;
+
+/**
+ * Medians over the quiet runs when there are any, else over every successful run: a run
+ * that shared the cores with someone's test suite measures the test suite.
+ */
 export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
-  const good = runs.filter((r) => r.ok);
+  const ok = runs.filter((r) => r.ok);
+  const quiet = ok.filter((r) => r.othersCores <= QUIET_CORES);
+  const good = quiet.length ? quiet : ok;
   const wall = median(good.map((r) => r.wallSeconds));
   const verifiedRuns = runs.filter((r) => r.verified !== undefined);
   return {
@@ -75,11 +89,13 @@ export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
     wallSeconds: wall,
     cpuSeconds: median(good.map((r) => r.cpuSeconds)),
     mbPerSecond: def.inputBytes / 1e6 / wall,
-    peakRssBytes: good.length ? Math.max(...good.map((r) => r.peakRssBytes)) : NaN,
+    quietRuns: quiet.length,
+    // Memory does not depend on the neighbours: the largest of every successful run.
+    peakRssBytes: ok.length ? Math.max(...ok.map((r) => r.peakRssBytes)) : NaN,
     othersCores: median(good.map((r) => r.othersCores)),
-    storedBytes: good.map((r) => r.storedBytes).find((s) => s !== undefined),
+    storedBytes: ok.map((r) => r.storedBytes).find((s) => s !== undefined),
     verified: verifiedRuns.length ? verifiedRuns.every((r) => r.verified) : undefined,
-    failed: good.length === 0,
+    failed: ok.length === 0,
   };
 }
 
@@ -172,18 +188,18 @@ export function markdown(results: CaseResult[], tgs: Target[], machine: Machine,
   lines.push(`## Strongbox benchmark — ${machine.date}`, '');
   lines.push(
     `Machine: ${machine.nproc} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}; Node ${machine.node.join(' and ')}; strongbox = ${machine.runner}; ${machine.git}.`,
-    `Load average (1 min) at start ${fixed(machine.loadAverage.start[0]!, 2)}, at end ${fixed(machine.loadAverage.end?.[0] ?? NaN, 2)} — the machine is shared, figures are medians of ${meta.runs} run(s), each case's rounds interleaved with the others.`,
+    `Load average (1 min) at start ${fixed(machine.loadAverage.start[0]!, 2)}, at end ${fixed(machine.loadAverage.end?.[0] ?? NaN, 2)} — the machine is shared, ${meta.runs} run(s) per case, each case's rounds interleaved with the others'.`,
     `Data: ${meta.tree}.${meta.pg ? ` PostgreSQL: ${meta.pg}.` : ''}`,
-    `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS; others' load is how many of the ${machine.nproc} cores other processes kept busy meanwhile (median) — when it is well above 0, wall times are inflated and CPU s is the steadier figure.`,
+    `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS; others' load is how many of the ${machine.nproc} cores other processes kept busy meanwhile (median of the runs used). Medians are over the quiet runs (others' load ≤ ${QUIET_CORES} cores) when there are any; a case short of quiet runs was run again while the time budget allowed. Where others' load is still well above 0, wall times are inflated and CPU s is the steadier figure.`,
     '',
   );
-  lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked | Others\' load |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|');
+  lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked | Others\' load | Quiet runs |');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|');
   for (const c of results.filter((r) => r.kind !== 'memory')) {
     const p = peers(c, results);
     const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '');
     lines.push(
-      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} | ${fixed(c.othersCores, 1)} |`,
+      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} | ${fixed(c.othersCores, 1)} | ${c.quietRuns}/${c.runs.length} |`,
     );
   }
   const nodes = [...new Set(results.filter((r) => r.node).map((r) => r.node!))];
