@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-TTUM62PR.js";
+} from "./chunks/chunk-RDB5J7ME.js";
 import {
   verify
-} from "./chunks/chunk-IYHCNG5D.js";
+} from "./chunks/chunk-AWNI4FBJ.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-SCBW3AEG.js";
+} from "./chunks/chunk-JBIAAQXL.js";
 import {
   UsageError,
   VerificationError,
@@ -28,7 +28,7 @@ import {
   resolveBackup,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-HSZJFUNM.js";
+} from "./chunks/chunk-WJPTYBKY.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-TTUM62PR.js";
+} from "./chunks/chunk-RDB5J7ME.js";
 import {
   rollback
-} from "./chunks/chunk-IA3Z4CID.js";
+} from "./chunks/chunk-AV5IAPWA.js";
 import {
   restore
-} from "./chunks/chunk-DW5YKT53.js";
+} from "./chunks/chunk-343A5ZVU.js";
 import {
   verify
-} from "./chunks/chunk-IYHCNG5D.js";
+} from "./chunks/chunk-AWNI4FBJ.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-HSZJFUNM.js";
+} from "./chunks/chunk-WJPTYBKY.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   restore
-} from "./chunks/chunk-DW5YKT53.js";
+} from "./chunks/chunk-343A5ZVU.js";
 import {
   actionsReporter,
   commaList,
@@ -13,12 +13,12 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-SCBW3AEG.js";
+} from "./chunks/chunk-JBIAAQXL.js";
 import {
   maskUrlPassword,
   openDestinations,
   resolveLock
-} from "./chunks/chunk-HSZJFUNM.js";
+} from "./chunks/chunk-WJPTYBKY.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

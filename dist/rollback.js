@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-IA3Z4CID.js";
-import "./chunks/chunk-DW5YKT53.js";
-import "./chunks/chunk-IYHCNG5D.js";
+} from "./chunks/chunk-AV5IAPWA.js";
+import "./chunks/chunk-343A5ZVU.js";
+import "./chunks/chunk-AWNI4FBJ.js";
 import {
   actionsReporter,
   commaList,
@@ -16,7 +16,7 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-SCBW3AEG.js";
+} from "./chunks/chunk-JBIAAQXL.js";
 import {
   UsageError,
   maskUrlPassword,
@@ -24,7 +24,7 @@ import {
   originFromEnv,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-HSZJFUNM.js";
+} from "./chunks/chunk-WJPTYBKY.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

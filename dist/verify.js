@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-IYHCNG5D.js";
+} from "./chunks/chunk-AWNI4FBJ.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -13,14 +13,14 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-SCBW3AEG.js";
+} from "./chunks/chunk-JBIAAQXL.js";
 import {
   ExitCode,
   UsageError,
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-HSZJFUNM.js";
+} from "./chunks/chunk-WJPTYBKY.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -38,8 +38,8 @@ interface Job {
 
 /**
  * Restores a backup. Everything that can be checked is checked before any target is touched:
- * the stored SHA-256 of each artifact, that the key opens it, and that targets are empty or
- * --force was given. The restore itself then re-verifies while streaming, into a single
+ * that the key opens each artifact, that targets are empty or --force was given, and (when
+ * several artifacts are restored together) the stored SHA-256 of every one. The restore itself then re-verifies while streaming, into a single
  * transaction (PostgreSQL) or a staging directory (files), so a late failure changes nothing.
  */
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
@@ -63,8 +63,13 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
     }
   }
   for (const job of jobs) {
-    reporter.info(`  checking ${job.artifact.name}…`);
-    await checkStored(dest, m.id, job.artifact);
+    // Each restore commits only after its own stream verified (one transaction, or a staging
+    // directory swapped in at the end). With several artifacts, read every one through first,
+    // so a damaged second artifact can't leave the first restored and the second not.
+    if (jobs.length > 1) {
+      reporter.info(`  checking ${job.artifact.name}…`);
+      await checkStored(dest, m.id, job.artifact);
+    }
     if (opts.decrypt) await checkCanDecrypt(dest, m.id, job.artifact, opts.decrypt);
     else if (job.artifact.encryption.scheme === 'age') {
       throw new UsageError(`backup ${m.id} is encrypted`, 'pass --identity-file FILE or --passphrase-env NAME');

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createCompressor, createDecompressor, parseCompression, validateLevel } from '../../src/codecs/compress.js';
+import { createCompressor, createDecompressor, hasNativeZstd, parseCompression, validateLevel } from '../../src/codecs/compress.js';
 import { UsageError } from '../../src/core/errors.js';
 import { sha256 } from '../helpers/bytes.js';
 
@@ -52,5 +52,19 @@ describe('compression', () => {
     expect(() => validateLevel('gzip', 0)).toThrow(/1\.\.9/);
     expect(validateLevel('zstd', undefined)).toBe(3);
     expect(createCompressor('none')).toBeUndefined();
+  });
+});
+
+describe('zstd engines', () => {
+  it('the zstd CLI and zlib zstd read each other (or zlib zstd is refused clearly on an old Node)', async () => {
+    const input = Buffer.concat([Buffer.from('strongbox '.repeat(50_000)), randomBytes(1 << 20)]);
+    if (!hasNativeZstd()) {
+      expect(() => createCompressor('zstd', 3, 'zlib')).toThrow(/has no zstd in zlib/);
+      return;
+    }
+    const byCli = await run([createCompressor('zstd', 3, 'cli')!], input);
+    const byZlib = await run([createCompressor('zstd', 3, 'zlib')!], input);
+    expect(sha256(await run([createDecompressor('zstd', 'zlib')!], byCli))).toBe(sha256(input));
+    expect(sha256(await run([createDecompressor('zstd', 'cli')!], byZlib))).toBe(sha256(input));
   });
 });
