@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-RDB5J7ME.js";
+} from "./chunks/chunk-SE6BU5CB.js";
 import {
   verify
-} from "./chunks/chunk-AWNI4FBJ.js";
+} from "./chunks/chunk-DP6OG3SX.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-JBIAAQXL.js";
+} from "./chunks/chunk-227H7RHK.js";
 import {
   UsageError,
   VerificationError,
@@ -28,7 +28,7 @@ import {
   resolveBackup,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-WJPTYBKY.js";
+} from "./chunks/chunk-RLNWQNN6.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-RDB5J7ME.js";
+} from "./chunks/chunk-SE6BU5CB.js";
 import {
   rollback
-} from "./chunks/chunk-AV5IAPWA.js";
+} from "./chunks/chunk-CVBU6UF2.js";
 import {
   restore
-} from "./chunks/chunk-343A5ZVU.js";
+} from "./chunks/chunk-LTQGA3FG.js";
 import {
   verify
-} from "./chunks/chunk-AWNI4FBJ.js";
+} from "./chunks/chunk-DP6OG3SX.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-WJPTYBKY.js";
+} from "./chunks/chunk-RLNWQNN6.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

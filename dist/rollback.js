@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-AV5IAPWA.js";
-import "./chunks/chunk-343A5ZVU.js";
-import "./chunks/chunk-AWNI4FBJ.js";
+} from "./chunks/chunk-CVBU6UF2.js";
+import "./chunks/chunk-LTQGA3FG.js";
+import "./chunks/chunk-DP6OG3SX.js";
 import {
   actionsReporter,
   commaList,
@@ -16,7 +16,7 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-JBIAAQXL.js";
+} from "./chunks/chunk-227H7RHK.js";
 import {
   UsageError,
   maskUrlPassword,
@@ -24,7 +24,7 @@ import {
   originFromEnv,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-WJPTYBKY.js";
+} from "./chunks/chunk-RLNWQNN6.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

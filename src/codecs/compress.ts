@@ -6,9 +6,10 @@ import type { Compression } from '../core/types.js';
 
 /**
  * Compression stages. zstd is the default. When the standard `zstd` CLI is on PATH (it is on
- * GitHub's runners and most servers) we stream through it: in its own process, with two
- * threads, it compresses ~2× faster than zlib's zstd and overlaps with our hashing and
- * encryption instead of competing with them (bench/README.md has the figures). Otherwise
+ * GitHub's runners and most servers) we stream through it: in its own process it compresses
+ * ~1.6× faster than zlib's zstd and overlaps with our hashing and encryption instead of
+ * competing with them (bench/README.md has the figures). One thread: on two cores a second
+ * zstd thread only competes with the main thread, and doubles zstd's memory. Otherwise
  * Node ≥ 22.15's zlib zstd runs in-process; on an older Node without the CLI, zstd is
  * refused with a hint. Both write the same standard format. gzip is always zlib.
  *
@@ -67,7 +68,7 @@ export function createCompressor(algorithm: Compression, level?: number, engine:
     case 'gzip':
       return zlib.createGzip({ level: lvl, chunkSize: CHUNK });
     case 'zstd':
-      if (useCli(engine)) return zstdCli(['-c', `-${lvl}`, '-T2']); // if not installed: fails with the install hint
+      if (useCli(engine)) return zstdCli(['-c', `-${lvl}`, '-T1']); // if not installed: fails with the install hint
       const z = zlib as unknown as ZstdZlib;
       return z.createZstdCompress({ chunkSize: CHUNK, params: { [z.constants.ZSTD_c_compressionLevel]: lvl, [z.constants.ZSTD_c_checksumFlag]: 1 } });
   }

@@ -5,7 +5,7 @@ import { PassThrough, Writable } from 'node:stream';
  * chunk is accepted only when every reader has room, so the slowest destination sets the pace
  * and memory stays bounded by the readers' buffers.
  */
-export function fanOut(count: number, highWaterMark = 4 << 20): { input: Writable; outputs: PassThrough[] } {
+export function fanOut(count: number, highWaterMark = 1 << 20): { input: Writable; outputs: PassThrough[] } {
   const outputs = Array.from({ length: count }, () => new PassThrough({ highWaterMark }));
   const input = new Writable({
     highWaterMark,
