@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-SE6BU5CB.js";
+} from "./chunks/chunk-JF72HJBG.js";
 import {
   verify
-} from "./chunks/chunk-DP6OG3SX.js";
+} from "./chunks/chunk-CUJY6YIA.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-227H7RHK.js";
+} from "./chunks/chunk-RCJA2RWQ.js";
 import {
   UsageError,
   VerificationError,
@@ -28,7 +28,7 @@ import {
   resolveBackup,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-RLNWQNN6.js";
+} from "./chunks/chunk-LFHN52OU.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -104,7 +104,7 @@ async function runBackupAction() {
       keepLabels: commaList("keep-label")
     });
     const lock = resolveLock({ lockWait: optional("lock-wait") }, process.env);
-    const result = await backup({ ...options, lock });
+    const result = await backup({ ...options, lock, init: flag("init") });
     setOutput("status", "success");
     setOutput("backup-id", result.id);
     setOutput("size", String(result.storedBytes));

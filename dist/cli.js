@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-SE6BU5CB.js";
+} from "./chunks/chunk-JF72HJBG.js";
 import {
   rollback
-} from "./chunks/chunk-CVBU6UF2.js";
+} from "./chunks/chunk-KQQJIS5F.js";
 import {
   restore
-} from "./chunks/chunk-LTQGA3FG.js";
+} from "./chunks/chunk-56NPRCB5.js";
 import {
   verify
-} from "./chunks/chunk-DP6OG3SX.js";
+} from "./chunks/chunk-CUJY6YIA.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-RLNWQNN6.js";
+} from "./chunks/chunk-LFHN52OU.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3513,7 +3513,7 @@ ${identity}
 `);
   });
   commonOptions(
-    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--init", "allow starting a new repository in an existing local folder").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const settings = resolveBackup(
       {
@@ -3535,7 +3535,7 @@ ${identity}
       reporter,
       originFromEnv(env)
     );
-    const result = await backup({ ...settings, lock: resolveLock(o, env) });
+    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init });
     if (o.json) {
       printJson({
         id: result.id,

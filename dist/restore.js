@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   restore
-} from "./chunks/chunk-LTQGA3FG.js";
+} from "./chunks/chunk-56NPRCB5.js";
 import {
   actionsReporter,
   commaList,
@@ -13,12 +13,12 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-227H7RHK.js";
+} from "./chunks/chunk-RCJA2RWQ.js";
 import {
   maskUrlPassword,
   openDestinations,
   resolveLock
-} from "./chunks/chunk-RLNWQNN6.js";
+} from "./chunks/chunk-LFHN52OU.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-CVBU6UF2.js";
-import "./chunks/chunk-LTQGA3FG.js";
-import "./chunks/chunk-DP6OG3SX.js";
+} from "./chunks/chunk-KQQJIS5F.js";
+import "./chunks/chunk-56NPRCB5.js";
+import "./chunks/chunk-CUJY6YIA.js";
 import {
   actionsReporter,
   commaList,
@@ -16,7 +16,7 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-227H7RHK.js";
+} from "./chunks/chunk-RCJA2RWQ.js";
 import {
   UsageError,
   maskUrlPassword,
@@ -24,7 +24,7 @@ import {
   originFromEnv,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-RLNWQNN6.js";
+} from "./chunks/chunk-LFHN52OU.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -70,7 +70,7 @@ export async function runBackupAction(): Promise<void> {
       keepLabels: commaList('keep-label'),
     });
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
-    const result = await backup({ ...options, lock });
+    const result = await backup({ ...options, lock, init: flag('init') });
     core.setOutput('status', 'success');
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));

@@ -80,6 +80,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
+      .option('--init', 'allow starting a new repository in an existing local folder')
       .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
       .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
@@ -108,7 +109,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       originFromEnv(env),
     );
-    const result = await backup({ ...settings, lock: resolveLock(o, env) });
+    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init });
     if (o.json) {
       printJson({
         id: result.id,

@@ -89,9 +89,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
 
 /**
  * Waits for every task; resolves to the error that best explains a failure (undefined when all
- * succeeded). After the first failure the teardown makes the other tasks fail too, with
- * generic stream errors, so a StrongboxError (which names the object and destination) is
- * preferred over the raw error that reached the pipeline first.
+ * succeeded).
  */
 async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): Promise<unknown> {
   const errors: unknown[] = [];
@@ -102,7 +100,11 @@ async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): P
       }),
     ),
   );
-  return errors.find((e) => e instanceof StrongboxError) ?? errors[0];
+  // The first failure is the cause; the teardown fails the rest. If the first reached us raw
+  // (through the pipeline), prefer its wrapped twin, which names the object and destination.
+  const first = errors[0];
+  if (first === undefined || first instanceof StrongboxError) return first;
+  return errors.find((e) => e instanceof StrongboxError && e.cause === first) ?? first;
 }
 
 /** Proves the destination holds exactly what we sent before the manifest may refer to it. */

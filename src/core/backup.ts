@@ -27,6 +27,8 @@ export interface BackupOptions {
   reporter: Reporter;
   now?: () => Date;
   lock?: LockSettings;
+  /** Allow starting a repository in an existing folder (local destinations). */
+  init?: boolean;
 }
 
 export interface BackupResult {
@@ -63,7 +65,7 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   validateLabels(opts.labels);
 
   const plans = planArtifacts(opts.sources, reporter);
-  for (const dest of opts.destinations) await ensureRepository(dest, now());
+  for (const dest of opts.destinations) await ensureRepository(dest, now(), opts.init);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
     // data was read, not how long we waited behind a prune.

@@ -18,13 +18,13 @@ export function objectKey(backupId: string, name: string): string {
   return `${backupId}/${name}`;
 }
 
-export async function ensureRepository(dest: Destination, now: Date): Promise<void> {
+export async function ensureRepository(dest: Destination, now: Date, init = false): Promise<void> {
   if (await dest.stat(MARKER)) return;
-  const problem = await dest.creationProblem?.();
+  const problem = await dest.creationProblem?.({ allowExistingFolder: init });
   if (problem) {
     throw new NotFoundError(
       `will not create a new Strongbox repository at ${dest.display}: ${problem}`,
-      'for a NAS or removable volume, check that it is mounted; otherwise create the parent folder first',
+      'for a NAS or removable volume, check that it is mounted; to start a repository in an existing folder, pass --init (action input init: true)',
     );
   }
   await dest.putBytes(MARKER, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n'));

@@ -1,5 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import type { DecryptOptions } from '../codecs/age/index.js';
 import type { Destination } from '../destinations/types.js';
 import { restoreFiles } from '../sources/files.js';
@@ -52,6 +52,7 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const chosen = selectBackup(await listBackups(dest, reporter), opts.selection);
   const m = chosen.manifest;
   const jobs = planJobs(m, opts);
+  await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
 
   for (const job of jobs) {
@@ -120,9 +121,28 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
 
 async function isEmptyOrMissing(dir: string): Promise<boolean> {
   try {
+    // A file (or a link) where the directory should go counts as occupied, like a non-empty one.
+    if (!(await lstat(dir)).isDirectory()) return false;
     return (await readdir(dir)).length === 0;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw err;
+  }
+}
+
+/**
+ * Replacing a directory that holds the repository would delete the backups with the old
+ * contents (and, in a rollback, the safety backup just written there).
+ */
+export async function assertRepositoryOutside(dest: Destination, filesTarget: string | undefined): Promise<void> {
+  if (!dest.localPath || !filesTarget) return;
+  const real = async (p: string) => realpath(p).catch(() => resolve(p));
+  const repo = await real(dest.localPath);
+  const target = await real(resolve(filesTarget));
+  if (repo === target || repo.startsWith(target + sep)) {
+    throw new UsageError(
+      `the files target ${resolve(filesTarget)} contains the repository ${dest.localPath}`,
+      'replacing the target would delete the backups in it; restore into another directory, or keep the repository elsewhere',
+    );
   }
 }

@@ -10,7 +10,8 @@ import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessa
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
-import { restore } from './restore.js';
+import { assertRepositoryOutside, restore } from './restore.js';
+import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
 
@@ -87,6 +88,11 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     const m = snapshot.manifest;
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
 
+    // Before anything is written: the key must open the snapshot, and the repository must not
+    // sit inside the files target the restore would replace.
+    for (const a of m.artifacts) await checkCanDecrypt(dest, m.id, a, opts.decrypt);
+    await assertRepositoryOutside(dest, opts.filesTarget);
+
     const sources: SourceSpec[] = [];
     if (opts.postgresTarget) sources.push({ kind: 'postgres', url: opts.postgresTarget });
     if (opts.filesTarget && (await hasEntries(opts.filesTarget))) sources.push({ kind: 'files', path: opts.filesTarget });
@@ -126,6 +132,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     } catch (err) {
       throw new StrongboxError(`restoring ${m.id} failed: ${errorMessage(err)}`, {
         cause: err,
+        exitCode: err instanceof StrongboxError ? err.exitCode : undefined,
         hint: `the targets are as they were if the restore stopped before committing; the safety backup ${safety.id} holds the state before the rollback: ${undo}`,
       });
     }

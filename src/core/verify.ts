@@ -58,6 +58,12 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   if (opts.maxAgeMs !== undefined && ageSeconds * 1000 > opts.maxAgeMs) {
     problems.push({ problem: `backup ${m.id} finished ${formatAge(ageSeconds)} ago, older than the allowed ${formatAge(opts.maxAgeMs / 1000)}` });
   }
+  if (opts.selector === 'latest') {
+    // A newer backup whose manifest can't be read must not let an older one pass as "latest".
+    for (const e of entries) {
+      if (e.damaged && e.time > chosen.time) problems.push({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged}` });
+    }
+  }
   reporter.info(`Verifying ${m.id} at ${dest.display}${opts.deep ? ' (deep: decrypting)' : ''}`);
   const artifacts: VerifyResult['artifacts'] = [];
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));

@@ -22,12 +22,14 @@ const IO_BUFFER = 1024 * 1024;
  */
 export class LocalDestination implements Destination {
   readonly display: string;
+  readonly localPath: string;
   private readonly root: string;
 
   constructor(rootDir: string) {
     if (!rootDir) throw new UsageError('the local destination path is empty');
     this.root = path.resolve(rootDir);
     this.display = this.root;
+    this.localPath = this.root;
   }
 
   async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
@@ -144,10 +146,22 @@ export class LocalDestination implements Destination {
   // --- internals ---
 
   /**
-   * A new repository may create its own folder, never the folders above it: a missing parent
-   * usually means an unmounted share, and writing there would fill the local disk instead.
+   * A new repository creates its own folder, never the folders above it, and moves into an
+   * existing folder only when asked (--init): a missing parent or an empty folder is what an
+   * unmounted share looks like, and writing there would fill the local disk instead.
    */
-  async creationProblem(): Promise<string | undefined> {
+  async creationProblem(opts: { allowExistingFolder: boolean }): Promise<string | undefined> {
+    const exists = await stat(this.root).then(
+      (st) => st.isDirectory(),
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+    if (exists) {
+      // An empty mount point is exactly an existing folder without a repository.
+      return opts.allowExistingFolder ? undefined : 'the folder already exists but holds no Strongbox repository';
+    }
     const parent = path.dirname(this.root);
     try {
       if ((await stat(parent)).isDirectory()) return undefined;

@@ -22,6 +22,8 @@ export interface ObjectInfo {
 export interface Destination {
   /** Printable location with any credentials removed, e.g. `s3://bucket/prefix` or `/mnt/nas/db`. */
   readonly display: string;
+  /** The repository's folder when it lives on this machine's file system (local/NAS). */
+  readonly localPath?: string;
   put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
   putBytes(key: string, data: Uint8Array): Promise<void>;
   /**
@@ -36,8 +38,8 @@ export interface Destination {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   /**
-   * Before a new repository is created here: a reason not to (e.g. the folder's parent is
-   * missing, as when a NAS share is not mounted), or undefined when creating is fine.
+   * Before a new repository is created here: a reason not to (the folder already exists, or
+   * its parent is missing — both what an unmounted NAS share looks like), or undefined.
    */
-  creationProblem?(): Promise<string | undefined>;
+  creationProblem?(opts: { allowExistingFolder: boolean }): Promise<string | undefined>;
 }

@@ -156,6 +156,18 @@ describe('#26 an unmounted local destination', () => {
     expect(existsSync(join(work, 'nas-mount'))).toBe(false);
   });
 
+  it('backup refuses an existing folder without a repository (an empty mount point) unless --init', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const mountpoint = join(work, 'mnt-backups');
+    mkdirSync(mountpoint);
+    await expect(backup(options(new LocalDestination(mountpoint)))).rejects.toThrow(
+      new RegExp(`will not create a new Strongbox repository at ${mountpoint}: the folder already exists`),
+    );
+    expect(readdirSync(mountpoint)).toEqual([]);
+    const ok = await backup({ ...options(new LocalDestination(mountpoint)), init: true });
+    expect(readdirSync(mountpoint).sort()).toEqual([ok.id, 'strongbox.json']);
+  });
+
   it('readers refuse an empty folder where a repository was', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
     const empty = join(work, 'empty-mountpoint');
@@ -164,5 +176,62 @@ describe('#26 an unmounted local destination', () => {
       new RegExp(`no Strongbox repository at ${empty}.*`),
     );
     expect(readdirSync(empty)).toEqual([]);
+  });
+});
+
+describe('review findings', () => {
+  it('restore --force refuses a files target that contains the repository (it would delete the backups)', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const app = join(work, 'app');
+    mkdirSync(join(app, 'data'), { recursive: true });
+    writeFileSync(join(app, 'data', 'x'), 'x');
+    const dest = new LocalDestination(join(app, '.backups'));
+    await backup({ ...options(dest), sources: [{ kind: 'files', path: join(app, 'data') }] });
+    await expect(
+      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: app, force: true, reporter: silentReporter }),
+    ).rejects.toThrow(/contains the repository/);
+    expect((await listBackups(dest, silentReporter)).filter((e) => e.complete)).toHaveLength(1);
+  });
+
+  it('a regular file where the files target should be is refused (exit 7), not an unexpected failure', async () => {
+    const mem = new MemoryDestination();
+    await backup(options(mem));
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'keep me');
+    const err = await restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: file, force: false, reporter: silentReporter }).catch((e: unknown) => e);
+    expect((err as { exitCode?: number }).exitCode).toBe(7);
+  });
+
+  it('verify of latest fails when the newest backup has an unreadable manifest', async () => {
+    const mem = new MemoryDestination();
+    await backup(options(mem));
+    const newer = await backup(options(mem));
+    await mem.putBytes(`${newer.id}/manifest.json`, Buffer.from('{bad'));
+    const v = await verify({ destination: mem, selector: 'latest', deep: false, reporter: silentReporter });
+    expect(v.ok).toBe(false);
+    expect(v.problems.map((p) => p.problem).join()).toMatch(new RegExp(`newer backup ${newer.id} is unreadable`));
+  });
+
+  it('rollback with a key that does not open the snapshot fails with exit 5 before taking a safety backup', async () => {
+    const { rollback } = await import('../../src/core/rollback.js');
+    const mem = new MemoryDestination();
+    await backup(options(mem));
+    const target = join(work, 'rollback-target');
+    mkdirSync(target);
+    writeFileSync(join(target, 'live.txt'), 'live');
+    const err = await rollback({
+      destination: mem,
+      selection: { selector: 'latest' },
+      decrypt: { identities: [generateIdentity().identity] },
+      recipients: [],
+      filesTarget: target,
+      confirm: 'rollback-target',
+      checkSql: [],
+      origin: { host: 'test' },
+      reporter: silentReporter,
+    }).catch((e: unknown) => e);
+    expect((err as { exitCode?: number }).exitCode).toBe(5);
+    expect(await complete(mem)).toHaveLength(1);
+    expect(readdirSync(target)).toEqual(['live.txt']);
   });
 });
