@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-JF72HJBG.js";
+} from "./chunks/chunk-JY6TDCKR.js";
 import {
   verify
-} from "./chunks/chunk-CUJY6YIA.js";
+} from "./chunks/chunk-Y3UMLZNK.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-RCJA2RWQ.js";
+} from "./chunks/chunk-NCF4XYPK.js";
 import {
   UsageError,
   VerificationError,
@@ -28,7 +28,7 @@ import {
   resolveBackup,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-LFHN52OU.js";
+} from "./chunks/chunk-ZGEMJTT2.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-JF72HJBG.js";
+} from "./chunks/chunk-JY6TDCKR.js";
 import {
   rollback
-} from "./chunks/chunk-KQQJIS5F.js";
+} from "./chunks/chunk-XAIQFHYE.js";
 import {
   restore
-} from "./chunks/chunk-56NPRCB5.js";
+} from "./chunks/chunk-6REHU3LW.js";
 import {
   verify
-} from "./chunks/chunk-CUJY6YIA.js";
+} from "./chunks/chunk-Y3UMLZNK.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-LFHN52OU.js";
+} from "./chunks/chunk-ZGEMJTT2.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

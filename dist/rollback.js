@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-KQQJIS5F.js";
-import "./chunks/chunk-56NPRCB5.js";
-import "./chunks/chunk-CUJY6YIA.js";
+} from "./chunks/chunk-XAIQFHYE.js";
+import "./chunks/chunk-6REHU3LW.js";
+import "./chunks/chunk-Y3UMLZNK.js";
 import {
   actionsReporter,
   commaList,
@@ -16,7 +16,7 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-RCJA2RWQ.js";
+} from "./chunks/chunk-NCF4XYPK.js";
 import {
   UsageError,
   maskUrlPassword,
@@ -24,7 +24,7 @@ import {
   originFromEnv,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-LFHN52OU.js";
+} from "./chunks/chunk-ZGEMJTT2.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-CUJY6YIA.js";
+} from "./chunks/chunk-Y3UMLZNK.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -13,14 +13,14 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-RCJA2RWQ.js";
+} from "./chunks/chunk-NCF4XYPK.js";
 import {
   ExitCode,
   UsageError,
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-LFHN52OU.js";
+} from "./chunks/chunk-ZGEMJTT2.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -3,7 +3,7 @@ import { LockedError, StrongboxError, errorMessage } from './errors.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
-import { applyRetention, type KeepReason, type RetentionPolicy } from './retention.js';
+import { applyRetention, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
 import { MANIFEST_NAME } from './types.js';
 
 export interface PruneOptions {
@@ -29,6 +29,8 @@ export interface PruneResult {
   unreadable: { id: string; problem: string }[];
   /** Deletions the store refused (object lock, no permission): reported, the run goes on. */
   retained: { id: string; reason: string }[];
+  /** Temp files of writes a killed run never finished, removed after the grace period. */
+  abandonedWrites: string[];
 }
 
 /**
@@ -68,6 +70,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       future: decision.future.map((f) => f.id),
       unreadable,
       retained: [],
+      abandonedWrites: [],
     };
     for (const f of result.future) reporter.warning(`backup ${f} is dated in the future (${byId.get(f)!.manifest!.startedAt}); ignored by time rules and kept — check the clock of the machine that made it`);
     for (const u of unreadable) reporter.warning(`backup ${u.id} kept: its manifest cannot be read (${u.problem})`);
@@ -93,6 +96,11 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     }
     for (const r of decision.incompleteRemove) {
       if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
+    }
+    const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
+    result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
+    if (result.abandonedWrites.length) {
+      reporter.info(`${opts.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.length} unfinished write(s) left by killed runs`);
     }
     const verb = opts.dryRun ? 'would remove' : 'removed';
     reporter.info(

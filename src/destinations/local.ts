@@ -248,6 +248,36 @@ export class LocalDestination implements Destination {
     return true;
   }
 
+  async removeAbandonedWrites(before: Date, dryRun: boolean): Promise<string[]> {
+    const removed: string[] = [];
+    const visit = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw fsFailure('listing', dir, err);
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await visit(full);
+        else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
+          const s = await stat(full).catch(() => undefined);
+          if (!s || s.mtime >= before) continue;
+          removed.push(path.relative(this.root, full).split(path.sep).join('/'));
+          if (!dryRun) {
+            await unlink(full).catch((err: unknown) => {
+              if (!isMissing(err)) throw fsFailure('removing', full, err);
+            });
+            await this.removeEmptyParents(dir);
+          }
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
   private async *walk(relDir: string, prefix: string): AsyncGenerator<ObjectInfo> {
     const dir = path.join(this.root, ...relDir.split('/').filter(Boolean));
     let entries: Dirent[];

@@ -41,5 +41,11 @@ export interface Destination {
    * Before a new repository is created here: a reason not to (the folder already exists, or
    * its parent is missing — both what an unmounted NAS share looks like), or undefined.
    */
+  /**
+   * Removes leftovers of writes that never finished (a killed run's temp files), older than
+   * `before`; returns what was (or, with dryRun, would be) removed. Prune calls it under the
+   * exclusive lock, so no running write is touched.
+   */
+  removeAbandonedWrites?(before: Date, dryRun: boolean): Promise<string[]>;
   creationProblem?(opts: { allowExistingFolder: boolean }): Promise<string | undefined>;
 }

@@ -235,3 +235,30 @@ describe('review findings', () => {
     expect(readdirSync(target)).toEqual(['live.txt']);
   });
 });
+
+describe('#1 leftovers of a killed upload', () => {
+  it('prune removes temp files older than the grace period, and leaves fresh ones (a running backup) alone', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const { prune } = await import('../../src/core/prune.js');
+    const { utimesSync } = await import('node:fs');
+    const repo = join(work, 'killed-upload');
+    const dest = new LocalDestination(repo);
+    await backup(options(dest));
+    mkdirSync(join(repo, '20200101T000000Z-aaaaaa'));
+    const old = join(repo, '20200101T000000Z-aaaaaa', '.strongbox-tmp-0001');
+    writeFileSync(old, randomBytes(1000));
+    const longAgo = new Date(Date.now() - 48 * 3_600_000);
+    utimesSync(old, longAgo, longAgo);
+    mkdirSync(join(repo, '20990101T000000Z-bbbbbb'));
+    const fresh = join(repo, '20990101T000000Z-bbbbbb', '.strongbox-tmp-0002');
+    writeFileSync(fresh, 'in progress');
+    const dry = await prune({ destination: dest, policy: { keepLast: 1 }, dryRun: true, reporter: silentReporter });
+    expect(dry.abandonedWrites).toEqual(['20200101T000000Z-aaaaaa/.strongbox-tmp-0001']);
+    expect(existsSync(old)).toBe(true);
+    const r = await prune({ destination: dest, policy: { keepLast: 1 }, dryRun: false, reporter: silentReporter });
+    expect(r.abandonedWrites).toEqual(['20200101T000000Z-aaaaaa/.strongbox-tmp-0001']);
+    expect(existsSync(join(repo, '20200101T000000Z-aaaaaa'))).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(await complete(dest)).toHaveLength(1);
+  });
+});
