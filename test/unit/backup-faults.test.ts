@@ -46,7 +46,7 @@ function options(dest: Destination, extra: Partial<BackupOptions> = {}): BackupO
   };
 }
 
-const complete = async (d: MemoryDestination | FaultDestination) => (await listBackups(d, silentReporter)).filter((e) => e.complete);
+const complete = async (d: Destination) => (await listBackups(d, silentReporter)).filter((e) => e.complete);
 const artifactKeys = (m: MemoryDestination) => [...m.objects.keys()].filter((k) => /^\d{8}T/.test(k));
 
 describe('backup faults', () => {
