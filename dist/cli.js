@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-JY6TDCKR.js";
+} from "./chunks/chunk-I4Q3B5K5.js";
 import {
   rollback
-} from "./chunks/chunk-XAIQFHYE.js";
+} from "./chunks/chunk-573VXVCO.js";
 import {
   restore
-} from "./chunks/chunk-6REHU3LW.js";
+} from "./chunks/chunk-A3IW77F4.js";
 import {
   verify
-} from "./chunks/chunk-Y3UMLZNK.js";
+} from "./chunks/chunk-2XVQT2PX.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-ZGEMJTT2.js";
+} from "./chunks/chunk-NNEFAPRR.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   restore
-} from "./chunks/chunk-6REHU3LW.js";
+} from "./chunks/chunk-A3IW77F4.js";
 import {
   actionsReporter,
   commaList,
@@ -13,12 +13,12 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-NCF4XYPK.js";
+} from "./chunks/chunk-74DHMI22.js";
 import {
   maskUrlPassword,
   openDestinations,
   resolveLock
-} from "./chunks/chunk-ZGEMJTT2.js";
+} from "./chunks/chunk-NNEFAPRR.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -5,7 +5,7 @@ import { compressionExtension, createCompressor } from '../codecs/compress.js';
 import { HashingStream } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
 import type { ArtifactKind, SourceDump } from '../sources/types.js';
-import { StrongboxError, errorMessage } from './errors.js';
+import { StoppedError, StrongboxError, errorMessage } from './errors.js';
 import { fanOut } from './fan-out.js';
 import type { Reporter } from './reporter.js';
 import { objectKey } from './repository.js';
@@ -56,6 +56,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     dump.completed,
     ...ctx.destinations.map((dest, i) =>
       dest.put(fullKey, outputs[i]!, { signal: abort.signal }).catch((err: unknown) => {
+        if (isConsequence(err)) throw err;
         throw new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, { cause: err });
       }),
     ),
@@ -87,6 +88,11 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   return record;
 }
 
+/** An error that only reports being torn down after something else failed. */
+function isConsequence(e: unknown): boolean {
+  return e instanceof StoppedError || (e as { code?: string })?.code === 'ERR_STREAM_PREMATURE_CLOSE' || (e as Error)?.name === 'AbortError';
+}
+
 /**
  * Waits for every task; resolves to the error that best explains a failure (undefined when all
  * succeeded).
@@ -100,11 +106,12 @@ async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): P
       }),
     ),
   );
-  // The first failure is the cause; the teardown fails the rest. If the first reached us raw
-  // (through the pipeline), prefer its wrapped twin, which names the object and destination.
-  const first = errors[0];
-  if (first === undefined || first instanceof StrongboxError) return first;
-  return errors.find((e) => e instanceof StrongboxError && e.cause === first) ?? first;
+  // The teardown after the first failure makes the other tasks fail too, in an order the
+  // event loop decides. Report the cause: skip errors that only say "stopped" or "closed
+  // early", and prefer a wrapped twin (naming the object and destination) of a raw error.
+  const cause = errors.find((e) => !isConsequence(e)) ?? errors[0];
+  if (cause === undefined || cause instanceof StrongboxError) return cause;
+  return errors.find((e) => e instanceof StrongboxError && e.cause === cause) ?? cause;
 }
 
 /** Proves the destination holds exactly what we sent before the manifest may refer to it. */

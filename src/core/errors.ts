@@ -77,6 +77,12 @@ export class RefusedError extends StrongboxError {
   }
 }
 
+/**
+ * A producer or consumer was torn down before it finished — usually because something else
+ * failed first. When several things fail together, the other error is the cause to report.
+ */
+export class StoppedError extends StrongboxError {}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

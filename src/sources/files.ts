@@ -5,7 +5,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Minimatch } from 'minimatch';
 import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
-import { RefusedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import { UnsafeArchiveError, entryProblem, normalizeEntryPath, symlinkStaysInside } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
@@ -213,7 +213,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   };
   pack.on('error', fail);
   // The consumer gave up (or we failed): stop walking and reading the tree.
-  out.on('close', () => fail(new StrongboxError(`the backup of ${root} was stopped before it finished`)));
+  out.on('close', () => fail(new StoppedError(`the backup of ${root} was stopped before it finished`)));
   pack.pipe(out);
 
   const walk = async (relDir: string): Promise<void> => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { RefusedError, StrongboxError } from '../core/errors.js';
+import { RefusedError, StoppedError, StrongboxError } from '../core/errors.js';
 import { SecretMasker, type Reporter } from '../core/reporter.js';
 import { parsePostgresUrl, type PgTarget } from './pg-url.js';
 import { runTool, spawnTool, type ToolFailure } from './process.js';
@@ -285,7 +285,7 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: { pgDu
 
   const completed = finished(guard).catch((err: unknown) => {
     if (err instanceof StrongboxError) throw err;
-    throw new StrongboxError(`the dump of ${where} was stopped before it finished`, { cause: err });
+    throw new StoppedError(`the dump of ${where} was stopped before it finished`, { cause: err });
   });
   completed.catch(() => {});
   return {
