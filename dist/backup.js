@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-I4Q3B5K5.js";
+} from "./chunks/chunk-7ZK2NGXS.js";
 import {
   verify
-} from "./chunks/chunk-2XVQT2PX.js";
+} from "./chunks/chunk-QE5R4XJC.js";
 import {
   actionsReporter,
   commaList,
@@ -17,7 +17,7 @@ import {
   storageInputs,
   warning,
   writeSummary
-} from "./chunks/chunk-74DHMI22.js";
+} from "./chunks/chunk-VY4AW46I.js";
 import {
   UsageError,
   VerificationError,
@@ -28,7 +28,7 @@ import {
   resolveBackup,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-NNEFAPRR.js";
+} from "./chunks/chunk-N3PQCJXK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,16 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-I4Q3B5K5.js";
+} from "./chunks/chunk-7ZK2NGXS.js";
 import {
   rollback
-} from "./chunks/chunk-573VXVCO.js";
+} from "./chunks/chunk-JYFAGVTR.js";
 import {
   restore
-} from "./chunks/chunk-A3IW77F4.js";
+} from "./chunks/chunk-7NI3XJPN.js";
 import {
   verify
-} from "./chunks/chunk-2XVQT2PX.js";
+} from "./chunks/chunk-QE5R4XJC.js";
 import {
   ConsoleReporter,
   ExitCode,
@@ -33,7 +33,7 @@ import {
   resolveLock,
   resolvePolicy,
   validateRecipient
-} from "./chunks/chunk-NNEFAPRR.js";
+} from "./chunks/chunk-N3PQCJXK.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   restore
-} from "./chunks/chunk-A3IW77F4.js";
+} from "./chunks/chunk-7NI3XJPN.js";
 import {
   actionsReporter,
   commaList,
@@ -13,12 +13,12 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-74DHMI22.js";
+} from "./chunks/chunk-VY4AW46I.js";
 import {
   maskUrlPassword,
   openDestinations,
   resolveLock
-} from "./chunks/chunk-NNEFAPRR.js";
+} from "./chunks/chunk-N3PQCJXK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-573VXVCO.js";
-import "./chunks/chunk-A3IW77F4.js";
-import "./chunks/chunk-2XVQT2PX.js";
+} from "./chunks/chunk-JYFAGVTR.js";
+import "./chunks/chunk-7NI3XJPN.js";
+import "./chunks/chunk-QE5R4XJC.js";
 import {
   actionsReporter,
   commaList,
@@ -16,7 +16,7 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-74DHMI22.js";
+} from "./chunks/chunk-VY4AW46I.js";
 import {
   UsageError,
   maskUrlPassword,
@@ -24,7 +24,7 @@ import {
   originFromEnv,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-NNEFAPRR.js";
+} from "./chunks/chunk-N3PQCJXK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

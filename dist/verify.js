@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-2XVQT2PX.js";
+} from "./chunks/chunk-QE5R4XJC.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -13,14 +13,14 @@ import {
   setOutput,
   storageInputs,
   writeSummary
-} from "./chunks/chunk-74DHMI22.js";
+} from "./chunks/chunk-VY4AW46I.js";
 import {
   ExitCode,
   UsageError,
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-NNEFAPRR.js";
+} from "./chunks/chunk-N3PQCJXK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

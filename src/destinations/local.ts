@@ -251,14 +251,7 @@ export class LocalDestination implements Destination {
   async removeAbandonedWrites(before: Date, dryRun: boolean): Promise<string[]> {
     const removed: string[] = [];
     const visit = async (dir: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (isMissing(err)) return;
-        throw fsFailure('listing', dir, err);
-      }
-      for (const e of entries) {
+      for (const e of await entriesOf(dir)) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) await visit(full);
         else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
@@ -280,13 +273,7 @@ export class LocalDestination implements Destination {
 
   private async *walk(relDir: string, prefix: string): AsyncGenerator<ObjectInfo> {
     const dir = path.join(this.root, ...relDir.split('/').filter(Boolean));
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw fsFailure('listing', dir, err);
-    }
+    const entries = await entriesOf(dir);
     // Sorting names with a '/' appended to directories yields the order of the full keys.
     const named = entries
       .filter((e) => !e.name.startsWith(TEMP_PREFIX))
@@ -377,4 +364,14 @@ function fsFailure(action: string, file: string, err: unknown): StrongboxError {
     hint: c ? HINTS[c] : undefined,
     cause: err,
   });
+}
+
+/** A folder's entries; none when it is missing (deleted while we walked, or never created). */
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw fsFailure('listing', dir, err);
+  }
 }
