@@ -1,0 +1,22 @@
+/**
+ * User data (file names, object keys, a tool's stderr) printed in a log line can hold control
+ * characters: a file named `x\n::error::y` would otherwise start a GitHub Actions workflow
+ * command, and `\x1b[…` would repaint a terminal. `printable` escapes every C0/C1 control
+ * character (and DEL) the way JSON does, so the text stays readable and unambiguous.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** True when the text holds a character `printable` would escape. */
+export function hasControl(text: string): boolean {
+  CONTROL.lastIndex = 0;
+  const found = CONTROL.test(text);
+  CONTROL.lastIndex = 0;
+  return found;
+}

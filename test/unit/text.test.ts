@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { hasControl, printable } from '../../src/shared/text.js';
+
+describe('printable', () => {
+  it('turns a forged workflow command in a file name into one visible line', () => {
+    const out = printable('x\n::error::y');
+    expect(out).toBe('x\\n::error::y');
+    expect(out.split('\n')).toHaveLength(1);
+  });
+  it('escapes terminal escapes, carriage returns and C1 controls', () => {
+    expect(printable('a\x1b[2Jb\rc\u0085d\u2028')).toBe('a\\u001b[2Jb\\rc\\u0085d\\u2028');
+  });
+  it('leaves ordinary text, including non-ASCII, alone', () => {
+    expect(printable('rapport é 日本.txt')).toBe('rapport é 日本.txt');
+    expect(hasControl('rapport é.txt')).toBe(false);
+    expect(hasControl('a\tb')).toBe(true);
+  });
+});
