@@ -64,7 +64,7 @@ function checkShape(d: Record<string, unknown>): string[] {
   if (typeof d.startedAt === 'string' && Number.isNaN(Date.parse(d.startedAt))) p.push('startedAt is not a date');
   if (!Array.isArray(d.labels)) p.push('labels is not a list');
   if (!isObject(d.encryption)) p.push('encryption is missing');
-  else known(d.encryption, 'scheme', SCHEMES, '');
+  else known(d.encryption, 'scheme', SCHEMES, 'encryption.');
   if (!Array.isArray(d.artifacts)) {
     p.push('artifacts is not a list');
     return p;
