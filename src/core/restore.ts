@@ -10,7 +10,7 @@ import { RefusedError, UsageError } from './errors.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertEncryptedAsDeclared, checkTrust } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
 
 export interface RestoreOptions {
@@ -56,7 +56,7 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const chosen = selectBackup(await listBackups(dest, reporter), opts.selection);
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
-  await checkTrust(dest, chosen, opts.trusted, reporter);
+  reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
   assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
   const jobs = planJobs(m, opts);
   await assertRepositoryOutside(dest, opts.filesTarget);

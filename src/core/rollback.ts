@@ -15,7 +15,7 @@ import { assertRepositoryOutside, restore } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
-import { assertEncryptedAsDeclared, checkTrust } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -97,7 +97,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     // Before anything is written: the snapshot must be signed by a trusted key (when any are
     // named) and encrypted throughout, the key must open it, and the repository must not sit
     // inside the files target the restore would replace.
-    await checkTrust(dest, snapshot, opts.trusted, reporter);
+    reportSignature(m.id, await checkTrust(dest, snapshot, opts.trusted), !!opts.trusted?.length, reporter);
     assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
     for (const a of m.artifacts) await checkCanDecrypt(dest, m.id, a, opts.decrypt);
     await assertRepositoryOutside(dest, opts.filesTarget);

@@ -66,21 +66,16 @@ export function describeSignature(s: SignatureStatus, checked: boolean): string 
 
 /**
  * With trusted keys: refuses, before anything is written, a backup whose manifest is unsigned,
- * badly signed or signed by another key. Without: says whose signature it carries.
+ * badly signed or signed by another key. Without: returns whose signature it carries, unchecked.
  * The signature covers the manifest's bytes exactly as stored — the ones that were parsed.
  */
 export async function checkTrust(
   dest: Destination,
   e: BackupEntry & { manifest: Manifest },
   trusted: SshPublicKey[] | undefined,
-  reporter: Reporter,
 ): Promise<SignatureStatus> {
   const where = `${dest.display}/${objectKey(e.id, SIGNATURE_NAME)}`;
-  if (!trusted?.length) {
-    const status = await readSignatureStatus(dest, e);
-    if (status.signed) reporter.info(`Backup ${e.id} is ${describeSignature(status, false)} (pass --trust KEY.pub to require it)`);
-    return status;
-  }
+  if (!trusted?.length) return readSignatureStatus(dest, e);
   const refuse = (problem: string, hint: string) => new VerificationError(`backup ${e.id} at ${dest.display} ${problem}; nothing was written`, hint);
   const planted = 'someone with write access to the storage may have planted or edited it: do not restore it; choose a backup signed by a trusted key (strongbox list shows signers)';
   const bytes = e.objects.some((o) => o.key === objectKey(e.id, SIGNATURE_NAME)) ? await dest.getBytes(objectKey(e.id, SIGNATURE_NAME)) : undefined;
@@ -98,6 +93,11 @@ export async function checkTrust(
   if (!e.manifestBytes || !verifySignature(sig, SIGNATURE_NAMESPACE, e.manifestBytes)) {
     throw refuse(`has a signature by ${signer} that does not match its manifest (namespace ${printable(sig.namespace)})`, planted);
   }
-  reporter.info(`Backup ${e.id} is signed by trusted key ${signer}`);
   return { signed: true, signer };
+}
+
+/** One line for restore and rollback logs: whose signature the backup carries, and whether it was checked. */
+export function reportSignature(id: string, s: SignatureStatus, checked: boolean, reporter: Reporter): void {
+  if (checked) reporter.info(`Backup ${id} is signed by trusted key ${s.signer}`);
+  else if (s.signed) reporter.info(`Backup ${id} is ${describeSignature(s, false)} (trusted keys, --trust FILE.pub, would require it)`);
 }

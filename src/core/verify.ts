@@ -94,7 +94,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   if (deep && !opts.deep) reporter.info('A key was given, so this is a deep verification: every artifact is decrypted and its plaintext checked');
   let signature: SignatureStatus = { signed: false };
   try {
-    signature = await checkTrust(dest, chosen, opts.trusted, reporter);
+    signature = await checkTrust(dest, chosen, opts.trusted);
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
     problem({ object: manifestAt, problem: err.message });
