@@ -79,7 +79,7 @@ export async function checkTrust(
   const refuse = (problem: string, hint: string) => new VerificationError(`backup ${e.id} at ${dest.display} ${problem}; nothing was written`, hint);
   const planted = 'someone with write access to the storage may have planted or edited it: do not restore it; choose a backup signed by a trusted key (strongbox list shows signers)';
   const bytes = e.objects.some((o) => o.key === objectKey(e.id, SIGNATURE_NAME)) ? await dest.getBytes(objectKey(e.id, SIGNATURE_NAME)) : undefined;
-  if (!bytes) throw refuse(`is not signed (no ${SIGNATURE_NAME}), but --trust requires a trusted signature`, planted);
+  if (!bytes) throw refuse(`is not signed (no ${SIGNATURE_NAME}), but trusted keys were named (--trust, trusted-keys)`, planted);
   let sig;
   try {
     sig = parseSignature(Buffer.from(bytes).toString('utf8'));
