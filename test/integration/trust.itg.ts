@@ -213,6 +213,16 @@ describe('#34 signed manifests', () => {
     const v = await runCli(['verify', '--from', repoP, '--trust', `${signKey}.pub`]);
     expect(v.code).toBe(3);
     expect(v.stderr).toContain(`backup ${planted} at ${repoP} is not signed`);
+
+    const live = join(work, 'live-unsigned');
+    await mkdir(live);
+    await writeFile(join(live, 'current.txt'), 'production now\n');
+    const before = (await readdir(repoP)).sort();
+    const rb = await runCli(['rollback', '--from', repoP, '--backup', planted, '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', live, '--confirm', 'live-unsigned']);
+    expect(rb.code, rb.stderr).toBe(3);
+    expect(rb.stderr).toContain(`backup ${planted} at ${repoP} is not signed`);
+    expect(await readdir(live)).toEqual(['current.txt']);
+    expect((await readdir(repoP)).sort()).toEqual(before);
   });
 
   it('restore and rollback --trust refuse a backup signed by another key, naming its fingerprint; nothing is written', async () => {
