@@ -9,7 +9,7 @@ import type { RetentionPolicy } from '../core/retention.js';
 import { verify } from '../core/verify.js';
 import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
-import { commaList, flag, list, optional, secret, storageInputs } from './inputs.js';
+import { commaList, flag, list, optional, secret, signingKeyInput, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
@@ -17,6 +17,7 @@ export async function runBackupAction(): Promise<void> {
   await runAction(async () => {
     // Secrets first: nothing may be logged before the runner knows to mask them.
     const passphrase = secret('passphrase');
+    const signingKey = await signingKeyInput();
     const recipients = commaList('recipient');
     const postgres = list('postgres');
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
@@ -70,7 +71,7 @@ export async function runBackupAction(): Promise<void> {
       keepLabels: commaList('keep-label'),
     });
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
-    const result = await backup({ ...options, lock, init: flag('init') });
+    const result = await backup({ ...options, lock, init: flag('init'), signingKey });
     core.setOutput('status', 'success');
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));
@@ -97,7 +98,7 @@ export async function runBackupAction(): Promise<void> {
             `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
           ]),
         ])
-        .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}.`, true),
+        .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true),
     );
     if (policy) await verifyThenPrune(options.destinations, result.id, policy, lock);
   });

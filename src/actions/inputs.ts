@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import type { DecryptOptions } from '../codecs/age/index.js';
-import { resolveDecryption, type StorageSettings } from '../config/settings.js';
+import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
+import { resolveDecryption, resolveSigningKey, resolveTrust, type StorageSettings } from '../config/settings.js';
 import { actionsReporter } from './reporter.js';
 
 /**
@@ -44,4 +45,15 @@ export async function decryptionInputs(): Promise<DecryptOptions | undefined> {
   const identity = secret('identity');
   const passphrase = secret('passphrase');
   return resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
+}
+
+/** The signing-key input (an OpenSSH private key from a secret), masked line by line first. */
+export async function signingKeyInput(): Promise<SshPrivateKey | undefined> {
+  const text = secret('signing-key');
+  return resolveSigningKey({ signingKey: text, source: 'input signing-key' }, actionsReporter);
+}
+
+/** The trusted-keys input: ssh-ed25519 public key lines, one per line. */
+export async function trustInputs(): Promise<SshPublicKey[] | undefined> {
+  return resolveTrust({ trustedKeys: list('trusted-keys') });
 }

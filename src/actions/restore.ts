@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { restore } from '../core/restore.js';
 import { maskUrlPassword, openDestinations, resolveLock } from '../config/settings.js';
-import { commaList, decryptionInputs, flag, optional, storageInputs } from './inputs.js';
+import { commaList, decryptionInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
@@ -10,11 +10,13 @@ export async function runRestoreAction(): Promise<void> {
     const postgresTarget = optional('postgres-target');
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
     const decrypt = await decryptionInputs();
+    const trusted = await trustInputs();
     const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
     const result = await restore({
       destination: dest!,
       selection: { selector: optional('backup') ?? 'latest' },
       decrypt,
+      trusted,
       postgresTarget,
       filesTarget: optional('files-target'),
       only: commaList('only'),

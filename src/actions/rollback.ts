@@ -4,7 +4,7 @@ import { UsageError } from '../core/errors.js';
 import { rollback } from '../core/rollback.js';
 import { maskUrlPassword, openDestinations, originFromEnv, resolveLock } from '../config/settings.js';
 import { changesBetween } from './git-changes.js';
-import { commaList, decryptionInputs, list, optional, storageInputs } from './inputs.js';
+import { commaList, decryptionInputs, list, optional, signingKeyInput, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
@@ -13,6 +13,8 @@ export async function runRollbackAction(): Promise<void> {
     const postgresTarget = optional('postgres-target');
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
     const decrypt = await decryptionInputs();
+    const signingKey = await signingKeyInput();
+    const trusted = await trustInputs();
     if (!decrypt) throw new UsageError('rollback needs the key', 'set the identity (or passphrase) input from a secret');
     const recipients = commaList('recipient');
     for (const r of recipients) validateRecipient(r);
@@ -22,6 +24,8 @@ export async function runRollbackAction(): Promise<void> {
       selection: { selector: core.getInput('backup', { required: true }), before: optional('before') },
       decrypt,
       recipients,
+      trusted,
+      signingKey,
       postgresTarget,
       filesTarget: optional('files-target'),
       confirm: core.getInput('confirm'),

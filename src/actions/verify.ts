@@ -1,9 +1,10 @@
 import * as core from '@actions/core';
 import { parseDuration } from '../core/duration.js';
-import { ExitCode, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { describeSignature } from '../core/trust.js';
 import { verify } from '../core/verify.js';
 import { openDestinations, resolveLock } from '../config/settings.js';
-import { decryptionInputs, flag, optional, storageInputs } from './inputs.js';
+import { decryptionInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
@@ -14,8 +15,9 @@ export async function runVerifyAction(): Promise<void> {
     const maxAgeMs = maxAge ? parseDuration(maxAge, 'max-age') : undefined;
     const decrypt = await decryptionInputs();
     if (deep && !decrypt) throw new UsageError('deep verification needs the key', 'set the identity (or passphrase) input from a secret');
+    const trusted = await trustInputs();
     const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
-    const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional('lock-wait') }, process.env) });
+    const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, trusted, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional('lock-wait') }, process.env) });
     core.setOutput('ok', String(result.ok));
     core.setOutput('backup-id', result.backupId);
     core.setOutput('age-seconds', String(Math.round(result.ageSeconds)));
@@ -23,7 +25,7 @@ export async function runVerifyAction(): Promise<void> {
     await writeSummary((s) =>
       s
         .addHeading(`Strongbox verify: ${result.ok ? 'OK' : 'FAILED'}`, 2)
-        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}.`, true)
+        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}; ${describeSignature(result.signature, !!trusted)}.`, true)
         .addTable([
           [
             { data: 'Artifact', header: true },
@@ -35,8 +37,9 @@ export async function runVerifyAction(): Promise<void> {
         ]),
     );
     if (!result.ok) {
-      core.setOutput('exit-code', String(ExitCode.verifyFailed));
-      core.setFailed(`backup ${result.backupId} failed verification:\n${result.problems.map((p) => `${p.object ?? ''} ${p.problem}`.trim()).join('\n')}`);
+      core.setOutput('exit-code', String(result.exitCode));
+      // Each problem was already reported as an error annotation when found.
+      core.setFailed(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
     } else core.setOutput('exit-code', '0');
   });
 }

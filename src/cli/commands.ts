@@ -1,15 +1,18 @@
-import { writeFile } from 'node:fs/promises';
+import { lstat, rm, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { generateIdentity, validateRecipient } from '../codecs/age/index.js';
+import { fingerprint, formatPrivateKey, formatPublicKey, generateSigningKey } from '../codecs/ssh-signature/index.js';
 import { backup } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
-import { ExitCode, UsageError } from '../core/errors.js';
+import { ExitCode, RefusedError, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
 import { describeBackup, listBackups } from '../core/repository.js';
 import { restore } from '../core/restore.js';
+import { describeSignature, readSignatureStatus } from '../core/trust.js';
 import { verify } from '../core/verify.js';
+import { printable } from '../shared/text.js';
 import {
   openDestinations,
   originFromEnv,
@@ -19,6 +22,8 @@ import {
   maskUrlPassword,
   resolveLock,
   resolvePolicy,
+  resolveSigningKey,
+  resolveTrust,
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../core/artifact-writer.js';
@@ -50,6 +55,22 @@ function storage(o: Record<string, unknown>): StorageSettings {
   return { endpoint: o.endpoint as string | undefined, region: o.region as string | undefined, pathStyle: !!o.pathStyle, preset: o.preset as string | undefined };
 }
 
+/** Never replaces a key: the backups made for the old one would need it to restore. */
+async function refuseExisting(file: string): Promise<void> {
+  if (await lstat(file).then(() => true, () => false)) {
+    throw new RefusedError(`${printable(file)} already exists; keygen does not overwrite keys`, 'choose another --output (backups made for the existing key still need it to restore)');
+  }
+}
+
+async function writeNew(file: string, text: string, mode: number): Promise<void> {
+  try {
+    await writeFile(file, text, { mode, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') await refuseExisting(file);
+    throw new UsageError(`cannot write ${printable(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check that its folder exists and is writable');
+  }
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -59,12 +80,28 @@ export function registerCommands(program: Command, ctx: CliContext): void {
 
   program
     .command('keygen')
-    .description('create an age identity; prints its public recipient (age1…) on stderr')
+    .description('create an age identity (prints its public recipient age1… on stderr), or with --signing an SSH signing key')
     .option('-o, --output <file>', 'write the identity to FILE (mode 0600) instead of stdout')
-    .action(async (o: { output?: string }) => {
+    .option('--signing', 'create an Ed25519 signing key for manifests: FILE (OpenSSH private key) and FILE.pub (needs --output)')
+    .action(async (o: { output?: string; signing?: boolean }) => {
+      if (o.signing) {
+        if (!o.output) throw new UsageError('keygen --signing needs --output FILE', 'it writes the private key to FILE and the public key to FILE.pub');
+        const key = generateSigningKey('strongbox-signing');
+        const pub = `${o.output}.pub`;
+        for (const f of [o.output, pub]) await refuseExisting(f);
+        await writeNew(o.output, formatPrivateKey(key), 0o600);
+        try {
+          await writeNew(pub, formatPublicKey(key.publicKey) + '\n', 0o644);
+        } catch (err) {
+          await rm(o.output, { force: true });
+          throw err;
+        }
+        process.stderr.write(`Signing key: ${printable(o.output)} (keep it secret; backup --sign-key)\nPublic key: ${printable(pub)} (verify/restore/rollback --trust), fingerprint ${fingerprint(key.publicKey.raw)}\n`);
+        return;
+      }
       const { identity, recipient } = generateIdentity();
       const text = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
-      if (o.output) await writeFile(o.output, text, { mode: 0o600, flag: 'wx' });
+      if (o.output) await writeNew(o.output, text, 0o600);
       else process.stdout.write(text);
       process.stderr.write(`Public key: ${recipient}\n`);
     });
@@ -80,6 +117,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
+      .option('--sign-key <file>', 'sign the manifest with this SSH signing key (strongbox keygen --signing)')
       .option('--init', 'allow starting a new repository in an existing local folder')
       .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
       .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
@@ -109,7 +147,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       originFromEnv(env),
     );
-    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init });
+    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
+    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey });
     if (o.json) {
       printJson({
         id: result.id,
@@ -118,6 +157,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         plaintextBytes: result.plaintextBytes,
         storedBytes: result.storedBytes,
         durationSeconds: result.durationSeconds,
+        signedBy: signingKey ? fingerprint(signingKey.publicKey.raw) : null,
         artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 })),
       });
     } else process.stdout.write(`${result.id}\n`);
@@ -136,6 +176,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const entries = (await listBackups(dest!, reporter)).filter(
       (e) => (o.all || e.complete) && (!o.label || e.manifest?.labels.includes(o.label)),
     );
+    const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest!, e)] as const)));
     if (o.json) {
       printJson(
         entries.map((e) => ({
@@ -148,6 +189,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
           gitSha: e.manifest?.origin.sha,
           gitRef: e.manifest?.origin.ref,
+          signedBy: signatures.get(e.id)?.signer ?? null,
         })),
       );
       return;
@@ -155,7 +197,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     if (!entries.length) reporter.info(`no backups at ${dest!.display}`);
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : '';
-      process.stdout.write(`${describeBackup(e)}${size}\n`);
+      const sig = signatures.get(e.id);
+      process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ''}\n`);
     }
   });
 
@@ -166,8 +209,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .requiredOption('--from <dest>', 'where the backups are')
       .option('--backup <selector>', 'backup id, latest, or label:NAME', 'latest')
       .option('--deep', 'also decrypt and decompress, checking the plaintext SHA-256')
-      .option('--identity-file <file>', 'age identity file (for --deep)')
-      .option('--passphrase-env <name>', 'environment variable holding the passphrase (for --deep)')
+      .option('--identity-file <file>', 'age identity file (implies --deep)')
+      .option('--passphrase-env <name>', 'environment variable holding the passphrase (implies --deep)')
+      .option('--trust <file.pub>', 'require the manifest to be signed by this key (repeatable)', collect, [])
       .option('--max-age <duration>', 'fail if the backup is older than this, e.g. 26h')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
@@ -176,13 +220,15 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     if (o.deep && !decrypt) {
       throw new UsageError('--deep needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     }
+    const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), '--from');
-    const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, maxAgeMs, reporter, lock: resolveLock(o, env) });
+    const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
     if (o.json) printJson(result);
-    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}`);
+    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
     else {
-      for (const p of result.problems) reporter.error(`${p.object ?? result.backupId}: ${p.problem}`);
-      ctx.exitCode = ExitCode.verifyFailed;
+      // Each problem was printed as it was found; one summary line, not a second copy.
+      reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+      ctx.exitCode = result.exitCode;
     }
   });
 
@@ -194,6 +240,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--backup <selector>', 'backup id, latest, or label:NAME', 'latest')
       .option('--identity-file <file>', 'age identity file')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
+      .option('--trust <file.pub>', 'refuse a backup not signed by this key (repeatable)', collect, [])
       .option('--postgres-target <url>', 'database to restore the PostgreSQL artifact into')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
@@ -202,11 +249,13 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   ).action(async (o) => {
     if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
+    const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const result = await restore({
       destination: dest!,
       selection: { selector: o.backup },
       decrypt,
+      trusted,
       postgresTarget: o.postgresTarget,
       filesTarget: o.filesTarget,
       only: o.only,
@@ -278,6 +327,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--identity-file <file>', 'age identity file (its recipient also encrypts the safety backup)')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
       .option('--recipient <age1…>', 'also encrypt the safety backup to this recipient (repeatable)', collect, [])
+      .option('--trust <file.pub>', 'refuse a snapshot not signed by this key (repeatable)', collect, [])
+      .option('--sign-key <file>', 'sign the safety backup with this SSH signing key')
       .option('--postgres-target <url>', 'database to roll back')
       .option('--files-target <dir>', 'directory to roll back')
       .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
@@ -289,12 +340,16 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (!decrypt) throw new UsageError('rollback needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     for (const r of o.recipient as string[]) validateRecipient(r);
+    const trusted = await resolveTrust({ trustFiles: o.trust });
+    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const result = await rollback({
       destination: dest!,
       selection: { selector: o.backup, before: o.before },
       decrypt,
       recipients: o.recipient,
+      trusted,
+      signingKey,
       postgresTarget: o.postgresTarget,
       filesTarget: o.filesTarget,
       confirm: o.confirm,

@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseIdentityFile, validateRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
 import { parseCompression, validateLevel } from '../codecs/compress.js';
+import { parsePrivateKey, parsePublicKey, type SshPrivateKey, type SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import { validateLabels } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
@@ -12,6 +13,7 @@ import type { Reporter } from '../core/reporter.js';
 import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
+import { printable } from '../shared/text.js';
 
 /**
  * Turns the user's strings — CLI flags or action inputs, which share names — into the typed,
@@ -90,6 +92,7 @@ export async function resolveDecryption(k: IdentitySettings, reporter: Reporter)
       throw new UsageError(`cannot read identity file ${k.identityFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
     for (const line of text.split('\n')) if (line.trim()) reporter.setSecret(line.trim());
+    await warnIfShared(k.identityFile, 'identity file', reporter);
     identities.push(...parseIdentityFile(text));
   }
   if (k.passphrase !== undefined) {
@@ -97,6 +100,85 @@ export async function resolveDecryption(k: IdentitySettings, reporter: Reporter)
     return { passphrase: k.passphrase };
   }
   return identities.length ? { identities } : undefined;
+}
+
+/** A private key others on the machine can read is as good as theirs: say so, naming the file. */
+async function warnIfShared(file: string, what: string, reporter: Reporter): Promise<void> {
+  const mode = (await stat(file).catch(() => undefined))?.mode;
+  if (mode === undefined || (mode & 0o077) === 0) return;
+  reporter.warning(
+    `${what} ${printable(file)} is readable by ${mode & 0o007 ? 'others' : 'its group'} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 ${printable(file)}`,
+  );
+}
+
+export interface SigningKeySettings {
+  /** --sign-key FILE */
+  signKeyFile?: string;
+  /** The key text given directly (action input signing-key, from a secret). */
+  signingKey?: string;
+  source?: string;
+}
+
+/** The Ed25519 signing key for manifests; masked (every line) before anything can print it. */
+export async function resolveSigningKey(k: SigningKeySettings, reporter: Reporter): Promise<SshPrivateKey | undefined> {
+  let text: string;
+  let where: string;
+  if (k.signingKey !== undefined) {
+    text = k.signingKey;
+    where = k.source ?? 'the signing key';
+  } else if (k.signKeyFile !== undefined) {
+    if (k.signKeyFile.trim() === '') throw new UsageError('--sign-key is empty');
+    where = `signing key file ${printable(k.signKeyFile)}`;
+    try {
+      text = await readFile(k.signKeyFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? err}`, 'create one with: strongbox keygen --signing --output FILE');
+    }
+  } else return undefined;
+  reporter.setSecret(text.trim());
+  for (const line of text.split('\n')) if (line.trim() && !line.startsWith('-----')) reporter.setSecret(line.trim());
+  if (text.trim() === '') throw new UsageError(`${where} is empty`, 'an unset secret expands to ""; set it to the OpenSSH private key made by strongbox keygen --signing');
+  if (k.signKeyFile !== undefined && k.signingKey === undefined) await warnIfShared(k.signKeyFile, 'signing key file', reporter);
+  try {
+    return parsePrivateKey(text);
+  } catch (err) {
+    throw new UsageError(`${where} is not a usable signing key: ${(err as Error).message}`, 'use the private key (not the .pub) made by strongbox keygen --signing, or an unencrypted ssh-ed25519 key');
+  }
+}
+
+export interface TrustSettings {
+  /** --trust FILE.pub (repeatable) */
+  trustFiles?: string[];
+  /** Public key lines given directly (action input trusted-keys). */
+  trustedKeys?: string[];
+}
+
+/** The keys a backup's manifest must be signed by; undefined when none were named. */
+export async function resolveTrust(s: TrustSettings): Promise<SshPublicKey[] | undefined> {
+  const keys: SshPublicKey[] = [];
+  const add = (text: string, where: string) => {
+    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    if (!lines.length) throw new UsageError(`${where} holds no public key`, 'give the .pub file written by strongbox keygen --signing (a line "ssh-ed25519 AAAA…")');
+    lines.forEach((line, i) => {
+      try {
+        keys.push(parsePublicKey(line));
+      } catch (err) {
+        throw new UsageError(`${where}${lines.length > 1 ? ` (key ${i + 1})` : ''}: ${(err as Error).message}`, 'give the .pub file written by strongbox keygen --signing');
+      }
+    });
+  };
+  for (const file of s.trustFiles ?? []) {
+    if (file.trim() === '') throw new UsageError('--trust is empty', 'an unset variable? give a FILE.pub');
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read trusted key file ${printable(file)}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    add(text, `trusted key file ${printable(file)}`);
+  }
+  for (const line of s.trustedKeys ?? []) add(line, 'trusted-keys');
+  return keys.length ? keys : undefined;
 }
 
 /** Reads the passphrase from the environment variable the user named. */

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
+import { fingerprint, signMessage, type SshPrivateKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { dumpFiles, filesArtifactName } from '../sources/files.js';
 import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
@@ -11,7 +12,7 @@ import { serializeManifest } from './manifest.js';
 import type { Reporter } from './reporter.js';
 import { ensureRepository, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { FORMAT_VERSION, MANIFEST_NAME, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
+import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
 export type SourceSpec = { kind: 'postgres'; url: string } | { kind: 'files'; path: string; exclude?: string[] };
 
@@ -29,6 +30,8 @@ export interface BackupOptions {
   lock?: LockSettings;
   /** Allow starting a repository in an existing folder (local destinations). */
   init?: boolean;
+  /** Signs the manifest (an SSH signature stored before it). */
+  signingKey?: SshPrivateKey;
 }
 
 export interface BackupResult {
@@ -119,6 +122,22 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
     artifacts,
   };
   const body = serializeManifest(manifest);
+  if (opts.signingKey) {
+    // Every signature before any manifest: a backup complete anywhere is signed everywhere.
+    const signature = Buffer.from(signMessage(opts.signingKey, SIGNATURE_NAMESPACE, body));
+    for (const dest of opts.destinations) {
+      try {
+        await dest.putBytes(objectKey(id, SIGNATURE_NAME), signature);
+      } catch (err) {
+        await removePartial(opts.destinations, id, reporter);
+        throw new StrongboxError(`writing the signature of ${id} to ${dest.display} failed: ${errorMessage(err)}`, {
+          cause: err,
+          hint: 'no manifest was written, so the backup is not complete anywhere; rerun the backup',
+        });
+      }
+    }
+    reporter.info(`Signed the manifest of ${id} with ${fingerprint(opts.signingKey.publicKey.raw)}`);
+  }
   for (const dest of opts.destinations) {
     try {
       await dest.putBytes(objectKey(id, MANIFEST_NAME), body);

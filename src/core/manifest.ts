@@ -1,3 +1,4 @@
+import { printable } from '../shared/text.js';
 import { StrongboxError } from './errors.js';
 import { FORMAT_VERSION, type Manifest } from './types.js';
 
@@ -39,6 +40,10 @@ export function parseManifest(bytes: Uint8Array, where: string): Manifest {
   return data as unknown as Manifest;
 }
 
+const KINDS = ['postgres', 'files'] as const;
+const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
+const SCHEMES = ['age', 'none'] as const;
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -46,6 +51,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function checkShape(d: Record<string, unknown>): string[] {
   const p: string[] = [];
   const str = (o: Record<string, unknown>, k: string, at: string) => typeof o[k] === 'string' || p.push(`${at}${k} is not a string`);
+  // A value this version does not know is refused by name: read as "none" it would let an
+  // edited manifest skip decryption or decompression.
+  const known = (o: Record<string, unknown>, k: string, values: readonly string[], at: string) =>
+    (typeof o[k] === 'string' && values.includes(o[k])) ||
+    p.push(`${at}${k} ${typeof o[k] === 'string' ? JSON.stringify(printable(o[k])) : 'is missing or'} is not one of ${values.join(', ')}`);
   const num = (o: Record<string, unknown>, k: string, at: string) =>
     (typeof o[k] === 'number' && Number.isFinite(o[k])) || p.push(`${at}${k} is not a number`);
   str(d, 'id', '');
@@ -54,6 +64,7 @@ function checkShape(d: Record<string, unknown>): string[] {
   if (typeof d.startedAt === 'string' && Number.isNaN(Date.parse(d.startedAt))) p.push('startedAt is not a date');
   if (!Array.isArray(d.labels)) p.push('labels is not a list');
   if (!isObject(d.encryption)) p.push('encryption is missing');
+  else known(d.encryption, 'scheme', SCHEMES, 'encryption.');
   if (!Array.isArray(d.artifacts)) {
     p.push('artifacts is not a list');
     return p;
@@ -62,7 +73,7 @@ function checkShape(d: Record<string, unknown>): string[] {
     const at = `artifacts[${i}].`;
     if (!isObject(a)) return p.push(`${at} is not an object`);
     str(a, 'name', at);
-    str(a, 'kind', at);
+    known(a, 'kind', KINDS, at);
     str(a, 'key', at);
     if (typeof a.key === 'string' && (a.key.includes('/') || a.key.includes('\\') || a.key.startsWith('.'))) {
       p.push(`${at}key must be a plain file name`);
@@ -76,7 +87,9 @@ function checkShape(d: Record<string, unknown>): string[] {
       }
     }
     if (!isObject(a.compression)) p.push(`${at}compression is missing`);
+    else known(a.compression, 'algorithm', COMPRESSIONS, `${at}compression.`);
     if (!isObject(a.encryption)) p.push(`${at}encryption is missing`);
+    else known(a.encryption, 'scheme', SCHEMES, `${at}encryption.`);
     return undefined;
   });
   return p;

@@ -9,6 +9,8 @@ import type { Destination, ObjectInfo } from '../destinations/types.js';
  * The layout of a Strongbox repository at a destination root:
  *   strongbox.json             marker: "a repository lives here" (format, creation time)
  *   <backup-id>/<artifact>     stored artifacts
+ *   <backup-id>/manifest.json.sig  SSH signature of the manifest's bytes (signed backups),
+ *                              written before the manifest
  *   <backup-id>/manifest.json  written last; its presence makes the backup complete
  *   locks/<lock-id>.json       run coordination
  */
@@ -47,6 +49,8 @@ export interface BackupEntry {
   /** True when the manifest exists and parsed. */
   complete: boolean;
   manifest?: Manifest;
+  /** The manifest exactly as stored: what its signature covers. */
+  manifestBytes?: Uint8Array;
   /** Why a backup with a manifest is unusable (malformed, unknown format). */
   damaged?: string;
   objects: ObjectInfo[];
@@ -76,8 +80,8 @@ export async function listBackups(dest: Destination, reporter: Reporter): Promis
       continue;
     }
     try {
-      const manifest = await readManifest(dest, id);
-      entries.push({ id, complete: true, manifest, objects, time: new Date(manifest.startedAt) });
+      const { manifest, bytes } = await readManifestWithBytes(dest, id);
+      entries.push({ id, complete: true, manifest, manifestBytes: bytes, objects, time: new Date(manifest.startedAt) });
     } catch (err) {
       reporter.warning(errorMessage(err));
       entries.push({ id, complete: false, damaged: errorMessage(err), objects, time: newest });
@@ -87,12 +91,16 @@ export async function listBackups(dest: Destination, reporter: Reporter): Promis
 }
 
 export async function readManifest(dest: Destination, id: string): Promise<Manifest> {
+  return (await readManifestWithBytes(dest, id)).manifest;
+}
+
+export async function readManifestWithBytes(dest: Destination, id: string): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
   const key = objectKey(id, MANIFEST_NAME);
   const bytes = await dest.getBytes(key);
   if (!bytes) throw new NotFoundError(`backup ${id} has no manifest at ${dest.display}`, 'it is incomplete (an interrupted run) and cannot be restored');
   const manifest = parseManifest(bytes, `${dest.display}/${key}`);
   if (manifest.id !== id) throw new StrongboxError(`manifest ${dest.display}/${key} names backup ${manifest.id}, not ${id}`);
-  return manifest;
+  return { manifest, bytes };
 }
 
 export interface Selection {

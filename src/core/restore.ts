@@ -1,6 +1,7 @@
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { DecryptOptions } from '../codecs/age/index.js';
+import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { restoreFiles } from '../sources/files.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
@@ -9,12 +10,15 @@ import { RefusedError, UsageError } from './errors.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
 
 export interface RestoreOptions {
   destination: Destination;
   selection: Selection;
   decrypt?: DecryptOptions;
+  /** Refuse a backup whose manifest is not signed by one of these keys. */
+  trusted?: SshPublicKey[];
   postgresTarget?: string;
   filesTarget?: string;
   /** Artifact names to restore; default: every artifact that has a target. */
@@ -51,6 +55,9 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
   const chosen = selectBackup(await listBackups(dest, reporter), opts.selection);
   const m = chosen.manifest;
+  // Trust first: nothing of a planted or edited backup is read as data.
+  reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
+  assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
   const jobs = planJobs(m, opts);
   await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);

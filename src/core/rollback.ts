@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { identityToRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
+import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { parsePostgresUrl } from '../sources/pg-url.js';
 import { countQueryRows } from '../sources/postgres.js';
@@ -14,6 +15,7 @@ import { assertRepositoryOutside, restore } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -25,6 +27,10 @@ export interface RollbackOptions {
   decrypt: DecryptOptions;
   /** More recipients for the safety backup. */
   recipients: string[];
+  /** Refuse a snapshot whose manifest is not signed by one of these keys. */
+  trusted?: SshPublicKey[];
+  /** Signs the safety backup. */
+  signingKey?: SshPrivateKey;
   postgresTarget?: string;
   filesTarget?: string;
   /** Must repeat the target's name: the database name, or the files target's folder name. */
@@ -88,8 +94,11 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     const m = snapshot.manifest;
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
 
-    // Before anything is written: the key must open the snapshot, and the repository must not
-    // sit inside the files target the restore would replace.
+    // Before anything is written: the snapshot must be signed by a trusted key (when any are
+    // named) and encrypted throughout, the key must open it, and the repository must not sit
+    // inside the files target the restore would replace.
+    reportSignature(m.id, await checkTrust(dest, snapshot, opts.trusted), !!opts.trusted?.length, reporter);
+    assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
     for (const a of m.artifacts) await checkCanDecrypt(dest, m.id, a, opts.decrypt);
     await assertRepositoryOutside(dest, opts.filesTarget);
 
@@ -98,6 +107,9 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     if (opts.filesTarget && (await hasEntries(opts.filesTarget))) sources.push({ kind: 'files', path: opts.filesTarget });
     if (!sources.length) throw new UsageError('nothing to roll back: the files target does not exist and no database was given');
 
+    if (opts.trusted?.length && !opts.signingKey) {
+      reporter.warning('the safety backup will be unsigned (no --sign-key given), so restoring it to undo this rollback must be done without --trust');
+    }
     reporter.info('Taking the safety backup of the current state…');
     const safety = await backup({
       destinations: [dest],
@@ -108,6 +120,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       origin: opts.origin,
       reporter,
       lock: held,
+      signingKey: opts.signingKey,
     });
     const check = await verify({ destination: dest, selector: safety.id, deep: true, decrypt: opts.decrypt, reporter, lock: held });
     if (!check.ok) {
@@ -123,6 +136,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         destination: dest,
         selection: { selector: m.id },
         decrypt: opts.decrypt,
+        trusted: opts.trusted,
         postgresTarget: opts.postgresTarget,
         filesTarget: opts.filesTarget,
         force: true,

@@ -5,6 +5,10 @@ export type Compression = 'zstd' | 'gzip' | 'none';
 /** Major.minor of the on-storage format. Readers refuse an unknown major version. */
 export const FORMAT_VERSION = '1.0';
 export const MANIFEST_NAME = 'manifest.json';
+/** The SSH signature of the manifest's exact bytes; stored before the manifest. */
+export const SIGNATURE_NAME = 'manifest.json.sig';
+/** The SSH signature namespace (`ssh-keygen -Y … -n strongbox`). */
+export const SIGNATURE_NAMESPACE = 'strongbox';
 
 export interface ArtifactRecord {
   /** Unique within the backup, e.g. `postgres-appdb`, `files-uploads`; `--only NAME` selects it. */

@@ -1,17 +1,22 @@
 import type { DecryptOptions } from '../codecs/age/index.js';
 import type { Destination } from '../destinations/types.js';
 import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js';
-import { NotFoundError, errorMessage } from './errors.js';
+import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
+import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, objectKey, selectBackup } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
+import { assertEncryptedAsDeclared, checkTrust, describeSignature, type SignatureStatus } from './trust.js';
+import { MANIFEST_NAME } from './types.js';
 
 export interface VerifyOptions {
   destination: Destination;
   selector: string;
-  /** Also decrypt and decompress, checking the plaintext SHA-256 (needs the key). */
+  /** Also decrypt and decompress, checking the plaintext SHA-256 (needs the key). A key implies it. */
   deep: boolean;
   decrypt?: DecryptOptions;
+  /** Require the manifest to be signed by one of these keys. */
+  trusted?: SshPublicKey[];
   /** Fail when the chosen backup finished longer ago than this. */
   maxAgeMs?: number;
   reporter: Reporter;
@@ -23,6 +28,8 @@ export interface VerifyProblem {
   artifact?: string;
   object?: string;
   problem: string;
+  /** The exit code this problem calls for: 5 for a wrong key, else 3. */
+  exitCode: number;
 }
 
 export interface VerifyResult {
@@ -33,6 +40,9 @@ export interface VerifyResult {
   deep: boolean;
   artifacts: { name: string; object: string; storedOk: boolean; plaintextOk?: boolean }[];
   problems: VerifyProblem[];
+  signature: SignatureStatus;
+  /** 0, 3 (a problem found), or 5 (the key opens no artifact's header). */
+  exitCode: number;
 }
 
 /**
@@ -48,23 +58,56 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   const { destination: dest, reporter } = opts;
   const now = (opts.now ?? (() => new Date()))();
   const entries = await listBackups(dest, reporter);
+  const damaged = entries.filter((e) => e.damaged);
+  const named = damaged.find((e) => e.id === opts.selector);
+  if (named || (!entries.some((e) => e.complete) && damaged.length)) {
+    // A backup whose manifest is there but unreadable is a damaged backup, not a missing one.
+    const bad = named ? [named] : damaged;
+    throw new VerificationError(
+      bad.map((e) => `backup ${e.id} at ${dest.display} is damaged: ${e.damaged}`).join('\n'),
+      named ? 'choose another backup (strongbox list --all)' : 'no other complete backup is there; run a new backup and check the storage',
+    );
+  }
   if (!entries.some((e) => e.complete)) {
     throw new NotFoundError(`no complete backup at ${dest.display}`, 'run a backup first, or check the destination');
   }
   const chosen = selectBackup(entries, { selector: opts.selector });
   const m = chosen.manifest;
+  const manifestAt = `${dest.display}/${objectKey(m.id, MANIFEST_NAME)}`;
   const problems: VerifyProblem[] = [];
+  // Each problem is printed once, when found; the edges end with a one-line summary.
+  const problem = (p: Omit<VerifyProblem, 'exitCode'>, exitCode: number = ExitCode.verifyFailed) => {
+    problems.push({ ...p, exitCode });
+    reporter.error(`FAILED ${p.artifact ? `${p.artifact} ` : ''}${p.object ? `(${p.object})` : `backup ${m.id}`}: ${p.problem}`);
+  };
   const ageSeconds = (now.getTime() - Date.parse(m.finishedAt)) / 1000;
   if (opts.maxAgeMs !== undefined && ageSeconds * 1000 > opts.maxAgeMs) {
-    problems.push({ problem: `backup ${m.id} finished ${formatAge(ageSeconds)} ago, older than the allowed ${formatAge(opts.maxAgeMs / 1000)}` });
+    problem({ problem: `backup ${m.id} finished ${formatAge(ageSeconds)} ago, older than the allowed ${formatAge(opts.maxAgeMs / 1000)}` });
   }
   if (opts.selector === 'latest') {
     // A newer backup whose manifest can't be read must not let an older one pass as "latest".
     for (const e of entries) {
-      if (e.damaged && e.time > chosen.time) problems.push({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged}` });
+      if (e.damaged && e.time > chosen.time) problem({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged}` });
     }
   }
-  reporter.info(`Verifying ${m.id} at ${dest.display}${opts.deep ? ' (deep: decrypting)' : ''}`);
+  const deep = opts.deep || opts.decrypt !== undefined;
+  if (deep && !opts.deep) reporter.info('A key was given, so this is a deep verification: every artifact is decrypted and its plaintext checked');
+  let signature: SignatureStatus = { signed: false };
+  try {
+    signature = await checkTrust(dest, chosen, opts.trusted);
+  } catch (err) {
+    if (!(err instanceof VerificationError)) throw err;
+    problem({ object: manifestAt, problem: err.message });
+  }
+  let encryptionOk = true;
+  try {
+    assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
+  } catch (err) {
+    if (!(err instanceof VerificationError)) throw err;
+    encryptionOk = false;
+    problem({ object: manifestAt, problem: err.message });
+  }
+  reporter.info(`Verifying ${m.id} at ${dest.display}${deep ? ' (deep: decrypting)' : ''}; ${describeSignature(signature, !!opts.trusted?.length)}`);
   const artifacts: VerifyResult['artifacts'] = [];
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));
   for (const a of m.artifacts) {
@@ -73,15 +116,16 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
     artifacts.push(row);
     const size = present.get(objectKey(m.id, a.key));
     if (size === undefined) {
-      problems.push({ artifact: a.name, object: where, problem: 'object is missing' });
+      problem({ artifact: a.name, object: where, problem: 'object is missing' });
       continue;
     }
     if (size !== a.stored.size) {
-      problems.push({ artifact: a.name, object: where, problem: `object holds ${size} bytes, the manifest says ${a.stored.size}` });
+      problem({ artifact: a.name, object: where, problem: `object holds ${size} bytes, the manifest says ${a.stored.size}` });
       continue;
     }
     try {
-      if (opts.deep && (opts.decrypt !== undefined || a.encryption.scheme === 'none')) {
+      // A manifest that contradicts its own encryption is not read as plaintext.
+      if (deep && encryptionOk && (opts.decrypt !== undefined || a.encryption.scheme === 'none')) {
         // One read checks all three: stored SHA-256, age authentication, plaintext SHA-256.
         const plain = await openPlaintext(dest, m.id, a, opts.decrypt);
         for await (const _ of plain) {
@@ -94,11 +138,15 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
       }
       reporter.info(`  ok ${a.name} (${where})`);
     } catch (err) {
-      problems.push({ artifact: a.name, object: where, problem: errorMessage(err) });
-      reporter.error(`  FAILED ${a.name}: ${errorMessage(err)}`);
+      problem({ artifact: a.name, object: where, problem: errorMessage(err) }, err instanceof StrongboxError ? exitFor(err) : ExitCode.verifyFailed);
     }
   }
-  return { ok: problems.length === 0, backupId: m.id, finishedAt: m.finishedAt, ageSeconds, deep: opts.deep, artifacts, problems };
+  const exitCode = problems.some((p) => p.exitCode === ExitCode.wrongKey) ? ExitCode.wrongKey : problems.length ? ExitCode.verifyFailed : ExitCode.ok;
+  return { ok: problems.length === 0, backupId: m.id, finishedAt: m.finishedAt, ageSeconds, deep, artifacts, problems, signature, exitCode };
+}
+
+function exitFor(err: StrongboxError): number {
+  return err.exitCode === ExitCode.wrongKey ? ExitCode.wrongKey : ExitCode.verifyFailed;
 }
 
 export function formatAge(seconds: number): string {

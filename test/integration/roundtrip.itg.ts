@@ -200,7 +200,7 @@ describe('backup → list → verify → restore', () => {
     expect(r.stderr).toMatch(/identity/i);
     expect(existsSync(dir)).toBe(false);
     const v = await cli(['verify', '--from', local, '--deep', '--identity-file', other]);
-    expect(v.code).toBe(3);
+    expect(v.code).toBe(5);
   });
 
   it('an empty recipient (an unset secret) refuses to start and writes nothing', async () => {

@@ -1,0 +1,12 @@
+export {
+  SshKeyError,
+  fingerprint,
+  formatPrivateKey,
+  formatPublicKey,
+  generateSigningKey,
+  parsePrivateKey,
+  parsePublicKey,
+  type SshPrivateKey,
+  type SshPublicKey,
+} from './keys.js';
+export { SshSignatureError, parseSignature, signMessage, signerFingerprint, verifySignature, type SshSignature } from './sshsig.js';

@@ -1,0 +1,129 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runBackupAction } from '../../src/actions/backup.js';
+import { runRestoreAction } from '../../src/actions/restore.js';
+import { runVerifyAction } from '../../src/actions/verify.js';
+import { generateIdentity } from '../../src/codecs/age/index.js';
+import { formatPrivateKey, formatPublicKey, generateSigningKey } from '../../src/codecs/ssh-signature/index.js';
+
+/**
+ * The signing-key and trusted-keys inputs as a runner sets them (INPUT_<NAME>, "" when not
+ * given), and the verify action's exit codes for keys.
+ */
+let work: string;
+let tree: string;
+const saved = { ...process.env };
+const id = generateIdentity();
+const signer = generateSigningKey('ci');
+const other = generateSigningKey('attacker');
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'strongbox-actions-trust-'));
+  tree = join(work, 'uploads');
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'a.txt'), 'hello\n');
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterEach(() => {
+  process.env = { ...saved };
+  process.exitCode = undefined;
+  vi.restoreAllMocks();
+});
+
+function runnerEnv(actionYml: string, given: Record<string, string>): string {
+  const inputs = parse(readFileSync(actionYml, 'utf8')).inputs as Record<string, { default?: string }>;
+  for (const [name, spec] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = given[name] ?? spec.default ?? '';
+  const out = join(work, `out-${Math.random().toString(16).slice(2)}`);
+  writeFileSync(out, '');
+  Object.assign(process.env, { GITHUB_OUTPUT: out, GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '42' });
+  return out;
+}
+
+function outputs(file: string): Record<string, string> {
+  const text = readFileSync(file, 'utf8');
+  const result: Record<string, string> = {};
+  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm;
+  for (let m; (m = re.exec(text)); ) result[m[1]!] = m[3]!;
+  return result;
+}
+
+function capture(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
+  return lines;
+}
+
+/** What a person reads in the log: every line but the runner's own ::add-mask:: commands. */
+const visible = (lines: string[]) => lines.join('').split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+
+describe('signing-key and trusted-keys inputs', () => {
+  it('backup signs with the signing-key secret (masked, never logged); verify and restore accept it with trusted-keys', async () => {
+    const repo = join(work, 'repo-signed');
+    const keyText = formatPrivateKey(signer);
+    const log = capture();
+    let out = runnerEnv('action.yml', { to: repo, files: tree, recipient: id.recipient, 'signing-key': keyText, init: 'true' });
+    await runBackupAction();
+    const backupId = outputs(out)['backup-id']!;
+    expect(outputs(out).status, visible(log)).toBe('success');
+    const sigText = readFileSync(join(repo, backupId, 'manifest.json.sig'), 'utf8');
+    expect(sigText).toMatch(/^-----BEGIN SSH SIGNATURE-----/);
+    const masks = [...log.join('').matchAll(/::add-mask::(.*)/g)].map((m) => m[1]);
+    const keyLines = keyText.split('\n').filter((l) => l && !l.startsWith('-----'));
+    expect(masks).toEqual(expect.arrayContaining(keyLines));
+
+    process.exitCode = undefined;
+    out = runnerEnv('actions/verify/action.yml', { from: repo, 'trusted-keys': `${formatPublicKey(other.publicKey)}\n${formatPublicKey(signer.publicKey)}` });
+    await runVerifyAction();
+    expect(outputs(out).ok, visible(log)).toBe('true');
+
+    const target = join(work, 'target-signed');
+    out = runnerEnv('actions/restore/action.yml', { from: repo, identity: id.identity, 'trusted-keys': formatPublicKey(signer.publicKey), 'files-target': target });
+    await runRestoreAction();
+    expect(outputs(out)['exit-code'], visible(log)).toBe('0');
+    expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('hello\n');
+
+    const text = visible(log);
+    for (const l of [...keyLines, ...sigText.split('\n').filter((x) => x && !x.startsWith('-----'))]) expect(text).not.toContain(l);
+  });
+
+  it('restore with trusted-keys refuses a backup signed by another key (exit-code 3) and writes nothing', async () => {
+    const repo = join(work, 'repo-other');
+    const log = capture();
+    runnerEnv('action.yml', { to: repo, files: tree, recipient: id.recipient, 'signing-key': formatPrivateKey(other), init: 'true' });
+    await runBackupAction();
+    process.exitCode = undefined;
+    const target = join(work, 'target-other');
+    const out = runnerEnv('actions/restore/action.yml', { from: repo, identity: id.identity, 'trusted-keys': formatPublicKey(signer.publicKey), 'files-target': target });
+    await runRestoreAction();
+    expect(outputs(out)['exit-code']).toBe('3');
+    expect(visible(log)).toMatch(/::error::backup \S+ at .* is signed by SHA256:\S+, which is not a trusted key/);
+    expect(() => readFileSync(join(target, 'a.txt'))).toThrow();
+  });
+
+  it('verify with a wrong identity (deep not asked) sets exit-code 5 and fails, naming the object once', async () => {
+    const repo = join(work, 'repo-wrongkey');
+    const log = capture();
+    runnerEnv('action.yml', { to: repo, files: tree, recipient: id.recipient, init: 'true' });
+    await runBackupAction();
+    process.exitCode = undefined;
+    const out = runnerEnv('actions/verify/action.yml', { from: repo, identity: generateIdentity().identity });
+    await runVerifyAction();
+    expect(outputs(out)['exit-code']).toBe('5');
+    expect(outputs(out).ok).toBe('false');
+    expect(process.exitCode).toBe(1);
+    const errors = visible(log).split('\n').filter((l) => l.startsWith('::error::') && l.includes('files-uploads.tar.zst.age'));
+    expect(errors).toHaveLength(1);
+  });
+
+  it('a signing-key that is not a private key is a usage error (exit-code 2) and nothing is backed up', async () => {
+    const repo = join(work, 'repo-badkey');
+    capture();
+    const out = runnerEnv('action.yml', { to: repo, files: tree, recipient: id.recipient, 'signing-key': formatPublicKey(signer.publicKey), init: 'true' });
+    await runBackupAction();
+    expect(outputs(out)['exit-code']).toBe('2');
+    expect(() => readFileSync(join(repo, 'strongbox.json'))).toThrow();
+  });
+});
