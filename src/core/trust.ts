@@ -49,9 +49,10 @@ export interface SignatureStatus {
 export async function readSignatureStatus(dest: Destination, e: BackupEntry): Promise<SignatureStatus> {
   const key = objectKey(e.id, SIGNATURE_NAME);
   if (!e.objects.some((o) => o.key === key)) return { signed: false };
-  const bytes = await dest.getBytes(key);
-  if (!bytes) return { signed: false };
   try {
+    // A signature that cannot be fetched or parsed is reported, never fatal to a listing.
+    const bytes = await dest.getBytes(key);
+    if (!bytes) return { signed: false };
     return { signed: true, signer: fingerprint(parseSignature(Buffer.from(bytes).toString('utf8')).publicKey) };
   } catch (err) {
     return { signed: true, unreadable: errorMessage(err) };
