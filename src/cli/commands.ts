@@ -7,7 +7,8 @@ import { ExitCode, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
-import { describeBackup, listBackups } from '../core/repository.js';
+import { describeBackup, initRepository, listBackups } from '../core/repository.js';
+import { FORMAT_VERSION } from '../core/types.js';
 import { restore } from '../core/restore.js';
 import { verify } from '../core/verify.js';
 import {
@@ -22,6 +23,7 @@ import {
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../core/artifact-writer.js';
+import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
@@ -50,6 +52,12 @@ function storage(o: Record<string, unknown>): StorageSettings {
   return { endpoint: o.endpoint as string | undefined, region: o.region as string | undefined, pathStyle: !!o.pathStyle, preset: o.preset as string | undefined };
 }
 
+/** `/srv/backups`, or `bucket B, prefix P (s3://B/P)` so a wrong prefix stands out. */
+function describeLocation(dest: Destination): string {
+  if (dest instanceof S3Destination) return `bucket ${dest.bucket}, prefix ${dest.prefix || '(none)'} (${dest.display})`;
+  return dest.display;
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -69,6 +77,29 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       process.stderr.write(`Public key: ${recipient}\n`);
     });
 
+  storageOptions(
+    program
+      .command('init')
+      .description('create a Strongbox repository (a folder and its missing parents, or a bucket prefix); nothing changes where one exists')
+      .option('--to <dest>', 'where: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (o) => {
+    const dests = openDestinations(o.to, storage(o), '--to');
+    const results: { destination: string; created: boolean; format: string }[] = [];
+    for (const dest of dests) {
+      const { created } = await initRepository(dest, new Date());
+      results.push({ destination: dest.display, created, format: FORMAT_VERSION });
+      if (!o.json) {
+        process.stdout.write(
+          created
+            ? `created a Strongbox repository at ${describeLocation(dest)} (format ${FORMAT_VERSION})\n`
+            : `${describeLocation(dest)} already holds a Strongbox repository; nothing changed\n`,
+        );
+      }
+    }
+    if (o.json) printJson(results);
+  });
+
   commonOptions(
     program
       .command('backup')
@@ -80,7 +111,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
-      .option('--init', 'allow starting a new repository in an existing local folder')
+      .option('--init', 'create the repository first if the destination holds none (as `strongbox init` does)')
       .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
       .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')

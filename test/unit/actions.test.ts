@@ -55,7 +55,7 @@ describe('backup action', () => {
   it('backs up with a recipient and sets its outputs', async () => {
     const repo = join(work, 'repo-ok');
     const log = quiet();
-    const out = runnerEnv('action.yml', { to: repo, files: tree, recipient: generateIdentity().recipient, label: 'nightly' });
+    const out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, recipient: generateIdentity().recipient, label: 'nightly' });
     await runBackupAction();
     const o = outputs(out);
     expect(o.status).toBe('success');
@@ -80,7 +80,7 @@ describe('backup action', () => {
   it('unencrypted: true works although the runner sets the key inputs to ""', async () => {
     const repo = join(work, 'repo-plain');
     quiet();
-    const out = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    const out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
     await runBackupAction();
     expect(outputs(out).status).toBe('success');
   });
@@ -114,7 +114,7 @@ describe('verify action', () => {
   it('fails the step with exit code 3 when the backup is older than max-age', async () => {
     const repo = join(work, 'repo-verify');
     quiet();
-    let out = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    let out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
     await runBackupAction();
     expect(outputs(out).status).toBe('success');
     process.exitCode = undefined;
