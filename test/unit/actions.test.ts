@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -75,6 +75,19 @@ describe('backup action', () => {
     expect(outputs(out)['exit-code']).toBe('2');
     expect(log.join('')).toMatch(/::error::no encryption key: the recipient and passphrase inputs are both empty/);
     expect(() => readFileSync(join(repo, 'strongbox.json'))).toThrow();
+  });
+
+  it('a destination without a repository fails with exit code 4 naming init, and nothing is created', async () => {
+    const share = join(work, 'empty-share');
+    mkdirSync(share);
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: join(share, 'app'), files: tree, recipient: generateIdentity().recipient });
+    await runBackupAction();
+    expect(process.exitCode).toBe(1);
+    expect(outputs(out)['exit-code']).toBe('4');
+    expect(log.join('')).toMatch(/::error::no Strongbox repository at .*empty-share\/app/);
+    expect(log.join('')).toMatch(/init: true/);
+    expect(readdirSync(share)).toEqual([]);
   });
 
   it('unencrypted: true works although the runner sets the key inputs to ""', async () => {
