@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,10 +177,13 @@ describe('#31 a repository inside the tree being backed up', () => {
     mkdirSync(app);
     writeFileSync(join(app, 'data.bin'), randomBytes(1 << 20));
     const repo = join(app, '.backups');
-    for (let i = 0; i < 3; i++) {
-      const r = await cli(['backup', '--to', repo, '--init', '--files', app, '--recipient', recipient]);
+    // The last run names both through a symlink: paths differ, device and inode do not.
+    const link = join(work, 'app-link');
+    symlinkSync(app, link);
+    for (const [to, files] of [[repo, app], [repo, app], [join(link, '.backups'), link]]) {
+      const r = await cli(['backup', '--to', to!, '--init', '--files', files!, '--recipient', recipient]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain(`leaving ".backups" out of the backup of ${app}: it is the Strongbox repository ${repo}`);
+      expect(r.stderr).toContain(`leaving ".backups" out of the backup of ${files}: it is the Strongbox repository ${to}`);
     }
     const sizes = await storedSizes(repo);
     expect(sizes).toHaveLength(3);
