@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allKeys, s3Destination } from '../helpers/backup-fixtures.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 
 /**
@@ -132,15 +132,14 @@ describe('#12 a backup that fails before any data is stored leaves no empty fold
   });
   afterAll(async () => {
     await db?.drop();
-    await db?.sql(`SELECT 1`).catch(() => {});
-    execFileSync('psql', ['-X', '-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', `DROP ROLE IF EXISTS ${role}`]);
+    execFileSync('psql', ['-X', '-q', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, '-d', 'postgres', '-c', `DROP ROLE IF EXISTS ${role}`]);
   });
 
   it('pg_dump failing (a database that does not exist; a table it may not read) leaves the repository as it was', async () => {
     const repo = join(work, 'pg-fail');
     expect((await cli(['init', '--to', repo])).code).toBe(0);
     const missing = db.url.replace(/\/[^/]+$/, '/sb_no_such_database');
-    const denied = db.url.replace('postgres@', `${role}@`);
+    const denied = db.url.replace(`//${PG_USER}@`, `//${role}@`);
     for (const url of [missing, denied]) {
       const r = await cli(['backup', '--to', repo, '--postgres', url, '--recipient', recipient]);
       expect(r.code).toBe(1);
