@@ -7,7 +7,7 @@ import { ExitCode, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
-import { describeBackup, initRepository, listBackups } from '../core/repository.js';
+import { describeBackup, initRepositories, listBackups } from '../core/repository.js';
 import { FORMAT_VERSION } from '../core/types.js';
 import { restore } from '../core/restore.js';
 import { verify } from '../core/verify.js';
@@ -85,19 +85,18 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const dests = openDestinations(o.to, storage(o), '--to');
-    const results: { destination: string; created: boolean; format: string }[] = [];
-    for (const dest of dests) {
-      const { created } = await initRepository(dest, new Date());
-      results.push({ destination: dest.display, created, format: FORMAT_VERSION });
-      if (!o.json) {
-        process.stdout.write(
-          created
-            ? `created a Strongbox repository at ${describeLocation(dest)} (format ${FORMAT_VERSION})\n`
-            : `${describeLocation(dest)} already holds a Strongbox repository; nothing changed\n`,
-        );
-      }
+    const made = await initRepositories(dests, new Date());
+    if (o.json) {
+      printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
+      return;
     }
-    if (o.json) printJson(results);
+    for (const [i, dest] of dests.entries()) {
+      process.stdout.write(
+        made[i]
+          ? `created a Strongbox repository at ${describeLocation(dest)} (format ${FORMAT_VERSION})\n`
+          : `${describeLocation(dest)} already holds a Strongbox repository; nothing changed\n`,
+      );
+    }
   });
 
   commonOptions(

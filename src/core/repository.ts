@@ -65,11 +65,14 @@ async function createRepository(dest: Destination, now: Date): Promise<void> {
  * A location holding other data but no marker is refused: that is usually a wrong path.
  */
 export async function initRepository(dest: Destination, now: Date): Promise<{ created: boolean }> {
-  const state = await inspectLocation(dest);
-  if (state.kind === 'repository') return { created: false };
-  if (state.kind === 'occupied') throw occupiedError(dest, state.names);
-  await createRepository(dest, now);
-  return { created: true };
+  const [created] = await initRepositories([dest], now);
+  return { created: created! };
+}
+
+/** Several at once: all are checked before any is created. Returns, per destination, whether it was created. */
+export async function initRepositories(dests: Destination[], now: Date): Promise<boolean[]> {
+  const created = await ensureRepositories(dests, now, true);
+  return dests.map((d) => created.includes(d));
 }
 
 /**

@@ -61,9 +61,11 @@ describe('#30 strongbox init', () => {
     expect(readdirSync(repo)).toEqual(['strongbox.json']);
   });
 
-  it('refuses a folder that already holds other data (exit 7), naming it, and changes nothing', async () => {
-    const r = await cli(['init', '--to', tree]);
+  it('refuses a folder that already holds other data (exit 7), naming it, and changes nothing (not even another --to)', async () => {
+    const other = join(work, 'init-not-made');
+    const r = await cli(['init', '--to', other, '--to', tree]);
     expect(r.code).toBe(7);
+    expect(existsSync(other)).toBe(false);
     expect(r.stderr).toMatch(new RegExp(`will not create a Strongbox repository at ${tree}: it already holds other data \\(a\\.txt, sub/\\)`));
     expect(readdirSync(tree).sort()).toEqual(['a.txt', 'sub']);
   });
