@@ -20,7 +20,8 @@ if command -v pg_isready >/dev/null && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev
   trap 'psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${db}_restored WITH (FORCE)" postgres' EXIT
 fi
 
-echo "== 2. backup src/ ${pg_args:+and database $db }to $work/repository"
+echo "== 2. init a repository in $work/repository, then back up src/ ${pg_args:+and database $db }into it"
+sb init --to "$work/repository"
 sb backup --to "$work/repository" --files src "${pg_args[@]}" --recipient "$recipient" --label demo
 echo "== 3. list and verify (deep: decrypt and check every checksum)"
 sb list --from "$work/repository"

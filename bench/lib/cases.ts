@@ -106,7 +106,7 @@ export function strongboxCases(ctx: Context, rt: Runtime, variants = false): Cas
         rm(repo(r));
         mkdirSync(dir, { recursive: true });
       },
-      spec: (r) => cli('backup', '--to', repo(r), '--files', ctx.tree.path, '--recipient', ctx.recipient, '--json'),
+      spec: (r) => cli('backup', '--to', repo(r), '--init', '--files', ctx.tree.path, '--recipient', ctx.recipient, '--json'),
       finish: (_r, m) => strongboxJson(m),
     },
     {
@@ -151,7 +151,7 @@ export function strongboxCases(ctx: Context, rt: Runtime, variants = false): Cas
         rm(sizeRepo);
         mkdirSync(dir, { recursive: true });
       },
-      spec: () => cli('backup', '--to', sizeRepo, '--files', ctx.tree.path, '--recipient', ctx.recipient, '--confirm-upload', 'size', '--json'),
+      spec: () => cli('backup', '--to', sizeRepo, '--init', '--files', ctx.tree.path, '--recipient', ctx.recipient, '--confirm-upload', 'size', '--json'),
       finish: (_r, m) => {
         rm(sizeRepo);
         return strongboxJson(m);
@@ -268,7 +268,7 @@ export function pgStrongboxCase(ctx: Context, pg: PgContext, rt: Runtime): CaseD
       rm(repo(r));
       mkdirSync(dir, { recursive: true });
     },
-    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--postgres', pg.url, '--recipient', ctx.recipient, '--json'], captureStdout: true, servers: ['postgres'] }),
+    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--init', '--postgres', pg.url, '--recipient', ctx.recipient, '--json'], captureStdout: true, servers: ['postgres'] }),
     finish: (_r, m) => strongboxJson(m),
   };
 }
@@ -304,7 +304,7 @@ export function memoryCase(ctx: Context, tree: { path: string; bytes: number }, 
     inputBytes: tree.bytes,
     runs: 1,
     prepare: () => rm(repo),
-    spec: () => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo, '--files', tree.path, '--recipient', ctx.recipient, '--json'], captureStdout: true }),
+    spec: () => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo, '--init', '--files', tree.path, '--recipient', ctx.recipient, '--json'], captureStdout: true }),
     finish: (_r, m) => {
       const outcome = strongboxJson(m);
       rm(repo);

@@ -8,7 +8,8 @@ import { ExitCode, RefusedError, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
-import { describeBackup, listBackups } from '../core/repository.js';
+import { describeBackup, initRepositories, listBackups } from '../core/repository.js';
+import { FORMAT_VERSION } from '../core/types.js';
 import { restore } from '../core/restore.js';
 import { describeSignature, readSignatureStatus } from '../core/trust.js';
 import { verify } from '../core/verify.js';
@@ -27,6 +28,7 @@ import {
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../core/artifact-writer.js';
+import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
@@ -71,6 +73,12 @@ async function writeNew(file: string, text: string, mode: number): Promise<void>
   }
 }
 
+/** `/srv/backups`, or `bucket B, prefix P (s3://B/P)` so a wrong prefix stands out. */
+function describeLocation(dest: Destination): string {
+  if (dest instanceof S3Destination) return `bucket ${dest.bucket}, prefix ${dest.prefix || '(none)'} (${dest.display})`;
+  return dest.display;
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -106,6 +114,28 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       process.stderr.write(`Public key: ${recipient}\n`);
     });
 
+  storageOptions(
+    program
+      .command('init')
+      .description('create a Strongbox repository (a folder and its missing parents, or a bucket prefix); nothing changes where one exists')
+      .option('--to <dest>', 'where: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (o) => {
+    const dests = openDestinations(o.to, storage(o), '--to');
+    const made = await initRepositories(dests, new Date());
+    if (o.json) {
+      printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
+      return;
+    }
+    for (const [i, dest] of dests.entries()) {
+      process.stdout.write(
+        made[i]
+          ? `created a Strongbox repository at ${describeLocation(dest)} (format ${FORMAT_VERSION})\n`
+          : `${describeLocation(dest)} already holds a Strongbox repository; nothing changed\n`,
+      );
+    }
+  });
+
   commonOptions(
     program
       .command('backup')
@@ -118,7 +148,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
       .option('--sign-key <file>', 'sign the manifest with this SSH signing key (strongbox keygen --signing)')
-      .option('--init', 'allow starting a new repository in an existing local folder')
+      .option('--init', 'create the repository first if the destination holds none (as `strongbox init` does)')
       .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
       .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')

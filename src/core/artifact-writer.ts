@@ -57,7 +57,10 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     ...ctx.destinations.map((dest, i) =>
       dest.put(fullKey, outputs[i]!, { signal: abort.signal }).catch((err: unknown) => {
         if (isConsequence(err)) throw err;
-        throw new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, { cause: err });
+        throw new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, {
+          cause: err,
+          hint: err instanceof StrongboxError ? err.hint : undefined,
+        });
       }),
     ),
   ];
@@ -111,7 +114,15 @@ async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): P
   // early", and prefer a wrapped twin (naming the object and destination) of a raw error.
   const cause = errors.find((e) => !isConsequence(e)) ?? errors[0];
   if (cause === undefined || cause instanceof StrongboxError) return cause;
-  return errors.find((e) => e instanceof StrongboxError && e.cause === cause) ?? cause;
+  return errors.find((e) => e instanceof StrongboxError && causedBy(e, cause)) ?? cause;
+}
+
+/** True when `cause` is somewhere in err's cause chain (a destination's error, wrapped again above). */
+function causedBy(err: unknown, cause: unknown): boolean {
+  for (let e = (err as { cause?: unknown }).cause, depth = 0; e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e === cause) return true;
+  }
+  return false;
 }
 
 /** Proves the destination holds exactly what we sent before the manifest may refer to it. */

@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
 import { fingerprint, signMessage, type SshPrivateKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import { dumpFiles, filesArtifactName } from '../sources/files.js';
+import { dumpFiles, filesArtifactName, treeRoot, type LeaveOut } from '../sources/files.js';
 import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
 import { VERSION } from '../version.js';
 import { formatBytes, writeArtifact, type ArtifactPlan } from './artifact-writer.js';
@@ -10,7 +12,7 @@ import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from './errors.js';
 import { serializeManifest } from './manifest.js';
 import type { Reporter } from './reporter.js';
-import { ensureRepository, objectKey } from './repository.js';
+import { ensureRepositories, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
@@ -28,7 +30,7 @@ export interface BackupOptions {
   reporter: Reporter;
   now?: () => Date;
   lock?: LockSettings;
-  /** Allow starting a repository in an existing folder (local destinations). */
+  /** Create a repository where none is, by the rules of `strongbox init` (otherwise: not found). */
   init?: boolean;
   /** Signs the manifest (an SSH signature stored before it). */
   signingKey?: SshPrivateKey;
@@ -67,8 +69,11 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   if (opts.sources.length === 0) throw new UsageError('nothing to back up', 'pass --postgres URL and/or --files PATH');
   validateLabels(opts.labels);
 
-  const plans = planArtifacts(opts.sources, reporter);
-  for (const dest of opts.destinations) await ensureRepository(dest, now(), opts.init);
+  // Every source is checked before anything is created, locked or written: a typo in a
+  // path or URL leaves the destination exactly as it was.
+  const plans = planArtifacts(opts.sources, reporter, opts.destinations);
+  const created = await ensureRepositories(opts.destinations, now(), opts.init);
+  for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
     // data was read, not how long we waited behind a prune.
@@ -154,7 +159,8 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
   return { id, manifest, destinations: opts.destinations.map((d) => d.display), plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
 }
 
-function planArtifacts(sources: SourceSpec[], reporter: Reporter): ArtifactPlan[] {
+function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[]): ArtifactPlan[] {
+  for (const s of sources) if (s.kind === 'files') treeRoot(resolve(s.path));
   const used = new Set<string>();
   const unique = (name: string) => {
     let n = name;
@@ -165,7 +171,7 @@ function planArtifacts(sources: SourceSpec[], reporter: Reporter): ArtifactPlan[
   return sources.map((s): ArtifactPlan =>
     s.kind === 'postgres'
       ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter) }
-      : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: () => dumpFiles(s.path, { exclude: s.exclude, reporter }) },
+      : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: async () => dumpFiles(s.path, { exclude: s.exclude, reporter, leaveOut: await localRepositories(destinations) }) },
   );
 }
 
@@ -178,4 +184,15 @@ async function removePartial(destinations: Destination[], id: string, reporter: 
       reporter.warning(`could not remove the partial backup ${id} from ${dest.display}: ${errorMessage(err)} (prune will)`);
     }
   }
+}
+
+/** Local repositories by device + inode, so a tree holding one (also through a bind mount) leaves it out. */
+async function localRepositories(destinations: Destination[]): Promise<LeaveOut[]> {
+  const found: LeaveOut[] = [];
+  for (const d of destinations) {
+    if (!d.localPath) continue;
+    const st = await stat(d.localPath).catch(() => undefined);
+    if (st?.isDirectory()) found.push({ dev: st.dev, ino: st.ino, what: `the Strongbox repository ${d.display}` });
+  }
+  return found;
 }

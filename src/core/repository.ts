@@ -1,9 +1,10 @@
 import { isBackupId } from './backup-id.js';
-import { NotFoundError, StrongboxError, UsageError, errorMessage } from './errors.js';
+import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from './errors.js';
 import { parseManifest } from './manifest.js';
 import type { Reporter } from './reporter.js';
 import { FORMAT_VERSION, MANIFEST_NAME, type Manifest } from './types.js';
 import type { Destination, ObjectInfo } from '../destinations/types.js';
+import { printable } from '../shared/text.js';
 
 /**
  * The layout of a Strongbox repository at a destination root:
@@ -20,28 +21,102 @@ export function objectKey(backupId: string, name: string): string {
   return `${backupId}/${name}`;
 }
 
-export async function ensureRepository(dest: Destination, now: Date, init = false): Promise<void> {
-  if (await dest.stat(MARKER)) return;
-  const problem = await dest.creationProblem?.({ allowExistingFolder: init });
-  if (problem) {
-    throw new NotFoundError(
-      `will not create a new Strongbox repository at ${dest.display}: ${problem}`,
-      'for a NAS or removable volume, check that it is mounted; to start a repository in an existing folder, pass --init (action input init: true)',
-    );
+/** What a location holds before a backup or init: a repository, nothing, or something else. */
+export type LocationState = { kind: 'repository' } | { kind: 'empty' } | { kind: 'occupied'; names: string[] };
+
+const NAMES_SHOWN = 5;
+
+/**
+ * Reads the marker, and without one what else is there. A missing bucket throws (the store's
+ * NotFoundError names bucket and endpoint), so it is never taken for an empty location.
+ */
+export async function inspectLocation(dest: Destination): Promise<LocationState> {
+  if (await dest.stat(MARKER)) return { kind: 'repository' };
+  const names = dest.peek ? await dest.peek(NAMES_SHOWN) : await firstKeys(dest, NAMES_SHOWN);
+  if (await dest.stat(MARKER)) return { kind: 'repository' }; // created meanwhile (a parallel init)
+  return names.length ? { kind: 'occupied', names } : { kind: 'empty' };
+}
+
+async function firstKeys(dest: Destination, limit: number): Promise<string[]> {
+  const names: string[] = [];
+  for await (const o of dest.list('')) {
+    names.push(o.key);
+    if (names.length >= limit) break;
   }
-  await dest.putBytes(MARKER, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n'));
+  return names;
+}
+
+function occupiedError(dest: Destination, names: string[]): RefusedError {
+  const shown = names.map((n) => printable(n)).join(', ');
+  return new RefusedError(
+    `will not create a Strongbox repository at ${dest.display}: it already holds other data (${shown}${names.length >= NAMES_SHOWN ? ', …' : ''}) but no ${MARKER}`,
+    'that is usually a wrong path or prefix: check it, or choose an empty or new location',
+  );
+}
+
+/** Writes the marker at a location inspectLocation found empty (a local folder and its parents are created). */
+async function createRepository(dest: Destination, now: Date): Promise<void> {
+  const body = Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n');
+  // A parallel init may win the race; its marker is as good as ours.
+  if (dest.putBytesIfAbsent) await dest.putBytesIfAbsent(MARKER, body);
+  else await dest.putBytes(MARKER, body);
+}
+
+/**
+ * `strongbox init`: creates a repository, or confirms one is there (changing nothing).
+ * A location holding other data but no marker is refused: that is usually a wrong path.
+ */
+export async function initRepository(dest: Destination, now: Date): Promise<{ created: boolean }> {
+  const [created] = await initRepositories([dest], now);
+  return { created: created! };
+}
+
+/** Several at once: all are checked before any is created. Returns, per destination, whether it was created. */
+export async function initRepositories(dests: Destination[], now: Date): Promise<boolean[]> {
+  const created = await ensureRepositories(dests, now, true);
+  return dests.map((d) => created.includes(d));
+}
+
+/**
+ * Before a backup writes anything: every destination must hold a repository, or (with
+ * `init`) be creatable by the rules of `strongbox init`. All are checked before any is
+ * created, so a refusal at one destination leaves the others untouched.
+ */
+export async function ensureRepositories(dests: Destination[], now: Date, init = false): Promise<Destination[]> {
+  const missing: Destination[] = [];
+  for (const dest of dests) {
+    const state = await inspectLocation(dest);
+    if (state.kind === 'repository') continue;
+    if (!init) throw noRepositoryError(dest, state, true);
+    if (state.kind === 'occupied') throw occupiedError(dest, state.names);
+    missing.push(dest);
+  }
+  for (const dest of missing) await createRepository(dest, now);
+  return missing;
+}
+
+export async function ensureRepository(dest: Destination, now: Date, init = false): Promise<void> {
+  await ensureRepositories([dest], now, init);
+}
+
+function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): NotFoundError {
+  const where = dest.localPath ? 'the folder is empty or missing' : 'nothing is stored there';
+  const what = state.kind === 'empty' ? `${MARKER} is missing; ${where}` : `${MARKER} is missing`;
+  const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix';
+  const create = `to start a new repository here, run \`strongbox init --to ${dest.display}\`${forBackup ? ' or pass --init (action input init: true)' : ''}`;
+  // Something else lives there: most likely a wrong path, and init would refuse it anyway.
+  const hint = state.kind === 'occupied' ? `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository` : `${check}; ${create}`;
+  return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, hint);
 }
 
 /**
  * Readers insist on the marker, so an unmounted NAS share (an empty folder where the
- * repository used to be) or a mistyped prefix is reported as such instead of as "no backups".
+ * repository used to be), a mistyped prefix or a wrong bucket is reported as such instead of
+ * as "no backups".
  */
 export async function assertRepository(dest: Destination): Promise<void> {
   if (await dest.stat(MARKER)) return;
-  throw new NotFoundError(
-    `no Strongbox repository at ${dest.display} (${MARKER} is missing)`,
-    'check the path or bucket/prefix; for a local or NAS path, check that the volume is mounted',
-  );
+  throw noRepositoryError(dest, await inspectLocation(dest), false);
 }
 
 export interface BackupEntry {

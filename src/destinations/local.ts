@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import { checkPrefix, keySegments } from './keys.js';
 import type { Destination, ObjectInfo } from './types.js';
 
@@ -145,31 +145,18 @@ export class LocalDestination implements Destination {
 
   // --- internals ---
 
-  /**
-   * A new repository creates its own folder, never the folders above it, and moves into an
-   * existing folder only when asked (--init): a missing parent or an empty folder is what an
-   * unmounted share looks like, and writing there would fill the local disk instead.
-   */
-  async creationProblem(opts: { allowExistingFolder: boolean }): Promise<string | undefined> {
-    const exists = await stat(this.root).then(
-      (st) => st.isDirectory(),
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return false;
-        throw err;
-      },
-    );
-    if (exists) {
-      // An empty mount point is exactly an existing folder without a repository.
-      return opts.allowExistingFolder ? undefined : 'the folder already exists but holds no Strongbox repository';
-    }
-    const parent = path.dirname(this.root);
+  /** Root entries, so init can name what a wrong path holds; a fresh file system's lost+found does not count. */
+  async peek(limit: number): Promise<string[]> {
+    let st;
     try {
-      if ((await stat(parent)).isDirectory()) return undefined;
-      return `${parent} is not a directory`;
+      st = await stat(this.root);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `its parent folder ${parent} does not exist`;
-      throw err;
+      if (isMissing(err)) return [];
+      throw fsFailure('reading', this.root, err);
     }
+    if (!st.isDirectory()) throw new RefusedError(`${this.display} is a file, not a folder`, 'give the path of a folder (it is created if missing)');
+    const names = (await entriesOf(this.root)).filter((e) => !e.name.startsWith(TEMP_PREFIX)).map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).filter((n) => n !== 'lost+found/');
+    return names.sort().slice(0, limit);
   }
 
   private pathFor(key: string): string {
@@ -210,18 +197,25 @@ export class LocalDestination implements Destination {
   private async writeTemp(file: string, write: (fh: FileHandle) => Promise<void>): Promise<string> {
     const dir = path.dirname(file);
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-    let fh: FileHandle;
-    try {
-      await mkdir(dir, { recursive: true });
-      fh = await open(tmp, 'wx', 0o600);
-    } catch (err) {
-      throw fsFailure('writing', file, err);
+    let fh: FileHandle | undefined;
+    // Another run removing an emptied folder (a released lock's locks/) may race our mkdir.
+    for (let attempt = 0; !fh; attempt++) {
+      try {
+        await mkdir(dir, { recursive: true });
+        fh = await open(tmp, 'wx', 0o600);
+      } catch (err) {
+        if (code(err) === 'ENOENT' && attempt < 3) continue;
+        await this.removeEmptyParents(dir);
+        throw fsFailure('writing', file, err);
+      }
     }
     try {
       await write(fh);
     } catch (err) {
       await fh.close().catch(() => {});
       await unlink(tmp).catch(() => {});
+      // A write that stored nothing leaves no empty <backup-id>/ folder behind.
+      await this.removeEmptyParents(dir);
       // File system errors carry a syscall; anything else came from the body stream (the
       // source failed or the caller aborted) and is passed on as it is.
       throw isFsError(err) ? fsFailure('writing', file, err) : err;
@@ -248,24 +242,46 @@ export class LocalDestination implements Destination {
     return true;
   }
 
+  /**
+   * Also removes the folders this empties, and empty folders older than `before` (a killed
+   * run's <backup-id>/ that never got a file), which are reported as `<name>/`.
+   */
   async removeAbandonedWrites(before: Date, dryRun: boolean): Promise<string[]> {
     const removed: string[] = [];
-    const visit = async (dir: string): Promise<void> => {
-      for (const e of await entriesOf(dir)) {
+    const rel = (full: string) => path.relative(this.root, full).split(path.sep).join('/');
+    /** Whether `dir` is (or, in a dry run, would be) left empty, and whether we removed anything in it. */
+    const visit = async (dir: string): Promise<{ empty: boolean; tidied: boolean }> => {
+      const entries = await entriesOf(dir);
+      let left = entries.length;
+      let tidied = false;
+      for (const e of entries) {
         const full = path.join(dir, e.name);
-        if (e.isDirectory()) await visit(full);
-        else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
+        if (e.isDirectory()) {
+          if (e.name === 'lost+found') continue; // a mounted file system's own
+          const sub = await visit(full);
+          if (!sub.empty) continue;
+          if (!sub.tidied) {
+            const s = await stat(full).catch(() => undefined);
+            if (!s || s.mtime >= before) continue; // maybe a running backup's, about to get a file
+          }
+          if (!dryRun && !(await rmdir(full).then(() => true, () => false))) continue;
+          if (!sub.tidied) removed.push(`${rel(full)}/`);
+          left--;
+          tidied = true;
+        } else if (e.isFile() && e.name.startsWith(TEMP_PREFIX)) {
           const s = await stat(full).catch(() => undefined);
           if (!s || s.mtime >= before) continue;
-          removed.push(path.relative(this.root, full).split(path.sep).join('/'));
+          removed.push(rel(full));
+          left--;
+          tidied = true;
           if (!dryRun) {
             await unlink(full).catch((err: unknown) => {
               if (!isMissing(err)) throw fsFailure('removing', full, err);
             });
-            await this.removeEmptyParents(dir);
           }
         }
       }
+      return { empty: left === 0, tidied };
     };
     await visit(this.root);
     return removed;

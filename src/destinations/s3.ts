@@ -348,7 +348,7 @@ export class S3Destination implements Destination {
     const msg = errorMessage(err);
     const text = `${action} failed: ${describe(err)}${extra}`;
     if (name === 'NoSuchBucket') {
-      return new NotFoundError(`${action} failed: bucket ${this.bucket} does not exist${this.endpoint ? ` at ${this.endpoint}` : ''}`, 'check the bucket name, --endpoint and --region');
+      return new NotFoundError(`${action} failed: bucket ${this.bucket} does not exist ${this.endpoint ? `at ${this.endpoint}` : 'in AWS S3'}`, 'check the bucket name, --endpoint and --region');
     }
     let hint: string | undefined;
     const code = (err as { code?: string } | undefined)?.code;

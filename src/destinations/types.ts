@@ -38,14 +38,16 @@ export interface Destination {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   /**
-   * Before a new repository is created here: a reason not to (the folder already exists, or
-   * its parent is missing — both what an unmounted NAS share looks like), or undefined.
+   * Up to `limit` names of what the location holds at its root (folders and files; for S3 the
+   * first keys under the prefix); [] when it is empty or does not exist yet. Checked before a
+   * repository is created here, so `init` refuses what is usually a wrong path. Without it,
+   * the core takes the first keys `list` returns. A missing bucket throws NotFoundError.
    */
+  peek?(limit: number): Promise<string[]>;
   /**
    * Removes leftovers of writes that never finished (a killed run's temp files), older than
    * `before`; returns what was (or, with dryRun, would be) removed. Prune calls it under the
    * exclusive lock, so no running write is touched.
    */
   removeAbandonedWrites?(before: Date, dryRun: boolean): Promise<string[]>;
-  creationProblem?(opts: { allowExistingFolder: boolean }): Promise<string | undefined>;
 }

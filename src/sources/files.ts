@@ -7,6 +7,7 @@ import { Minimatch } from 'minimatch';
 import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
 import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
+import { printable } from '../shared/text.js';
 import { UnsafeArchiveError, entryProblem, normalizeEntryPath, symlinkStaysInside } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
 
@@ -83,7 +84,8 @@ function specialKind(st: Stats): string | undefined {
   return undefined;
 }
 
-function treeRoot(root: string): string {
+/** Checks a --files root before anything is created; returns the directory it resolves to. */
+export function treeRoot(root: string): string {
   let st: Stats;
   try {
     st = statSync(root);
@@ -152,10 +154,23 @@ function direntKind(d: Dirent): 'dir' | 'other' | 'special' | 'unknown' {
   return 'unknown'; // some filesystems do not report types in readdir
 }
 
-export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter }): SourceDump {
+/** A directory the walk leaves out wherever it appears (a repository, found by device + inode). */
+export interface LeaveOut {
+  dev: number;
+  ino: number;
+  /** For the log line, e.g. "the Strongbox repository /srv/app/.backups". */
+  what: string;
+}
+
+export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter; leaveOut?: LeaveOut[] }): SourceDump {
   const { reporter } = opts;
   const root = resolve(path);
   const real = treeRoot(root);
+  const leaveOut = opts.leaveOut ?? [];
+  const rootStat = leaveOut.length ? statSync(real) : undefined;
+  const rootIs = rootStat && leaveOut.find((l) => l.dev === rootStat.dev && l.ino === rootStat.ino);
+  if (rootIs) throw new UsageError(`${root} is ${rootIs.what}`, 'back up the data, not the repository; for a second copy of every backup, give backup a second --to');
+  let added = 0;
   const excluded = compileExcludes(opts.exclude ?? []);
   const details: SourceDetails = { path: root };
   const gate = new AddGate(WALK_AHEAD);
@@ -234,8 +249,18 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
         reporter.debug(`excluded ${rel}`);
         continue;
       }
+      if (kind === 'dir' && leaveOut.length) {
+        // Device + inode, not paths: a bind mount or a second path to the repository is caught too.
+        const st = await lstat(join(real, rel));
+        const hit = leaveOut.find((l) => l.dev === st.dev && l.ino === st.ino);
+        if (hit) {
+          reporter.warning(`leaving "${printable(rel)}" out of the backup of ${printable(root)}: it is ${printable(hit.what)} (archived, every backup would hold all earlier ones)`);
+          continue;
+        }
+      }
       await gate.room();
       if (gate.stopped) break;
+      added++;
       pack.add(`./${rel}`);
       if (kind === 'dir') await walk(rel);
     }
@@ -243,6 +268,9 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   void (async () => {
     pack.add('.');
     await walk('');
+    if (!gate.stopped && added === 0) {
+      reporter.warning(`${printable(root)} is empty${opts.exclude?.length ? ' after the excludes' : ''}: nothing in it is backed up. If it should hold data, check that its volume is mounted (an unmounted volume looks like an empty folder)`);
+    }
     if (!gate.stopped) pack.end();
   })().catch(fail);
 

@@ -112,6 +112,7 @@ export async function seedBackups(
       origin: { host: 'seed' },
       reporter: opts.reporter ?? new RecordingReporter(),
       now: () => t,
+      init: true,
     });
     ids.push(result.id);
   }

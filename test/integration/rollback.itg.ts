@@ -58,7 +58,7 @@ async function list(label?: string): Promise<Listed[]> {
 }
 
 async function snapshot(sha: string, ref: string): Promise<string> {
-  const r = await cli(['backup', '--to', repo, '--postgres', db.url, '--label', 'pre-release', '--recipient', recipient, '--json'], { GITHUB_SHA: sha, GITHUB_REF: ref });
+  const r = await cli(['backup', '--to', repo, '--init', '--postgres', db.url, '--label', 'pre-release', '--recipient', recipient, '--json'], { GITHUB_SHA: sha, GITHUB_REF: ref });
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout).id as string;
 }
@@ -241,7 +241,7 @@ describe('rollback after a migration that adds a table referencing an existing o
       CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL);
       INSERT INTO orders (item) SELECT 'item ' || g FROM generate_series(1, 50) g;`);
     const atSnap = await stateOf(own);
-    const b = await cli(['backup', '--to', ownRepo, '--postgres', own.url, '--label', 'pre-release', '--recipient', recipient, '--json'], { GITHUB_SHA: SHA1 });
+    const b = await cli(['backup', '--to', ownRepo, '--init', '--postgres', own.url, '--label', 'pre-release', '--recipient', recipient, '--json'], { GITHUB_SHA: SHA1 });
     expect(b.code, b.stderr).toBe(0);
     // The most common migration there is: a new table with a foreign key to an old one.
     await own.sql(`

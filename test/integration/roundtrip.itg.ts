@@ -72,7 +72,7 @@ afterAll(async () => {
 });
 
 function backupArgs(to: string[], extra: string[] = []): string[] {
-  return ['backup', ...to.flatMap((t) => ['--to', t]), '--postgres', withPassword(source.url), '--files', tree, '--exclude', '**/*.log', '--recipient', recipient, ...extra];
+  return ['backup', ...to.flatMap((t) => ['--to', t]), '--init', '--postgres', withPassword(source.url), '--files', tree, '--exclude', '**/*.log', '--recipient', recipient, ...extra];
 }
 
 function s3Flags(): string[] {
@@ -223,7 +223,7 @@ describe('backup → list → verify → restore', () => {
     // Starts the real dump, then dies by SIGKILL part-way, as an OOM kill would.
     writeFileSync(join(bin, 'pg_dump'), `#!/bin/bash\n( exec ${execFileSync('bash', ['-c', 'command -v pg_dump']).toString().trim()} "$@" ) | head -c 20000\nkill -9 $$\n`, { mode: 0o755 });
     const repo = join(work, 'killed');
-    const r = await cli(['backup', '--to', repo, '--postgres', source.url, '--recipient', recipient], { PATH: `${bin}:${process.env.PATH}` });
+    const r = await cli(['backup', '--to', repo, '--init', '--postgres', source.url, '--recipient', recipient], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/pg_dump/);
     const l = await cli(['list', '--from', repo, '--all', '--json']);
@@ -233,7 +233,7 @@ describe('backup → list → verify → restore', () => {
   it('passphrase backups round-trip, and no secret ever reaches the output', async () => {
     const repo = join(work, 'passphrase');
     const env = { SB_PASS: 'correct horse battery staple 42' };
-    const b = await cli(['backup', '--to', repo, '--files', tree, '--passphrase-env', 'SB_PASS', '--json'], env);
+    const b = await cli(['backup', '--to', repo, '--init', '--files', tree, '--passphrase-env', 'SB_PASS', '--json'], env);
     expect(b.code).toBe(0);
     const wrong = await cli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--files-target', join(work, 'pp-wrong')], { SB_PASS: 'not it' });
     expect(wrong.code).toBe(5);

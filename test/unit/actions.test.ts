@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -55,7 +55,7 @@ describe('backup action', () => {
   it('backs up with a recipient and sets its outputs', async () => {
     const repo = join(work, 'repo-ok');
     const log = quiet();
-    const out = runnerEnv('action.yml', { to: repo, files: tree, recipient: generateIdentity().recipient, label: 'nightly' });
+    const out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, recipient: generateIdentity().recipient, label: 'nightly' });
     await runBackupAction();
     const o = outputs(out);
     expect(o.status).toBe('success');
@@ -77,10 +77,23 @@ describe('backup action', () => {
     expect(() => readFileSync(join(repo, 'strongbox.json'))).toThrow();
   });
 
+  it('a destination without a repository fails with exit code 4 naming init, and nothing is created', async () => {
+    const share = join(work, 'empty-share');
+    mkdirSync(share);
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: join(share, 'app'), files: tree, recipient: generateIdentity().recipient });
+    await runBackupAction();
+    expect(process.exitCode).toBe(1);
+    expect(outputs(out)['exit-code']).toBe('4');
+    expect(log.join('')).toMatch(/::error::no Strongbox repository at .*empty-share\/app/);
+    expect(log.join('')).toMatch(/init: true/);
+    expect(readdirSync(share)).toEqual([]);
+  });
+
   it('unencrypted: true works although the runner sets the key inputs to ""', async () => {
     const repo = join(work, 'repo-plain');
     quiet();
-    const out = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    const out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
     await runBackupAction();
     expect(outputs(out).status).toBe('success');
   });
@@ -114,7 +127,7 @@ describe('verify action', () => {
   it('fails the step with exit code 3 when the backup is older than max-age', async () => {
     const repo = join(work, 'repo-verify');
     quiet();
-    let out = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    let out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
     await runBackupAction();
     expect(outputs(out).status).toBe('success');
     process.exitCode = undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ function options(dest: Destination, extra: Partial<BackupOptions> = {}): BackupO
     origin: { host: 'test' },
     reporter: silentReporter,
     lock: { waitMs: 0 },
+    init: true,
     ...extra,
   };
 }
@@ -146,26 +147,89 @@ describe('verify and restore faults', () => {
   });
 });
 
-describe('#26 an unmounted local destination', () => {
-  it('backup refuses to create a repository whose parent folder is missing, naming the path', async () => {
+describe('#26 #30 repositories are created explicitly', () => {
+  const exitOf = (p: Promise<unknown>) => p.then(() => 0, (e: unknown) => e as { exitCode?: number; message: string; hint?: string });
+
+  it('backup into a folder under an empty (unmounted) share fails with exit 4 and a hint naming init, creating nothing', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
-    const repo = join(work, 'nas-mount', 'backups');
-    await expect(backup(options(new LocalDestination(repo)))).rejects.toThrow(
-      new RegExp(`will not create a new Strongbox repository at ${repo}: its parent folder ${join(work, 'nas-mount')} does not exist`),
-    );
-    expect(existsSync(join(work, 'nas-mount'))).toBe(false);
+    const share = join(work, 'nas-share');
+    mkdirSync(share);
+    const repo = join(share, 'app');
+    const err = await exitOf(backup(options(new LocalDestination(repo), { init: false })));
+    expect(err).toMatchObject({ exitCode: 4 });
+    expect((err as Error).message).toContain(`no Strongbox repository at ${repo}`);
+    expect((err as { hint: string }).hint).toContain(`strongbox init --to ${repo}`);
+    expect((err as { hint: string }).hint).toContain('--init');
+    expect(readdirSync(share)).toEqual([]);
+    // and a reader finds no repository either, instead of reporting OK
+    const v = await exitOf(verify({ destination: new LocalDestination(repo), selector: 'latest', deep: false, reporter: silentReporter }));
+    expect(v).toMatchObject({ exitCode: 4 });
+    expect(readdirSync(share)).toEqual([]);
   });
 
-  it('backup refuses an existing folder without a repository (an empty mount point) unless --init', async () => {
+  it('--init creates the folder with its missing parents, or starts in an empty folder (a fresh mount point)', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
+    const deep = join(work, 'init-new', 'a', 'b');
+    const made = await backup(options(new LocalDestination(deep)));
+    expect(readdirSync(deep).sort()).toEqual([made.id, 'strongbox.json']);
     const mountpoint = join(work, 'mnt-backups');
-    mkdirSync(mountpoint);
-    await expect(backup(options(new LocalDestination(mountpoint)))).rejects.toThrow(
-      new RegExp(`will not create a new Strongbox repository at ${mountpoint}: the folder already exists`),
-    );
-    expect(readdirSync(mountpoint)).toEqual([]);
-    const ok = await backup({ ...options(new LocalDestination(mountpoint)), init: true });
-    expect(readdirSync(mountpoint).sort()).toEqual([ok.id, 'strongbox.json']);
+    mkdirSync(join(mountpoint, 'lost+found'), { recursive: true });
+    const ok = await backup(options(new LocalDestination(mountpoint)));
+    expect(readdirSync(mountpoint).sort()).toEqual([ok.id, 'lost+found', 'strongbox.json']);
+    // a second run with --init just uses the repository
+    const again = await backup(options(new LocalDestination(mountpoint)));
+    expect((await complete(new LocalDestination(mountpoint))).map((e) => e.id)).toEqual([ok.id, again.id]);
+  });
+
+  it('--init refuses a folder that holds other data (exit 7), naming it; no destination is touched', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const busy = join(work, 'home-folder');
+    mkdirSync(join(busy, 'photos'), { recursive: true });
+    writeFileSync(join(busy, 'notes.txt'), 'mine');
+    const fresh = join(work, 'fresh-second');
+    const err = await exitOf(backup(options(new LocalDestination(fresh), { destinations: [new LocalDestination(fresh), new LocalDestination(busy)] })));
+    expect(err).toMatchObject({ exitCode: 7 });
+    expect((err as Error).message).toMatch(new RegExp(`at ${busy}: it already holds other data \\(notes\\.txt, photos/\\)`));
+    expect(readdirSync(busy).sort()).toEqual(['notes.txt', 'photos']);
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  it('init is idempotent: an existing repository is left exactly as it is', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const { initRepository } = await import('../../src/core/repository.js');
+    const repo = join(work, 'init-twice');
+    const dest = new LocalDestination(repo);
+    expect(await initRepository(dest, new Date('2026-01-01T00:00:00Z'))).toEqual({ created: true });
+    const marker = readFileSync(join(repo, 'strongbox.json'), 'utf8');
+    expect(JSON.parse(marker)).toEqual({ format: '1.0', createdAt: '2026-01-01T00:00:00.000Z' });
+    const b = await backup(options(dest, { init: false }));
+    expect(await initRepository(dest, new Date())).toEqual({ created: false });
+    expect(readFileSync(join(repo, 'strongbox.json'), 'utf8')).toBe(marker);
+    expect(readdirSync(repo).sort()).toEqual([b.id, 'strongbox.json']);
+  });
+
+  it('a run that attempts nothing creates nothing: every source is checked before the destination is touched (exit 2)', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const fresh = join(work, 'never-created');
+    const existing = join(work, 'untouched-repo');
+    await backup(options(new LocalDestination(existing)));
+    const before = readdirSync(existing).sort();
+    const aFile = join(work, 'plain-file');
+    writeFileSync(aFile, 'x');
+    const bad: BackupOptions['sources'][] = [
+      [{ kind: 'files', path: join(work, 'nonexistent') }],
+      [{ kind: 'files', path: aFile }],
+      [{ kind: 'files', path: tree }, { kind: 'postgres', url: 'postgres://u@host:5432' }],
+      [{ kind: 'postgres', url: 'not a url' }],
+    ];
+    for (const sources of bad) {
+      for (const dir of [fresh, existing]) {
+        const err = await exitOf(backup(options(new LocalDestination(dir), { sources })));
+        expect(err).toMatchObject({ exitCode: 2 });
+      }
+    }
+    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(existing).sort()).toEqual(before);
   });
 
   it('readers refuse an empty folder where a repository was', async () => {

@@ -80,6 +80,39 @@ describe('LocalDestination', () => {
     expect(await filesOnDisk(path.join(root, 'repo'))).toEqual([]);
   });
 
+  it('a failed first write into a backup folder leaves no empty folder behind (a dump that died before any data)', async () => {
+    await dest.putBytes('strongbox.json', Buffer.from('{}'));
+    await expect(dest.put('20260101T000000Z-abcdef/db.dump', failingStream(Buffer.alloc(0), new Error('pg_dump exited 1')))).rejects.toThrow(/pg_dump exited 1/);
+    expect(await readdir(path.join(root, 'repo'))).toEqual(['strongbox.json']);
+  });
+
+  it('peeks at what a folder holds (not a fresh file system\'s lost+found), and refuses a file in its place', async () => {
+    expect(await dest.peek(5)).toEqual([]);
+    await mkdir(path.join(root, 'repo', 'lost+found'), { recursive: true });
+    expect(await dest.peek(5)).toEqual([]);
+    await writeFile(path.join(root, 'repo', 'notes.txt'), 'x');
+    await mkdir(path.join(root, 'repo', 'photos'));
+    expect(await dest.peek(5)).toEqual(['notes.txt', 'photos/']);
+    expect(await dest.peek(1)).toEqual(['notes.txt']);
+    await expect(new LocalDestination(path.join(root, 'repo', 'notes.txt')).peek(5)).rejects.toMatchObject({ exitCode: 7 });
+  });
+
+  it('removeAbandonedWrites removes old empty folders (a killed run\'s backup folder), reporting them; fresh ones stay', async () => {
+    const repo = path.join(root, 'repo');
+    await mkdir(path.join(repo, '20200101T000000Z-aaaaaa'), { recursive: true });
+    await mkdir(path.join(repo, '20990101T000000Z-bbbbbb'));
+    await mkdir(path.join(repo, 'lost+found'));
+    const { utimes } = await import('node:fs/promises');
+    const old = new Date('2020-01-02T00:00:00Z');
+    await utimes(path.join(repo, '20200101T000000Z-aaaaaa'), old, old);
+    await utimes(path.join(repo, 'lost+found'), old, old);
+    const cutoff = new Date(Date.now() - 3_600_000);
+    expect(await dest.removeAbandonedWrites(cutoff, true)).toEqual(['20200101T000000Z-aaaaaa/']);
+    expect((await readdir(repo)).sort()).toEqual(['20200101T000000Z-aaaaaa', '20990101T000000Z-bbbbbb', 'lost+found']);
+    expect(await dest.removeAbandonedWrites(cutoff, false)).toEqual(['20200101T000000Z-aaaaaa/']);
+    expect((await readdir(repo)).sort()).toEqual(['20990101T000000Z-bbbbbb', 'lost+found']);
+  });
+
   it('stops, and leaves nothing behind, when the AbortSignal fires mid-upload', async () => {
     const abort = new AbortController();
     const body = endlessStream();

@@ -35,7 +35,7 @@ function manifest(id: string, startedAt: string, labels: string[] = [], sha?: st
 
 async function repoWith(...ms: Manifest[]): Promise<MemoryDestination> {
   const d = new MemoryDestination();
-  await ensureRepository(d, new Date());
+  await ensureRepository(d, new Date(), true);
   for (const m of ms) {
     await d.putBytes(`${m.id}/files-x.tar`, Buffer.from('x'));
     await d.putBytes(`${m.id}/manifest.json`, serializeManifest(m));
