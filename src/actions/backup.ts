@@ -6,6 +6,7 @@ import { maskUrlPassword, originFromEnv, resolveBackup, resolveLock, resolvePoli
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
 import type { RetentionPolicy } from '../core/retention.js';
+import { parseGroupBy, type GroupBy } from '../core/series.js';
 import { verify } from '../core/verify.js';
 import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
@@ -69,6 +70,7 @@ export async function runBackupAction(): Promise<void> {
       keepWithin: optional('keep-within'),
       keepLabels: commaList('keep-label'),
     });
+    const groupBy = parseGroupBy(optional('group-by'), 'group-by');
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
     const result = await backup({ ...options, lock, init: flag('init') });
     core.setOutput('status', 'success');
@@ -99,7 +101,7 @@ export async function runBackupAction(): Promise<void> {
         ])
         .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}.`, true),
     );
-    if (policy) await verifyThenPrune(options.destinations, result.id, policy, lock);
+    if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
   });
 }
 
@@ -107,12 +109,12 @@ export async function runBackupAction(): Promise<void> {
  * Retention runs only after the new backup is verified at every destination (a failed backup
  * throws before reaching here), so a broken run can never prune away the older good backups.
  */
-async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, lock: LockSettings): Promise<void> {
+async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, groupBy: GroupBy, lock: LockSettings): Promise<void> {
   const pruned: string[] = [];
   for (const dest of destinations) {
     const check = await verify({ destination: dest, selector: id, deep: false, reporter: actionsReporter, lock });
     if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; retention was not applied`);
-    const r = await prune({ destination: dest, policy, dryRun: false, reporter: actionsReporter, lock });
+    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter: actionsReporter, lock });
     pruned.push(...r.removed.map((x) => x.id), ...r.incompleteRemoved);
     if (r.retained.length) core.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(', ')}`);
   }

@@ -5,6 +5,8 @@ import { backup } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
+import { parseGroupBy } from '../core/series.js';
+import { printable } from '../shared/text.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
 import { describeBackup, listBackups } from '../core/repository.js';
@@ -230,6 +232,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--keep-yearly <n>', 'keep the newest backup of each of the last N years that have one')
       .option('--keep-within <duration>', 'keep every backup taken within DURATION of the newest one')
       .option('--keep-label <label>', 'keep every backup with this label (repeatable)', collect, [])
+      .option('--group-by <what>', 'apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none', 'sources')
       .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this', '24h')
       .option('--dry-run', 'show what would be deleted, delete nothing')
       .option('--json', 'print the result as JSON on stdout'),
@@ -250,10 +253,12 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         'give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12',
       );
     }
+    const groupBy = parseGroupBy(o.groupBy);
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const result = await prune({
       destination: dest!,
       policy,
+      groupBy,
       dryRun: !!o.dryRun,
       incompleteGraceMs: parseDuration(o.incompleteGrace, '--incomplete-grace'),
       reporter,
@@ -261,8 +266,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     });
     if (o.json) printJson(result);
     else {
-      for (const k of result.kept) process.stdout.write(`keep   ${k.id} ${k.startedAt}  (${k.reasons.join(', ')})\n`);
-      for (const r of result.removed) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}\n`);
+      for (const s of result.series) {
+        process.stdout.write(`series ${printable(s.name)}\n`);
+        for (const k of result.kept.filter((x) => x.series === s.name)) process.stdout.write(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(', ')})\n`);
+        for (const r of result.removed.filter((x) => x.series === s.name)) process.stdout.write(`  ${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}\n`);
+      }
       for (const r of result.incompleteRemoved) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)\n`);
       for (const r of result.retained) process.stdout.write(`retain ${r.id} (delete refused: ${r.reason})\n`);
     }

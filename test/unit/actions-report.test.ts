@@ -1,0 +1,104 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runBackupAction } from '../../src/actions/backup.js';
+
+/**
+ * The backup action as a runner starts it (every declared input set as INPUT_<NAME>, outputs
+ * in the GITHUB_OUTPUT file, the job summary in the GITHUB_STEP_SUMMARY file): retention per
+ * series and what it reports on failure.
+ */
+let work: string;
+let tree: string;
+let other: string;
+const saved = { ...process.env };
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'strongbox-actions-report-'));
+  tree = join(work, 'uploads');
+  other = join(work, 'config');
+  mkdirSync(tree);
+  mkdirSync(other);
+  writeFileSync(join(tree, 'a.txt'), 'hello\n');
+  writeFileSync(join(other, 'c.txt'), 'config\n');
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterEach(() => {
+  process.env = { ...saved };
+  process.exitCode = undefined;
+  vi.restoreAllMocks();
+});
+
+interface Runner {
+  outputs: () => Record<string, string>;
+  summary: () => string;
+}
+
+function runnerEnv(actionYml: string, given: Record<string, string>): Runner {
+  const inputs = parse(readFileSync(actionYml, 'utf8')).inputs as Record<string, { default?: string }>;
+  for (const [name, spec] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = given[name] ?? spec.default ?? '';
+  const tag = Math.random().toString(16).slice(2);
+  const out = join(work, `out-${tag}`);
+  const summary = join(work, `summary-${tag}`);
+  writeFileSync(out, '');
+  writeFileSync(summary, '');
+  Object.assign(process.env, { GITHUB_OUTPUT: out, GITHUB_STEP_SUMMARY: summary, GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '42' });
+  return {
+    outputs: () => {
+      const text = readFileSync(out, 'utf8');
+      const result: Record<string, string> = {};
+      const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm;
+      for (let m; (m = re.exec(text)); ) result[m[1]!] = m[3]!;
+      return result;
+    },
+    summary: () => readFileSync(summary, 'utf8'),
+  };
+}
+
+function quiet(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
+  return lines;
+}
+
+const backups = (repo: string) => readdirSync(repo).filter((n) => /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(n)).sort();
+
+describe('backup action: retention per series (group-by)', () => {
+  it('keep-last 1 after backups of two different sources keeps the newest of each', async () => {
+    const repo = join(work, 'repo-series');
+    quiet();
+    let r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    const first = r.outputs()['backup-id']!;
+    r = runnerEnv('action.yml', { to: repo, files: other, unencrypted: 'true', 'keep-last': '1' });
+    await runBackupAction();
+    expect(r.outputs().status).toBe('success');
+    expect(r.outputs().pruned).toBe('[]');
+    expect(backups(repo)).toEqual([first, r.outputs()['backup-id']!].sort());
+  });
+
+  it('group-by: none treats every backup as one series', async () => {
+    const repo = join(work, 'repo-none');
+    quiet();
+    let r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    const first = r.outputs()['backup-id']!;
+    r = runnerEnv('action.yml', { to: repo, files: other, unencrypted: 'true', 'keep-last': '1', 'group-by': 'none' });
+    await runBackupAction();
+    expect(JSON.parse(r.outputs().pruned!)).toEqual([first]);
+    expect(backups(repo)).toEqual([r.outputs()['backup-id']!]);
+  });
+
+  it('a bad group-by fails with exit code 2 before anything is written', async () => {
+    const repo = join(work, 'repo-badgroup');
+    const log = quiet();
+    const r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true', 'keep-last': '1', 'group-by': 'host' });
+    await runBackupAction();
+    expect(process.exitCode).toBe(1);
+    expect(r.outputs()['exit-code']).toBe('2');
+    expect(log.join('')).toMatch(/::error::group-by "host" is not one of sources, labels, sources,labels, none/);
+    expect(() => readdirSync(repo)).toThrow();
+  });
+});
