@@ -10,7 +10,7 @@ import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessa
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
-import { assertRepositoryOutside, restore } from './restore.js';
+import { assertRepositoryOutside, restore, restoreNeeds } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
@@ -84,7 +84,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
 
   return withLocks([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
-    const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true });
+    const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) });
     const m = snapshot.manifest;
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
 
