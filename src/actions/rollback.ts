@@ -34,6 +34,8 @@ export async function runRollbackAction(): Promise<void> {
     core.setOutput('backup-id', result.backupId);
     core.setOutput('git-sha', result.gitSha ?? '');
     core.setOutput('git-ref', result.gitRef ?? '');
+    core.setOutput('backup-run-sha', result.backupRunSha ?? '');
+    core.setOutput('backup-run-ref', result.backupRunRef ?? '');
     core.setOutput('safety-backup-id', result.safetyBackupId);
     const failed = result.checks.filter((c) => !c.ok);
     core.setOutput('checks-ok', String(failed.length === 0));
@@ -48,12 +50,14 @@ export async function runRollbackAction(): Promise<void> {
             { data: 'Git', header: true },
           ],
           ['From (now, saved as safety backup)', `<code>${result.safetyBackupId}</code>`, current ? `<code>${current.slice(0, 12)}</code>` : ''],
-          ['To (snapshot restored)', `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ''}` : 'not recorded'],
+          ['To (snapshot restored; release to redeploy)', `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ''}` : 'not recorded'],
         ])
         .addRaw(
-          result.gitShaSource === 'snapshot-run'
+          result.gitShaSource === 'backup-run'
             ? 'Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots.'
-            : '',
+            : result.backupRunSha
+              ? `git-sha is the recorded deployed sha; the snapshot was taken by the run at <code>${result.backupRunSha.slice(0, 12)}</code> (backup-run-sha).`
+              : '',
           true,
         )
         .addRaw(`Restored: ${result.restored.map((r) => `${r.name} → <code>${r.target}</code>`).join(', ')}`, true);

@@ -5,6 +5,8 @@ import { backup } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
+import { releaseOf } from '../core/release.js';
+import type { Origin } from '../core/types.js';
 import { parseGroupBy } from '../core/series.js';
 import { printable } from '../shared/text.js';
 import { rollback } from '../core/rollback.js';
@@ -50,6 +52,12 @@ function commonOptions(cmd: Command): Command {
 
 function storage(o: Record<string, unknown>): StorageSettings {
   return { endpoint: o.endpoint as string | undefined, region: o.region as string | undefined, pathStyle: !!o.pathStyle, preset: o.preset as string | undefined };
+}
+
+/** gitSha/gitRef = the release to redeploy, backupRunSha/backupRunRef = the run that took it (release.ts). */
+function releaseJson(origin: Origin) {
+  const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
+  return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
 
 function printJson(value: unknown): void {
@@ -148,8 +156,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
           artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
-          gitSha: e.manifest?.origin.sha,
-          gitRef: e.manifest?.origin.ref,
+          ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
         })),
       );
       return;
@@ -216,7 +223,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       lock: resolveLock(o, env),
     });
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, gitSha: result.manifest.origin.sha, gitRef: result.manifest.origin.ref });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
 
   commonOptions(
@@ -313,7 +320,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       lock: resolveLock(o, env),
     });
     if (o.json) printJson(result);
-    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
+    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
 }

@@ -14,6 +14,7 @@ import { assertRepositoryOutside, restore, restoreNeeds } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
+import { describeRelease, releaseOf, type BackupRelease } from './release.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -47,10 +48,12 @@ export interface RollbackCheck {
 export interface RollbackResult {
   backupId: string;
   snapshotStartedAt: string;
-  /** What to redeploy: the manifest's deployed sha, else the sha of the run that took the snapshot. */
+  /** What to redeploy, and the run that took the snapshot: see release.ts. */
   gitSha?: string;
   gitRef?: string;
-  gitShaSource: 'deployed-sha' | 'snapshot-run' | 'none';
+  gitShaSource: BackupRelease['gitShaSource'];
+  backupRunSha?: string;
+  backupRunRef?: string;
   safetyBackupId: string;
   restored: { name: string; kind: string; target: string }[];
   checks: RollbackCheck[];
@@ -86,7 +89,8 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     const held: LockSettings = { ...opts.lock, held: true };
     const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) });
     const m = snapshot.manifest;
-    reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
+    const release = releaseOf(m.origin);
+    reporter.info(`Rolling back to ${m.id} (${m.startedAt}; ${describeRelease(release)})`);
 
     // Before anything is written: the key must open the snapshot, and the repository must not
     // sit inside the files target the restore would replace.
@@ -147,10 +151,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     return {
       backupId: m.id,
       snapshotStartedAt: m.startedAt,
-      // The release whose data this is; failing that, the commit of the run that took it.
-      gitSha: m.origin.deployedSha ?? m.origin.sha,
-      gitRef: m.origin.deployedSha ? m.origin.deployedRef : m.origin.ref,
-      gitShaSource: m.origin.deployedSha ? 'deployed-sha' : m.origin.sha ? 'snapshot-run' : 'none',
+      ...release,
       safetyBackupId: safety.id,
       restored: restored.restored,
       checks,

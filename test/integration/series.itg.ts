@@ -142,3 +142,52 @@ describe('restore --backup latest picks a backup that can be restored', () => {
     expect(none.stderr).toMatch(/no complete backup matches latest holding files data and artifact "files-nothere"/);
   });
 });
+
+describe('git-sha in --json: the release to redeploy; backupRunSha: the run that took the backup', () => {
+  it('list, restore and rollback agree for a pre-deploy snapshot that recorded --deployed-sha', async () => {
+    const RUN = '2e5d0ffee1234567890abcdef1234567890abcd2';
+    const DEPLOYED = '1f4c0ffee1234567890abcdef1234567890abcd1';
+    const repo = join(work, 'repo-sha');
+    const site = join(work, 'site');
+    mkdirSync(site);
+    writeFileSync(join(site, 'index.html'), 'v1\n');
+    const keyFile = join(work, 'sha-key.txt');
+    const kg = await cli(['keygen', '--output', keyFile]);
+    expect(kg.code, kg.stderr).toBe(0);
+    const recipient = /age1[0-9a-z]+/.exec(kg.stderr)![0];
+    const b = await runCli(['backup', '--to', repo, '--init', '--files', site, '--recipient', recipient, '--deployed-sha', DEPLOYED, '--deployed-ref', 'refs/tags/v1.4.1'], {
+      env: { ...env, GITHUB_SHA: RUN, GITHUB_REF: 'refs/tags/v1.5.0' },
+    });
+    expect(b.code, b.stderr).toBe(0);
+    const id = b.stdout.trim();
+    const expected = { gitSha: DEPLOYED, gitRef: 'refs/tags/v1.4.1', backupRunSha: RUN, backupRunRef: 'refs/tags/v1.5.0' };
+
+    const listed = JSON.parse(await ok(['list', '--from', repo, '--json'])) as object[];
+    expect(listed).toEqual([expect.objectContaining({ id, ...expected })]);
+    const restored = JSON.parse(await ok(['restore', '--from', repo, '--identity-file', keyFile, '--files-target', join(work, 'site-copy'), '--json']));
+    expect(restored).toMatchObject({ backupId: id, ...expected });
+
+    writeFileSync(join(site, 'index.html'), 'v2\n');
+    const rb = await cli(['rollback', '--from', repo, '--backup', 'latest', '--identity-file', keyFile, '--files-target', site, '--confirm', 'site', '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(JSON.parse(rb.stdout)).toMatchObject({ backupId: id, gitShaSource: 'deployed-sha', ...expected });
+    expect(rb.stderr).toContain(`release to redeploy: git ${DEPLOYED.slice(0, 12)} refs/tags/v1.4.1 (the recorded deployed sha)`);
+    expect(readFileSync(join(site, 'index.html'), 'utf8')).toBe('v1\n');
+  });
+});
+
+describe('rollback --backup latest picks a snapshot that holds the target kind', () => {
+  it('a newer database-only backup does not hide the files snapshot', async () => {
+    const repo = join(work, 'repo-rollback-latest');
+    const site = join(work, 'site-latest');
+    mkdirSync(site);
+    writeFileSync(join(site, 'index.html'), 'v1\n');
+    const files = await ok(['backup', '--to', repo, '--init', '--files', site, '--passphrase-env', 'STRONGBOX_PASS']);
+    await ok(['backup', '--to', repo, '--postgres', db.url, '--passphrase-env', 'STRONGBOX_PASS']);
+    writeFileSync(join(site, 'index.html'), 'v2\n');
+    const rb = await cli(['rollback', '--from', repo, '--backup', 'latest', '--passphrase-env', 'STRONGBOX_PASS', '--files-target', site, '--confirm', 'site-latest', '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(JSON.parse(rb.stdout).backupId).toBe(files);
+    expect(readFileSync(join(site, 'index.html'), 'utf8')).toBe('v1\n');
+  });
+});

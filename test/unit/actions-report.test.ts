@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runBackupAction } from '../../src/actions/backup.js';
+import { runRestoreAction } from '../../src/actions/restore.js';
+import { runRollbackAction } from '../../src/actions/rollback.js';
+import { generateIdentity } from '../../src/codecs/age/index.js';
+import { releaseOf } from '../../src/core/release.js';
 
 /**
  * The backup action as a runner starts it (every declared input set as INPUT_<NAME>, outputs
@@ -41,7 +45,8 @@ function runnerEnv(actionYml: string, given: Record<string, string>): Runner {
   for (const [name, spec] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = given[name] ?? spec.default ?? '';
   const tag = Math.random().toString(16).slice(2);
   const out = join(work, `out-${tag}`);
-  const summary = join(work, `summary-${tag}`);
+  // @actions/core remembers the summary file's path after its first write: one file, emptied per run.
+  const summary = join(work, 'step-summary.md');
   writeFileSync(out, '');
   writeFileSync(summary, '');
   Object.assign(process.env, { GITHUB_OUTPUT: out, GITHUB_STEP_SUMMARY: summary, GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '42' });
@@ -100,5 +105,58 @@ describe('backup action: retention per series (group-by)', () => {
     expect(r.outputs()['exit-code']).toBe('2');
     expect(log.join('')).toMatch(/::error::group-by "host" is not one of sources, labels, sources,labels, none/);
     expect(() => readdirSync(repo)).toThrow();
+  });
+});
+
+describe('git-sha has one meaning: the release to redeploy with the data', () => {
+  const RUN = 'a'.repeat(40); // GITHUB_SHA of the run that takes the snapshot (runnerEnv)
+  const DEPLOYED = 'b'.repeat(40);
+
+  it('releaseOf: the deployed sha/ref when recorded, else the run\'s; the run is backup-run-sha/ref', () => {
+    expect(releaseOf({ host: 'h', sha: RUN, ref: 'refs/tags/v2', deployedSha: DEPLOYED, deployedRef: 'refs/tags/v1' })).toEqual({
+      gitSha: DEPLOYED,
+      gitRef: 'refs/tags/v1',
+      gitShaSource: 'deployed-sha',
+      backupRunSha: RUN,
+      backupRunRef: 'refs/tags/v2',
+    });
+    // A deployed sha without a ref never borrows the run's ref.
+    expect(releaseOf({ host: 'h', sha: RUN, ref: 'refs/heads/main', deployedSha: DEPLOYED }).gitRef).toBeUndefined();
+    expect(releaseOf({ host: 'h', sha: RUN, ref: 'refs/heads/main' })).toMatchObject({ gitSha: RUN, gitRef: 'refs/heads/main', gitShaSource: 'backup-run' });
+    expect(releaseOf({ host: 'h' })).toMatchObject({ gitSha: undefined, gitShaSource: 'none' });
+  });
+
+  it('the restore and rollback actions output the same git-sha and backup-run-sha for the same pre-deploy snapshot', async () => {
+    const repo = join(work, 'repo-sha');
+    const site = join(work, 'site');
+    mkdirSync(site);
+    writeFileSync(join(site, 'index.html'), 'v1\n');
+    const { identity, recipient } = generateIdentity();
+    const log = quiet();
+    let r = runnerEnv('action.yml', { to: repo, init: 'true', files: site, recipient, label: 'pre-release', 'deployed-sha': DEPLOYED, 'deployed-ref': 'refs/tags/v1' });
+    process.env.GITHUB_REF = 'refs/tags/v2';
+    await runBackupAction();
+    const snapshot = r.outputs()['backup-id']!;
+    expect(r.outputs().status).toBe('success');
+
+    r = runnerEnv('actions/restore/action.yml', { from: repo, backup: snapshot, identity, 'files-target': join(work, 'site-copy') });
+    await runRestoreAction();
+    const restored = r.outputs();
+    expect(restored).toMatchObject({ 'git-sha': DEPLOYED, 'git-ref': 'refs/tags/v1', 'backup-run-sha': RUN, 'backup-run-ref': 'refs/tags/v2', 'exit-code': '0' });
+    expect(r.summary()).toContain(`release to redeploy with it: git <code>${DEPLOYED.slice(0, 12)}</code>`);
+
+    writeFileSync(join(site, 'index.html'), 'v2\n');
+    r = runnerEnv('actions/rollback/action.yml', { from: repo, backup: snapshot, identity, 'files-target': site, confirm: 'site' });
+    await runRollbackAction();
+    const rolled = r.outputs();
+    expect(rolled['exit-code'], log.join('')).toBe('0');
+    expect(readFileSync(join(site, 'index.html'), 'utf8')).toBe('v1\n');
+    for (const k of ['git-sha', 'git-ref', 'backup-run-sha', 'backup-run-ref']) expect(rolled[k], k).toBe(restored[k]);
+    // The log line says what the summary says: redeploy the deployed sha, not the run's.
+    const text = log.join('');
+    expect(text).toContain(`release to redeploy: git ${DEPLOYED.slice(0, 12)} refs/tags/v1 (the recorded deployed sha)`);
+    expect(text).not.toContain(`git ${RUN.slice(0, 12)})`);
+    expect(r.summary()).toContain(`<code>${DEPLOYED.slice(0, 12)}</code> refs/tags/v1`);
+    expect(r.summary()).toContain(`taken by the run at <code>${RUN.slice(0, 12)}</code> (backup-run-sha)`);
   });
 });
