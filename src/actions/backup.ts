@@ -12,15 +12,18 @@ import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
 import { commaList, flag, list, optional, secret, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
+import { writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runBackupAction(): Promise<void> {
+  const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
   await runAction(async () => {
     // Secrets first: nothing may be logged before the runner knows to mask them.
     const passphrase = secret('passphrase');
     const recipients = commaList('recipient');
     const postgres = list('postgres');
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
+    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.map(urlPassword));
 
     // The runner sets every declared input, "" when not given, so an unset secret and an
     // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
@@ -72,13 +75,14 @@ export async function runBackupAction(): Promise<void> {
     });
     const groupBy = parseGroupBy(optional('group-by'), 'group-by');
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
+    state.destinations = options.destinations;
+    state.stage = 'the backup';
     const result = await backup({ ...options, lock, init: flag('init') });
-    core.setOutput('status', 'success');
+    state.committedId = result.id;
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));
     core.setOutput('plaintext-size', String(result.plaintextBytes));
     core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
-    core.setOutput('exit-code', '0');
     await writeSummary((s) =>
       s
         .addHeading('Strongbox backup', 2)
@@ -101,8 +105,20 @@ export async function runBackupAction(): Promise<void> {
         ])
         .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}.`, true),
     );
+    state.stage = 'verifying the new backup and applying retention';
     if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
-  });
+    // Last, so a failed prune after a committed backup is reported as the failure it is.
+    core.setOutput('status', 'success');
+    core.setOutput('exit-code', '0');
+  }, { onFailure: (err, code) => writeBackupFailureSummary(err, code, state) });
+}
+
+function urlPassword(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -30,6 +30,7 @@ export async function runRestoreAction(): Promise<void> {
     core.setOutput('backup-run-sha', release.backupRunSha ?? '');
     core.setOutput('backup-run-ref', release.backupRunRef ?? '');
     core.setOutput('restored', JSON.stringify(result.restored));
+    core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
     await writeSummary((s) =>
       s

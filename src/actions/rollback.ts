@@ -71,8 +71,12 @@ export async function runRollbackAction(): Promise<void> {
       s.addRaw(`To undo the rollback: <code>${result.undo}</code>`, true);
     });
     if (failed.length) {
+      core.setOutput('status', 'failure');
       core.setOutput('exit-code', '3');
       core.setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join('; ')}\nTo return to the state before the rollback: ${result.undo}`);
-    } else core.setOutput('exit-code', '0');
+    } else {
+      core.setOutput('status', 'success');
+      core.setOutput('exit-code', '0');
+    }
   });
 }

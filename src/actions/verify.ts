@@ -35,8 +35,12 @@ export async function runVerifyAction(): Promise<void> {
         ]),
     );
     if (!result.ok) {
+      core.setOutput('status', 'failure');
       core.setOutput('exit-code', String(ExitCode.verifyFailed));
       core.setFailed(`backup ${result.backupId} failed verification:\n${result.problems.map((p) => `${p.object ?? ''} ${p.problem}`.trim()).join('\n')}`);
-    } else core.setOutput('exit-code', '0');
+    } else {
+      core.setOutput('status', 'success');
+      core.setOutput('exit-code', '0');
+    }
   });
 }

@@ -160,3 +160,80 @@ describe('git-sha has one meaning: the release to redeploy with the data', () =>
     expect(r.summary()).toContain(`taken by the run at <code>${RUN.slice(0, 12)}</code> (backup-run-sha)`);
   });
 });
+
+describe('backup action: a failure is reported fully (job summary and outputs)', () => {
+  it('a failed database dump: what failed, the hint, and that the destination still holds only the earlier backup', async () => {
+    const repo = join(work, 'repo-fail');
+    quiet();
+    let r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    const earlier = r.outputs()['backup-id']!;
+    const startedAt = JSON.parse(readFileSync(join(repo, earlier, 'manifest.json'), 'utf8')).startedAt as string;
+    process.exitCode = undefined;
+
+    const log = quiet();
+    r = runnerEnv('action.yml', { to: repo, postgres: 'postgres://app:pg-pw-not-in-summary@127.0.0.1:1/app', unencrypted: 'true' });
+    await runBackupAction();
+    expect(process.exitCode).toBe(1);
+    const o = r.outputs();
+    expect(o.status).toBe('failure');
+    expect(o['exit-code']).toMatch(/^[1-9]\d*$/);
+    expect(o['backup-id']).toBeUndefined();
+    const summary = r.summary();
+    expect(summary).toContain('Strongbox backup: FAILED');
+    expect(summary).toMatch(/What failed<\/strong> \(the backup, exit code \d+\): \S/);
+    expect(summary).toContain(`<code>${repo}</code>`);
+    expect(summary).toContain(`nothing of this run was committed; newest complete backup there: ${earlier} ${startedAt}`);
+    expect(summary).not.toContain('pg-pw-not-in-summary');
+    expect(backups(repo)).toEqual([earlier]);
+    expect(log.join('')).toMatch(/::error::/);
+  });
+
+  it('a failure after the backup committed (prune refused) says the backup is safe, with the hint', async () => {
+    const repo = join(work, 'repo-late');
+    quiet();
+    const r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true', 'keep-label': 'nightyl' });
+    await runBackupAction();
+    const o = r.outputs();
+    expect(o.status).toBe('failure');
+    expect(o['exit-code']).toBe('2');
+    const id = o['backup-id']!;
+    expect(backups(repo)).toEqual([id]);
+    const summary = r.summary();
+    expect(summary).toContain('verifying the new backup and applying retention, exit code 2');
+    expect(summary).toContain('--keep-label nightyl matches no backup');
+    expect(summary).toMatch(/Hint:<\/strong> no backup in this repository has a label/);
+    expect(summary).toContain(`The backup itself, <code>${id}</code>, was committed before the failure.`);
+    expect(summary).toContain(`this run's backup ${id} is committed there`);
+  });
+
+  it('an unexpected error is reported too, and an unreadable destination does not mask it', async () => {
+    vi.resetModules();
+    vi.doMock('../../src/core/backup.js', async (orig) => ({ ...(await orig<object>()), backup: async () => { throw new TypeError('boom: not a StrongboxError'); } }));
+    vi.doMock('../../src/core/repository.js', async (orig) => ({ ...(await orig<object>()), listBackups: async () => { throw new Error('store unreachable'); } }));
+    try {
+      const { runBackupAction: run } = await import('../../src/actions/backup.js');
+      const log = quiet();
+      const r = runnerEnv('action.yml', { to: join(work, 'repo-unexpected'), files: tree, unencrypted: 'true' });
+      await run();
+      expect(r.outputs()).toMatchObject({ status: 'failure', 'exit-code': '1' });
+      expect(log.join('')).toMatch(/::error::boom: not a StrongboxError/);
+      const summary = r.summary();
+      expect(summary).toContain('boom: not a StrongboxError');
+      expect(summary).toContain('could not be read now (store unreachable)');
+    } finally {
+      vi.doUnmock('../../src/core/backup.js');
+      vi.doUnmock('../../src/core/repository.js');
+      vi.resetModules();
+    }
+  });
+
+  it('inputs refused before any destination is opened: the summary says nothing was written', async () => {
+    quiet();
+    const r = runnerEnv('action.yml', { to: join(work, 'repo-nokey2'), files: tree });
+    await runBackupAction();
+    expect(r.outputs()).toMatchObject({ status: 'failure', 'exit-code': '2' });
+    expect(r.summary()).toContain('no encryption key');
+    expect(r.summary()).toContain('No destination was opened');
+  });
+});
