@@ -112,10 +112,11 @@ export interface Selection {
   needs?: { kinds?: ArtifactKind[]; names?: string[] };
 }
 
-/** What of `needs` a manifest lacks, in words (`files data`, `artifact "x"`); empty when it holds all. */
-export function missingContent(m: Manifest, needs: Selection['needs']): string[] {
-  const missing = (needs?.kinds ?? []).filter((k) => !m.artifacts.some((a) => a.kind === k)).map((k) => `${k} data`);
-  for (const n of needs?.names ?? []) if (!m.artifacts.some((a) => a.name === n)) missing.push(`artifact "${printable(n)}"`);
+/** What of `needs` a manifest lacks (all of it without one), in words: `files data`, `artifact "x"`. */
+export function missingContent(m: Pick<Manifest, 'artifacts'> | undefined, needs: Selection['needs']): string[] {
+  const has = (ok: (a: Manifest['artifacts'][number]) => boolean) => !!m?.artifacts.some(ok);
+  const missing = (needs?.kinds ?? []).filter((k) => !has((a) => a.kind === k)).map((k) => `${k} data`);
+  for (const n of needs?.names ?? []) if (!has((a) => a.name === n)) missing.push(`artifact "${printable(n)}"`);
   return missing;
 }
 
@@ -152,7 +153,7 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
   if (sel.before) matches = filterBefore(matches, complete, sel.before);
   if (matches.length === 0) {
     const recent = complete.slice(-10).reverse().map(describeBackup);
-    const needed = s === 'latest' ? missingContent({ artifacts: [] } as unknown as Manifest, sel.needs) : [];
+    const needed = s === 'latest' ? missingContent(undefined, sel.needs) : [];
     throw new NotFoundError(
       `no complete backup matches ${s}${needed.length ? ` holding ${needed.join(' and ')}` : ''}${sel.before ? ` before ${sel.before}` : ''}`,
       recent.length ? `recent backups:\n  ${recent.join('\n  ')}` : 'the repository holds no complete backup',
