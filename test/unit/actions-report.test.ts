@@ -237,3 +237,24 @@ describe('backup action: a failure is reported fully (job summary and outputs)',
     expect(r.summary()).toContain('No destination was opened');
   });
 });
+
+describe('every action sets status and exit-code on failure (shared runner)', () => {
+  it('restore from a location that holds no repository: status failure, exit-code 4', async () => {
+    const log = quiet();
+    const r = runnerEnv('actions/restore/action.yml', { from: join(work, 'no-repo-here'), 'files-target': join(work, 'never') });
+    await runRestoreAction();
+    expect(process.exitCode).toBe(1);
+    expect(r.outputs()).toMatchObject({ status: 'failure', 'exit-code': '4' });
+    expect(log.join('')).toMatch(/::error::no Strongbox repository at/);
+  });
+
+  it('rollback refused by confirm: status failure, exit-code 7', async () => {
+    quiet();
+    const { identity } = generateIdentity();
+    const log = quiet();
+    const r = runnerEnv('actions/rollback/action.yml', { from: join(work, 'no-repo-here'), backup: 'latest', identity, 'files-target': join(work, 'site-x'), confirm: 'production' });
+    await runRollbackAction();
+    expect(r.outputs()).toMatchObject({ status: 'failure', 'exit-code': '7' });
+    expect(log.join('')).toMatch(/::error::--confirm "production" does not repeat the target name "site-x"/);
+  });
+});
