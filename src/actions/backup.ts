@@ -6,14 +6,17 @@ import { maskUrlPassword, originFromEnv, resolveBackup, resolveLock, resolvePoli
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
 import type { RetentionPolicy } from '../core/retention.js';
+import { parseGroupBy, type GroupBy } from '../core/series.js';
 import { verify } from '../core/verify.js';
 import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
 import { commaList, flag, list, optional, secret, signingKeyInput, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
+import { writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runBackupAction(): Promise<void> {
+  const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
   await runAction(async () => {
     // Secrets first: nothing may be logged before the runner knows to mask them.
     const passphrase = secret('passphrase');
@@ -21,6 +24,7 @@ export async function runBackupAction(): Promise<void> {
     const recipients = commaList('recipient');
     const postgres = list('postgres');
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
+    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.map(urlPassword));
 
     // The runner sets every declared input, "" when not given, so an unset secret and an
     // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
@@ -70,14 +74,16 @@ export async function runBackupAction(): Promise<void> {
       keepWithin: optional('keep-within'),
       keepLabels: commaList('keep-label'),
     });
+    const groupBy = parseGroupBy(optional('group-by'), 'group-by');
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
+    state.destinations = options.destinations;
+    state.stage = 'the backup';
     const result = await backup({ ...options, lock, init: flag('init'), signingKey });
-    core.setOutput('status', 'success');
+    state.committedId = result.id;
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));
     core.setOutput('plaintext-size', String(result.plaintextBytes));
     core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
-    core.setOutput('exit-code', '0');
     await writeSummary((s) =>
       s
         .addHeading('Strongbox backup', 2)
@@ -100,20 +106,32 @@ export async function runBackupAction(): Promise<void> {
         ])
         .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true),
     );
-    if (policy) await verifyThenPrune(options.destinations, result.id, policy, lock);
-  });
+    state.stage = 'verifying the new backup and applying retention';
+    if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+    // Last, so a failed prune after a committed backup is reported as the failure it is.
+    core.setOutput('status', 'success');
+    core.setOutput('exit-code', '0');
+  }, { onFailure: (err, code) => writeBackupFailureSummary(err, code, state) });
+}
+
+function urlPassword(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 /**
  * Retention runs only after the new backup is verified at every destination (a failed backup
  * throws before reaching here), so a broken run can never prune away the older good backups.
  */
-async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, lock: LockSettings): Promise<void> {
+async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, groupBy: GroupBy, lock: LockSettings): Promise<void> {
   const pruned: string[] = [];
   for (const dest of destinations) {
     const check = await verify({ destination: dest, selector: id, deep: false, reporter: actionsReporter, lock });
     if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; retention was not applied`);
-    const r = await prune({ destination: dest, policy, dryRun: false, reporter: actionsReporter, lock });
+    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter: actionsReporter, lock });
     pruned.push(...r.removed.map((x) => x.id), ...r.incompleteRemoved);
     if (r.retained.length) core.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(', ')}`);
   }

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { releaseOf } from '../core/release.js';
 import { restore } from '../core/restore.js';
 import { maskUrlPassword, openDestinations, resolveLock } from '../config/settings.js';
 import { commaList, decryptionInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
@@ -25,14 +26,18 @@ export async function runRestoreAction(): Promise<void> {
       lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
     });
     core.setOutput('backup-id', result.backupId);
-    core.setOutput('git-sha', result.manifest.origin.sha ?? '');
-    core.setOutput('git-ref', result.manifest.origin.ref ?? '');
+    const release = releaseOf(result.manifest.origin);
+    core.setOutput('git-sha', release.gitSha ?? '');
+    core.setOutput('git-ref', release.gitRef ?? '');
+    core.setOutput('backup-run-sha', release.backupRunSha ?? '');
+    core.setOutput('backup-run-ref', release.backupRunRef ?? '');
     core.setOutput('restored', JSON.stringify(result.restored));
+    core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
     await writeSummary((s) =>
       s
         .addHeading('Strongbox restore', 2)
-        .addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}${result.manifest.origin.sha ? ` at git sha <code>${result.manifest.origin.sha.slice(0, 12)}</code>` : ''}.`, true)
+        .addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}${release.gitSha ? `; release to redeploy with it: git <code>${release.gitSha.slice(0, 12)}</code>${release.gitShaSource === 'backup-run' ? ' (no deployed sha recorded: the commit of the run that took it)' : ''}` : ''}.`, true)
         .addTable([
           [
             { data: 'Artifact', header: true },

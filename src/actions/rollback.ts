@@ -38,6 +38,8 @@ export async function runRollbackAction(): Promise<void> {
     core.setOutput('backup-id', result.backupId);
     core.setOutput('git-sha', result.gitSha ?? '');
     core.setOutput('git-ref', result.gitRef ?? '');
+    core.setOutput('backup-run-sha', result.backupRunSha ?? '');
+    core.setOutput('backup-run-ref', result.backupRunRef ?? '');
     core.setOutput('safety-backup-id', result.safetyBackupId);
     const failed = result.checks.filter((c) => !c.ok);
     core.setOutput('checks-ok', String(failed.length === 0));
@@ -52,12 +54,14 @@ export async function runRollbackAction(): Promise<void> {
             { data: 'Git', header: true },
           ],
           ['From (now, saved as safety backup)', `<code>${result.safetyBackupId}</code>`, current ? `<code>${current.slice(0, 12)}</code>` : ''],
-          ['To (snapshot restored)', `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ''}` : 'not recorded'],
+          ['To (snapshot restored; release to redeploy)', `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ''}` : 'not recorded'],
         ])
         .addRaw(
-          result.gitShaSource === 'snapshot-run'
+          result.gitShaSource === 'backup-run'
             ? 'Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots.'
-            : '',
+            : result.backupRunSha
+              ? `git-sha is the recorded deployed sha; the snapshot was taken by the run at <code>${result.backupRunSha.slice(0, 12)}</code> (backup-run-sha).`
+              : '',
           true,
         )
         .addRaw(`Restored: ${result.restored.map((r) => `${r.name} → <code>${r.target}</code>`).join(', ')}`, true);
@@ -71,8 +75,12 @@ export async function runRollbackAction(): Promise<void> {
       s.addRaw(`To undo the rollback: <code>${result.undo}</code>`, true);
     });
     if (failed.length) {
+      core.setOutput('status', 'failure');
       core.setOutput('exit-code', '3');
       core.setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join('; ')}\nTo return to the state before the rollback: ${result.undo}`);
-    } else core.setOutput('exit-code', '0');
+    } else {
+      core.setOutput('status', 'success');
+      core.setOutput('exit-code', '0');
+    }
   });
 }

@@ -37,9 +37,13 @@ export async function runVerifyAction(): Promise<void> {
         ]),
     );
     if (!result.ok) {
+      core.setOutput('status', 'failure');
       core.setOutput('exit-code', String(result.exitCode));
       // Each problem was already reported as an error annotation when found.
       core.setFailed(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
-    } else core.setOutput('exit-code', '0');
+    } else {
+      core.setOutput('status', 'success');
+      core.setOutput('exit-code', '0');
+    }
   });
 }

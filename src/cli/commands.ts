@@ -6,10 +6,12 @@ import { backup } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
 import { ExitCode, RefusedError, UsageError } from '../core/errors.js';
 import { prune } from '../core/prune.js';
+import { releaseOf } from '../core/release.js';
+import { parseGroupBy } from '../core/series.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
 import { describeBackup, initRepositories, listBackups } from '../core/repository.js';
-import { FORMAT_VERSION } from '../core/types.js';
+import { FORMAT_VERSION, type Origin } from '../core/types.js';
 import { restore } from '../core/restore.js';
 import { describeSignature, readSignatureStatus } from '../core/trust.js';
 import { verify } from '../core/verify.js';
@@ -77,6 +79,12 @@ async function writeNew(file: string, text: string, mode: number): Promise<void>
 function describeLocation(dest: Destination): string {
   if (dest instanceof S3Destination) return `bucket ${dest.bucket}, prefix ${dest.prefix || '(none)'} (${dest.display})`;
   return dest.display;
+}
+
+/** gitSha/gitRef = the release to redeploy, backupRunSha/backupRunRef = the run that took it (release.ts). */
+function releaseJson(origin: Origin) {
+  const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
+  return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
 
 function printJson(value: unknown): void {
@@ -217,8 +225,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
           artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
-          gitSha: e.manifest?.origin.sha,
-          gitRef: e.manifest?.origin.ref,
+          ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
           signedBy: signatures.get(e.id)?.signer ?? null,
         })),
       );
@@ -293,7 +300,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       lock: resolveLock(o, env),
     });
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, gitSha: result.manifest.origin.sha, gitRef: result.manifest.origin.ref });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
 
   commonOptions(
@@ -309,6 +316,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--keep-yearly <n>', 'keep the newest backup of each of the last N years that have one')
       .option('--keep-within <duration>', 'keep every backup taken within DURATION of the newest one')
       .option('--keep-label <label>', 'keep every backup with this label (repeatable)', collect, [])
+      .option('--group-by <what>', 'apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none', 'sources')
       .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this', '24h')
       .option('--dry-run', 'show what would be deleted, delete nothing')
       .option('--json', 'print the result as JSON on stdout'),
@@ -329,10 +337,12 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         'give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12',
       );
     }
+    const groupBy = parseGroupBy(o.groupBy);
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const result = await prune({
       destination: dest!,
       policy,
+      groupBy,
       dryRun: !!o.dryRun,
       incompleteGraceMs: parseDuration(o.incompleteGrace, '--incomplete-grace'),
       reporter,
@@ -340,8 +350,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     });
     if (o.json) printJson(result);
     else {
-      for (const k of result.kept) process.stdout.write(`keep   ${k.id} ${k.startedAt}  (${k.reasons.join(', ')})\n`);
-      for (const r of result.removed) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}\n`);
+      for (const s of result.series) {
+        process.stdout.write(`series ${printable(s.name)}\n`);
+        for (const k of result.kept.filter((x) => x.series === s.name)) process.stdout.write(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(', ')})\n`);
+        for (const r of result.removed.filter((x) => x.series === s.name)) process.stdout.write(`  ${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}\n`);
+      }
       for (const r of result.incompleteRemoved) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)\n`);
       for (const r of result.retained) process.stdout.write(`retain ${r.id} (delete refused: ${r.reason})\n`);
     }
@@ -390,7 +403,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       lock: resolveLock(o, env),
     });
     if (o.json) printJson(result);
-    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
+    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
 }

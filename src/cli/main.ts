@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConsoleReporter } from '../core/reporter.js';
 import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
 import { registerCommands } from './commands.js';
 
 /**
@@ -9,6 +10,7 @@ import { registerCommands } from './commands.js';
  * is down). Human messages go to stderr; `--json` puts one result object on stdout.
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  quietAwsNodeVersionWarning();
   const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
   const program = new Command('strongbox')
     .version(VERSION)

@@ -3,12 +3,16 @@ import { LockedError, StrongboxError, errorMessage } from './errors.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
-import { applyRetention, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
+import { applyRetentionBySeries, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
+import { DEFAULT_GROUP_BY, seriesOf, type GroupBy } from './series.js';
 import { MANIFEST_NAME } from './types.js';
+import { printable } from '../shared/text.js';
 
 export interface PruneOptions {
   destination: Destination;
   policy: RetentionPolicy;
+  /** How backups form series; the policy applies to each series on its own. Default `sources`. */
+  groupBy?: GroupBy;
   dryRun: boolean;
   reporter: Reporter;
   now?: () => Date;
@@ -18,8 +22,13 @@ export interface PruneOptions {
 
 export interface PruneResult {
   dryRun: boolean;
-  kept: { id: string; startedAt: string; labels: string[]; reasons: KeepReason[] }[];
-  removed: { id: string; startedAt: string }[];
+  groupBy: GroupBy;
+  /** Every series seen, sorted, with how many of its backups were kept and removed. */
+  series: { name: string; kept: number; removed: number }[];
+  kept: { id: string; series: string; startedAt: string; labels: string[]; reasons: KeepReason[] }[];
+  removed: { id: string; series: string; startedAt: string }[];
+  /** --keep-label values no backup carries (reported as warnings). */
+  unmatchedLabels: string[];
   /** Incomplete backups (no manifest) removed after the grace period. */
   incompleteRemoved: string[];
   incompleteKept: { id: string; reason: string }[];
@@ -47,7 +56,10 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     const current = await listBackups(dest, reporter);
     const unreadable = current.filter((e) => e.damaged).map((e) => ({ id: e.id, problem: e.damaged! }));
     const byId = new Map(current.map((e) => [e.id, e]));
-    const decision = applyRetention(
+    const groupBy = opts.groupBy ?? DEFAULT_GROUP_BY;
+    // Decided in full (including refusing a label-only policy that matches nothing) before
+    // anything is deleted.
+    const decision = applyRetentionBySeries(
       current
         .filter((e) => !e.damaged)
         .map((e) => ({
@@ -55,16 +67,21 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
           time: e.time,
           complete: e.complete,
           labels: e.manifest?.labels ?? [],
+          series: e.manifest ? seriesOf(e.manifest, groupBy) : undefined,
           lastModified: e.complete ? undefined : e.time,
         })),
       opts.policy,
       now,
       { incompleteGraceMs: opts.incompleteGraceMs },
     );
+    for (const l of decision.unmatchedLabels) reporter.warning(`--keep-label ${printable(l)} matches no backup at ${dest.display}; it keeps nothing`);
     const result: PruneResult = {
       dryRun: opts.dryRun,
-      kept: decision.keep.map((k) => ({ id: k.id, startedAt: byId.get(k.id)!.manifest!.startedAt, labels: byId.get(k.id)!.manifest!.labels, reasons: k.reasons })),
+      groupBy,
+      series: [],
+      kept: decision.keep.map((k) => ({ id: k.id, series: decision.series[k.id]!, startedAt: byId.get(k.id)!.manifest!.startedAt, labels: byId.get(k.id)!.manifest!.labels, reasons: k.reasons })),
       removed: [],
+      unmatchedLabels: decision.unmatchedLabels,
       incompleteRemoved: [],
       incompleteKept: decision.incompleteKeep,
       future: decision.future.map((f) => f.id),
@@ -92,11 +109,16 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     };
     for (const r of decision.remove) {
       const e = byId.get(r.id)!;
-      if (await remove(e)) result.removed.push({ id: r.id, startedAt: e.manifest!.startedAt });
+      if (await remove(e)) result.removed.push({ id: r.id, series: decision.series[r.id]!, startedAt: e.manifest!.startedAt });
     }
     for (const r of decision.incompleteRemove) {
       if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
     }
+    result.series = [...new Set(Object.values(decision.series))].sort().map((name) => ({
+      name,
+      kept: result.kept.filter((k) => k.series === name).length,
+      removed: result.removed.filter((r) => r.series === name).length,
+    }));
     const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
     result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
     if (result.abandonedWrites.length) {
@@ -104,7 +126,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     }
     const verb = opts.dryRun ? 'would remove' : 'removed';
     reporter.info(
-      `Prune ${dest.display}: kept ${result.kept.length}, ${verb} ${result.removed.length} backup(s) and ${result.incompleteRemoved.length} incomplete one(s)` +
+      `Prune ${dest.display}: ${result.series.length} series, kept ${result.kept.length}, ${verb} ${result.removed.length} backup(s) and ${result.incompleteRemoved.length} incomplete one(s)` +
         (result.retained.length ? `, ${result.retained.length} could not be deleted` : ''),
     );
     return result;

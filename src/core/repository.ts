@@ -4,6 +4,7 @@ import { parseManifest } from './manifest.js';
 import type { Reporter } from './reporter.js';
 import { FORMAT_VERSION, MANIFEST_NAME, type Manifest } from './types.js';
 import type { Destination, ObjectInfo } from '../destinations/types.js';
+import type { ArtifactKind } from '../sources/types.js';
 import { printable } from '../shared/text.js';
 
 /**
@@ -185,6 +186,20 @@ export interface Selection {
   before?: string;
   /** Refuse when several backups match (rollback), instead of taking the newest (restore). */
   unique?: boolean;
+  /**
+   * What the caller will restore: `latest` then means the newest backup holding all of it
+   * (a newer db-only snapshot must not hide the files backup); an explicit id or label keeps
+   * its exact meaning and is refused if it lacks something.
+   */
+  needs?: { kinds?: ArtifactKind[]; names?: string[] };
+}
+
+/** What of `needs` a manifest lacks (all of it without one), in words: `files data`, `artifact "x"`. */
+export function missingContent(m: Pick<Manifest, 'artifacts'> | undefined, needs: Selection['needs']): string[] {
+  const has = (ok: (a: Manifest['artifacts'][number]) => boolean) => !!m?.artifacts.some(ok);
+  const missing = (needs?.kinds ?? []).filter((k) => !has((a) => a.kind === k)).map((k) => `${k} data`);
+  for (const n of needs?.names ?? []) if (!has((a) => a.name === n)) missing.push(`artifact "${printable(n)}"`);
+  return missing;
 }
 
 export function describeBackup(e: BackupEntry): string {
@@ -201,7 +216,7 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
   let matches = complete;
   const s = sel.selector;
   if (s === 'latest') {
-    // no filter
+    matches = complete.filter((e) => missingContent(e.manifest, sel.needs).length === 0);
   } else if (s.startsWith('label:')) {
     const label = s.slice('label:'.length);
     if (!label) throw new UsageError('--backup label: needs a label name, e.g. label:pre-release');
@@ -220,8 +235,9 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
   if (sel.before) matches = filterBefore(matches, complete, sel.before);
   if (matches.length === 0) {
     const recent = complete.slice(-10).reverse().map(describeBackup);
+    const needed = s === 'latest' ? missingContent(undefined, sel.needs) : [];
     throw new NotFoundError(
-      `no complete backup matches ${s}${sel.before ? ` before ${sel.before}` : ''}`,
+      `no complete backup matches ${s}${needed.length ? ` holding ${needed.join(' and ')}` : ''}${sel.before ? ` before ${sel.before}` : ''}`,
       recent.length ? `recent backups:\n  ${recent.join('\n  ')}` : 'the repository holds no complete backup',
     );
   }
@@ -231,7 +247,15 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
       `candidates:\n  ${matches.slice(-10).reverse().map(describeBackup).join('\n  ')}`,
     );
   }
-  return matches[matches.length - 1]!;
+  const chosen = matches[matches.length - 1]!;
+  const lacks = missingContent(chosen.manifest, sel.needs);
+  if (lacks.length) {
+    throw new UsageError(
+      `backup ${chosen.id} (selected by ${s}) holds no ${lacks.join(' and ')}`,
+      `it has: ${chosen.manifest.artifacts.map((a) => printable(a.name)).join(', ')}; choose another backup (--backup latest picks the newest one that holds what you restore), or drop the target it cannot fill`,
+    );
+  }
+  return chosen;
 }
 
 function filterBefore<T extends BackupEntry & { manifest: Manifest }>(matches: T[], all: T[], before: string): T[] {

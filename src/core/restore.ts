@@ -53,7 +53,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
 async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
-  const chosen = selectBackup(await listBackups(dest, reporter), opts.selection);
+  const chosen = selectBackup(await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) });
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
@@ -94,6 +94,14 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
   }
   reporter.info(`Restored ${restored.length} artifact(s) from ${m.id}`);
   return { backupId: m.id, manifest: m, restored };
+}
+
+/** What the targets and --only ask for, so `latest` picks a backup that can fill them. */
+export function restoreNeeds(opts: Pick<RestoreOptions, 'postgresTarget' | 'filesTarget' | 'only'>): NonNullable<Selection['needs']> {
+  const kinds: ('postgres' | 'files')[] = [];
+  if (opts.postgresTarget) kinds.push('postgres');
+  if (opts.filesTarget) kinds.push('files');
+  return { kinds, names: opts.only ?? [] };
 }
 
 function planJobs(m: Manifest, opts: RestoreOptions): Job[] {

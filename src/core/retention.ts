@@ -1,5 +1,6 @@
 import { formatDuration } from './duration.js';
 import { StrongboxError, UsageError } from './errors.js';
+import { printable } from '../shared/text.js';
 
 /**
  * Which backups a retention policy keeps — a pure function of the backups, the policy and a
@@ -23,7 +24,7 @@ import { StrongboxError, UsageError } from './errors.js';
  *
  * Strongbox adds three safety rules:
  * - The newest complete backup is always kept, whatever the policy (reason `newest` when no
- *   rule kept it).
+ *   rule kept it). `applyRetentionBySeries` applies this per series.
  * - Backups dated more than `futureSkewMs` after `now` (a wrong clock) are reported in
  *   `future`, take no slot, anchor no rule and are never removed.
  * - Incomplete backups (no manifest: interrupted or still running) take no slot. They are
@@ -161,6 +162,73 @@ export function applyRetention(
     else decision.remove.push({ id: b.id });
   });
   return decision;
+}
+
+export interface SeriesCandidate extends BackupCandidate {
+  /** The backup's series (see series.ts); complete backups without one form the series `all`. */
+  series?: string;
+}
+
+export interface SeriesRetentionDecision extends RetentionDecision {
+  /** The series of every complete backup, by id. */
+  series: Record<string, string>;
+  /** keepLabels that no complete backup carries (a typo keeps nothing). */
+  unmatchedLabels: string[];
+}
+
+/**
+ * `applyRetention` applied to each series on its own (restic's `--group-by`): the policy's
+ * slots are counted within a series, and each series keeps its newest complete backup, so
+ * frequent pre-deploy snapshots can never push the only backup of another kind out.
+ * Incomplete backups (no manifest, so no series) are decided together, as before.
+ * Refuses a policy whose only rules are labels when one of them matches no backup: it
+ * would delete everything but each series' newest.
+ */
+export function applyRetentionBySeries(
+  backups: SeriesCandidate[],
+  policy: RetentionPolicy,
+  now: Date,
+  opts: RetentionOptions = {},
+): SeriesRetentionDecision {
+  validatePolicy(policy);
+  const seen = new Set<string>();
+  const incomplete: BackupCandidate[] = [];
+  const groups = new Map<string, BackupCandidate[]>();
+  const series: Record<string, string> = {};
+  for (const b of backups) {
+    if (seen.has(b.id)) throw new StrongboxError(`backup ${b.id} is listed twice; refusing to apply retention`);
+    seen.add(b.id);
+    if (!b.complete) {
+      incomplete.push(b);
+      continue;
+    }
+    const name = b.series ?? 'all';
+    series[b.id] = name;
+    let g = groups.get(name);
+    if (!g) groups.set(name, (g = []));
+    g.push(b);
+  }
+  const unmatchedLabels = (policy.keepLabels ?? []).filter((l) => !backups.some((b) => b.complete && b.labels.includes(l)));
+  const onlyLabels = COUNT_RULES.every(({ field }) => !policy[field]) && !policy.keepWithinMs;
+  if (onlyLabels && unmatchedLabels.length) {
+    const known = [...new Set(backups.flatMap((b) => (b.complete ? b.labels : [])))].sort();
+    throw new UsageError(
+      `--keep-label ${unmatchedLabels.map(printable).join(', ')} matches no backup, and labels are the only retention rule: prune would delete all but the newest backup of each series; nothing was deleted`,
+      `${known.length ? `labels in this repository: ${known.map(printable).join(', ')}` : 'no backup in this repository has a label'}; check the spelling, or add a rule such as --keep-last 7`,
+    );
+  }
+  const parts = [applyRetention(incomplete, policy, now, opts), ...[...groups.keys()].sort().map((k) => applyRetention(groups.get(k)!, policy, now, opts))];
+  const timeOf = new Map(backups.map((b) => [b.id, b.time.getTime()]));
+  const newestFirst = <T extends { id: string }>(xs: T[]) => xs.sort((a, b) => timeOf.get(b.id)! - timeOf.get(a.id)! || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return {
+    keep: newestFirst(parts.flatMap((p) => p.keep)),
+    remove: newestFirst(parts.flatMap((p) => p.remove)),
+    future: parts.flatMap((p) => p.future),
+    incompleteRemove: parts.flatMap((p) => p.incompleteRemove),
+    incompleteKeep: parts.flatMap((p) => p.incompleteKeep),
+    series,
+    unmatchedLabels,
+  };
 }
 
 function decideIncomplete(b: BackupCandidate, nowMs: number, grace: number, d: RetentionDecision): void {

@@ -11,11 +11,12 @@ import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessa
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
-import { assertRepositoryOutside, restore } from './restore.js';
+import { assertRepositoryOutside, restore, restoreNeeds } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
+import { describeRelease, releaseOf, type BackupRelease } from './release.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -53,10 +54,12 @@ export interface RollbackCheck {
 export interface RollbackResult {
   backupId: string;
   snapshotStartedAt: string;
-  /** What to redeploy: the manifest's deployed sha, else the sha of the run that took the snapshot. */
+  /** What to redeploy, and the run that took the snapshot: see release.ts. */
   gitSha?: string;
   gitRef?: string;
-  gitShaSource: 'deployed-sha' | 'snapshot-run' | 'none';
+  gitShaSource: BackupRelease['gitShaSource'];
+  backupRunSha?: string;
+  backupRunRef?: string;
   safetyBackupId: string;
   restored: { name: string; kind: string; target: string }[];
   checks: RollbackCheck[];
@@ -90,9 +93,10 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
 
   return withLocks([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
-    const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true });
+    const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) });
     const m = snapshot.manifest;
-    reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
+    const release = releaseOf(m.origin);
+    reporter.info(`Rolling back to ${m.id} (${m.startedAt}; ${describeRelease(release)})`);
 
     // Before anything is written: the snapshot must be signed by a trusted key (when any are
     // named) and encrypted throughout, the key must open it, and the repository must not sit
@@ -161,10 +165,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     return {
       backupId: m.id,
       snapshotStartedAt: m.startedAt,
-      // The release whose data this is; failing that, the commit of the run that took it.
-      gitSha: m.origin.deployedSha ?? m.origin.sha,
-      gitRef: m.origin.deployedSha ? m.origin.deployedRef : m.origin.ref,
-      gitShaSource: m.origin.deployedSha ? 'deployed-sha' : m.origin.sha ? 'snapshot-run' : 'none',
+      ...release,
       safetyBackupId: safety.id,
       restored: restored.restored,
       checks,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prune } from '../../src/core/prune.js';
 import { readManifest } from '../../src/core/repository.js';
-import { applyRetention, type RetentionPolicy } from '../../src/core/retention.js';
+import { applyRetentionBySeries, type RetentionPolicy } from '../../src/core/retention.js';
 import type { Destination } from '../../src/destinations/types.js';
 import {
   RecordingReporter,
@@ -165,6 +165,7 @@ describe('prune against a real S3 server', () => {
     // order, and each prune saw exactly the repository its predecessors left (never a backup
     // half-written, never a state another prune was still changing). Try all six orders.
     const timeOf = new Map([...before, newEntry!].map((e) => [e.id, new Date(e.startedAt!)]));
+    const seriesOf = new Map([...before, newEntry!].map((e) => [e.id, [...e.artifacts].sort().join('+')]));
     const pruneRuns = [p1!, p2!].map((r) => JSON.parse(r.stdout) as PruneJson);
     const policies: RetentionPolicy[] = [{ keepLast: 2 }, { keepDaily: 1 }];
     const sorted = (xs: string[]) => [...xs].sort().join(',');
@@ -180,8 +181,9 @@ describe('prune against a real S3 server', () => {
         const n = Number(step.slice(-1));
         const seen = [...pruneRuns[n]!.kept, ...pruneRuns[n]!.removed].map((x) => x.id);
         if (sorted(seen) !== sorted(state)) consistent = false;
-        const decision = applyRetention(
-          state.map((id) => ({ id, time: timeOf.get(id)!, complete: true, labels: [] })),
+        // Retention applies per series (the set of artifact names): the new backup of another tree is its own series.
+        const decision = applyRetentionBySeries(
+          state.map((id) => ({ id, time: timeOf.get(id)!, complete: true, labels: [], series: seriesOf.get(id) })),
           policies[n]!,
           new Date(),
         );
@@ -352,9 +354,17 @@ describe('prune against a real S3 server', () => {
       expect(await allKeys(dest)).toEqual(keys);
     });
 
-    it('the newest complete backup survives a policy that keeps nothing else', async () => {
-      const { json } = await pruneJson(prefix, ['--keep-last', '0', '--keep-label', 'no-such-label']);
-      expect(json.kept).toEqual([expect.objectContaining({ id: seeded[3], reasons: ['newest'] })]);
+    it('a label-only policy whose label matches nothing is refused; with a rule that keeps only the newest, only it survives', async () => {
+      // Labels as the only rule, matching nothing, would keep just the newest: refused before deleting (exit 2).
+      const keys = await allKeys(dest);
+      const refused = await cli(['prune', '--from', url(prefix), '--keep-last', '0', '--keep-label', 'no-such-label']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--keep-label no-such-label matches no backup/);
+      expect(await allKeys(dest)).toEqual(keys);
+
+      const { r, json } = await pruneJson(prefix, ['--keep-within', '1s', '--keep-label', 'no-such-label']);
+      expect(r.stderr).toMatch(/warning: --keep-label no-such-label matches no backup/);
+      expect(json.kept).toEqual([expect.objectContaining({ id: seeded[3], reasons: ['within'] })]);
       expect(ids(json.removed).sort()).toEqual(seeded.slice(0, 3).sort());
       expect(ids(await list(prefix))).toEqual([seeded[3]]);
       await expectNoMissingParts(dest, await list(prefix));

@@ -1,0 +1,86 @@
+import * as core from '@actions/core';
+import { StrongboxError, errorMessage } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import { listBackups } from '../core/repository.js';
+import type { Destination } from '../destinations/types.js';
+import { printable } from '../shared/text.js';
+
+/** What the backup action knew when it failed, filled in as it goes. */
+export interface BackupRunState {
+  /** When the action started: a complete backup started since then, by this run, is its own. */
+  started: Date;
+  runId?: string;
+  stage: string;
+  destinations: Destination[];
+  /** Set once the backup is committed (a later verify or prune may still fail). */
+  committedId?: string;
+  /** Values that must not reach the summary (the runner masks logs, not necessarily this). */
+  secrets: string[];
+}
+
+const SILENT: Reporter = { debug: () => {}, info: () => {}, warning: () => {}, error: () => {}, setSecret: () => {} };
+const READ_TIMEOUT_MS = 20_000;
+
+/**
+ * The job summary of a failed backup: what failed, the hint, and what each destination
+ * holds now, read back best effort (an unreachable store gets a line saying so, after at
+ * most READ_TIMEOUT_MS), so whoever reads it knows whether the data is safe.
+ */
+export async function writeBackupFailureSummary(err: unknown, exitCode: number, state: BackupRunState, timeoutMs = READ_TIMEOUT_MS): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const scrub = (text: string) =>
+    state.secrets
+      .filter(Boolean)
+      .reduce((t, s) => t.split(s).join('***'), text)
+      .split(/\r?\n\s*/)
+      .map((line) => escapeHtml(printable(line)))
+      .join('<br>');
+  const hint = err instanceof StrongboxError ? err.hint : undefined;
+  const rows: string[][] = [];
+  for (const dest of state.destinations) rows.push([`<code>${scrub(dest.display)}</code>`, scrub(await holds(dest, state, timeoutMs))]);
+
+  const s = core.summary.emptyBuffer();
+  s.addHeading('Strongbox backup: FAILED', 2)
+    .addRaw(`<p><strong>What failed</strong> (${scrub(state.stage)}, exit code ${exitCode}): ${scrub(errorMessage(err))}</p>`, true);
+  if (hint) s.addRaw(`<p><strong>Hint:</strong> ${scrub(hint)}</p>`, true);
+  if (state.committedId) s.addRaw(`<p>The backup itself, <code>${state.committedId}</code>, was committed before the failure.</p>`, true);
+  if (rows.length) {
+    s.addTable([
+      [
+        { data: 'Destination', header: true },
+        { data: 'What it holds now', header: true },
+      ],
+      ...rows,
+    ]);
+  } else s.addRaw('<p>No destination was opened: the inputs were refused before anything was written.</p>', true);
+  await s.write();
+}
+
+async function holds(dest: Destination, state: BackupRunState, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const read = listBackups(dest, SILENT);
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      timer.unref();
+    });
+    read.catch(() => undefined); // a late rejection after the timeout is not an unhandled one
+    const entries = (await Promise.race([read, late])).filter((e) => e.complete && e.manifest);
+    const ours = entries.filter(
+      (e) => e.id === state.committedId || (e.time >= state.started && !!state.runId && e.manifest!.origin.runId === state.runId),
+    );
+    const newest = entries[entries.length - 1];
+    const newestText = newest ? `newest complete backup there: ${newest.id} ${newest.manifest!.startedAt}` : 'it holds no complete backup';
+    if (ours.length) return `this run's backup ${ours[ours.length - 1]!.id} is committed there; ${newestText}`;
+    return `nothing of this run was committed; ${newestText}`;
+  } catch (e) {
+    const why = `could not be read now (${errorMessage(e)})`;
+    return state.committedId ? `this run's backup ${state.committedId} was committed there; ${why}` : `${why}; check with strongbox list before relying on it`;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
