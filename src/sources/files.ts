@@ -1,5 +1,5 @@
-import { realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, opendir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { constants as fsConstants, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -7,7 +7,8 @@ import { Minimatch } from 'minimatch';
 import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
 import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
-import { UnsafeArchiveError, entryProblem, normalizeEntryPath, symlinkStaysInside } from './tar-safety.js';
+import { printable } from '../shared/text.js';
+import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
 
 /**
@@ -161,7 +162,6 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   const gate = new AddGate(WALK_AHEAD);
   let entries = 0;
   let bytes = 0;
-  let outside = 0;
 
   const pack = new Pack({
     cwd: real,
@@ -176,11 +176,6 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       gate.entryStarted();
       entries++;
       if (e.type === 'File') bytes += e.stat?.size ?? 0;
-      if (e.type === 'SymbolicLink' && entryProblem({ path: e.path, type: 'SymbolicLink', linkpath: e.linkpath })) {
-        if (++outside <= MAX_LISTED_WARNINGS) {
-          reporter.warning(`"${normalizeEntryPath(e.path)}" in ${root} is a symbolic link to ${e.linkpath}, outside the tree: Strongbox restores refuse such links (exclude it, or make it point inside the tree)`);
-        }
-      }
     },
     onwarn: (_code: string, message: string) => reporter.warning(`${root}: ${message}`),
   });
@@ -194,10 +189,6 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       ended = true;
       details.entries = entries;
       details.bytes = bytes;
-      if (outside > 0) {
-        details.outsideSymlinks = outside;
-        if (outside > MAX_LISTED_WARNINGS) reporter.warning(`${root} holds ${outside} symbolic links pointing outside the tree`);
-      }
       res();
     });
   });
@@ -313,21 +304,51 @@ class MetadataFixups {
   }
 
   async apply(root: string): Promise<void> {
-    for (const f of this.files) {
-      const p = join(root, f.rel);
-      if ((await lstat(p)).isFile()) await chmod(p, f.mode);
-    }
+    for (const f of this.files) await chmodFile(join(root, f.rel), f.mode);
     // An archive without a root entry leaves the target with mkdtemp's 0700.
     if (!this.sawRoot) this.dirs.push({ rel: '', mode: 0o777 & ~this.umask });
     // Deepest first: a parent made read-only or unsearchable must not block its children.
     const depth = (rel: string) => (rel === '' ? 0 : rel.split('/').length);
     for (const d of [...this.dirs].sort((a, b) => depth(b.rel) - depth(a.rel))) {
-      const p = join(root, d.rel);
-      if (!(await lstat(p)).isDirectory()) continue;
-      if (d.mode !== undefined) await chmod(p, d.mode);
-      if (d.mtime) await utimes(p, d.mtime, d.mtime);
+      // Through a descriptor opened without following a link: a fix-up never lands elsewhere.
+      const dir = await open(join(root, d.rel), fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR' || code === 'ELOOP') return undefined; // replaced by a later entry
+        throw err;
+      });
+      if (!dir) continue;
+      try {
+        if (d.mode !== undefined) await dir.chmod(d.mode);
+        if (d.mtime) await dir.utimes(d.mtime, d.mtime);
+      } finally {
+        await dir.close();
+      }
     }
   }
+}
+
+/** chmod through a descriptor opened without following a link (a file replaced by a link is left alone). */
+async function chmodFile(p: string, mode: number): Promise<void> {
+  const nofollow = fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+  for (const flags of [fsConstants.O_RDONLY, fsConstants.O_WRONLY]) {
+    let file;
+    try {
+      file = await open(p, flags | nofollow);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') return;
+      if (code === 'EACCES') continue;
+      throw err;
+    }
+    try {
+      if ((await file.stat()).isFile()) await file.chmod(mode);
+      return;
+    } finally {
+      await file.close();
+    }
+  }
+  // Neither readable nor writable by us (not root): the path, after checking it is no link.
+  if ((await lstat(p)).isFile()) await chmod(p, mode);
 }
 
 /** node-tar keeps "saw the end-of-archive blocks" private; a stream cut at an entry boundary otherwise looks complete. */
@@ -357,9 +378,41 @@ function describeExtractError(err: unknown, target: string): StrongboxError {
   return new StrongboxError(`restoring into ${target} failed${at}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
 }
 
+/**
+ * Symbolic links are created by us once node-tar is done, exactly as stored (wherever they
+ * point): node-tar would strip a leading "/" and refuse links that leave the tree. No link
+ * exists in staging while node-tar writes, and `ArchiveLayout` has refused every entry at or
+ * below a link's path, so nothing can be written through one.
+ */
+interface PendingLink {
+  rel: string;
+  to: string;
+  uid?: number;
+  gid?: number;
+}
+
+async function createLinks(staging: string, links: PendingLink[], target: string): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
+  for (const l of links) {
+    const at = join(staging, l.rel);
+    await mkdir(dirname(at), { recursive: true });
+    try {
+      await symlink(l.to, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new UnsafeArchiveError(`refusing to restore into ${target}: the archive holds "${printable(l.rel)}" twice, once as a symbolic link; nothing was put in place`, {
+        hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+      });
+    }
+    // Owners, like node-tar for files: only root can give them away.
+    if (asRoot && l.uid !== undefined && l.gid !== undefined) await lchown(at, l.uid, l.gid);
+  }
+}
+
 async function extract(input: Readable, staging: string, target: string): Promise<number> {
   const fixups = new MetadataFixups();
-  const symlinks: string[] = [];
+  const layout = new ArchiveLayout();
+  const links: PendingLink[] = [];
   let refused: UnsafeArchiveError | undefined;
   let failed = false;
   let entries = 0;
@@ -371,17 +424,22 @@ async function extract(input: Readable, staging: string, target: string): Promis
     filter: (p: string, e: Stats | ReadEntry) => {
       if (refused) return false;
       const entry = e as ReadEntry;
-      const problem = entryProblem({ path: p, type: entry.type, linkpath: entry.linkpath });
+      const like = { path: p, type: entry.type, linkpath: entry.linkpath };
+      const problem = entryProblem(like) ?? layout.problem(like);
       if (problem) {
-        refused = new UnsafeArchiveError(`refusing to restore into ${target}: the archive entry "${p}" is unsafe (${problem}); nothing was put in place`, {
+        refused = new UnsafeArchiveError(`refusing to restore into ${target}: the archive entry "${printable(p)}" is unsafe (${problem}); nothing was put in place`, {
           hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
         });
         return false;
       }
+      layout.record(like);
       const rel = normalizeEntryPath(p);
-      if (entry.type === 'SymbolicLink') symlinks.push(rel);
-      fixups.note(rel, entry);
       entries++;
+      if (entry.type === 'SymbolicLink') {
+        links.push({ rel, to: entry.linkpath!, ...(typeof entry.uid === 'number' && typeof entry.gid === 'number' ? { uid: entry.uid, gid: entry.gid } : {}) });
+        return false; // created by createLinks, after every other entry
+      }
+      fixups.note(rel, entry);
       return true;
     },
   });
@@ -408,11 +466,7 @@ async function extract(input: Readable, staging: string, target: string): Promis
     throw new StrongboxError(`the archive for ${target} ended without its end-of-archive marker: it is truncated; ${target} was not changed`);
   }
 
-  for (const rel of symlinks) {
-    if (!(await symlinkStaysInside(staging, rel))) {
-      throw new UnsafeArchiveError(`refusing to restore into ${target}: the symbolic link "${rel}" resolves outside the target; nothing was put in place`);
-    }
-  }
+  await createLinks(staging, links, target);
   await fixups.apply(staging);
   return entries;
 }

@@ -144,6 +144,39 @@ describe('file trees: dump and restore', () => {
     expect(await readdir(join(base, 'restored'))).toEqual(['deeper']);
   });
 
+  it('round-trips absolute, outside-pointing and dangling symlinks exactly, touching nothing they point to (row 36)', async () => {
+    const src = join(base, 'src');
+    const outside = join(base, 'outside');
+    await mkdir(join(src, 'conf'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(outside, 'shared.txt'), 'outside');
+    await writeFile(join(src, 'conf/app.ini'), 'x=1');
+    await symlink('/etc/ssl/certs', join(src, 'certs'));
+    await symlink(join(outside, 'shared.txt'), join(src, 'conf/shared'));
+    await symlink('../../outside', join(src, 'conf/up'));
+    await symlink('/nonexistent/strongbox-dangling', join(src, 'dangling-abs'));
+    await symlink('../nowhere', join(src, 'dangling-out'));
+    const outsideBefore = await describeTree(outside);
+    const before = await describeTree(src);
+
+    const { reporter, lines } = capturingReporter();
+    const dump = dumpFiles(src, { reporter });
+    const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+    expect(lines.filter((l) => /symbolic link|outside the tree/.test(l))).toEqual([]);
+
+    const target = join(base, 'restored');
+    await restoreFiles(Readable.from([bytes]), target, { force: false, reporter });
+    expect(await describeTree(target)).toEqual(before);
+    for (const l of ['certs', 'conf/shared', 'conf/up', 'dangling-abs', 'dangling-out']) {
+      expect(await readlink(join(target, l))).toBe(await readlink(join(src, l)));
+    }
+    expect(await describeTree(outside)).toEqual(outsideBefore);
+    // Restoring again over it with --force (as a rollback does) works as well.
+    await restoreFiles(Readable.from([bytes]), target, { force: true, reporter });
+    expect(await describeTree(target)).toEqual(before);
+    expect((await readdir(base)).sort()).toEqual(['outside', 'restored', 'src']);
+  });
+
   it('writes a standard tar that GNU tar extracts to the same tree', async () => {
     const src = join(base, 'src');
     await mkdir(src);
@@ -382,15 +415,64 @@ describe('file trees: dump and restore', () => {
       );
     });
 
-    it('refuses a symlink that escapes only through another symlink (lexically inside)', async () => {
+    it('refuses a write through a symlink that escapes only through another symlink (lexically inside)', async () => {
       const chain = [
         { name: 'x/y/z', type: 'dir' as const },
         { name: 'x/y/z/up', type: 'symlink' as const, link: '../../..' },
         { name: 'sneaky', type: 'symlink' as const, link: 'x/y/z/up/..' },
       ];
-      await expectRefused(await craftTar(chain), /"sneaky" resolves outside the target/);
-      await expectRefused(await craftTar([...chain, { name: 'sneaky/outside/pwned', data: 'x' }]), /sneaky/);
+      await expectRefused(await craftTar([...chain, { name: 'sneaky/outside/pwned', data: 'x' }]), /"sneaky\/outside\/pwned".*through the symbolic link "sneaky"/);
+      await expectRefused(await craftTar([...chain, { name: 'x/y/z/up/outside/pwned', data: 'x' }]), /through the symbolic link "x\/y\/z\/up"/);
       expect(await exists(join(outside, 'pwned'))).toBe(false);
+    });
+
+    it('refuses a file stored after a symlink of the same name (it would replace the link, or write through it)', async () => {
+      await expectRefused(
+        await craftTar([
+          { name: 'link', type: 'symlink', link: join(outside, 'secret') },
+          { name: 'link', data: 'overwritten' },
+        ]),
+        /replace the symbolic link "link"/,
+      );
+      expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('original');
+    });
+
+    it('refuses a directory turned into a symlink, and a hard link through a symlink', async () => {
+      await expectRefused(
+        await craftTar([
+          { name: 'd', type: 'dir' },
+          { name: 'd/f', data: 'x' },
+          { name: 'd', type: 'symlink', link: outside },
+        ]),
+        /in place of the directory "d"/,
+      );
+      await expectRefused(
+        await craftTar([
+          { name: 'l', type: 'symlink', link: outside },
+          { name: 'hl', type: 'hardlink', link: 'l/secret' },
+          { name: 'hl', data: 'overwritten' },
+        ]),
+        /hard link to l\/secret/,
+      );
+      expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('original');
+    });
+
+    it('metadata fix-ups never follow a link: a setuid file replaced by a link to an outside file', async () => {
+      await chmod(join(outside, 'secret'), 0o600);
+      const tar = await craftTar([
+        { name: 'tool', data: 'x' },
+        { name: 'tool', type: 'symlink', link: join(outside, 'secret') },
+      ]);
+      // Python writes mode 0644; make the file entry setuid so the restore would chmod it.
+      const at = tar.indexOf(Buffer.from('0000644'));
+      tar.write('0004755', at, 'latin1');
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[i]!;
+      tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      const err = await restoreFiles(Readable.from([tar]), target, { force: true, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnsafeArchiveError);
+      expect((await lstat(join(outside, 'secret'))).mode & 0o7777).toBe(0o600);
+      expect(await readdir(target)).toEqual(['keep.txt']);
     });
 
     it('refuses hard links to paths outside, so a later entry cannot overwrite the outside file', async () => {
