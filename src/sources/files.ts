@@ -8,6 +8,8 @@ import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
 import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import { printable } from '../shared/text.js';
+import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './files-target.js';
+import { inspectTarget } from './target-check.js';
 import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
 
@@ -491,7 +493,7 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
     }
   }
   if (!force) throw notEmpty(target);
-  const aside = `${target}.strongbox-old-${randomBytes(4).toString('hex')}`;
+  const aside = asideName(target, randomBytes(4).toString('hex'));
   try {
     await rename(target, aside);
   } catch (err) {
@@ -503,9 +505,17 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
     await rename(aside, target).catch(() => reporter.error(`the previous contents of ${target} are at ${aside}; move them back by hand`));
     throw cannotMove(`the restored tree into ${target}`, target, err);
   }
+  // Checked before the restore too; a volume mounted since must not be deleted with the old contents.
+  const mounted = (await inspectTarget(aside)).mountPoints;
+  if (mounted.length) {
+    reporter.warning(
+      `replaced ${target} (--force); its previous contents were kept at ${aside}: a file system is mounted below it (${mounted.map(printable).join(', ')}). Unmount it before you remove ${aside}, or its data is deleted too`,
+    );
+    return;
+  }
   reporter.info(`replaced ${target} (--force); removing its previous contents`);
   await removeTree(aside).catch((err: unknown) =>
-    reporter.warning(`the previous contents of ${target} were kept at ${aside} (${errorMessage(err)}); remove them by hand`),
+    reporter.warning(`the previous contents of ${target} were kept at ${aside} (${errorMessage(err)}); check that nothing is mounted below it, then remove it by hand`),
   );
 }
 
@@ -517,17 +527,21 @@ function notEmpty(target: string): RefusedError {
 }
 
 /**
- * Restores a tar stream into `targetDir`: extracted into `<target>.strongbox-staging-*`
- * beside it, checked, then renamed into place. Any failure removes the staging directory
+ * Restores a tar stream into `targetDir`: extracted into `<target>.strongbox-staging-<pid>-…`
+ * beside it (one left by a killed restore is removed first), checked, then renamed into place. Any failure removes the staging directory
  * and leaves the target as it was.
  */
 export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
   const target = resolve(targetDir);
-  if (dirname(target) === target) throw new UsageError('cannot restore over the filesystem root', 'choose a target directory');
+  await checkRestoreTarget(target);
   if (!opts.force && (await targetState(target)) === 'occupied') throw notEmpty(target);
-  await mkdir(dirname(target), { recursive: true });
+  await clearLeftovers(target, opts.reporter);
   // Fresh and private (0700) until it is complete: nothing already on disk can redirect a write.
-  const staging = await mkdtemp(`${target}.strongbox-staging-`);
+  const staging = await mkdir(dirname(target), { recursive: true })
+    .then(() => mkdtemp(stagingPrefix(target)))
+    .catch((err: unknown) => {
+      throw new StrongboxError(`cannot create a staging folder beside ${target}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
+    });
   try {
     const entries = await extract(input, staging, target).catch((err: unknown) => {
       throw describeExtractError(err, target);
