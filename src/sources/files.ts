@@ -1,10 +1,10 @@
-import { constants as fsConstants, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { constants as fsConstants, fstatSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Minimatch } from 'minimatch';
-import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
+import { Pack, Unpack, WriteEntry, type ReadEntry } from 'tar';
 import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import { printable } from '../shared/text.js';
@@ -155,6 +155,92 @@ function direntKind(d: Dirent): 'dir' | 'other' | 'special' | 'unknown' {
   return 'unknown'; // some filesystems do not report types in readdir
 }
 
+type Change = 'grew' | 'shrank' | 'changed';
+
+function ownSymbol(o: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(o).find((s) => s.description === description);
+}
+
+/**
+ * node-tar fails the whole archive when a file's size differs from the one it stat'ed (a log
+ * appended to, a file truncated). Like GNU tar, we store the size stat'ed instead (a file that
+ * grew is cut there, one that shrank is padded with zeros) and report it: `onChange` is told
+ * once per file that changed while it was read. Undefined when node-tar's internals moved (then
+ * such a file fails the backup, as before).
+ */
+function changeTolerantEntries(onChange: (absolute: string, how: Change) => void): typeof WriteEntry | undefined {
+  const onread = ownSymbol(WriteEntry.prototype, 'onread');
+  if (!onread) return undefined;
+  const base = (WriteEntry.prototype as unknown as Record<symbol, (n: number) => void>)[onread];
+  if (typeof base !== 'function') return undefined;
+  class TolerantEntry extends WriteEntry {
+    reported = false;
+    report(how: Change): void {
+      if (this.reported) return;
+      this.reported = true;
+      onChange(this.absolute, how);
+    }
+  }
+  (TolerantEntry.prototype as unknown as Record<symbol, (n: number) => void>)[onread] = function (this: TolerantEntry, bytesRead: number) {
+    let n = bytesRead;
+    if (n <= 0 && this.remain > 0 && this.buf) {
+      this.report('shrank');
+      n = Math.min(this.remain, this.length);
+      this.buf.fill(0, this.offset, this.offset + n);
+    } else if (n > this.remain) {
+      this.report('grew');
+      n = this.remain;
+    } else if (n === this.remain && this.fd !== undefined && this.stat) {
+      const now = fstatSync(this.fd);
+      if (now.size > this.stat.size) this.report('grew');
+      else if (now.mtimeMs !== this.stat.mtimeMs || now.size !== this.stat.size) this.report('changed');
+    }
+    base.call(this, n);
+  };
+  return TolerantEntry;
+}
+
+const CHANGE_TEXT: Record<Change, string> = {
+  grew: 'grew while it was being read: the backup holds its first bytes, up to the size it had when the backup reached it',
+  shrank: 'shrank while it was being read: the backup holds what was read, padded with zeros to the size it had',
+  changed: 'changed while it was being read: the backup may hold a mix of old and new content',
+};
+
+/**
+ * A name the file system holds as bytes that are not UTF-8 (node gives it as U+FFFD, so no
+ * path to it can be built, and tar entries are UTF-8): refused, naming it with the bytes escaped.
+ */
+async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
+  for (const raw of await readdir(dir, { encoding: 'buffer' })) {
+    if (Buffer.from(raw.toString('utf8')).equals(raw)) continue;
+    const where = relDir ? `"${printable(relDir)}" in ${root}` : root;
+    throw new StrongboxError(`${where} holds a file name that is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
+      hint: `rename it (e.g. with convmv) or leave it out with --exclude; Strongbox stores UTF-8 names only`,
+    });
+  }
+}
+
+/** UTF-8 text as is (control characters escaped), every byte that is not part of it as \xNN. */
+function escapeBytes(raw: Buffer): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    let done = false;
+    for (let len = 1; len <= 4 && i + len <= raw.length; len++) {
+      try {
+        out += decoder.decode(raw.subarray(i, i + len));
+        i += len;
+        done = true;
+        break;
+      } catch {
+        // not (yet) a whole character
+      }
+    }
+    if (!done) out += `\\x${raw[i++]!.toString(16).padStart(2, '0')}`;
+  }
+  return printable(out);
+}
+
 export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter }): SourceDump {
   const { reporter } = opts;
   const root = resolve(path);
@@ -182,6 +268,13 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
     onwarn: (_code: string, message: string) => reporter.warning(`${root}: ${message}`),
   });
 
+  let changed = 0;
+  const tolerant = changeTolerantEntries((absolute, how) => {
+    if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`"${printable(relative(real, absolute))}" in ${root} ${CHANGE_TEXT[how]}`);
+  });
+  const entryClass = ownSymbol(pack, 'writeEntryClass');
+  if (tolerant && entryClass) (pack as unknown as Record<symbol, unknown>)[entryClass] = tolerant;
+
   const out = new PassThrough();
   let ended = false;
   let rejectCompleted!: (err: unknown) => void;
@@ -191,6 +284,8 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       ended = true;
       details.entries = entries;
       details.bytes = bytes;
+      if (changed > MAX_LISTED_WARNINGS) reporter.warning(`${changed} files in ${root} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
+      if (changed) details.changedWhileRead = changed;
       res();
     });
   });
@@ -227,6 +322,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
         reporter.debug(`excluded ${rel}`);
         continue;
       }
+      if (d.name.includes('\uFFFD')) await assertUtf8Names(join(real, relDir), relDir, root);
       await gate.room();
       if (gate.stopped) break;
       pack.add(`./${rel}`);

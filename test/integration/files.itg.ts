@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, link, lstat, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -216,6 +216,90 @@ describe('file trees: dump and restore', () => {
     const target = join(base, 'restored');
     await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
     expect(await readFile(join(target, 'app.js'), 'utf8')).toBe('v2');
+  });
+
+  it('refuses a file name that is not UTF-8, naming the directory and the escaped name, unless excluded (row 36)', async () => {
+    const src = join(base, 'src');
+    await mkdir(join(src, 'docs'), { recursive: true });
+    await writeFile(join(src, 'fine.txt'), 'ok');
+    await writeFile(Buffer.concat([Buffer.from(join(src, 'docs/caf')), Buffer.from([0xff]), Buffer.from('\n.txt')]), 'latin-1 name');
+    const dump = dumpFiles(src, { reporter: capturingReporter().reporter });
+    dump.stream.resume();
+    dump.stream.on('error', () => {});
+    const err = await dump.completed.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StrongboxError);
+    expect((err as Error).message).toBe(`"docs" in ${src} holds a file name that is not valid UTF-8: "caf\\xff\\n.txt"; a rerun will not help`);
+    expect((err as StrongboxError).hint).toMatch(/rename it .*--exclude/);
+
+    const { bytes } = await dumpToBuffer(src, ['caf*']);
+    const target = join(base, 'restored');
+    await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+    expect((await describeTree(target)).map((l) => l.split(' ')[0])).toEqual(['.', 'docs', 'fine.txt']);
+  });
+
+  describe('files that change while they are read: a warning naming them, and the backup completes (row 36)', () => {
+    const SIZE = 24 << 20;
+    /** Dumps src, doing `change` once the archive has passed 1 MiB (node-tar is then reading big.log). */
+    async function dumpWhile(src: string, change: () => Promise<void>): Promise<{ bytes: Buffer; lines: string[] }> {
+      const { reporter, lines } = capturingReporter();
+      const dump = dumpFiles(src, { reporter });
+      const chunks: Buffer[] = [];
+      let seen = 0;
+      let changing: Promise<void> | undefined;
+      dump.stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        seen += c.length;
+        if (seen > 1 << 20 && !changing) {
+          dump.stream.pause();
+          changing = change().then(() => void dump.stream.resume());
+        }
+      });
+      await dump.completed;
+      await changing;
+      return { bytes: Buffer.concat(chunks), lines };
+    }
+
+    let src: string;
+    let original: Buffer;
+    beforeEach(async () => {
+      src = join(base, 'src');
+      await mkdir(src);
+      original = randomBytes(SIZE);
+      await writeFile(join(src, 'big.log'), original);
+      await writeFile(join(src, 'z-after.txt'), 'after');
+    });
+
+    async function restored(bytes: Buffer): Promise<string> {
+      const target = join(base, 'restored');
+      await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+      expect(await readFile(join(target, 'z-after.txt'), 'utf8')).toBe('after');
+      return target;
+    }
+
+    it('a file that grows: stored up to the size it had, with a warning', async () => {
+      const { bytes, lines } = await dumpWhile(src, () => appendFile(join(src, 'big.log'), randomBytes(3 << 20)));
+      expect(lines.filter((l) => l.includes('big.log'))).toEqual([expect.stringContaining(`"big.log" in ${src} grew while it was being read`)]);
+      const target = await restored(bytes);
+      expect((await readFile(join(target, 'big.log'))).equals(original)).toBe(true);
+    });
+
+    it('a file that shrinks: padded with zeros, with a warning', async () => {
+      const { bytes, lines } = await dumpWhile(src, () => truncate(join(src, 'big.log'), 2 << 20));
+      expect(lines.filter((l) => l.includes('big.log'))).toEqual([expect.stringContaining(`"big.log" in ${src} shrank while it was being read`)]);
+      const got = await readFile(join(await restored(bytes), 'big.log'));
+      expect(got.length).toBe(SIZE);
+      expect(got.subarray(SIZE - 1024).every((b) => b === 0)).toBe(true);
+    });
+
+    it('a file rewritten in place at the same size, with a warning', async () => {
+      const { lines } = await dumpWhile(src, async () => {
+        const fh = await open(join(src, 'big.log'), 'r+');
+        await fh.write(Buffer.from('rewritten'), 0, 9, 0);
+        await fh.close();
+        await utimes(join(src, 'big.log'), new Date(), new Date(Date.now() + 5000));
+      });
+      expect(lines.filter((l) => l.includes('big.log'))).toEqual([expect.stringContaining(`"big.log" in ${src} changed while it was being read`)]);
+    });
   });
 
   it('refuses a missing directory, naming it', () => {
