@@ -1,5 +1,5 @@
 import { constants as fsConstants, fstatSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -487,6 +487,7 @@ interface PendingLink {
   to: string;
   uid?: number;
   gid?: number;
+  mtime?: Date;
 }
 
 async function createLinks(staging: string, links: PendingLink[], target: string): Promise<void> {
@@ -504,6 +505,7 @@ async function createLinks(staging: string, links: PendingLink[], target: string
     }
     // Owners, like node-tar for files: only root can give them away.
     if (asRoot && l.uid !== undefined && l.gid !== undefined) await lchown(at, l.uid, l.gid);
+    if (l.mtime) await lutimes(at, l.mtime, l.mtime);
   }
 }
 
@@ -534,7 +536,12 @@ async function extract(input: Readable, staging: string, target: string): Promis
       const rel = normalizeEntryPath(p);
       entries++;
       if (entry.type === 'SymbolicLink') {
-        links.push({ rel, to: entry.linkpath!, ...(typeof entry.uid === 'number' && typeof entry.gid === 'number' ? { uid: entry.uid, gid: entry.gid } : {}) });
+        links.push({
+          rel,
+          to: entry.linkpath!,
+          ...(typeof entry.uid === 'number' && typeof entry.gid === 'number' ? { uid: entry.uid, gid: entry.gid } : {}),
+          ...(entry.mtime ? { mtime: entry.mtime } : {}),
+        });
         return false; // created by createLinks, after every other entry
       }
       fixups.note(rel, entry);

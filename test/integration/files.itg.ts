@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, chmod, link, lstat, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -156,6 +156,8 @@ describe('file trees: dump and restore', () => {
     await symlink('../../outside', join(src, 'conf/up'));
     await symlink('/nonexistent/strongbox-dangling', join(src, 'dangling-abs'));
     await symlink('../nowhere', join(src, 'dangling-out'));
+    const linkTime = new Date('2020-02-03T04:05:06Z');
+    await lutimes(join(src, 'certs'), linkTime, linkTime);
     const outsideBefore = await describeTree(outside);
     const before = await describeTree(src);
 
@@ -170,6 +172,7 @@ describe('file trees: dump and restore', () => {
     for (const l of ['certs', 'conf/shared', 'conf/up', 'dangling-abs', 'dangling-out']) {
       expect(await readlink(join(target, l))).toBe(await readlink(join(src, l)));
     }
+    expect((await lstat(join(target, 'certs'))).mtime).toEqual(linkTime);
     expect(await describeTree(outside)).toEqual(outsideBefore);
     // Restoring again over it with --force (as a rollback does) works as well.
     await restoreFiles(Readable.from([bytes]), target, { force: true, reporter });

@@ -182,7 +182,7 @@ describe.skipIf(refusedWhy !== undefined)(`restore --force over mounts (row 32)$
   });
 });
 
-describe('files targets a restore cannot use (row 39)', () => {
+describe('files targets a restore cannot use (issue 11 item 11)', () => {
   it('a parent this user may not write gets a clear message naming it (exit 2), nothing created', async () => {
     const parent = join(work, 'locked-parent');
     mkdirSync(parent, { recursive: true });
