@@ -56,7 +56,9 @@ export async function clearLeftovers(target: string, reporter: Reporter): Promis
     if (rest.startsWith(STAGING)) {
       const owner = /^(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/.exec(rest.slice(STAGING.length));
       if (!owner || owner[2] !== tag) {
-        reporter.warning(`${printable(at)} is the staging folder of another restore of ${target} (on another host, or an older version); it is left alone`);
+        reporter.warning(
+          `${printable(at)} is the staging folder of a restore of ${target} from another host or an older version; it is left alone (it holds only a partial restore: remove it once no restore of ${target} is running)`,
+        );
         continue;
       }
       if (!processGone(Number(owner[1]))) continue; // a restore still running

@@ -1,4 +1,4 @@
-import { constants as fsConstants, fstatSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { constants as fsConstants, fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -165,14 +165,20 @@ function ownSymbol(o: object, description: string): symbol | undefined {
  * node-tar fails the whole archive when a file's size differs from the one it stat'ed (a log
  * appended to, a file truncated). Like GNU tar, we store the size stat'ed instead (a file that
  * grew is cut there, one that shrank is padded with zeros) and report it: `onChange` is told
- * once per file that changed while it was read. Undefined when node-tar's internals moved (then
- * such a file fails the backup, as before).
+ * once per file that changed while it was read. Also refuses a link whose target is not UTF-8.
+ * Undefined when node-tar's internals moved (then such a file fails the backup, as before).
  */
-function changeTolerantEntries(onChange: (absolute: string, how: Change) => void): typeof WriteEntry | undefined {
+function changeTolerantEntries(
+  onChange: (absolute: string, how: Change) => void,
+  badLink: (absolute: string, raw: Buffer) => Error,
+): typeof WriteEntry | undefined {
   const onread = ownSymbol(WriteEntry.prototype, 'onread');
-  if (!onread) return undefined;
-  const base = (WriteEntry.prototype as unknown as Record<symbol, (n: number) => void>)[onread];
-  if (typeof base !== 'function') return undefined;
+  const onreadlink = ownSymbol(WriteEntry.prototype, 'onreadlink');
+  if (!onread || !onreadlink) return undefined;
+  const proto = WriteEntry.prototype as unknown as Record<symbol, (arg: never) => void>;
+  const base = proto[onread] as (n: number) => void;
+  const baseLink = proto[onreadlink] as (linkpath: string) => void;
+  if (typeof base !== 'function' || typeof baseLink !== 'function') return undefined;
   class TolerantEntry extends WriteEntry {
     reported = false;
     report(how: Change): void {
@@ -196,6 +202,17 @@ function changeTolerantEntries(onChange: (absolute: string, how: Change) => void
       else if (now.mtimeMs !== this.stat.mtimeMs || now.size !== this.stat.size) this.report('changed');
     }
     base.call(this, n);
+  };
+  // A link target that is not UTF-8 reads back as U+FFFD: refused, never stored changed.
+  (TolerantEntry.prototype as unknown as Record<symbol, (l: string) => void>)[onreadlink] = function (this: TolerantEntry, linkpath: string) {
+    if (linkpath.includes('\uFFFD')) {
+      const raw = readlinkSync(this.absolute, { encoding: 'buffer' });
+      if (!Buffer.from(raw.toString('utf8')).equals(raw)) {
+        this.emit('error', badLink(this.absolute, raw));
+        return;
+      }
+    }
+    baseLink.call(this, linkpath);
   };
   return TolerantEntry;
 }
@@ -271,7 +288,9 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   let changed = 0;
   const tolerant = changeTolerantEntries((absolute, how) => {
     if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`"${printable(relative(real, absolute))}" in ${root} ${CHANGE_TEXT[how]}`);
-  });
+  }, (absolute, raw) => new StrongboxError(`"${printable(relative(real, absolute))}" in ${root} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
+    hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
+  }));
   const entryClass = ownSymbol(pack, 'writeEntryClass');
   if (tolerant && entryClass) (pack as unknown as Record<symbol, unknown>)[entryClass] = tolerant;
 
@@ -494,7 +513,7 @@ async function createLinks(staging: string, links: PendingLink[], target: string
   const asRoot = process.getuid?.() === 0;
   for (const l of links) {
     const at = join(staging, l.rel);
-    await mkdir(dirname(at), { recursive: true });
+    await makeParents(staging, l.rel, target);
     try {
       await symlink(l.to, at);
     } catch (err) {
@@ -506,6 +525,26 @@ async function createLinks(staging: string, links: PendingLink[], target: string
     // Owners, like node-tar for files: only root can give them away.
     if (asRoot && l.uid !== undefined && l.gid !== undefined) await lchown(at, l.uid, l.gid);
     if (l.mtime) await lutimes(at, l.mtime, l.mtime);
+  }
+}
+
+/**
+ * mkdir -p of a link's parent that refuses to pass through a link (`mkdir -p` would follow
+ * one). ArchiveLayout already refuses that by path; this also holds where two spellings name
+ * one directory (case-insensitive or normalizing file systems).
+ */
+async function makeParents(staging: string, rel: string, target: string): Promise<void> {
+  let here = staging;
+  for (const part of rel.split('/').slice(0, -1)) {
+    here = join(here, part);
+    const st = await lstat(here).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!st) await mkdir(here);
+    else if (st.isSymbolicLink()) {
+      throw new UnsafeArchiveError(`refusing to restore into ${target}: the symbolic link "${printable(rel)}" would be created through another symbolic link; nothing was put in place`);
+    }
   }
 }
 

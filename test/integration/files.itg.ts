@@ -234,7 +234,16 @@ describe('file trees: dump and restore', () => {
     expect((err as Error).message).toBe(`"docs" in ${src} holds a file name that is not valid UTF-8: "caf\\xff\\n.txt"; a rerun will not help`);
     expect((err as StrongboxError).hint).toMatch(/rename it .*--exclude/);
 
-    const { bytes } = await dumpToBuffer(src, ['caf*']);
+    const link = join(src, 'docs/link');
+    await rm(Buffer.concat([Buffer.from(join(src, 'docs/caf')), Buffer.from([0xff]), Buffer.from('\n.txt')]));
+    await symlink(Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9])]), link);
+    const linkDump = dumpFiles(src, { reporter: capturingReporter().reporter });
+    linkDump.stream.resume();
+    linkDump.stream.on('error', () => {});
+    const linkErr = await linkDump.completed.catch((e: unknown) => e);
+    expect((linkErr as Error).message).toBe(`"docs/link" in ${src} is a symbolic link whose target is not valid UTF-8: "caf\\xe9"; a rerun will not help`);
+
+    const { bytes } = await dumpToBuffer(src, ['link']);
     const target = join(base, 'restored');
     await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
     expect((await describeTree(target)).map((l) => l.split(' ')[0])).toEqual(['.', 'docs', 'fine.txt']);

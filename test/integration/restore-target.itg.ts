@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -223,6 +223,37 @@ describe('files targets a restore cannot use (issue 11 item 11)', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep me');
     expect(completeBackups()).toEqual([backupId]);
   });
+});
+
+describe('a tree with absolute, outside-pointing and dangling links, from the CLI (row 36)', () => {
+  it('backs up, deep-verifies, restores and rolls back, the links exactly as they were', async () => {
+    const app = join(work, 'linked-app');
+    mkdirSync(join(app, 'conf'), { recursive: true });
+    writeFileSync(join(app, 'conf/app.ini'), 'v=1');
+    symlinkSync('/etc/ssl/certs', join(app, 'certs'));
+    symlinkSync('../../src/a.txt', join(app, 'conf/outside'));
+    symlinkSync('/nonexistent/strongbox', join(app, 'dangling'));
+    const links = ['certs', 'conf/outside', 'dangling'];
+    const linkRepo = join(work, 'linked-repo');
+    const b = await cli(['backup', '--to', linkRepo, '--init', '--files', app, '--passphrase-env', 'SB_PASS', '--label', 'pre-release']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).not.toMatch(/cannot be restored|restores refuse/);
+    const v = await cli(['verify', '--from', linkRepo, '--deep', '--passphrase-env', 'SB_PASS']);
+    expect(v.code, v.stderr).toBe(0);
+
+    const restored = join(work, 'linked-restored');
+    const r = await cli(['restore', '--from', linkRepo, '--files-target', restored, '--passphrase-env', 'SB_PASS']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const l of links) expect(readlinkSync(join(restored, l))).toBe(readlinkSync(join(app, l)));
+
+    // A release changes the tree; rolling back returns it, links included.
+    rmSync(join(app, 'certs'));
+    writeFileSync(join(app, 'certs'), 'not a link any more');
+    const rb = await cli(['rollback', '--from', linkRepo, '--backup', 'label:pre-release', '--files-target', app, '--confirm', 'linked-app', '--passphrase-env', 'SB_PASS']);
+    expect(rb.code, rb.stderr).toBe(0);
+    for (const l of links) expect(readlinkSync(join(app, l))).toBe(readlinkSync(join(restored, l)));
+    expect(readFileSync(join(app, 'conf/app.ini'), 'utf8')).toBe('v=1');
+  }, 60_000);
 });
 
 describe('folders a killed restore leaves beside the target (issue 11 item 7)', () => {
