@@ -495,12 +495,6 @@ function describeExtractError(err: unknown, target: string): StrongboxError {
   return new StrongboxError(`restoring into ${target} failed${at}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
 }
 
-/**
- * Symbolic links are created by us once node-tar is done, exactly as stored (wherever they
- * point): node-tar would strip a leading "/" and refuse links that leave the tree. No link
- * exists in staging while node-tar writes, and `ArchiveLayout` has refused every entry at or
- * below a link's path, so nothing can be written through one.
- */
 interface PendingLink {
   rel: string;
   to: string;
@@ -509,6 +503,12 @@ interface PendingLink {
   mtime?: Date;
 }
 
+/**
+ * Symbolic links are created by us once node-tar is done, exactly as stored (wherever they
+ * point): node-tar would strip a leading "/" and refuse links that leave the tree. No link
+ * exists in staging while node-tar writes, and `ArchiveLayout` has refused every entry at or
+ * below a link's path, so nothing can be written through one.
+ */
 async function createLinks(staging: string, links: PendingLink[], target: string): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   for (const l of links) {
@@ -670,8 +670,8 @@ function notEmpty(target: string): RefusedError {
 
 /**
  * Restores a tar stream into `targetDir`: extracted into `<target>.strongbox-staging-<pid>-…`
- * beside it (one left by a killed restore is removed first), checked, then renamed into place. Any failure removes the staging directory
- * and leaves the target as it was.
+ * beside it (those left by a killed restore are removed first), checked, then renamed into
+ * place. Any failure removes the staging directory and leaves the target as it was.
  */
 export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
   const target = resolve(targetDir);

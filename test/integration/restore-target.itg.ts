@@ -3,9 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { ConsoleReporter } from '../../src/core/reporter.js';
+import { dumpFiles, restoreFiles } from '../../src/sources/files.js';
 import { stagingPrefix } from '../../src/sources/files-target.js';
 
 /**
@@ -171,6 +175,26 @@ describe.skipIf(refusedWhy !== undefined)(`restore --force over mounts (row 32)$
     expect(r.code, r.stderr).toBe(7);
     expect(r.stderr).toContain(join(target, 'shared'));
     expect(readFileSync(join(other, 'keep.txt'), 'utf8')).toBe('shared');
+  });
+
+  it('the old contents are never deleted while a volume is mounted below them (a mount that appeared after the checks)', async () => {
+    // restoreFiles itself, past the CLI's up-front refusal: as if the volume was mounted mid-restore.
+    const target = occupiedTarget('app-late-mount');
+    const vol = join(target, 'volume');
+    mount(['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs'], vol);
+    writeFileSync(join(vol, 'precious.db'), 'volume data');
+    const lines: string[] = [];
+    const reporter = new ConsoleReporter({ verbose: true, write: (l) => lines.push(l) });
+    const src = join(work, 'src');
+    const dump = dumpFiles(src, { reporter });
+    const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+    await restoreFiles(Readable.from([bytes]), target, { force: true, reporter });
+    expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('from the backup');
+    const aside = readdirSync(work).filter((n) => n.startsWith('app-late-mount.strongbox-old-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(work, aside[0]!, 'volume/precious.db'), 'utf8')).toBe('volume data');
+    expect(lines.join('\n')).toContain(`its previous contents were kept at ${join(work, aside[0]!)}: a file system is mounted below it`);
+    mounted.push(join(work, aside[0]!, 'volume'));
   });
 
   it('a target whose parent is on a read-only file system gets a clear message naming it (exit 2)', async () => {
