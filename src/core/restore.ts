@@ -1,9 +1,12 @@
-import { lstat, readdir, realpath } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { DecryptOptions } from '../codecs/age/index.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { restoreFiles } from '../sources/files.js';
+import { checkRestoreTarget } from '../sources/files-target.js';
+import { inspectTarget } from '../sources/target-check.js';
+import { printable } from '../shared/text.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
 import { checkCanDecrypt, checkStored, openPlaintext } from './artifact-reader.js';
 import { RefusedError, UsageError } from './errors.js';
@@ -66,6 +69,7 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
     if (job.artifact.kind === 'postgres' && !opts.force && !(await isPostgresDatabaseEmpty(job.target))) {
       throw new RefusedError(`database ${job.display} is not empty`, 'restoring replaces its objects: rerun with --force if that is intended');
     }
+    if (job.artifact.kind === 'files') await checkRestoreTarget(job.target);
     if (job.artifact.kind === 'files' && !opts.force && !(await isEmptyOrMissing(job.target))) {
       throw new RefusedError(`directory ${job.display} is not empty`, 'rerun with --force to replace it (the old contents are moved away only after the restore succeeds)');
     }
@@ -146,18 +150,28 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
 }
 
 /**
- * Replacing a directory that holds the repository would delete the backups with the old
- * contents (and, in a rollback, the safety backup just written there).
+ * Replacing a directory moves its old contents aside and deletes them. Refused, before
+ * anything is written, when that would take the repository with it (the backups, and in a
+ * rollback the safety backup just written there) or a mounted volume below the target
+ * (its data would be deleted with the old contents). Decided by device and inode.
  */
 export async function assertRepositoryOutside(dest: Destination, filesTarget: string | undefined): Promise<void> {
-  if (!dest.localPath || !filesTarget) return;
-  const real = async (p: string) => realpath(p).catch(() => resolve(p));
-  const repo = await real(dest.localPath);
-  const target = await real(resolve(filesTarget));
-  if (repo === target || repo.startsWith(target + sep)) {
+  if (!filesTarget) return;
+  const target = resolve(filesTarget);
+  const found = await inspectTarget(target, dest.localPath);
+  if (found.repository !== undefined) {
+    const where = found.repository === '' ? '' : ` (as ${printable(join(target, found.repository))}, the same directory by device and inode)`;
     throw new UsageError(
-      `the files target ${resolve(filesTarget)} contains the repository ${dest.localPath}`,
+      `the files target ${target} contains the repository ${dest.localPath}${where}`,
       'replacing the target would delete the backups in it; restore into another directory, or keep the repository elsewhere',
+    );
+  }
+  if (found.mountPoints.length) {
+    const shown = found.mountPoints.slice(0, 5).map(printable).join(', ');
+    const more = found.mountPoints.length > 5 ? ` and ${found.mountPoints.length - 5} more` : '';
+    throw new RefusedError(
+      `the files target ${target} has a file system mounted below it (${shown}${more}): replacing the target would move the mounted volume aside with the old contents and delete its data; nothing was changed`,
+      'restore into a new directory instead, or unmount it and rerun; do not delete the target to make room, that would delete the data on the mounted volume',
     );
   }
 }

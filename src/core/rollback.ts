@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { identityToRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
 import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
+import { checkRestoreTarget } from '../sources/files-target.js';
 import { parsePostgresUrl } from '../sources/pg-url.js';
 import { countQueryRows } from '../sources/postgres.js';
 import { backup, type SourceSpec } from './backup.js';
@@ -105,6 +106,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
     for (const a of m.artifacts) await checkCanDecrypt(dest, m.id, a, opts.decrypt);
     await assertRepositoryOutside(dest, opts.filesTarget);
+    if (opts.filesTarget) await assertRollbackTarget(opts.filesTarget);
 
     const sources: SourceSpec[] = [];
     if (opts.postgresTarget) sources.push({ kind: 'postgres', url: opts.postgresTarget });
@@ -220,5 +222,20 @@ async function hasEntries(dir: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
+  }
+}
+
+/** Like restore: a file where the directory should be is refused (exit 7), and a target the restore cannot create is refused up front. */
+async function assertRollbackTarget(filesTarget: string): Promise<void> {
+  await checkRestoreTarget(filesTarget);
+  const st = await stat(filesTarget).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (st && !st.isDirectory()) {
+    throw new RefusedError(
+      `the files target ${resolve(filesTarget)} is not a directory; nothing was changed`,
+      'rollback replaces a directory: give --files-target the directory the snapshot was taken of, or move the file away first',
+    );
   }
 }

@@ -1,14 +1,16 @@
-import { realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, opendir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { constants as fsConstants, fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Minimatch } from 'minimatch';
-import { Pack, Unpack, type ReadEntry, type WriteEntry } from 'tar';
+import { Pack, Unpack, WriteEntry, type ReadEntry } from 'tar';
 import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import { printable } from '../shared/text.js';
-import { UnsafeArchiveError, entryProblem, normalizeEntryPath, symlinkStaysInside } from './tar-safety.js';
+import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './files-target.js';
+import { inspectTarget } from './target-check.js';
+import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
 
 /**
@@ -162,6 +164,109 @@ export interface LeaveOut {
   what: string;
 }
 
+type Change = 'grew' | 'shrank' | 'changed';
+
+function ownSymbol(o: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(o).find((s) => s.description === description);
+}
+
+/**
+ * node-tar fails the whole archive when a file's size differs from the one it stat'ed (a log
+ * appended to, a file truncated). Like GNU tar, we store the size stat'ed instead (a file that
+ * grew is cut there, one that shrank is padded with zeros) and report it: `onChange` is told
+ * once per file that changed while it was read. Also refuses a link whose target is not UTF-8.
+ * Undefined when node-tar's internals moved (then such a file fails the backup, as before).
+ */
+function changeTolerantEntries(
+  onChange: (absolute: string, how: Change) => void,
+  badLink: (absolute: string, raw: Buffer) => Error,
+): typeof WriteEntry | undefined {
+  const onread = ownSymbol(WriteEntry.prototype, 'onread');
+  const onreadlink = ownSymbol(WriteEntry.prototype, 'onreadlink');
+  if (!onread || !onreadlink) return undefined;
+  const proto = WriteEntry.prototype as unknown as Record<symbol, (arg: never) => void>;
+  const base = proto[onread] as (n: number) => void;
+  const baseLink = proto[onreadlink] as (linkpath: string) => void;
+  if (typeof base !== 'function' || typeof baseLink !== 'function') return undefined;
+  class TolerantEntry extends WriteEntry {
+    reported = false;
+    report(how: Change): void {
+      if (this.reported) return;
+      this.reported = true;
+      onChange(this.absolute, how);
+    }
+  }
+  (TolerantEntry.prototype as unknown as Record<symbol, (n: number) => void>)[onread] = function (this: TolerantEntry, bytesRead: number) {
+    let n = bytesRead;
+    if (n <= 0 && this.remain > 0 && this.buf) {
+      this.report('shrank');
+      n = Math.min(this.remain, this.length);
+      this.buf.fill(0, this.offset, this.offset + n);
+    } else if (n > this.remain) {
+      this.report('grew');
+      n = this.remain;
+    } else if (n === this.remain && this.fd !== undefined && this.stat) {
+      const now = fstatSync(this.fd);
+      if (now.size > this.stat.size) this.report('grew');
+      else if (now.mtimeMs !== this.stat.mtimeMs || now.size !== this.stat.size) this.report('changed');
+    }
+    base.call(this, n);
+  };
+  // A link target that is not UTF-8 reads back as U+FFFD: refused, never stored changed.
+  (TolerantEntry.prototype as unknown as Record<symbol, (l: string) => void>)[onreadlink] = function (this: TolerantEntry, linkpath: string) {
+    if (linkpath.includes('\uFFFD')) {
+      const raw = readlinkSync(this.absolute, { encoding: 'buffer' });
+      if (!Buffer.from(raw.toString('utf8')).equals(raw)) {
+        this.emit('error', badLink(this.absolute, raw));
+        return;
+      }
+    }
+    baseLink.call(this, linkpath);
+  };
+  return TolerantEntry;
+}
+
+const CHANGE_TEXT: Record<Change, string> = {
+  grew: 'grew while it was being read: the backup holds its first bytes, up to the size it had when the backup reached it',
+  shrank: 'shrank while it was being read: the backup holds what was read, padded with zeros to the size it had',
+  changed: 'changed while it was being read: the backup may hold a mix of old and new content',
+};
+
+/**
+ * A name the file system holds as bytes that are not UTF-8 (node gives it as U+FFFD, so no
+ * path to it can be built, and tar entries are UTF-8): refused, naming it with the bytes escaped.
+ */
+async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
+  for (const raw of await readdir(dir, { encoding: 'buffer' })) {
+    if (Buffer.from(raw.toString('utf8')).equals(raw)) continue;
+    const where = relDir ? `"${printable(relDir)}" in ${root}` : root;
+    throw new StrongboxError(`${where} holds a file name that is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
+      hint: `rename it (e.g. with convmv) or leave it out with --exclude; Strongbox stores UTF-8 names only`,
+    });
+  }
+}
+
+/** UTF-8 text as is (control characters escaped), every byte that is not part of it as \xNN. */
+function escapeBytes(raw: Buffer): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    let done = false;
+    for (let len = 1; len <= 4 && i + len <= raw.length; len++) {
+      try {
+        out += decoder.decode(raw.subarray(i, i + len));
+        i += len;
+        done = true;
+        break;
+      } catch {
+        // not (yet) a whole character
+      }
+    }
+    if (!done) out += `\\x${raw[i++]!.toString(16).padStart(2, '0')}`;
+  }
+  return printable(out);
+}
+
 export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter; leaveOut?: LeaveOut[] }): SourceDump {
   const { reporter } = opts;
   const root = resolve(path);
@@ -176,7 +281,6 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   const gate = new AddGate(WALK_AHEAD);
   let entries = 0;
   let bytes = 0;
-  let outside = 0;
 
   const pack = new Pack({
     cwd: real,
@@ -191,14 +295,18 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       gate.entryStarted();
       entries++;
       if (e.type === 'File') bytes += e.stat?.size ?? 0;
-      if (e.type === 'SymbolicLink' && entryProblem({ path: e.path, type: 'SymbolicLink', linkpath: e.linkpath })) {
-        if (++outside <= MAX_LISTED_WARNINGS) {
-          reporter.warning(`"${normalizeEntryPath(e.path)}" in ${root} is a symbolic link to ${e.linkpath}, outside the tree: Strongbox restores refuse such links (exclude it, or make it point inside the tree)`);
-        }
-      }
     },
     onwarn: (_code: string, message: string) => reporter.warning(`${root}: ${message}`),
   });
+
+  let changed = 0;
+  const tolerant = changeTolerantEntries((absolute, how) => {
+    if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`"${printable(relative(real, absolute))}" in ${root} ${CHANGE_TEXT[how]}`);
+  }, (absolute, raw) => new StrongboxError(`"${printable(relative(real, absolute))}" in ${root} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
+    hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
+  }));
+  const entryClass = ownSymbol(pack, 'writeEntryClass');
+  if (tolerant && entryClass) (pack as unknown as Record<symbol, unknown>)[entryClass] = tolerant;
 
   const out = new PassThrough();
   let ended = false;
@@ -209,10 +317,8 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       ended = true;
       details.entries = entries;
       details.bytes = bytes;
-      if (outside > 0) {
-        details.outsideSymlinks = outside;
-        if (outside > MAX_LISTED_WARNINGS) reporter.warning(`${root} holds ${outside} symbolic links pointing outside the tree`);
-      }
+      if (changed > MAX_LISTED_WARNINGS) reporter.warning(`${changed} files in ${root} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
+      if (changed) details.changedWhileRead = changed;
       res();
     });
   });
@@ -249,6 +355,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
         reporter.debug(`excluded ${rel}`);
         continue;
       }
+      if (d.name.includes('\uFFFD')) await assertUtf8Names(join(real, relDir), relDir, root);
       if (kind === 'dir' && leaveOut.length) {
         // Device + inode, not paths: a bind mount or a second path to the repository is caught too.
         const st = await lstat(join(real, rel));
@@ -341,21 +448,51 @@ class MetadataFixups {
   }
 
   async apply(root: string): Promise<void> {
-    for (const f of this.files) {
-      const p = join(root, f.rel);
-      if ((await lstat(p)).isFile()) await chmod(p, f.mode);
-    }
+    for (const f of this.files) await chmodFile(join(root, f.rel), f.mode);
     // An archive without a root entry leaves the target with mkdtemp's 0700.
     if (!this.sawRoot) this.dirs.push({ rel: '', mode: 0o777 & ~this.umask });
     // Deepest first: a parent made read-only or unsearchable must not block its children.
     const depth = (rel: string) => (rel === '' ? 0 : rel.split('/').length);
     for (const d of [...this.dirs].sort((a, b) => depth(b.rel) - depth(a.rel))) {
-      const p = join(root, d.rel);
-      if (!(await lstat(p)).isDirectory()) continue;
-      if (d.mode !== undefined) await chmod(p, d.mode);
-      if (d.mtime) await utimes(p, d.mtime, d.mtime);
+      // Through a descriptor opened without following a link: a fix-up never lands elsewhere.
+      const dir = await open(join(root, d.rel), fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTDIR' || code === 'ELOOP') return undefined; // replaced by a later entry
+        throw err;
+      });
+      if (!dir) continue;
+      try {
+        if (d.mode !== undefined) await dir.chmod(d.mode);
+        if (d.mtime) await dir.utimes(d.mtime, d.mtime);
+      } finally {
+        await dir.close();
+      }
     }
   }
+}
+
+/** chmod through a descriptor opened without following a link (a file replaced by a link is left alone). */
+async function chmodFile(p: string, mode: number): Promise<void> {
+  const nofollow = fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK;
+  for (const flags of [fsConstants.O_RDONLY, fsConstants.O_WRONLY]) {
+    let file;
+    try {
+      file = await open(p, flags | nofollow);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') return;
+      if (code === 'EACCES') continue;
+      throw err;
+    }
+    try {
+      if ((await file.stat()).isFile()) await file.chmod(mode);
+      return;
+    } finally {
+      await file.close();
+    }
+  }
+  // Neither readable nor writable by us (not root): the path, after checking it is no link.
+  if ((await lstat(p)).isFile()) await chmod(p, mode);
 }
 
 /** node-tar keeps "saw the end-of-archive blocks" private; a stream cut at an entry boundary otherwise looks complete. */
@@ -385,9 +522,63 @@ function describeExtractError(err: unknown, target: string): StrongboxError {
   return new StrongboxError(`restoring into ${target} failed${at}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
 }
 
+interface PendingLink {
+  rel: string;
+  to: string;
+  uid?: number;
+  gid?: number;
+  mtime?: Date;
+}
+
+/**
+ * Symbolic links are created by us once node-tar is done, exactly as stored (wherever they
+ * point): node-tar would strip a leading "/" and refuse links that leave the tree. No link
+ * exists in staging while node-tar writes, and `ArchiveLayout` has refused every entry at or
+ * below a link's path, so nothing can be written through one.
+ */
+async function createLinks(staging: string, links: PendingLink[], target: string): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
+  for (const l of links) {
+    const at = join(staging, l.rel);
+    await makeParents(staging, l.rel, target);
+    try {
+      await symlink(l.to, at);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new UnsafeArchiveError(`refusing to restore into ${target}: the archive holds "${printable(l.rel)}" twice, once as a symbolic link; nothing was put in place`, {
+        hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+      });
+    }
+    // Owners, like node-tar for files: only root can give them away.
+    if (asRoot && l.uid !== undefined && l.gid !== undefined) await lchown(at, l.uid, l.gid);
+    if (l.mtime) await lutimes(at, l.mtime, l.mtime);
+  }
+}
+
+/**
+ * mkdir -p of a link's parent that refuses to pass through a link (`mkdir -p` would follow
+ * one). ArchiveLayout already refuses that by path; this also holds where two spellings name
+ * one directory (case-insensitive or normalizing file systems).
+ */
+async function makeParents(staging: string, rel: string, target: string): Promise<void> {
+  let here = staging;
+  for (const part of rel.split('/').slice(0, -1)) {
+    here = join(here, part);
+    const st = await lstat(here).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!st) await mkdir(here);
+    else if (st.isSymbolicLink()) {
+      throw new UnsafeArchiveError(`refusing to restore into ${target}: the symbolic link "${printable(rel)}" would be created through another symbolic link; nothing was put in place`);
+    }
+  }
+}
+
 async function extract(input: Readable, staging: string, target: string): Promise<number> {
   const fixups = new MetadataFixups();
-  const symlinks: string[] = [];
+  const layout = new ArchiveLayout();
+  const links: PendingLink[] = [];
   let refused: UnsafeArchiveError | undefined;
   let failed = false;
   let entries = 0;
@@ -399,17 +590,27 @@ async function extract(input: Readable, staging: string, target: string): Promis
     filter: (p: string, e: Stats | ReadEntry) => {
       if (refused) return false;
       const entry = e as ReadEntry;
-      const problem = entryProblem({ path: p, type: entry.type, linkpath: entry.linkpath });
+      const like = { path: p, type: entry.type, linkpath: entry.linkpath };
+      const problem = entryProblem(like) ?? layout.problem(like);
       if (problem) {
-        refused = new UnsafeArchiveError(`refusing to restore into ${target}: the archive entry "${p}" is unsafe (${problem}); nothing was put in place`, {
+        refused = new UnsafeArchiveError(`refusing to restore into ${target}: the archive entry "${printable(p)}" is unsafe (${problem}); nothing was put in place`, {
           hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
         });
         return false;
       }
+      layout.record(like);
       const rel = normalizeEntryPath(p);
-      if (entry.type === 'SymbolicLink') symlinks.push(rel);
-      fixups.note(rel, entry);
       entries++;
+      if (entry.type === 'SymbolicLink') {
+        links.push({
+          rel,
+          to: entry.linkpath!,
+          ...(typeof entry.uid === 'number' && typeof entry.gid === 'number' ? { uid: entry.uid, gid: entry.gid } : {}),
+          ...(entry.mtime ? { mtime: entry.mtime } : {}),
+        });
+        return false; // created by createLinks, after every other entry
+      }
+      fixups.note(rel, entry);
       return true;
     },
   });
@@ -436,11 +637,7 @@ async function extract(input: Readable, staging: string, target: string): Promis
     throw new StrongboxError(`the archive for ${target} ended without its end-of-archive marker: it is truncated; ${target} was not changed`);
   }
 
-  for (const rel of symlinks) {
-    if (!(await symlinkStaysInside(staging, rel))) {
-      throw new UnsafeArchiveError(`refusing to restore into ${target}: the symbolic link "${rel}" resolves outside the target; nothing was put in place`);
-    }
-  }
+  await createLinks(staging, links, target);
   await fixups.apply(staging);
   return entries;
 }
@@ -465,7 +662,7 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
     }
   }
   if (!force) throw notEmpty(target);
-  const aside = `${target}.strongbox-old-${randomBytes(4).toString('hex')}`;
+  const aside = asideName(target, randomBytes(4).toString('hex'));
   try {
     await rename(target, aside);
   } catch (err) {
@@ -477,9 +674,17 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
     await rename(aside, target).catch(() => reporter.error(`the previous contents of ${target} are at ${aside}; move them back by hand`));
     throw cannotMove(`the restored tree into ${target}`, target, err);
   }
+  // Checked before the restore too; a volume mounted since must not be deleted with the old contents.
+  const mounted = (await inspectTarget(aside)).mountPoints;
+  if (mounted.length) {
+    reporter.warning(
+      `replaced ${target} (--force); its previous contents were kept at ${aside}: a file system is mounted below it (${mounted.map(printable).join(', ')}). Unmount it before you remove ${aside}, or its data is deleted too`,
+    );
+    return;
+  }
   reporter.info(`replaced ${target} (--force); removing its previous contents`);
   await removeTree(aside).catch((err: unknown) =>
-    reporter.warning(`the previous contents of ${target} were kept at ${aside} (${errorMessage(err)}); remove them by hand`),
+    reporter.warning(`the previous contents of ${target} were kept at ${aside} (${errorMessage(err)}); check that nothing is mounted below it, then remove it by hand`),
   );
 }
 
@@ -491,17 +696,21 @@ function notEmpty(target: string): RefusedError {
 }
 
 /**
- * Restores a tar stream into `targetDir`: extracted into `<target>.strongbox-staging-*`
- * beside it, checked, then renamed into place. Any failure removes the staging directory
- * and leaves the target as it was.
+ * Restores a tar stream into `targetDir`: extracted into `<target>.strongbox-staging-<pid>-…`
+ * beside it (those left by a killed restore are removed first), checked, then renamed into
+ * place. Any failure removes the staging directory and leaves the target as it was.
  */
 export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
   const target = resolve(targetDir);
-  if (dirname(target) === target) throw new UsageError('cannot restore over the filesystem root', 'choose a target directory');
+  await checkRestoreTarget(target);
   if (!opts.force && (await targetState(target)) === 'occupied') throw notEmpty(target);
-  await mkdir(dirname(target), { recursive: true });
+  await clearLeftovers(target, opts.reporter);
   // Fresh and private (0700) until it is complete: nothing already on disk can redirect a write.
-  const staging = await mkdtemp(`${target}.strongbox-staging-`);
+  const staging = await mkdir(dirname(target), { recursive: true })
+    .then(() => mkdtemp(stagingPrefix(target)))
+    .catch((err: unknown) => {
+      throw new StrongboxError(`cannot create a staging folder beside ${target}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
+    });
   try {
     const entries = await extract(input, staging, target).catch((err: unknown) => {
       throw describeExtractError(err, target);

@@ -1,11 +1,15 @@
-import { lstat, readlink } from 'node:fs/promises';
-import { posix, join } from 'node:path';
+import { posix } from 'node:path';
 import { StrongboxError } from '../core/errors.js';
+import { printable } from '../shared/text.js';
 
 /**
  * Rules for extracting untrusted tar entries under a root. node-tar on its own strips
  * absolute paths and skips `..` entries with a warning; a restore must instead refuse the
  * whole archive, so that what lands on disk is either exactly the backup or nothing.
+ *
+ * Symbolic links are restored exactly as stored, wherever they point (`certs ->
+ * /etc/ssl/certs`): a link is only a name. What may not happen is a write *through* one,
+ * so no entry may sit at or below the path of a link stored before it (`ArchiveLayout`).
  */
 
 /** A tar archive holds an entry that may not be extracted; nothing was put in place. */
@@ -27,6 +31,12 @@ export function normalizeEntryPath(p: string): string {
   return s.replace(/\/+$/, '');
 }
 
+/** The path an entry lands on, as the file system sees it: `a//./b/` → `a/b`. */
+function landingPath(p: string): string {
+  const s = normalizeEntryPath(p);
+  return s === '' ? '' : normalizeEntryPath(posix.normalize(s));
+}
+
 function isAbsoluteLike(p: string): boolean {
   // POSIX root, Windows drive or UNC: node-tar would strip these, we refuse them.
   return /^[\\/]/.test(p) || /^[a-zA-Z]:/.test(p);
@@ -44,13 +54,8 @@ export function entryProblem(e: EntryLike): string | undefined {
   if (hasDotDot(e.path)) return "path with a '..' component";
   const path = normalizeEntryPath(e.path);
   if (path === '' && e.type !== 'Directory' && e.type !== 'GNUDumpDir') return 'a non-directory in place of the target directory itself';
-  if (e.type === 'SymbolicLink') {
-    const to = e.linkpath ?? '';
-    if (to === '') return 'symbolic link without a target';
-    if (isAbsoluteLike(to)) return `symbolic link to the absolute path ${to}, outside the target`;
-    const resolved = posix.normalize(posix.join(posix.dirname(path), to));
-    if (resolved === '..' || resolved.startsWith('../')) return `symbolic link to ${to}, outside the target`;
-  }
+  // A symbolic link may point anywhere; only an empty one cannot be recreated.
+  if (e.type === 'SymbolicLink' && !e.linkpath) return 'symbolic link without a target';
   if (e.type === 'Link') {
     const to = e.linkpath ?? '';
     if (to === '') return 'hard link without a target';
@@ -59,39 +64,51 @@ export function entryProblem(e: EntryLike): string | undefined {
   return undefined;
 }
 
-const MAX_HOPS = 40; // like the kernel's ELOOP limit
-
 /**
- * Follows the symlink at `rel` (relative to `root`) the way the kernel would, through any
- * symlinks it meets, and says whether it stays inside `root`. A lexical check alone is not
- * enough: `a/b/l/../..` climbs out if `l` itself points up. Missing components are taken
- * as plain directories (a dangling link is fine as long as it dangles inside).
+ * What the archive has laid out so far: the paths of its symbolic links, and of every
+ * directory (stored or implied by a deeper entry). With it, `problem` refuses an entry that
+ * would be written through a link, replace a link, or turn a directory into a link, and a
+ * hard link that reaches through a link. Memory follows links and directories, not files.
  */
-export async function symlinkStaysInside(root: string, rel: string): Promise<boolean> {
-  const stack = normalizeEntryPath(rel).split('/').filter(Boolean);
-  stack.pop(); // resolution starts in the link's own directory
-  const first = await readlink(join(root, rel));
-  if (isAbsoluteLike(first)) return false;
-  const queue = first.split('/');
-  let hops = 0;
-  while (queue.length) {
-    const part = queue.shift()!;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (!stack.length) return false;
-      stack.pop();
-      continue;
+export class ArchiveLayout {
+  private readonly links = new Set<string>();
+  private readonly dirs = new Set<string>(['']);
+
+  /** Why this entry (already passed by `entryProblem`) may not follow the ones before it. */
+  problem(e: EntryLike): string | undefined {
+    const path = landingPath(e.path);
+    const through = this.linkAtOrAbove(path);
+    if (through !== undefined) {
+      return through === path
+        ? `it would replace the symbolic link "${printable(path)}" stored before it`
+        : `it would be written through the symbolic link "${printable(through)}"`;
     }
-    const here = join(root, ...stack, part);
-    const st = await lstat(here).catch(() => undefined);
-    if (st?.isSymbolicLink()) {
-      if (++hops > MAX_HOPS) return false;
-      const to = await readlink(here);
-      if (isAbsoluteLike(to)) return false;
-      queue.unshift(...to.split('/'));
-    } else {
-      stack.push(part);
+    if (e.type === 'SymbolicLink' && this.dirs.has(path)) return `a symbolic link in place of the directory "${printable(path)}"`;
+    if (e.type === 'Link') {
+      const via = this.linkAtOrAbove(landingPath(e.linkpath ?? ''));
+      if (via !== undefined) return `hard link to ${printable(e.linkpath ?? '')}, which is or goes through the symbolic link "${printable(via)}"`;
     }
+    return undefined;
   }
-  return true;
+
+  record(e: EntryLike): void {
+    const path = landingPath(e.path);
+    if (e.type === 'SymbolicLink') this.links.add(path);
+    else if (e.type === 'Directory' || e.type === 'GNUDumpDir') this.dirs.add(path);
+    for (let dir = parentOf(path); dir !== undefined && !this.dirs.has(dir); dir = parentOf(dir)) this.dirs.add(dir);
+  }
+
+  private linkAtOrAbove(path: string): string | undefined {
+    if (this.links.size === 0) return undefined;
+    for (let p: string | undefined = path; p !== undefined && p !== ''; p = parentOf(p)) {
+      if (this.links.has(p)) return p;
+    }
+    return undefined;
+  }
+}
+
+function parentOf(path: string): string | undefined {
+  if (path === '') return undefined;
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
 }

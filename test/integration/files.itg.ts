@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, link, lstat, lutimes, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -144,6 +144,42 @@ describe('file trees: dump and restore', () => {
     expect(await readdir(join(base, 'restored'))).toEqual(['deeper']);
   });
 
+  it('round-trips absolute, outside-pointing and dangling symlinks exactly, touching nothing they point to (row 36)', async () => {
+    const src = join(base, 'src');
+    const outside = join(base, 'outside');
+    await mkdir(join(src, 'conf'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(outside, 'shared.txt'), 'outside');
+    await writeFile(join(src, 'conf/app.ini'), 'x=1');
+    await symlink('/etc/ssl/certs', join(src, 'certs'));
+    await symlink(join(outside, 'shared.txt'), join(src, 'conf/shared'));
+    await symlink('../../outside', join(src, 'conf/up'));
+    await symlink('/nonexistent/strongbox-dangling', join(src, 'dangling-abs'));
+    await symlink('../nowhere', join(src, 'dangling-out'));
+    const linkTime = new Date('2020-02-03T04:05:06Z');
+    await lutimes(join(src, 'certs'), linkTime, linkTime);
+    const outsideBefore = await describeTree(outside);
+    const before = await describeTree(src);
+
+    const { reporter, lines } = capturingReporter();
+    const dump = dumpFiles(src, { reporter });
+    const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+    expect(lines.filter((l) => /symbolic link|outside the tree/.test(l))).toEqual([]);
+
+    const target = join(base, 'restored');
+    await restoreFiles(Readable.from([bytes]), target, { force: false, reporter });
+    expect(await describeTree(target)).toEqual(before);
+    for (const l of ['certs', 'conf/shared', 'conf/up', 'dangling-abs', 'dangling-out']) {
+      expect(await readlink(join(target, l))).toBe(await readlink(join(src, l)));
+    }
+    expect((await lstat(join(target, 'certs'))).mtime).toEqual(linkTime);
+    expect(await describeTree(outside)).toEqual(outsideBefore);
+    // Restoring again over it with --force (as a rollback does) works as well.
+    await restoreFiles(Readable.from([bytes]), target, { force: true, reporter });
+    expect(await describeTree(target)).toEqual(before);
+    expect((await readdir(base)).sort()).toEqual(['outside', 'restored', 'src']);
+  });
+
   it('writes a standard tar that GNU tar extracts to the same tree', async () => {
     const src = join(base, 'src');
     await mkdir(src);
@@ -183,6 +219,99 @@ describe('file trees: dump and restore', () => {
     const target = join(base, 'restored');
     await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
     expect(await readFile(join(target, 'app.js'), 'utf8')).toBe('v2');
+  });
+
+  it('refuses a file name that is not UTF-8, naming the directory and the escaped name, unless excluded (row 36)', async () => {
+    const src = join(base, 'src');
+    await mkdir(join(src, 'docs'), { recursive: true });
+    await writeFile(join(src, 'fine.txt'), 'ok');
+    await writeFile(Buffer.concat([Buffer.from(join(src, 'docs/caf')), Buffer.from([0xff]), Buffer.from('\n.txt')]), 'latin-1 name');
+    const dump = dumpFiles(src, { reporter: capturingReporter().reporter });
+    dump.stream.resume();
+    dump.stream.on('error', () => {});
+    const err = await dump.completed.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StrongboxError);
+    expect((err as Error).message).toBe(`"docs" in ${src} holds a file name that is not valid UTF-8: "caf\\xff\\n.txt"; a rerun will not help`);
+    expect((err as StrongboxError).hint).toMatch(/rename it .*--exclude/);
+
+    const link = join(src, 'docs/link');
+    await rm(Buffer.concat([Buffer.from(join(src, 'docs/caf')), Buffer.from([0xff]), Buffer.from('\n.txt')]));
+    await symlink(Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9])]), link);
+    const linkDump = dumpFiles(src, { reporter: capturingReporter().reporter });
+    linkDump.stream.resume();
+    linkDump.stream.on('error', () => {});
+    const linkErr = await linkDump.completed.catch((e: unknown) => e);
+    expect((linkErr as Error).message).toBe(`"docs/link" in ${src} is a symbolic link whose target is not valid UTF-8: "caf\\xe9"; a rerun will not help`);
+
+    const { bytes } = await dumpToBuffer(src, ['link']);
+    const target = join(base, 'restored');
+    await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+    expect((await describeTree(target)).map((l) => l.split(' ')[0])).toEqual(['.', 'docs', 'fine.txt']);
+  });
+
+  describe('files that change while they are read: a warning naming them, and the backup completes (row 36)', () => {
+    const SIZE = 24 << 20;
+    /** Dumps src, doing `change` once the archive has passed 1 MiB (node-tar is then reading big.log). */
+    async function dumpWhile(src: string, change: () => Promise<void>): Promise<{ bytes: Buffer; lines: string[] }> {
+      const { reporter, lines } = capturingReporter();
+      const dump = dumpFiles(src, { reporter });
+      const chunks: Buffer[] = [];
+      let seen = 0;
+      let changing: Promise<void> | undefined;
+      dump.stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        seen += c.length;
+        if (seen > 1 << 20 && !changing) {
+          dump.stream.pause();
+          changing = change().then(() => void dump.stream.resume());
+        }
+      });
+      await dump.completed;
+      await changing;
+      return { bytes: Buffer.concat(chunks), lines };
+    }
+
+    let src: string;
+    let original: Buffer;
+    beforeEach(async () => {
+      src = join(base, 'src');
+      await mkdir(src);
+      original = randomBytes(SIZE);
+      await writeFile(join(src, 'big.log'), original);
+      await writeFile(join(src, 'z-after.txt'), 'after');
+    });
+
+    async function restored(bytes: Buffer): Promise<string> {
+      const target = join(base, 'restored');
+      await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter });
+      expect(await readFile(join(target, 'z-after.txt'), 'utf8')).toBe('after');
+      return target;
+    }
+
+    it('a file that grows: stored up to the size it had, with a warning', async () => {
+      const { bytes, lines } = await dumpWhile(src, () => appendFile(join(src, 'big.log'), randomBytes(3 << 20)));
+      expect(lines.filter((l) => l.includes('big.log'))).toEqual([expect.stringContaining(`"big.log" in ${src} grew while it was being read`)]);
+      const target = await restored(bytes);
+      expect((await readFile(join(target, 'big.log'))).equals(original)).toBe(true);
+    });
+
+    it('a file that shrinks: padded with zeros, with a warning', async () => {
+      const { bytes, lines } = await dumpWhile(src, () => truncate(join(src, 'big.log'), 2 << 20));
+      expect(lines.filter((l) => l.includes('big.log'))).toEqual([expect.stringContaining(`"big.log" in ${src} shrank while it was being read`)]);
+      const got = await readFile(join(await restored(bytes), 'big.log'));
+      expect(got.length).toBe(SIZE);
+      expect(got.subarray(SIZE - 1024).every((b) => b === 0)).toBe(true);
+    });
+
+    it('a file rewritten in place at the same size, with a warning', async () => {
+      const { lines } = await dumpWhile(src, async () => {
+        const fh = await open(join(src, 'big.log'), 'r+');
+        await fh.write(Buffer.from('rewritten'), 0, 9, 0);
+        await fh.close();
+        await utimes(join(src, 'big.log'), new Date(), new Date(Date.now() + 5000));
+      });
+      expect(lines.filter((l) => l.includes('big.log'))).toEqual([expect.stringContaining(`"big.log" in ${src} changed while it was being read`)]);
+    });
   });
 
   it('refuses a missing directory, naming it', () => {
@@ -360,7 +489,7 @@ describe('file trees: dump and restore', () => {
       expect(await exists(abs)).toBe(false);
     });
 
-    it('refuses a symlink to an absolute path, and the write through it that follows', async () => {
+    it('refuses the write through a symlink to an absolute path (the link alone would be restored)', async () => {
       await expectRefused(
         await craftTar([
           { name: 'link', type: 'symlink', link: outside },
@@ -371,7 +500,7 @@ describe('file trees: dump and restore', () => {
       expect(await exists(join(outside, 'pwned'))).toBe(false);
     });
 
-    it('refuses a relative symlink that climbs out, and the write through it that follows', async () => {
+    it('refuses the write through a relative symlink that climbs out', async () => {
       await expectRefused(
         await craftTar([
           { name: 'd', type: 'dir' },
@@ -382,15 +511,64 @@ describe('file trees: dump and restore', () => {
       );
     });
 
-    it('refuses a symlink that escapes only through another symlink (lexically inside)', async () => {
+    it('refuses a write through a symlink that escapes only through another symlink (lexically inside)', async () => {
       const chain = [
         { name: 'x/y/z', type: 'dir' as const },
         { name: 'x/y/z/up', type: 'symlink' as const, link: '../../..' },
         { name: 'sneaky', type: 'symlink' as const, link: 'x/y/z/up/..' },
       ];
-      await expectRefused(await craftTar(chain), /"sneaky" resolves outside the target/);
-      await expectRefused(await craftTar([...chain, { name: 'sneaky/outside/pwned', data: 'x' }]), /sneaky/);
+      await expectRefused(await craftTar([...chain, { name: 'sneaky/outside/pwned', data: 'x' }]), /"sneaky\/outside\/pwned".*through the symbolic link "sneaky"/);
+      await expectRefused(await craftTar([...chain, { name: 'x/y/z/up/outside/pwned', data: 'x' }]), /through the symbolic link "x\/y\/z\/up"/);
       expect(await exists(join(outside, 'pwned'))).toBe(false);
+    });
+
+    it('refuses a file stored after a symlink of the same name (it would replace the link, or write through it)', async () => {
+      await expectRefused(
+        await craftTar([
+          { name: 'link', type: 'symlink', link: join(outside, 'secret') },
+          { name: 'link', data: 'overwritten' },
+        ]),
+        /replace the symbolic link "link"/,
+      );
+      expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('original');
+    });
+
+    it('refuses a directory turned into a symlink, and a hard link through a symlink', async () => {
+      await expectRefused(
+        await craftTar([
+          { name: 'd', type: 'dir' },
+          { name: 'd/f', data: 'x' },
+          { name: 'd', type: 'symlink', link: outside },
+        ]),
+        /in place of the directory "d"/,
+      );
+      await expectRefused(
+        await craftTar([
+          { name: 'l', type: 'symlink', link: outside },
+          { name: 'hl', type: 'hardlink', link: 'l/secret' },
+          { name: 'hl', data: 'overwritten' },
+        ]),
+        /hard link to l\/secret/,
+      );
+      expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('original');
+    });
+
+    it('metadata fix-ups never follow a link: a setuid file replaced by a link to an outside file', async () => {
+      await chmod(join(outside, 'secret'), 0o600);
+      const tar = await craftTar([
+        { name: 'tool', data: 'x' },
+        { name: 'tool', type: 'symlink', link: join(outside, 'secret') },
+      ]);
+      // Python writes mode 0644; make the file entry setuid so the restore would chmod it.
+      const at = tar.indexOf(Buffer.from('0000644'));
+      tar.write('0004755', at, 'latin1');
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[i]!;
+      tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      const err = await restoreFiles(Readable.from([tar]), target, { force: true, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnsafeArchiveError);
+      expect((await lstat(join(outside, 'secret'))).mode & 0o7777).toBe(0o600);
+      expect(await readdir(target)).toEqual(['keep.txt']);
     });
 
     it('refuses hard links to paths outside, so a later entry cannot overwrite the outside file', async () => {
