@@ -4,6 +4,7 @@ import type { Destination } from '../destinations/types.js';
 import { dumpFiles, filesArtifactName } from '../sources/files.js';
 import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
 import { VERSION } from '../version.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 import { formatBytes, writeArtifact, type ArtifactPlan } from './artifact-writer.js';
 import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from './errors.js';
@@ -70,7 +71,9 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
     // data was read, not how long we waited behind a prune.
     const started = now();
-    return run(opts, newBackupId(started), started, plans);
+    const id = newBackupId(started);
+    const activity = beginActivity(`backup ${id}`);
+    return run(opts, id, started, plans).finally(() => activity.end());
   });
 }
 
@@ -93,6 +96,8 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
         }),
       );
     }
+    // The last moment a cancellation can still be honoured with nothing committed.
+    throwIfCancelled();
   } catch (err) {
     await removePartial(opts.destinations, id, reporter);
     throw err;

@@ -5,6 +5,7 @@ import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
 import { applyRetention, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
 import { MANIFEST_NAME } from './types.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
 export interface PruneOptions {
   destination: Destination;
@@ -75,13 +76,18 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     for (const f of result.future) reporter.warning(`backup ${f} is dated in the future (${byId.get(f)!.manifest!.startedAt}); ignored by time rules and kept — check the clock of the machine that made it`);
     for (const u of unreadable) reporter.warning(`backup ${u.id} kept: its manifest cannot be read (${u.problem})`);
 
+    const activity = beginActivity(`prune of ${dest.display}`, 'nothing was removed');
+    let deleted = 0;
     const remove = async (entry: BackupEntry): Promise<boolean> => {
       if (lock!.signal.aborted) throw lock!.signal.reason ?? new StrongboxError('lost the prune lock');
+      // Between deletes: each backup goes whole (manifest first), or not at all.
+      throwIfCancelled();
       if (opts.dryRun) return true;
       try {
         const manifestKey = objectKey(entry.id, MANIFEST_NAME);
         if (entry.objects.some((o) => o.key === manifestKey)) await dest.delete(manifestKey);
         for (const o of entry.objects) if (o.key !== manifestKey) await dest.delete(o.key);
+        activity.outcome = `${++deleted} backup(s) had been removed as the policy says; the others are untouched`;
         return true;
       } catch (err) {
         if (err instanceof LockedError) throw err;
@@ -90,17 +96,21 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
         return false;
       }
     };
-    for (const r of decision.remove) {
-      const e = byId.get(r.id)!;
-      if (await remove(e)) result.removed.push({ id: r.id, startedAt: e.manifest!.startedAt });
-    }
-    for (const r of decision.incompleteRemove) {
-      if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
-    }
-    const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
-    result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
-    if (result.abandonedWrites.length) {
-      reporter.info(`${opts.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.length} unfinished write(s) left by killed runs`);
+    try {
+      for (const r of decision.remove) {
+        const e = byId.get(r.id)!;
+        if (await remove(e)) result.removed.push({ id: r.id, startedAt: e.manifest!.startedAt });
+      }
+      for (const r of decision.incompleteRemove) {
+        if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
+      }
+      const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
+      result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
+      if (result.abandonedWrites.length) {
+        reporter.info(`${opts.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.length} unfinished write(s) left by killed runs`);
+      }
+    } finally {
+      activity.end();
     }
     const verb = opts.dryRun ? 'would remove' : 'removed';
     reporter.info(

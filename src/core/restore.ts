@@ -10,6 +10,7 @@ import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { ArtifactRecord, Manifest } from './types.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
 export interface RestoreOptions {
   destination: Destination;
@@ -54,6 +55,16 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const jobs = planJobs(m, opts);
   await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
+  const activity = beginActivity(`restore of ${m.id}`, 'the targets were left unchanged');
+  try {
+    return await restoreJobs(opts, m, jobs, activity);
+  } finally {
+    activity.end();
+  }
+}
+
+async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], activity: { outcome: string }): Promise<RestoreResult> {
+  const { destination: dest, reporter } = opts;
 
   for (const job of jobs) {
     if (job.artifact.kind === 'postgres' && !opts.force && !(await isPostgresDatabaseEmpty(job.target))) {
@@ -79,11 +90,13 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
 
   const restored: RestoreResult['restored'] = [];
   for (const job of jobs) {
+    throwIfCancelled();
     reporter.info(`  restoring ${job.artifact.name} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt);
     if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
+    activity.outcome = `${restored.map((r) => `${r.name} → ${r.target}`).join(', ')} had been restored; other targets were left unchanged`;
   }
   reporter.info(`Restored ${restored.length} artifact(s) from ${m.id}`);
   return { backupId: m.id, manifest: m, restored };

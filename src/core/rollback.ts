@@ -14,6 +14,7 @@ import { assertRepositoryOutside, restore } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
+import { beginActivity } from '../shared/cancel.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -82,11 +83,13 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const encryption = safetyEncryption(opts.decrypt, opts.recipients);
   await assertRepository(dest);
 
-  return withLocks([dest], 'rollback', true, opts.lock, reporter, async () => {
+  const activity = beginActivity(`rollback of ${expected}`, 'the targets were left unchanged');
+  return withLocks<RollbackResult>([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
     const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true });
     const m = snapshot.manifest;
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}${m.origin.sha ? `, git ${m.origin.sha.slice(0, 12)}` : ''})`);
+    activity.what = `rollback of ${expected} to ${m.id}`;
 
     // Before anything is written: the key must open the snapshot, and the repository must not
     // sit inside the files target the restore would replace.
@@ -117,6 +120,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     }
 
     const undo = undoCommand(dest, safety.id, opts);
+    activity.outcome = `the targets were left unchanged (the safety backup ${safety.id} was kept)`;
     let restored;
     try {
       restored = await restore({
@@ -156,7 +160,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       checks,
       undo,
     };
-  });
+  }).finally(() => activity.end());
 }
 
 function safetyEncryption(decrypt: DecryptOptions, extra: string[]): EncryptOptions {

@@ -5,6 +5,7 @@ import { NotFoundError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, objectKey, selectBackup } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -41,7 +42,10 @@ export interface VerifyResult {
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   await assertRepository(opts.destination);
-  return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => run(opts));
+  return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => {
+    const activity = beginActivity(`verify of ${opts.selector} at ${opts.destination.display}`, 'nothing was changed');
+    return run(opts).finally(() => activity.end());
+  });
 }
 
 async function run(opts: VerifyOptions): Promise<VerifyResult> {
@@ -94,6 +98,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
       }
       reporter.info(`  ok ${a.name} (${where})`);
     } catch (err) {
+      throwIfCancelled(); // a cancelled read is not a problem of the backup
       problems.push({ artifact: a.name, object: where, problem: errorMessage(err) });
       reporter.error(`  FAILED ${a.name}: ${errorMessage(err)}`);
     }

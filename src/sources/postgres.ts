@@ -4,6 +4,7 @@ import { Transform, type Readable, type TransformCallback, type Writable } from 
 import { finished, pipeline } from 'node:stream/promises';
 import { RefusedError, StoppedError, StrongboxError } from '../core/errors.js';
 import { SecretMasker, type Reporter } from '../core/reporter.js';
+import { cancelSignal } from '../shared/cancel.js';
 import { parsePostgresUrl, type PgTarget } from './pg-url.js';
 import { runTool, spawnTool, type ToolFailure } from './process.js';
 import type { SourceDump } from './types.js';
@@ -120,11 +121,14 @@ function connectFailure(t: PgTarget) {
   };
 }
 
-async function psqlQuery(t: PgTarget, sql: string, tools: PgToolPaths, mask: (s: string) => string): Promise<string> {
+/** An abort signal that never fires: for children that must not be stopped by a cancellation. */
+const NEVER = new AbortController().signal;
+
+async function psqlQuery(t: PgTarget, sql: string, tools: PgToolPaths, mask: (s: string) => string, signal?: AbortSignal): Promise<string> {
   const out = await runTool(
     psqlFor(tools),
     ['-X', '--no-password', '--no-align', '--tuples-only', '--quiet', '-v', 'ON_ERROR_STOP=1', '-c', sql, `--dbname=${t.connectionUrl}`],
-    { name: 'psql', env: childEnv(t), mask, describeFailure: connectFailure(t) },
+    { name: 'psql', env: childEnv(t), mask, describeFailure: connectFailure(t), ...(signal ? { signal } : {}) },
   );
   return out.trim();
 }
@@ -429,7 +433,8 @@ export function restoreScriptPrologue(force: boolean): string {
 /** Reads a transaction's fate from the server, waiting briefly while it is still settling. */
 async function transactionStatus(t: PgTarget, xid: string, tools: PgToolPaths, mask: (s: string) => string): Promise<string> {
   for (let i = 0; ; i++) {
-    const status = await psqlQuery(t, `SELECT pg_catalog.txid_status(${xid})`, tools, mask);
+    // Asked even when cancelled meanwhile: whether the restore committed must be known.
+    const status = await psqlQuery(t, `SELECT pg_catalog.txid_status(${xid})`, tools, mask, NEVER);
     if (status !== 'in progress' || i >= 50) return status || 'unknown';
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -531,7 +536,8 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   const t = parsePostgresUrl(targetUrl);
   const mask = maskerFor(targetUrl, t, opts.reporter);
   const where = describe(t);
-  opts.signal?.throwIfAborted();
+  const signal = opts.signal ?? cancelSignal();
+  signal.throwIfAborted();
 
   const objects = await countUserObjects(t, opts, mask);
   if (objects > 0 && !opts.force) {
@@ -541,7 +547,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     );
   }
   if (opts.force) opts.reporter.info(`replacing everything in ${where} with the backup (--force)`);
-  opts.signal?.throwIfAborted();
+  signal.throwIfAborted();
 
   const readerArgs = ['--single-transaction', '--file=-'];
   if (!opts.keepOwnership) readerArgs.push('--no-owner', '--no-privileges');
@@ -552,6 +558,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     mask,
     onStderrLine: (line) => opts.reporter.debug(line),
     describeFailure: (f) => describePgRestoreFailure(f, where),
+    signal,
   });
   const writer = spawnTool(psqlFor(opts), ['-X', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--file=-', `--dbname=${t.connectionUrl}`], {
     name: 'psql',
@@ -560,6 +567,8 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     mask,
     onStderrLine: (line) => opts.reporter.debug(line),
     describeFailure: (f) => describeRestoreSqlFailure(f, where),
+    // Stopped only by onAbort below, which knows whether the COMMIT has been handed over.
+    signal: NEVER,
   });
   // A write after a child exits fails with EPIPE; its exit status says why.
   const archiveIn = reader.child.stdin!;
@@ -598,9 +607,9 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   );
   // After the COMMIT has been handed to psql an abort can no longer be honoured safely.
   const onAbort = () => {
-    if (!scriptComplete) fail(opts.signal!.reason, true);
+    if (!scriptComplete) fail(signal.reason, true);
   };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
 
   try {
     await write(sqlIn, restoreScriptPrologue(opts.force));
@@ -631,7 +640,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   } catch (err) {
     fail(err, false);
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
   }
   if (failed) {
     await Promise.all([reader.exited.catch(() => {}), writer.exited.catch(() => {})]);

@@ -1,0 +1,184 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { childrenOf, isRunning, startCli, waitFor, type ProcInfo } from '../helpers/cli-process.js';
+import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+
+/**
+ * Ctrl-C (SIGINT), SIGTERM (CI cancel, `timeout`) and SIGHUP sent to a real CLI mid-run. The
+ * run is held mid-way deterministically: another session holds an ACCESS EXCLUSIVE lock on a
+ * table, so pg_dump (or the restore's psql) waits on it with every child process running.
+ */
+const PASSPHRASE = 'correct horse battery staple';
+const env = { STRONGBOX_TEST_PASSPHRASE: PASSPHRASE };
+const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+let tmp: string;
+const dbs: TestDatabase[] = [];
+const holders: ChildProcess[] = [];
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'strongbox-cancel-'));
+});
+afterEach(() => {
+  for (const h of holders.splice(0)) h.kill('SIGKILL');
+});
+afterAll(async () => {
+  for (const db of dbs) await db.drop().catch(() => {});
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function database(prefix: string, sql: string): Promise<TestDatabase> {
+  const db = await createTestDatabase(prefix);
+  dbs.push(db);
+  await db.sql(sql);
+  return db;
+}
+
+/** Another session holding ACCESS EXCLUSIVE on `table` until killed; resolves once it is granted. */
+async function holdTableLock(db: TestDatabase, table: string): Promise<ChildProcess> {
+  const holder = spawn('psql', ['-X', '-q', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, '-d', db.name, '-c', `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);`], {
+    stdio: 'ignore',
+  });
+  holders.push(holder);
+  await waitFor(
+    async () => (await db.sql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.mode = 'AccessExclusiveLock' AND l.granted`)).trim() === '1',
+    `the lock on ${table}`,
+  );
+  return holder;
+}
+
+/** Ends the lock holder's session (killing its psql alone leaves the server's backend asleep). */
+async function releaseTableLock(db: TestDatabase): Promise<void> {
+  await db.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()`);
+}
+
+/** Sessions of `db` (other than ours) waiting for a lock: proof that the run is mid-way. */
+async function waitingSessions(db: TestDatabase): Promise<number> {
+  return Number((await db.sql(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).trim());
+}
+
+async function filesIn(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isDirectory()) out.push(relative(dir, join(e.parentPath, e.name)));
+  }
+  return out.sort();
+}
+
+function cancelLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('cancelled by'));
+}
+
+async function expectGone(children: ProcInfo[]): Promise<void> {
+  await waitFor(() => children.every((c) => !isRunning(c.pid)), `children ${children.map((c) => `${c.comm}(${c.pid})`).join(', ')} to exit`, 5_000);
+}
+
+describe('cancellation of a backup', () => {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} mid-backup stops pg_dump and zstd, leaves no manifest or temp file, releases the lock, prints one line and exits ${CODES[sig]}`, async () => {
+      const source = await database(`cancel_src_${sig}`, 'CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 5000);');
+      await holdTableLock(source, 'items');
+      const repo = join(tmp, `backup-${sig}`);
+      const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env });
+
+      const children = await waitFor(() => {
+        const c = childrenOf(cli.child.pid!);
+        return c.some((p) => p.comm === 'pg_dump') && c.some((p) => p.comm === 'zstd') ? c : undefined;
+      }, 'pg_dump and zstd to run');
+      await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
+
+      cli.child.kill(sig);
+      const r = await cli.done;
+      expect(r.code, r.stderr).toBe(CODES[sig]);
+      const lines = cancelLines(r.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^cancelled by ${sig}: backup \\d{8}T\\d{6}Z-[0-9a-f]+ stopped, nothing was committed$`));
+      expect(r.stderr).not.toMatch(/^(error|warning):/m);
+      await expectGone(children);
+
+      // Nothing committed, nothing half-written: only the repository's own file is left.
+      expect(await filesIn(repo)).toEqual(['strongbox.json']);
+      const list = await runCli(['list', '--from', repo, '--all', '--json']);
+      expect(list.code).toBe(0);
+      expect(JSON.parse(list.stdout).filter((e: { complete: boolean }) => e.complete)).toEqual([]);
+      // The lock was released: an exclusive prune runs at once (exit 6 if the lock had stayed).
+      const prune = await runCli(['prune', '--from', repo, '--keep-last', '1']);
+      expect(prune.code, prune.stderr).toBe(0);
+    });
+  }
+});
+
+describe('cancellation of a restore', () => {
+  let repo: string;
+  beforeAll(async () => {
+    const source = await database('cancel_backup', `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 5000) i;`);
+    repo = join(tmp, 'restore-repo');
+    const b = await runCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env });
+    expect(b.code, b.stderr).toBe(0);
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} mid-restore into PostgreSQL stops psql, pg_restore and zstd, leaves the target unchanged, releases the lock and exits ${CODES[sig]}`, async () => {
+      const target = await database(`cancel_tgt_${sig}`, `CREATE TABLE keep (id int); INSERT INTO keep SELECT generate_series(1, 42);`);
+      await holdTableLock(target, 'keep');
+      // --force empties the target first, in the restore's transaction: that DROP waits for the lock.
+      const cli = startCli(['restore', '--from', repo, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE', '--postgres-target', target.url, '--force'], { env });
+
+      const children = await waitFor(() => {
+        const c = childrenOf(cli.child.pid!);
+        return ['psql', 'pg_restore', 'zstd'].every((n) => c.some((p) => p.comm === n)) ? c : undefined;
+      }, 'psql, pg_restore and zstd to run');
+      await waitFor(async () => (await waitingSessions(target)) > 0, 'the restore to wait for the table lock');
+
+      cli.child.kill(sig);
+      const r = await cli.done;
+      expect(r.code, r.stderr).toBe(CODES[sig]);
+      const lines = cancelLines(r.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^cancelled by ${sig}: restore of \\S+ stopped, the targets were left unchanged$`));
+      await expectGone(children);
+
+      // The restore's server session waits for the lock until it gets it, then finds its
+      // client gone and rolls back.
+      await releaseTableLock(target);
+      // The target is as it was: its own table with its rows, nothing of the backup.
+      expect((await target.sql('SELECT count(*) FROM keep')).trim()).toBe('42');
+      expect((await target.sql(`SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'`)).trim()).toBe('keep');
+      await waitFor(
+        async () => (await target.sql(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).trim() === '0',
+        'no session of the restore left on the server',
+      );
+      expect((await target.sql('SELECT count(*) FROM keep')).trim()).toBe('42');
+
+      const prune = await runCli(['prune', '--from', repo, '--keep-last', '1']);
+      expect(prune.code, prune.stderr).toBe(0);
+    });
+  }
+});
+
+describe('a run killed with SIGKILL', () => {
+  it('leaves a lock that the next run on this host breaks at once, its holder being gone', async () => {
+    const source = await database('cancel_kill', 'CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 100);');
+    await holdTableLock(source, 'items');
+    const repo = join(tmp, 'killed');
+    const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env });
+    await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
+    expect((await readdir(join(repo, 'locks'))).length).toBe(1);
+
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    expect((await readdir(join(repo, 'locks'))).length).toBe(1); // left behind, as after any kill -9
+    await releaseTableLock(source); // lets the orphaned pg_dump run into its closed pipe and end
+
+    const started = Date.now();
+    const prune = await runCli(['prune', '--from', repo, '--keep-last', '1']);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stderr).toMatch(/Removing the lock of a run that is no longer running .*backup \(shared\) on host .*pid \d+/);
+    expect(Date.now() - started).toBeLessThan(20_000); // not the 30-minute stale timeout
+    expect(await readdir(join(repo, 'locks')).catch(() => [])).toEqual([]);
+  });
+});
