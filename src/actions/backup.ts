@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
 import { UsageError, VerificationError } from '../core/errors.js';
 import { formatBytes } from '../core/artifact-writer.js';
-import { maskUrlPassword, originFromEnv, resolveBackup, resolveLock, resolvePolicy } from '../config/settings.js';
+import { maskUrlPassword, originFromEnv, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
 import type { RetentionPolicy } from '../core/retention.js';
@@ -70,7 +70,7 @@ export async function runBackupAction(): Promise<void> {
       keepLabels: commaList('keep-label'),
     });
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
-    const result = await backup({ ...options, lock, init: flag('init') });
+    const result = await backup({ ...options, lock, init: flag('init'), dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')) });
     core.setOutput('status', 'success');
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));

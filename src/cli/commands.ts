@@ -19,6 +19,9 @@ import {
   maskUrlPassword,
   resolveLock,
   resolvePolicy,
+  resolveDbLockTimeout,
+  urlsFromEnv,
+  warnPasswordInArgv,
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../core/artifact-writer.js';
@@ -50,6 +53,17 @@ function storage(o: Record<string, unknown>): StorageSettings {
   return { endpoint: o.endpoint as string | undefined, region: o.region as string | undefined, pathStyle: !!o.pathStyle, preset: o.preset as string | undefined };
 }
 
+/** `--postgres-target URL` or `--postgres-target-env NAME`, masked; warns about a password in argv. */
+function postgresTarget(o: { postgresTarget?: string; postgresTargetEnv?: string }, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string | undefined {
+  if (o.postgresTarget !== undefined && o.postgresTargetEnv !== undefined) {
+    throw new UsageError('--postgres-target and --postgres-target-env both name the target database', 'give one of them');
+  }
+  const url = o.postgresTargetEnv !== undefined ? urlsFromEnv([o.postgresTargetEnv], env, '--postgres-target-env')[0] : o.postgresTarget;
+  if (url !== undefined) maskUrlPassword(url, reporter);
+  if (o.postgresTarget !== undefined) warnPasswordInArgv(o.postgresTarget, '--postgres-target', '--postgres-target-env', reporter);
+  return url;
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -75,6 +89,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .description('back up PostgreSQL databases and file trees to one or more destinations')
       .option('--to <dest>', 'destination: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
       .option('--postgres <url>', 'PostgreSQL database URL to dump (repeatable)', collect, [])
+      .option('--postgres-env <name>', 'environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
@@ -86,13 +101,17 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
       .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
       .option('--deployed-ref <ref>', 'git ref of that release, e.g. refs/tags/v1.4.1')
+      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
+    const postgres = [...(o.postgres as string[]), ...urlsFromEnv(o.postgresEnv, env, '--postgres-env')];
+    for (const url of postgres) maskUrlPassword(url, reporter);
+    for (const url of o.postgres as string[]) warnPasswordInArgv(url, '--postgres', '--postgres-env', reporter);
     const settings = resolveBackup(
       {
         to: o.to,
-        postgres: o.postgres,
+        postgres,
         files: o.files,
         exclude: o.exclude,
         recipients: o.recipient,
@@ -109,7 +128,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       originFromEnv(env),
     );
-    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init });
+    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout) });
     if (o.json) {
       printJson({
         id: result.id,
@@ -195,12 +214,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--identity-file <file>', 'age identity file')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
       .option('--postgres-target <url>', 'database to restore the PostgreSQL artifact into')
+      .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
+      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    o.postgresTarget = postgresTarget(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const result = await restore({
@@ -213,6 +234,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       force: !!o.force,
       reporter,
       lock: resolveLock(o, env),
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
     });
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, gitSha: result.manifest.origin.sha, gitRef: result.manifest.origin.ref });
   });
@@ -279,13 +301,15 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
       .option('--recipient <age1…>', 'also encrypt the safety backup to this recipient (repeatable)', collect, [])
       .option('--postgres-target <url>', 'database to roll back')
+      .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
       .option('--files-target <dir>', 'directory to roll back')
       .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
       .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
+      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    o.postgresTarget = postgresTarget(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (!decrypt) throw new UsageError('rollback needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     for (const r of o.recipient as string[]) validateRecipient(r);
@@ -303,6 +327,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       origin: originFromEnv(env),
       reporter,
       lock: resolveLock(o, env),
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
     });
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);

@@ -30,6 +30,8 @@ export interface BackupOptions {
   lock?: LockSettings;
   /** Allow starting a repository in an existing folder (local destinations). */
   init?: boolean;
+  /** How long pg_dump waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
+  dbLockTimeoutMs?: number;
 }
 
 export interface BackupResult {
@@ -65,7 +67,7 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   if (opts.sources.length === 0) throw new UsageError('nothing to back up', 'pass --postgres URL and/or --files PATH');
   validateLabels(opts.labels);
 
-  const plans = planArtifacts(opts.sources, reporter);
+  const plans = planArtifacts(opts.sources, reporter, opts.dbLockTimeoutMs);
   for (const dest of opts.destinations) await ensureRepository(dest, now(), opts.init);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
@@ -140,7 +142,7 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
   return { id, manifest, destinations: opts.destinations.map((d) => d.display), plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
 }
 
-function planArtifacts(sources: SourceSpec[], reporter: Reporter): ArtifactPlan[] {
+function planArtifacts(sources: SourceSpec[], reporter: Reporter, lockTimeoutMs?: number): ArtifactPlan[] {
   const used = new Set<string>();
   const unique = (name: string) => {
     let n = name;
@@ -150,7 +152,7 @@ function planArtifacts(sources: SourceSpec[], reporter: Reporter): ArtifactPlan[
   };
   return sources.map((s): ArtifactPlan =>
     s.kind === 'postgres'
-      ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter) }
+      ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter, { lockTimeoutMs }) }
       : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: () => dumpFiles(s.path, { exclude: s.exclude, reporter }) },
   );
 }

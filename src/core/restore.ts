@@ -23,6 +23,8 @@ export interface RestoreOptions {
   force: boolean;
   reporter: Reporter;
   lock?: LockSettings;
+  /** How long the restore waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
+  dbLockTimeoutMs?: number;
 }
 
 export interface RestoreResult {
@@ -93,7 +95,7 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], activ
     throwIfCancelled();
     reporter.info(`  restoring ${job.artifact.name} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt);
-    if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter });
+    if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
     activity.outcome = `${restored.map((r) => `${r.name} → ${r.target}`).join(', ')} had been restored; other targets were left unchanged`;

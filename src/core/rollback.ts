@@ -37,6 +37,8 @@ export interface RollbackOptions {
   origin: Origin;
   reporter: Reporter;
   lock?: LockSettings;
+  /** How long the safety backup and the restore wait for a table lock (`--db-lock-timeout`). */
+  dbLockTimeoutMs?: number;
 }
 
 export interface RollbackCheck {
@@ -111,6 +113,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       origin: opts.origin,
       reporter,
       lock: held,
+      dbLockTimeoutMs: opts.dbLockTimeoutMs,
     });
     const check = await verify({ destination: dest, selector: safety.id, deep: true, decrypt: opts.decrypt, reporter, lock: held });
     if (!check.ok) {
@@ -132,6 +135,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         force: true,
         reporter,
         lock: held,
+        dbLockTimeoutMs: opts.dbLockTimeoutMs,
       });
     } catch (err) {
       throw new StrongboxError(`restoring ${m.id} failed: ${errorMessage(err)}`, {

@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { childrenOf, isRunning, startCli, waitFor, type ProcInfo } from '../helpers/cli-process.js';
-import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { holdTableLock as holdLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 
 /**
  * Ctrl-C (SIGINT), SIGTERM (CI cancel, `timeout`) and SIGHUP sent to a real CLI mid-run. The
@@ -26,6 +27,12 @@ beforeAll(async () => {
 afterEach(() => {
   for (const h of holders.splice(0)) h.kill('SIGKILL');
 });
+async function holdTableLock(db: TestDatabase, table: string): Promise<ChildProcess> {
+  const holder = await holdLock(db, table);
+  holders.push(holder);
+  return holder;
+}
+
 afterAll(async () => {
   for (const db of dbs) await db.drop().catch(() => {});
   await rm(tmp, { recursive: true, force: true });
@@ -36,29 +43,6 @@ async function database(prefix: string, sql: string): Promise<TestDatabase> {
   dbs.push(db);
   await db.sql(sql);
   return db;
-}
-
-/** Another session holding ACCESS EXCLUSIVE on `table` until killed; resolves once it is granted. */
-async function holdTableLock(db: TestDatabase, table: string): Promise<ChildProcess> {
-  const holder = spawn('psql', ['-X', '-q', '-h', PG_HOST, '-p', String(PG_PORT), '-U', PG_USER, '-d', db.name, '-c', `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);`], {
-    stdio: 'ignore',
-  });
-  holders.push(holder);
-  await waitFor(
-    async () => (await db.sql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.mode = 'AccessExclusiveLock' AND l.granted`)).trim() === '1',
-    `the lock on ${table}`,
-  );
-  return holder;
-}
-
-/** Ends the lock holder's session (killing its psql alone leaves the server's backend asleep). */
-async function releaseTableLock(db: TestDatabase): Promise<void> {
-  await db.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()`);
-}
-
-/** Sessions of `db` (other than ours) waiting for a lock: proof that the run is mid-way. */
-async function waitingSessions(db: TestDatabase): Promise<number> {
-  return Number((await db.sql(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).trim());
 }
 
 async function filesIn(dir: string): Promise<string[]> {
