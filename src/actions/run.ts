@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
 import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
 import { handleCancelSignals } from '../shared/signals.js';
+import { logText } from '../shared/text.js';
 
 /**
  * Runs an action body: a StrongboxError fails the step with its message and hint and sets
@@ -25,7 +26,7 @@ export async function runAction(body: () => Promise<void>, what = 'the Strongbox
     const code = err instanceof StrongboxError ? err.exitCode : ExitCode.failure;
     core.setOutput('exit-code', String(code));
     const hint = err instanceof StrongboxError && err.hint ? `\n${err.hint}` : '';
-    core.setFailed(`${errorMessage(err)}${hint}`);
+    core.setFailed(logText(`${errorMessage(err)}${hint}`));
     if (!(err instanceof StrongboxError) && err instanceof Error && err.stack) core.debug(err.stack);
   } finally {
     uninstall();
