@@ -13,6 +13,8 @@ import { createInterface } from 'node:readline';
 export interface S3rverFaults {
   /** UploadPart for these part numbers answers HTTP 500 InternalError, every time. */
   failParts?: number[];
+  /** UploadPart for these part numbers is held unanswered while listed here: a stalled store, to stop a run mid-upload. */
+  stallParts?: number[];
   /** PutObject (single-request uploads) of keys matching this regular expression answers HTTP 500. */
   failPutKeys?: string;
   /** GetObject responses are cut off (socket destroyed) after this many body bytes... */
@@ -166,6 +168,11 @@ server.middleware.unshift(async (ctx, next) => {
       if (k.startsWith(prefix)) ups.push('<Upload><Key>' + esc(k) + '</Key><UploadId>' + id + '</UploadId><Initiated>' + fs.statSync(keyFile).mtime.toISOString() + '</Initiated></Upload>');
     }
     return xml(ctx, 200, '<ListMultipartUploadsResult><Bucket>' + esc(bucket) + '</Bucket><IsTruncated>false</IsTruncated>' + ups.join('') + '</ListMultipartUploadsResult>');
+  }
+  if (ctx.method === 'PUT' && key && 'uploadId' in q && (faults.stallParts ?? []).includes(Number(q.partNumber))) {
+    await drain(ctx);
+    while ((faults.stallParts ?? []).includes(Number(q.partNumber)) && !ctx.req.socket.destroyed) await new Promise((r) => setTimeout(r, 100));
+    if (ctx.req.socket.destroyed) return;
   }
   if (ctx.method === 'PUT' && key && 'uploadId' in q && (faults.failParts ?? []).includes(Number(q.partNumber))) {
     await drain(ctx);

@@ -1,11 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { childrenOf, isRunning, startCli, waitFor, type ProcInfo } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { startS3rver } from '../helpers/s3rver.js';
 import { holdTableLock as holdLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 
 /**
@@ -164,5 +167,37 @@ describe('a run killed with SIGKILL', () => {
     expect(prune.stderr).toMatch(/Removing the lock of a run that is no longer running .*backup \(shared\) on host .*pid \d+/);
     expect(Date.now() - started).toBeLessThan(20_000); // not the 30-minute stale timeout
     expect(await readdir(join(repo, 'locks')).catch(() => [])).toEqual([]);
+  });
+});
+
+describe('cancellation of an upload to S3', () => {
+  it('SIGTERM while a multipart upload is in flight aborts it: no parts, objects or lock left; exit 143', async () => {
+    const s3 = await startS3rver();
+    try {
+      const tree = join(tmp, 's3-tree');
+      await mkdir(tree, { recursive: true });
+      await writeFile(join(tree, 'random.bin'), randomBytes(40 * 1024 * 1024)); // incompressible: three 16 MiB parts
+      await s3.setFaults({ stallParts: [2] }); // the store stops answering mid-upload
+      const to = `s3://${s3.bucket}/app`;
+      const storage = ['--endpoint', s3.endpoint, '--path-style'];
+      const cli = startCli(['backup', '--to', to, '--init', ...storage, '--files', tree, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env: { ...env, ...s3.env } });
+      const uploads = join(s3.directory, s3.bucket, '._S3rver_uploads');
+      const pending = async () => (existsSync(uploads) ? (await readdir(uploads)).length : 0);
+      await waitFor(async () => (await pending()) > 0 && /Backup \S+ →/.test(cli.stderr()), 'a multipart upload in flight', 60_000);
+
+      cli.child.kill('SIGTERM');
+      const r = await cli.done;
+      expect(r.code, r.stderr).toBe(143);
+      expect(cancelLines(r.stderr)).toEqual([expect.stringMatching(/^cancelled by SIGTERM: backup \S+ stopped, nothing was committed$/)]);
+      expect(await pending()).toBe(0); // aborted, not left as billed parts
+      await s3.setFaults({});
+      const list = await runCli(['list', '--from', to, ...storage, '--all', '--json'], { env: s3.env });
+      expect(list.code, list.stderr).toBe(0);
+      expect(JSON.parse(list.stdout)).toEqual([]); // not even an incomplete backup: its objects were removed
+      const prune = await runCli(['prune', '--from', to, ...storage, '--keep-last', '1'], { env: s3.env });
+      expect(prune.code, prune.stderr).toBe(0);
+    } finally {
+      await s3.stop();
+    }
   });
 });
