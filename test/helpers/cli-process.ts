@@ -1,35 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { CliResult } from './cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../../src/entries/cli.ts', import.meta.url));
-
-export interface RunningCli {
-  child: ChildProcess;
-  /** stderr so far. */
-  stderr(): string;
-  done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
-}
-
-/** Starts the strongbox CLI as a real child process and hands it back while it runs (to signal it). */
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
-  });
-  return { child, stderr: () => stderr, done };
-}
+/** Looking at the processes a running CLI started (see startCli in backup-fixtures.ts). */
 
 export interface ProcInfo {
   pid: number;

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { childrenOf, isRunning, startCli, waitFor, type ProcInfo } from '../helpers/cli-process.js';
+import { startCli } from '../helpers/backup-fixtures.js';
+import { childrenOf, isRunning, waitFor, type ProcInfo } from '../helpers/cli-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startS3rver } from '../helpers/s3rver.js';
 import { holdTableLock as holdLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
@@ -70,15 +71,15 @@ describe('cancellation of a backup', () => {
       const source = await database(`cancel_src_${sig}`, 'CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 5000);');
       await holdTableLock(source, 'items');
       const repo = join(tmp, `backup-${sig}`);
-      const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env });
+      const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], env);
 
       const children = await waitFor(() => {
-        const c = childrenOf(cli.child.pid!);
+        const c = childrenOf(cli.pid);
         return c.some((p) => p.comm === 'pg_dump') && c.some((p) => p.comm === 'zstd') ? c : undefined;
       }, 'pg_dump and zstd to run');
       await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
 
-      cli.child.kill(sig);
+      process.kill(cli.pid, sig);
       const r = await cli.done;
       expect(r.code, r.stderr).toBe(CODES[sig]);
       const lines = cancelLines(r.stderr);
@@ -113,15 +114,15 @@ describe('cancellation of a restore', () => {
       const target = await database(`cancel_tgt_${sig}`, `CREATE TABLE keep (id int); INSERT INTO keep SELECT generate_series(1, 42);`);
       await holdTableLock(target, 'keep');
       // --force empties the target first, in the restore's transaction: that DROP waits for the lock.
-      const cli = startCli(['restore', '--from', repo, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE', '--postgres-target', target.url, '--force'], { env });
+      const cli = startCli(['restore', '--from', repo, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE', '--postgres-target', target.url, '--force'], env);
 
       const children = await waitFor(() => {
-        const c = childrenOf(cli.child.pid!);
+        const c = childrenOf(cli.pid);
         return ['psql', 'pg_restore', 'zstd'].every((n) => c.some((p) => p.comm === n)) ? c : undefined;
       }, 'psql, pg_restore and zstd to run');
       await waitFor(async () => (await waitingSessions(target)) > 0, 'the restore to wait for the table lock');
 
-      cli.child.kill(sig);
+      process.kill(cli.pid, sig);
       const r = await cli.done;
       expect(r.code, r.stderr).toBe(CODES[sig]);
       const lines = cancelLines(r.stderr);
@@ -147,16 +148,38 @@ describe('cancellation of a restore', () => {
   }
 });
 
+describe('a second signal', () => {
+  it('exits at once, saying the cleanup was not finished; what it left is cleaned up by the next run', async () => {
+    const source = await database('cancel_twice', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1);');
+    await holdTableLock(source, 'items');
+    const repo = join(tmp, 'twice');
+    const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], env);
+    const children = await waitFor(() => {
+      const c = childrenOf(cli.pid);
+      return c.some((p) => p.comm === 'pg_dump') ? c : undefined;
+    }, 'pg_dump to run');
+    process.kill(cli.pid, 'SIGINT');
+    process.kill(cli.pid, 'SIGTERM');
+    const r = await cli.done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(cancelLines(r.stderr)).toEqual([expect.stringMatching(/^cancelled by SIGINT: backup \S+ stopped, nothing was committed \(second signal SIGTERM: exited without finishing the cleanup\)$/)]);
+    await releaseTableLock(source);
+    await expectGone(children);
+    const prune = await runCli(['prune', '--from', repo, '--keep-last', '1']);
+    expect(prune.code, prune.stderr).toBe(0);
+  });
+});
+
 describe('a run killed with SIGKILL', () => {
   it('leaves a lock that the next run on this host breaks at once, its holder being gone', async () => {
     const source = await database('cancel_kill', 'CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 100);');
     await holdTableLock(source, 'items');
     const repo = join(tmp, 'killed');
-    const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env });
+    const cli = startCli(['backup', '--to', repo, '--init', '--postgres', source.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], env);
     await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
     expect((await readdir(join(repo, 'locks'))).length).toBe(1);
 
-    cli.child.kill('SIGKILL');
+    process.kill(cli.pid, 'SIGKILL');
     await cli.done;
     expect((await readdir(join(repo, 'locks'))).length).toBe(1); // left behind, as after any kill -9
     await releaseTableLock(source); // lets the orphaned pg_dump run into its closed pipe and end
@@ -180,12 +203,13 @@ describe('cancellation of an upload to S3', () => {
       await s3.setFaults({ stallParts: [2] }); // the store stops answering mid-upload
       const to = `s3://${s3.bucket}/app`;
       const storage = ['--endpoint', s3.endpoint, '--path-style'];
-      const cli = startCli(['backup', '--to', to, '--init', ...storage, '--files', tree, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env: { ...env, ...s3.env } });
+      const cli = startCli(['backup', '--to', to, '--init', ...storage, '--files', tree, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { ...env, ...s3.env });
       const uploads = join(s3.directory, s3.bucket, '._S3rver_uploads');
       const pending = async () => (existsSync(uploads) ? (await readdir(uploads)).length : 0);
-      await waitFor(async () => (await pending()) > 0 && /Backup \S+ →/.test(cli.stderr()), 'a multipart upload in flight', 60_000);
+      await cli.waitForStderr(/Backup \S+ →/);
+      await waitFor(async () => (await pending()) > 0, 'a multipart upload in flight', 60_000);
 
-      cli.child.kill('SIGTERM');
+      process.kill(cli.pid, 'SIGTERM');
       const r = await cli.done;
       expect(r.code, r.stderr).toBe(143);
       expect(cancelLines(r.stderr)).toEqual([expect.stringMatching(/^cancelled by SIGTERM: backup \S+ stopped, nothing was committed$/)]);

@@ -8,7 +8,8 @@ import { backup } from '../../src/core/backup.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { openDestination } from '../../src/destinations/index.js';
 import { runCli } from '../helpers/cli.js';
-import { childrenOf, startCli, waitFor, type ProcInfo, type RunningCli } from '../helpers/cli-process.js';
+import { startCli, type RunningCli } from '../helpers/backup-fixtures.js';
+import { childrenOf, waitFor, type ProcInfo } from '../helpers/cli-process.js';
 import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { holdTableLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 
@@ -44,9 +45,9 @@ const withPassword = (db: TestDatabase) => `postgres://${PG_USER}:${PASSWORD}@${
 function watchProcesses(cli: RunningCli): { seen: Map<string, ProcInfo>; own: () => string[] } {
   // Keyed by pid and command line: a child is seen before and after its exec.
   const seen = new Map<string, ProcInfo>();
-  const own = readFileSync(`/proc/${cli.child.pid}/cmdline`, 'utf8').split('\0');
+  const own = readFileSync(`/proc/${cli.pid}/cmdline`, 'utf8').split('\0');
   const timer = setInterval(() => {
-    for (const c of childrenOf(cli.child.pid!)) seen.set(`${c.pid} ${c.cmdline.join(' ')}`, c);
+    for (const c of childrenOf(cli.pid)) seen.set(`${c.pid} ${c.cmdline.join(' ')}`, c);
   }, 5);
   void cli.done.finally(() => clearInterval(timer));
   return { seen, own: () => own };
@@ -101,7 +102,7 @@ describe('database passwords', () => {
 
     // Held mid-way by a table lock, so the children can be looked at while they run.
     holders.push(await holdTableLock(source, 'items'));
-    const b = startCli(['backup', '--to', repo, '--init', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS'], { env });
+    const b = startCli(['backup', '--to', repo, '--init', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS'], env);
     const bw = watchProcesses(b);
     await waitFor(() => [...bw.seen.values()].some((p) => p.comm === 'pg_dump'), 'pg_dump to run');
     const pgDump = [...bw.seen.values()].find((p) => p.comm === 'pg_dump')!;
@@ -117,7 +118,7 @@ describe('database passwords', () => {
 
     const target = await database('secrets_tgt', 'CREATE TABLE old (id int);');
     holders.push(await holdTableLock(target, 'old'));
-    const r = startCli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--postgres-target-env', 'SB_TARGET', '--force'], { env: { SB_PASS: PASSPHRASE, SB_TARGET: withPassword(target) } });
+    const r = startCli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--postgres-target-env', 'SB_TARGET', '--force'], { SB_PASS: PASSPHRASE, SB_TARGET: withPassword(target) });
     const rw = watchProcesses(r);
     await waitFor(async () => (await waitingSessions(target)) > 0, 'the restore to run');
     await releaseTableLock(target);
