@@ -1,4 +1,4 @@
-import { CANCEL_EXIT_CODES, cancel, cancellationLine, type CancelSignalName } from './cancel.js';
+import { CANCEL_EXIT_CODES, cancel, cancellationLine, isCancelled, type CancelSignalName } from './cancel.js';
 
 const SIGNALS: CancelSignalName[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** How long the cleanup after a first signal may take before we exit regardless. */
@@ -32,4 +32,14 @@ export function handleCancelSignals(opts: { what: string; print: (line: string) 
     clearTimeout(timer);
     for (const [sig, handler] of handlers) process.off(sig, handler);
   };
+}
+
+/**
+ * For the entry points, once the run has returned: a cancelled run has cleaned up, but a
+ * stream it tore down may still hold a socket (a stalled download) that would keep the
+ * process alive. Exit shortly if nothing else ends it first.
+ */
+export function exitSoonIfCancelled(graceMs = 1_000): void {
+  if (!isCancelled()) return;
+  setTimeout(() => process.exit(), graceMs).unref();
 }

@@ -92,7 +92,7 @@ export function spawnTool(command: string, args: string[], opts: ToolOptions): R
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the child in
     // the order that keeps targets safe (psql is killed while its transaction is open).
-    detached: true,
+    detached: process.platform !== 'win32', // on Windows it would open a console window
   });
   stopOnAbort(child, signal, opts.abortWith ?? 'SIGTERM');
   child.stderr!.setEncoding('utf8');

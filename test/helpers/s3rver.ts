@@ -21,6 +21,8 @@ export interface S3rverFaults {
   resetGetAfterBytes?: number;
   /** ...this many times (default: every time). */
   resetGetTimes?: number;
+  /** GetObject bodies of `.age` objects stop after this many bytes and hang until the client goes: a stalled download. */
+  stallGetAfterBytes?: number;
   /** Honour `If-None-Match: *` on PutObject with 412, as AWS S3, R2 and MinIO do (default true). */
   conditionalWrites?: boolean;
 }
@@ -210,6 +212,22 @@ server.middleware.unshift(async (ctx, next) => {
       },
     }));
     // Koa drops Content-Length when the body is replaced; keep it, as a real response has it.
+    if (length !== undefined) ctx.length = length;
+  }
+  if (ctx.method === 'GET' && key && /\.age$/.test(key) && faults.stallGetAfterBytes !== undefined && ctx.body && typeof ctx.body.pipe === 'function') {
+    let sent = 0;
+    const limit = faults.stallGetAfterBytes;
+    const socket = ctx.req.socket;
+    const source = ctx.body;
+    const length = ctx.response.length;
+    ctx.body = source.pipe(new Transform({
+      transform(chunk, _enc, done) {
+        const room = limit - sent;
+        if (chunk.length <= room) { sent += chunk.length; return done(null, chunk); }
+        if (room > 0) { this.push(chunk.subarray(0, room)); sent = limit; }
+        socket.once('close', () => { source.destroy(); done(); }); // held until the client goes
+      },
+    }));
     if (length !== undefined) ctx.length = length;
   }
 });

@@ -225,3 +225,36 @@ describe('cancellation of an upload to S3', () => {
     }
   });
 });
+
+describe('cancellation of a files restore', () => {
+  it('SIGINT while a tree is being extracted removes the staging directory; the target is not created; exit 130', async () => {
+    const s3 = await startS3rver();
+    try {
+      const tree = join(tmp, 's3-restore-tree');
+      await mkdir(tree, { recursive: true });
+      await writeFile(join(tree, 'random.bin'), randomBytes(8 * 1024 * 1024));
+      const to = `s3://${s3.bucket}/files`;
+      const storage = ['--endpoint', s3.endpoint, '--path-style'];
+      const b = await runCli(['backup', '--to', to, '--init', ...storage, '--files', tree, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE'], { env: { ...env, ...s3.env } });
+      expect(b.code, b.stderr).toBe(0);
+      await s3.setFaults({ stallGetAfterBytes: 2 * 1024 * 1024 }); // the download stalls mid-stream
+      const parent = join(tmp, 'restore-parent');
+      await mkdir(parent, { recursive: true });
+      const target = join(parent, 'uploads');
+      const cli = startCli(['restore', '--from', to, ...storage, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE', '--files-target', target], { ...env, ...s3.env });
+      const staging = async () => (await readdir(parent)).filter((n) => n.startsWith('uploads.strongbox-staging-'));
+      await waitFor(async () => (await staging()).length > 0 && (await readdir(join(parent, (await staging())[0]!), { recursive: true })).length > 0, 'extraction into the staging directory');
+
+      process.kill(cli.pid, 'SIGINT');
+      const r = await cli.done;
+      expect(r.code, r.stderr).toBe(130);
+      expect(cancelLines(r.stderr)).toEqual([expect.stringMatching(/^cancelled by SIGINT: restore of \S+ stopped, the targets were left unchanged$/)]);
+      expect(await readdir(parent)).toEqual([]); // no staging left, no target created
+      await s3.setFaults({});
+      const prune = await runCli(['prune', '--from', to, ...storage, '--keep-last', '1'], { env: s3.env });
+      expect(prune.code, prune.stderr).toBe(0);
+    } finally {
+      await s3.stop();
+    }
+  });
+});
