@@ -148,6 +148,33 @@ describe('cancellation of a restore', () => {
   }
 });
 
+describe('cancellation of a rollback', () => {
+  it('SIGTERM during the safety backup releases the exclusive lock, leaves the database as it was and exits 143', async () => {
+    const db = await database('cancel_rb', 'CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 10);');
+    const repo = join(tmp, 'rollback');
+    const b = await runCli(['backup', '--to', repo, '--init', '--postgres', db.url, '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE', '--label', 'pre-release'], { env });
+    expect(b.code, b.stderr).toBe(0);
+    await db.sql('INSERT INTO items VALUES (11);'); // the "migration" to roll back
+    await holdTableLock(db, 'items'); // holds the safety backup's pg_dump
+    const cli = startCli(['rollback', '--from', repo, '--backup', 'label:pre-release', '--passphrase-env', 'STRONGBOX_TEST_PASSPHRASE', '--postgres-target', db.url, '--confirm', db.name], env);
+    const children = await waitFor(() => {
+      const c = childrenOf(cli.pid);
+      return c.some((p) => p.comm === 'pg_dump') ? c : undefined;
+    }, 'the safety backup to run');
+    await waitFor(async () => (await waitingSessions(db)) > 0, 'pg_dump to wait for the table lock');
+
+    process.kill(cli.pid, 'SIGTERM');
+    const r = await cli.done;
+    expect(r.code, r.stderr).toBe(143);
+    expect(cancelLines(r.stderr)).toEqual([`cancelled by SIGTERM: rollback of ${db.name} to ${b.stdout.trim()} stopped, the targets were left unchanged`]);
+    await expectGone(children);
+    await releaseTableLock(db);
+    expect((await db.sql('SELECT count(*) FROM items')).trim()).toBe('11');
+    const prune = await runCli(['prune', '--from', repo, '--keep-last', '1']);
+    expect(prune.code, prune.stderr).toBe(0); // exit 6 for 30 minutes before
+  });
+});
+
 describe('a second signal', () => {
   it('exits at once, saying the cleanup was not finished; what it left is cleaned up by the next run', async () => {
     const source = await database('cancel_twice', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1);');
