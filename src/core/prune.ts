@@ -44,7 +44,9 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   const now = (opts.now ?? (() => new Date()))();
   // Before locking: never create a locks/ folder where no repository is (an unmounted share).
   await assertRepository(dest);
-  return withLocks([dest], 'prune', true, opts.lock, reporter, async ([lock]) => {
+  const activity = beginActivity(`prune of ${dest.display}`, 'nothing was removed');
+  let deleted = 0;
+  return withLocks<PruneResult>([dest], 'prune', true, opts.lock, reporter, async ([lock]) => {
     const current = await listBackups(dest, reporter);
     const unreadable = current.filter((e) => e.damaged).map((e) => ({ id: e.id, problem: e.damaged! }));
     const byId = new Map(current.map((e) => [e.id, e]));
@@ -76,8 +78,6 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     for (const f of result.future) reporter.warning(`backup ${f} is dated in the future (${byId.get(f)!.manifest!.startedAt}); ignored by time rules and kept — check the clock of the machine that made it`);
     for (const u of unreadable) reporter.warning(`backup ${u.id} kept: its manifest cannot be read (${u.problem})`);
 
-    const activity = beginActivity(`prune of ${dest.display}`, 'nothing was removed');
-    let deleted = 0;
     const remove = async (entry: BackupEntry): Promise<boolean> => {
       if (lock!.signal.aborted) throw lock!.signal.reason ?? new StrongboxError('lost the prune lock');
       // Between deletes: each backup goes whole (manifest first), or not at all.
@@ -96,21 +96,17 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
         return false;
       }
     };
-    try {
-      for (const r of decision.remove) {
-        const e = byId.get(r.id)!;
-        if (await remove(e)) result.removed.push({ id: r.id, startedAt: e.manifest!.startedAt });
-      }
-      for (const r of decision.incompleteRemove) {
-        if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
-      }
-      const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
-      result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
-      if (result.abandonedWrites.length) {
-        reporter.info(`${opts.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.length} unfinished write(s) left by killed runs`);
-      }
-    } finally {
-      activity.end();
+    for (const r of decision.remove) {
+      const e = byId.get(r.id)!;
+      if (await remove(e)) result.removed.push({ id: r.id, startedAt: e.manifest!.startedAt });
+    }
+    for (const r of decision.incompleteRemove) {
+      if (await remove(byId.get(r.id)!)) result.incompleteRemoved.push(r.id);
+    }
+    const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
+    result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
+    if (result.abandonedWrites.length) {
+      reporter.info(`${opts.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.length} unfinished write(s) left by killed runs`);
     }
     const verb = opts.dryRun ? 'would remove' : 'removed';
     reporter.info(
@@ -118,5 +114,5 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
         (result.retained.length ? `, ${result.retained.length} could not be deleted` : ''),
     );
     return result;
-  });
+  }).finally(() => activity.end());
 }

@@ -10,7 +10,7 @@ import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { ArtifactRecord, Manifest } from './types.js';
-import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
+import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 
 export interface RestoreOptions {
   destination: Destination;
@@ -47,26 +47,18 @@ interface Job {
  */
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   await assertRepository(opts.destination);
-  return withLocks([opts.destination], 'restore', false, opts.lock, opts.reporter, () => run(opts));
+  const activity = beginActivity(`restore from ${opts.destination.display}`, 'the targets were left unchanged');
+  return withLocks([opts.destination], 'restore', false, opts.lock, opts.reporter, () => run(opts, activity)).finally(() => activity.end());
 }
 
-async function run(opts: RestoreOptions): Promise<RestoreResult> {
+async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
   const chosen = selectBackup(await listBackups(dest, reporter), opts.selection);
   const m = chosen.manifest;
   const jobs = planJobs(m, opts);
   await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
-  const activity = beginActivity(`restore of ${m.id}`, 'the targets were left unchanged');
-  try {
-    return await restoreJobs(opts, m, jobs, activity);
-  } finally {
-    activity.end();
-  }
-}
-
-async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], activity: { outcome: string }): Promise<RestoreResult> {
-  const { destination: dest, reporter } = opts;
+  activity.what = `restore of ${m.id}`;
 
   for (const job of jobs) {
     if (job.artifact.kind === 'postgres' && !opts.force && !(await isPostgresDatabaseEmpty(job.target))) {
