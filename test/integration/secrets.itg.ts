@@ -2,7 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/core/backup.js';
 import { silentReporter } from '../../src/core/reporter.js';
@@ -124,10 +126,47 @@ describe('database passwords', () => {
     await releaseTableLock(target);
     const rr = await r.done;
     expect(rr.code, rr.stderr).toBe(0);
-    expect([...rw.seen.values()].map((p) => p.comm)).toEqual(expect.arrayContaining(['psql', 'pg_restore']));
+    expect([...rw.seen.values()].map((p) => p.comm)).toContain('psql'); // held by the lock
     for (const p of rw.seen.values()) expect(p.cmdline.join(' '), p.comm).not.toContain(PASSWORD);
     expect(rr.stderr + rr.stdout).not.toContain(PASSWORD);
     expect((await target.sql('SELECT count(*) FROM items')).trim()).toBe('500');
+  });
+
+  it('the backup action, started as a runner starts it, passes the password in its input to no child argv', async () => {
+    const source = await database('secrets_action', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1);');
+    const out = join(tmp, 'action-output');
+    writeFileSync(out, '');
+    holders.push(await holdTableLock(source, 'items'));
+    const entry = fileURLToPath(new URL('../../src/entries/backup.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      env: {
+        ...process.env,
+        INPUT_TO: join(tmp, 'action-repo'),
+        INPUT_INIT: 'true',
+        INPUT_POSTGRES: withPassword(source),
+        INPUT_PASSPHRASE: PASSPHRASE,
+        INPUT_COMPRESSION: 'zstd',
+        GITHUB_OUTPUT: out,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const seen = new Map<string, ProcInfo>();
+    const timer = setInterval(() => {
+      for (const c of childrenOf(child.pid!)) seen.set(`${c.pid} ${c.cmdline.join(' ')}`, c);
+    }, 5);
+    await waitFor(() => [...seen.values()].some((p) => p.comm === 'pg_dump'), 'pg_dump to run');
+    await releaseTableLock(source);
+    const code = await done;
+    clearInterval(timer);
+    expect(code, log).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/status<<ghadelimiter_[\w-]+\nsuccess\n/);
+    expect([...seen.values()].map((p) => p.comm)).toContain('pg_dump'); // held by the lock; short-lived psql queries may be missed
+    for (const p of seen.values()) expect(p.cmdline.join(' '), p.comm).not.toContain(PASSWORD);
+    expect(log.replace(/::add-mask::.*\n/g, '')).not.toContain(PASSWORD);
   });
 
   it('a password given in --postgres or --postgres-target is warned about, naming the -env flag; it is never printed', async () => {
