@@ -185,6 +185,7 @@ describe('a second signal', () => {
       const c = childrenOf(cli.pid);
       return c.some((p) => p.comm === 'pg_dump') ? c : undefined;
     }, 'pg_dump to run');
+    await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
     process.kill(cli.pid, 'SIGINT');
     process.kill(cli.pid, 'SIGTERM');
     const r = await cli.done;

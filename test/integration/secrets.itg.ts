@@ -106,8 +106,11 @@ describe('database passwords', () => {
     holders.push(await holdTableLock(source, 'items'));
     const b = startCli(['backup', '--to', repo, '--init', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS'], env);
     const bw = watchProcesses(b);
-    await waitFor(() => [...bw.seen.values()].some((p) => p.comm === 'pg_dump'), 'pg_dump to run');
-    const pgDump = [...bw.seen.values()].find((p) => p.comm === 'pg_dump')!;
+    // The dump itself (not the short `pg_dump --version` before it), waiting for the lock.
+    const isDump = (p: ProcInfo) => p.comm === 'pg_dump' && p.cmdline.includes('--format=custom');
+    await waitFor(() => [...bw.seen.values()].some(isDump), 'pg_dump to run');
+    await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
+    const pgDump = [...bw.seen.values()].find(isDump)!;
     expect(readFileSync(`/proc/${pgDump.pid}/environ`, 'utf8').split('\0')).toContain(`PGPASSWORD=${PASSWORD}`);
     await releaseTableLock(source);
     const br = await b.done;
