@@ -10,6 +10,7 @@ import { silentReporter } from '../../src/core/reporter.js';
 import { listBackups } from '../../src/core/repository.js';
 import { CancelledError, cancel, cancelSignal, cancellationLine, resetCancellation } from '../../src/shared/cancel.js';
 import type { Destination } from '../../src/destinations/types.js';
+import { handleCancelSignals } from '../../src/shared/signals.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 
 let work: string;
@@ -85,5 +86,22 @@ describe('cancellation', () => {
     const errors = log.join('').split('\n').filter((l) => l.startsWith('::error::'));
     expect(errors).toEqual(['::error::cancelled by SIGTERM: the backup action stopped, nothing was committed']);
     expect(process.listenerCount('SIGTERM')).toBe(0); // the handler is gone with the run
+  });
+
+  it('a cleanup that takes longer than the grace period exits at once with the signal\'s code, saying so', async () => {
+    const printed: string[] = [];
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const uninstall = handleCancelSignals({ what: 'verify', print: (l) => printed.push(l), graceMs: 50 });
+    try {
+      process.kill(process.pid, 'SIGHUP');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(cancelSignal().aborted).toBe(true);
+      expect(exit).not.toHaveBeenCalled();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(exit).toHaveBeenCalledWith(129);
+      expect(printed).toEqual(['cancelled by SIGHUP: verify stopped, nothing was committed (the cleanup took longer than 0.05 s)']);
+    } finally {
+      uninstall();
+    }
   });
 });
