@@ -26,10 +26,8 @@ export interface ToolOptions {
   onStderrLine?: (line: string) => void;
   /** Turns a failure into the error the user sees; defaults to {@link describeToolFailure}. */
   describeFailure?: (failure: ToolFailure) => StrongboxError;
-  /** Stops the child when aborted; default: the process-wide cancellation. */
+  /** Stops the child (SIGTERM, then SIGKILL after KILL_AFTER_MS) when aborted; default: the process-wide cancellation. */
   signal?: AbortSignal;
-  /** What an abort sends (default SIGTERM, then SIGKILL after KILL_AFTER_MS). */
-  abortWith?: NodeJS.Signals;
 }
 
 export interface RunningTool {
@@ -94,7 +92,7 @@ export function spawnTool(command: string, args: string[], opts: ToolOptions): R
     // the order that keeps targets safe (psql is killed while its transaction is open).
     detached: process.platform !== 'win32', // on Windows it would open a console window
   });
-  stopOnAbort(child, signal, opts.abortWith ?? 'SIGTERM');
+  stopOnAbort(child, signal);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => tail.push(s));
 
@@ -135,14 +133,12 @@ export function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   }
 }
 
-function stopOnAbort(child: ChildProcess, signal: AbortSignal, sig: NodeJS.Signals): void {
+function stopOnAbort(child: ChildProcess, signal: AbortSignal): void {
   let timer: NodeJS.Timeout | undefined;
   const onAbort = () => {
-    killGroup(child, sig);
-    if (sig !== 'SIGKILL') {
-      timer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_AFTER_MS);
-      timer.unref();
-    }
+    killGroup(child, 'SIGTERM');
+    timer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_AFTER_MS);
+    timer.unref();
   };
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
