@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
 import { UsageError, VerificationError } from '../core/errors.js';
 import { formatBytes } from '../core/artifact-writer.js';
-import { maskUrlPassword, originFromEnv, resolveBackup, resolveLock, resolvePolicy } from '../config/settings.js';
+import { maskUrlPassword, originFromEnv, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
 import type { RetentionPolicy } from '../core/retention.js';
@@ -78,7 +78,7 @@ export async function runBackupAction(): Promise<void> {
     const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
     state.destinations = options.destinations;
     state.stage = 'the backup';
-    const result = await backup({ ...options, lock, init: flag('init'), signingKey });
+    const result = await backup({ ...options, lock, init: flag('init'), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')) });
     state.committedId = result.id;
     core.setOutput('backup-id', result.id);
     core.setOutput('size', String(result.storedBytes));

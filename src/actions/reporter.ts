@@ -1,12 +1,17 @@
 import * as core from '@actions/core';
 import type { Reporter } from '../core/reporter.js';
+import { logText } from '../shared/text.js';
 
-/** Reporter for GitHub Actions: the runner masks registered secrets in every log line. */
+/**
+ * Reporter for GitHub Actions: the runner masks registered secrets in every log line. Every
+ * message has its control characters escaped and no line starting a workflow command
+ * (`core.info` writes lines as they are, so a file named `x\n::error::y` would otherwise be one).
+ */
 export const actionsReporter: Reporter = {
-  debug: (m) => core.debug(m),
-  info: (m) => core.info(m),
-  warning: (m) => core.warning(m),
-  error: (m) => core.error(m),
+  debug: (m) => core.debug(logText(m)),
+  info: (m) => core.info(logText(m)),
+  warning: (m) => core.warning(logText(m)),
+  error: (m) => core.error(logText(m)),
   setSecret: (s) => {
     if (s) core.setSecret(s);
   },

@@ -1,8 +1,13 @@
 import * as core from '@actions/core';
 import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
+import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
+import { handleCancelSignals } from '../shared/signals.js';
+import { logText } from '../shared/text.js';
 
 export interface ActionHooks {
+  /** Names the step in the one line a cancellation prints. */
+  what?: string;
   /**
    * Runs after a failure has been reported (outputs set, step failed), to add detail such as
    * a job summary. Best effort: its own failure is a warning and never replaces the original.
@@ -17,14 +22,26 @@ export interface ActionHooks {
  */
 export async function runAction(body: () => Promise<void>, hooks: ActionHooks = {}): Promise<void> {
   quietAwsNodeVersionWarning();
+  const what = hooks.what ?? 'the Strongbox step';
+  // A cancelled job gets SIGINT, then SIGTERM: clean up, release the lock, say so once.
+  const uninstall = handleCancelSignals({ what, print: (line) => core.error(line) });
   try {
     await body();
   } catch (err) {
+    const cancelled = cancellation();
+    if (cancelled) {
+      const code = CANCEL_EXIT_CODES[cancelled.signal];
+      core.setOutput('status', 'failure');
+      core.setOutput('exit-code', String(code));
+      core.setFailed(cancellationLine(what)!);
+      process.exitCode = code;
+      return;
+    }
     const code = err instanceof StrongboxError ? err.exitCode : ExitCode.failure;
     core.setOutput('status', 'failure');
     core.setOutput('exit-code', String(code));
     const hint = err instanceof StrongboxError && err.hint ? `\n${err.hint}` : '';
-    core.setFailed(`${errorMessage(err)}${hint}`);
+    core.setFailed(logText(`${errorMessage(err)}${hint}`));
     if (!(err instanceof StrongboxError) && err instanceof Error && err.stack) core.debug(err.stack);
     if (hooks.onFailure) {
       try {
@@ -33,6 +50,8 @@ export async function runAction(body: () => Promise<void>, hooks: ActionHooks = 
         core.warning(`could not write the failure summary: ${errorMessage(detail)}`);
       }
     }
+  } finally {
+    uninstall();
   }
 }
 

@@ -27,6 +27,9 @@ import {
   resolvePolicy,
   resolveSigningKey,
   resolveTrust,
+  resolveDbLockTimeout,
+  urlsFromEnv,
+  warnPasswordInArgv,
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../core/artifact-writer.js';
@@ -85,6 +88,17 @@ function describeLocation(dest: Destination): string {
 function releaseJson(origin: Origin) {
   const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
   return { gitSha, gitRef, backupRunSha, backupRunRef };
+}
+
+/** `--postgres-target URL` or `--postgres-target-env NAME`, masked; warns about a password in argv. */
+function postgresTarget(o: { postgresTarget?: string; postgresTargetEnv?: string }, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string | undefined {
+  if (o.postgresTarget !== undefined && o.postgresTargetEnv !== undefined) {
+    throw new UsageError('--postgres-target and --postgres-target-env both name the target database', 'give one of them');
+  }
+  const url = o.postgresTargetEnv !== undefined ? urlsFromEnv([o.postgresTargetEnv], env, '--postgres-target-env')[0] : o.postgresTarget;
+  if (url !== undefined) maskUrlPassword(url, reporter);
+  if (o.postgresTarget !== undefined) warnPasswordInArgv(o.postgresTarget, '--postgres-target', '--postgres-target-env', reporter);
+  return url;
 }
 
 function printJson(value: unknown): void {
@@ -150,6 +164,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .description('back up PostgreSQL databases and file trees to one or more destinations')
       .option('--to <dest>', 'destination: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
       .option('--postgres <url>', 'PostgreSQL database URL to dump (repeatable)', collect, [])
+      .option('--postgres-env <name>', 'environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
@@ -162,13 +177,17 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
       .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
       .option('--deployed-ref <ref>', 'git ref of that release, e.g. refs/tags/v1.4.1')
+      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
+    const postgres = [...(o.postgres as string[]), ...urlsFromEnv(o.postgresEnv, env, '--postgres-env')];
+    for (const url of postgres) maskUrlPassword(url, reporter);
+    for (const url of o.postgres as string[]) warnPasswordInArgv(url, '--postgres', '--postgres-env', reporter);
     const settings = resolveBackup(
       {
         to: o.to,
-        postgres: o.postgres,
+        postgres,
         files: o.files,
         exclude: o.exclude,
         recipients: o.recipient,
@@ -186,7 +205,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       originFromEnv(env),
     );
     const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
-    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey });
+    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey, dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout) });
     if (o.json) {
       printJson({
         id: result.id,
@@ -279,12 +298,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
       .option('--trust <file.pub>', 'refuse a backup not signed by this key (repeatable)', collect, [])
       .option('--postgres-target <url>', 'database to restore the PostgreSQL artifact into')
+      .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
+      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    o.postgresTarget = postgresTarget(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), '--from');
@@ -299,6 +320,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       force: !!o.force,
       reporter,
       lock: resolveLock(o, env),
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
     });
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
@@ -373,13 +395,15 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--trust <file.pub>', 'refuse a snapshot not signed by this key (repeatable)', collect, [])
       .option('--sign-key <file>', 'sign the safety backup with this SSH signing key')
       .option('--postgres-target <url>', 'database to roll back')
+      .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
       .option('--files-target <dir>', 'directory to roll back')
       .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
       .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
+      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    o.postgresTarget = postgresTarget(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (!decrypt) throw new UsageError('rollback needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     for (const r of o.recipient as string[]) validateRecipient(r);
@@ -401,6 +425,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       origin: originFromEnv(env),
       reporter,
       lock: resolveLock(o, env),
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
     });
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);

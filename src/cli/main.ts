@@ -3,6 +3,8 @@ import { ConsoleReporter } from '../core/reporter.js';
 import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
+import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
+import { handleCancelSignals } from '../shared/signals.js';
 import { registerCommands } from './commands.js';
 
 /**
@@ -20,10 +22,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     .showHelpAfterError('(run with --help for usage)');
   const ctx = { reporter, env, exitCode: ExitCode.ok as number };
   registerCommands(program, ctx);
+  const command = argv.find((a) => !a.startsWith('-')) ?? 'strongbox';
+  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.info(line) });
   try {
     await program.parseAsync(argv, { from: 'user' });
+    const late = cancellation();
+    // The signal came after the commit point: the result stands, and is what we report.
+    if (late) reporter.warning(`${late.signal} arrived after the ${command} had completed; its result stands`);
     return ctx.exitCode;
   } catch (err) {
+    // Whatever error the teardown produced, a cancelled run ends with one line saying so.
+    const cancelled = cancellation();
+    if (cancelled) {
+      reporter.info(cancellationLine(command)!);
+      if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
+      return CANCEL_EXIT_CODES[cancelled.signal];
+    }
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
@@ -35,5 +49,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     reporter.error(`unexpected failure: ${errorMessage(err)}`);
     if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
     return ExitCode.failure;
+  } finally {
+    uninstall();
   }
 }

@@ -95,7 +95,8 @@ interface ZstdZlib {
 
 /** A Duplex over `zstd` reading stdin and writing stdout; fails if zstd fails or is missing. */
 function zstdCli(args: string[]): Duplex {
-  const child = spawn('zstd', ['-q', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group, so a terminal's Ctrl-C reaches only us; the teardown below stops it.
+  const child = spawn('zstd', ['-q', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   // The output ends only once zstd has exited 0: a corrupt input must error the stream, not

@@ -14,6 +14,7 @@ import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
+import { parsePostgresUrl } from '../sources/pg-url.js';
 
 /**
  * Turns the user's strings — CLI flags or action inputs, which share names — into the typed,
@@ -42,6 +43,9 @@ export interface KeySettings {
   unencrypted?: boolean;
 }
 
+/** Shorter passphrases are refused for new backups (a short one is guessable, and masking it hides ordinary words). */
+export const MIN_PASSPHRASE_LENGTH = 16;
+
 export function resolveEncryption(k: KeySettings, reporter: Reporter): EncryptOptions | undefined {
   if (k.passphrase !== undefined) reporter.setSecret(k.passphrase);
   if (k.recipients.some((r) => r.trim() === '')) {
@@ -49,6 +53,13 @@ export function resolveEncryption(k: KeySettings, reporter: Reporter): EncryptOp
   }
   if (k.passphrase !== undefined && k.passphrase === '') {
     throw new UsageError(`the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty`, 'an unset secret expands to ""; no plaintext backup is made');
+  }
+  // Only new backups: restoring or verifying an older one made with a shorter passphrase works.
+  if (k.passphrase !== undefined && [...k.passphrase].length < MIN_PASSPHRASE_LENGTH) {
+    throw new UsageError(
+      `the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is ${[...k.passphrase].length} characters long; new backups need at least ${MIN_PASSPHRASE_LENGTH}`,
+      'a short passphrase can be guessed offline by anyone who can read the bucket. Better, encrypt to a public key: `strongbox keygen --output key.txt` prints the age1… recipient for --recipient (input recipient); or use a passphrase of 16+ characters (e.g. five random words)',
+    );
   }
   const recipients = k.recipients.map((r) => r.trim());
   const hasKey = recipients.length > 0 || k.passphrase !== undefined;
@@ -192,6 +203,36 @@ export function passphraseFromEnv(name: string | undefined, env: NodeJS.ProcessE
   return { passphrase: v, passphraseSource: `$${name}` };
 }
 
+/**
+ * Reads database URLs from the environment variables the user named (`--postgres-env NAME`),
+ * so no password appears in any process's argv, where every user of the machine can read it.
+ */
+export function urlsFromEnv(names: string[], env: NodeJS.ProcessEnv, flag: string): string[] {
+  return names.map((name) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`${flag} "${name}" is not an environment variable name`);
+    const v = env[name];
+    if (v === undefined || v.trim() === '') {
+      throw new UsageError(`environment variable ${name} (${flag}) is ${v === undefined ? 'unset' : 'empty'}`, `export the database URL in it, e.g. ${name}=postgres://user:password@host/db`);
+    }
+    return v.trim();
+  });
+}
+
+/** A password typed into argv is readable by every user of the machine (`ps`, /proc/<pid>/cmdline). */
+export function warnPasswordInArgv(url: string, flag: string, envFlag: string, reporter: Reporter): void {
+  let password: string | undefined;
+  try {
+    password = parsePostgresUrl(url).password;
+  } catch {
+    return; // the adapter reports a malformed URL
+  }
+  if (password === undefined) return;
+  reporter.warning(
+    `the ${flag} URL holds a password, which other users of this machine can read in the process list (ps): ` +
+      `put the URL in an environment variable and pass ${envFlag} NAME, or leave the password out of the URL and use PGPASSWORD or a PGPASSFILE (~/.pgpass)`,
+  );
+}
+
 export interface BackupSettings extends KeySettings, StorageSettings {
   to: string[];
   postgres: string[];
@@ -241,6 +282,13 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
 }
 
 export function maskUrlPassword(url: string, reporter: Reporter): void {
+  try {
+    // The libpq forms WHATWG URL rejects (several hosts, ?password=) too.
+    const password = parsePostgresUrl(url).password;
+    if (password) reporter.setSecret(password);
+  } catch {
+    // not a PostgreSQL URL
+  }
   try {
     const u = new URL(url);
     if (u.password) reporter.setSecret(decodeURIComponent(u.password));
@@ -299,6 +347,11 @@ export function resolvePolicy(s: RetentionSettings): RetentionPolicy | undefined
   if (!given) return undefined;
   validatePolicy(p);
   return p;
+}
+
+/** `--db-lock-timeout` (input db-lock-timeout): how long to wait for a table lock held elsewhere; default 5 min. */
+export function resolveDbLockTimeout(value: string | undefined): number | undefined {
+  return value?.trim() ? parseDuration(value, '--db-lock-timeout') : undefined;
 }
 
 export function resolveLock(s: { lockWait?: string; lockStale?: string }, env: NodeJS.ProcessEnv): LockSettings {

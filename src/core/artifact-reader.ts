@@ -4,6 +4,7 @@ import { createDecryptStream, type DecryptOptions } from '../codecs/age/index.js
 import { createDecompressor } from '../codecs/compress.js';
 import { expectDigest } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
+import { cancelSignal } from '../shared/cancel.js';
 import { IntegrityError, UsageError, WrongKeyError } from './errors.js';
 import { objectKey } from './repository.js';
 import type { ArtifactRecord } from './types.js';
@@ -44,14 +45,15 @@ export async function openPlaintext(
     out,
   ].filter((s) => s !== undefined);
   // pipeline destroys `out` with the first error, which is how the consumer learns of it.
-  pipeline(stages as unknown as [Readable, PassThrough]).catch(() => {});
+  // A cancellation destroys every stage (zstd too), and `out` with it.
+  pipeline(stages as unknown as [Readable, PassThrough], { signal: cancelSignal() }).catch(() => {});
   return out;
 }
 
 /** Reads the stored object once, checking its size and SHA-256 without decrypting. */
 export async function checkStored(dest: Destination, backupId: string, a: ArtifactRecord): Promise<void> {
   const where = storedLocation(dest, backupId, a);
-  await pipeline(await dest.get(objectKey(backupId, a.key)), expectDigest(a.stored, mismatch('stored object', where, a.stored)), drain);
+  await pipeline(await dest.get(objectKey(backupId, a.key)), expectDigest(a.stored, mismatch('stored object', where, a.stored)), drain, { signal: cancelSignal() });
 }
 
 /**

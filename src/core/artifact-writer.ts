@@ -5,6 +5,7 @@ import { compressionExtension, createCompressor } from '../codecs/compress.js';
 import { HashingStream } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
 import type { ArtifactKind, SourceDump } from '../sources/types.js';
+import { cancelSignal } from '../shared/cancel.js';
 import { StoppedError, StrongboxError, errorMessage } from './errors.js';
 import { fanOut } from './fan-out.js';
 import type { Reporter } from './reporter.js';
@@ -52,7 +53,8 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   );
 
   const tasks: Promise<unknown>[] = [
-    pipeline(stages as unknown as [Readable, ...NodeJS.WritableStream[]]),
+    // A cancellation destroys every stage (stopping the dump and zstd) and so fails this task.
+    pipeline(stages as unknown as [Readable, ...NodeJS.WritableStream[]], { signal: cancelSignal() }),
     dump.completed,
     ...ctx.destinations.map((dest, i) =>
       dest.put(fullKey, outputs[i]!, { signal: abort.signal }).catch((err: unknown) => {
@@ -142,11 +144,12 @@ export async function confirmStored(
   }
   if (mode === 'size') return;
   const check = new HashingStream();
-  await pipeline(await dest.get(key), check, async function* (source) {
+  const signal = cancelSignal();
+  await pipeline(await dest.get(key, { signal }), check, async function* (source) {
     for await (const _ of source) {
       // drain
     }
-  });
+  }, { signal });
   if (check.result.sha256 !== expected.sha256 || check.result.size !== expected.size) {
     throw new StrongboxError(
       `${dest.display}/${key} reads back with SHA-256 ${check.result.sha256}, not the uploaded ${expected.sha256}`,

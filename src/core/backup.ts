@@ -7,6 +7,7 @@ import type { Destination } from '../destinations/types.js';
 import { dumpFiles, filesArtifactName, treeRoot, type LeaveOut } from '../sources/files.js';
 import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
 import { VERSION } from '../version.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 import { formatBytes, writeArtifact, type ArtifactPlan } from './artifact-writer.js';
 import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from './errors.js';
@@ -34,6 +35,8 @@ export interface BackupOptions {
   init?: boolean;
   /** Signs the manifest (an SSH signature stored before it). */
   signingKey?: SshPrivateKey;
+  /** How long pg_dump waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
+  dbLockTimeoutMs?: number;
 }
 
 export interface BackupResult {
@@ -71,14 +74,16 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
 
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
-  const plans = planArtifacts(opts.sources, reporter, opts.destinations);
+  const plans = planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
   const created = await ensureRepositories(opts.destinations, now(), opts.init);
   for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
     // data was read, not how long we waited behind a prune.
     const started = now();
-    return run(opts, newBackupId(started), started, plans);
+    const id = newBackupId(started);
+    const activity = beginActivity(`backup ${id}`);
+    return run(opts, id, started, plans).finally(() => activity.end());
   });
 }
 
@@ -101,6 +106,8 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
         }),
       );
     }
+    // The last moment a cancellation can still be honoured with nothing committed.
+    throwIfCancelled();
   } catch (err) {
     await removePartial(opts.destinations, id, reporter);
     throw err;
@@ -159,7 +166,7 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
   return { id, manifest, destinations: opts.destinations.map((d) => d.display), plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
 }
 
-function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[]): ArtifactPlan[] {
+function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): ArtifactPlan[] {
   for (const s of sources) if (s.kind === 'files') treeRoot(resolve(s.path));
   const used = new Set<string>();
   const unique = (name: string) => {
@@ -170,7 +177,7 @@ function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: 
   };
   return sources.map((s): ArtifactPlan =>
     s.kind === 'postgres'
-      ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter) }
+      ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter, { lockTimeoutMs }) }
       : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: async () => dumpFiles(s.path, { exclude: s.exclude, reporter, leaveOut: await localRepositories(destinations) }) },
   );
 }

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { cancelSignal } from '../shared/cancel.js';
 import { formatDuration } from './duration.js';
 import { LockedError, StrongboxError, UsageError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
@@ -39,6 +42,8 @@ export interface LockHolder {
   id: string;
   /** What the holder is doing: backup, verify, restore, prune, rollback. */
   operation: string;
+  /** The holder's pid namespace (Linux), so containers sharing a host name are told apart. */
+  pidNamespace?: string;
 }
 
 export interface LockOptions {
@@ -56,6 +61,11 @@ export interface LockOptions {
   sleep?: (ms: number) => Promise<void>;
   runId?: string;
   reporter: Reporter;
+  /** Whether a process of this host and pid namespace is running; tests inject it. */
+  isAlive?: (pid: number) => boolean;
+  /** This run's host and pid namespace; tests inject them. */
+  host?: string;
+  pidNamespace?: string;
 }
 
 export interface HeldLock {
@@ -113,7 +123,11 @@ export async function acquireLock(dest: Destination, opts: LockOptions): Promise
     refreshMs,
     settleMs,
     now: opts.now ?? (() => new Date()),
-    sleep: opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    // A cancellation ends a wait for the lock at once.
+    sleep: opts.sleep ?? ((ms) => sleepFor(ms, undefined, { signal: cancelSignal() })),
+    host: opts.host ?? hostname(),
+    pidNamespace: 'pidNamespace' in opts ? opts.pidNamespace : ownPidNamespace(),
+    isAlive: opts.isAlive ?? processIsAlive,
   };
 
   const deadline = ctx.now().getTime() + waitMs;
@@ -142,6 +156,38 @@ interface Ctx {
   settleMs: number;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
+  host: string;
+  pidNamespace?: string;
+  isAlive: (pid: number) => boolean;
+}
+
+function ownPidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid'); // e.g. pid:[4026531836]
+  } catch {
+    return undefined;
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's process.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * A holder on this host, in this pid namespace, whose process is gone was killed (kill -9,
+ * a crash, a second Ctrl-C): its lock is stale at once. Another host's (or container's)
+ * process cannot be checked from here and waits for the stale timeout.
+ */
+function holderIsGone(ctx: Ctx, h: LockHolder | undefined): boolean {
+  if (!h || h.host !== ctx.host || h.pidNamespace !== ctx.pidNamespace) return false;
+  if (!Number.isSafeInteger(h.pid) || h.pid <= 0 || h.pid === process.pid) return false;
+  return !ctx.isAlive(h.pid);
 }
 
 async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLock }> {
@@ -151,8 +197,9 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
 
   const started = ctx.now().toISOString();
   const holder: LockHolder = {
-    host: hostname(),
+    host: ctx.host,
     pid: process.pid,
+    ...(ctx.pidNamespace ? { pidNamespace: ctx.pidNamespace } : {}),
     ...(opts.runId ? { runId: opts.runId } : {}),
     startedAt: started,
     refreshedAt: started,
@@ -217,6 +264,11 @@ async function freshLocks(ctx: Ctx): Promise<SeenLock[]> {
   const now = ctx.now().getTime();
   const fresh: SeenLock[] = [];
   for (const lock of seen) {
+    if (holderIsGone(ctx, lock.holder)) {
+      opts.reporter.warning(`Removing the lock of a run that is no longer running on ${dest.display}: ${describeHolder(ctx, lock)}; that process has exited on this host (killed?)`);
+      await dest.delete(lock.key);
+      continue;
+    }
     if (lock.aliveAt === undefined || now - lock.aliveAt <= ctx.staleMs) {
       fresh.push(lock);
       continue;
@@ -337,6 +389,7 @@ function decode(bytes: Uint8Array): LockHolder | undefined {
       exclusive: d.exclusive,
       id: d.id,
       operation: String(d.operation ?? 'unknown operation'),
+      ...(typeof d.pidNamespace === 'string' ? { pidNamespace: d.pidNamespace } : {}),
     };
   } catch {
     return undefined;

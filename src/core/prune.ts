@@ -7,6 +7,7 @@ import { applyRetentionBySeries, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, t
 import { DEFAULT_GROUP_BY, seriesOf, type GroupBy } from './series.js';
 import { MANIFEST_NAME } from './types.js';
 import { printable } from '../shared/text.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
 export interface PruneOptions {
   destination: Destination;
@@ -52,7 +53,9 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   const now = (opts.now ?? (() => new Date()))();
   // Before locking: never create a locks/ folder where no repository is (an unmounted share).
   await assertRepository(dest);
-  return withLocks([dest], 'prune', true, opts.lock, reporter, async ([lock]) => {
+  const activity = beginActivity(`prune of ${dest.display}`, 'nothing was removed');
+  let deleted = 0;
+  return withLocks<PruneResult>([dest], 'prune', true, opts.lock, reporter, async ([lock]) => {
     const current = await listBackups(dest, reporter);
     const unreadable = current.filter((e) => e.damaged).map((e) => ({ id: e.id, problem: e.damaged! }));
     const byId = new Map(current.map((e) => [e.id, e]));
@@ -94,11 +97,14 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
 
     const remove = async (entry: BackupEntry): Promise<boolean> => {
       if (lock!.signal.aborted) throw lock!.signal.reason ?? new StrongboxError('lost the prune lock');
+      // Between deletes: each backup goes whole (manifest first), or not at all.
+      throwIfCancelled();
       if (opts.dryRun) return true;
       try {
         const manifestKey = objectKey(entry.id, MANIFEST_NAME);
         if (entry.objects.some((o) => o.key === manifestKey)) await dest.delete(manifestKey);
         for (const o of entry.objects) if (o.key !== manifestKey) await dest.delete(o.key);
+        activity.outcome = `${++deleted} backup(s) had been removed as the policy says; the others are untouched`;
         return true;
       } catch (err) {
         if (err instanceof LockedError) throw err;
@@ -130,5 +136,5 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
         (result.retained.length ? `, ${result.retained.length} could not be deleted` : ''),
     );
     return result;
-  });
+  }).finally(() => activity.end());
 }

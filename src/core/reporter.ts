@@ -1,3 +1,5 @@
+import { logText } from '../shared/text.js';
+
 /**
  * How the core talks to a person. The Actions edge implements it with @actions/core (log
  * groups, ::add-mask::); the CLI with plain stderr lines. Operations never print directly, so
@@ -36,7 +38,9 @@ export class ConsoleReporter implements Reporter {
     private readonly opts: { verbose?: boolean; write?: (line: string) => void } = {},
   ) {}
   private out(line: string): void {
-    const masked = this.masker.mask(line);
+    // Defence in depth: control characters in user data never reach the terminal (or, when
+    // the CLI runs in a workflow step, forge a workflow command).
+    const masked = logText(this.masker.mask(line));
     if (this.opts.write) this.opts.write(masked);
     else process.stderr.write(masked + '\n');
   }

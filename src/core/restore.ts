@@ -15,6 +15,7 @@ import { assertRepository, listBackups, selectBackup, type Selection } from './r
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
+import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 
 export interface RestoreOptions {
   destination: Destination;
@@ -29,6 +30,8 @@ export interface RestoreOptions {
   force: boolean;
   reporter: Reporter;
   lock?: LockSettings;
+  /** How long the restore waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
+  dbLockTimeoutMs?: number;
 }
 
 export interface RestoreResult {
@@ -51,10 +54,11 @@ interface Job {
  */
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   await assertRepository(opts.destination);
-  return withLocks([opts.destination], 'restore', false, opts.lock, opts.reporter, () => run(opts));
+  const activity = beginActivity(`restore from ${opts.destination.display}`, 'the targets were left unchanged');
+  return withLocks([opts.destination], 'restore', false, opts.lock, opts.reporter, () => run(opts, activity)).finally(() => activity.end());
 }
 
-async function run(opts: RestoreOptions): Promise<RestoreResult> {
+async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
   const chosen = selectBackup(await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) });
   const m = chosen.manifest;
@@ -64,6 +68,7 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
   const jobs = planJobs(m, opts);
   await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
+  activity.what = `restore of ${m.id}`;
 
   for (const job of jobs) {
     if (job.artifact.kind === 'postgres' && !opts.force && !(await isPostgresDatabaseEmpty(job.target))) {
@@ -90,11 +95,13 @@ async function run(opts: RestoreOptions): Promise<RestoreResult> {
 
   const restored: RestoreResult['restored'] = [];
   for (const job of jobs) {
+    throwIfCancelled();
     reporter.info(`  restoring ${job.artifact.name} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt);
-    if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter });
+    if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
+    activity.outcome = `${restored.map((r) => `${r.name} → ${r.target}`).join(', ')} had been restored; other targets were left unchanged`;
   }
   reporter.info(`Restored ${restored.length} artifact(s) from ${m.id}`);
   return { backupId: m.id, manifest: m, restored };

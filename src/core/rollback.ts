@@ -18,6 +18,7 @@ import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
 import { describeRelease, releaseOf, type BackupRelease } from './release.js';
+import { beginActivity } from '../shared/cancel.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -44,6 +45,8 @@ export interface RollbackOptions {
   origin: Origin;
   reporter: Reporter;
   lock?: LockSettings;
+  /** How long the safety backup and the restore wait for a table lock (`--db-lock-timeout`). */
+  dbLockTimeoutMs?: number;
 }
 
 export interface RollbackCheck {
@@ -92,12 +95,14 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const encryption = safetyEncryption(opts.decrypt, opts.recipients);
   await assertRepository(dest);
 
-  return withLocks([dest], 'rollback', true, opts.lock, reporter, async () => {
+  const activity = beginActivity(`rollback of ${expected}`, 'the targets were left unchanged');
+  return withLocks<RollbackResult>([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
     const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) });
     const m = snapshot.manifest;
     const release = releaseOf(m.origin);
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}; ${describeRelease(release)})`);
+    activity.what = `rollback of ${expected} to ${m.id}`;
 
     // Before anything is written: the snapshot must be signed by a trusted key (when any are
     // named) and encrypted throughout, the key must open it, and the repository must not sit
@@ -127,6 +132,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       reporter,
       lock: held,
       signingKey: opts.signingKey,
+      dbLockTimeoutMs: opts.dbLockTimeoutMs,
     });
     const check = await verify({ destination: dest, selector: safety.id, deep: true, decrypt: opts.decrypt, reporter, lock: held });
     if (!check.ok) {
@@ -136,6 +142,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     }
 
     const undo = undoCommand(dest, safety.id, opts);
+    activity.outcome = `the targets were left unchanged (the safety backup ${safety.id} was kept)`;
     let restored;
     try {
       restored = await restore({
@@ -148,6 +155,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         force: true,
         reporter,
         lock: held,
+        dbLockTimeoutMs: opts.dbLockTimeoutMs,
       });
     } catch (err) {
       throw new StrongboxError(`restoring ${m.id} failed: ${errorMessage(err)}`, {
@@ -173,7 +181,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       checks,
       undo,
     };
-  });
+  }).finally(() => activity.end());
 }
 
 function safetyEncryption(decrypt: DecryptOptions, extra: string[]): EncryptOptions {

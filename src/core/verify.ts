@@ -8,6 +8,7 @@ import { assertRepository, listBackups, objectKey, selectBackup } from './reposi
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, describeSignature, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -51,7 +52,10 @@ export interface VerifyResult {
  */
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   await assertRepository(opts.destination);
-  return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => run(opts));
+  return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => {
+    const activity = beginActivity(`verify of ${opts.selector} at ${opts.destination.display}`, 'nothing was changed');
+    return run(opts).finally(() => activity.end());
+  });
 }
 
 async function run(opts: VerifyOptions): Promise<VerifyResult> {
@@ -138,6 +142,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
       }
       reporter.info(`  ok ${a.name} (${where})`);
     } catch (err) {
+      throwIfCancelled(); // a cancelled read is not a problem of the backup
       problem({ artifact: a.name, object: where, problem: errorMessage(err) }, err instanceof StrongboxError ? exitFor(err) : ExitCode.verifyFailed);
     }
   }

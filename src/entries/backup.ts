@@ -1,3 +1,5 @@
 import { runBackupAction } from '../actions/backup.js';
+import { exitSoonIfCancelled } from '../shared/signals.js';
 
 await runBackupAction();
+exitSoonIfCancelled();

@@ -1,3 +1,5 @@
 import { runRestoreAction } from '../actions/restore.js';
+import { exitSoonIfCancelled } from '../shared/signals.js';
 
 await runRestoreAction();
+exitSoonIfCancelled();

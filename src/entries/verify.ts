@@ -1,3 +1,5 @@
 import { runVerifyAction } from '../actions/verify.js';
+import { exitSoonIfCancelled } from '../shared/signals.js';
 
 await runVerifyAction();
+exitSoonIfCancelled();

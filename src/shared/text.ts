@@ -20,3 +20,15 @@ export function hasControl(text: string): boolean {
   CONTROL.lastIndex = 0;
   return found;
 }
+
+/**
+ * A message as a log may show it: the line breaks it uses between its own lines are kept,
+ * every other control character is escaped, and no line can start a GitHub Actions workflow
+ * command (`::error::…`, also indented), whatever user data slipped into it unescaped.
+ */
+export function logText(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => printable(line).replace(/^(\s*)::/, '$1\\u003a:'))
+    .join('\n');
+}

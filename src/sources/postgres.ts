@@ -4,6 +4,7 @@ import { Transform, type Readable, type TransformCallback, type Writable } from 
 import { finished, pipeline } from 'node:stream/promises';
 import { RefusedError, StoppedError, StrongboxError } from '../core/errors.js';
 import { SecretMasker, type Reporter } from '../core/reporter.js';
+import { cancelSignal } from '../shared/cancel.js';
 import { parsePostgresUrl, type PgTarget } from './pg-url.js';
 import { runTool, spawnTool, type ToolFailure } from './process.js';
 import type { SourceDump } from './types.js';
@@ -49,6 +50,8 @@ export interface PgToolPaths {
 const MAGIC = 'PGDMP';
 const HEADER_LEN = 11;
 const FORMAT_CUSTOM = 1;
+/** How long pg_dump or a restore waits for a table lock another session holds (`--db-lock-timeout`). */
+export const DEFAULT_DB_LOCK_TIMEOUT_MS = 5 * 60_000;
 /** Bytes held back from pg_restore until the input has ended cleanly (see TailHolder). */
 const HOLD_BACK = 64 * 1024;
 
@@ -120,11 +123,14 @@ function connectFailure(t: PgTarget) {
   };
 }
 
-async function psqlQuery(t: PgTarget, sql: string, tools: PgToolPaths, mask: (s: string) => string): Promise<string> {
+/** An abort signal that never fires: for children that must not be stopped by a cancellation. */
+const NEVER = new AbortController().signal;
+
+async function psqlQuery(t: PgTarget, sql: string, tools: PgToolPaths, mask: (s: string) => string, signal?: AbortSignal): Promise<string> {
   const out = await runTool(
     psqlFor(tools),
     ['-X', '--no-password', '--no-align', '--tuples-only', '--quiet', '-v', 'ON_ERROR_STOP=1', '-c', sql, `--dbname=${t.connectionUrl}`],
-    { name: 'psql', env: childEnv(t), mask, describeFailure: connectFailure(t) },
+    { name: 'psql', env: childEnv(t), mask, describeFailure: connectFailure(t), ...(signal ? { signal } : {}) },
   );
   return out.trim();
 }
@@ -149,11 +155,35 @@ export function versionMismatchError(serverVersion: string, clientVersion: strin
   );
 }
 
+function seconds(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+}
+
+/** A lock another session held longer than --db-lock-timeout, or undefined if that was not the failure. */
+function lockTimeoutError(f: ToolFailure, what: string, lockTimeoutMs: number | undefined, after: string): StrongboxError | undefined {
+  // pg_dump's --lock-wait-timeout works through statement_timeout on its LOCK TABLE.
+  const dumpLock = /due to statement timeout/.test(f.stderr) && /Query was: LOCK TABLE/.test(f.stderr);
+  if (!dumpLock && !/canceling statement due to lock timeout|could not obtain lock on/.test(f.stderr)) return undefined;
+  const object =
+    /LOCK TABLE (\S+) IN/.exec(f.stderr)?.[1] ?? // pg_dump's "Query was: LOCK TABLE public.items IN ACCESS SHARE MODE"
+    /\(at DROP \S+(?: \S+)*? (\S+) CASCADE\)/.exec(f.stderr)?.[1] ?? // the emptying's "(at DROP TABLE public.keep CASCADE)"
+    /relation "([^"]+)"/.exec(f.stderr)?.[1];
+  const limit = lockTimeoutMs !== undefined ? ` (${seconds(lockTimeoutMs)})` : '';
+  return new StrongboxError(
+    `${what} waited longer than --db-lock-timeout${limit} for a lock${object ? ` on ${object}` : ''} that another session holds; ${after}`,
+    {
+      hint: `find the session holding it (SELECT pid, state, query FROM pg_stat_activity WHERE pid = ANY (pg_blocking_pids(<waiting pid>)), or look in pg_locks), let it finish or end it, then rerun; or give a longer --db-lock-timeout (input db-lock-timeout)`,
+    },
+  );
+}
+
 /** Turns a pg_dump failure (exit status, signal, stderr) into what the user needs to know. */
-export function describePgDumpFailure(f: ToolFailure, where: string): StrongboxError {
+export function describePgDumpFailure(f: ToolFailure, where: string, lockTimeoutMs?: number): StrongboxError {
   if (f.spawnError) {
     return new StrongboxError(`pg_dump was not found (${f.command})`, { hint: 'install the PostgreSQL client tools (e.g. postgresql-client), the same major version as the server or newer' });
   }
+  const locked = lockTimeoutError(f, `pg_dump of ${where}`, lockTimeoutMs, 'nothing was committed');
+  if (locked) return locked;
   const mismatch = /server version:\s*([^;\s]+)[^;\n]*;\s*pg_dump version:\s*([^\s;]+)/.exec(f.stderr);
   if (mismatch) return versionMismatchError(mismatch[1]!, mismatch[2]!, where);
   if (/server version mismatch/.test(f.stderr)) {
@@ -187,10 +217,12 @@ export function describePgRestoreFailure(f: ToolFailure, where: string): Strongb
 }
 
 /** psql runs the restore script: its failures are SQL errors, or the emptying of a forced restore. */
-export function describeRestoreSqlFailure(f: ToolFailure, where: string): StrongboxError {
+export function describeRestoreSqlFailure(f: ToolFailure, where: string, lockTimeoutMs?: number): StrongboxError {
   if (f.spawnError) {
     return new StrongboxError(`psql was not found (${f.command})`, { hint: 'install the PostgreSQL client tools (e.g. postgresql-client), the same major version as pg_restore' });
   }
+  const locked = lockTimeoutError(f, `the restore into ${where}`, lockTimeoutMs, UNCHANGED);
+  if (locked) return locked;
   const how = f.signal ? `psql was killed by ${f.signal}` : `psql exit code ${f.code}`;
   const details = f.stderr ? `:\n${f.stderr}` : '';
   if (/invalid command \\(un)?restrict/.test(f.stderr)) {
@@ -255,12 +287,13 @@ class DumpGuard extends Transform {
   }
 }
 
-export async function dumpPostgres(url: string, reporter: Reporter, opts: { pgDump?: string; psql?: string } = {}): Promise<SourceDump> {
+export async function dumpPostgres(url: string, reporter: Reporter, opts: { pgDump?: string; psql?: string; lockTimeoutMs?: number } = {}): Promise<SourceDump> {
   const t = parsePostgresUrl(url);
   const mask = maskerFor(url, t, reporter);
   const where = describe(t);
   const pgDump = opts.pgDump ?? 'pg_dump';
   const env = childEnv(t);
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_DB_LOCK_TIMEOUT_MS;
 
   const clientVersion = parseVersion(
     await runTool(pgDump, ['--version'], { name: 'pg_dump', env, mask, describeFailure: (f) => describePgDumpFailure(f, where) }),
@@ -273,8 +306,9 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: { pgDu
   const run = spawnTool(
     pgDump,
     // No pg_dump compression: the pipeline compresses with zstd, better and faster than zlib twice.
-    ['--format=custom', '--compress=0', '--no-password', `--dbname=${t.connectionUrl}`],
-    { name: 'pg_dump', env, mask, onStderrLine: (line) => reporter.warning(line), describeFailure: (f) => describePgDumpFailure(f, where) },
+    // A table lock held elsewhere (a migration's ACCESS EXCLUSIVE) fails the dump instead of stalling it forever.
+    ['--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${lockTimeoutMs}`, `--dbname=${t.connectionUrl}`],
+    { name: 'pg_dump', env, mask, onStderrLine: (line) => reporter.warning(line), describeFailure: (f) => describePgDumpFailure(f, where, lockTimeoutMs) },
   );
   const guard = new DumpGuard(run.exited, where);
   // Errors reach the consumer through `guard`; this promise only drives the piping.
@@ -372,16 +406,19 @@ DO $strongbox$
 DECLARE
   r record;
   public_oid oid;
+  doing text := '';
 BEGIN
   FOR r IN SELECT pubname FROM pg_catalog.pg_publication LOOP
-    EXECUTE pg_catalog.format('DROP PUBLICATION %I', r.pubname);
+    doing := pg_catalog.format('DROP PUBLICATION %I', r.pubname);
+    EXECUTE doing;
   END LOOP;
   PERFORM pg_catalog.lo_unlink(l.oid) FROM pg_catalog.pg_largeobject_metadata l;
   FOR r IN SELECT n.nspname FROM pg_catalog.pg_namespace n
       WHERE n.nspname <> 'public' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
           AND e.objid = n.oid AND e.deptype = 'e') LOOP
-    EXECUTE pg_catalog.format('DROP SCHEMA IF EXISTS %I CASCADE', r.nspname);
+    doing := pg_catalog.format('DROP SCHEMA IF EXISTS %I CASCADE', r.nspname);
+    EXECUTE doing;
   END LOOP;
   SELECT n.oid INTO public_oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public';
   IF public_oid IS NULL THEN
@@ -397,19 +434,23 @@ BEGIN
           AND i.objsubid = 0 AND i.deptype IN ('e', 'i'))
       LIMIT 1;
     EXIT WHEN NOT FOUND;
-    EXECUTE pg_catalog.format('DROP %s %s CASCADE',
+    doing := pg_catalog.format('DROP %s %s CASCADE',
       CASE r.type WHEN 'statistics object' THEN 'STATISTICS' ELSE pg_catalog.upper(r.type) END, r.identity);
+    EXECUTE doing;
   END LOOP;
   -- Extensions installed into pg_catalog (not built in: those have OIDs below 16384).
   FOR r IN SELECT x.extname FROM pg_catalog.pg_extension x WHERE x.oid >= 16384 LOOP
-    EXECUTE pg_catalog.format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
+    doing := pg_catalog.format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
+    EXECUTE doing;
   END LOOP;
   -- Foreign-data wrappers without a handler in a schema (with their servers and user mappings).
   FOR r IN SELECT w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.oid >= 16384 LOOP
-    EXECUTE pg_catalog.format('DROP FOREIGN DATA WRAPPER IF EXISTS %I CASCADE', r.fdwname);
+    doing := pg_catalog.format('DROP FOREIGN DATA WRAPPER IF EXISTS %I CASCADE', r.fdwname);
+    EXECUTE doing;
   END LOOP;
 EXCEPTION WHEN OTHERS THEN
-  RAISE EXCEPTION 'could not empty database % before the restore: %', pg_catalog.current_database(), SQLERRM USING ERRCODE = SQLSTATE;
+  -- Naming the statement names the object, e.g. the table another session has locked.
+  RAISE EXCEPTION 'could not empty database % before the restore (at %): %', pg_catalog.current_database(), doing, SQLERRM USING ERRCODE = SQLSTATE;
 END
 $strongbox$;
 `;
@@ -422,14 +463,49 @@ const XID_MARK = 'strongbox-restore-xid:';
  * transaction's id goes to psql's stdout, so that the server can be asked afterwards whether
  * it committed: psql exiting 0 proves nothing (it also does at an EOF mid-script, rolling back).
  */
-export function restoreScriptPrologue(force: boolean): string {
-  return `BEGIN;\nSET client_min_messages = error;\nSELECT '${XID_MARK}' || pg_catalog.txid_current();\n${force ? EMPTY_DATABASE_SQL : ''}`;
+export function restoreScriptPrologue(force: boolean, lockTimeoutMs = DEFAULT_DB_LOCK_TIMEOUT_MS): string {
+  return `BEGIN;\nSET client_min_messages = error;\n${lockTimeoutSql(lockTimeoutMs)}\nSELECT '${XID_MARK}' || pg_catalog.txid_current();\n${force ? EMPTY_DATABASE_SQL : ''}`;
+}
+
+function lockTimeoutSql(ms: number): string {
+  return `SET lock_timeout = '${Math.max(1, Math.round(ms))}ms';`;
+}
+
+/**
+ * pg_restore's script opens with `SET lock_timeout = 0;`, which would lift ours: the head of
+ * the script (the first 8 KiB) gets the restore's own timeout instead.
+ */
+class LockTimeoutHead extends Transform {
+  private head: Buffer[] = [];
+  private headLen = 0;
+  private done = false;
+  constructor(private readonly sql: string) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.done) return cb(null, chunk);
+    this.head.push(chunk);
+    this.headLen += chunk.length;
+    if (this.headLen >= 8192) this.release();
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    if (!this.done) this.release();
+    cb();
+  }
+  private release(): void {
+    this.done = true;
+    const text = Buffer.concat(this.head).toString('latin1');
+    this.head = [];
+    this.push(Buffer.from(text.replace(/^SET lock_timeout = 0;$/m, this.sql), 'latin1'));
+  }
 }
 
 /** Reads a transaction's fate from the server, waiting briefly while it is still settling. */
 async function transactionStatus(t: PgTarget, xid: string, tools: PgToolPaths, mask: (s: string) => string): Promise<string> {
   for (let i = 0; ; i++) {
-    const status = await psqlQuery(t, `SELECT pg_catalog.txid_status(${xid})`, tools, mask);
+    // Asked even when cancelled meanwhile: whether the restore committed must be known.
+    const status = await psqlQuery(t, `SELECT pg_catalog.txid_status(${xid})`, tools, mask, NEVER);
     if (status !== 'in progress' || i >= 50) return status || 'unknown';
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -520,6 +596,8 @@ export interface RestorePostgresOptions extends PgToolPaths {
   signal?: AbortSignal;
   /** Replay owners and GRANTs as dumped (needs the same roles on the target server). */
   keepOwnership?: boolean;
+  /** How long a statement may wait for a lock (`--db-lock-timeout`); default 5 min. */
+  lockTimeoutMs?: number;
 }
 
 /**
@@ -531,7 +609,8 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   const t = parsePostgresUrl(targetUrl);
   const mask = maskerFor(targetUrl, t, opts.reporter);
   const where = describe(t);
-  opts.signal?.throwIfAborted();
+  const signal = opts.signal ?? cancelSignal();
+  signal.throwIfAborted();
 
   const objects = await countUserObjects(t, opts, mask);
   if (objects > 0 && !opts.force) {
@@ -541,10 +620,11 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     );
   }
   if (opts.force) opts.reporter.info(`replacing everything in ${where} with the backup (--force)`);
-  opts.signal?.throwIfAborted();
+  signal.throwIfAborted();
 
   const readerArgs = ['--single-transaction', '--file=-'];
   if (!opts.keepOwnership) readerArgs.push('--no-owner', '--no-privileges');
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_DB_LOCK_TIMEOUT_MS;
   const reader = spawnTool(opts.pgRestore ?? 'pg_restore', readerArgs, {
     name: 'pg_restore',
     env: childEnv(t, false),
@@ -552,6 +632,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     mask,
     onStderrLine: (line) => opts.reporter.debug(line),
     describeFailure: (f) => describePgRestoreFailure(f, where),
+    signal,
   });
   const writer = spawnTool(psqlFor(opts), ['-X', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--file=-', `--dbname=${t.connectionUrl}`], {
     name: 'psql',
@@ -559,7 +640,9 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     stdin: true,
     mask,
     onStderrLine: (line) => opts.reporter.debug(line),
-    describeFailure: (f) => describeRestoreSqlFailure(f, where),
+    describeFailure: (f) => describeRestoreSqlFailure(f, where, lockTimeoutMs),
+    // Stopped only by onAbort below, which knows whether the COMMIT has been handed over.
+    signal: NEVER,
   });
   // A write after a child exits fails with EPIPE; its exit status says why.
   const archiveIn = reader.child.stdin!;
@@ -598,14 +681,16 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   );
   // After the COMMIT has been handed to psql an abort can no longer be honoured safely.
   const onAbort = () => {
-    if (!scriptComplete) fail(opts.signal!.reason, true);
+    if (!scriptComplete) fail(signal.reason, true);
   };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
 
   try {
-    await write(sqlIn, restoreScriptPrologue(opts.force));
+    await write(sqlIn, restoreScriptPrologue(opts.force, lockTimeoutMs));
     const heldScript = new TailHolder(HOLD_BACK);
-    const copying = copyScript(reader.child.stdout!, sqlIn, heldScript, stopped, (head) => warnIfUnrestricted(head, opts.reporter));
+    const script = new LockTimeoutHead(lockTimeoutSql(lockTimeoutMs));
+    pipeline(reader.child.stdout!, script).catch(() => {}); // its failures show in pg_restore's exit status
+    const copying = copyScript(script, sqlIn, heldScript, stopped, (head) => warnIfUnrestricted(head, opts.reporter));
     const inputEnded = await feedArchive(input, archiveIn, stopped).catch((err: unknown) => {
       if (!failed) fail(err, true); // once stopped, errors are the teardown's
       return false;
@@ -631,7 +716,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   } catch (err) {
     fail(err, false);
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
   }
   if (failed) {
     await Promise.all([reader.exited.catch(() => {}), writer.exited.catch(() => {})]);

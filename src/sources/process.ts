@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StrongboxError } from '../core/errors.js';
+import { cancelSignal } from '../shared/cancel.js';
 
 /** How a child process ended, with the tail of its stderr already masked. */
 export interface ToolFailure {
@@ -25,6 +26,8 @@ export interface ToolOptions {
   onStderrLine?: (line: string) => void;
   /** Turns a failure into the error the user sees; defaults to {@link describeToolFailure}. */
   describeFailure?: (failure: ToolFailure) => StrongboxError;
+  /** Stops the child (SIGTERM, then SIGKILL after KILL_AFTER_MS) when aborted; default: the process-wide cancellation. */
+  signal?: AbortSignal;
 }
 
 export interface RunningTool {
@@ -36,6 +39,7 @@ export interface RunningTool {
 }
 
 const TAIL_BYTES = 8 * 1024;
+const KILL_AFTER_MS = 3_000;
 const TAIL_LINES = 12;
 
 /** Keeps a bounded tail of a stream's text: enough for an error message, never the whole output. */
@@ -78,11 +82,17 @@ export function describeToolFailure(f: ToolFailure): StrongboxError {
  */
 export function spawnTool(command: string, args: string[], opts: ToolOptions): RunningTool {
   const mask = opts.mask ?? ((s: string) => s);
-  const tail = new TextTail(opts.onStderrLine ? (line) => opts.onStderrLine!(mask(line)) : undefined);
+  const signal = opts.signal ?? cancelSignal();
+  // Once stopped, what the child prints ("terminated by user") is noise, not a warning.
+  const tail = new TextTail(opts.onStderrLine ? (line) => signal.aborted || opts.onStderrLine!(mask(line)) : undefined);
   const child = spawn(command, args, {
     env: opts.env ?? process.env,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the child in
+    // the order that keeps targets safe (psql is killed while its transaction is open).
+    detached: process.platform !== 'win32', // on Windows it would open a console window
   });
+  stopOnAbort(child, signal);
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => tail.push(s));
 
@@ -111,6 +121,34 @@ export function spawnTool(command: string, args: string[], opts: ToolOptions): R
   // Callers attach their handlers later; an early failure must not count as unhandled.
   exited.catch(() => {});
   return { child, exited, stderr: () => mask(tail.tail()) };
+}
+
+/** Sends `sig` to the child's process group (the child alone if that fails). */
+export function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    child.kill(sig);
+  }
+}
+
+function stopOnAbort(child: ChildProcess, signal: AbortSignal): void {
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killGroup(child, 'SIGTERM');
+    timer = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_AFTER_MS);
+    timer.unref();
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  child.once('close', () => {
+    signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+  });
+  child.once('error', () => {
+    if (child.pid === undefined) signal.removeEventListener('abort', onAbort);
+  });
 }
 
 /** Runs a short command to completion and returns its stdout (bounded to 1 MiB). */

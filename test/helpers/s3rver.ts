@@ -13,12 +13,16 @@ import { createInterface } from 'node:readline';
 export interface S3rverFaults {
   /** UploadPart for these part numbers answers HTTP 500 InternalError, every time. */
   failParts?: number[];
+  /** UploadPart for these part numbers is held unanswered while listed here: a stalled store, to stop a run mid-upload. */
+  stallParts?: number[];
   /** PutObject (single-request uploads) of keys matching this regular expression answers HTTP 500. */
   failPutKeys?: string;
   /** GetObject responses are cut off (socket destroyed) after this many body bytes... */
   resetGetAfterBytes?: number;
   /** ...this many times (default: every time). */
   resetGetTimes?: number;
+  /** GetObject bodies of `.age` objects stop after this many bytes and hang until the client goes: a stalled download. */
+  stallGetAfterBytes?: number;
   /** Honour `If-None-Match: *` on PutObject with 412, as AWS S3, R2 and MinIO do (default true). */
   conditionalWrites?: boolean;
 }
@@ -167,6 +171,11 @@ server.middleware.unshift(async (ctx, next) => {
     }
     return xml(ctx, 200, '<ListMultipartUploadsResult><Bucket>' + esc(bucket) + '</Bucket><IsTruncated>false</IsTruncated>' + ups.join('') + '</ListMultipartUploadsResult>');
   }
+  if (ctx.method === 'PUT' && key && 'uploadId' in q && (faults.stallParts ?? []).includes(Number(q.partNumber))) {
+    await drain(ctx);
+    while ((faults.stallParts ?? []).includes(Number(q.partNumber)) && !ctx.req.socket.destroyed) await new Promise((r) => setTimeout(r, 100));
+    if (ctx.req.socket.destroyed) return;
+  }
   if (ctx.method === 'PUT' && key && 'uploadId' in q && (faults.failParts ?? []).includes(Number(q.partNumber))) {
     await drain(ctx);
     return error(ctx, 500, 'InternalError', 'injected failure of part ' + q.partNumber);
@@ -203,6 +212,22 @@ server.middleware.unshift(async (ctx, next) => {
       },
     }));
     // Koa drops Content-Length when the body is replaced; keep it, as a real response has it.
+    if (length !== undefined) ctx.length = length;
+  }
+  if (ctx.method === 'GET' && key && /\.age$/.test(key) && faults.stallGetAfterBytes !== undefined && ctx.body && typeof ctx.body.pipe === 'function') {
+    let sent = 0;
+    const limit = faults.stallGetAfterBytes;
+    const socket = ctx.req.socket;
+    const source = ctx.body;
+    const length = ctx.response.length;
+    ctx.body = source.pipe(new Transform({
+      transform(chunk, _enc, done) {
+        const room = limit - sent;
+        if (chunk.length <= room) { sent += chunk.length; return done(null, chunk); }
+        if (room > 0) { this.push(chunk.subarray(0, room)); sent = limit; }
+        socket.once('close', () => { source.destroy(); done(); }); // held until the client goes
+      },
+    }));
     if (length !== undefined) ctx.length = length;
   }
 });

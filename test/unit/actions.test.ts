@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { runBackupAction } from '../../src/actions/backup.js';
 import { runVerifyAction } from '../../src/actions/verify.js';
 import { generateIdentity } from '../../src/codecs/age/index.js';
+import { actionsReporter } from '../../src/actions/reporter.js';
 
 /**
  * The actions as a runner starts them: every declared input is set as INPUT_<NAME>, to its
@@ -145,5 +147,31 @@ describe('verify action', () => {
     expect(outputs(out).ok).toBe('false');
     expect(outputs(out)['exit-code']).toBe('3');
     expect(log.join('')).toMatch(/older than the allowed 1\.0h|older than the allowed/);
+  });
+});
+
+describe('control characters in user data (Actions log)', () => {
+  it('a file named `x\\n::error::y` in a backed-up tree forges no workflow command; the warning naming it stays one command', async () => {
+    const hostile = join(work, 'hostile');
+    mkdirSync(hostile);
+    writeFileSync(join(hostile, 'a.txt'), 'hello\n');
+    execFileSync('mkfifo', [join(hostile, 'x\n::error::y')]); // a named pipe: skipped, with a warning naming it
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: join(work, 'repo-hostile'), init: 'true', files: hostile, unencrypted: 'true' });
+    await runBackupAction();
+    expect(outputs(out).status).toBe('success');
+    const lines = log.join('').split('\n');
+    expect(lines.filter((l) => /^\s*::error::y/.test(l))).toEqual([]);
+    const warning = lines.find((l) => l.startsWith('::warning::') && l.includes('skipping'));
+    expect(warning).toMatch(/skipping "x.*error::y" in /);
+  });
+
+  it('no line of any message, at any level, can start a workflow command; the message keeps its own line breaks', () => {
+    const log = quiet();
+    actionsReporter.info('Restoring into /srv/x\n::error::forged\n  ::set-output name=a::b\tend\u001b[31m');
+    actionsReporter.debug('::warning::also');
+    const text = log.join('');
+    expect(text.split('\n').filter((l) => /^\s*::(error|set-output|warning)/.test(l))).toEqual([]);
+    expect(text).toContain('Restoring into /srv/x\n\\u003a:error::forged\n  \\u003a:set-output name=a::b\\tend\\u001b[31m\n');
   });
 });

@@ -117,6 +117,32 @@ describe('acquireLock', () => {
     await held.release();
   });
 
+  it('breaks at once a fresh lock whose holder process on this host and pid namespace has exited', async () => {
+    const { dest, base, reporter } = setup();
+    const here = { host: 'box-1', pidNamespace: 'pid:[4026531836]' };
+    const planted = await plantLock(dest, { id: '20260610T115900000Z-dead0002', refreshedAt: '2026-06-10T12:00:00.000Z', host: 'box-1', pid: 4242, pidNamespace: here.pidNamespace });
+    const asked: number[] = [];
+    const held = await acquireLock(dest, base({ exclusive: true, operation: 'prune', ...here, isAlive: (pid) => (asked.push(pid), false) }));
+    expect(asked).toEqual([4242]);
+    expect(await dest.stat(planted)).toBeUndefined();
+    expect(reporter.lines.find((l) => l.startsWith('warning: Removing the lock of a run that is no longer running'))).toContain('prune (exclusive) on host box-1, pid 4242');
+    await held.release();
+  });
+
+  it('keeps a fresh lock whose holder is alive, on another host, or in another pid namespace (a container sharing the host name)', async () => {
+    for (const [over, alive] of [
+      [{ host: 'box-1', pidNamespace: 'pid:[1]' }, true],
+      [{ host: 'box-2', pidNamespace: 'pid:[1]' }, false],
+      [{ host: 'box-1', pidNamespace: 'pid:[2]' }, false],
+      [{ host: 'box-1' }, false],
+    ] as const) {
+      const { dest, base } = setup();
+      const planted = await plantLock(dest, { id: '20260610T115900000Z-a11ve002', refreshedAt: '2026-06-10T12:00:00.000Z', pid: 4242, ...over });
+      await lockedError(acquireLock(dest, base({ exclusive: true, operation: 'prune', host: 'box-1', pidNamespace: 'pid:[1]', isAlive: () => alive })));
+      expect(await dest.stat(planted)).toBeDefined();
+    }
+  });
+
   it('never breaks a fresh lock', async () => {
     const { dest, base, clock, reporter } = setup();
     const planted = await plantLock(dest, { id: '20260610T115900000Z-a11ve001', refreshedAt: clock.now().toISOString() });

@@ -96,12 +96,22 @@ echo eof > "${dir}/eof"`,
     expect(lines.join('\n')).not.toContain(password);
   });
 
+  it("replaces the script's `SET lock_timeout = 0;` with the restore's own lock timeout", async () => {
+    const pgRestore = await tool('pg_restore', 'exec cat');
+    const body = `SET statement_timeout = 0;\nSET lock_timeout = 0;\n${archive(10)}`;
+    await restorePostgres(Readable.from([Buffer.from(body)]), url, { force: false, reporter, pgRestore, psql: await psql('', 0), lockTimeoutMs: 2000 });
+    const script = await read('script');
+    expect(script).toContain("BEGIN;\nSET client_min_messages = error;\nSET lock_timeout = '2000ms';\n");
+    expect(script).toContain(`SET statement_timeout = 0;\nSET lock_timeout = '2000ms';\n${archive(10)}`);
+    expect(script).not.toContain('SET lock_timeout = 0;');
+  });
+
   it('without force sends no emptying, and keeps owners when asked', async () => {
     const pgRestore = await tool('pg_restore', 'exec cat');
     const body = archive(10);
     // Without force a target with tables is refused: this one has none.
     await restorePostgres(Readable.from([Buffer.from(body)]), url, { force: false, keepOwnership: true, reporter, pgRestore, psql: await psql('', 0) });
-    expect(await read('script')).toBe(`BEGIN;\nSET client_min_messages = error;\nSELECT 'strongbox-restore-xid:' || pg_catalog.txid_current();\n${body}`);
+    expect(await read('script')).toBe(`BEGIN;\nSET client_min_messages = error;\nSET lock_timeout = '300000ms';\nSELECT 'strongbox-restore-xid:' || pg_catalog.txid_current();\n${body}`);
     expect(await read('pg_restore.args')).toBe('--single-transaction\n--file=-\nPGPASSWORD=\n');
   });
 

@@ -122,6 +122,27 @@ describe('describePgDumpFailure', () => {
     expect(err.message).toMatch(/permission denied for table secrets/);
   });
 
+  it('a table lock held elsewhere past --db-lock-timeout is named, in the dump and in the restore', () => {
+    // pg_dump --lock-wait-timeout works through statement_timeout on its LOCK TABLE.
+    const dump = describePgDumpFailure(
+      failure({ stderr: 'pg_dump: error: query failed: ERROR:  canceling statement due to statement timeout\npg_dump: detail: Query was: LOCK TABLE public.items IN ACCESS SHARE MODE' }),
+      where,
+      120_000,
+    );
+    expect(dump.message).toBe(`pg_dump of ${where} waited longer than --db-lock-timeout (2m) for a lock on public.items that another session holds; nothing was committed`);
+    expect(dump.hint).toMatch(/pg_blocking_pids.*--db-lock-timeout/);
+    const emptying = describeRestoreSqlFailure(
+      failure({ name: 'psql', code: 3, stderr: 'psql:<stdin>:40: ERROR:  could not empty database shop before the restore (at DROP TABLE public.keep CASCADE): canceling statement due to lock timeout' }),
+      where,
+      2_000,
+    );
+    expect(emptying.message).toMatch(/^the restore into database "shop" on db:5432 waited longer than --db-lock-timeout \(2s\) for a lock on public\.keep that another session holds; .*left unchanged$/);
+    const script = describeRestoreSqlFailure(failure({ name: 'psql', code: 3, stderr: 'psql:<stdin>:9: ERROR:  canceling statement due to lock timeout' }), where, 2_000);
+    expect(script.message).toMatch(/waited longer than --db-lock-timeout \(2s\) for a lock that another session holds/);
+    // A statement timeout that is not pg_dump's LOCK TABLE stays what it is.
+    expect(describePgDumpFailure(failure({ stderr: 'pg_dump: error: query failed: ERROR:  canceling statement due to statement timeout' }), where).message).toMatch(/exit code 1/);
+  });
+
   it('tells pg_restore failures apart: a too-old client, or a backup it could not read', () => {
     const old = describePgRestoreFailure(failure({ name: 'pg_restore', stderr: 'pg_restore: error: unsupported version (1.16) in file header' }), where);
     expect(old.message).toMatch(/too old.*1\.16/);

@@ -1,0 +1,200 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../../src/core/backup.js';
+import { silentReporter } from '../../src/core/reporter.js';
+import { openDestination } from '../../src/destinations/index.js';
+import { runCli } from '../helpers/cli.js';
+import { startCli, type RunningCli } from '../helpers/backup-fixtures.js';
+import { childrenOf, waitFor, type ProcInfo } from '../helpers/cli-process.js';
+import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { holdTableLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
+
+/** Secrets stay secret: passphrase strength for new backups, and no database password in any argv. */
+const PASSPHRASE = 'correct horse battery staple';
+// The test server trusts loopback, so any password is accepted; what matters is where it travels.
+const PASSWORD = 'Sup3r-s3cret-pw';
+let tmp: string;
+const dbs: TestDatabase[] = [];
+const holders: ChildProcess[] = [];
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'strongbox-secrets-'));
+});
+afterEach(() => {
+  for (const h of holders.splice(0)) h.kill('SIGKILL');
+});
+afterAll(async () => {
+  for (const db of dbs) await db.drop().catch(() => {});
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function database(prefix: string, sql: string): Promise<TestDatabase> {
+  const db = await createTestDatabase(prefix);
+  dbs.push(db);
+  await db.sql(sql);
+  return db;
+}
+
+const withPassword = (db: TestDatabase) => `postgres://${PG_USER}:${PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}`;
+
+/** Records every child process of a running CLI (and the CLI itself) until it exits. */
+function watchProcesses(cli: RunningCli): { seen: Map<string, ProcInfo>; own: () => string[] } {
+  // Keyed by pid and command line: a child is seen before and after its exec.
+  const seen = new Map<string, ProcInfo>();
+  const own = readFileSync(`/proc/${cli.pid}/cmdline`, 'utf8').split('\0');
+  const timer = setInterval(() => {
+    for (const c of childrenOf(cli.pid)) seen.set(`${c.pid} ${c.cmdline.join(' ')}`, c);
+  }, 5);
+  void cli.done.finally(() => clearInterval(timer));
+  return { seen, own: () => own };
+}
+
+describe('passphrases for new backups', () => {
+  it('refuses one shorter than 16 characters (exit 2), suggesting keygen recipients; nothing is written', async () => {
+    const tree = join(tmp, 'tree');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'a.txt'), 'a\n');
+    const repo = join(tmp, 'short');
+    const r = await runCli(['backup', '--to', repo, '--init', '--files', tree, '--passphrase-env', 'SB_PASS'], { env: { SB_PASS: 'fifteen-chars!!' } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('error: the passphrase in $SB_PASS is 15 characters long; new backups need at least 16');
+    expect(r.stderr).toMatch(/hint: .*strongbox keygen.*--recipient/);
+    expect(r.stderr).not.toContain('fifteen-chars!!');
+    const list = await runCli(['list', '--from', repo]);
+    expect(list.code).toBe(4); // no repository was created
+  });
+
+  it('still verifies and restores a backup made earlier with a shorter passphrase', async () => {
+    const tree = join(tmp, 'old-tree');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'a.txt'), 'from an older version\n');
+    const repo = join(tmp, 'old');
+    // As an earlier version wrote it: the core itself does not judge passphrases.
+    await backup({
+      destinations: [openDestination(repo, {})],
+      sources: [{ kind: 'files', path: tree }],
+      encryption: { passphrase: 'backup' },
+      compression: { algorithm: 'zstd' },
+      labels: [],
+      origin: { host: 'test' },
+      reporter: silentReporter,
+      init: true,
+    } as Parameters<typeof backup>[0]);
+    const env = { SB_PASS: 'backup' };
+    const v = await runCli(['verify', '--from', repo, '--deep', '--passphrase-env', 'SB_PASS'], { env });
+    expect(v.code, v.stderr).toBe(0);
+    const target = join(tmp, 'old-restored');
+    const r = await runCli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--files-target', target], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(target, 'a.txt'), 'utf8')).toBe('from an older version\n');
+  });
+});
+
+describe('database passwords', () => {
+  it('--postgres-env and --postgres-target-env: the password is in no process argv during a real backup and restore, and PGPASSWORD reaches only the environment', async () => {
+    const source = await database('secrets_src', `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT i, 'n' || i FROM generate_series(1, 500) i;`);
+    const repo = join(tmp, 'pg');
+    const env = { SB_PASS: PASSPHRASE, SB_DB: withPassword(source) };
+
+    // Held mid-way by a table lock, so the children can be looked at while they run.
+    holders.push(await holdTableLock(source, 'items'));
+    const b = startCli(['backup', '--to', repo, '--init', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS'], env);
+    const bw = watchProcesses(b);
+    // The dump itself (not the short `pg_dump --version` before it), waiting for the lock.
+    const isDump = (p: ProcInfo) => p.comm === 'pg_dump' && p.cmdline.includes('--format=custom');
+    await waitFor(() => [...bw.seen.values()].some(isDump), 'pg_dump to run');
+    await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
+    const pgDump = [...bw.seen.values()].find(isDump)!;
+    expect(readFileSync(`/proc/${pgDump.pid}/environ`, 'utf8').split('\0')).toContain(`PGPASSWORD=${PASSWORD}`);
+    await releaseTableLock(source);
+    const br = await b.done;
+    expect(br.code, br.stderr).toBe(0);
+    expect([...bw.seen.values()].map((p) => p.comm)).toEqual(expect.arrayContaining(['pg_dump', 'zstd']));
+    for (const p of bw.seen.values()) expect(p.cmdline.join(' '), p.comm).not.toContain(PASSWORD);
+    expect(bw.own().join(' ')).not.toContain(PASSWORD);
+    expect(br.stderr + br.stdout).not.toContain(PASSWORD);
+    expect(br.stderr).not.toMatch(/process list/); // no warning: the URL came from the environment
+
+    const target = await database('secrets_tgt', 'CREATE TABLE old (id int);');
+    holders.push(await holdTableLock(target, 'old'));
+    const r = startCli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--postgres-target-env', 'SB_TARGET', '--force'], { SB_PASS: PASSPHRASE, SB_TARGET: withPassword(target) });
+    const rw = watchProcesses(r);
+    await waitFor(async () => (await waitingSessions(target)) > 0, 'the restore to run');
+    await releaseTableLock(target);
+    const rr = await r.done;
+    expect(rr.code, rr.stderr).toBe(0);
+    expect([...rw.seen.values()].map((p) => p.comm)).toContain('psql'); // held by the lock
+    for (const p of rw.seen.values()) expect(p.cmdline.join(' '), p.comm).not.toContain(PASSWORD);
+    expect(rr.stderr + rr.stdout).not.toContain(PASSWORD);
+    expect((await target.sql('SELECT count(*) FROM items')).trim()).toBe('500');
+  });
+
+  it('the backup action, started as a runner starts it, passes the password in its input to no child argv', async () => {
+    const source = await database('secrets_action', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1);');
+    const out = join(tmp, 'action-output');
+    writeFileSync(out, '');
+    holders.push(await holdTableLock(source, 'items'));
+    const entry = fileURLToPath(new URL('../../src/entries/backup.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      env: {
+        ...process.env,
+        INPUT_TO: join(tmp, 'action-repo'),
+        INPUT_INIT: 'true',
+        INPUT_POSTGRES: withPassword(source),
+        INPUT_PASSPHRASE: PASSPHRASE,
+        INPUT_COMPRESSION: 'zstd',
+        GITHUB_OUTPUT: out,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const seen = new Map<string, ProcInfo>();
+    const timer = setInterval(() => {
+      for (const c of childrenOf(child.pid!)) seen.set(`${c.pid} ${c.cmdline.join(' ')}`, c);
+    }, 5);
+    await waitFor(() => [...seen.values()].some((p) => p.comm === 'pg_dump'), 'pg_dump to run');
+    await releaseTableLock(source);
+    const code = await done;
+    clearInterval(timer);
+    expect(code, log).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/status<<ghadelimiter_[\w-]+\nsuccess\n/);
+    expect([...seen.values()].map((p) => p.comm)).toContain('pg_dump'); // held by the lock; short-lived psql queries may be missed
+    for (const p of seen.values()) expect(p.cmdline.join(' '), p.comm).not.toContain(PASSWORD);
+    expect(log.replace(/::add-mask::.*\n/g, '')).not.toContain(PASSWORD);
+  });
+
+  it('a password given in --postgres or --postgres-target is warned about, naming the -env flag; it is never printed', async () => {
+    const source = await database('secrets_argv', 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const repo = join(tmp, 'argv');
+    const b = await runCli(['backup', '--to', repo, '--init', '--postgres', withPassword(source), '--passphrase-env', 'SB_PASS'], { env: { SB_PASS: PASSPHRASE } });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/warning: the --postgres URL holds a password, which other users of this machine can read in the process list \(ps\): .*--postgres-env NAME.*PGPASSWORD.*PGPASSFILE/);
+    expect(b.stderr + b.stdout).not.toContain(PASSWORD);
+
+    const target = await database('secrets_argv_t', 'SELECT 1;');
+    const r = await runCli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--postgres-target', withPassword(target)], { env: { SB_PASS: PASSPHRASE } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: the --postgres-target URL holds a password.*--postgres-target-env NAME/);
+    expect(r.stderr + r.stdout).not.toContain(PASSWORD);
+  });
+
+  it('a URL without a password works with PGPASSWORD set by the user, and refuses an unset --postgres-env variable', async () => {
+    const source = await database('secrets_pgpw', 'CREATE TABLE t (id int); INSERT INTO t VALUES (1);');
+    const repo = join(tmp, 'pgpw');
+    const b = await runCli(['backup', '--to', repo, '--init', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS'], { env: { SB_PASS: PASSPHRASE, SB_DB: source.url, PGPASSWORD: PASSWORD } });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).not.toMatch(/process list/);
+    const unset = await runCli(['backup', '--to', repo, '--postgres-env', 'SB_NOPE', '--passphrase-env', 'SB_PASS'], { env: { SB_PASS: PASSPHRASE } });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain('environment variable SB_NOPE (--postgres-env) is unset');
+  });
+});
