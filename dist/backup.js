@@ -1,10 +1,11 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
+  parseGroupBy,
   prune
-} from "./chunks/chunk-7ZK2NGXS.js";
+} from "./chunks/chunk-OXZ7LO77.js";
 import {
   verify
-} from "./chunks/chunk-QE5R4XJC.js";
+} from "./chunks/chunk-5PKLGTV4.js";
 import {
   actionsReporter,
   commaList,
@@ -14,21 +15,29 @@ import {
   runAction,
   secret,
   setOutput,
+  signingKeyInput,
   storageInputs,
+  summary,
   warning,
   writeSummary
-} from "./chunks/chunk-VY4AW46I.js";
+} from "./chunks/chunk-7LJY5N2M.js";
 import {
+  StrongboxError,
   UsageError,
   VerificationError,
   backup,
+  errorMessage,
+  exitSoonIfCancelled,
   formatBytes,
+  listBackups,
   maskUrlPassword,
   originFromEnv,
+  printable,
   resolveBackup,
+  resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-N3PQCJXK.js";
+} from "./chunks/chunk-INJM3ATK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -50,13 +59,73 @@ function forkPullRequestReason(env) {
   return void 0;
 }
 
+// src/actions/backup-failure.ts
+var SILENT = { debug: () => {
+}, info: () => {
+}, warning: () => {
+}, error: () => {
+}, setSecret: () => {
+} };
+var READ_TIMEOUT_MS = 2e4;
+async function writeBackupFailureSummary(err, exitCode, state, timeoutMs = READ_TIMEOUT_MS) {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtml(printable(line))).join("<br>");
+  const hint = err instanceof StrongboxError ? err.hint : void 0;
+  const rows = [];
+  for (const dest of state.destinations) rows.push([`<code>${scrub(dest.display)}</code>`, scrub(await holds(dest, state, timeoutMs))]);
+  const s = summary.emptyBuffer();
+  s.addHeading("Strongbox backup: FAILED", 2).addRaw(`<p><strong>What failed</strong> (${scrub(state.stage)}, exit code ${exitCode}): ${scrub(errorMessage(err))}</p>`, true);
+  if (hint) s.addRaw(`<p><strong>Hint:</strong> ${scrub(hint)}</p>`, true);
+  if (state.committedId) s.addRaw(`<p>The backup itself, <code>${state.committedId}</code>, was committed before the failure.</p>`, true);
+  if (rows.length) {
+    s.addTable([
+      [
+        { data: "Destination", header: true },
+        { data: "What it holds now", header: true }
+      ],
+      ...rows
+    ]);
+  } else s.addRaw("<p>No destination was opened: the inputs were refused before anything was written.</p>", true);
+  await s.write();
+}
+async function holds(dest, state, timeoutMs) {
+  let timer;
+  try {
+    const read = listBackups(dest, SILENT);
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1e3)} s`)), timeoutMs);
+      timer.unref();
+    });
+    read.catch(() => void 0);
+    const entries = (await Promise.race([read, late])).filter((e) => e.complete && e.manifest);
+    const ours = entries.filter(
+      (e) => e.id === state.committedId || e.time >= state.started && !!state.runId && e.manifest.origin.runId === state.runId
+    );
+    const newest = entries[entries.length - 1];
+    const newestText = newest ? `newest complete backup there: ${newest.id} ${newest.manifest.startedAt}` : "it holds no complete backup";
+    if (ours.length) return `this run's backup ${ours[ours.length - 1].id} is committed there; ${newestText}`;
+    return `nothing of this run was committed; ${newestText}`;
+  } catch (e) {
+    const why = `could not be read now (${errorMessage(e)})`;
+    return state.committedId ? `this run's backup ${state.committedId} was committed there; ${why}` : `${why}; check with strongbox list before relying on it`;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+function escapeHtml(text) {
+  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
 // src/actions/backup.ts
 async function runBackupAction() {
+  const state = { started: /* @__PURE__ */ new Date(), runId: process.env.GITHUB_RUN_ID, stage: "reading the inputs", destinations: [], secrets: [] };
   await runAction(async () => {
     const passphrase = secret("passphrase");
+    const signingKey = await signingKeyInput();
     const recipients = commaList("recipient");
     const postgres = list("postgres");
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
+    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.map(urlPassword));
     const unencrypted = flag("unencrypted");
     if (recipients.length === 0 && passphrase === void 0 && !unencrypted) {
       const skip = forkPullRequestReason(process.env);
@@ -103,14 +172,16 @@ async function runBackupAction() {
       keepWithin: optional("keep-within"),
       keepLabels: commaList("keep-label")
     });
+    const groupBy = parseGroupBy(optional("group-by"), "group-by");
     const lock = resolveLock({ lockWait: optional("lock-wait") }, process.env);
-    const result = await backup({ ...options, lock, init: flag("init") });
-    setOutput("status", "success");
+    state.destinations = options.destinations;
+    state.stage = "the backup";
+    const result = await backup({ ...options, lock, init: flag("init"), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")) });
+    state.committedId = result.id;
     setOutput("backup-id", result.id);
     setOutput("size", String(result.storedBytes));
     setOutput("plaintext-size", String(result.plaintextBytes));
     setOutput("duration-seconds", result.durationSeconds.toFixed(1));
-    setOutput("exit-code", "0");
     await writeSummary(
       (s) => s.addHeading("Strongbox backup", 2).addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(", ")}` : ""} \u2192 ${result.destinations.map((d) => `<code>${d}</code>`).join(", ")}`, true).addTable([
         [
@@ -127,17 +198,27 @@ async function runBackupAction() {
           formatBytes(a.stored.size),
           `<code>${a.stored.sha256.slice(0, 16)}\u2026</code>`
         ])
-      ]).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}.`, true)
+      ]).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? "Manifest signed." : "Manifest unsigned."}`, true)
     );
-    if (policy) await verifyThenPrune(options.destinations, result.id, policy, lock);
-  });
+    state.stage = "verifying the new backup and applying retention";
+    if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+    setOutput("status", "success");
+    setOutput("exit-code", "0");
+  }, { onFailure: (err, code) => writeBackupFailureSummary(err, code, state) });
 }
-async function verifyThenPrune(destinations, id, policy, lock) {
+function urlPassword(url) {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return "";
+  }
+}
+async function verifyThenPrune(destinations, id, policy, groupBy, lock) {
   const pruned = [];
   for (const dest of destinations) {
     const check = await verify({ destination: dest, selector: id, deep: false, reporter: actionsReporter, lock });
     if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; retention was not applied`);
-    const r = await prune({ destination: dest, policy, dryRun: false, reporter: actionsReporter, lock });
+    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter: actionsReporter, lock });
     pruned.push(...r.removed.map((x) => x.id), ...r.incompleteRemoved);
     if (r.retained.length) warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(", ")}`);
   }
@@ -147,3 +228,4 @@ async function verifyThenPrune(destinations, id, policy, lock) {
 
 // src/entries/backup.ts
 await runBackupAction();
+exitSoonIfCancelled();

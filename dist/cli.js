@@ -1,39 +1,63 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
+  parseGroupBy,
   prune
-} from "./chunks/chunk-7ZK2NGXS.js";
+} from "./chunks/chunk-OXZ7LO77.js";
 import {
   rollback
-} from "./chunks/chunk-JYFAGVTR.js";
+} from "./chunks/chunk-NYJNN2BO.js";
 import {
+  releaseOf,
   restore
-} from "./chunks/chunk-7NI3XJPN.js";
+} from "./chunks/chunk-3ANNCB25.js";
 import {
   verify
-} from "./chunks/chunk-QE5R4XJC.js";
+} from "./chunks/chunk-5PKLGTV4.js";
 import {
+  CANCEL_EXIT_CODES,
   ConsoleReporter,
   ExitCode,
+  FORMAT_VERSION,
+  RefusedError,
+  S3Destination,
   StrongboxError,
   UsageError,
   VERSION,
   backup,
+  cancellation,
+  cancellationLine,
   describeBackup,
+  describeSignature,
   errorMessage,
+  exitSoonIfCancelled,
+  fingerprint,
   formatBytes,
+  formatPrivateKey,
+  formatPublicKey,
   generateIdentity,
+  generateSigningKey,
+  handleCancelSignals,
+  initRepositories,
   listBackups,
   maskUrlPassword,
   openDestinations,
   originFromEnv,
   parseDuration,
   passphraseFromEnv,
+  printable,
+  quietAwsNodeVersionWarning,
+  readSignatureStatus,
   resolveBackup,
+  resolveDbLockTimeout,
   resolveDecryption,
   resolveLock,
   resolvePolicy,
-  validateRecipient
-} from "./chunks/chunk-N3PQCJXK.js";
+  resolveSigningKey,
+  resolveTrust,
+  urlsFromEnv,
+  validateRecipient,
+  warnPasswordInArgv
+} from "./chunks/chunk-INJM3ATK.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3485,7 +3509,7 @@ var {
 } = import_index.default;
 
 // src/cli/commands.ts
-import { writeFile } from "node:fs/promises";
+import { lstat, rm, writeFile } from "node:fs/promises";
 var collect = (v, prev = []) => [...prev, v];
 function storageOptions(cmd) {
   return cmd.option("--endpoint <url>", "S3 endpoint for non-AWS stores (B2, R2, MinIO, \u2026)").option("--region <region>", "S3 region").option("--path-style", "use path-style S3 URLs (MinIO and most self-hosted stores)").addOption(new Option("--preset <name>", "S3 provider preset").choices(["aws", "b2", "r2", "minio", "generic"]));
@@ -3496,29 +3520,96 @@ function commonOptions(cmd) {
 function storage(o) {
   return { endpoint: o.endpoint, region: o.region, pathStyle: !!o.pathStyle, preset: o.preset };
 }
+async function refuseExisting(file) {
+  if (await lstat(file).then(() => true, () => false)) {
+    throw new RefusedError(`${printable(file)} already exists; keygen does not overwrite keys`, "choose another --output (backups made for the existing key still need it to restore)");
+  }
+}
+async function writeNew(file, text, mode) {
+  try {
+    await writeFile(file, text, { mode, flag: "wx" });
+  } catch (err) {
+    if (err.code === "EEXIST") await refuseExisting(file);
+    throw new UsageError(`cannot write ${printable(file)}: ${err.code ?? err.message}`, "check that its folder exists and is writable");
+  }
+}
+function describeLocation(dest) {
+  if (dest instanceof S3Destination) return `bucket ${dest.bucket}, prefix ${dest.prefix || "(none)"} (${dest.display})`;
+  return dest.display;
+}
+function releaseJson(origin) {
+  const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
+  return { gitSha, gitRef, backupRunSha, backupRunRef };
+}
+function postgresTarget(o, env, reporter) {
+  if (o.postgresTarget !== void 0 && o.postgresTargetEnv !== void 0) {
+    throw new UsageError("--postgres-target and --postgres-target-env both name the target database", "give one of them");
+  }
+  const url = o.postgresTargetEnv !== void 0 ? urlsFromEnv([o.postgresTargetEnv], env, "--postgres-target-env")[0] : o.postgresTarget;
+  if (url !== void 0) maskUrlPassword(url, reporter);
+  if (o.postgresTarget !== void 0) warnPasswordInArgv(o.postgresTarget, "--postgres-target", "--postgres-target-env", reporter);
+  return url;
+}
 function printJson(value) {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 function registerCommands(program2, ctx) {
   const { reporter, env } = ctx;
-  program2.command("keygen").description("create an age identity; prints its public recipient (age1\u2026) on stderr").option("-o, --output <file>", "write the identity to FILE (mode 0600) instead of stdout").action(async (o) => {
+  program2.command("keygen").description("create an age identity (prints its public recipient age1\u2026 on stderr), or with --signing an SSH signing key").option("-o, --output <file>", "write the identity to FILE (mode 0600) instead of stdout").option("--signing", "create an Ed25519 signing key for manifests: FILE (OpenSSH private key) and FILE.pub (needs --output)").action(async (o) => {
+    if (o.signing) {
+      if (!o.output) throw new UsageError("keygen --signing needs --output FILE", "it writes the private key to FILE and the public key to FILE.pub");
+      const key = generateSigningKey("strongbox-signing");
+      const pub = `${o.output}.pub`;
+      for (const f of [o.output, pub]) await refuseExisting(f);
+      await writeNew(o.output, formatPrivateKey(key), 384);
+      try {
+        await writeNew(pub, formatPublicKey(key.publicKey) + "\n", 420);
+      } catch (err) {
+        await rm(o.output, { force: true });
+        throw err;
+      }
+      process.stderr.write(`Signing key: ${printable(o.output)} (keep it secret; backup --sign-key)
+Public key: ${printable(pub)} (verify/restore/rollback --trust), fingerprint ${fingerprint(key.publicKey.raw)}
+`);
+      return;
+    }
     const { identity, recipient } = generateIdentity();
     const text = `# created: ${(/* @__PURE__ */ new Date()).toISOString()}
 # public key: ${recipient}
 ${identity}
 `;
-    if (o.output) await writeFile(o.output, text, { mode: 384, flag: "wx" });
+    if (o.output) await writeNew(o.output, text, 384);
     else process.stdout.write(text);
     process.stderr.write(`Public key: ${recipient}
 `);
   });
-  commonOptions(
-    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--init", "allow starting a new repository in an existing local folder").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
+  storageOptions(
+    program2.command("init").description("create a Strongbox repository (a folder and its missing parents, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
+    const dests = openDestinations(o.to, storage(o), "--to");
+    const made = await initRepositories(dests, /* @__PURE__ */ new Date());
+    if (o.json) {
+      printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
+      return;
+    }
+    for (const [i, dest] of dests.entries()) {
+      process.stdout.write(
+        made[i] ? `created a Strongbox repository at ${describeLocation(dest)} (format ${FORMAT_VERSION})
+` : `${describeLocation(dest)} already holds a Strongbox repository; nothing changed
+`
+      );
+    }
+  });
+  commonOptions(
+    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
+  ).action(async (o) => {
+    const postgres = [...o.postgres, ...urlsFromEnv(o.postgresEnv, env, "--postgres-env")];
+    for (const url of postgres) maskUrlPassword(url, reporter);
+    for (const url of o.postgres) warnPasswordInArgv(url, "--postgres", "--postgres-env", reporter);
     const settings = resolveBackup(
       {
         to: o.to,
-        postgres: o.postgres,
+        postgres,
         files: o.files,
         exclude: o.exclude,
         recipients: o.recipient,
@@ -3535,7 +3626,8 @@ ${identity}
       reporter,
       originFromEnv(env)
     );
-    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init });
+    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
+    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey, dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout) });
     if (o.json) {
       printJson({
         id: result.id,
@@ -3544,6 +3636,7 @@ ${identity}
         plaintextBytes: result.plaintextBytes,
         storedBytes: result.storedBytes,
         durationSeconds: result.durationSeconds,
+        signedBy: signingKey ? fingerprint(signingKey.publicKey.raw) : null,
         artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 }))
       });
     } else process.stdout.write(`${result.id}
@@ -3556,6 +3649,7 @@ ${identity}
     const entries = (await listBackups(dest, reporter)).filter(
       (e) => (o.all || e.complete) && (!o.label || e.manifest?.labels.includes(o.label))
     );
+    const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest, e)])));
     if (o.json) {
       printJson(
         entries.map((e) => ({
@@ -3566,8 +3660,8 @@ ${identity}
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
           artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
-          gitSha: e.manifest?.origin.sha,
-          gitRef: e.manifest?.origin.ref
+          ...e.manifest ? releaseJson(e.manifest.origin) : {},
+          signedBy: signatures.get(e.id)?.signer ?? null
         }))
       );
       return;
@@ -3575,48 +3669,53 @@ ${identity}
     if (!entries.length) reporter.info(`no backups at ${dest.display}`);
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : "";
-      process.stdout.write(`${describeBackup(e)}${size}
+      const sig = signatures.get(e.id);
+      process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ""}
 `);
     }
   });
   commonOptions(
-    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts)").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256").option("--identity-file <file>", "age identity file (for --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (for --deep)").option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
+    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts)").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable)", collect, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const maxAgeMs = o.maxAge !== void 0 ? parseDuration(o.maxAge, "--max-age") : void 0;
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (o.deep && !decrypt) {
       throw new UsageError("--deep needs the key", "pass --identity-file FILE or --passphrase-env NAME");
     }
+    const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), "--from");
-    const result = await verify({ destination: dest, selector: o.backup, deep: !!o.deep, decrypt, maxAgeMs, reporter, lock: resolveLock(o, env) });
+    const result = await verify({ destination: dest, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
     if (o.json) printJson(result);
-    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? " (deep)" : ""}`);
+    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? " (deep)" : ""}${trusted ? `, signed by trusted key ${result.signature.signer}` : ""}`);
     else {
-      for (const p of result.problems) reporter.error(`${p.object ?? result.backupId}: ${p.problem}`);
-      ctx.exitCode = ExitCode.verifyFailed;
+      reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+      ctx.exitCode = result.exitCode;
     }
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--json", "print the result as JSON on stdout")
+    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    o.postgresTarget = postgresTarget(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
+    const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), "--from");
     const result = await restore({
       destination: dest,
       selection: { selector: o.backup },
       decrypt,
+      trusted,
       postgresTarget: o.postgresTarget,
       filesTarget: o.filesTarget,
       only: o.only,
       force: !!o.force,
       reporter,
-      lock: resolveLock(o, env)
+      lock: resolveLock(o, env),
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout)
     });
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, gitSha: result.manifest.origin.sha, gitRef: result.manifest.origin.ref });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
   commonOptions(
-    program2.command("prune").description("delete backups that no retention rule keeps (the newest complete backup always stays)").requiredOption("--from <dest>", "where the backups are").option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this", "24h").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
+    program2.command("prune").description("delete backups that no retention rule keeps (the newest complete backup always stays)").requiredOption("--from <dest>", "where the backups are").option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none", "sources").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this", "24h").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const policy = resolvePolicy({
       keepLast: o.keepLast,
@@ -3634,10 +3733,12 @@ ${identity}
         "give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12"
       );
     }
+    const groupBy = parseGroupBy(o.groupBy);
     const [dest] = openDestinations([o.from], storage(o), "--from");
     const result = await prune({
       destination: dest,
       policy,
+      groupBy,
       dryRun: !!o.dryRun,
       incompleteGraceMs: parseDuration(o.incompleteGrace, "--incomplete-grace"),
       reporter,
@@ -3645,10 +3746,14 @@ ${identity}
     });
     if (o.json) printJson(result);
     else {
-      for (const k of result.kept) process.stdout.write(`keep   ${k.id} ${k.startedAt}  (${k.reasons.join(", ")})
+      for (const s of result.series) {
+        process.stdout.write(`series ${printable(s.name)}
 `);
-      for (const r of result.removed) process.stdout.write(`${result.dryRun ? "would remove" : "remove"} ${r.id} ${r.startedAt}
+        for (const k of result.kept.filter((x) => x.series === s.name)) process.stdout.write(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(", ")})
 `);
+        for (const r of result.removed.filter((x) => x.series === s.name)) process.stdout.write(`  ${result.dryRun ? "would remove" : "remove"} ${r.id} ${r.startedAt}
+`);
+      }
       for (const r of result.incompleteRemoved) process.stdout.write(`${result.dryRun ? "would remove" : "remove"} ${r} (incomplete)
 `);
       for (const r of result.retained) process.stdout.write(`retain ${r.id} (delete refused: ${r.reason})
@@ -3656,18 +3761,22 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--postgres-target <url>", "database to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--json", "print the result as JSON on stdout")
+    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    if (o.postgresTarget) maskUrlPassword(o.postgresTarget, reporter);
+    o.postgresTarget = postgresTarget(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (!decrypt) throw new UsageError("rollback needs the key", "pass --identity-file FILE or --passphrase-env NAME");
     for (const r of o.recipient) validateRecipient(r);
+    const trusted = await resolveTrust({ trustFiles: o.trust });
+    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
     const [dest] = openDestinations([o.from], storage(o), "--from");
     const result = await rollback({
       destination: dest,
       selection: { selector: o.backup, before: o.before },
       decrypt,
       recipients: o.recipient,
+      trusted,
+      signingKey,
       postgresTarget: o.postgresTarget,
       filesTarget: o.filesTarget,
       confirm: o.confirm,
@@ -3675,10 +3784,11 @@ ${identity}
       checkFile: o.checkFile,
       origin: originFromEnv(env),
       reporter,
-      lock: resolveLock(o, env)
+      lock: resolveLock(o, env),
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout)
     });
     if (o.json) printJson(result);
-    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (git ${result.gitSha})` : ""}; safety backup ${result.safetyBackupId}
+    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ""}; safety backup ${result.safetyBackupId}
 `);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
@@ -3686,14 +3796,25 @@ ${identity}
 
 // src/cli/main.ts
 async function main(argv, env = process.env) {
+  quietAwsNodeVersionWarning();
   const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
   const program2 = new Command("strongbox").version(VERSION).description("Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.").exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) }).showHelpAfterError("(run with --help for usage)");
   const ctx = { reporter, env, exitCode: ExitCode.ok };
   registerCommands(program2, ctx);
+  const command = argv.find((a) => !a.startsWith("-")) ?? "strongbox";
+  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.info(line) });
   try {
     await program2.parseAsync(argv, { from: "user" });
+    const late = cancellation();
+    if (late) reporter.warning(`${late.signal} arrived after the ${command} had completed; its result stands`);
     return ctx.exitCode;
   } catch (err) {
+    const cancelled = cancellation();
+    if (cancelled) {
+      reporter.info(cancellationLine(command));
+      if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
+      return CANCEL_EXIT_CODES[cancelled.signal];
+    }
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
@@ -3705,8 +3826,11 @@ async function main(argv, env = process.env) {
     reporter.error(`unexpected failure: ${errorMessage(err)}`);
     if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
     return ExitCode.failure;
+  } finally {
+    uninstall();
   }
 }
 
 // src/entries/cli.ts
 process.exitCode = await main(process.argv.slice(2));
+exitSoonIfCancelled();

@@ -1,7 +1,8 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
+  releaseOf,
   restore
-} from "./chunks/chunk-7NI3XJPN.js";
+} from "./chunks/chunk-3ANNCB25.js";
 import {
   actionsReporter,
   commaList,
@@ -12,13 +13,16 @@ import {
   runAction,
   setOutput,
   storageInputs,
+  trustInputs,
   writeSummary
-} from "./chunks/chunk-VY4AW46I.js";
+} from "./chunks/chunk-7LJY5N2M.js";
 import {
+  exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
+  resolveDbLockTimeout,
   resolveLock
-} from "./chunks/chunk-N3PQCJXK.js";
+} from "./chunks/chunk-INJM3ATK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -28,25 +32,32 @@ async function runRestoreAction() {
     const postgresTarget = optional("postgres-target");
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
     const decrypt = await decryptionInputs();
+    const trusted = await trustInputs();
     const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
     const result = await restore({
       destination: dest,
       selection: { selector: optional("backup") ?? "latest" },
       decrypt,
+      trusted,
       postgresTarget,
       filesTarget: optional("files-target"),
       only: commaList("only"),
       force: flag("force"),
       reporter: actionsReporter,
-      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env)
+      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env),
+      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout"))
     });
     setOutput("backup-id", result.backupId);
-    setOutput("git-sha", result.manifest.origin.sha ?? "");
-    setOutput("git-ref", result.manifest.origin.ref ?? "");
+    const release = releaseOf(result.manifest.origin);
+    setOutput("git-sha", release.gitSha ?? "");
+    setOutput("git-ref", release.gitRef ?? "");
+    setOutput("backup-run-sha", release.backupRunSha ?? "");
+    setOutput("backup-run-ref", release.backupRunRef ?? "");
     setOutput("restored", JSON.stringify(result.restored));
+    setOutput("status", "success");
     setOutput("exit-code", "0");
     await writeSummary(
-      (s) => s.addHeading("Strongbox restore", 2).addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}${result.manifest.origin.sha ? ` at git sha <code>${result.manifest.origin.sha.slice(0, 12)}</code>` : ""}.`, true).addTable([
+      (s) => s.addHeading("Strongbox restore", 2).addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}${release.gitSha ? `; release to redeploy with it: git <code>${release.gitSha.slice(0, 12)}</code>${release.gitShaSource === "backup-run" ? " (no deployed sha recorded: the commit of the run that took it)" : ""}` : ""}.`, true).addTable([
         [
           { data: "Artifact", header: true },
           { data: "Target", header: true }
@@ -59,3 +70,4 @@ async function runRestoreAction() {
 
 // src/entries/restore.ts
 await runRestoreAction();
+exitSoonIfCancelled();

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-JYFAGVTR.js";
-import "./chunks/chunk-7NI3XJPN.js";
-import "./chunks/chunk-QE5R4XJC.js";
+} from "./chunks/chunk-NYJNN2BO.js";
+import "./chunks/chunk-3ANNCB25.js";
+import "./chunks/chunk-5PKLGTV4.js";
 import {
   actionsReporter,
   commaList,
@@ -14,17 +14,21 @@ import {
   runAction,
   setFailed,
   setOutput,
+  signingKeyInput,
   storageInputs,
+  trustInputs,
   writeSummary
-} from "./chunks/chunk-VY4AW46I.js";
+} from "./chunks/chunk-7LJY5N2M.js";
 import {
   UsageError,
+  exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
   originFromEnv,
+  resolveDbLockTimeout,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-N3PQCJXK.js";
+} from "./chunks/chunk-INJM3ATK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -52,6 +56,8 @@ async function runRollbackAction() {
     const postgresTarget = optional("postgres-target");
     if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
     const decrypt = await decryptionInputs();
+    const signingKey = await signingKeyInput();
+    const trusted = await trustInputs();
     if (!decrypt) throw new UsageError("rollback needs the key", "set the identity (or passphrase) input from a secret");
     const recipients = commaList("recipient");
     for (const r of recipients) validateRecipient(r);
@@ -61,6 +67,8 @@ async function runRollbackAction() {
       selection: { selector: getInput("backup", { required: true }), before: optional("before") },
       decrypt,
       recipients,
+      trusted,
+      signingKey,
       postgresTarget,
       filesTarget: optional("files-target"),
       confirm: getInput("confirm"),
@@ -68,11 +76,14 @@ async function runRollbackAction() {
       checkFile: optional("check-file"),
       origin: originFromEnv(process.env),
       reporter: actionsReporter,
-      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env)
+      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env),
+      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout"))
     });
     setOutput("backup-id", result.backupId);
     setOutput("git-sha", result.gitSha ?? "");
     setOutput("git-ref", result.gitRef ?? "");
+    setOutput("backup-run-sha", result.backupRunSha ?? "");
+    setOutput("backup-run-ref", result.backupRunRef ?? "");
     setOutput("safety-backup-id", result.safetyBackupId);
     const failed = result.checks.filter((c) => !c.ok);
     setOutput("checks-ok", String(failed.length === 0));
@@ -86,9 +97,9 @@ async function runRollbackAction() {
           { data: "Git", header: true }
         ],
         ["From (now, saved as safety backup)", `<code>${result.safetyBackupId}</code>`, current ? `<code>${current.slice(0, 12)}</code>` : ""],
-        ["To (snapshot restored)", `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ""}` : "not recorded"]
+        ["To (snapshot restored; release to redeploy)", `<code>${result.backupId}</code> (${result.snapshotStartedAt})`, result.gitSha ? `<code>${result.gitSha.slice(0, 12)}</code> ${result.gitRef ?? ""}` : "not recorded"]
       ]).addRaw(
-        result.gitShaSource === "snapshot-run" ? "Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots." : "",
+        result.gitShaSource === "backup-run" ? "Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots." : result.backupRunSha ? `git-sha is the recorded deployed sha; the snapshot was taken by the run at <code>${result.backupRunSha.slice(0, 12)}</code> (backup-run-sha).` : "",
         true
       ).addRaw(`Restored: ${result.restored.map((r) => `${r.name} \u2192 <code>${r.target}</code>`).join(", ")}`, true);
       if (result.checks.length) {
@@ -101,12 +112,17 @@ async function runRollbackAction() {
       s.addRaw(`To undo the rollback: <code>${result.undo}</code>`, true);
     });
     if (failed.length) {
+      setOutput("status", "failure");
       setOutput("exit-code", "3");
       setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join("; ")}
 To return to the state before the rollback: ${result.undo}`);
-    } else setOutput("exit-code", "0");
+    } else {
+      setOutput("status", "success");
+      setOutput("exit-code", "0");
+    }
   });
 }
 
 // src/entries/rollback.ts
 await runRollbackAction();
+exitSoonIfCancelled();

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-QE5R4XJC.js";
+} from "./chunks/chunk-5PKLGTV4.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -12,15 +12,17 @@ import {
   setFailed,
   setOutput,
   storageInputs,
+  trustInputs,
   writeSummary
-} from "./chunks/chunk-VY4AW46I.js";
+} from "./chunks/chunk-7LJY5N2M.js";
 import {
-  ExitCode,
   UsageError,
+  describeSignature,
+  exitSoonIfCancelled,
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-N3PQCJXK.js";
+} from "./chunks/chunk-INJM3ATK.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -32,14 +34,15 @@ async function runVerifyAction() {
     const maxAgeMs = maxAge ? parseDuration(maxAge, "max-age") : void 0;
     const decrypt = await decryptionInputs();
     if (deep && !decrypt) throw new UsageError("deep verification needs the key", "set the identity (or passphrase) input from a secret");
+    const trusted = await trustInputs();
     const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
-    const result = await verify({ destination: dest, selector: optional("backup") ?? "latest", deep, decrypt, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional("lock-wait") }, process.env) });
+    const result = await verify({ destination: dest, selector: optional("backup") ?? "latest", deep, decrypt, trusted, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional("lock-wait") }, process.env) });
     setOutput("ok", String(result.ok));
     setOutput("backup-id", result.backupId);
     setOutput("age-seconds", String(Math.round(result.ageSeconds)));
     setOutput("problems", JSON.stringify(result.problems));
     await writeSummary(
-      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}.`, true).addTable([
+      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}; ${describeSignature(result.signature, !!trusted)}.`, true).addTable([
         [
           { data: "Artifact", header: true },
           { data: "Object", header: true },
@@ -50,12 +53,16 @@ async function runVerifyAction() {
       ])
     );
     if (!result.ok) {
-      setOutput("exit-code", String(ExitCode.verifyFailed));
-      setFailed(`backup ${result.backupId} failed verification:
-${result.problems.map((p) => `${p.object ?? ""} ${p.problem}`.trim()).join("\n")}`);
-    } else setOutput("exit-code", "0");
+      setOutput("status", "failure");
+      setOutput("exit-code", String(result.exitCode));
+      setFailed(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    } else {
+      setOutput("status", "success");
+      setOutput("exit-code", "0");
+    }
   });
 }
 
 // src/entries/verify.ts
 await runVerifyAction();
+exitSoonIfCancelled();
