@@ -11,9 +11,9 @@ import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
 import { RefusedError, UsageError } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
+import { assertRepository, listBackups, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
 import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 
@@ -62,7 +62,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
 async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
-  const chosen = selectBackup(await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) });
+  const chosen = await selectTrusted(dest, await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
