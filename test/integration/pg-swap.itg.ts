@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/codecs/age/index.js';
+import { startCli } from '../helpers/backup-fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/cli-process.js';
+import { holdTableLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 let work: string;
@@ -151,4 +154,38 @@ describe('#1 restore of a signed backup whose PostgreSQL artifact was swapped fo
       execFileSync('umount', [disk]);
     }
   });
+
+  for (const twice of [false, true]) {
+    it(`SIGINT${twice ? ' twice (exit without finishing the cleanup)' : ''} mid-restore removes the temp copy; the target is unchanged`, async () => {
+      const src = await db('swap_cancel');
+      await src.sql('CREATE TABLE t (v text); INSERT INTO t VALUES ($$x$$);');
+      const repo = join(work, `repo-cancel-${twice}`);
+      const id = await backup(repo, src.url);
+      const target = await db('swap_cancel_target');
+      await target.sql('CREATE TABLE keep (id int); INSERT INTO keep VALUES (1);');
+      // The restore's transaction (--force empties the target first) waits on this lock,
+      // with the verified copy in place.
+      const holder = await holdTableLock(target, 'keep');
+      const temp = join(work, `tmp-cancel-${twice}`);
+      mkdirSync(temp);
+      try {
+        const cli = startCli(['restore', '--from', repo, '--backup', id, '--identity-file', idFile, '--postgres-target', target.url, '--force'], { TMPDIR: temp });
+        await waitFor(async () => (await waitingSessions(target)) > 0, 'the restore to wait for the table lock');
+        expect(ours(temp)).toHaveLength(1);
+        process.kill(cli.pid, 'SIGINT');
+        if (twice) {
+          await new Promise((r) => setTimeout(r, 100));
+          process.kill(cli.pid, 'SIGINT');
+        }
+        const r = await cli.done;
+        expect(r.code, r.stderr).toBe(130);
+        if (twice) expect(r.stderr).toContain('exited without finishing the cleanup');
+        expect(ours(temp)).toEqual([]);
+      } finally {
+        holder.kill('SIGKILL');
+        await releaseTableLock(target).catch(() => {});
+      }
+      expect((await target.sql('SELECT count(*) FROM keep')).trim()).toBe('1');
+    });
+  }
 });
