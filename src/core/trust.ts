@@ -163,7 +163,7 @@ export async function selectTrusted(
     const refused = untrusted.filter(matching).reverse();
     if (!(err instanceof NotFoundError) || !refused.length) throw err;
     throw new VerificationError(
-      `no backup signed by a trusted key matches ${sel.selector}${sel.before ? ` before ${sel.before}` : ''}; ${refused.length === 1 ? 'the one that does' : `the ${refused.length} that do`}: ${refused.slice(0, 5).map(describe).join('; ')}${refused.length > 5 ? '; …' : ''}; nothing was written`,
+      `${refused.slice(0, 5).map(describe).join('; ')}${refused.length > 5 ? `; and ${refused.length - 5} more` : ''}; no backup signed by a trusted key matches ${sel.selector}${sel.before ? ` before ${sel.before}` : ''}; nothing was written`,
       PLANTED,
     );
   }
