@@ -13,7 +13,7 @@ import type { ConsoleReporter } from '../core/reporter.js';
 import { describeBackup, initRepositories, listBackups } from '../core/repository.js';
 import { FORMAT_VERSION, type Origin } from '../core/types.js';
 import { restore } from '../core/restore.js';
-import { describeSignature, readSignatureStatus } from '../core/trust.js';
+import { describeSignature, readSignatureStatus, signatureJson } from '../core/trust.js';
 import { verify } from '../core/verify.js';
 import { printable } from '../shared/text.js';
 import {
@@ -245,7 +245,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
           artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
           ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
-          signedBy: signatures.get(e.id)?.signer ?? null,
+          ...(e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }),
         })),
       );
       return;

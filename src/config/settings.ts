@@ -188,7 +188,8 @@ export async function resolveTrust(s: TrustSettings): Promise<SshPublicKey[] | u
     }
     add(text, `trusted key file ${printable(file)}`);
   }
-  for (const line of s.trustedKeys ?? []) add(line, 'trusted-keys');
+  // One text, as a file is: a comment or blank line is no key, but an input without any key is an error.
+  if (s.trustedKeys?.length) add(s.trustedKeys.join('\n'), 'trusted-keys');
   return keys.length ? keys : undefined;
 }
 

@@ -1,3 +1,7 @@
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { mkdtemp, rm, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDecryptStream, type DecryptOptions } from '../codecs/age/index.js';
@@ -5,7 +9,7 @@ import { createDecompressor } from '../codecs/compress.js';
 import { expectDigest } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
 import { cancelSignal } from '../shared/cancel.js';
-import { IntegrityError, UsageError, WrongKeyError } from './errors.js';
+import { IntegrityError, StrongboxError, UsageError, WrongKeyError } from './errors.js';
 import { objectKey } from './repository.js';
 import type { ArtifactRecord } from './types.js';
 
@@ -30,6 +34,8 @@ export async function openPlaintext(
   backupId: string,
   a: ArtifactRecord,
   decrypt: DecryptOptions | undefined,
+  /** Read this verified copy (fetchVerified) instead of the storage. */
+  local?: LocalCopy,
 ): Promise<Readable> {
   const where = storedLocation(dest, backupId, a);
   if (a.encryption.scheme === 'age' && !decrypt) {
@@ -37,7 +43,7 @@ export async function openPlaintext(
   }
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const stages = [
-    await dest.get(objectKey(backupId, a.key)),
+    local ? createReadStream(local.path) : await dest.get(objectKey(backupId, a.key)),
     expectDigest(a.stored, mismatch('stored object', where, a.stored)),
     a.encryption.scheme === 'age' ? createDecryptStream(decrypt!) : undefined,
     createDecompressor(a.compression.algorithm),
@@ -55,6 +61,56 @@ export async function checkStored(dest: Destination, backupId: string, a: Artifa
   const where = storedLocation(dest, backupId, a);
   await pipeline(await dest.get(objectKey(backupId, a.key)), expectDigest(a.stored, mismatch('stored object', where, a.stored)), drain, { signal: cancelSignal() });
 }
+
+/** A stored object's bytes in a private temp file, proven to match the manifest. */
+export interface LocalCopy {
+  path: string;
+  /** Deletes the file and its folder; safe to call twice. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Downloads the stored object once into a private folder (mkdtemp, 0700) under the OS temp
+ * dir (TMPDIR), as a 0600 file, hashing while writing; returns only when size and SHA-256
+ * match the manifest. A PostgreSQL restore reads this copy: psql executes statements as they
+ * arrive, so a swapped object must be refused before its first byte is restored, and no
+ * second download leaves a window to swap it again. The folder goes on every path, on an
+ * exit during cleanup too (the 'exit' hook).
+ */
+export async function fetchVerified(dest: Destination, backupId: string, a: ArtifactRecord): Promise<LocalCopy> {
+  const where = storedLocation(dest, backupId, a);
+  const base = tmpdir();
+  const noSpace = (free?: number) =>
+    new StrongboxError(
+      `not enough space in ${base} for the verified local copy of ${where}: it needs ${a.stored.size} bytes (${mib(a.stored.size)})${free === undefined ? '' : `, ${free} bytes are free`}; nothing was restored`,
+      { hint: 'free space there, or point TMPDIR at a disk with room (a PostgreSQL artifact is checked in full before pg_restore reads it)' },
+    );
+  const fs = await statfs(base).catch(() => undefined);
+  if (fs && fs.bavail * fs.bsize < a.stored.size) throw noSpace(fs.bavail * fs.bsize);
+  const dir = await mkdtemp(join(base, 'strongbox-restore-'));
+  const onExit = () => rmSync(dir, { recursive: true, force: true });
+  process.on('exit', onExit);
+  const remove = async () => {
+    process.off('exit', onExit);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const path = join(dir, 'artifact');
+  try {
+    await pipeline(
+      await dest.get(objectKey(backupId, a.key)),
+      expectDigest(a.stored, mismatch('stored object', where, a.stored)),
+      createWriteStream(path, { flags: 'wx', mode: 0o600 }),
+      { signal: cancelSignal() },
+    );
+  } catch (err) {
+    await remove();
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw noSpace();
+    throw err;
+  }
+  return { path, remove };
+}
+
+const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
 
 /**
  * Fails with WrongKeyError when the key cannot open the artifact, reading only its beginning:

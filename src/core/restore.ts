@@ -8,12 +8,12 @@ import { checkRestoreTarget } from '../sources/files-target.js';
 import { inspectTarget } from '../sources/target-check.js';
 import { printable } from '../shared/text.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
-import { checkCanDecrypt, checkStored, openPlaintext } from './artifact-reader.js';
+import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
 import { RefusedError, UsageError } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
+import { assertRepository, listBackups, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
 import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 
@@ -48,9 +48,11 @@ interface Job {
 
 /**
  * Restores a backup. Everything that can be checked is checked before any target is touched:
- * that the key opens each artifact, that targets are empty or --force was given, and (when
- * several artifacts are restored together) the stored SHA-256 of every one. The restore itself then re-verifies while streaming, into a single
- * transaction (PostgreSQL) or a staging directory (files), so a late failure changes nothing.
+ * that the key opens each artifact, that targets are empty or --force was given, the stored
+ * SHA-256 of a PostgreSQL artifact (downloaded once to a private temp file that the restore
+ * then reads), and, when several artifacts are restored together, of every one. The restore
+ * itself then re-verifies while streaming, into a single transaction (PostgreSQL) or a
+ * staging directory (files), so a late failure changes nothing.
  */
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   await assertRepository(opts.destination);
@@ -60,7 +62,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
 async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
-  const chosen = selectBackup(await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) });
+  const chosen = await selectTrusted(dest, await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
@@ -79,17 +81,34 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
       throw new RefusedError(`directory ${job.display} is not empty`, 'rerun with --force to replace it (the old contents are moved away only after the restore succeeds)');
     }
   }
+  const locals = new Map<Job, LocalCopy>();
+  try {
+    return await restoreJobs(opts, m, jobs, locals, activity);
+  } finally {
+    for (const copy of locals.values()) await copy.remove();
+  }
+}
+
+async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], locals: Map<Job, LocalCopy>, activity: Activity): Promise<RestoreResult> {
+  const { destination: dest, reporter } = opts;
   for (const job of jobs) {
-    // Each restore commits only after its own stream verified (one transaction, or a staging
-    // directory swapped in at the end). With several artifacts, read every one through first,
-    // so a damaged second artifact can't leave the first restored and the second not.
-    if (jobs.length > 1) {
+    if (job.artifact.encryption.scheme === 'age' && !opts.decrypt) {
+      throw new UsageError(`backup ${m.id} is encrypted`, 'pass --identity-file FILE or --passphrase-env NAME');
+    }
+    // The key first (its header only), so a wrong key fails before a long download.
+    if (opts.decrypt) await checkCanDecrypt(dest, m.id, job.artifact, opts.decrypt);
+    if (job.artifact.kind === 'postgres') {
+      // psql runs statements as they arrive, some with effects no rollback undoes: the stored
+      // bytes are proven against the (signed) manifest before pg_restore sees one, and the
+      // restore reads that same local copy, so nothing can be swapped in between.
+      reporter.info(`  downloading ${job.artifact.name} (${job.artifact.stored.size} bytes) and checking its SHA-256…`);
+      locals.set(job, await fetchVerified(dest, m.id, job.artifact));
+    } else if (jobs.length > 1) {
+      // A files restore verifies while extracting into staging, swapped in only at the end.
+      // With several artifacts, read it through first, so a damaged one can't leave another
+      // restored and this one not.
       reporter.info(`  checking ${job.artifact.name}…`);
       await checkStored(dest, m.id, job.artifact);
-    }
-    if (opts.decrypt) await checkCanDecrypt(dest, m.id, job.artifact, opts.decrypt);
-    else if (job.artifact.encryption.scheme === 'age') {
-      throw new UsageError(`backup ${m.id} is encrypted`, 'pass --identity-file FILE or --passphrase-env NAME');
     }
   }
 
@@ -97,7 +116,7 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
   for (const job of jobs) {
     throwIfCancelled();
     reporter.info(`  restoring ${job.artifact.name} → ${job.display}`);
-    const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt);
+    const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job));
     if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });

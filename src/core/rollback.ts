@@ -11,12 +11,12 @@ import { backup, type SourceSpec } from './backup.js';
 import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from './errors.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, selectBackup, type Selection } from './repository.js';
+import { assertRepository, listBackups, type Selection } from './repository.js';
 import { assertRepositoryOutside, restore, restoreNeeds } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
-import { assertEncryptedAsDeclared, checkTrust, reportSignature } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import { describeRelease, releaseOf, type BackupRelease } from './release.js';
 import { beginActivity } from '../shared/cancel.js';
 
@@ -98,7 +98,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const activity = beginActivity(`rollback of ${expected}`, 'the targets were left unchanged');
   return withLocks<RollbackResult>([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
-    const snapshot = selectBackup(await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) });
+    const snapshot = await selectTrusted(dest, await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) }, opts.trusted, reporter);
     const m = snapshot.manifest;
     const release = releaseOf(m.origin);
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}; ${describeRelease(release)})`);

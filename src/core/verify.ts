@@ -4,9 +4,9 @@ import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, objectKey, selectBackup } from './repository.js';
+import { assertRepository, listBackups, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertEncryptedAsDeclared, checkTrust, describeSignature, type SignatureStatus } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, describeSignature, selectTrusted, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
@@ -75,7 +75,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   if (!entries.some((e) => e.complete)) {
     throw new NotFoundError(`no complete backup at ${dest.display}`, 'run a backup first, or check the destination');
   }
-  const chosen = selectBackup(entries, { selector: opts.selector });
+  const chosen = await selectTrusted(dest, entries, { selector: opts.selector }, opts.trusted, reporter);
   const m = chosen.manifest;
   const manifestAt = `${dest.display}/${objectKey(m.id, MANIFEST_NAME)}`;
   const problems: VerifyProblem[] = [];

@@ -50,6 +50,16 @@ async function backupTo(repo: string, extra: string[] = []): Promise<string> {
   return r.stdout.trim();
 }
 
+/** The attacker's own backup (another tree, same public recipient) into the victim's repository. */
+async function plantBackup(repo: string, extra: string[]): Promise<string> {
+  const evil = join(work, 'evil-tree', 'app-data');
+  await mkdir(evil, { recursive: true });
+  await writeFile(join(evil, 'planted.txt'), 'attacker was here\n');
+  const r = await runCli(['backup', '--to', repo, '--init', '--files', evil, '--recipient', recipient, ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim();
+}
+
 async function fingerprintOf(pubFile: string): Promise<string> {
   const { stdout } = await run('ssh-keygen', ['-l', '-f', pubFile]);
   return stdout.split(' ')[1]!;
@@ -201,18 +211,27 @@ describe('#34 signed manifests', () => {
     expect(t.stderr).toContain(`signed by trusted key ${fp}`);
   });
 
-  it('restore --trust refuses a newer complete backup planted with only the public recipient (unsigned), target untouched', async () => {
+  it('restore and verify --trust skip a newer backup planted with only the public recipient (unsigned), naming it; an explicit id of it is refused (3)', async () => {
     const repoP = join(work, 'repo-planted-unsigned');
-    await backupTo(repoP, ['--sign-key', signKey]);
-    const planted = await backupTo(repoP); // the attacker: recipient and write access, no signing key
+    const good = await backupTo(repoP, ['--sign-key', signKey]);
+    const planted = await plantBackup(repoP, []); // the attacker: recipient and write access, no signing key
     const target = join(work, 'target-unsigned');
     const r = await runCli(['restore', '--from', repoP, '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', target]);
-    expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toContain(`backup ${planted} at ${repoP} is not signed`);
-    expect(await exists(target)).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Skipped 1 newer backup(s) not signed by a trusted key: ${planted} (is not signed)`);
+    expect(r.stderr).toContain(`Restoring ${good}`);
+    expect(await readFile(join(target, 'real.txt'), 'utf8')).toBe('the real data\n');
+    expect(await exists(join(target, 'planted.txt'))).toBe(false);
     const v = await runCli(['verify', '--from', repoP, '--trust', `${signKey}.pub`]);
-    expect(v.code).toBe(3);
-    expect(v.stderr).toContain(`backup ${planted} at ${repoP} is not signed`);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toContain(`Skipped 1 newer backup(s) not signed by a trusted key: ${planted}`);
+    expect(v.stderr).toContain(`OK: backup ${good} verified`);
+
+    // Without trusted keys nothing changes: latest is the newest backup.
+    const untrusting = join(work, 'target-unsigned-untrusting');
+    const u = await runCli(['restore', '--from', repoP, '--identity-file', idFile, '--files-target', untrusting]);
+    expect(u.code, u.stderr).toBe(0);
+    expect(await readFile(join(untrusting, 'planted.txt'), 'utf8')).toBe('attacker was here\n');
 
     const live = join(work, 'live-unsigned');
     await mkdir(live);
@@ -225,16 +244,23 @@ describe('#34 signed manifests', () => {
     expect((await readdir(repoP)).sort()).toEqual(before);
   });
 
-  it('restore and rollback --trust refuse a backup signed by another key, naming its fingerprint; nothing is written', async () => {
+  it('restore --trust skips a newer backup signed by another key; an explicit id of it is refused naming its fingerprint; nothing is written', async () => {
     const repoP = join(work, 'repo-planted-other');
-    await backupTo(repoP, ['--sign-key', signKey]);
-    const planted = await backupTo(repoP, ['--sign-key', otherKey]);
+    const good = await backupTo(repoP, ['--sign-key', signKey]);
+    const planted = await plantBackup(repoP, ['--sign-key', otherKey]);
     const attacker = await fingerprintOf(`${otherKey}.pub`);
     const target = join(work, 'target-other');
     const r = await runCli(['restore', '--from', repoP, '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', target]);
-    expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toContain(`backup ${planted} at ${repoP} is signed by ${attacker}, which is not a trusted key`);
-    expect(await exists(target)).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Skipped 1 newer backup(s) not signed by a trusted key: ${planted} (is signed by ${attacker}, which is not a trusted key)`);
+    expect(r.stderr).toContain(`Restoring ${good}`);
+    expect(await exists(join(target, 'planted.txt'))).toBe(false);
+
+    const refused = join(work, 'target-other-explicit');
+    const x = await runCli(['restore', '--from', repoP, '--backup', planted, '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', refused]);
+    expect(x.code, x.stderr).toBe(3);
+    expect(x.stderr).toContain(`backup ${planted} at ${repoP} is signed by ${attacker}, which is not a trusted key`);
+    expect(await exists(refused)).toBe(false);
 
     // Rollback into a live directory: refused before the safety backup, contents unchanged.
     const live = join(work, 'live-other');
@@ -247,6 +273,54 @@ describe('#34 signed manifests', () => {
     expect(await readdir(live)).toEqual(['current.txt']);
     expect(await readFile(join(live, 'current.txt'), 'utf8')).toBe('production now\n');
     expect((await readdir(repoP)).sort()).toEqual(before.sort());
+  });
+
+  it('rollback --trust label:X: a planted backup with the same label neither makes it ambiguous nor is chosen', async () => {
+    const repoL = join(work, 'repo-planted-label');
+    const good = await backupTo(repoL, ['--sign-key', signKey, '--label', 'pre-release']);
+    const planted = await plantBackup(repoL, ['--label', 'pre-release']);
+    const live = join(work, 'live-label');
+    await mkdir(live);
+    await writeFile(join(live, 'current.txt'), 'production now\n');
+    const rb = await runCli(['rollback', '--from', repoL, '--backup', 'label:pre-release', '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', live, '--confirm', 'live-label', '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stderr).toContain(`Skipped 1 newer backup(s) not signed by a trusted key: ${planted}`);
+    expect(JSON.parse(rb.stdout).backupId).toBe(good);
+    expect(await readFile(join(live, 'real.txt'), 'utf8')).toBe('the real data\n');
+    expect(await exists(join(live, 'planted.txt'))).toBe(false);
+    // Without --trust the label matches both: refused as ambiguous, as before.
+    const amb = await runCli(['rollback', '--from', repoL, '--backup', 'label:pre-release', '--identity-file', idFile, '--files-target', live, '--confirm', 'live-label']);
+    expect(amb.code).toBe(2);
+  });
+
+  it('when only untrusted backups match, restore and verify --trust exit 3 naming them and why; the target is not created', async () => {
+    const repoU = join(work, 'repo-only-untrusted');
+    const planted = await plantBackup(repoU, ['--sign-key', otherKey]);
+    const target = join(work, 'target-only-untrusted');
+    const r = await runCli(['restore', '--from', repoU, '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', target]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`backup ${planted} at ${repoU} is signed by SHA256:\\S+, which is not a trusted key .*; no backup signed by a trusted key matches latest; nothing was written`));
+    expect(await exists(target)).toBe(false);
+    const v = await runCli(['verify', '--from', repoU, '--trust', `${signKey}.pub`]);
+    expect(v.code).toBe(3);
+    expect(v.stderr).toContain(`backup ${planted} at ${repoU} is signed by`);
+  });
+
+  it('list --json names a signer only when the signature verifies over the manifest (valid | invalid | unsigned)', async () => {
+    const repoJ = join(work, 'repo-list-json');
+    const signed = await backupTo(repoJ, ['--sign-key', signKey]);
+    const edited = await backupTo(repoJ, ['--sign-key', signKey]);
+    const unsigned = await backupTo(repoJ);
+    const manifestPath = join(repoJ, edited, 'manifest.json');
+    await writeFile(manifestPath, (await readFile(manifestPath, 'utf8')).replace('"labels": []', '"labels": ["pre-release"]'));
+    const fp = await fingerprintOf(`${signKey}.pub`);
+    const l = await runCli(['list', '--from', repoJ, '--json']);
+    expect(l.code, l.stderr).toBe(0);
+    const rows = Object.fromEntries((JSON.parse(l.stdout) as { id: string; signature: string; signedBy: string | null }[]).map((e) => [e.id, [e.signature, e.signedBy]]));
+    expect(rows).toEqual({ [signed]: ['valid', fp], [edited]: ['invalid', null], [unsigned]: ['unsigned', null] });
+    const text = await runCli(['list', '--from', repoJ]);
+    expect(text.stdout).toMatch(new RegExp(`${edited} .*carries an invalid signature`));
+    expect(text.stdout).toMatch(new RegExp(`${signed} .*signed by ${fp.replace(/[+/]/g, '\\$&')}, not checked`));
   });
 
   it('a signed manifest edited afterwards is refused (the signature covers the exact bytes)', async () => {

@@ -103,6 +103,32 @@ describe('signing-key and trusted-keys inputs', () => {
     expect(() => readFileSync(join(target, 'a.txt'))).toThrow();
   });
 
+  it('trusted-keys and --trust files: comment and blank lines are ignored; an input or file with no key is a usage error (2)', async () => {
+    const repo = join(work, 'repo-comments');
+    const log = capture();
+    runnerEnv('action.yml', { to: repo, files: tree, recipient: id.recipient, 'signing-key': formatPrivateKey(signer), init: 'true' });
+    await runBackupAction();
+    process.exitCode = undefined;
+    let out = runnerEnv('actions/verify/action.yml', { from: repo, 'trusted-keys': `# ops key (rotated 2026-11)\n\n${formatPublicKey(signer.publicKey)}\n# old key, removed\n` });
+    await runVerifyAction();
+    expect(outputs(out).ok, visible(log)).toBe('true');
+    expect(outputs(out)['exit-code']).toBe('0');
+
+    process.exitCode = undefined;
+    out = runnerEnv('actions/verify/action.yml', { from: repo, 'trusted-keys': '# ops key\n# nothing else' });
+    await runVerifyAction();
+    expect(outputs(out)['exit-code']).toBe('2');
+    expect(visible(log)).toMatch(/::error::trusted-keys holds no public key/);
+
+    const { resolveTrust } = await import('../../src/config/settings.js');
+    const pub = join(work, 'commented.pub');
+    writeFileSync(pub, `# CI signing key\n\n${formatPublicKey(signer.publicKey)}\n\n`);
+    expect((await resolveTrust({ trustFiles: [pub] }))?.map((k) => k.comment)).toEqual(['ci']);
+    const empty = join(work, 'comments-only.pub');
+    writeFileSync(empty, '# no key yet\n\n');
+    await expect(resolveTrust({ trustFiles: [empty] })).rejects.toThrow(/comments-only\.pub holds no public key/);
+  });
+
   it('verify with a wrong identity (deep not asked) sets exit-code 5 and fails, naming the object once', async () => {
     const repo = join(work, 'repo-wrongkey');
     const log = capture();
