@@ -84,8 +84,9 @@ export function currentOwner(probe: OwnerProbe = systemProbe): ProcessOwner {
 export function ownerIsGone(owner: ProcessOwner, probe: OwnerProbe = systemProbe): boolean {
   if (!owner.bootId || !owner.pidNamespace) return false;
   if (owner.host !== probe.host() || owner.bootId !== probe.bootId() || owner.pidNamespace !== probe.pidNamespace()) return false;
-  if (!Number.isSafeInteger(owner.pid) || owner.pid <= 0 || owner.pid === process.pid) return false;
-  if (!probe.isAlive(owner.pid)) return true;
+  if (!Number.isSafeInteger(owner.pid) || owner.pid <= 0) return false;
+  // Our own pid: an earlier process that had it (a container re-running with few pids) is gone.
+  if (owner.pid !== process.pid && !probe.isAlive(owner.pid)) return true;
   if (!owner.startTime) return false;
   const now = probe.startTime(owner.pid);
   return now !== undefined && now !== owner.startTime;

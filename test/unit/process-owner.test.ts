@@ -46,6 +46,10 @@ describe('process owner', () => {
     expect(ownerIsGone(other, probe({ isAlive: () => true }))).toBe(false);
     expect(ownerIsGone(other, probe({ isAlive: () => true, startTime: () => '2000' }))).toBe(true); // pid reused
     expect(ownerIsGone({ host: 'box-1', pid: 4242, pidNamespace: 'pid:[4026531836]' }, probe())).toBe(false); // no boot id recorded
+    // Our own pid, recorded by an earlier process that had it; never our own lock.
+    expect(ownerIsGone({ ...me, startTime: '999' }, probe({ isAlive: () => true }))).toBe(true);
+    expect(ownerIsGone(me, probe({ isAlive: () => true }))).toBe(false);
+    expect(ownerIsGone({ ...me, startTime: undefined }, probe({ isAlive: () => true }))).toBe(false);
   });
 });
 
