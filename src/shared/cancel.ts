@@ -5,6 +5,8 @@
  * backups removed, staging removed, locks released in `finally`), and the edge turns the
  * outcome into one line and the signal's exit code. Nothing here installs a handler.
  */
+import { printable } from './text.js';
+
 export type CancelSignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /** 128 + the signal number, as shells report a process ended by that signal. */
@@ -109,7 +111,8 @@ export function cancellationLine(fallback: string): string | undefined {
   const c = cancellation();
   if (!c) return undefined;
   const a = c.activity ?? { what: fallback, outcome: 'nothing was committed' };
-  return `cancelled by ${c.signal}: ${a.what} stopped, ${a.outcome}`;
+  // One line, whatever file names or URLs the outcome names.
+  return printable(`cancelled by ${c.signal}: ${a.what} stopped, ${a.outcome}`);
 }
 
 /** For tests: a fresh, uncancelled source. */

@@ -119,16 +119,16 @@ describe('cancellation', () => {
     }
   });
 
-  it('nested activities: the line takes the outermost name and the innermost truth', () => {
+  it('nested activities: the line takes the outermost name and the innermost truth, on one line', () => {
     const outer = beginActivity('rollback of app to B1', 'the targets were left unchanged');
     outer.nested = (inner) => `${inner}; the safety backup S1 was kept`;
     const inner = beginActivity('restore of B1', 'the targets were left unchanged');
-    inner.outcome = 'postgres-app → app had been restored; files-uploads → /srv/uploads was left unchanged';
+    inner.outcome = 'postgres-app → app had been restored; files-uploads → /srv/uploads\n::error::x was left unchanged';
     cancel('SIGINT');
     inner.end();
     outer.end();
     expect(cancellationLine('rollback')).toBe(
-      'cancelled by SIGINT: rollback of app to B1 stopped, postgres-app → app had been restored; files-uploads → /srv/uploads was left unchanged; the safety backup S1 was kept',
+      'cancelled by SIGINT: rollback of app to B1 stopped, postgres-app → app had been restored; files-uploads → /srv/uploads\\n::error::x was left unchanged; the safety backup S1 was kept',
     );
   });
 
