@@ -192,6 +192,8 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
   }
 
   let blocker: SeenLock | undefined;
+  // Written but not yet held (settling): a forced exit now must delete it too.
+  const unregister = onForcedExit(() => dest.delete(key));
   try {
     for (let round = 0; round < SETTLE_ROUNDS; round++) {
       await ctx.sleep(ctx.settleMs);
@@ -203,16 +205,25 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
         );
       }
       const against = conflicts(ctx, all, holder);
-      if (against.length === 0) return { held: hold(ctx, holder, key) };
+      if (against.length === 0) {
+        const held = hold(ctx, holder, key); // registers its own delete
+        unregister();
+        return { held };
+      }
       blocker = against[0]!;
       if (blocker.id < holder.id) break;
     }
   } catch (err) {
     // Leaving our lock behind would block every other run until it goes stale.
     await dest.delete(key).catch(() => undefined);
+    unregister();
     throw err;
   }
-  await dest.delete(key);
+  try {
+    await dest.delete(key);
+  } finally {
+    unregister();
+  }
   return { blocker: blocker! };
 }
 

@@ -67,6 +67,22 @@ describe('signals at the edges', () => {
     }
   });
 
+  it('a lock written but still settling (not yet held) is deleted before a forced exit too', async () => {
+    const dest = new MemoryDestination();
+    void acquireLock(dest, { exclusive: true, operation: 'prune', reporter: silentReporter, sleep: () => new Promise(() => {}) }).catch(() => {});
+    await vi.waitFor(() => expect(locks(dest)).toHaveLength(1));
+    const { exit, uninstall } = setup({});
+    try {
+      process.emit('SIGINT');
+      process.emit('SIGINT');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(exit).toHaveBeenCalledWith(130);
+      expect(locks(dest)).toEqual([]);
+    } finally {
+      uninstall();
+    }
+  });
+
   it('a lock delete that hangs holds the forced exit back by at most 1.5 s', async () => {
     const dest = new MemoryDestination();
     await holdLock(dest);
