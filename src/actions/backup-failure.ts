@@ -26,8 +26,10 @@ const READ_TIMEOUT_MS = 20_000;
  * holds now, read back best effort (an unreachable store gets a line saying so, after at
  * most READ_TIMEOUT_MS), so whoever reads it knows whether the data is safe.
  */
-export async function writeBackupFailureSummary(err: unknown, exitCode: number, state: BackupRunState, timeoutMs = READ_TIMEOUT_MS): Promise<void> {
+export async function writeBackupFailureSummary(err: unknown, exitCode: number, state: BackupRunState, budgetMs?: number): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
+  // After a cancellation the reads share what is left of the grace, keeping some for the write.
+  const timeoutMs = budgetMs === undefined ? READ_TIMEOUT_MS : Math.max(100, (budgetMs - 300) / Math.max(1, state.destinations.length));
   const scrub = (text: string) =>
     state.secrets
       .filter(Boolean)

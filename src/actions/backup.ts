@@ -14,6 +14,7 @@ import { commaList, flag, list, optional, secret, signingKeyInput, storageInputs
 import { actionsReporter } from './reporter.js';
 import { writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
+import { beginActivity } from '../shared/cancel.js';
 
 export async function runBackupAction(): Promise<void> {
   const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
@@ -80,38 +81,46 @@ export async function runBackupAction(): Promise<void> {
     state.stage = 'the backup';
     const result = await backup({ ...options, lock, init: flag('init'), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')) });
     state.committedId = result.id;
-    core.setOutput('backup-id', result.id);
-    core.setOutput('size', String(result.storedBytes));
-    core.setOutput('plaintext-size', String(result.plaintextBytes));
-    core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
-    await writeSummary((s) =>
-      s
-        .addHeading('Strongbox backup', 2)
-        .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${result.destinations.map((d) => `<code>${d}</code>`).join(', ')}`, true)
-        .addTable([
-          [
-            { data: 'Artifact', header: true },
-            { data: 'Source', header: true },
-            { data: 'Size', header: true },
-            { data: 'Stored', header: true },
-            { data: 'SHA-256 (stored)', header: true },
-          ],
-          ...result.manifest.artifacts.map((a) => [
-            a.name,
-            String(a.source.database ?? a.source.path ?? ''),
-            formatBytes(a.plaintext.size),
-            formatBytes(a.stored.size),
-            `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
-          ]),
-        ])
-        .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true),
-    );
-    state.stage = 'verifying the new backup and applying retention';
-    if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+    // From here a cancellation stops verify or retention, never the backup: the line says it is safe.
+    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${result.destinations.join(', ')}`;
+    const after = beginActivity(`verify and retention after backup ${result.id}`, `${committed}; nothing was removed`);
+    after.nested = (inner) => `${committed}; ${inner}`;
+    try {
+      core.setOutput('backup-id', result.id);
+      core.setOutput('size', String(result.storedBytes));
+      core.setOutput('plaintext-size', String(result.plaintextBytes));
+      core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
+      await writeSummary((s) =>
+        s
+          .addHeading('Strongbox backup', 2)
+          .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${result.destinations.map((d) => `<code>${d}</code>`).join(', ')}`, true)
+          .addTable([
+            [
+              { data: 'Artifact', header: true },
+              { data: 'Source', header: true },
+              { data: 'Size', header: true },
+              { data: 'Stored', header: true },
+              { data: 'SHA-256 (stored)', header: true },
+            ],
+            ...result.manifest.artifacts.map((a) => [
+              a.name,
+              String(a.source.database ?? a.source.path ?? ''),
+              formatBytes(a.plaintext.size),
+              formatBytes(a.stored.size),
+              `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
+            ]),
+          ])
+          .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true),
+      );
+      state.stage = 'verifying the new backup and applying retention';
+      if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+    } finally {
+      after.end();
+    }
     // Last, so a failed prune after a committed backup is reported as the failure it is.
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
-  }, { onFailure: (err, code) => writeBackupFailureSummary(err, code, state) });
+  }, { what: 'the Strongbox backup step', onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
 }
 
 function urlPassword(url: string): string {

@@ -47,5 +47,5 @@ export async function runRestoreAction(): Promise<void> {
           ...result.restored.map((r) => [r.name, `<code>${r.target}</code>`]),
         ]),
     );
-  });
+  }, { what: 'the Strongbox restore step' });
 }

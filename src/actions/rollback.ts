@@ -83,5 +83,5 @@ export async function runRollbackAction(): Promise<void> {
       core.setOutput('status', 'success');
       core.setOutput('exit-code', '0');
     }
-  });
+  }, { what: 'the Strongbox rollback step' });
 }

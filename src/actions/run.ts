@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
 import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
-import { handleCancelSignals } from '../shared/signals.js';
+import { ACTIONS_GRACE_MS, FORCED_EXIT_CLEANUP_MS, handleCancelSignals } from '../shared/signals.js';
 import { logText } from '../shared/text.js';
 
 export interface ActionHooks {
@@ -10,9 +10,11 @@ export interface ActionHooks {
   what?: string;
   /**
    * Runs after a failure has been reported (outputs set, step failed), to add detail such as
-   * a job summary. Best effort: its own failure is a warning and never replaces the original.
+   * a job summary, also after a cancellation. Best effort: its own failure is a warning and
+   * never replaces the original. `budgetMs`, when given, is how long it may take (what is
+   * left of the grace before the runner kills the job); it is stopped waiting for after that.
    */
-  onFailure?: (err: unknown, exitCode: number) => Promise<void>;
+  onFailure?: (err: unknown, exitCode: number, budgetMs?: number) => Promise<void>;
 }
 
 /**
@@ -23,18 +25,23 @@ export interface ActionHooks {
 export async function runAction(body: () => Promise<void>, hooks: ActionHooks = {}): Promise<void> {
   quietAwsNodeVersionWarning();
   const what = hooks.what ?? 'the Strongbox step';
-  // A cancelled job gets SIGINT, then SIGTERM: clean up, release the lock, say so once.
-  const uninstall = handleCancelSignals({ what, print: (line) => core.error(line) });
+  // A cancelled job gets SIGINT, then SIGTERM 7.5 s later (the runner escalating, not a
+  // second "exit now"), then SIGKILL: clean up, release the lock, say so once.
+  const handling = handleCancelSignals({ what, print: (line) => core.error(line), escalation: true, graceMs: ACTIONS_GRACE_MS });
   try {
     await body();
   } catch (err) {
     const cancelled = cancellation();
     if (cancelled) {
       const code = CANCEL_EXIT_CODES[cancelled.signal];
+      const line = cancellationLine(what)!;
       core.setOutput('status', 'failure');
       core.setOutput('exit-code', String(code));
-      core.setFailed(cancellationLine(what)!);
+      core.setFailed(line);
       process.exitCode = code;
+      // The summary must be written before the forced exit: what is left of the grace, less the lock deletes.
+      const budget = Math.max(0, (handling.remainingMs() ?? ACTIONS_GRACE_MS) - FORCED_EXIT_CLEANUP_MS);
+      await failureDetail(hooks, new Error(line), code, budget);
       return;
     }
     const code = err instanceof StrongboxError ? err.exitCode : ExitCode.failure;
@@ -43,15 +50,28 @@ export async function runAction(body: () => Promise<void>, hooks: ActionHooks = 
     const hint = err instanceof StrongboxError && err.hint ? `\n${err.hint}` : '';
     core.setFailed(logText(`${errorMessage(err)}${hint}`));
     if (!(err instanceof StrongboxError) && err instanceof Error && err.stack) core.debug(err.stack);
-    if (hooks.onFailure) {
-      try {
-        await hooks.onFailure(err, code);
-      } catch (detail) {
-        core.warning(`could not write the failure summary: ${errorMessage(detail)}`);
-      }
-    }
+    await failureDetail(hooks, err, code);
   } finally {
-    uninstall();
+    handling();
+  }
+}
+
+async function failureDetail(hooks: ActionHooks, err: unknown, code: number, budgetMs?: number): Promise<void> {
+  if (!hooks.onFailure) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const late = new Promise<never>((_, reject) => {
+      if (budgetMs === undefined) return;
+      timer = setTimeout(() => reject(new Error(`it took longer than the ${(budgetMs / 1000).toFixed(1)} s left before the job is killed`)), budgetMs);
+      timer.unref();
+    });
+    const work = hooks.onFailure(err, code, budgetMs);
+    work.catch(() => undefined); // a late rejection after the budget is not an unhandled one
+    await Promise.race([work, late]);
+  } catch (detail) {
+    core.warning(`could not write the failure summary: ${errorMessage(detail)}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -45,5 +45,5 @@ export async function runVerifyAction(): Promise<void> {
       core.setOutput('status', 'success');
       core.setOutput('exit-code', '0');
     }
-  });
+  }, { what: 'the Strongbox verify step' });
 }

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { cancelSignal } from '../shared/cancel.js';
+import { cancelSignal, onForcedExit } from '../shared/cancel.js';
+import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../shared/process-owner.js';
 import { formatDuration } from './duration.js';
 import { LockedError, StrongboxError, UsageError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
@@ -44,6 +43,10 @@ export interface LockHolder {
   operation: string;
   /** The holder's pid namespace (Linux), so containers sharing a host name are told apart. */
   pidNamespace?: string;
+  /** The holder's kernel boot id (Linux), so machines sharing a host name are told apart. */
+  bootId?: string;
+  /** The holder process's start time (Linux), so a reused pid is not taken for the holder. */
+  startTime?: string;
 }
 
 export interface LockOptions {
@@ -61,11 +64,8 @@ export interface LockOptions {
   sleep?: (ms: number) => Promise<void>;
   runId?: string;
   reporter: Reporter;
-  /** Whether a process of this host and pid namespace is running; tests inject it. */
-  isAlive?: (pid: number) => boolean;
-  /** This run's host and pid namespace; tests inject them. */
-  host?: string;
-  pidNamespace?: string;
+  /** Reads this machine's host name, boot id, pid namespace and processes; tests inject it. */
+  probe?: OwnerProbe;
 }
 
 export interface HeldLock {
@@ -125,9 +125,8 @@ export async function acquireLock(dest: Destination, opts: LockOptions): Promise
     now: opts.now ?? (() => new Date()),
     // A cancellation ends a wait for the lock at once.
     sleep: opts.sleep ?? ((ms) => sleepFor(ms, undefined, { signal: cancelSignal() })),
-    host: opts.host ?? hostname(),
-    pidNamespace: 'pidNamespace' in opts ? opts.pidNamespace : ownPidNamespace(),
-    isAlive: opts.isAlive ?? processIsAlive,
+    probe: opts.probe ?? systemProbe,
+    owner: currentOwner(opts.probe ?? systemProbe),
   };
 
   const deadline = ctx.now().getTime() + waitMs;
@@ -156,38 +155,17 @@ interface Ctx {
   settleMs: number;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
-  host: string;
-  pidNamespace?: string;
-  isAlive: (pid: number) => boolean;
-}
-
-function ownPidNamespace(): string | undefined {
-  try {
-    return readlinkSync('/proc/self/ns/pid'); // e.g. pid:[4026531836]
-  } catch {
-    return undefined;
-  }
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, as another user's process.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+  probe: OwnerProbe;
+  owner: ProcessOwner;
 }
 
 /**
- * A holder on this host, in this pid namespace, whose process is gone was killed (kill -9,
- * a crash, a second Ctrl-C): its lock is stale at once. Another host's (or container's)
- * process cannot be checked from here and waits for the stale timeout.
+ * A holder on this machine (host, boot id and pid namespace all ours) whose process is gone
+ * was killed (kill -9, a crash, a forced exit): its lock is stale at once. Another machine's
+ * (or container's) process cannot be checked from here and waits for the stale timeout.
  */
 function holderIsGone(ctx: Ctx, h: LockHolder | undefined): boolean {
-  if (!h || h.host !== ctx.host || h.pidNamespace !== ctx.pidNamespace) return false;
-  if (!Number.isSafeInteger(h.pid) || h.pid <= 0 || h.pid === process.pid) return false;
-  return !ctx.isAlive(h.pid);
+  return !!h && ownerIsGone(h, ctx.probe);
 }
 
 async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLock }> {
@@ -197,9 +175,7 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
 
   const started = ctx.now().toISOString();
   const holder: LockHolder = {
-    host: ctx.host,
-    pid: process.pid,
-    ...(ctx.pidNamespace ? { pidNamespace: ctx.pidNamespace } : {}),
+    ...ctx.owner,
     ...(opts.runId ? { runId: opts.runId } : {}),
     startedAt: started,
     refreshedAt: started,
@@ -216,6 +192,8 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
   }
 
   let blocker: SeenLock | undefined;
+  // Written but not yet held (settling): a forced exit now must delete it too.
+  const unregister = onForcedExit(() => dest.delete(key));
   try {
     for (let round = 0; round < SETTLE_ROUNDS; round++) {
       await ctx.sleep(ctx.settleMs);
@@ -227,16 +205,25 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
         );
       }
       const against = conflicts(ctx, all, holder);
-      if (against.length === 0) return { held: hold(ctx, holder, key) };
+      if (against.length === 0) {
+        const held = hold(ctx, holder, key); // registers its own delete
+        unregister();
+        return { held };
+      }
       blocker = against[0]!;
       if (blocker.id < holder.id) break;
     }
   } catch (err) {
     // Leaving our lock behind would block every other run until it goes stale.
     await dest.delete(key).catch(() => undefined);
+    unregister();
     throw err;
   }
-  await dest.delete(key);
+  try {
+    await dest.delete(key);
+  } finally {
+    unregister();
+  }
   return { blocker: blocker! };
 }
 
@@ -313,6 +300,8 @@ function hold(ctx: Ctx, holder: LockHolder, key: string): HeldLock {
     }
   };
   const refresh = () => (inflight = inflight.then(refreshOnce));
+  // A forced exit (second signal, cleanup past its grace) skips the finally that releases us.
+  const unregister = onForcedExit(() => dest.delete(key));
   // setInterval treats delays beyond 2^31-1 ms as 1 ms.
   const timer = setInterval(() => void refresh(), Math.min(ctx.refreshMs, 2_147_483_647));
   timer.unref();
@@ -329,7 +318,9 @@ function hold(ctx: Ctx, holder: LockHolder, key: string): HeldLock {
       await inflight;
       try {
         await dest.delete(key);
+        unregister();
       } catch (err) {
+        unregister();
         // Throwing here would hide the outcome of the operation; the lock expires on its own.
         opts.reporter.warning(
           `Could not remove the lock ${dest.display}/${key} (${errorMessage(err)}); other runs are blocked until it goes stale in ${formatDuration(ctx.staleMs)}`,
@@ -390,6 +381,8 @@ function decode(bytes: Uint8Array): LockHolder | undefined {
       id: d.id,
       operation: String(d.operation ?? 'unknown operation'),
       ...(typeof d.pidNamespace === 'string' ? { pidNamespace: d.pidNamespace } : {}),
+      ...(typeof d.bootId === 'string' ? { bootId: d.bootId } : {}),
+      ...(typeof d.startTime === 'string' ? { startTime: d.startTime } : {}),
     };
   } catch {
     return undefined;

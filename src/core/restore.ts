@@ -120,7 +120,8 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
     if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
-    activity.outcome = `${restored.map((r) => `${r.name} → ${r.target}`).join(', ')} had been restored; other targets were left unchanged`;
+    const left = jobs.slice(restored.length).map((j) => `${j.artifact.name} → ${j.display}`);
+    activity.outcome = `${restored.map((r) => `${r.name} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;
   }
   reporter.info(`Restored ${restored.length} artifact(s) from ${m.id}`);
   return { backupId: m.id, manifest: m, restored };

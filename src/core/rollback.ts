@@ -18,7 +18,7 @@ import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import { describeRelease, releaseOf, type BackupRelease } from './release.js';
-import { beginActivity } from '../shared/cancel.js';
+import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -143,6 +143,8 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
 
     const undo = undoCommand(dest, safety.id, opts);
     activity.outcome = `the targets were left unchanged (the safety backup ${safety.id} was kept)`;
+    // The restore knows what it has replaced so far; the line says that, and how to undo it.
+    activity.nested = (inner) => `${inner}; the safety backup ${safety.id} was kept (to undo: ${undo})`;
     let restored;
     try {
       restored = await restore({
@@ -165,6 +167,9 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       });
     }
 
+    activity.nested = undefined;
+    activity.outcome = `the targets had been rolled back to ${m.id}, the smoke checks did not finish; the safety backup ${safety.id} was kept (to undo: ${undo})`;
+    // A cancellation during the checks is not a failed check: it propagates as itself.
     const checks = await runChecks(opts);
     for (const c of checks) {
       const line = `  check ${c.ok ? 'ok' : 'FAILED'}: ${c.check} — ${c.detail}`;
@@ -197,6 +202,7 @@ function safetyEncryption(decrypt: DecryptOptions, extra: string[]): EncryptOpti
 async function runChecks(opts: RollbackOptions): Promise<RollbackCheck[]> {
   const checks: RollbackCheck[] = [];
   for (const sql of opts.checkSql) {
+    throwIfCancelled();
     if (!opts.postgresTarget) {
       checks.push({ check: sql, ok: false, detail: '--check-sql needs --postgres-target' });
       continue;
@@ -205,9 +211,11 @@ async function runChecks(opts: RollbackOptions): Promise<RollbackCheck[]> {
       const rows = await countQueryRows(opts.postgresTarget, sql);
       checks.push({ check: sql, ok: rows > 0, detail: rows > 0 ? `${rows} row(s)` : 'returned no rows' });
     } catch (err) {
+      throwIfCancelled(); // psql killed by the cancellation: not the check's failure
       checks.push({ check: sql, ok: false, detail: errorMessage(err) });
     }
   }
+  throwIfCancelled();
   if (opts.checkFile) {
     const ok = !!opts.filesTarget && existsSync(join(resolve(opts.filesTarget), opts.checkFile));
     checks.push({ check: `file ${opts.checkFile}`, ok, detail: ok ? 'exists' : 'is missing' });

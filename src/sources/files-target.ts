@@ -1,29 +1,34 @@
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, readdir, rm, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, errorMessage } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
+import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../shared/process-owner.js';
 import { printable } from '../shared/text.js';
 
 /**
  * The folders a files restore puts beside its target, and the checks that the target can
- * take them. A staging folder is named after the restore that owns it (pid and a hash of the
- * host name), so the next restore can tell one left by `kill -9` from one still in use.
+ * take them. A staging folder is named after the restore that owns it (pid, process start
+ * time, and a hash of host name, boot id and pid namespace), so the next restore can tell one
+ * left by `kill -9` from one still in use, also on another machine sharing the host name.
  */
 
 const STAGING = '.strongbox-staging-';
 const OLD = '.strongbox-old-';
-/** The longest suffix put after the target's name: staging-<pid>-<host hash>-XXXXXX. */
-const SUFFIX_ROOM = STAGING.length + 7 + 1 + 8 + 1 + 6;
+/** The longest suffix put after the target's name: staging-<pid>-<start time>-<machine hash>-XXXXXX. */
+const SUFFIX_ROOM = STAGING.length + 7 + 1 + 20 + 1 + 8 + 1 + 6;
 const NAME_MAX = 255;
+const OWNED = /^(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
 
-const hostTag = (): string => createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** Which machine, boot and pid namespace: a staging folder's owner is checkable only from there. */
+const machineTag = (o: Pick<ProcessOwner, 'host' | 'bootId' | 'pidNamespace'>): string =>
+  createHash('sha256').update(`${o.host}\0${o.bootId ?? ''}\0${o.pidNamespace ?? ''}`).digest('hex').slice(0, 8);
 
 /** The mkdtemp prefix of this process's staging folder for `target`. */
-export function stagingPrefix(target: string): string {
-  return `${target}${STAGING}${process.pid}-${hostTag()}-`;
+export function stagingPrefix(target: string, probe: OwnerProbe = systemProbe): string {
+  const me = currentOwner(probe);
+  return `${target}${STAGING}${me.pid}-${me.startTime ?? '0'}-${machineTag(me)}-`;
 }
 
 /** The name of the folder a --force restore moves the old contents to. */
@@ -31,37 +36,31 @@ export function asideName(target: string, random: string): string {
   return `${target}${OLD}${random}`;
 }
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /**
  * Before a restore of `target`: removes staging folders whose restore was killed (its process
  * is gone, on this host), and points out any `.strongbox-old-*` folder, which may hold the
  * target's previous contents and is never removed automatically.
  */
-export async function clearLeftovers(target: string, reporter: Reporter): Promise<void> {
+export async function clearLeftovers(target: string, reporter: Reporter, probe: OwnerProbe = systemProbe): Promise<void> {
   const name = basename(target);
   const names = await readdir(dirname(target)).catch(() => [] as string[]);
-  const tag = hostTag();
+  const me = currentOwner(probe);
+  const tag = machineTag(me);
   for (const n of names) {
     if (!n.startsWith(name)) continue;
     const rest = n.slice(name.length);
     const at = join(dirname(target), n);
     if (rest.startsWith(STAGING)) {
-      const owner = /^(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/.exec(rest.slice(STAGING.length));
-      if (!owner || owner[2] !== tag) {
+      const owner = OWNED.exec(rest.slice(STAGING.length));
+      // Only a folder of this machine, boot and pid namespace can be checked from here.
+      if (!owner || owner[3] !== tag || !me.bootId || !me.pidNamespace) {
         reporter.warning(
-          `${printable(at)} is the staging folder of a restore of ${target} from another host or an older version; it is left alone (it holds only a partial restore: remove it once no restore of ${target} is running)`,
+          `${printable(at)} is the staging folder of a restore of ${target} from another host, an earlier boot or an older version; it is left alone (it holds only a partial restore: remove it once no restore of ${target} is running)`,
         );
         continue;
       }
-      if (!processGone(Number(owner[1]))) continue; // a restore still running
+      const startTime = owner[2] === '0' ? undefined : owner[2];
+      if (!ownerIsGone({ ...me, pid: Number(owner[1]), startTime }, probe)) continue; // a restore still running
       try {
         await rm(at, { recursive: true, force: true, maxRetries: 3 });
         reporter.info(`removed ${printable(at)}, left by an interrupted restore (process ${owner[1]} is gone)`);

@@ -8,6 +8,7 @@ import { runRestoreAction } from '../../src/actions/restore.js';
 import { runRollbackAction } from '../../src/actions/rollback.js';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import { releaseOf } from '../../src/core/release.js';
+import { resetCancellation } from '../../src/shared/cancel.js';
 
 /**
  * The backup action as a runner starts it (every declared input set as INPUT_<NAME>, outputs
@@ -235,6 +236,75 @@ describe('backup action: a failure is reported fully (job summary and outputs)',
     expect(r.outputs()).toMatchObject({ status: 'failure', 'exit-code': '2' });
     expect(r.summary()).toContain('no encryption key');
     expect(r.summary()).toContain('No destination was opened');
+  });
+});
+
+describe('backup action: a cancelled job is reported fully', () => {
+  afterEach(() => resetCancellation());
+
+  /** Captures the log; the runner's SIGINT arrives when a line matching `at` is written. */
+  function cancelWhen(at: RegExp): string[] {
+    const lines: string[] = [];
+    let sent = false;
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      lines.push(String(s));
+      if (!sent && at.test(String(s))) {
+        sent = true;
+        process.emit('SIGINT');
+      }
+      return true;
+    });
+    return lines;
+  }
+
+  it('cancelled during verify and retention, after the commit: the line and the job summary say the backup is safe', async () => {
+    const repo = join(work, 'repo-cancel-late');
+    quiet();
+    let r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    const earlier = r.outputs()['backup-id']!;
+    process.exitCode = undefined;
+    vi.restoreAllMocks();
+
+    const log = cancelWhen(/Verifying \d{8}T/);
+    r = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true', 'keep-last': '1' });
+    await runBackupAction();
+    const o = r.outputs();
+    const id = o['backup-id']!;
+    const startedAt = JSON.parse(readFileSync(join(repo, id, 'manifest.json'), 'utf8')).startedAt as string;
+    expect(process.exitCode).toBe(130);
+    expect(o.status).toBe('failure');
+    expect(o['exit-code']).toBe('130');
+    const line = `cancelled by SIGINT: verify and retention after backup ${id} stopped, backup ${id} had been committed at ${startedAt} to ${repo}; nothing was`;
+    expect(log.join('').split('\n').filter((l) => l.startsWith('::error::'))).toEqual([expect.stringContaining(`::error::${line}`)]);
+    const summary = r.summary();
+    expect(summary).toContain('Strongbox backup: FAILED');
+    expect(summary).toContain(`(verifying the new backup and applying retention, exit code 130): ${line}`);
+    expect(summary).toContain(`The backup itself, <code>${id}</code>, was committed before the failure.`);
+    expect(summary).toContain(`this run's backup ${id} is committed there`);
+    // Nothing was pruned: the earlier backup is still there.
+    expect(backups(repo)).toEqual([earlier, id].sort());
+  });
+
+  it('cancelled before the commit: the job summary says nothing of this run was committed', async () => {
+    const repo = join(work, 'repo-cancel-early');
+    quiet();
+    let r = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    const earlier = r.outputs()['backup-id']!;
+    process.exitCode = undefined;
+    vi.restoreAllMocks();
+
+    cancelWhen(/./); // at the first line the action writes
+    r = runnerEnv('action.yml', { to: repo, files: tree, unencrypted: 'true' });
+    await runBackupAction();
+    expect(r.outputs()['exit-code']).toBe('130');
+    const summary = r.summary();
+    expect(summary).toContain('Strongbox backup: FAILED');
+    // Cancelled before the backup began: the line names the step (not "the Strongbox step").
+    expect(summary).toContain('exit code 130): cancelled by SIGINT: the Strongbox backup step stopped, nothing was committed');
+    expect(summary).toContain(`nothing of this run was committed; newest complete backup there: ${earlier}`);
+    expect(backups(repo)).toEqual([earlier]);
   });
 });
 

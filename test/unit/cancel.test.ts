@@ -8,7 +8,7 @@ import { backup } from '../../src/core/backup.js';
 import { prune } from '../../src/core/prune.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import { listBackups } from '../../src/core/repository.js';
-import { CancelledError, cancel, cancelSignal, cancellationLine, resetCancellation } from '../../src/shared/cancel.js';
+import { CancelledError, beginActivity, cancel, cancelSignal, cancellationLine, resetCancellation } from '../../src/shared/cancel.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { handleCancelSignals } from '../../src/shared/signals.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
@@ -86,6 +86,50 @@ describe('cancellation', () => {
     const errors = log.join('').split('\n').filter((l) => l.startsWith('::error::'));
     expect(errors).toEqual(['::error::cancelled by SIGTERM: the backup action stopped, nothing was committed']);
     expect(process.listenerCount('SIGTERM')).toBe(0); // the handler is gone with the run
+  });
+
+  it('the action runner writes the failure detail after a cancellation too, but stops waiting for it before the forced exit', async () => {
+    vi.useFakeTimers();
+    const log: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (log.push(String(s)), true));
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    const detail: string[] = [];
+    try {
+      const done = runAction(
+        async () => {
+          const stopped = new Promise((_, reject) => cancelSignal().addEventListener('abort', () => reject(new Error('premature close'))));
+          process.emit('SIGINT');
+          await stopped;
+        },
+        {
+          what: 'the verify step',
+          onFailure: (err, code, budgetMs) => {
+            detail.push(`${code} ${budgetMs} ${(err as Error).message}`);
+            return new Promise(() => {}); // a summary write that hangs
+          },
+        },
+      );
+      await vi.advanceTimersByTimeAsync(6_500);
+      await done;
+      expect(detail).toEqual(['130 6500 cancelled by SIGINT: the verify step stopped, nothing was committed']);
+      expect(log.join('')).toContain('::warning::could not write the failure summary: it took longer than the 6.5 s left before the job is killed');
+      expect(exit).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('nested activities: the line takes the outermost name and the innermost truth, on one line', () => {
+    const outer = beginActivity('rollback of app to B1', 'the targets were left unchanged');
+    outer.nested = (inner) => `${inner}; the safety backup S1 was kept`;
+    const inner = beginActivity('restore of B1', 'the targets were left unchanged');
+    inner.outcome = 'postgres-app → app had been restored; files-uploads → /srv/uploads\n::error::x was left unchanged';
+    cancel('SIGINT');
+    inner.end();
+    outer.end();
+    expect(cancellationLine('rollback')).toBe(
+      'cancelled by SIGINT: rollback of app to B1 stopped, postgres-app → app had been restored; files-uploads → /srv/uploads\\n::error::x was left unchanged; the safety backup S1 was kept',
+    );
   });
 
   it('a cleanup that takes longer than the grace period exits at once with the signal\'s code, saying so', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, LockedError } from '../../src/core/errors.js';
 import { acquireLock, lockKey, type LockHolder, type LockOptions } from '../../src/core/lock.js';
 import type { Reporter } from '../../src/core/reporter.js';
+import type { OwnerProbe } from '../../src/shared/process-owner.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 
 const MIN = 60_000;
@@ -42,6 +43,17 @@ function setup() {
   });
   const lockKeys = () => [...dest.objects.keys()].filter((k) => k.startsWith('locks/'));
   return { clock, dest, reporter, base, lockKeys };
+}
+
+/** This machine as the lock code sees it. */
+function probe(over: { host?: string; bootId?: string; pidNamespace?: string; isAlive?: (pid: number) => boolean; startTime?: (pid: number) => string | undefined }): OwnerProbe {
+  return {
+    host: () => over.host ?? 'box-1',
+    bootId: () => over.bootId,
+    pidNamespace: () => over.pidNamespace,
+    isAlive: over.isAlive ?? (() => true),
+    startTime: over.startTime ?? (() => undefined),
+  };
 }
 
 /** Writes a lock object as another run would have, at the destination's current time. */
@@ -117,30 +129,50 @@ describe('acquireLock', () => {
     await held.release();
   });
 
-  it('breaks at once a fresh lock whose holder process on this host and pid namespace has exited', async () => {
+  it('breaks at once a fresh lock whose holder process on this machine (host, boot id, pid namespace) has exited', async () => {
     const { dest, base, reporter } = setup();
-    const here = { host: 'box-1', pidNamespace: 'pid:[4026531836]' };
-    const planted = await plantLock(dest, { id: '20260610T115900000Z-dead0002', refreshedAt: '2026-06-10T12:00:00.000Z', host: 'box-1', pid: 4242, pidNamespace: here.pidNamespace });
+    const here = { host: 'box-1', bootId: 'boot-a', pidNamespace: 'pid:[4026531836]' };
+    const planted = await plantLock(dest, { id: '20260610T115900000Z-dead0002', refreshedAt: '2026-06-10T12:00:00.000Z', pid: 4242, startTime: '777', ...here });
     const asked: number[] = [];
-    const held = await acquireLock(dest, base({ exclusive: true, operation: 'prune', ...here, isAlive: (pid) => (asked.push(pid), false) }));
+    const held = await acquireLock(dest, base({ exclusive: true, operation: 'prune', probe: probe({ ...here, isAlive: (pid) => (asked.push(pid), false) }) }));
     expect(asked).toEqual([4242]);
     expect(await dest.stat(planted)).toBeUndefined();
     expect(reporter.lines.find((l) => l.startsWith('warning: Removing the lock of a run that is no longer running'))).toContain('prune (exclusive) on host box-1, pid 4242');
     await held.release();
   });
 
-  it('keeps a fresh lock whose holder is alive, on another host, or in another pid namespace (a container sharing the host name)', async () => {
+  it('breaks at once a fresh lock whose pid now belongs to a process started at another time (pid reuse)', async () => {
+    const { dest, base } = setup();
+    const here = { host: 'box-1', bootId: 'boot-a', pidNamespace: 'pid:[4026531836]' };
+    const planted = await plantLock(dest, { id: '20260610T115900000Z-dead0003', refreshedAt: '2026-06-10T12:00:00.000Z', pid: 4242, startTime: '777', ...here });
+    const held = await acquireLock(dest, base({ exclusive: true, operation: 'prune', probe: probe({ ...here, isAlive: () => true, startTime: () => '999' }) }));
+    expect(await dest.stat(planted)).toBeUndefined();
+    await held.release();
+  });
+
+  it('keeps a fresh lock whose holder is alive, or on another machine sharing the host name (other boot id), or in another pid namespace, or of an older version (no boot id)', async () => {
+    const here = { host: 'box-1', bootId: 'boot-a', pidNamespace: 'pid:[1]' };
     for (const [over, alive] of [
-      [{ host: 'box-1', pidNamespace: 'pid:[1]' }, true],
-      [{ host: 'box-2', pidNamespace: 'pid:[1]' }, false],
-      [{ host: 'box-1', pidNamespace: 'pid:[2]' }, false],
-      [{ host: 'box-1' }, false],
+      [{ ...here }, true],
+      [{ ...here, host: 'box-2' }, false],
+      [{ ...here, bootId: 'boot-b' }, false], // a cloned VM or a container with --hostname box-1 on another machine
+      [{ ...here, pidNamespace: 'pid:[2]' }, false],
+      [{ host: 'box-1', pidNamespace: 'pid:[1]' }, false],
+      [{ host: 'box-1', bootId: 'boot-a' }, false],
     ] as const) {
       const { dest, base } = setup();
-      const planted = await plantLock(dest, { id: '20260610T115900000Z-a11ve002', refreshedAt: '2026-06-10T12:00:00.000Z', pid: 4242, ...over });
-      await lockedError(acquireLock(dest, base({ exclusive: true, operation: 'prune', host: 'box-1', pidNamespace: 'pid:[1]', isAlive: () => alive })));
+      const planted = await plantLock(dest, { id: '20260610T115900000Z-a11ve002', refreshedAt: '2026-06-10T12:00:00.000Z', pid: 4242, startTime: '777', ...over });
+      await lockedError(acquireLock(dest, base({ exclusive: true, operation: 'prune', probe: probe({ ...here, isAlive: () => alive, startTime: () => '777' }) })));
       expect(await dest.stat(planted)).toBeDefined();
     }
+  });
+
+  it('records host, pid, boot id, pid namespace and start time in its own lock', async () => {
+    const { dest, base } = setup();
+    const held = await acquireLock(dest, base({ exclusive: false, operation: 'backup', probe: probe({ host: 'box-9', bootId: 'boot-z', pidNamespace: 'pid:[9]', startTime: () => '4321' }) }));
+    const body = JSON.parse(Buffer.from((await dest.getBytes(held.key))!).toString('utf8')) as LockHolder;
+    expect(body).toMatchObject({ host: 'box-9', pid: process.pid, bootId: 'boot-z', pidNamespace: 'pid:[9]', startTime: '4321' });
+    await held.release();
   });
 
   it('never breaks a fresh lock', async () => {
