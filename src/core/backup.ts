@@ -75,7 +75,7 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
   const plans = planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
-  const created = await ensureRepositories(opts.destinations, now(), opts.init);
+  const created = await ensureRepositories(opts.destinations, now(), opts.init, (w) => reporter.warning(w));
   for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
