@@ -10,6 +10,7 @@ import { UsageError } from '../core/errors.js';
 import type { LockSettings } from '../core/locking.js';
 import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
 import type { Reporter } from '../core/reporter.js';
+import { sensitiveEnv } from '../shared/sensitive-env.js';
 import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
@@ -196,6 +197,7 @@ export async function resolveTrust(s: TrustSettings): Promise<SshPublicKey[] | u
 export function passphraseFromEnv(name: string | undefined, env: NodeJS.ProcessEnv): { passphrase?: string; passphraseSource?: string } {
   if (name === undefined) return {};
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--passphrase-env "${name}" is not an environment variable name`);
+  sensitiveEnv.add(name);
   const v = env[name];
   if (v === undefined || v === '') {
     throw new UsageError(`environment variable ${name} (--passphrase-env) is ${v === undefined ? 'unset' : 'empty'}`, 'export the passphrase in it; no plaintext backup is made');
@@ -210,6 +212,7 @@ export function passphraseFromEnv(name: string | undefined, env: NodeJS.ProcessE
 export function urlsFromEnv(names: string[], env: NodeJS.ProcessEnv, flag: string): string[] {
   return names.map((name) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`${flag} "${name}" is not an environment variable name`);
+    sensitiveEnv.add(name);
     const v = env[name];
     if (v === undefined || v.trim() === '') {
       throw new UsageError(`environment variable ${name} (${flag}) is ${v === undefined ? 'unset' : 'empty'}`, `export the database URL in it, e.g. ${name}=postgres://user:password@host/db`);

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -196,5 +196,45 @@ describe('database passwords', () => {
     const unset = await runCli(['backup', '--to', repo, '--postgres-env', 'SB_NOPE', '--passphrase-env', 'SB_PASS'], { env: { SB_PASS: PASSPHRASE } });
     expect(unset.code).toBe(2);
     expect(unset.stderr).toContain('environment variable SB_NOPE (--postgres-env) is unset');
+  });
+});
+
+describe('child processes inherit no secret', () => {
+  it('pg_dump, zstd, pg_restore and psql see no INPUT_* variable and none Strongbox read a secret from; PGPASSWORD still reaches them', async () => {
+    // Each tool is a wrapper on PATH that records its environment, then runs the real one.
+    const bin = join(tmp, 'env-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['pg_dump', 'pg_restore', 'psql', 'zstd']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      writeFileSync(join(bin, tool), `#!/bin/sh\nenv -0 > "$ENV_DUMPS/${tool}.$$"\nexec ${real} "$@"\n`);
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const source = await database('secrets_env_src', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2);');
+    const target = await database('secrets_env_tgt', 'SELECT 1;');
+    const inputs = {
+      INPUT_IDENTITY: 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ',
+      'INPUT_SIGNING-KEY': 'ssh-signing-key-material-not-for-children',
+      INPUT_PASSPHRASE: 'an input passphrase, not for children',
+    };
+    const repo = join(tmp, 'env-repo');
+    /** Runs the CLI with these secrets in its environment; returns, per child, its variables. */
+    const childEnvs = async (args: string[], secrets: Record<string, string>, tools: string[]) => {
+      const dumps = join(tmp, `env-dumps-${args[0]}`);
+      mkdirSync(dumps, { recursive: true });
+      const r = await runCli(args, { env: { ...inputs, ...secrets, ENV_DUMPS: dumps, PATH: `${bin}:${process.env.PATH}` } });
+      expect(r.code, r.stderr).toBe(0);
+      const files = readdirSync(dumps);
+      expect(new Set(files.map((f) => f.split('.')[0]))).toEqual(new Set(tools));
+      for (const f of files) {
+        const vars = readFileSync(join(dumps, f), 'utf8').split('\0');
+        const names = vars.map((v) => v.slice(0, v.indexOf('=')));
+        expect(names.filter((n) => n.startsWith('INPUT_') || n in secrets), f).toEqual([]);
+        for (const value of [...Object.values(inputs), ...Object.values(secrets)]) expect(vars.join('\n'), f).not.toContain(value);
+        if (!f.startsWith('zstd') && !f.startsWith('pg_restore')) expect(vars, f).toContain(`PGPASSWORD=${PASSWORD}`);
+      }
+    };
+    await childEnvs(['backup', '--to', repo, '--init', '--compression', 'zstd', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS'], { SB_PASS: PASSPHRASE, SB_DB: withPassword(source) }, ['pg_dump', 'psql', 'zstd']);
+    await childEnvs(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--postgres-target-env', 'SB_TARGET'], { SB_PASS: PASSPHRASE, SB_TARGET: withPassword(target) }, ['psql', 'pg_restore', 'zstd']);
+    expect((await target.sql('SELECT count(*) FROM items')).trim()).toBe('2');
   });
 });
