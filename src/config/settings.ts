@@ -284,20 +284,38 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   };
 }
 
-export function maskUrlPassword(url: string, reporter: Reporter): void {
+/**
+ * Every password a PostgreSQL URL carries, decoded: in the user info and in `?password=`
+ * (both may be given; libpq uses one, but both are secret), also in the libpq forms WHATWG URL
+ * rejects (several hosts). For masking; a malformed URL yields what could be read.
+ */
+export function postgresUrlSecrets(url: string): string[] {
+  const found = new Set<string>();
+  const decoded = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
   try {
-    // The libpq forms WHATWG URL rejects (several hosts, ?password=) too.
     const password = parsePostgresUrl(url).password;
-    if (password) reporter.setSecret(password);
+    if (password) found.add(password);
   } catch {
-    // not a PostgreSQL URL
+    // not a valid PostgreSQL URL; the adapter reports it
   }
   try {
     const u = new URL(url);
-    if (u.password) reporter.setSecret(decodeURIComponent(u.password));
+    if (u.password) found.add(decoded(u.password));
   } catch {
-    // not a URL; the adapter reports it
+    // not a URL
   }
+  for (const m of url.matchAll(/[?&]password=([^&#]*)/g)) if (m[1]) found.add(decoded(m[1]));
+  return [...found];
+}
+
+export function maskUrlPassword(url: string, reporter: Reporter): void {
+  for (const secret of postgresUrlSecrets(url)) reporter.setSecret(secret);
 }
 
 /** Where a backup ran, from the GitHub Actions environment when there is one. */
