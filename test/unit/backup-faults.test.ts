@@ -243,6 +243,19 @@ describe('#26 #30 repositories are created explicitly', () => {
     expect(existsSync(fresh)).toBe(false);
   });
 
+  it('a tree that is the destination itself (also by a symlink) is refused (exit 2) before --init creates anything there', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const { symlinkSync } = await import('node:fs');
+    const same = join(work, 'tree-is-repo');
+    mkdirSync(same);
+    symlinkSync(same, join(work, 'tree-is-repo-link'));
+    for (const path of [same, join(work, 'tree-is-repo-link')]) {
+      const err = await exitOf(backup(options(new LocalDestination(same), { sources: [{ kind: 'files', path }] })));
+      expect(err).toMatchObject({ exitCode: 2, message: `${path} is the Strongbox repository ${same}` });
+      expect(readdirSync(same)).toEqual([]); // no strongbox.json, no locks/
+    }
+  });
+
   it('init is idempotent: an existing repository is left exactly as it is', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
     const { initRepositories } = await import('../../src/core/repository.js');
