@@ -3,6 +3,7 @@ import { childEnvironment, sensitiveEnv } from '../../src/shared/sensitive-env.j
 
 describe('childEnvironment', () => {
   it('drops action inputs and registered secret variables, keeps what the tools need and everything else', () => {
+    sensitiveEnv.addPrefix('INPUT_'); // as the action edge does
     sensitiveEnv.add('MY_DB_URL');
     sensitiveEnv.add('PGPASSWORD'); // even when a secret was read from it, psql needs it
     const env = childEnvironment({
