@@ -14,18 +14,18 @@ export const TEMP_PREFIX = '.strongbox-tmp-';
 /** Large I/O buffers: backups are big sequential streams, and small reads cost throughput. */
 const IO_BUFFER = 1024 * 1024;
 
-/**
- * A local folder or mounted NAS share. Writes are atomic: data goes to a temp file in the same
- * directory, is fsync'ed, renamed over the final name, and the directory is fsync'ed, so after a
- * crash or kill a key is either absent or complete (a stray temp file at worst, which `list`
- * skips). Files are created mode 0600: a backup may hold a database in the clear.
- */
 /** Where mount points are declared and where the mounted ones are listed (tests point these elsewhere). */
 export interface MountTables {
   fstab?: string;
   mountinfo?: string;
 }
 
+/**
+ * A local folder or mounted NAS share. Writes are atomic: data goes to a temp file in the same
+ * directory, is fsync'ed, renamed over the final name, and the directory is fsync'ed, so after a
+ * crash or kill a key is either absent or complete (a stray temp file at worst, which `list`
+ * skips). Files are created mode 0600: a backup may hold a database in the clear.
+ */
 export class LocalDestination implements Destination {
   readonly display: string;
   readonly localPath: string;
