@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
 import { UsageError, VerificationError } from '../core/errors.js';
 import { formatBytes } from '../core/artifact-writer.js';
-import { maskUrlPassword, originFromEnv, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
+import { maskUrlPassword, originFromEnv, postgresUrlSecrets, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
 import type { RetentionPolicy } from '../core/retention.js';
@@ -25,7 +25,7 @@ export async function runBackupAction(): Promise<void> {
     const recipients = commaList('recipient');
     const postgres = list('postgres');
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
-    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.map(urlPassword));
+    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.flatMap(postgresUrlSecrets));
 
     // The runner sets every declared input, "" when not given, so an unset secret and an
     // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
@@ -121,14 +121,6 @@ export async function runBackupAction(): Promise<void> {
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
   }, { what: 'the Strongbox backup step', onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
-}
-
-function urlPassword(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return '';
-  }
 }
 
 /**

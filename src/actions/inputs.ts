@@ -2,7 +2,11 @@ import * as core from '@actions/core';
 import type { DecryptOptions } from '../codecs/age/index.js';
 import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { resolveDecryption, resolveSigningKey, resolveTrust, type StorageSettings } from '../config/settings.js';
+import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { actionsReporter } from './reporter.js';
+
+// The runner passes every input as INPUT_<NAME>; any may hold a secret, so no child inherits them.
+sensitiveEnv.addPrefix('INPUT_');
 
 /**
  * Action inputs carry the CLI flags' names (`postgres-target` ↔ `--postgres-target`). Lists

@@ -139,12 +139,12 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   storageOptions(
     program
       .command('init')
-      .description('create a Strongbox repository (a folder and its missing parents, or a bucket prefix); nothing changes where one exists')
+      .description('create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists')
       .option('--to <dest>', 'where: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const dests = openDestinations(o.to, storage(o), '--to');
-    const made = await initRepositories(dests, new Date());
+    const made = await initRepositories(dests, new Date(), (w) => reporter.warning(w));
     if (o.json) {
       printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
       return;

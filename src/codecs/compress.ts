@@ -3,6 +3,7 @@ import { Duplex, PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { StrongboxError, UsageError } from '../core/errors.js';
 import type { Compression } from '../core/types.js';
+import { childEnvironment } from '../shared/sensitive-env.js';
 
 /**
  * Compression stages. zstd is the default. When the standard `zstd` CLI is on PATH (it is on
@@ -44,7 +45,7 @@ export function compressionExtension(algorithm: Compression): string {
 let cliAvailable: boolean | undefined;
 /** Whether the `zstd` command runs; asked once per process. */
 export function hasZstdCli(): boolean {
-  cliAvailable ??= spawnSync('zstd', ['--version'], { stdio: 'ignore' }).status === 0;
+  cliAvailable ??= spawnSync('zstd', ['--version'], { stdio: 'ignore', env: childEnvironment() }).status === 0;
   return cliAvailable;
 }
 
@@ -96,7 +97,7 @@ interface ZstdZlib {
 /** A Duplex over `zstd` reading stdin and writing stdout; fails if zstd fails or is missing. */
 function zstdCli(args: string[]): Duplex {
   // Its own process group, so a terminal's Ctrl-C reaches only us; the teardown below stops it.
-  const child = spawn('zstd', ['-q', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+  const child = spawn('zstd', ['-q', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: childEnvironment(), detached: process.platform !== 'win32' });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   // The output ends only once zstd has exited 0: a corrupt input must error the stream, not

@@ -10,6 +10,7 @@ import { UsageError } from '../core/errors.js';
 import type { LockSettings } from '../core/locking.js';
 import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
 import type { Reporter } from '../core/reporter.js';
+import { sensitiveEnv } from '../shared/sensitive-env.js';
 import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
@@ -197,6 +198,7 @@ export async function resolveTrust(s: TrustSettings): Promise<SshPublicKey[] | u
 export function passphraseFromEnv(name: string | undefined, env: NodeJS.ProcessEnv): { passphrase?: string; passphraseSource?: string } {
   if (name === undefined) return {};
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--passphrase-env "${name}" is not an environment variable name`);
+  sensitiveEnv.add(name);
   const v = env[name];
   if (v === undefined || v === '') {
     throw new UsageError(`environment variable ${name} (--passphrase-env) is ${v === undefined ? 'unset' : 'empty'}`, 'export the passphrase in it; no plaintext backup is made');
@@ -211,6 +213,7 @@ export function passphraseFromEnv(name: string | undefined, env: NodeJS.ProcessE
 export function urlsFromEnv(names: string[], env: NodeJS.ProcessEnv, flag: string): string[] {
   return names.map((name) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`${flag} "${name}" is not an environment variable name`);
+    sensitiveEnv.add(name);
     const v = env[name];
     if (v === undefined || v.trim() === '') {
       throw new UsageError(`environment variable ${name} (${flag}) is ${v === undefined ? 'unset' : 'empty'}`, `export the database URL in it, e.g. ${name}=postgres://user:password@host/db`);
@@ -282,20 +285,38 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   };
 }
 
-export function maskUrlPassword(url: string, reporter: Reporter): void {
+/**
+ * Every password a PostgreSQL URL carries, decoded: in the user info and in `?password=`
+ * (both may be given; libpq uses one, but both are secret), also in the libpq forms WHATWG URL
+ * rejects (several hosts). For masking; a malformed URL yields what could be read.
+ */
+export function postgresUrlSecrets(url: string): string[] {
+  const found = new Set<string>();
+  const decoded = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
   try {
-    // The libpq forms WHATWG URL rejects (several hosts, ?password=) too.
     const password = parsePostgresUrl(url).password;
-    if (password) reporter.setSecret(password);
+    if (password) found.add(password);
   } catch {
-    // not a PostgreSQL URL
+    // not a valid PostgreSQL URL; the adapter reports it
   }
   try {
     const u = new URL(url);
-    if (u.password) reporter.setSecret(decodeURIComponent(u.password));
+    if (u.password) found.add(decoded(u.password));
   } catch {
-    // not a URL; the adapter reports it
+    // not a URL
   }
+  for (const m of url.matchAll(/[?&]password=([^&#]*)/g)) if (m[1]) found.add(decoded(m[1]));
+  return [...found];
+}
+
+export function maskUrlPassword(url: string, reporter: Reporter): void {
+  for (const secret of postgresUrlSecrets(url)) reporter.setSecret(secret);
 }
 
 /** Where a backup ran, from the GitHub Actions environment when there is one. */

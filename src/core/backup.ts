@@ -1,10 +1,10 @@
-import { stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
 import { fingerprint, signMessage, type SshPrivateKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import { dumpFiles, filesArtifactName, treeRoot, type LeaveOut } from '../sources/files.js';
+import { dumpFiles, filesArtifactName, refuseLeftOutRoot, treeRoot, type LeaveOut } from '../sources/files.js';
 import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
 import { VERSION } from '../version.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
@@ -75,7 +75,7 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
   const plans = planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
-  const created = await ensureRepositories(opts.destinations, now(), opts.init);
+  const created = await ensureRepositories(opts.destinations, now(), opts.init, (w) => reporter.warning(w));
   for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
@@ -168,6 +168,9 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
 
 function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): ArtifactPlan[] {
   for (const s of sources) if (s.kind === 'files') treeRoot(resolve(s.path));
+  // A tree that is the repository (a --to that exists already): refused before init creates it.
+  const repositories = localRepositories(destinations);
+  for (const s of sources) if (s.kind === 'files') refuseLeftOutRoot(s.path, repositories);
   const used = new Set<string>();
   const unique = (name: string) => {
     let n = name;
@@ -178,7 +181,7 @@ function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: 
   return sources.map((s): ArtifactPlan =>
     s.kind === 'postgres'
       ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter, { lockTimeoutMs }) }
-      : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: async () => dumpFiles(s.path, { exclude: s.exclude, reporter, leaveOut: await localRepositories(destinations) }) },
+      : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: async () => dumpFiles(s.path, { exclude: s.exclude, reporter, leaveOut: localRepositories(destinations) }) },
   );
 }
 
@@ -193,12 +196,20 @@ async function removePartial(destinations: Destination[], id: string, reporter: 
   }
 }
 
+function statOrUndefined(p: string): Stats | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Local repositories by device + inode, so a tree holding one (also through a bind mount) leaves it out. */
-async function localRepositories(destinations: Destination[]): Promise<LeaveOut[]> {
+function localRepositories(destinations: Destination[]): LeaveOut[] {
   const found: LeaveOut[] = [];
   for (const d of destinations) {
     if (!d.localPath) continue;
-    const st = await stat(d.localPath).catch(() => undefined);
+    const st = statOrUndefined(d.localPath);
     if (st?.isDirectory()) found.push({ dev: st.dev, ino: st.ino, what: `the Strongbox repository ${d.display}` });
   }
   return found;

@@ -55,8 +55,9 @@ function occupiedError(dest: Destination, names: string[]): RefusedError {
   );
 }
 
-/** Writes the marker at a location inspectLocation found empty (a local folder and its parents are created). */
+/** Writes the marker at a location inspectLocation and checkNewRoot found fit (a local folder, never its parents, is created). */
 async function createRepository(dest: Destination, now: Date): Promise<void> {
+  await dest.createRoot?.();
   const body = Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n');
   // A parallel init may win the race; its marker is as good as ours.
   if (dest.putBytesIfAbsent) await dest.putBytesIfAbsent(MARKER, body);
@@ -64,17 +65,12 @@ async function createRepository(dest: Destination, now: Date): Promise<void> {
 }
 
 /**
- * `strongbox init`: creates a repository, or confirms one is there (changing nothing).
- * A location holding other data but no marker is refused: that is usually a wrong path.
+ * `strongbox init`: creates repositories, or confirms they are there (changing nothing). A
+ * location holding other data but no marker is refused: that is usually a wrong path. All are
+ * checked before any is created. Returns, per destination, whether it was created.
  */
-export async function initRepository(dest: Destination, now: Date): Promise<{ created: boolean }> {
-  const [created] = await initRepositories([dest], now);
-  return { created: created! };
-}
-
-/** Several at once: all are checked before any is created. Returns, per destination, whether it was created. */
-export async function initRepositories(dests: Destination[], now: Date): Promise<boolean[]> {
-  const created = await ensureRepositories(dests, now, true);
+export async function initRepositories(dests: Destination[], now: Date, warn?: (message: string) => void): Promise<boolean[]> {
+  const created = await ensureRepositories(dests, now, true, warn);
   return dests.map((d) => created.includes(d));
 }
 
@@ -83,21 +79,20 @@ export async function initRepositories(dests: Destination[], now: Date): Promise
  * `init`) be creatable by the rules of `strongbox init`. All are checked before any is
  * created, so a refusal at one destination leaves the others untouched.
  */
-export async function ensureRepositories(dests: Destination[], now: Date, init = false): Promise<Destination[]> {
+export async function ensureRepositories(dests: Destination[], now: Date, init = false, warn?: (message: string) => void): Promise<Destination[]> {
   const missing: Destination[] = [];
+  const warnings: string[] = [];
   for (const dest of dests) {
     const state = await inspectLocation(dest);
     if (state.kind === 'repository') continue;
     if (!init) throw noRepositoryError(dest, state, true);
     if (state.kind === 'occupied') throw occupiedError(dest, state.names);
+    if (dest.checkNewRoot) warnings.push(...(await dest.checkNewRoot()));
     missing.push(dest);
   }
+  for (const w of warnings) warn?.(w);
   for (const dest of missing) await createRepository(dest, now);
   return missing;
-}
-
-export async function ensureRepository(dest: Destination, now: Date, init = false): Promise<void> {
-  await ensureRepositories([dest], now, init);
 }
 
 function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): NotFoundError {
@@ -164,10 +159,6 @@ export async function listBackups(dest: Destination, reporter: Reporter): Promis
     }
   }
   return entries.sort((a, b) => a.time.getTime() - b.time.getTime() || a.id.localeCompare(b.id));
-}
-
-export async function readManifest(dest: Destination, id: string): Promise<Manifest> {
-  return (await readManifestWithBytes(dest, id)).manifest;
 }
 
 export async function readManifestWithBytes(dest: Destination, id: string): Promise<{ manifest: Manifest; bytes: Uint8Array }> {

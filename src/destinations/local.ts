@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
@@ -14,6 +14,12 @@ export const TEMP_PREFIX = '.strongbox-tmp-';
 /** Large I/O buffers: backups are big sequential streams, and small reads cost throughput. */
 const IO_BUFFER = 1024 * 1024;
 
+/** Where mount points are declared and where the mounted ones are listed (tests point these elsewhere). */
+export interface MountTables {
+  fstab?: string;
+  mountinfo?: string;
+}
+
 /**
  * A local folder or mounted NAS share. Writes are atomic: data goes to a temp file in the same
  * directory, is fsync'ed, renamed over the final name, and the directory is fsync'ed, so after a
@@ -25,11 +31,73 @@ export class LocalDestination implements Destination {
   readonly localPath: string;
   private readonly root: string;
 
-  constructor(rootDir: string) {
+  constructor(
+    rootDir: string,
+    private readonly mounts: MountTables = {},
+  ) {
     if (!rootDir) throw new UsageError('the local destination path is empty');
     this.root = path.resolve(rootDir);
     this.display = this.root;
     this.localPath = this.root;
+  }
+
+  /**
+   * Before init creates a repository here. Only the last folder of the path is ever created:
+   * a missing parent is usually a volume that is not mounted (`/mnt/nas/app` with /mnt/nas
+   * empty), and creating it would put the backups on the local disk. A folder /etc/fstab
+   * declares as a mount point but that is not mounted is refused; an empty parent that is no
+   * mount point gets a warning (it may be an unmounted volume nobody declared).
+   */
+  async checkNewRoot(): Promise<string[]> {
+    let base = this.root;
+    while (!(await exists(base))) {
+      const up = path.dirname(base);
+      if (up === base) break;
+      base = up;
+    }
+    const mounted = await mountPoints(this.mounts.mountinfo ?? '/proc/self/mountinfo', 4, parseMountinfoLine);
+    const declared = await mountPoints(this.mounts.fstab ?? '/etc/fstab', 1, parseFstabLine);
+    const real = await realpath(base).catch(() => base);
+    if (mounted) {
+      for (let p = real; ; p = path.dirname(p)) {
+        if (declared?.has(p) && !mounted.has(p)) {
+          throw new RefusedError(
+            `will not create a Strongbox repository at ${this.display}: ${p} is a mount point in ${this.mounts.fstab ?? '/etc/fstab'} but nothing is mounted there`,
+            `mount it (mount ${p}) and run again; a repository created now would land on the disk below it`,
+          );
+        }
+        if (path.dirname(p) === p) break;
+      }
+    }
+    if (base === this.root) return [];
+    const parent = path.dirname(this.root);
+    if (base !== parent) {
+      const missing = path.join(base, path.relative(base, this.root).split(path.sep)[0]!);
+      throw new NotFoundError(
+        `will not create a Strongbox repository at ${this.display}: the folder ${missing} does not exist`,
+        `only the last folder of the path is created: create ${missing} (and what lies below it) first, or check that the volume that should be there is mounted`,
+      );
+    }
+    const st = await stat(parent);
+    if (!st.isDirectory()) throw new RefusedError(`will not create a Strongbox repository at ${this.display}: ${parent} is a file, not a folder`, 'give a path under an existing folder');
+    if ((await entriesOf(parent)).length === 0 && !mounted?.has(real)) {
+      return [`${parent} is an empty folder and no mount point: if a volume should be mounted there, it is not, and the repository ${this.display} is created on the disk below it`];
+    }
+    return [];
+  }
+
+  /** Creates the repository's folder itself, never a missing parent (see checkNewRoot). */
+  async createRoot(): Promise<void> {
+    try {
+      await mkdir(this.root);
+    } catch (err) {
+      if (code(err) === 'EEXIST') return;
+      if (code(err) === 'ENOENT') {
+        throw new NotFoundError(`creating ${this.display} failed: its parent folder ${path.dirname(this.root)} does not exist`, 'create it first, or check that the volume is mounted');
+      }
+      throw fsFailure('creating', this.root, err);
+    }
+    await syncDir(path.dirname(this.root));
   }
 
   async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
@@ -201,7 +269,7 @@ export class LocalDestination implements Destination {
     // Another run removing an emptied folder (a released lock's locks/) may race our mkdir.
     for (let attempt = 0; !fh; attempt++) {
       try {
-        await mkdir(dir, { recursive: true });
+        await this.makeDirsBelowRoot(dir);
         fh = await open(tmp, 'wx', 0o600);
       } catch (err) {
         if (code(err) === 'ENOENT' && attempt < 3) continue;
@@ -221,6 +289,17 @@ export class LocalDestination implements Destination {
       throw isFsError(err) ? fsFailure('writing', file, err) : err;
     }
     return tmp;
+  }
+
+  /** Folders inside the repository only: a vanished root (an unmounted share) is an error, not recreated. */
+  private async makeDirsBelowRoot(dir: string): Promise<void> {
+    let p = this.root;
+    for (const segment of path.relative(this.root, dir).split(path.sep).filter(Boolean)) {
+      p = path.join(p, segment);
+      await mkdir(p).catch((err: unknown) => {
+        if (code(err) !== 'EEXIST') throw err;
+      });
+    }
   }
 
   private async createExclusive(file: string, data: Uint8Array): Promise<boolean> {
@@ -352,6 +431,37 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw fsFailure('reading', p, err);
+  }
+}
+
+/** Fields are separated by blanks; blanks inside a path are written as octal escapes (\040). */
+const unescapeMountPath = (field: string) => field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const parseMountinfoLine = (line: string) => line.split(' ');
+const parseFstabLine = (line: string) => (line.trim().startsWith('#') ? [] : line.trim().split(/\s+/));
+
+/** The mount points a table names; undefined when it cannot be read (not Linux, no fstab). */
+async function mountPoints(file: string, field: number, split: (line: string) => string[]): Promise<Set<string> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const points = new Set<string>();
+  for (const line of text.split('\n')) {
+    const value = split(line)[field];
+    if (value?.startsWith('/')) points.add(path.resolve(unescapeMountPath(value)));
+  }
+  return points;
+}
+
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -365,6 +475,7 @@ function isFsError(err: unknown): boolean {
 }
 
 const HINTS: Record<string, string> = {
+  ENOENT: 'a folder on the way is missing: check that the volume is mounted',
   ENOSPC: 'the disk is full: free space there or choose another destination',
   EDQUOT: 'the disk quota is exhausted: free space there or choose another destination',
   EACCES: 'check that this user may write there (owner and permissions of the folder)',

@@ -45,6 +45,13 @@ export interface Destination {
    */
   peek?(limit: number): Promise<string[]>;
   /**
+   * Local folders: checked before a repository is created here (a missing parent, a declared
+   * but unmounted mount point are refused); returns warnings. Then createRoot makes the
+   * folder itself, and nothing else ever creates it or its parents.
+   */
+  checkNewRoot?(): Promise<string[]>;
+  createRoot?(): Promise<void>;
+  /**
    * Removes leftovers of writes that never finished (a killed run's temp files), older than
    * `before`; returns what was (or, with dryRun, would be) removed. Prune calls it under the
    * exclusive lock, so no running write is touched.

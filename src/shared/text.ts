@@ -9,8 +9,12 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
+/** The runner also reads the legacy form `##[error]…` anywhere in a line, not only at its start. */
+const LEGACY_COMMAND = /##\[/g;
+const LEGACY_ESCAPED = '#\\u0023[';
+
 export function printable(text: string): string {
-  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(LEGACY_COMMAND, LEGACY_ESCAPED);
 }
 
 /** True when the text holds a character `printable` would escape. */
@@ -23,8 +27,9 @@ export function hasControl(text: string): boolean {
 
 /**
  * A message as a log may show it: the line breaks it uses between its own lines are kept,
- * every other control character is escaped, and no line can start a GitHub Actions workflow
- * command (`::error::…`, also indented), whatever user data slipped into it unescaped.
+ * every other control character is escaped, and no line can hold a GitHub Actions workflow
+ * command (`::error::…` at the start, also indented; `##[error]` anywhere), whatever user data
+ * slipped into it unescaped.
  */
 export function logText(message: string): string {
   return message

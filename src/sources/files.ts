@@ -267,14 +267,24 @@ function escapeBytes(raw: Buffer): string {
   return printable(out);
 }
 
+/**
+ * A tree that is itself a directory to leave out (the repository, also by a second path) would
+ * be backed up into itself; the core checks this before it creates or locks anything.
+ */
+export function refuseLeftOutRoot(path: string, leaveOut: LeaveOut[]): void {
+  if (!leaveOut.length) return;
+  const root = resolve(path);
+  const st = statSync(treeRoot(root));
+  const rootIs = leaveOut.find((l) => l.dev === st.dev && l.ino === st.ino);
+  if (rootIs) throw new UsageError(`${root} is ${rootIs.what}`, 'back up the data, not the repository; for a second copy of every backup, give backup a second --to');
+}
+
 export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter; leaveOut?: LeaveOut[] }): SourceDump {
   const { reporter } = opts;
   const root = resolve(path);
   const real = treeRoot(root);
   const leaveOut = opts.leaveOut ?? [];
-  const rootStat = leaveOut.length ? statSync(real) : undefined;
-  const rootIs = rootStat && leaveOut.find((l) => l.dev === rootStat.dev && l.ino === rootStat.ino);
-  if (rootIs) throw new UsageError(`${root} is ${rootIs.what}`, 'back up the data, not the repository; for a second copy of every backup, give backup a second --to');
+  refuseLeftOutRoot(path, leaveOut);
   let added = 0;
   const excluded = compileExcludes(opts.exclude ?? []);
   const details: SourceDetails = { path: root };

@@ -5,6 +5,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { RefusedError, StoppedError, StrongboxError } from '../core/errors.js';
 import { SecretMasker, type Reporter } from '../core/reporter.js';
 import { cancelSignal } from '../shared/cancel.js';
+import { childEnvironment } from '../shared/sensitive-env.js';
 import { parsePostgresUrl, type PgTarget } from './pg-url.js';
 import { runTool, spawnTool, type ToolFailure } from './process.js';
 import type { SourceDump } from './types.js';
@@ -76,10 +77,13 @@ function describe(t: PgTarget): string {
   return `database "${t.database}" on ${t.host}`;
 }
 
-/** The children's environment; the password only for those that connect (pg_restore writing a script does not). */
+/**
+ * The children's environment, without Strongbox's inputs and secrets; the password only for
+ * those that connect (pg_restore writing a script does not).
+ */
 function childEnv(t: PgTarget, connects = true): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...childEnvironment(),
     // Without a bound, libpq waits forever for an unreachable host.
     PGCONNECT_TIMEOUT: process.env.PGCONNECT_TIMEOUT ?? '30',
   };

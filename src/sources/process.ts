@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StrongboxError } from '../core/errors.js';
 import { cancelSignal } from '../shared/cancel.js';
+import { childEnvironment } from '../shared/sensitive-env.js';
 
 /** How a child process ended, with the tail of its stderr already masked. */
 export interface ToolFailure {
@@ -86,7 +87,7 @@ export function spawnTool(command: string, args: string[], opts: ToolOptions): R
   // Once stopped, what the child prints ("terminated by user") is noise, not a warning.
   const tail = new TextTail(opts.onStderrLine ? (line) => signal.aborted || opts.onStderrLine!(mask(line)) : undefined);
   const child = spawn(command, args, {
-    env: opts.env ?? process.env,
+    env: childEnvironment(opts.env ?? process.env),
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the child in
     // the order that keeps targets safe (psql is killed while its transaction is open).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prune } from '../../src/core/prune.js';
-import { readManifest } from '../../src/core/repository.js';
+import { readManifestWithBytes } from '../../src/core/repository.js';
 import { applyRetentionBySeries, type RetentionPolicy } from '../../src/core/retention.js';
 import type { Destination } from '../../src/destinations/types.js';
 import {
@@ -116,7 +116,7 @@ interface PruneJson {
 async function expectNoMissingParts(dest: Destination, listed: Listed[]): Promise<void> {
   const keys = new Set(await allKeys(dest));
   for (const b of listed) {
-    const m = await readManifest(dest, b.id);
+    const m = (await readManifestWithBytes(dest, b.id)).manifest;
     for (const k of expectedKeys(m)) expect(keys.has(k), `${k} of listed backup ${b.id}`).toBe(true);
   }
 }
@@ -202,7 +202,7 @@ describe('prune against a real S3 server', () => {
     await expectNoMissingParts(dest, after);
     for (const e of after) await expectVerifies(prefix, e.id, e.id === newId);
     const allowed = new Set(['strongbox.json']);
-    for (const e of after) for (const k of expectedKeys(await readManifest(dest, e.id))) allowed.add(k);
+    for (const e of after) for (const k of expectedKeys((await readManifestWithBytes(dest, e.id)).manifest)) allowed.add(k);
     expect((await allKeys(dest)).filter((k) => !allowed.has(k)), 'no garbage, no leftover locks').toEqual([]);
   });
 

@@ -47,11 +47,14 @@ afterAll(async () => {
 });
 
 describe('#30 strongbox init', () => {
-  it('creates a local repository with its missing parents, says what it made, and is idempotent', async () => {
+  it('creates a local repository (the last folder of its path), says what it made, and is idempotent', async () => {
+    mkdirSync(join(work, 'init-local', 'deep'), { recursive: true });
+    writeFileSync(join(work, 'init-local', 'deep', 'README'), 'backups below\n');
     const repo = join(work, 'init-local', 'deep', 'repo');
     const r = await cli(['init', '--to', repo]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`created a Strongbox repository at ${repo} (format 1.0)\n`);
+    expect(r.stderr).toBe('');
     const marker = readFileSync(join(repo, 'strongbox.json'), 'utf8');
     expect(JSON.parse(marker).format).toBe('1.0');
     const again = await cli(['init', '--to', repo, '--json']);
@@ -59,6 +62,38 @@ describe('#30 strongbox init', () => {
     expect(JSON.parse(again.stdout)).toEqual([{ destination: repo, created: false, format: '1.0' }]);
     expect(readFileSync(join(repo, 'strongbox.json'), 'utf8')).toBe(marker);
     expect(readdirSync(repo)).toEqual(['strongbox.json']);
+  });
+
+  it('refuses a missing parent (exit 4), naming it; warns about an empty parent that is no mount point; --init the same', async () => {
+    const share = join(work, 'init-share');
+    mkdirSync(share);
+    const deep = join(share, 'app', 'deep');
+    for (const args of [['init', '--to', deep], ['backup', '--init', '--to', deep, '--files', tree, '--recipient', recipient]]) {
+      const r = await cli(args);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toContain(`will not create a Strongbox repository at ${deep}: the folder ${join(share, 'app')} does not exist`);
+      expect(r.stderr).toContain('check that the volume that should be there is mounted');
+      expect(readdirSync(share)).toEqual([]);
+    }
+    const r = await cli(['init', '--to', join(share, 'app')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`${share} is an empty folder and no mount point: if a volume should be mounted there, it is not`);
+    expect(readdirSync(join(share, 'app'))).toEqual(['strongbox.json']);
+  });
+
+  it('an empty parent that is a mount point (a fresh volume) gets no warning', async (ctx) => {
+    const mnt = join(work, 'init-tmpfs');
+    mkdirSync(mnt);
+    const refused = tryMount(['-t', 'tmpfs', 'tmpfs', mnt]);
+    if (refused) return ctx.skip(refused);
+    try {
+      const r = await cli(['init', '--to', join(mnt, 'app')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(readdirSync(join(mnt, 'app'))).toEqual(['strongbox.json']);
+    } finally {
+      umount(mnt);
+    }
   });
 
   it('refuses a folder that already holds other data (exit 7), naming it, and changes nothing (not even another --to)', async () => {

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -196,5 +196,75 @@ describe('database passwords', () => {
     const unset = await runCli(['backup', '--to', repo, '--postgres-env', 'SB_NOPE', '--passphrase-env', 'SB_PASS'], { env: { SB_PASS: PASSPHRASE } });
     expect(unset.code).toBe(2);
     expect(unset.stderr).toContain('environment variable SB_NOPE (--postgres-env) is unset');
+  });
+});
+
+describe('child processes inherit no secret', () => {
+  /** Each tool as a wrapper on PATH that records its environment, then runs the real one. */
+  function envRecordingTools(): string {
+    const bin = join(tmp, 'env-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['pg_dump', 'pg_restore', 'psql', 'zstd']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      writeFileSync(join(bin, tool), `#!/bin/sh\nenv -0 > "$ENV_DUMPS/${tool}.$$"\nexec ${real} "$@"\n`);
+      chmodSync(join(bin, tool), 0o755);
+    }
+    return bin;
+  }
+
+  /** Runs `start` with the recording tools first on PATH; checks every child's environment. */
+  async function checkChildren(label: string, secrets: Record<string, string>, tools: string[], start: (env: NodeJS.ProcessEnv) => Promise<{ code: number | null; log: string }>) {
+    const dumps = join(tmp, `env-dumps-${label}`);
+    mkdirSync(dumps, { recursive: true });
+    const r = await start({ ...secrets, ENV_DUMPS: dumps, PATH: `${envRecordingTools()}:${process.env.PATH}` });
+    expect(r.code, r.log).toBe(0);
+    const files = readdirSync(dumps);
+    expect(new Set(files.map((f) => f.split('.')[0]))).toEqual(new Set(tools));
+    for (const f of files) {
+      const vars = readFileSync(join(dumps, f), 'utf8').split('\0');
+      const names = vars.map((v) => v.slice(0, v.indexOf('=')));
+      expect(names.filter((n) => n.startsWith('INPUT_') || n in secrets), f).toEqual([]);
+      for (const value of Object.values(secrets).filter((v) => v.length >= 12)) expect(vars.join('\n'), f).not.toContain(value);
+      if (!f.startsWith('zstd') && !f.startsWith('pg_restore')) expect(vars, f).toContain(`PGPASSWORD=${PASSWORD}`);
+    }
+  }
+
+  it('CLI: pg_dump, zstd, pg_restore and psql see none of the variables Strongbox read a secret from; PGPASSWORD still reaches them', async () => {
+    const source = await database('secrets_env_src', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2);');
+    const target = await database('secrets_env_tgt', 'SELECT 1;');
+    const repo = join(tmp, 'env-repo');
+    const cli = (args: string[]) => async (env: NodeJS.ProcessEnv) => {
+      const r = await runCli(args, { env });
+      return { code: r.code, log: r.stderr };
+    };
+    await checkChildren('cli-backup', { SB_PASS: PASSPHRASE, SB_DB: withPassword(source) }, ['pg_dump', 'psql', 'zstd'], cli(['backup', '--to', repo, '--init', '--compression', 'zstd', '--postgres-env', 'SB_DB', '--passphrase-env', 'SB_PASS']));
+    await checkChildren('cli-restore', { SB_PASS: PASSPHRASE, SB_TARGET: withPassword(target) }, ['psql', 'pg_restore', 'zstd'], cli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--postgres-target-env', 'SB_TARGET']));
+    expect((await target.sql('SELECT count(*) FROM items')).trim()).toBe('2');
+  });
+
+  it('actions: no child sees an INPUT_* variable (identity, passphrase, signing key, database URL)', async () => {
+    const source = await database('secrets_env_asrc', 'CREATE TABLE items (id int); INSERT INTO items VALUES (1), (2), (3);');
+    const target = await database('secrets_env_atgt', 'SELECT 1;');
+    const repo = join(tmp, 'env-action-repo');
+    const action = (name: string) => async (env: NodeJS.ProcessEnv) => {
+      const out = join(tmp, `env-${name}-output`);
+      writeFileSync(out, '');
+      const entry = fileURLToPath(new URL(`../../src/entries/${name}.ts`, import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env, GITHUB_OUTPUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      return { code: /status<<ghadelimiter_[\w-]+\nsuccess\n/.test(readFileSync(out, 'utf8')) ? code : -1, log };
+    };
+    const common = { INPUT_PASSPHRASE: PASSPHRASE, INPUT_IDENTITY: '', 'INPUT_SIGNING-KEY': '', 'INPUT_UNUSED-SECRET': 'an input no child may see' };
+    await checkChildren(
+      'action-backup',
+      { ...common, INPUT_TO: repo, INPUT_INIT: 'true', INPUT_POSTGRES: withPassword(source), INPUT_COMPRESSION: 'zstd' },
+      ['pg_dump', 'psql', 'zstd'],
+      action('backup'),
+    );
+    await checkChildren('action-restore', { ...common, INPUT_FROM: repo, 'INPUT_POSTGRES-TARGET': withPassword(target) }, ['psql', 'pg_restore', 'zstd'], action('restore'));
+    expect((await target.sql('SELECT count(*) FROM items')).trim()).toBe('3');
   });
 });

@@ -166,6 +166,21 @@ describe('control characters in user data (Actions log)', () => {
     expect(warning).toMatch(/skipping "x.*error::y" in /);
   });
 
+  it('a file named `a##[error]x` (the legacy command form, mid-line) forges no annotation; the warning names it escaped', async () => {
+    const hostile = join(work, 'hostile-legacy');
+    mkdirSync(hostile);
+    writeFileSync(join(hostile, 'a.txt'), 'hello\n');
+    execFileSync('mkfifo', [join(hostile, 'a##[error]x')]); // a named pipe: skipped, with a warning naming it
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: join(work, 'repo-hostile-legacy'), init: 'true', files: hostile, unencrypted: 'true' });
+    await runBackupAction();
+    expect(outputs(out).status).toBe('success');
+    const text = log.join('');
+    expect(text).not.toContain('##[');
+    const warning = text.split('\n').find((l) => l.startsWith('::warning::') && l.includes('skipping'));
+    expect(warning).toContain('skipping "a#\\u0023[error]x" in ');
+  });
+
   it('no line of any message, at any level, can start a workflow command; the message keeps its own line breaks', () => {
     const log = quiet();
     actionsReporter.info('Restoring into /srv/x\n::error::forged\n  ::set-output name=a::b\tend\u001b[31m');

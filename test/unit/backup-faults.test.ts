@@ -167,8 +167,26 @@ describe('#26 #30 repositories are created explicitly', () => {
     expect(readdirSync(share)).toEqual([]);
   });
 
-  it('--init creates the folder with its missing parents, or starts in an empty folder (a fresh mount point)', async () => {
+  it('--init creates only the last folder of the path: a missing parent is refused (exit 4) naming it, nothing created', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
+    const share = join(work, 'init-unmounted');
+    mkdirSync(share);
+    const deep = join(share, 'app', 'deep');
+    const err = await exitOf(backup(options(new LocalDestination(deep))));
+    expect(err).toMatchObject({ exitCode: 4 });
+    expect((err as Error).message).toBe(`will not create a Strongbox repository at ${deep}: the folder ${join(share, 'app')} does not exist`);
+    expect((err as { hint: string }).hint).toMatch(/create .*app.* first, or check that the volume that should be there is mounted/);
+    expect(readdirSync(share)).toEqual([]);
+    // init refuses it just the same
+    const { initRepositories } = await import('../../src/core/repository.js');
+    expect(await exitOf(initRepositories([new LocalDestination(deep)], new Date()))).toMatchObject({ exitCode: 4 });
+    expect(readdirSync(share)).toEqual([]);
+  });
+
+  it('--init creates the folder under an existing parent, or starts in an empty folder (a fresh mount point)', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    mkdirSync(join(work, 'init-new', 'a'), { recursive: true });
+    writeFileSync(join(work, 'init-new', 'a', 'other.txt'), 'x');
     const deep = join(work, 'init-new', 'a', 'b');
     const made = await backup(options(new LocalDestination(deep)));
     expect(readdirSync(deep).sort()).toEqual([made.id, 'strongbox.json']);
@@ -179,6 +197,37 @@ describe('#26 #30 repositories are created explicitly', () => {
     // a second run with --init just uses the repository
     const again = await backup(options(new LocalDestination(mountpoint)));
     expect((await complete(new LocalDestination(mountpoint))).map((e) => e.id)).toEqual([ok.id, again.id]);
+  });
+
+  it('--init under an empty parent that is no mount point warns that a volume may be missing, and proceeds', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const share = join(work, 'empty-share');
+    mkdirSync(share);
+    const repo = join(share, 'app');
+    const warnings: string[] = [];
+    const made = await backup(options(new LocalDestination(repo), { reporter: { ...silentReporter, warning: (m: string) => warnings.push(m) } }));
+    expect(warnings).toContain(`${share} is an empty folder and no mount point: if a volume should be mounted there, it is not, and the repository ${repo} is created on the disk below it`);
+    expect(readdirSync(repo).sort()).toEqual([made.id, 'strongbox.json']);
+  });
+
+  it('--init under a mount point that fstab declares but that is not mounted is refused (exit 7), nothing created', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const nas = join(work, 'declared-nas');
+    mkdirSync(nas);
+    const fstab = join(work, 'fstab');
+    writeFileSync(fstab, `# test table\nUUID=abc / ext4 defaults 0 1\n//nas/backups ${nas.replace(/ /g, '\\040')} cifs noauto,credentials=/root/.smb 0 0\n`);
+    for (const to of [join(nas, 'app'), nas]) {
+      const err = await exitOf(backup(options(new LocalDestination(to, { fstab }))));
+      expect(err).toMatchObject({ exitCode: 7 });
+      expect((err as Error).message).toBe(`will not create a Strongbox repository at ${to}: ${nas} is a mount point in ${fstab} but nothing is mounted there`);
+      expect((err as { hint: string }).hint).toContain(`mount ${nas}`);
+      expect(readdirSync(nas)).toEqual([]);
+    }
+    // once something is mounted there (as mountinfo lists it), init proceeds
+    const mountinfo = join(work, 'mountinfo');
+    writeFileSync(mountinfo, `22 27 0:21 / / rw - ext4 /dev/sda1 rw\n99 22 0:77 / ${nas} rw - cifs //nas/backups rw\n`);
+    const made = await backup(options(new LocalDestination(join(nas, 'app'), { fstab, mountinfo })));
+    expect(readdirSync(join(nas, 'app')).sort()).toEqual([made.id, 'strongbox.json']);
   });
 
   it('--init refuses a folder that holds other data (exit 7), naming it; no destination is touched', async () => {
@@ -194,16 +243,29 @@ describe('#26 #30 repositories are created explicitly', () => {
     expect(existsSync(fresh)).toBe(false);
   });
 
+  it('a tree that is the destination itself (also by a symlink) is refused (exit 2) before --init creates anything there', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const { symlinkSync } = await import('node:fs');
+    const same = join(work, 'tree-is-repo');
+    mkdirSync(same);
+    symlinkSync(same, join(work, 'tree-is-repo-link'));
+    for (const path of [same, join(work, 'tree-is-repo-link')]) {
+      const err = await exitOf(backup(options(new LocalDestination(same), { sources: [{ kind: 'files', path }] })));
+      expect(err).toMatchObject({ exitCode: 2, message: `${path} is the Strongbox repository ${same}` });
+      expect(readdirSync(same)).toEqual([]); // no strongbox.json, no locks/
+    }
+  });
+
   it('init is idempotent: an existing repository is left exactly as it is', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
-    const { initRepository } = await import('../../src/core/repository.js');
+    const { initRepositories } = await import('../../src/core/repository.js');
     const repo = join(work, 'init-twice');
     const dest = new LocalDestination(repo);
-    expect(await initRepository(dest, new Date('2026-01-01T00:00:00Z'))).toEqual({ created: true });
+    expect(await initRepositories([dest], new Date('2026-01-01T00:00:00Z'))).toEqual([true]);
     const marker = readFileSync(join(repo, 'strongbox.json'), 'utf8');
     expect(JSON.parse(marker)).toEqual({ format: '1.0', createdAt: '2026-01-01T00:00:00.000Z' });
     const b = await backup(options(dest, { init: false }));
-    expect(await initRepository(dest, new Date())).toEqual({ created: false });
+    expect(await initRepositories([dest], new Date())).toEqual([false]);
     expect(readFileSync(join(repo, 'strongbox.json'), 'utf8')).toBe(marker);
     expect(readdirSync(repo).sort()).toEqual([b.id, 'strongbox.json']);
   });

@@ -14,6 +14,7 @@ let dest: LocalDestination;
 beforeEach(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'strongbox-local-'));
   dest = new LocalDestination(path.join(root, 'repo'));
+  await mkdir(path.join(root, 'repo'));
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
@@ -201,6 +202,21 @@ describe('LocalDestination', () => {
     expect(await keys()).toEqual(['b1/a']);
     await dest.delete('b1/a');
     expect(await readdir(path.join(root, 'repo'))).toEqual([]);
+  });
+
+  it('never creates its own folder or a parent again: a write into a vanished root (an unmounted share) fails, creating nothing', async () => {
+    const gone = new LocalDestination(path.join(root, 'share', 'app'));
+    for (const write of [() => gone.putBytes('20260101T000000Z-abcdef/manifest.json', Buffer.from('x')), () => gone.putBytesIfAbsent('locks/x.json', Buffer.from('x')), () => gone.putBytes('strongbox.json', Buffer.from('x'))]) {
+      const err = await write().catch((e: unknown) => e);
+      expect((err as Error).message).toContain(path.join(root, 'share', 'app'));
+      expect((err as { hint?: string }).hint).toBe('a folder on the way is missing: check that the volume is mounted');
+    }
+    await expect(gone.createRoot()).rejects.toMatchObject({ exitCode: 4, message: expect.stringContaining(`its parent folder ${path.join(root, 'share')} does not exist`) });
+    expect(await readdir(root)).toEqual(['repo']);
+    await mkdir(path.join(root, 'share'));
+    await gone.createRoot();
+    await gone.createRoot(); // an existing folder is fine
+    expect(await readdir(path.join(root, 'share'))).toEqual(['app']);
   });
 
   it('passes the file system error on with the path and a hint', async () => {

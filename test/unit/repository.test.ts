@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, UsageError } from '../../src/core/errors.js';
 import { parseManifest, serializeManifest } from '../../src/core/manifest.js';
-import { listBackups, selectBackup, ensureRepository } from '../../src/core/repository.js';
+import { listBackups, selectBackup, ensureRepositories } from '../../src/core/repository.js';
 import { newBackupId, isBackupId } from '../../src/core/backup-id.js';
 import { silentReporter } from '../../src/core/reporter.js';
 import type { Manifest } from '../../src/core/types.js';
@@ -35,7 +35,7 @@ function manifest(id: string, startedAt: string, labels: string[] = [], sha?: st
 
 async function repoWith(...ms: Manifest[]): Promise<MemoryDestination> {
   const d = new MemoryDestination();
-  await ensureRepository(d, new Date(), true);
+  await ensureRepositories([d], new Date(), true);
   for (const m of ms) {
     await d.putBytes(`${m.id}/files-x.tar`, Buffer.from('x'));
     await d.putBytes(`${m.id}/manifest.json`, serializeManifest(m));

@@ -7,6 +7,11 @@ describe('printable', () => {
     expect(out).toBe('x\\n::error::y');
     expect(out.split('\n')).toHaveLength(1);
   });
+  it('escapes the legacy workflow command form `##[` anywhere in the text', () => {
+    expect(printable('a##[error]x')).toBe('a#\\u0023[error]x');
+    expect(printable('##[warning]x ###[group]y')).toBe('#\\u0023[warning]x ##\\u0023[group]y');
+    expect(printable('a##b #[c] # [d]')).toBe('a##b #[c] # [d]');
+  });
   it('escapes terminal escapes, carriage returns and C1 controls', () => {
     expect(printable('a\x1b[2Jb\rc\u0085d\u2028')).toBe('a\\u001b[2Jb\\rc\\u0085d\\u2028');
   });
@@ -24,5 +29,9 @@ describe('log lines (reporters)', () => {
     const r = new ConsoleReporter({ write: (l) => lines.push(l) });
     r.warning('skipping "a\u001b[2Jb\tc"\n::error::forged');
     expect(lines).toEqual(['warning: skipping "a\\u001b[2Jb\\tc"\n\\u003a:error::forged']);
+  });
+  it('no line holds the legacy `##[cmd]` form, at its start or inside it', async () => {
+    const { logText } = await import('../../src/shared/text.js');
+    expect(logText('skipping "a##[error]x"\n##[group]forged')).toBe('skipping "a#\\u0023[error]x"\n#\\u0023[group]forged');
   });
 });

@@ -9,4 +9,4 @@ export {
   type SshPrivateKey,
   type SshPublicKey,
 } from './keys.js';
-export { SshSignatureError, parseSignature, signMessage, signerFingerprint, verifySignature, type SshSignature } from './sshsig.js';
+export { SshSignatureError, parseSignature, signMessage, verifySignature, type SshSignature } from './sshsig.js';

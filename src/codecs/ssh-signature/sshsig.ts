@@ -1,5 +1,5 @@
 import { createHash, sign, verify } from 'node:crypto';
-import { KEY_TYPE, SshKeyError, fingerprint, parsePublicKeyBlob, publicKeyBlob, toPrivateKeyObject, toPublicKeyObject, type SshPrivateKey } from './keys.js';
+import { KEY_TYPE, SshKeyError, parsePublicKeyBlob, publicKeyBlob, toPrivateKeyObject, toPublicKeyObject, type SshPrivateKey } from './keys.js';
 import { SshWireError, WireReader, sshString, u32 } from './wire.js';
 
 /**
@@ -72,8 +72,4 @@ export function parseSignature(text: string): SshSignature {
 export function verifySignature(sig: SshSignature, namespace: string, message: Uint8Array): boolean {
   if (sig.namespace !== namespace) return false;
   return verify(null, signedData(namespace, sig.hashAlgorithm, message), toPublicKeyObject(sig.publicKey), sig.signature);
-}
-
-export function signerFingerprint(sig: SshSignature): string {
-  return fingerprint(sig.publicKey);
 }

@@ -22,11 +22,6 @@ export class WireReader {
   get done(): boolean {
     return this.pos === this.buf.length;
   }
-  rest(): Buffer {
-    const r = this.buf.subarray(this.pos);
-    this.pos = this.buf.length;
-    return r;
-  }
   bytes(n: number): Buffer {
     if (n < 0 || this.pos + n > this.buf.length) throw new SshWireError('truncated');
     const r = this.buf.subarray(this.pos, this.pos + n);
