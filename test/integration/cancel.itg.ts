@@ -27,6 +27,8 @@ const holders: ChildProcess[] = [];
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'strongbox-cancel-'));
+  // Not empty, like a real backup volume: `--init` warns about an empty parent (maybe unmounted).
+  await writeFile(join(tmp, 'README'), 'cancellation tests\n');
 });
 afterEach(() => {
   for (const h of holders.splice(0)) h.kill('SIGKILL');
