@@ -11,7 +11,7 @@ import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
 import { RefusedError, UsageError } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, type Selection } from './repository.js';
+import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
@@ -62,7 +62,9 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
 async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
-  const chosen = await selectTrusted(dest, await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
+  const entries = await listBackups(dest, reporter);
+  const chosen = await selectTrusted(dest, entries, { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
+  warnNewerDamaged(entries, chosen, opts.selection.selector, reporter);
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
@@ -115,7 +117,7 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   const restored: RestoreResult['restored'] = [];
   for (const job of jobs) {
     throwIfCancelled();
-    reporter.info(`  restoring ${job.artifact.name} → ${job.display}`);
+    reporter.info(`  restoring ${describeArtifact(job.artifact)} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job));
     if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
@@ -137,8 +139,10 @@ export function restoreNeeds(opts: Pick<RestoreOptions, 'postgresTarget' | 'file
 
 function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
   const names = m.artifacts.map((a) => a.name);
+  // Each with its source: files-data and files-data-2 are numbered in argument order.
+  const has = `it has: ${m.artifacts.map(describeArtifact).join(', ')}`;
   for (const n of opts.only ?? []) {
-    if (!names.includes(n)) throw new UsageError(`backup ${m.id} has no artifact "${n}"`, `it has: ${names.join(', ')}`);
+    if (!names.includes(n)) throw new UsageError(`backup ${m.id} has no artifact "${printable(n)}"`, has);
   }
   const chosen = m.artifacts.filter((a) => !opts.only?.length || opts.only.includes(a.name));
   const jobs: Job[] = [];
@@ -147,7 +151,7 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
     const target = kind === 'postgres' ? opts.postgresTarget : opts.filesTarget;
     const flag = kind === 'postgres' ? '--postgres-target' : '--files-target';
     if (!ofKind.length) {
-      if (target) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, `it has: ${names.join(', ')}`);
+      if (target) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, has);
       continue;
     }
     if (!target) {
@@ -156,7 +160,7 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
       continue;
     }
     if (ofKind.length > 1) {
-      throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map((a) => a.name).join(', ')}) but one ${flag}`, 'choose one with --only NAME');
+      throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map(describeArtifact).join(', ')}) but one ${flag}`, 'choose one with --only NAME');
     }
     const display = kind === 'postgres' ? redactPostgresUrl(target) : resolve(target);
     jobs.push({ artifact: ofKind[0]!, target: kind === 'files' ? resolve(target) : target, display });

@@ -4,7 +4,7 @@ import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, objectKey } from './repository.js';
+import { assertRepository, damagedError, listBackups, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, describeSignature, selectTrusted, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
@@ -66,11 +66,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   const named = damaged.find((e) => e.id === opts.selector);
   if (named || (!entries.some((e) => e.complete) && damaged.length)) {
     // A backup whose manifest is there but unreadable is a damaged backup, not a missing one.
-    const bad = named ? [named] : damaged;
-    throw new VerificationError(
-      bad.map((e) => `backup ${e.id} at ${dest.display} is damaged: ${e.damaged}`).join('\n'),
-      named ? 'choose another backup (strongbox list --all)' : 'no other complete backup is there; run a new backup and check the storage',
-    );
+    throw damagedError(named ? [named] : damaged.reverse(), { where: dest.display, otherwise: named ? 'choose another backup (strongbox list shows them all)' : undefined });
   }
   if (!entries.some((e) => e.complete)) {
     throw new NotFoundError(`no complete backup at ${dest.display}`, 'run a backup first, or check the destination');
@@ -91,7 +87,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   if (opts.selector === 'latest') {
     // A newer backup whose manifest can't be read must not let an older one pass as "latest".
     for (const e of entries) {
-      if (e.damaged && e.time > chosen.time) problem({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged}` });
+      if (e.damaged && e.time > chosen.time) problem({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged} (${e.damagedHint})` });
     }
   }
   const deep = opts.deep || opts.decrypt !== undefined;
