@@ -9,7 +9,7 @@ import { inspectTarget } from '../sources/target-check.js';
 import { printable } from '../shared/text.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
-import { RefusedError, UsageError } from './errors.js';
+import { RefusedError, UsageError, VerificationError } from './errors.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
@@ -70,6 +70,15 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
   assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
   const jobs = planJobs(m, opts);
+  // A listed object that is not there is a damaged backup (exit 3, as verify says), not "not found".
+  const present = new Set(chosen.objects.map((o) => o.key));
+  const missing = jobs.filter((j) => !present.has(`${m.id}/${j.artifact.key}`));
+  if (missing.length) {
+    throw new VerificationError(
+      `backup ${m.id} is damaged: ${missing.map((j) => `${printable(j.artifact.name)} (${dest.display}/${m.id}/${printable(j.artifact.key)}) is missing`).join(', ')}; nothing was written`,
+      'restore another backup (strongbox list) and check the storage',
+    );
+  }
   await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
   activity.what = `restore of ${m.id}`;

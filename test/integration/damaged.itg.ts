@@ -83,3 +83,30 @@ describe('a damaged backup gets one answer (trial item 10)', () => {
     }
   });
 });
+
+describe('exit codes and key errors say what happened (trial items 13, 17)', () => {
+  it('restore of a backup whose object is missing exits 3 (damaged), like verify', async () => {
+    const repo = join(work, 'repo-missing');
+    const id = await backupTo(repo);
+    rmSync(join(repo, id, 'files-data.tar.zst.age'));
+    const target = join(work, 'out-missing');
+    const r = await cli(['restore', '--from', repo, '--passphrase-env', 'SB_PASS', '--files-target', target]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`backup ${id} is damaged: files-data (${repo}/${id}/files-data.tar.zst.age) is missing`);
+    const v = await cli(['verify', '--from', repo]);
+    expect(v.code, v.stderr).toBe(3);
+  });
+
+  it('verify with a whitespace-only passphrase exits 2; a missing identity file is named in a sentence', async () => {
+    const repo = join(work, 'repo-keys');
+    await backupTo(repo);
+    const blank = await runCli(['verify', '--from', repo, '--passphrase-env', 'SB_PASS'], { env: { ...env, SB_PASS: '                ' } });
+    expect(blank.code, blank.stderr).toBe(2);
+    expect(blank.stderr).toContain('the passphrase in $SB_PASS is empty (only whitespace)');
+    const nope = join(work, 'no-such-key.txt');
+    const r = await cli(['verify', '--from', repo, '--identity-file', nope]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`cannot read identity file ${nope}: it does not exist`);
+    expect(r.stderr).not.toContain('ENOENT');
+  });
+});
