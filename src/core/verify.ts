@@ -6,7 +6,7 @@ import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessag
 import type { Reporter } from './reporter.js';
 import { assertRepository, damagedError, listBackups, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertEncryptedAsDeclared, checkTrust, describeSignature, selectTrusted, type SignatureStatus } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignatureStatus, selectTrusted, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
@@ -76,9 +76,12 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   const manifestAt = `${dest.display}/${objectKey(m.id, MANIFEST_NAME)}`;
   const problems: VerifyProblem[] = [];
   // Each problem is printed once, when found; the edges end with a one-line summary.
+  // Those found before the "Verifying …" header are printed right after it, so they follow the backup's name.
+  let headerShown = false;
+  const show = (p: Omit<VerifyProblem, 'exitCode'>) => reporter.error(`FAILED ${p.artifact ? `${p.artifact} ` : ''}${p.object ? `(${p.object})` : `backup ${m.id}`}: ${p.problem}`);
   const problem = (p: Omit<VerifyProblem, 'exitCode'>, exitCode: number = ExitCode.verifyFailed) => {
     problems.push({ ...p, exitCode });
-    reporter.error(`FAILED ${p.artifact ? `${p.artifact} ` : ''}${p.object ? `(${p.object})` : `backup ${m.id}`}: ${p.problem}`);
+    if (headerShown) show(p);
   };
   const ageSeconds = (now.getTime() - Date.parse(m.finishedAt)) / 1000;
   if (opts.maxAgeMs !== undefined && ageSeconds * 1000 > opts.maxAgeMs) {
@@ -92,12 +95,16 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   }
   const deep = opts.deep || opts.decrypt !== undefined;
   if (deep && !opts.deep) reporter.info('A key was given, so this is a deep verification: every artifact is decrypted and its plaintext checked');
+  const manifestProblems: string[] = [];
   let signature: SignatureStatus = { signed: false };
   try {
     signature = await checkTrust(dest, chosen, opts.trusted);
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
-    problem({ object: manifestAt, problem: err.message });
+    manifestProblems.push(err.message);
+    // Say whose signature it carries (an untrusted key is not "unsigned").
+    const found = await readSignatureStatus(dest, chosen);
+    signature = found.signed && !found.unreadable && found.valid !== false ? { ...found, trusted: false } : found;
   }
   let encryptionOk = true;
   try {
@@ -105,9 +112,12 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
     encryptionOk = false;
-    problem({ object: manifestAt, problem: err.message });
+    manifestProblems.push(err.message);
   }
+  for (const p of manifestProblems) problem({ object: manifestAt, problem: p });
   reporter.info(`Verifying ${m.id} at ${dest.display}${deep ? ' (deep: decrypting)' : ''}; ${describeSignature(signature, !!opts.trusted?.length)}`);
+  headerShown = true;
+  for (const p of problems) show(p);
   const artifacts: VerifyResult['artifacts'] = [];
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));
   for (const a of m.artifacts) {
