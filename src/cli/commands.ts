@@ -330,7 +330,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   commonOptions(
     program
       .command('prune')
-      .description('delete backups that no retention rule keeps (the newest complete backup always stays)')
+      .description('delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays')
       .requiredOption('--from <dest>', 'where the backups are')
       .option('--keep-last <n>', 'keep the N newest backups')
       .option('--keep-hourly <n>', 'keep the newest backup of each of the last N hours (UTC) that have one')

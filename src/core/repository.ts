@@ -99,8 +99,10 @@ export async function ensureRepositories(dests: Destination[], now: Date, init =
 function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): NotFoundError {
   const where = dest.localPath ? 'the folder is empty or missing' : 'nothing is stored there';
   const what = state.kind === 'empty' ? `${MARKER} is missing; ${where}` : `${MARKER} is missing`;
-  const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix';
-  const create = `to start a new repository here, run \`strongbox init --to ${dest.display}\`${forBackup ? ' or pass --init (action input init: true)' : ''}`;
+  const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix (and, for a non-AWS store, --endpoint or --preset)';
+  // A non-AWS store needs its --endpoint (or --preset) on init too, or init looks in AWS.
+  const storeFlags = dest.localPath ? '' : ' plus the same --endpoint/--preset/--region';
+  const create = `to start a new repository here, run \`strongbox init --to ${dest.display}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
   // Something else lives there: most likely a wrong path, and init would refuse it anyway.
   const hint = state.kind === 'occupied' ? `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository` : `${check}; ${create}`;
   return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, hint);

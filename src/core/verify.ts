@@ -8,7 +8,7 @@ import { assertRepository, damagedError, listBackups, objectKey } from './reposi
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignatureStatus, selectTrusted, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
-import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
+import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -54,11 +54,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   await assertRepository(opts.destination);
   return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => {
     const activity = beginActivity(`verify of ${opts.selector} at ${opts.destination.display}`, 'nothing was changed');
-    return run(opts).finally(() => activity.end());
+    return run(opts, activity).finally(() => activity.end());
   });
 }
 
-async function run(opts: VerifyOptions): Promise<VerifyResult> {
+async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResult> {
   const { destination: dest, reporter } = opts;
   const now = (opts.now ?? (() => new Date()))();
   const entries = await listBackups(dest, reporter);
@@ -73,6 +73,7 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   }
   const chosen = await selectTrusted(dest, entries, { selector: opts.selector }, opts.trusted, reporter);
   const m = chosen.manifest;
+  activity.what = `verify of ${m.id} at ${dest.display}`;
   const manifestAt = `${dest.display}/${objectKey(m.id, MANIFEST_NAME)}`;
   const problems: VerifyProblem[] = [];
   // Each problem is printed once, when found; the edges end with a one-line summary.

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,5 +108,31 @@ describe('exit codes and key errors say what happened (trial items 13, 17)', () 
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`cannot read identity file ${nope}: it does not exist`);
     expect(r.stderr).not.toContain('ENOENT');
+  });
+
+  it('list labels the run sha and the deployed sha; a bad key exits 2 before "Backup … →"; a file as --to has no false hint; prune --help names series', async () => {
+    const RUN = '2e5d0ffee1234567890abcdef1234567890abcd2';
+    const DEPLOYED = '1f4c0ffee1234567890abcdef1234567890abcd1';
+    const repo = join(work, 'repo-sha');
+    const b = await runCli(['backup', '--to', repo, '--init', '--files', tree, '--passphrase-env', 'SB_PASS', '--deployed-sha', DEPLOYED], { env: { ...env, GITHUB_SHA: RUN } });
+    expect(b.code, b.stderr).toBe(0);
+    const list = await cli(['list', '--from', repo]);
+    expect(list.stdout).toContain(`run sha ${RUN.slice(0, 12)} deployed ${DEPLOYED.slice(0, 12)}`);
+    expect(list.stdout).toContain(`files-data (${tree})`);
+
+    const fresh = join(work, 'repo-never');
+    const blank = await runCli(['backup', '--to', fresh, '--init', '--files', tree, '--passphrase-env', 'SB_PASS'], { env: { ...env, SB_PASS: ' '.repeat(16) } });
+    expect(blank.code, blank.stderr).toBe(2);
+    expect(blank.stderr).not.toMatch(/^Backup /m);
+    expect(existsSync(fresh)).toBe(false);
+
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const onFile = await cli(['backup', '--to', file, '--init', '--files', tree, '--passphrase-env', 'SB_PASS']);
+    expect(onFile.code).not.toBe(0);
+    expect(onFile.stderr).not.toContain('it is created if missing');
+
+    const help = await cli(['prune', '--help']);
+    expect(help.stdout).toMatch(/rules apply per series[\s\S]*newest complete backup of every series/);
   });
 });
