@@ -148,6 +148,17 @@ describe('sources that share an artifact name are different series (trial: prune
     const target = join(work, 'y-restored');
     await ok(['restore', '--from', repo, '--backup', onlyY, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', target]);
     expect(readFileSync(join(target, 'f.txt'), 'utf8')).toBe(`${y}\n`);
+
+    // --files x --files y are files-data and files-data-2 by argument order: every list that
+    // asks for --only NAME shows which tree each name holds.
+    const both = await ok(['backup', '--to', repo, '--files', y, '--files', x, '--passphrase-env', 'STRONGBOX_PASS']);
+    const r = await cli(['restore', '--from', repo, '--backup', both, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', join(work, 'both')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`several files artifacts (files-data (${y}), files-data-2 (${x}))`);
+    const only = await cli(['restore', '--from', repo, '--backup', both, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', join(work, 'both'), '--only', 'files-data-2']);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.stderr).toContain(`restoring files-data-2 (${x}) → ${join(work, 'both')}`);
+    expect((await cli(['list', '--from', repo])).stdout).toContain(`files-data (${y}), files-data-2 (${x})`);
   });
 });
 
