@@ -5,7 +5,7 @@ import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { restoreFiles } from '../sources/files.js';
 import { checkRestoreTarget } from '../sources/files-target.js';
-import { inspectTarget } from '../sources/target-check.js';
+import { inspectTarget, refuseMountPoint } from '../sources/target-check.js';
 import { printable } from '../shared/text.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
@@ -193,6 +193,7 @@ export async function assertRepositoryOutside(dest: Destination, filesTarget: st
       'replacing the target would delete the backups in it; restore into another directory, or keep the repository elsewhere',
     );
   }
+  await refuseMountPoint(target);
   if (found.mountPoints.length) {
     const shown = found.mountPoints.slice(0, 5).map(printable).join(', ');
     const more = found.mountPoints.length > 5 ? ` and ${found.mountPoints.length - 5} more` : '';
@@ -202,3 +203,4 @@ export async function assertRepositoryOutside(dest: Destination, filesTarget: st
     );
   }
 }
+

@@ -9,7 +9,7 @@ import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } 
 import type { Reporter } from '../core/reporter.js';
 import { printable } from '../shared/text.js';
 import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './files-target.js';
-import { inspectTarget } from './target-check.js';
+import { inspectTarget, refuseMountPoint } from './target-check.js';
 import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
 
@@ -713,6 +713,7 @@ function notEmpty(target: string): RefusedError {
 export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
   const target = resolve(targetDir);
   await checkRestoreTarget(target);
+  await refuseMountPoint(target);
   if (!opts.force && (await targetState(target)) === 'occupied') throw notEmpty(target);
   await clearLeftovers(target, opts.reporter);
   // Fresh and private (0700) until it is complete: nothing already on disk can redirect a write.
