@@ -1,5 +1,5 @@
 import { constants as fsConstants, fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -673,6 +673,8 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
   }
   if (!force) throw notEmpty(target);
   const aside = asideName(target, randomBytes(4).toString('hex'));
+  // A link in the target's place is replaced itself; what it points to is never followed.
+  const linkTo = (await lstat(target)).isSymbolicLink() ? await readlink(target) : undefined;
   try {
     await rename(target, aside);
   } catch (err) {
@@ -690,6 +692,11 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
     reporter.warning(
       `replaced ${target} (--force); its previous contents were kept at ${aside}: a file system is mounted below it (${mounted.map(printable).join(', ')}). Unmount it before you remove ${aside}, or its data is deleted too`,
     );
+    return;
+  }
+  if (linkTo !== undefined) {
+    reporter.info(`replaced the symbolic link ${printable(target)} (→ ${printable(linkTo)}) with the restored tree; ${printable(linkTo)} was not changed`);
+    await rm(aside).catch((err: unknown) => reporter.warning(`the replaced symbolic link was kept at ${printable(aside)} (${errorMessage(err)}); remove it by hand`));
     return;
   }
   reporter.info(`replaced ${target} (--force); removing its previous contents`);
