@@ -81,10 +81,12 @@ export async function isMountPoint(target: string): Promise<boolean> {
   if (!top?.isDirectory()) return false;
   const real = await realpath(target).catch(() => target);
   if (dirname(real) === real) return true;
+  // The kernel's list also holds a bind mount of a folder of the same file system (same st_dev).
+  const mounts = await listMountPoints();
+  if (mounts.length) return mounts.includes(real);
+  // No list (no /proc): a change of device. Not used first, as a btrfs subvolume changes it too.
   const parent = await stat(dirname(real)).catch(() => undefined);
-  if (parent && parent.dev !== top.dev) return true;
-  // A bind mount of a folder of the same file system keeps st_dev: the kernel's list tells.
-  return (await listMountPoints()).includes(real);
+  return !!parent && parent.dev !== top.dev;
 }
 
 /** Refused (exit 7) before any download, extraction or safety backup. */
