@@ -175,12 +175,12 @@ export async function resolveTrust(s: TrustSettings): Promise<SshPublicKey[] | u
   const keys: SshPublicKey[] = [];
   const add = (text: string, where: string) => {
     const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    if (!lines.length) throw new UsageError(`${where} holds no public key`, 'give the .pub file written by strongbox keygen --signing (a line "ssh-ed25519 AAAA…")');
+    if (!lines.length) throw new UsageError(`${where} holds no public key`, 'give the .pub file written by strongbox keygen --signing (a line "ssh-ed25519 AAAA…"), or an allowed_signers file');
     lines.forEach((line, i) => {
       try {
         keys.push(parsePublicKey(line));
       } catch (err) {
-        throw new UsageError(`${where}${lines.length > 1 ? ` (key ${i + 1})` : ''}: ${(err as Error).message}`, 'give the .pub file written by strongbox keygen --signing');
+        throw new UsageError(`${where}${lines.length > 1 ? ` (key ${i + 1})` : ''}: ${(err as Error).message}`, 'give the .pub file written by strongbox keygen --signing, or an allowed_signers file (lines "principal ssh-ed25519 AAAA…")');
       }
     });
   };

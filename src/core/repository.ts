@@ -195,10 +195,10 @@ export function missingContent(m: Pick<Manifest, 'artifacts'> | undefined, needs
 
 export function describeBackup(e: BackupEntry): string {
   const m = e.manifest;
-  if (!m) return `${e.id} (incomplete)`;
+  if (!m) return `${printable(e.id)} (incomplete)`;
   const labels = m.labels.length ? ` [${m.labels.join(', ')}]` : '';
   const sha = m.origin.sha ? ` sha ${m.origin.sha.slice(0, 12)}` : '';
-  return `${m.id} ${m.startedAt}${labels}${sha}`;
+  return printable(`${m.id} ${m.startedAt}${labels}${sha}`);
 }
 
 /** Picks one complete backup; refuses with the candidates listed when it can't. */
