@@ -80,7 +80,7 @@ async function writeNew(file: string, text: string, mode: number): Promise<void>
 
 /** `/srv/backups`, or `bucket B, prefix P (s3://B/P)` so a wrong prefix stands out. */
 function describeLocation(dest: Destination): string {
-  if (dest instanceof S3Destination) return `bucket ${dest.bucket}, prefix ${dest.prefix || '(none)'} (${dest.display})`;
+  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || '(none)'} (${dest.display})`;
   return dest.display;
 }
 

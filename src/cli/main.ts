@@ -13,6 +13,7 @@ import { registerCommands } from './commands.js';
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   quietAwsNodeVersionWarning();
+  ignoreOutputErrors();
   const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
   const program = new Command('strongbox')
     .version(VERSION)
@@ -52,4 +53,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } finally {
     uninstall();
   }
+}
+
+let outputGuarded = false;
+/**
+ * A reader that went away (`strongbox verify … | head -1`: EPIPE) must not crash the run: an
+ * unhandled 'error' on stdout/stderr would kill it mid-operation, before its cleanup (locks,
+ * partial objects) and with the wrong exit code. Output is best effort; the operation is not.
+ */
+function ignoreOutputErrors(): void {
+  if (outputGuarded) return;
+  outputGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 }

@@ -48,12 +48,15 @@ export interface KeySettings {
 export const MIN_PASSPHRASE_LENGTH = 16;
 
 export function resolveEncryption(k: KeySettings, reporter: Reporter): EncryptOptions | undefined {
-  if (k.passphrase !== undefined) reporter.setSecret(k.passphrase);
   if (k.recipients.some((r) => r.trim() === '')) {
     throw new UsageError('a recipient is empty', 'an unset repository secret expands to ""; set it to an age1… public key. No plaintext backup is made.');
   }
-  if (k.passphrase !== undefined && k.passphrase === '') {
-    throw new UsageError(`the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty`, 'an unset secret expands to ""; no plaintext backup is made');
+  // Whitespace only counts as empty (the encryption stage would refuse it later, mid-run).
+  if (k.passphrase !== undefined && k.passphrase.trim() === '') {
+    throw new UsageError(
+      `the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty${k.passphrase ? ' (only whitespace)' : ''}`,
+      'an unset secret expands to ""; no plaintext backup is made',
+    );
   }
   // Only new backups: restoring or verifying an older one made with a shorter passphrase works.
   if (k.passphrase !== undefined && [...k.passphrase].length < MIN_PASSPHRASE_LENGTH) {
@@ -62,6 +65,8 @@ export function resolveEncryption(k: KeySettings, reporter: Reporter): EncryptOp
       'a short passphrase can be guessed offline by anyone who can read the bucket. Better, encrypt to a public key: `strongbox keygen --output key.txt` prints the age1… recipient for --recipient (input recipient); or use a passphrase of 16+ characters (e.g. five random words)',
     );
   }
+  // Registered only now: masking a short passphrase (a common word) would mangle the refusal above.
+  if (k.passphrase !== undefined) reporter.setSecret(k.passphrase);
   const recipients = k.recipients.map((r) => r.trim());
   const hasKey = recipients.length > 0 || k.passphrase !== undefined;
   if (k.unencrypted) {
@@ -175,12 +180,12 @@ export async function resolveTrust(s: TrustSettings): Promise<SshPublicKey[] | u
   const keys: SshPublicKey[] = [];
   const add = (text: string, where: string) => {
     const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    if (!lines.length) throw new UsageError(`${where} holds no public key`, 'give the .pub file written by strongbox keygen --signing (a line "ssh-ed25519 AAAA…")');
+    if (!lines.length) throw new UsageError(`${where} holds no public key`, 'give the .pub file written by strongbox keygen --signing (a line "ssh-ed25519 AAAA…"), or an allowed_signers file');
     lines.forEach((line, i) => {
       try {
         keys.push(parsePublicKey(line));
       } catch (err) {
-        throw new UsageError(`${where}${lines.length > 1 ? ` (key ${i + 1})` : ''}: ${(err as Error).message}`, 'give the .pub file written by strongbox keygen --signing');
+        throw new UsageError(`${where}${lines.length > 1 ? ` (key ${i + 1})` : ''}: ${(err as Error).message}`, 'give the .pub file written by strongbox keygen --signing, or an allowed_signers file (lines "principal ssh-ed25519 AAAA…")');
       }
     });
   };
@@ -378,8 +383,20 @@ export function resolvePolicy(s: RetentionSettings): RetentionPolicy | undefined
 
 /** `--db-lock-timeout` (input db-lock-timeout): how long to wait for a table lock held elsewhere; default 5 min. */
 export function resolveDbLockTimeout(value: string | undefined): number | undefined {
-  return value?.trim() ? parseDuration(value, '--db-lock-timeout') : undefined;
+  if (!value?.trim()) return undefined;
+  const ms = parseDuration(value, '--db-lock-timeout');
+  // PostgreSQL takes lock_timeout in ms up to 2^31-1 (~24.8 days), and 0 means "wait forever".
+  if (ms < 1_000 || ms > MAX_DB_LOCK_TIMEOUT_MS) {
+    throw new UsageError(
+      `--db-lock-timeout "${value}" is out of range: it must be from 1s to 24d20h (PostgreSQL's maximum, ${MAX_DB_LOCK_TIMEOUT_MS} ms)`,
+      'PostgreSQL would treat 0 as "wait forever" and refuse anything longer; the default is 5m',
+    );
+  }
+  return ms;
 }
+
+/** PostgreSQL's largest lock_timeout/statement_timeout, in milliseconds (INT_MAX). */
+export const MAX_DB_LOCK_TIMEOUT_MS = 2_147_483_647;
 
 export function resolveLock(s: { lockWait?: string; lockStale?: string }, env: NodeJS.ProcessEnv): LockSettings {
   return {

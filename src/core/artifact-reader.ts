@@ -42,14 +42,22 @@ export async function openPlaintext(
     throw new UsageError(`${where} is encrypted`, 'pass --identity-file FILE or --passphrase-env NAME');
   }
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const stages = [
-    local ? createReadStream(local.path) : await dest.get(objectKey(backupId, a.key)),
-    expectDigest(a.stored, mismatch('stored object', where, a.stored)),
-    a.encryption.scheme === 'age' ? createDecryptStream(decrypt!) : undefined,
-    createDecompressor(a.compression.algorithm),
-    expectDigest(a.plaintext, mismatch('restored plaintext', where, a.plaintext)),
-    out,
-  ].filter((s) => s !== undefined);
+  const source = local ? createReadStream(local.path) : await dest.get(objectKey(backupId, a.key));
+  let stages;
+  try {
+    stages = [
+      source,
+      expectDigest(a.stored, mismatch('stored object', where, a.stored)),
+      a.encryption.scheme === 'age' ? createDecryptStream(decrypt!) : undefined,
+      createDecompressor(a.compression.algorithm),
+      expectDigest(a.plaintext, mismatch('restored plaintext', where, a.plaintext)),
+      out,
+    ].filter((s) => s !== undefined);
+  } catch (err) {
+    // A stage refusing its options must not leave the download open behind it.
+    source.on('error', () => {}).destroy();
+    throw err;
+  }
   // pipeline destroys `out` with the first error, which is how the consumer learns of it.
   // A cancellation destroys every stage (zstd too), and `out` with it.
   pipeline(stages as unknown as [Readable, PassThrough], { signal: cancelSignal() }).catch(() => {});

@@ -43,14 +43,28 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   const abort = new AbortController();
 
   const dump = await plan.open();
-  const plainHash = new HashingStream();
-  const storedHash = new HashingStream();
-  const compressor = createCompressor(algorithm, level);
-  const encryptor = ctx.encryption ? createEncryptStream(ctx.encryption) : undefined;
-  const { input, outputs } = fanOut(ctx.destinations.length);
-  const stages = [dump.stream, plainHash, compressor, encryptor, storedHash, input].filter(
-    (s): s is NonNullable<typeof s> => s !== undefined,
-  );
+  // Every stage is built before the pipeline runs. One that throws while being built (the
+  // encryptor refusing its key after zstd was spawned) must still tear down the ones already
+  // made: a live zstd child or dump process otherwise keeps the process alive forever.
+  const built: Stage[] = [dump.stream];
+  let stages: (Readable | NodeJS.WritableStream)[];
+  let plainHash: HashingStream, storedHash: HashingStream, input, outputs;
+  try {
+    const made = <T extends Stage | undefined>(s: T): T => (s && built.push(s), s);
+    plainHash = made(new HashingStream());
+    storedHash = made(new HashingStream());
+    const compressor = made(createCompressor(algorithm, level));
+    const encryptor = made(ctx.encryption ? createEncryptStream(ctx.encryption) : undefined);
+    ({ input, outputs } = fanOut(ctx.destinations.length));
+    made(input);
+    stages = [dump.stream, plainHash, compressor, encryptor, storedHash, input].filter(
+      (s): s is NonNullable<typeof s> => s !== undefined,
+    );
+  } catch (err) {
+    for (const s of built) s.on('error', () => {}).destroy(); // nobody reads them: their teardown errors are noise
+    await dump.completed.catch(() => {}); // the dump's own failure only reports this teardown
+    throw err;
+  }
 
   const tasks: Promise<unknown>[] = [
     // A cancellation destroys every stage (stopping the dump and zstd) and so fails this task.
@@ -71,7 +85,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   const settled = await settleAll(tasks, () => {
     abort.abort();
     dump.stream.destroy();
-    for (const s of stages) s.destroy();
+    for (const s of stages) (s as Readable).destroy();
   });
   if (settled) throw settled;
 
@@ -92,6 +106,8 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   );
   return record;
 }
+
+type Stage = { on(event: 'error', listener: () => void): Stage; destroy(): unknown };
 
 /** An error that only reports being torn down after something else failed. */
 function isConsequence(e: unknown): boolean {

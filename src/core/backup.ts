@@ -1,7 +1,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { checkEncryptOptions, recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
+import { recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
 import { fingerprint, signMessage, type SshPrivateKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { dumpFiles, filesArtifactName, refuseLeftOutRoot, treeRoot, type LeaveOut } from '../sources/files.js';
@@ -71,8 +71,6 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   if (opts.destinations.length === 0) throw new UsageError('no destination given', 'pass --to DEST (a path or s3://bucket/prefix)');
   if (opts.sources.length === 0) throw new UsageError('nothing to back up', 'pass --postgres URL and/or --files PATH');
   validateLabels(opts.labels);
-  // Keys too: a bad one must exit 2 before "Backup … →" and before anything starts.
-  if (opts.encryption) checkEncryptOptions(opts.encryption);
 
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.

@@ -42,7 +42,13 @@ export class ConsoleReporter implements Reporter {
     // the CLI runs in a workflow step, forge a workflow command).
     const masked = logText(this.masker.mask(line));
     if (this.opts.write) this.opts.write(masked);
-    else process.stderr.write(masked + '\n');
+    else if (!process.stderr.destroyed) {
+      try {
+        process.stderr.write(masked + '\n');
+      } catch {
+        // A closed stderr (EPIPE) must never abort the operation or its cleanup.
+      }
+    }
   }
   debug(message: string): void {
     if (this.opts.verbose) this.out(`debug: ${message}`);

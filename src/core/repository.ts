@@ -201,13 +201,13 @@ export function missingContent(m: Pick<Manifest, 'artifacts'> | undefined, needs
 
 export function describeBackup(e: BackupEntry): string {
   const m = e.manifest;
-  if (e.damaged) return `${e.id} DAMAGED: ${e.damaged} (${e.damagedHint ?? 'choose another backup'})`;
-  if (!m) return `${e.id} (incomplete)`;
-  const labels = m.labels.length ? ` [${m.labels.map(printable).join(', ')}]` : '';
+  if (e.damaged) return `${printable(e.id)} DAMAGED: ${e.damaged} (${e.damagedHint ?? 'choose another backup'})`;
+  if (!m) return `${printable(e.id)} (incomplete)`;
+  const labels = m.labels.length ? ` [${m.labels.join(', ')}]` : '';
   // The run's sha is the run that took the backup; the deployed sha the release to redeploy.
   const sha = m.origin.sha ? ` run sha ${m.origin.sha.slice(0, 12)}` : '';
   const deployed = m.origin.deployedSha ? ` deployed ${m.origin.deployedSha.slice(0, 12)}` : '';
-  return `${m.id} ${m.startedAt}${labels}${sha}${deployed}`;
+  return printable(`${m.id} ${m.startedAt}${labels}${sha}${deployed}`);
 }
 
 /** An artifact with what it was taken from: `files-data (/srv/x/data)`, so same names are told apart. */

@@ -5,7 +5,7 @@ import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { restoreFiles } from '../sources/files.js';
 import { checkRestoreTarget } from '../sources/files-target.js';
-import { inspectTarget } from '../sources/target-check.js';
+import { inspectTarget, refuseMountPoint } from '../sources/target-check.js';
 import { printable } from '../shared/text.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
@@ -112,13 +112,13 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
       // psql runs statements as they arrive, some with effects no rollback undoes: the stored
       // bytes are proven against the (signed) manifest before pg_restore sees one, and the
       // restore reads that same local copy, so nothing can be swapped in between.
-      reporter.info(`  downloading ${job.artifact.name} (${job.artifact.stored.size} bytes) and checking its SHA-256…`);
+      reporter.info(`  downloading ${printable(job.artifact.name)} (${job.artifact.stored.size} bytes) and checking its SHA-256…`);
       locals.set(job, await fetchVerified(dest, m.id, job.artifact));
     } else if (jobs.length > 1) {
       // A files restore verifies while extracting into staging, swapped in only at the end.
       // With several artifacts, read it through first, so a damaged one can't leave another
       // restored and this one not.
-      reporter.info(`  checking ${job.artifact.name}…`);
+      reporter.info(`  checking ${printable(job.artifact.name)}…`);
       await checkStored(dest, m.id, job.artifact);
     }
   }
@@ -131,8 +131,8 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
     if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
-    const left = jobs.slice(restored.length).map((j) => `${j.artifact.name} → ${j.display}`);
-    activity.outcome = `${restored.map((r) => `${r.name} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;
+    const left = jobs.slice(restored.length).map((j) => `${printable(j.artifact.name)} → ${j.display}`);
+    activity.outcome = `${restored.map((r) => `${printable(r.name)} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;
   }
   reporter.info(`Restored ${restored.length} artifact(s) from ${m.id}`);
   return { backupId: m.id, manifest: m, restored };
@@ -164,14 +164,14 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
       continue;
     }
     if (!target) {
-      if (opts.only?.length) throw new UsageError(`restoring ${ofKind.map((a) => a.name).join(', ')} needs ${flag}`);
-      opts.reporter.warning(`skipping ${ofKind.map((a) => a.name).join(', ')}: no ${flag} given`);
+      if (opts.only?.length) throw new UsageError(`restoring ${ofKind.map((a) => printable(a.name)).join(', ')} needs ${flag}`);
+      opts.reporter.warning(`skipping ${ofKind.map((a) => printable(a.name)).join(', ')}: no ${flag} given`);
       continue;
     }
     if (ofKind.length > 1) {
       throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map(describeArtifact).join(', ')}) but one ${flag}`, 'choose one with --only NAME');
     }
-    const display = kind === 'postgres' ? redactPostgresUrl(target) : resolve(target);
+    const display = printable(kind === 'postgres' ? redactPostgresUrl(target) : resolve(target));
     jobs.push({ artifact: ofKind[0]!, target: kind === 'files' ? resolve(target) : target, display });
   }
   if (!jobs.length) throw new UsageError('nothing to restore: no target given', 'pass --postgres-target URL and/or --files-target DIR');
@@ -202,16 +202,18 @@ export async function assertRepositoryOutside(dest: Destination, filesTarget: st
   if (found.repository !== undefined) {
     const where = found.repository === '' ? '' : ` (as ${printable(join(target, found.repository))}, the same directory by device and inode)`;
     throw new UsageError(
-      `the files target ${target} contains the repository ${dest.localPath}${where}`,
+      `the files target ${printable(target)} contains the repository ${dest.display}${where}`,
       'replacing the target would delete the backups in it; restore into another directory, or keep the repository elsewhere',
     );
   }
+  await refuseMountPoint(target);
   if (found.mountPoints.length) {
     const shown = found.mountPoints.slice(0, 5).map(printable).join(', ');
     const more = found.mountPoints.length > 5 ? ` and ${found.mountPoints.length - 5} more` : '';
     throw new RefusedError(
-      `the files target ${target} has a file system mounted below it (${shown}${more}): replacing the target would move the mounted volume aside with the old contents and delete its data; nothing was changed`,
+      `the files target ${printable(target)} has a file system mounted below it (${shown}${more}): replacing the target would move the mounted volume aside with the old contents and delete its data; nothing was changed`,
       'restore into a new directory instead, or unmount it and rerun; do not delete the target to make room, that would delete the data on the mounted volume',
     );
   }
 }
+

@@ -19,6 +19,7 @@ import { verify } from './verify.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import { describeRelease, releaseOf, type BackupRelease } from './release.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
+import { printable } from '../shared/text.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 
@@ -252,7 +253,7 @@ async function assertRollbackTarget(filesTarget: string): Promise<void> {
   });
   if (st && !st.isDirectory()) {
     throw new RefusedError(
-      `the files target ${resolve(filesTarget)} is not a directory; nothing was changed`,
+      `the files target ${printable(resolve(filesTarget))} is not a directory; nothing was changed`,
       'rollback replaces a directory: give --files-target the directory the snapshot was taken of, or move the file away first',
     );
   }

@@ -9,6 +9,7 @@ import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignatureStatus, selectTrusted, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
 import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
+import { printable } from '../shared/text.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -147,7 +148,7 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
         await checkStored(dest, m.id, a);
         row.storedOk = true;
       }
-      reporter.info(`  ok ${a.name} (${where})`);
+      reporter.info(`  ok ${printable(a.name)} (${where})`);
     } catch (err) {
       throwIfCancelled(); // a cancelled read is not a problem of the backup
       problem({ artifact: a.name, object: where, problem: errorMessage(err) }, err instanceof StrongboxError ? exitFor(err) : ExitCode.verifyFailed);

@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { printable } from '../shared/text.js';
 import { LocalDestination } from './local.js';
 import { S3Destination } from './s3.js';
 import type { Destination } from './types.js';
@@ -40,7 +41,7 @@ export function openDestination(url: string, opts: DestinationOptions = {}): Des
     // Windows drive paths (C:\…) and everything without "scheme://" are local paths. S3 flags
     // are ignored here: one set of flags serves every --to, local or not.
     if (value === '~' || value.startsWith('~/')) {
-      throw new UsageError(`the destination "${value}" starts with ~, which is not expanded here`, 'use an absolute path or $HOME');
+      throw new UsageError(`the destination "${printable(value)}" starts with ~, which is not expanded here`, 'use an absolute path or $HOME');
     }
     return new LocalDestination(value);
   }
@@ -58,22 +59,22 @@ export function openDestination(url: string, opts: DestinationOptions = {}): Des
     try {
       parsed = new URL(value);
     } catch {
-      throw new UsageError(`the destination "${value}" is not a valid file URL`, URL_HINT);
+      throw new UsageError(`the destination "${printable(value)}" is not a valid file URL`, URL_HINT);
     }
     if (parsed.hostname && parsed.hostname !== 'localhost') {
-      throw new UsageError(`the destination "${value}" names host ${parsed.hostname}; file URLs must be local`, 'mount the share and give its local path');
+      throw new UsageError(`the destination "${printable(value)}" names host ${printable(parsed.hostname)}; file URLs must be local`, 'mount the share and give its local path');
     }
-    if (parsed.search || parsed.hash) throw new UsageError(`the destination "${value}" must not have a query or fragment`, URL_HINT);
+    if (parsed.search || parsed.hash) throw new UsageError(`the destination "${printable(value)}" must not have a query or fragment`, URL_HINT);
     return new LocalDestination(decodeURIComponent(parsed.pathname));
   }
 
   if (scheme === 's3') {
     const rest = value.slice('s3://'.length);
-    if (/[?#]/.test(rest)) throw new UsageError(`the destination "${value}" must not have a query or fragment`, URL_HINT);
+    if (/[?#]/.test(rest)) throw new UsageError(`the destination "${printable(value)}" must not have a query or fragment`, URL_HINT);
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const prefix = slash < 0 ? '' : rest.slice(slash + 1);
-    if (!bucket) throw new UsageError(`the destination "${value}" names no bucket`, URL_HINT);
+    if (!bucket) throw new UsageError(`the destination "${printable(value)}" names no bucket`, URL_HINT);
     const env = opts.env ?? process.env;
     return new S3Destination({
       bucket,
@@ -87,7 +88,7 @@ export function openDestination(url: string, opts: DestinationOptions = {}): Des
     });
   }
 
-  throw new UsageError(`the destination "${value}" has an unsupported scheme ${scheme}://`, URL_HINT);
+  throw new UsageError(`the destination "${printable(value)}" has an unsupported scheme ${scheme}://`, URL_HINT);
 }
 
 /** True for `scheme://user[:password]@…`, also when the secret holds '/' or ':' characters. */

@@ -1,4 +1,5 @@
 import { UsageError } from '../core/errors.js';
+import { printable } from '../shared/text.js';
 
 /**
  * Object keys are '/'-separated paths relative to a destination's root. The same rules hold for
@@ -30,7 +31,3 @@ export function checkPrefix(prefix: string, where: string): void {
   keySegments(inner === '' ? '/' : inner, where);
 }
 
-function printable(s: string): string {
-  // Control characters would garble the terminal; keys are not secret, so show the rest.
-  return s.replace(/[\u0000-\u001f\u007f]/g, '?');
-}

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import type { Destination, ObjectInfo } from './types.js';
 
@@ -37,7 +38,8 @@ export class LocalDestination implements Destination {
   ) {
     if (!rootDir) throw new UsageError('the local destination path is empty');
     this.root = path.resolve(rootDir);
-    this.display = this.root;
+    // Shown in messages only: a control character in the path must not break a log line.
+    this.display = printable(this.root);
     this.localPath = this.root;
   }
 
@@ -62,8 +64,8 @@ export class LocalDestination implements Destination {
       for (let p = real; ; p = path.dirname(p)) {
         if (declared?.has(p) && !mounted.has(p)) {
           throw new RefusedError(
-            `will not create a Strongbox repository at ${this.display}: ${p} is a mount point in ${this.mounts.fstab ?? '/etc/fstab'} but nothing is mounted there`,
-            `mount it (mount ${p}) and run again; a repository created now would land on the disk below it`,
+            `will not create a Strongbox repository at ${this.display}: ${printable(p)} is a mount point in ${this.mounts.fstab ?? '/etc/fstab'} but nothing is mounted there`,
+            `mount it (mount ${printable(p)}) and run again; a repository created now would land on the disk below it`,
           );
         }
         if (path.dirname(p) === p) break;
@@ -74,14 +76,14 @@ export class LocalDestination implements Destination {
     if (base !== parent) {
       const missing = path.join(base, path.relative(base, this.root).split(path.sep)[0]!);
       throw new NotFoundError(
-        `will not create a Strongbox repository at ${this.display}: the folder ${missing} does not exist`,
-        `only the last folder of the path is created: create ${missing} (and what lies below it) first, or check that the volume that should be there is mounted`,
+        `will not create a Strongbox repository at ${this.display}: the folder ${printable(missing)} does not exist`,
+        `only the last folder of the path is created: create ${printable(missing)} (and what lies below it) first, or check that the volume that should be there is mounted`,
       );
     }
     const st = await stat(parent);
-    if (!st.isDirectory()) throw new RefusedError(`will not create a Strongbox repository at ${this.display}: ${parent} is a file, not a folder`, 'give a path under an existing folder');
+    if (!st.isDirectory()) throw new RefusedError(`will not create a Strongbox repository at ${this.display}: ${printable(parent)} is a file, not a folder`, 'give a path under an existing folder');
     if ((await entriesOf(parent)).length === 0 && !mounted?.has(real)) {
-      return [`${parent} is an empty folder and no mount point: if a volume should be mounted there, it is not, and the repository ${this.display} is created on the disk below it`];
+      return [`${printable(parent)} is an empty folder and no mount point: if a volume should be mounted there, it is not, and the repository ${this.display} is created on the disk below it`];
     }
     return [];
   }
@@ -93,7 +95,7 @@ export class LocalDestination implements Destination {
     } catch (err) {
       if (code(err) === 'EEXIST') return;
       if (code(err) === 'ENOENT') {
-        throw new NotFoundError(`creating ${this.display} failed: its parent folder ${path.dirname(this.root)} does not exist`, 'create it first, or check that the volume is mounted');
+        throw new NotFoundError(`creating ${this.display} failed: its parent folder ${printable(path.dirname(this.root))} does not exist`, 'create it first, or check that the volume is mounted');
       }
       throw fsFailure('creating', this.root, err);
     }
@@ -230,20 +232,20 @@ export class LocalDestination implements Destination {
   private pathFor(key: string): string {
     const segments = keySegments(key, this.display);
     if (segments.some((s) => s.startsWith(TEMP_PREFIX))) {
-      throw new UsageError(`object key "${key}" uses the reserved prefix ${TEMP_PREFIX} of ${this.display}`);
+      throw new UsageError(`object key "${printable(key)}" uses the reserved prefix ${TEMP_PREFIX} of ${this.display}`);
     }
     const file = path.join(this.root, ...segments);
     // keySegments already refuses '..'; this guards against anything path.join might still read
     // as leaving the root (drive letters on Windows).
     const rel = path.relative(this.root, file);
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new UsageError(`object key "${key}" points outside ${this.display}`);
+      throw new UsageError(`object key "${printable(key)}" points outside ${this.display}`);
     }
     return file;
   }
 
   private notFound(key: string): NotFoundError {
-    return new NotFoundError(`object ${key} not found in ${this.display}`);
+    return new NotFoundError(`object ${printable(key)} not found in ${this.display}`);
   }
 
   private async writeAtomically(file: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
@@ -487,7 +489,7 @@ const HINTS: Record<string, string> = {
 
 function fsFailure(action: string, file: string, err: unknown): StrongboxError {
   const c = code(err);
-  return new StrongboxError(`${action} ${file} failed: ${errorMessage(err)}`, {
+  return new StrongboxError(`${action} ${printable(file)} failed: ${printable(errorMessage(err))}`, {
     hint: c ? HINTS[c] : undefined,
     cause: err,
   });

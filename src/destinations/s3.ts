@@ -13,6 +13,7 @@ import { Readable, Transform, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import { resolveS3Config, type S3Location, type S3Preset } from './s3-presets.js';
 import type { Destination, ObjectInfo } from './types.js';
@@ -68,7 +69,8 @@ export class S3Destination implements Destination {
   constructor(opts: S3DestinationOptions) {
     this.bucket = checkBucket(opts.bucket);
     const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
-    this.display = prefix ? `s3://${this.bucket}/${prefix}` : `s3://${this.bucket}`;
+    // Shown in messages only: a control character in the prefix must not break a log line.
+    this.display = printable(prefix ? `s3://${this.bucket}/${prefix}` : `s3://${this.bucket}`);
     if (prefix) keySegments(prefix, this.display);
     this.prefix = prefix ? `${prefix}/` : '';
     const resolved = resolveS3Config(opts, opts.env ?? process.env);
@@ -226,7 +228,7 @@ export class S3Destination implements Destination {
           }),
         );
       } catch (err) {
-        throw this.failure(`listing ${this.display}/${prefix}`, err);
+        throw this.failure(`listing ${this.display}/${printable(prefix)}`, err);
       }
       const contents = out.Contents ?? [];
       for (const o of contents) {
@@ -261,7 +263,7 @@ export class S3Destination implements Destination {
   }
 
   private where(key: string): string {
-    return `${this.display}/${key}`;
+    return `${this.display}/${printable(key)}`;
   }
 
   private notFound(key: string): NotFoundError {
@@ -346,7 +348,7 @@ export class S3Destination implements Destination {
     const name = errName(err);
     const status = httpStatus(err);
     const msg = errorMessage(err);
-    const text = `${action} failed: ${describe(err)}${extra}`;
+    const text = `${action} failed: ${printable(describe(err))}${extra}`;
     if (name === 'NoSuchBucket') {
       return new NotFoundError(`${action} failed: bucket ${this.bucket} does not exist ${this.endpoint ? `at ${this.endpoint}` : 'in AWS S3'}`, 'check the bucket name, --endpoint and --region');
     }
@@ -378,7 +380,7 @@ export class S3Destination implements Destination {
 function checkBucket(bucket: string): string {
   // Loose on purpose: S3-compatible stores differ in what they allow; they reject the rest.
   if (!bucket || /[\s/\\@]/.test(bucket)) {
-    throw new UsageError(`"${bucket}" is not a bucket name`, 'use s3://bucket/prefix');
+    throw new UsageError(`"${printable(bucket)}" is not a bucket name`, 'use s3://bucket/prefix');
   }
   return bucket;
 }

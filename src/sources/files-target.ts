@@ -55,7 +55,7 @@ export async function clearLeftovers(target: string, reporter: Reporter, probe: 
       // Only a folder of this machine, boot and pid namespace can be checked from here.
       if (!owner || owner[3] !== tag || !me.bootId || !me.pidNamespace) {
         reporter.warning(
-          `${printable(at)} is the staging folder of a restore of ${target} from another host, an earlier boot or an older version; it is left alone (it holds only a partial restore: remove it once no restore of ${target} is running)`,
+          `${printable(at)} is the staging folder of a restore of ${printable(target)} from another host, an earlier boot or an older version; it is left alone (it holds only a partial restore: remove it once no restore of ${printable(target)} is running)`,
         );
         continue;
       }
@@ -65,11 +65,11 @@ export async function clearLeftovers(target: string, reporter: Reporter, probe: 
         await rm(at, { recursive: true, force: true, maxRetries: 3 });
         reporter.info(`removed ${printable(at)}, left by an interrupted restore (process ${owner[1]} is gone)`);
       } catch (err) {
-        reporter.warning(`could not remove ${printable(at)}, left by an interrupted restore: ${errorMessage(err)}`);
+        reporter.warning(`could not remove ${printable(at)}, left by an interrupted restore: ${printable(errorMessage(err))}`);
       }
     } else if (rest.startsWith(OLD)) {
       reporter.warning(
-        `${printable(at)} is there from an earlier restore --force of ${target} that did not finish: it may hold the previous contents of ${target}. Strongbox never removes it; look through it and move back what you need`,
+        `${printable(at)} is there from an earlier restore --force of ${printable(target)} that did not finish: it may hold the previous contents of ${printable(target)}. Strongbox never removes it; look through it and move back what you need`,
       );
     }
   }

@@ -1,5 +1,5 @@
 import { constants as fsConstants, fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, opendir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -9,7 +9,7 @@ import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } 
 import type { Reporter } from '../core/reporter.js';
 import { printable } from '../shared/text.js';
 import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './files-target.js';
-import { inspectTarget } from './target-check.js';
+import { inspectTarget, refuseMountPoint } from './target-check.js';
 import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
 import type { SourceDetails, SourceDump } from './types.js';
 
@@ -93,10 +93,10 @@ export function treeRoot(root: string): string {
     st = statSync(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`the directory to back up does not exist: ${root}`, 'check the --files path');
-    throw new UsageError(`cannot open the directory to back up, ${root}: ${errorMessage(err)}`);
+    if (code === 'ENOENT') throw new UsageError(`the directory to back up does not exist: ${printable(root)}`, 'check the --files path');
+    throw new UsageError(`cannot open the directory to back up, ${printable(root)}: ${printable(errorMessage(err))}`);
   }
-  if (!st.isDirectory()) throw new UsageError(`${root} is not a directory`, 'give --files a directory; its whole tree is backed up');
+  if (!st.isDirectory()) throw new UsageError(`${printable(root)} is not a directory`, 'give --files a directory; its whole tree is backed up');
   // Archive the directory a symlinked root points to, not the link itself.
   return realpathSync(root);
 }
@@ -104,7 +104,7 @@ export function treeRoot(root: string): string {
 function describeReadError(err: unknown, root: string, real: string): StrongboxError {
   const e = err as NodeJS.ErrnoException;
   const rel = typeof e.path === 'string' ? relative(real, e.path) || '.' : undefined;
-  const what = rel ? `"${rel}" in ${root}` : root;
+  const what = rel ? `"${printable(rel)}" in ${printable(root)}` : printable(root);
   switch (e.code) {
     case 'EACCES':
     case 'EPERM':
@@ -114,7 +114,7 @@ function describeReadError(err: unknown, root: string, real: string): StrongboxE
     case 'EOF':
       return new StrongboxError(`${what} changed size while it was being read`, { hint: 'the tree changed during the backup; rerun it, or back up a snapshot', cause: err });
     default:
-      return new StrongboxError(`reading ${what} failed: ${errorMessage(err)}`, { cause: err });
+      return new StrongboxError(`reading ${what} failed: ${printable(errorMessage(err))}`, { cause: err });
   }
 }
 
@@ -239,7 +239,7 @@ const CHANGE_TEXT: Record<Change, string> = {
 async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
   for (const raw of await readdir(dir, { encoding: 'buffer' })) {
     if (Buffer.from(raw.toString('utf8')).equals(raw)) continue;
-    const where = relDir ? `"${printable(relDir)}" in ${root}` : root;
+    const where = relDir ? `"${printable(relDir)}" in ${printable(root)}` : printable(root);
     throw new StrongboxError(`${where} holds a file name that is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
       hint: `rename it (e.g. with convmv) or leave it out with --exclude; Strongbox stores UTF-8 names only`,
     });
@@ -276,7 +276,7 @@ export function refuseLeftOutRoot(path: string, leaveOut: LeaveOut[]): void {
   const root = resolve(path);
   const st = statSync(treeRoot(root));
   const rootIs = leaveOut.find((l) => l.dev === st.dev && l.ino === st.ino);
-  if (rootIs) throw new UsageError(`${root} is ${rootIs.what}`, 'back up the data, not the repository; for a second copy of every backup, give backup a second --to');
+  if (rootIs) throw new UsageError(`${printable(root)} is ${rootIs.what}`, 'back up the data, not the repository; for a second copy of every backup, give backup a second --to');
 }
 
 export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Reporter; leaveOut?: LeaveOut[] }): SourceDump {
@@ -306,13 +306,13 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       entries++;
       if (e.type === 'File') bytes += e.stat?.size ?? 0;
     },
-    onwarn: (_code: string, message: string) => reporter.warning(`${root}: ${message}`),
+    onwarn: (_code: string, message: string) => reporter.warning(`${printable(root)}: ${printable(message)}`),
   });
 
   let changed = 0;
   const tolerant = changeTolerantEntries((absolute, how) => {
-    if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`"${printable(relative(real, absolute))}" in ${root} ${CHANGE_TEXT[how]}`);
-  }, (absolute, raw) => new StrongboxError(`"${printable(relative(real, absolute))}" in ${root} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
+    if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`"${printable(relative(real, absolute))}" in ${printable(root)} ${CHANGE_TEXT[how]}`);
+  }, (absolute, raw) => new StrongboxError(`"${printable(relative(real, absolute))}" in ${printable(root)} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
     hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
   }));
   const entryClass = ownSymbol(pack, 'writeEntryClass');
@@ -327,7 +327,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       ended = true;
       details.entries = entries;
       details.bytes = bytes;
-      if (changed > MAX_LISTED_WARNINGS) reporter.warning(`${changed} files in ${root} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
+      if (changed > MAX_LISTED_WARNINGS) reporter.warning(`${changed} files in ${printable(root)} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
       if (changed) details.changedWhileRead = changed;
       res();
     });
@@ -344,7 +344,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   };
   pack.on('error', fail);
   // The consumer gave up (or we failed): stop walking and reading the tree.
-  out.on('close', () => fail(new StoppedError(`the backup of ${root} was stopped before it finished`)));
+  out.on('close', () => fail(new StoppedError(`the backup of ${printable(root)} was stopped before it finished`)));
   pack.pipe(out);
 
   const walk = async (relDir: string): Promise<void> => {
@@ -358,7 +358,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
         kind = st.isDirectory() ? 'dir' : specialKind(st) ? 'special' : 'other';
       }
       if (kind === 'special') {
-        reporter.warning(`skipping "${rel}" in ${root}: not a file, directory or link (only those are backed up)`);
+        reporter.warning(`skipping "${printable(rel)}" in ${printable(root)}: not a file, directory or link (only those are backed up)`);
         continue;
       }
       if (excluded(rel, kind === 'dir')) {
@@ -523,13 +523,13 @@ function describeExtractError(err: unknown, target: string): StrongboxError {
   const e = err as TarError;
   const entry = e.entry?.path ?? (typeof e.path === 'string' ? e.path : undefined);
   if (e.code === 'TAR_SYMLINK_ERROR' || e.name === 'SymlinkError') {
-    return new UnsafeArchiveError(`refusing to restore into ${target}: entry "${entry ?? '?'}" would be written through a symbolic link; nothing was put in place`);
+    return new UnsafeArchiveError(`refusing to restore into ${printable(target)}: entry "${printable(entry ?? '?')}" would be written through a symbolic link; nothing was put in place`);
   }
   if (e.code === 'ENOSPC') {
-    return new StrongboxError(`restoring into ${target} failed: no space left on the device; ${target} was not changed`, { cause: err });
+    return new StrongboxError(`restoring into ${printable(target)} failed: no space left on the device; ${printable(target)} was not changed`, { cause: err });
   }
-  const at = entry ? ` at entry "${entry}"` : '';
-  return new StrongboxError(`restoring into ${target} failed${at}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
+  const at = entry ? ` at entry "${printable(entry)}"` : '';
+  return new StrongboxError(`restoring into ${printable(target)} failed${at}: ${printable(errorMessage(err))}; ${printable(target)} was not changed`, { cause: err });
 }
 
 interface PendingLink {
@@ -555,7 +555,7 @@ async function createLinks(staging: string, links: PendingLink[], target: string
       await symlink(l.to, at);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      throw new UnsafeArchiveError(`refusing to restore into ${target}: the archive holds "${printable(l.rel)}" twice, once as a symbolic link; nothing was put in place`, {
+      throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive holds "${printable(l.rel)}" twice, once as a symbolic link; nothing was put in place`, {
         hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
       });
     }
@@ -580,7 +580,7 @@ async function makeParents(staging: string, rel: string, target: string): Promis
     });
     if (!st) await mkdir(here);
     else if (st.isSymbolicLink()) {
-      throw new UnsafeArchiveError(`refusing to restore into ${target}: the symbolic link "${printable(rel)}" would be created through another symbolic link; nothing was put in place`);
+      throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the symbolic link "${printable(rel)}" would be created through another symbolic link; nothing was put in place`);
     }
   }
 }
@@ -603,7 +603,7 @@ async function extract(input: Readable, staging: string, target: string): Promis
       const like = { path: p, type: entry.type, linkpath: entry.linkpath };
       const problem = entryProblem(like) ?? layout.problem(like);
       if (problem) {
-        refused = new UnsafeArchiveError(`refusing to restore into ${target}: the archive entry "${printable(p)}" is unsafe (${problem}); nothing was put in place`, {
+        refused = new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive entry "${printable(p)}" is unsafe (${problem}); nothing was put in place`, {
           hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
         });
         return false;
@@ -644,7 +644,7 @@ async function extract(input: Readable, staging: string, target: string): Promis
   await done;
   if (refused) throw refused;
   if (sawEndOfArchive(unpack) === false) {
-    throw new StrongboxError(`the archive for ${target} ended without its end-of-archive marker: it is truncated; ${target} was not changed`);
+    throw new StrongboxError(`the archive for ${printable(target)} ended without its end-of-archive marker: it is truncated; ${printable(target)} was not changed`);
   }
 
   await createLinks(staging, links, target);
@@ -654,9 +654,9 @@ async function extract(input: Readable, staging: string, target: string): Promis
 
 function cannotMove(what: string, target: string, err: unknown): StrongboxError {
   const code = (err as NodeJS.ErrnoException).code;
-  return new StrongboxError(`cannot move ${what}: ${errorMessage(err)}; ${target} was not changed`, {
+  return new StrongboxError(`cannot move ${what}: ${printable(errorMessage(err))}; ${printable(target)} was not changed`, {
     cause: err,
-    hint: code === 'EBUSY' || code === 'EXDEV' ? `${target} looks like a mount point: restore into a directory inside it instead` : undefined,
+    hint: code === 'EBUSY' || code === 'EXDEV' ? `${printable(target)} looks like a mount point: restore into a directory inside it instead` : undefined,
   });
 }
 
@@ -668,39 +668,46 @@ async function moveIntoPlace(staging: string, target: string, force: boolean, re
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw cannotMove(`the restored tree into ${target}`, target, err);
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw cannotMove(`the restored tree into ${printable(target)}`, target, err);
     }
   }
   if (!force) throw notEmpty(target);
   const aside = asideName(target, randomBytes(4).toString('hex'));
+  // A link in the target's place is replaced itself; what it points to is never followed.
+  const linkTo = (await lstat(target)).isSymbolicLink() ? await readlink(target) : undefined;
   try {
     await rename(target, aside);
   } catch (err) {
-    throw cannotMove(`the current ${target} aside`, target, err);
+    throw cannotMove(`the current ${printable(target)} aside`, target, err);
   }
   try {
     await rename(staging, target);
   } catch (err) {
-    await rename(aside, target).catch(() => reporter.error(`the previous contents of ${target} are at ${aside}; move them back by hand`));
-    throw cannotMove(`the restored tree into ${target}`, target, err);
+    await rename(aside, target).catch(() => reporter.error(`the previous contents of ${printable(target)} are at ${printable(aside)}; move them back by hand`));
+    throw cannotMove(`the restored tree into ${printable(target)}`, target, err);
   }
   // Checked before the restore too; a volume mounted since must not be deleted with the old contents.
   const mounted = (await inspectTarget(aside)).mountPoints;
   if (mounted.length) {
     reporter.warning(
-      `replaced ${target} (--force); its previous contents were kept at ${aside}: a file system is mounted below it (${mounted.map(printable).join(', ')}). Unmount it before you remove ${aside}, or its data is deleted too`,
+      `replaced ${printable(target)} (--force); its previous contents were kept at ${printable(aside)}: a file system is mounted below it (${mounted.map(printable).join(', ')}). Unmount it before you remove ${printable(aside)}, or its data is deleted too`,
     );
     return;
   }
-  reporter.info(`replaced ${target} (--force); removing its previous contents`);
+  if (linkTo !== undefined) {
+    reporter.info(`replaced the symbolic link ${printable(target)} (→ ${printable(linkTo)}) with the restored tree; ${printable(linkTo)} was not changed`);
+    await rm(aside).catch((err: unknown) => reporter.warning(`the replaced symbolic link was kept at ${printable(aside)} (${errorMessage(err)}); remove it by hand`));
+    return;
+  }
+  reporter.info(`replaced ${printable(target)} (--force); removing its previous contents`);
   await removeTree(aside).catch((err: unknown) =>
-    reporter.warning(`the previous contents of ${target} were kept at ${aside} (${errorMessage(err)}); check that nothing is mounted below it, then remove it by hand`),
+    reporter.warning(`the previous contents of ${printable(target)} were kept at ${printable(aside)} (${printable(errorMessage(err))}); check that nothing is mounted below it, then remove it by hand`),
   );
 }
 
 function notEmpty(target: string): RefusedError {
   return new RefusedError(
-    `the restore target ${target} is not empty`,
+    `the restore target ${printable(target)} is not empty`,
     'rerun with --force to replace it (the old contents are moved aside and removed only once the restore is complete)',
   );
 }
@@ -713,23 +720,24 @@ function notEmpty(target: string): RefusedError {
 export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
   const target = resolve(targetDir);
   await checkRestoreTarget(target);
+  await refuseMountPoint(target);
   if (!opts.force && (await targetState(target)) === 'occupied') throw notEmpty(target);
   await clearLeftovers(target, opts.reporter);
   // Fresh and private (0700) until it is complete: nothing already on disk can redirect a write.
   const staging = await mkdir(dirname(target), { recursive: true })
     .then(() => mkdtemp(stagingPrefix(target)))
     .catch((err: unknown) => {
-      throw new StrongboxError(`cannot create a staging folder beside ${target}: ${errorMessage(err)}; ${target} was not changed`, { cause: err });
+      throw new StrongboxError(`cannot create a staging folder beside ${printable(target)}: ${printable(errorMessage(err))}; ${printable(target)} was not changed`, { cause: err });
     });
   try {
     const entries = await extract(input, staging, target).catch((err: unknown) => {
       throw describeExtractError(err, target);
     });
     await moveIntoPlace(staging, target, opts.force, opts.reporter);
-    opts.reporter.debug(`restored ${entries} entries into ${target}`);
+    opts.reporter.debug(`restored ${entries} entries into ${printable(target)}`);
     return { entries };
   } catch (err) {
-    await removeTree(staging).catch((e: unknown) => opts.reporter.warning(`could not remove the staging directory ${staging}: ${errorMessage(e)}`));
+    await removeTree(staging).catch((e: unknown) => opts.reporter.warning(`could not remove the staging directory ${printable(staging)}: ${printable(errorMessage(e))}`));
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
@@ -129,6 +130,33 @@ function connectFailure(t: PgTarget) {
 
 /** An abort signal that never fires: for children that must not be stopped by a cancellation. */
 const NEVER = new AbortController().signal;
+
+/**
+ * A server session waiting for a table lock does not notice that its client was killed until
+ * the lock is granted; meanwhile its statement sits in the lock queue and blocks every later
+ * reader of the table. So pg_dump's and the restore's sessions carry a unique application_name
+ * (PGAPPNAME; an application_name in the user's URL takes precedence), and a stopped run ends
+ * its own lingering session through a fresh connection.
+ */
+function sessionTag(kind: 'dump' | 'restore'): string {
+  return `strongbox-${kind}-${randomBytes(8).toString('hex')}`;
+}
+
+/** Ends the sessions tagged `tag` (rolling back their transaction); best effort, never throws. */
+async function terminateTaggedSessions(t: PgTarget, tag: string, tools: PgToolPaths, mask: (s: string) => string, reporter?: Reporter): Promise<void> {
+  try {
+    const n = await psqlQuery(
+      t,
+      `SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE application_name = '${tag}' AND pid <> pg_catalog.pg_backend_pid()`,
+      tools,
+      mask,
+      NEVER,
+    );
+    if (n !== '0') reporter?.debug(`ended ${n} lingering server session(s) of the stopped run (${tag})`);
+  } catch (err) {
+    reporter?.debug(`could not end the stopped run's server session ${tag}: ${(err as Error).message}`);
+  }
+}
 
 async function psqlQuery(t: PgTarget, sql: string, tools: PgToolPaths, mask: (s: string) => string, signal?: AbortSignal): Promise<string> {
   const out = await runTool(
@@ -307,13 +335,17 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: { pgDu
   if (majorVersion(serverVersion) > majorVersion(clientVersion)) throw versionMismatchError(serverVersion, clientVersion, where);
   reporter.debug(`pg_dump ${clientVersion} dumping ${where} (PostgreSQL ${serverVersion})`);
 
+  const tag = sessionTag('dump');
   const run = spawnTool(
     pgDump,
     // No pg_dump compression: the pipeline compresses with zstd, better and faster than zlib twice.
     // A table lock held elsewhere (a migration's ACCESS EXCLUSIVE) fails the dump instead of stalling it forever.
     ['--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${lockTimeoutMs}`, `--dbname=${t.connectionUrl}`],
-    { name: 'pg_dump', env, mask, onStderrLine: (line) => reporter.warning(line), describeFailure: (f) => describePgDumpFailure(f, where, lockTimeoutMs) },
+    { name: 'pg_dump', env: { ...env, PGAPPNAME: tag }, mask, onStderrLine: (line) => reporter.warning(line), describeFailure: (f) => describePgDumpFailure(f, where, lockTimeoutMs) },
   );
+  // On SIGTERM pg_dump cancels its own query; one killed outright (SIGKILL after the grace
+  // period) while waiting for a lock leaves its session queued for that lock.
+  const sessionEnded = run.exited.catch(() => (run.child.signalCode ? terminateTaggedSessions(t, tag, opts, mask, reporter) : undefined));
   const guard = new DumpGuard(run.exited, where);
   // Errors reach the consumer through `guard`; this promise only drives the piping.
   pipeline(run.child.stdout!, guard).catch(() => {});
@@ -321,7 +353,8 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: { pgDu
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
   });
 
-  const completed = finished(guard).catch((err: unknown) => {
+  const completed = finished(guard).catch(async (err: unknown) => {
+    await sessionEnded;
     if (err instanceof StrongboxError) throw err;
     throw new StoppedError(`the dump of ${where} was stopped before it finished`, { cause: err });
   });
@@ -638,9 +671,10 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     describeFailure: (f) => describePgRestoreFailure(f, where),
     signal,
   });
+  const tag = sessionTag('restore');
   const writer = spawnTool(psqlFor(opts), ['-X', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--file=-', `--dbname=${t.connectionUrl}`], {
     name: 'psql',
-    env: childEnv(t),
+    env: { ...childEnv(t), PGAPPNAME: tag },
     stdin: true,
     mask,
     onStderrLine: (line) => opts.reporter.debug(line),
@@ -664,6 +698,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   let toolError: unknown;
   let failed = false;
   let scriptComplete = false;
+  let sessionEnded: Promise<void> | undefined;
   const stopped = () => failed;
   const fail = (err: unknown, fromInput: boolean) => {
     if (fromInput) inputError ??= err;
@@ -672,9 +707,14 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     failed = true;
     // psql first, while its stdin is still open: SIGKILL drops the connection mid-transaction,
     // and the server rolls it back. Then stop pg_restore and whatever feeds the input.
+    const psqlRunning = writer.child.exitCode === null && writer.child.signalCode === null;
     writer.child.kill('SIGKILL');
     reader.child.kill('SIGKILL');
     input.destroy();
+    // A session queued for a lock would linger (blocking the table's readers) until granted.
+    // Ending it rolls back, which is safe only while the COMMIT was never handed to psql. A
+    // psql that exited by itself closed its session itself.
+    if (!scriptComplete && psqlRunning) sessionEnded = terminateTaggedSessions(t, tag, opts, mask, opts.reporter);
   };
   reader.exited.catch((err: unknown) => fail(err, false));
   writer.exited.then(
@@ -723,7 +763,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     signal.removeEventListener('abort', onAbort);
   }
   if (failed) {
-    await Promise.all([reader.exited.catch(() => {}), writer.exited.catch(() => {})]);
+    await Promise.all([reader.exited.catch(() => {}), writer.exited.catch(() => {}), sessionEnded]);
     throw inputError ?? toolError;
   }
   const xid = new RegExp(`${XID_MARK}(\\d+)`).exec(output)?.[1];

@@ -1,6 +1,8 @@
 import type { Stats } from 'node:fs';
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { RefusedError } from '../core/errors.js';
+import { printable } from '../shared/text.js';
 
 /**
  * What replacing a directory (`restore --force`) would carry away with it. Decided by device
@@ -66,4 +68,32 @@ export async function inspectTarget(target: string, repository?: string): Promis
   }
   found.mountPoints = [...mounts].sort();
   return found;
+}
+
+/**
+ * True when the target directory is itself a mount point (a volume, a tmpfs, a bind mount):
+ * a restore renames a staging folder onto it, which the kernel refuses (EBUSY) only after
+ * the whole tree was extracted on the parent's file system. A link in its place is not one:
+ * a restore replaces the link.
+ */
+export async function isMountPoint(target: string): Promise<boolean> {
+  const top = await lstat(target).catch(() => undefined);
+  if (!top?.isDirectory()) return false;
+  const real = await realpath(target).catch(() => target);
+  if (dirname(real) === real) return true;
+  // The kernel's list also holds a bind mount of a folder of the same file system (same st_dev).
+  const mounts = await listMountPoints();
+  if (mounts.length) return mounts.includes(real);
+  // No list (no /proc): a change of device. Not used first, as a btrfs subvolume changes it too.
+  const parent = await stat(dirname(real)).catch(() => undefined);
+  return !!parent && parent.dev !== top.dev;
+}
+
+/** Refused (exit 7) before any download, extraction or safety backup. */
+export async function refuseMountPoint(target: string): Promise<void> {
+  if (!(await isMountPoint(target))) return;
+  throw new RefusedError(
+    `the files target ${printable(target)} is itself a mount point: a restore replaces the target directory, and a mounted directory cannot be replaced; nothing was changed`,
+    `restore into a new directory inside it (e.g. --files-target ${printable(join(target, 'restored'))}), then move the contents where you need them`,
+  );
 }

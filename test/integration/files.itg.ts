@@ -399,9 +399,15 @@ describe('file trees: dump and restore', () => {
       await symlink(elsewhere, target);
       const refused = await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: capturingReporter().reporter }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(RefusedError);
-      await restoreFiles(Readable.from([bytes]), target, { force: true, reporter: capturingReporter().reporter });
+      const { reporter, lines } = capturingReporter();
+      await restoreFiles(Readable.from([bytes]), target, { force: true, reporter });
       expect((await lstat(target)).isDirectory()).toBe(true);
       expect(await readFile(join(elsewhere, 'kept'), 'utf8')).toBe('kept');
+      expect(await readdir(elsewhere)).toEqual(['kept']);
+      // Said as it happened (TRIAL 15): the link was replaced, not followed, nothing "removed".
+      const said = lines.join('\n');
+      expect(said).toContain(`replaced the symbolic link ${target} (→ ${elsewhere}) with the restored tree; ${elsewhere} was not changed`);
+      expect(said).not.toMatch(/removing its previous contents/);
       expect((await readdir(base)).sort()).toEqual(['elsewhere', 'src', 'target']);
     });
 

@@ -204,6 +204,64 @@ describe.skipIf(refusedWhy !== undefined)(`restore --force over mounts (row 32)$
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(`cannot restore into ${join(ro, 'restored')}: its parent directory ${ro} is not writable (it is on a read-only file system)`);
   });
+
+  it('refuses a target that is itself a mount point (exit 7), with or without --force, before extracting anything (TRIAL 7)', async () => {
+    const vol = join(work, 'vol-itself');
+    mount(['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs'], vol);
+    writeFileSync(join(vol, 'precious.db'), 'volume data');
+    const before = snapshot(vol);
+    for (const extra of [[], ['--force']]) {
+      const r = await cli(restoreArgs(vol, extra));
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toContain(`the files target ${vol} is itself a mount point`);
+      expect(r.stderr).toContain(`restore into a new directory inside it (e.g. --files-target ${join(vol, 'restored')}), then move the contents`);
+      expect(r.stderr).not.toMatch(/EBUSY|Restoring /);
+    }
+    expect(snapshot(vol)).toEqual(before);
+    // No staging folder beside it (on the parent's file system), none inside it.
+    expect(readdirSync(work).filter((n) => n.startsWith('vol-itself.'))).toEqual([]);
+
+    // An empty tmpfs too: rename(2) onto it would fail only after the whole extraction.
+    const empty = join(work, 'vol-empty');
+    mount(['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs'], empty);
+    const e = await cli(restoreArgs(empty));
+    expect(e.code, e.stderr).toBe(7);
+    expect(readdirSync(empty)).toEqual([]);
+    expect(readdirSync(work).filter((n) => n.startsWith('vol-empty.'))).toEqual([]);
+
+    // The hint works: a new directory inside the volume restores.
+    const inside = await cli(restoreArgs(join(vol, 'restored')));
+    expect(inside.code, inside.stderr).toBe(0);
+    expect(readFileSync(join(vol, 'restored/a.txt'), 'utf8')).toBe('from the backup');
+    expect(readFileSync(join(vol, 'precious.db'), 'utf8')).toBe('volume data');
+  });
+
+  it('refuses a target that is a bind mount of a folder of the same file system (exit 7)', async () => {
+    const other = join(work, 'bind-source');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'keep.txt'), 'kept');
+    const target = join(work, 'bind-target');
+    mount(['--bind', other], target);
+    const r = await cli(restoreArgs(target, ['--force']));
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`the files target ${target} is itself a mount point`);
+    expect(readdirSync(other)).toEqual(['keep.txt']);
+    expect(readdirSync(work).filter((n) => n.startsWith('bind-target.'))).toEqual([]);
+  });
+
+  it('rollback refuses a target that is itself a mount point before its safety backup (exit 7)', async () => {
+    const vol = join(work, 'vol-rollback');
+    mount(['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs'], vol);
+    writeFileSync(join(vol, 'precious.db'), 'volume data');
+    const backupsBefore = completeBackups();
+    const r = await cli(['rollback', '--from', repo, '--backup', backupId, '--files-target', vol, '--confirm', 'vol-rollback', '--passphrase-env', 'SB_PASS']);
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`the files target ${vol} is itself a mount point`);
+    expect(r.stderr).not.toMatch(/safety backup of the current state/);
+    expect(completeBackups()).toEqual(backupsBefore);
+    expect(readdirSync(vol)).toEqual(['precious.db']);
+    expect(readdirSync(work).filter((n) => n.startsWith('vol-rollback.'))).toEqual([]);
+  });
 });
 
 describe('files targets a restore cannot use (issue 11 item 11)', () => {

@@ -350,6 +350,36 @@ describe('#34 signed manifests', () => {
     expect(await readFile(join(target, 'real.txt'), 'utf8')).toBe('the real data\n');
   });
 
+  it('--trust takes the allowed_signers file the README recipe writes, also with namespaces="strongbox" (TRIAL 8)', async () => {
+    const pub = (await readFile(`${signKey}.pub`, 'utf8')).trim();
+    const plain = join(work, 'allowed_signers-trust');
+    await writeFile(plain, `# who may sign backups\nbackups@example.com ${pub}\n`);
+    const withNs = join(work, 'allowed_signers-ns');
+    await writeFile(withNs, `backups@example.com,ops@example.com namespaces="strongbox" ${pub}\n`);
+    for (const file of [plain, withNs]) {
+      // The same file ssh-keygen -Y verify reads.
+      const ok = await sshVerify(file, join(repo, signedId, 'manifest.json.sig'), await readFile(join(repo, signedId, 'manifest.json')));
+      expect(ok.code, ok.out).toBe(0);
+      const v = await runCli(['verify', '--from', repo, '--backup', signedId, '--trust', file]);
+      expect(v.code, v.stderr).toBe(0);
+      const target = join(work, `target-${file.split('-').pop()}`);
+      const r = await runCli(['restore', '--from', repo, '--backup', signedId, '--identity-file', idFile, '--trust', file, '--files-target', target]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await readFile(join(target, 'real.txt'), 'utf8')).toBe('the real data\n');
+    }
+    // An allowed_signers line naming another key trusts that key only.
+    const other = join(work, 'allowed_signers-other');
+    await writeFile(other, `backups@example.com ${(await readFile(`${otherKey}.pub`, 'utf8')).trim()}\n`);
+    const refused = await runCli(['verify', '--from', repo, '--backup', signedId, '--trust', other]);
+    expect(refused.code, refused.stderr).toBe(3);
+    // A line that does not allow the strongbox namespace (ssh-keygen would refuse it too) is no trusted key.
+    const git = join(work, 'allowed_signers-git');
+    await writeFile(git, `backups@example.com namespaces="git" ${pub}\n`);
+    const ns = await runCli(['verify', '--from', repo, '--backup', signedId, '--trust', git]);
+    expect(ns.code, ns.stderr).toBe(2);
+    expect(ns.stderr).toContain('does not allow the "strongbox" namespace');
+  });
+
   it('rollback --trust without --sign-key warns that the safety backup is unsigned; with --sign-key it is signed', async () => {
     const live = join(work, 'live-ok');
     await mkdir(live);

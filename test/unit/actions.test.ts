@@ -190,3 +190,17 @@ describe('control characters in user data (Actions log)', () => {
     expect(text).toContain('Restoring into /srv/x\n\\u003a:error::forged\n  \\u003a:set-output name=a::b\\tend\\u001b[31m\n');
   });
 });
+
+describe('#11 db-lock-timeout input bounds', () => {
+  for (const value of ['0s', '25d']) {
+    it(`db-lock-timeout: ${value} fails with exit code 2 naming the allowed range, and writes nothing`, async () => {
+      const repo = join(work, `repo-lock-timeout-${value}`);
+      const log = quiet();
+      const out = runnerEnv('action.yml', { to: repo, init: 'true', files: tree, unencrypted: 'true', 'db-lock-timeout': value });
+      await runBackupAction();
+      expect(outputs(out)['exit-code']).toBe('2');
+      expect(log.join('')).toContain(`::error::--db-lock-timeout "${value}" is out of range: it must be from 1s to 24d20h`);
+      expect(() => readdirSync(repo)).toThrow();
+    });
+  }
+});

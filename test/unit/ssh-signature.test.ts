@@ -27,6 +27,20 @@ describe('SSH signing keys', () => {
     expect(fingerprint(k.publicKey.raw)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
   });
 
+  it('reads an allowed_signers line as the key it names, honouring namespaces= and refusing options it cannot check (TRIAL 8)', () => {
+    const k = generateSigningKey('strongbox-signing');
+    const line = formatPublicKey(k.publicKey);
+    for (const l of [`backups@example.com ${line}`, `a@x,b@y namespaces="strongbox" ${line}`, `"*@example.com" namespaces="git,strong*" ${line}`, `ops ${line.replace(/ strongbox-signing$/, '')}`]) {
+      expect(parsePublicKey(l).raw.equals(k.publicKey.raw)).toBe(true);
+    }
+    expect(parsePublicKey(`backups@example.com ${line}`).comment).toBe('strongbox-signing');
+    expect(() => parsePublicKey(`b@x namespaces="git" ${line}`)).toThrow(/does not allow the "strongbox" namespace/);
+    expect(() => parsePublicKey(`b@x namespaces="*,!strongbox" ${line}`)).toThrow(/does not allow/);
+    expect(() => parsePublicKey(`b@x cert-authority ${line}`)).toThrow(/cert-authority is not supported/);
+    expect(() => parsePublicKey(`b@x valid-before="20300101" ${line}`)).toThrow(/valid-before is not supported/);
+    expect(() => parsePublicKey('b@x ssh-rsa AAAAB3NzaC1yc2E= x')).toThrow(/allowed_signers line/);
+  });
+
   it('refuses other key types, garbage and a private key whose halves disagree', () => {
     expect(() => parsePublicKey('ssh-rsa AAAAB3NzaC1yc2E= x')).toThrow(/ssh-ed25519/);
     expect(() => parsePublicKey('ssh-ed25519 !!!')).toThrow(/base64|valid/);

@@ -110,11 +110,6 @@ class AgeEncryptStream extends Transform {
   }
 }
 
-/** Throws the UsageError createEncryptStream would, without making a stream: lets a run refuse before it starts. */
-export function checkEncryptOptions(opts: EncryptOptions): void {
-  plan(opts ?? {});
-}
-
 /** Plaintext in → age file out. Throws UsageError synchronously for missing, empty or conflicting keys. */
 export function createEncryptStream(opts: EncryptOptions): Transform {
   return new AgeEncryptStream(plan(opts ?? {}));

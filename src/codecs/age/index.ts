@@ -4,7 +4,7 @@
  * Files are interchangeable with the `age` CLI and typage, so a person with the identity can
  * always restore without Strongbox: `age -d -i key.txt < backup.age`.
  */
-export { checkEncryptOptions, createEncryptStream } from './encrypt.js';
+export { createEncryptStream } from './encrypt.js';
 export type { EncryptOptions } from './encrypt.js';
 export { createDecryptStream, MAX_HEADER_BYTES } from './decrypt.js';
 export type { DecryptOptions } from './decrypt.js';

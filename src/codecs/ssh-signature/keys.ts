@@ -52,15 +52,63 @@ export function formatPublicKey(k: SshPublicKey): string {
   return `${KEY_TYPE} ${publicKeyBlob(k.raw).toString('base64')}${k.comment ? ` ${k.comment}` : ''}`;
 }
 
-/** One `ssh-ed25519 AAAA… [comment]` line (an authorized_keys line without options). */
-export function parsePublicKey(line: string): SshPublicKey {
-  const parts = line.trim().split(/\s+/);
-  if (parts.length < 2 || parts[0] !== KEY_TYPE) {
-    throw new SshKeyError(`not an ssh-ed25519 public key line (expected "${KEY_TYPE} AAAA…")`);
+/** The namespace Strongbox signs manifests in. */
+const NAMESPACE = 'strongbox';
+
+/** Words of a line, a double-quoted part (`namespaces="a,b"`) kept within its word. */
+const words = (line: string): string[] => line.trim().match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
+
+/** ssh-keygen's pattern lists: comma-separated, `*` and `?` wildcards, `!` negates. */
+function patternListMatches(list: string, name: string): boolean {
+  let matched = false;
+  for (const raw of list.split(',')) {
+    const negated = raw.startsWith('!');
+    const glob = negated ? raw.slice(1) : raw;
+    const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    if (re.test(name)) {
+      if (negated) return false;
+      matched = true;
+    }
   }
-  const blob = Buffer.from(parts[1]!, 'base64');
-  if (blob.toString('base64').replace(/=+$/, '') !== parts[1]!.replace(/=+$/, '')) throw new SshKeyError('the public key is not valid base64');
-  return { raw: parsePublicKeyBlob(blob), comment: parts.slice(2).join(' ') };
+  return matched;
+}
+
+/**
+ * The options of an allowed_signers line: `namespaces="…"` must let this key sign in the
+ * `strongbox` namespace (as `ssh-keygen -Y verify` would); any other option (cert-authority,
+ * valid-after, valid-before) is a restriction we do not check, so the line is refused rather
+ * than trusted more widely than written.
+ */
+function checkSignerOptions(options: string): void {
+  for (const opt of options.match(/(?:[^,"]+|"[^"]*")+/g) ?? []) {
+    const eq = opt.indexOf('=');
+    const name = (eq < 0 ? opt : opt.slice(0, eq)).toLowerCase();
+    const value = eq < 0 ? '' : opt.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+    if (name === 'namespaces') {
+      if (!patternListMatches(value, NAMESPACE)) throw new SshKeyError(`the allowed_signers line does not allow the "${NAMESPACE}" namespace (namespaces="${value}")`);
+    } else {
+      throw new SshKeyError(`the allowed_signers option ${name} is not supported; give the key without it (only namespaces="${NAMESPACE}" is understood)`);
+    }
+  }
+}
+
+/**
+ * One public key line: the `.pub` form `ssh-ed25519 AAAA… [comment]`, or an OpenSSH
+ * allowed_signers line `principals [options] ssh-ed25519 AAAA… [comment]` (as the README has
+ * users write for `ssh-keygen -Y verify`). The principals are not checked: the key is what is trusted.
+ */
+export function parsePublicKey(line: string): SshPublicKey {
+  const parts = words(line);
+  const at = parts.indexOf(KEY_TYPE);
+  if (at < 0 || at + 1 >= parts.length || at > 2) {
+    throw new SshKeyError(`not an ssh-ed25519 public key line (expected "${KEY_TYPE} AAAA…", or an allowed_signers line "principal ${KEY_TYPE} AAAA…")`);
+  }
+  if (at === 2) checkSignerOptions(parts[1]!);
+  const key = parts[at + 1]!;
+  const blob = Buffer.from(key, 'base64');
+  if (blob.toString('base64').replace(/=+$/, '') !== key.replace(/=+$/, '')) throw new SshKeyError('the public key is not valid base64');
+  const comment = parts.slice(at + 2).join(' ') || (at > 0 ? parts[0]! : '');
+  return { raw: parsePublicKeyBlob(blob), comment };
 }
 
 export function generateSigningKey(comment: string): SshPrivateKey {
