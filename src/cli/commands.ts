@@ -10,7 +10,7 @@ import { releaseOf } from '../core/release.js';
 import { parseGroupBy } from '../core/series.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../core/reporter.js';
-import { describeBackup, initRepositories, listBackups } from '../core/repository.js';
+import { describeArtifact, describeBackup, initRepositories, listBackups } from '../core/repository.js';
 import { FORMAT_VERSION, type Origin } from '../core/types.js';
 import { restore } from '../core/restore.js';
 import { describeSignature, readSignatureStatus, signatureJson } from '../core/trust.js';
@@ -223,7 +223,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   storageOptions(
     program
       .command('list')
-      .description('list complete backups, oldest first')
+      .description('list complete (and damaged) backups, oldest first')
       .requiredOption('--from <dest>', 'where the backups are')
       .option('--label <label>', 'only backups with this label')
       .option('--all', 'also show incomplete (interrupted) backups')
@@ -231,7 +231,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   ).action(async (o) => {
     const [dest] = openDestinations([o.from], storage(o), '--from');
     const entries = (await listBackups(dest!, reporter)).filter(
-      (e) => (o.all || e.complete) && (!o.label || e.manifest?.labels.includes(o.label)),
+      // A damaged backup is shown even without --all: hiding it would hide a lost backup.
+      (e) => (o.all || e.complete || !!e.damaged) && (!o.label || e.manifest?.labels.includes(o.label)),
     );
     const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest!, e)] as const)));
     if (o.json) {
@@ -254,7 +255,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : '';
       const sig = signatures.get(e.id);
-      process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ''}\n`);
+      const from = e.manifest ? `  ${e.manifest.artifacts.map(describeArtifact).join(', ')}` : '';
+      process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ''}${from}\n`);
     }
   });
 
@@ -328,7 +330,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   commonOptions(
     program
       .command('prune')
-      .description('delete backups that no retention rule keeps (the newest complete backup always stays)')
+      .description('delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays')
       .requiredOption('--from <dest>', 'where the backups are')
       .option('--keep-last <n>', 'keep the N newest backups')
       .option('--keep-hourly <n>', 'keep the newest backup of each of the last N hours (UTC) that have one')

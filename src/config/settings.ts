@@ -93,6 +93,10 @@ export interface IdentitySettings {
 }
 
 export async function resolveDecryption(k: IdentitySettings, reporter: Reporter): Promise<DecryptOptions | undefined> {
+  // Before registering it as a secret: a whitespace-only one would mask every space of the message.
+  if (k.passphrase !== undefined && k.passphrase.trim() === '') {
+    throw new UsageError(`the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty${k.passphrase ? ' (only whitespace)' : ''}`, 'set it to the passphrase the backup was made with');
+  }
   if (k.identity !== undefined) reporter.setSecret(k.identity);
   if (k.passphrase !== undefined) reporter.setSecret(k.passphrase);
   const identities: string[] = [];
@@ -106,14 +110,15 @@ export async function resolveDecryption(k: IdentitySettings, reporter: Reporter)
     try {
       text = await readFile(k.identityFile, 'utf8');
     } catch (err) {
-      throw new UsageError(`cannot read identity file ${k.identityFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : ((err as Error).message ?? String(err));
+      throw new UsageError(`cannot read identity file ${printable(k.identityFile)}: ${why}`, 'check the path (the file keygen wrote, holding an AGE-SECRET-KEY-1… line) and that this user can read it');
     }
     for (const line of text.split('\n')) if (line.trim()) reporter.setSecret(line.trim());
     await warnIfShared(k.identityFile, 'identity file', reporter);
     identities.push(...parseIdentityFile(text));
   }
   if (k.passphrase !== undefined) {
-    if (k.passphrase === '') throw new UsageError(`the passphrase${k.passphraseSource ? ` in ${k.passphraseSource}` : ''} is empty`);
     return { passphrase: k.passphrase };
   }
   return identities.length ? { identities } : undefined;

@@ -10,7 +10,10 @@ export function serializeManifest(m: Manifest): Uint8Array {
   return Buffer.from(JSON.stringify(m, null, 2) + '\n', 'utf8');
 }
 
-export class ManifestError extends StrongboxError {}
+export class ManifestError extends StrongboxError {
+  /** True for a format this version cannot read (the fix is an upgrade, not a new backup). */
+  unknownFormat = false;
+}
 
 export function parseManifest(bytes: Uint8Array, where: string): Manifest {
   let data: unknown;
@@ -26,10 +29,12 @@ export function parseManifest(bytes: Uint8Array, where: string): Manifest {
   }
   const major = data.format.split('.')[0];
   if (major !== FORMAT_VERSION.split('.')[0]) {
-    throw new ManifestError(
-      `manifest ${where} has format ${data.format}, which this Strongbox (format ${FORMAT_VERSION}) cannot read`,
-      { hint: 'upgrade Strongbox to read this backup' },
+    const err = new ManifestError(
+      `manifest ${where} has format ${printable(data.format)}, which this Strongbox (format ${FORMAT_VERSION}) cannot read`,
+      { hint: 'upgrade Strongbox to read it' },
     );
+    err.unknownFormat = true;
+    throw err;
   }
   const problems = checkShape(data);
   if (problems.length) {

@@ -4,7 +4,7 @@ import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
 import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
 import { applyRetentionBySeries, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
-import { DEFAULT_GROUP_BY, seriesOf, type GroupBy } from './series.js';
+import { DEFAULT_GROUP_BY, seriesKeyOf, seriesNames, type GroupBy } from './series.js';
 import { MANIFEST_NAME } from './types.js';
 import { printable } from '../shared/text.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
@@ -60,6 +60,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     const unreadable = current.filter((e) => e.damaged).map((e) => ({ id: e.id, problem: e.damaged! }));
     const byId = new Map(current.map((e) => [e.id, e]));
     const groupBy = opts.groupBy ?? DEFAULT_GROUP_BY;
+    // Retention is decided by series key (names + source identities); users see the names.
+    const names = seriesNames(current.flatMap((e) => (e.manifest && !e.damaged ? [e.manifest] : [])), groupBy);
     // Decided in full (including refusing a label-only policy that matches nothing) before
     // anything is deleted.
     const decision = applyRetentionBySeries(
@@ -70,13 +72,14 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
           time: e.time,
           complete: e.complete,
           labels: e.manifest?.labels ?? [],
-          series: e.manifest ? seriesOf(e.manifest, groupBy) : undefined,
+          series: e.manifest ? seriesKeyOf(e.manifest, groupBy) : undefined,
           lastModified: e.complete ? undefined : e.time,
         })),
       opts.policy,
       now,
       { incompleteGraceMs: opts.incompleteGraceMs },
     );
+    for (const [id, key] of Object.entries(decision.series)) decision.series[id] = names.get(key) ?? key;
     for (const l of decision.unmatchedLabels) reporter.warning(`--keep-label ${printable(l)} matches no backup at ${dest.display}; it keeps nothing`);
     const result: PruneResult = {
       dryRun: opts.dryRun,

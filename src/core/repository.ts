@@ -1,11 +1,12 @@
 import { isBackupId } from './backup-id.js';
-import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from './errors.js';
-import { parseManifest } from './manifest.js';
+import { NotFoundError, RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from './errors.js';
+import { ManifestError, parseManifest } from './manifest.js';
 import type { Reporter } from './reporter.js';
 import { FORMAT_VERSION, MANIFEST_NAME, type Manifest } from './types.js';
 import type { Destination, ObjectInfo } from '../destinations/types.js';
 import type { ArtifactKind } from '../sources/types.js';
 import { printable } from '../shared/text.js';
+import { sourceIdentity } from './series.js';
 
 /**
  * The layout of a Strongbox repository at a destination root:
@@ -98,8 +99,10 @@ export async function ensureRepositories(dests: Destination[], now: Date, init =
 function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): NotFoundError {
   const where = dest.localPath ? 'the folder is empty or missing' : 'nothing is stored there';
   const what = state.kind === 'empty' ? `${MARKER} is missing; ${where}` : `${MARKER} is missing`;
-  const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix';
-  const create = `to start a new repository here, run \`strongbox init --to ${dest.display}\`${forBackup ? ' or pass --init (action input init: true)' : ''}`;
+  const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix (and, for a non-AWS store, --endpoint or --preset)';
+  // A non-AWS store needs its --endpoint (or --preset) on init too, or init looks in AWS.
+  const storeFlags = dest.localPath ? '' : ' plus the same --endpoint/--preset/--region';
+  const create = `to start a new repository here, run \`strongbox init --to ${dest.display}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
   // Something else lives there: most likely a wrong path, and init would refuse it anyway.
   const hint = state.kind === 'occupied' ? `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository` : `${check}; ${create}`;
   return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, hint);
@@ -124,6 +127,8 @@ export interface BackupEntry {
   manifestBytes?: Uint8Array;
   /** Why a backup with a manifest is unusable (malformed, unknown format). */
   damaged?: string;
+  /** What to do about it: upgrade Strongbox (unknown format), or choose another backup. */
+  damagedHint?: string;
   objects: ObjectInfo[];
   /** Manifest start time for complete backups; newest object time for incomplete ones. */
   time: Date;
@@ -155,7 +160,8 @@ export async function listBackups(dest: Destination, reporter: Reporter): Promis
       entries.push({ id, complete: true, manifest, manifestBytes: bytes, objects, time: new Date(manifest.startedAt) });
     } catch (err) {
       reporter.warning(errorMessage(err));
-      entries.push({ id, complete: false, damaged: errorMessage(err), objects, time: newest });
+      const hint = err instanceof ManifestError && err.unknownFormat ? 'upgrade Strongbox to read it' : 'the backup is damaged; choose another backup';
+      entries.push({ id, complete: false, damaged: errorMessage(err), damagedHint: hint, objects, time: newest });
     }
   }
   return entries.sort((a, b) => a.time.getTime() - b.time.getTime() || a.id.localeCompare(b.id));
@@ -195,10 +201,42 @@ export function missingContent(m: Pick<Manifest, 'artifacts'> | undefined, needs
 
 export function describeBackup(e: BackupEntry): string {
   const m = e.manifest;
+  if (e.damaged) return `${printable(e.id)} DAMAGED: ${e.damaged} (${e.damagedHint ?? 'choose another backup'})`;
   if (!m) return `${printable(e.id)} (incomplete)`;
   const labels = m.labels.length ? ` [${m.labels.join(', ')}]` : '';
-  const sha = m.origin.sha ? ` sha ${m.origin.sha.slice(0, 12)}` : '';
-  return printable(`${m.id} ${m.startedAt}${labels}${sha}`);
+  // The run's sha is the run that took the backup; the deployed sha the release to redeploy.
+  const sha = m.origin.sha ? ` run sha ${m.origin.sha.slice(0, 12)}` : '';
+  const deployed = m.origin.deployedSha ? ` deployed ${m.origin.deployedSha.slice(0, 12)}` : '';
+  return printable(`${m.id} ${m.startedAt}${labels}${sha}${deployed}`);
+}
+
+/** An artifact with what it was taken from: `files-data (/srv/x/data)`, so same names are told apart. */
+export function describeArtifact(a: Pick<Manifest['artifacts'][number], 'name' | 'kind' | 'source'>): string {
+  const from = sourceIdentity(a);
+  return from ? `${printable(a.name)} (${printable(from)})` : printable(a.name);
+}
+
+/** Damaged backups (a manifest there but unreadable) as one exit-3 error, with what to do. */
+export function damagedError(
+  bad: BackupEntry[],
+  o: { where?: string; tail?: string; otherwise?: string } = {},
+): VerificationError {
+  const upgrade = (e: BackupEntry) => !!e.damagedHint?.startsWith('upgrade');
+  const at = o.where ? ` at ${o.where}` : '';
+  const lines = bad.slice(0, 5).map((e) => `backup ${e.id}${at} ${upgrade(e) ? 'cannot be read' : 'is damaged'}: ${e.damaged}`);
+  if (bad.length > 5) lines.push(`and ${bad.length - 5} more`);
+  const otherwise = o.otherwise ?? 'no older complete backup is there to use instead; check the storage and run a new backup';
+  return new VerificationError(`${lines.join('\n')}${o.tail ?? ''}`, bad.some(upgrade) ? 'upgrade Strongbox to read it' : otherwise);
+}
+
+/** `latest` took an older backup because newer ones are damaged: said, so nobody restores old data unawares. */
+export function warnNewerDamaged(entries: BackupEntry[], chosen: BackupEntry, selector: string, reporter: Reporter): void {
+  if (selector !== 'latest') return;
+  const newer = entries.filter((e) => e.damaged && e.time > chosen.time).reverse();
+  if (!newer.length) return;
+  reporter.warning(
+    `newer backup(s) ${newer.slice(0, 5).map((e) => e.id).join(', ')}${newer.length > 5 ? ', …' : ''} ${newer.length > 1 ? 'are' : 'is'} damaged (${newer[0]!.damagedHint}); using the older complete backup ${chosen.id}`,
+  );
 }
 
 /** Picks one complete backup; refuses with the candidates listed when it can't. */
@@ -214,6 +252,7 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
     matches = complete.filter((e) => e.manifest.labels.includes(label));
   } else if (isBackupId(s)) {
     const found = entries.find((e) => e.id === s);
+    if (found?.damaged) throw damagedError([found], { otherwise: 'choose another backup (strongbox list shows them all)' });
     if (found && !found.complete) {
       throw new NotFoundError(
         `backup ${s} is not restorable: ${found.damaged ?? 'it has no manifest (an interrupted or still running backup)'}`,
@@ -225,6 +264,8 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
   }
   if (sel.before) matches = filterBefore(matches, complete, sel.before);
   if (matches.length === 0) {
+    const damaged = entries.filter((e) => e.damaged).reverse();
+    if (s === 'latest' && !sel.before && damaged.length) throw damagedError(damaged, { tail: '\nno older complete backup matches latest; nothing was written' });
     const recent = complete.slice(-10).reverse().map(describeBackup);
     const needed = s === 'latest' ? missingContent(undefined, sel.needs) : [];
     throw new NotFoundError(
@@ -243,7 +284,7 @@ export function selectBackup(entries: BackupEntry[], sel: Selection): BackupEntr
   if (lacks.length) {
     throw new UsageError(
       `backup ${chosen.id} (selected by ${s}) holds no ${lacks.join(' and ')}`,
-      `it has: ${chosen.manifest.artifacts.map((a) => printable(a.name)).join(', ')}; choose another backup (--backup latest picks the newest one that holds what you restore), or drop the target it cannot fill`,
+      `it has: ${chosen.manifest.artifacts.map(describeArtifact).join(', ')}; choose another backup (--backup latest picks the newest one that holds what you restore), or drop the target it cannot fill`,
     );
   }
   return chosen;

@@ -9,9 +9,9 @@ import { inspectTarget, refuseMountPoint } from '../sources/target-check.js';
 import { printable } from '../shared/text.js';
 import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
-import { RefusedError, UsageError } from './errors.js';
+import { RefusedError, UsageError, VerificationError } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, type Selection } from './repository.js';
+import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
@@ -62,12 +62,23 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
 async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
-  const chosen = await selectTrusted(dest, await listBackups(dest, reporter), { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
+  const entries = await listBackups(dest, reporter);
+  const chosen = await selectTrusted(dest, entries, { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
+  warnNewerDamaged(entries, chosen, opts.selection.selector, reporter);
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);
   assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
   const jobs = planJobs(m, opts);
+  // A listed object that is not there is a damaged backup (exit 3, as verify says), not "not found".
+  const present = new Set(chosen.objects.map((o) => o.key));
+  const missing = jobs.filter((j) => !present.has(`${m.id}/${j.artifact.key}`));
+  if (missing.length) {
+    throw new VerificationError(
+      `backup ${m.id} is damaged: ${missing.map((j) => `${printable(j.artifact.name)} (${dest.display}/${m.id}/${printable(j.artifact.key)}) is missing`).join(', ')}; nothing was written`,
+      'restore another backup (strongbox list) and check the storage',
+    );
+  }
   await assertRepositoryOutside(dest, opts.filesTarget);
   reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
   activity.what = `restore of ${m.id}`;
@@ -115,7 +126,7 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   const restored: RestoreResult['restored'] = [];
   for (const job of jobs) {
     throwIfCancelled();
-    reporter.info(`  restoring ${printable(job.artifact.name)} → ${job.display}`);
+    reporter.info(`  restoring ${describeArtifact(job.artifact)} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job));
     if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
     else await restoreFiles(plain, job.target, { force: opts.force, reporter });
@@ -137,8 +148,10 @@ export function restoreNeeds(opts: Pick<RestoreOptions, 'postgresTarget' | 'file
 
 function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
   const names = m.artifacts.map((a) => a.name);
+  // Each with its source: files-data and files-data-2 are numbered in argument order.
+  const has = `it has: ${m.artifacts.map(describeArtifact).join(', ')}`;
   for (const n of opts.only ?? []) {
-    if (!names.includes(n)) throw new UsageError(`backup ${m.id} has no artifact "${printable(n)}"`, `it has: ${printable(names.join(', '))}`);
+    if (!names.includes(n)) throw new UsageError(`backup ${m.id} has no artifact "${printable(n)}"`, has);
   }
   const chosen = m.artifacts.filter((a) => !opts.only?.length || opts.only.includes(a.name));
   const jobs: Job[] = [];
@@ -147,7 +160,7 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
     const target = kind === 'postgres' ? opts.postgresTarget : opts.filesTarget;
     const flag = kind === 'postgres' ? '--postgres-target' : '--files-target';
     if (!ofKind.length) {
-      if (target) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, `it has: ${printable(names.join(', '))}`);
+      if (target) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, has);
       continue;
     }
     if (!target) {
@@ -156,7 +169,7 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
       continue;
     }
     if (ofKind.length > 1) {
-      throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map((a) => printable(a.name)).join(', ')}) but one ${flag}`, 'choose one with --only NAME');
+      throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map(describeArtifact).join(', ')}) but one ${flag}`, 'choose one with --only NAME');
     }
     const display = printable(kind === 'postgres' ? redactPostgresUrl(target) : resolve(target));
     jobs.push({ artifact: ofKind[0]!, target: kind === 'files' ? resolve(target) : target, display });

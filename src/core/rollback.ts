@@ -11,7 +11,7 @@ import { backup, type SourceSpec } from './backup.js';
 import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from './errors.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, type Selection } from './repository.js';
+import { assertRepository, listBackups, warnNewerDamaged, type Selection } from './repository.js';
 import { assertRepositoryOutside, restore, restoreNeeds } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
@@ -99,7 +99,9 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const activity = beginActivity(`rollback of ${expected}`, 'the targets were left unchanged');
   return withLocks<RollbackResult>([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
-    const snapshot = await selectTrusted(dest, await listBackups(dest, reporter), { ...opts.selection, unique: true, needs: restoreNeeds(opts) }, opts.trusted, reporter);
+    const entries = await listBackups(dest, reporter);
+    const snapshot = await selectTrusted(dest, entries, { ...opts.selection, unique: true, needs: restoreNeeds(opts) }, opts.trusted, reporter);
+    warnNewerDamaged(entries, snapshot, opts.selection.selector, reporter);
     const m = snapshot.manifest;
     const release = releaseOf(m.origin);
     reporter.info(`Rolling back to ${m.id} (${m.startedAt}; ${describeRelease(release)})`);

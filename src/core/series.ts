@@ -20,8 +20,22 @@ export function parseGroupBy(value: string | undefined, flag = '--group-by'): Gr
   throw new UsageError(`${flag} "${value}" is not one of ${GROUP_BY.join(', ')}`, `${flag} sources (the default) makes one series per set of artifact names; none treats every backup as one series`);
 }
 
-/** The series name: sorted artifact names joined by `+`, and/or sorted labels, or `all`. */
-export function seriesOf(m: Pick<Manifest, 'artifacts' | 'labels'>, groupBy: GroupBy = DEFAULT_GROUP_BY): string {
+type SeriesManifest = { artifacts: Pick<Manifest['artifacts'][number], 'name' | 'kind' | 'source'>[]; labels: string[] };
+
+/**
+ * What an artifact was taken from, as its manifest records it: the absolute path of a files
+ * source, `host[:port]/database` of a PostgreSQL source (the manifest never holds a password).
+ * Never the backup host: CI runners get a new hostname per run. Empty when not recorded.
+ */
+export function sourceIdentity(a: Pick<Manifest['artifacts'][number], 'kind' | 'source'>): string {
+  const s = a.source ?? {};
+  if (a.kind === 'files') return typeof s.path === 'string' ? s.path : '';
+  if (a.kind === 'postgres') return typeof s.database === 'string' ? `${typeof s.host === 'string' ? s.host : ''}/${s.database}` : '';
+  return '';
+}
+
+/** The series name shown to users: sorted artifact names joined by `+`, and/or sorted labels, or `all`. */
+export function seriesOf(m: Pick<SeriesManifest, 'labels'> & { artifacts: { name: string }[] }, groupBy: GroupBy = DEFAULT_GROUP_BY): string {
   if (groupBy === 'none') return 'all';
   const sorted = (xs: string[]) => [...new Set(xs)].sort();
   const sources = sorted(m.artifacts.map((a) => a.name)).join('+') || '(no artifacts)';
@@ -29,4 +43,26 @@ export function seriesOf(m: Pick<Manifest, 'artifacts' | 'labels'>, groupBy: Gro
   if (groupBy === 'sources') return sources;
   if (groupBy === 'labels') return labels;
   return `${sources} ${labels}`;
+}
+
+/**
+ * The series key: like the name, but each artifact also carries its source identity, so
+ * `x/data` and `y/data` (both `files-data`) or `app` on two servers never share a series.
+ */
+export function seriesKeyOf(m: SeriesManifest, groupBy: GroupBy = DEFAULT_GROUP_BY): string {
+  if (groupBy === 'none' || groupBy === 'labels') return seriesOf(m, groupBy);
+  const withIdentity = m.artifacts.map((a) => ({ name: `${a.name} (${sourceIdentity(a) || '?'})` }));
+  return seriesOf({ ...m, artifacts: withIdentity }, groupBy);
+}
+
+/**
+ * Display names for a set of manifests, by series key: the plain name, extended with the
+ * source identities only where two different keys would otherwise show the same name.
+ */
+export function seriesNames(ms: SeriesManifest[], groupBy: GroupBy = DEFAULT_GROUP_BY): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const m of ms) keys.set(seriesKeyOf(m, groupBy), seriesOf(m, groupBy));
+  const count = new Map<string, number>();
+  for (const name of keys.values()) count.set(name, (count.get(name) ?? 0) + 1);
+  return new Map([...keys].map(([key, name]) => [key, count.get(name)! > 1 ? key : name]));
 }

@@ -46,6 +46,8 @@ export interface SignatureStatus {
   valid?: boolean;
   /** Why the signature could not be read. */
   unreadable?: string;
+  /** False when trusted keys were named and the signer is none of them. */
+  trusted?: boolean;
 }
 
 /** Reads the signature object, if any, and checks it over the manifest's bytes with the key it names (which says nothing about trust). */
@@ -75,6 +77,7 @@ export function describeSignature(s: SignatureStatus, checked: boolean): string 
   if (!s.signed) return 'unsigned';
   if (s.unreadable) return `carries an unreadable signature (${s.unreadable})`;
   if (s.valid === false) return `carries an invalid signature (naming ${s.signer}, it does not match the manifest)`;
+  if (s.trusted === false) return `signed by ${s.signer}, which is not a trusted key`;
   return `signed by ${s.signer}${checked ? ', trusted' : ', not checked'}`;
 }
 

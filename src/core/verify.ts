@@ -4,11 +4,11 @@ import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from './errors.js';
 import type { Reporter } from './reporter.js';
-import { assertRepository, listBackups, objectKey } from './repository.js';
+import { assertRepository, damagedError, listBackups, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertEncryptedAsDeclared, checkTrust, describeSignature, selectTrusted, type SignatureStatus } from './trust.js';
+import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignatureStatus, selectTrusted, type SignatureStatus } from './trust.js';
 import { MANIFEST_NAME } from './types.js';
-import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
+import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 import { printable } from '../shared/text.js';
 
 export interface VerifyOptions {
@@ -55,11 +55,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   await assertRepository(opts.destination);
   return withLocks([opts.destination], 'verify', false, opts.lock, opts.reporter, () => {
     const activity = beginActivity(`verify of ${opts.selector} at ${opts.destination.display}`, 'nothing was changed');
-    return run(opts).finally(() => activity.end());
+    return run(opts, activity).finally(() => activity.end());
   });
 }
 
-async function run(opts: VerifyOptions): Promise<VerifyResult> {
+async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResult> {
   const { destination: dest, reporter } = opts;
   const now = (opts.now ?? (() => new Date()))();
   const entries = await listBackups(dest, reporter);
@@ -67,23 +67,23 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   const named = damaged.find((e) => e.id === opts.selector);
   if (named || (!entries.some((e) => e.complete) && damaged.length)) {
     // A backup whose manifest is there but unreadable is a damaged backup, not a missing one.
-    const bad = named ? [named] : damaged;
-    throw new VerificationError(
-      bad.map((e) => `backup ${e.id} at ${dest.display} is damaged: ${e.damaged}`).join('\n'),
-      named ? 'choose another backup (strongbox list --all)' : 'no other complete backup is there; run a new backup and check the storage',
-    );
+    throw damagedError(named ? [named] : damaged.reverse(), { where: dest.display, otherwise: named ? 'choose another backup (strongbox list shows them all)' : undefined });
   }
   if (!entries.some((e) => e.complete)) {
     throw new NotFoundError(`no complete backup at ${dest.display}`, 'run a backup first, or check the destination');
   }
   const chosen = await selectTrusted(dest, entries, { selector: opts.selector }, opts.trusted, reporter);
   const m = chosen.manifest;
+  activity.what = `verify of ${m.id} at ${dest.display}`;
   const manifestAt = `${dest.display}/${objectKey(m.id, MANIFEST_NAME)}`;
   const problems: VerifyProblem[] = [];
   // Each problem is printed once, when found; the edges end with a one-line summary.
+  // Those found before the "Verifying …" header are printed right after it, so they follow the backup's name.
+  let headerShown = false;
+  const show = (p: Omit<VerifyProblem, 'exitCode'>) => reporter.error(`FAILED ${p.artifact ? `${p.artifact} ` : ''}${p.object ? `(${p.object})` : `backup ${m.id}`}: ${p.problem}`);
   const problem = (p: Omit<VerifyProblem, 'exitCode'>, exitCode: number = ExitCode.verifyFailed) => {
     problems.push({ ...p, exitCode });
-    reporter.error(`FAILED ${p.artifact ? `${p.artifact} ` : ''}${p.object ? `(${p.object})` : `backup ${m.id}`}: ${p.problem}`);
+    if (headerShown) show(p);
   };
   const ageSeconds = (now.getTime() - Date.parse(m.finishedAt)) / 1000;
   if (opts.maxAgeMs !== undefined && ageSeconds * 1000 > opts.maxAgeMs) {
@@ -92,17 +92,21 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   if (opts.selector === 'latest') {
     // A newer backup whose manifest can't be read must not let an older one pass as "latest".
     for (const e of entries) {
-      if (e.damaged && e.time > chosen.time) problem({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged}` });
+      if (e.damaged && e.time > chosen.time) problem({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged} (${e.damagedHint})` });
     }
   }
   const deep = opts.deep || opts.decrypt !== undefined;
   if (deep && !opts.deep) reporter.info('A key was given, so this is a deep verification: every artifact is decrypted and its plaintext checked');
+  const manifestProblems: string[] = [];
   let signature: SignatureStatus = { signed: false };
   try {
     signature = await checkTrust(dest, chosen, opts.trusted);
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
-    problem({ object: manifestAt, problem: err.message });
+    manifestProblems.push(err.message);
+    // Say whose signature it carries (an untrusted key is not "unsigned").
+    const found = await readSignatureStatus(dest, chosen);
+    signature = found.signed && !found.unreadable && found.valid !== false ? { ...found, trusted: false } : found;
   }
   let encryptionOk = true;
   try {
@@ -110,9 +114,12 @@ async function run(opts: VerifyOptions): Promise<VerifyResult> {
   } catch (err) {
     if (!(err instanceof VerificationError)) throw err;
     encryptionOk = false;
-    problem({ object: manifestAt, problem: err.message });
+    manifestProblems.push(err.message);
   }
+  for (const p of manifestProblems) problem({ object: manifestAt, problem: p });
   reporter.info(`Verifying ${m.id} at ${dest.display}${deep ? ' (deep: decrypting)' : ''}; ${describeSignature(signature, !!opts.trusted?.length)}`);
+  headerShown = true;
+  for (const p of problems) show(p);
   const artifacts: VerifyResult['artifacts'] = [];
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));
   for (const a of m.artifacts) {

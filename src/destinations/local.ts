@@ -224,7 +224,7 @@ export class LocalDestination implements Destination {
       if (isMissing(err)) return [];
       throw fsFailure('reading', this.root, err);
     }
-    if (!st.isDirectory()) throw new RefusedError(`${this.display} is a file, not a folder`, 'give the path of a folder (it is created if missing)');
+    if (!st.isDirectory()) throw new RefusedError(`${this.display} is a file, not a folder`, 'give the path of a folder (`strongbox init --to DIR` creates a repository in a new or empty one)');
     const names = (await entriesOf(this.root)).filter((e) => !e.name.startsWith(TEMP_PREFIX)).map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).filter((n) => n !== 'lost+found/');
     return names.sort().slice(0, limit);
   }

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { StrongboxError } from '../core/errors.js';
+import { ExitCode, StrongboxError } from '../core/errors.js';
 import { printable } from '../shared/text.js';
 
 /**
@@ -12,8 +12,12 @@ import { printable } from '../shared/text.js';
  * so no entry may sit at or below the path of a link stored before it (`ArchiveLayout`).
  */
 
-/** A tar archive holds an entry that may not be extracted; nothing was put in place. */
-export class UnsafeArchiveError extends StrongboxError {}
+/** A tar archive holds an entry that may not be extracted; nothing was put in place. Tampered data: exit 3. */
+export class UnsafeArchiveError extends StrongboxError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...opts, exitCode: ExitCode.verifyFailed });
+  }
+}
 
 const EXTRACTABLE = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'GNUDumpDir', 'SymbolicLink', 'Link']);
 

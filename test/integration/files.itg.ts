@@ -477,6 +477,8 @@ describe('file trees: dump and restore', () => {
       const { reporter } = capturingReporter();
       const err = await restoreFiles(Readable.from([tar]), target, { force: true, reporter }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UnsafeArchiveError);
+      // Tampered data: exit 3 (verification failed), as the README's table says — not 1.
+      expect((err as StrongboxError).exitCode).toBe(3);
       if (typeof entry === 'string') expect((err as Error).message).toContain(`"${entry}"`);
       else expect((err as Error).message).toMatch(entry);
       expect((err as Error).message).toContain(target);

@@ -120,6 +120,48 @@ describe('retention per series (issue: prune deleted the only files backup)', ()
   });
 });
 
+describe('sources that share an artifact name are different series (trial: prune removed the only y/data backup)', () => {
+  it('x/data and y/data are both files-data, yet prune --keep-last 2 keeps the only y/data backup', async () => {
+    const repo = join(work, 'repo-same-name');
+    const x = join(work, 'x', 'data');
+    const y = join(work, 'y', 'data');
+    for (const d of [x, y]) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'f.txt'), `${d}\n`);
+    }
+    await ok(['init', '--to', repo]);
+    const onlyY = await ok(['backup', '--to', repo, '--files', y, '--passphrase-env', 'STRONGBOX_PASS']);
+    const xs: string[] = [];
+    for (let i = 0; i < 3; i++) xs.push(await ok(['backup', '--to', repo, '--files', x, '--passphrase-env', 'STRONGBOX_PASS']));
+
+    const pruned = await cli(['prune', '--from', repo, '--keep-last', '2', '--json']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const json = JSON.parse(pruned.stdout) as PruneJson;
+    expect(json.removed.map((r) => r.id)).toEqual([xs[0]]);
+    // The names stay the artifact names, extended with the path only because two would collide.
+    expect(json.series).toEqual([
+      { name: `files-data (${x})`, kept: 2, removed: 1 },
+      { name: `files-data (${y})`, kept: 1, removed: 0 },
+    ]);
+    const listed = (JSON.parse(await ok(['list', '--from', repo, '--json'])) as { id: string }[]).map((b) => b.id).sort();
+    expect(listed).toEqual([onlyY, xs[1]!, xs[2]!].sort());
+    const target = join(work, 'y-restored');
+    await ok(['restore', '--from', repo, '--backup', onlyY, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', target]);
+    expect(readFileSync(join(target, 'f.txt'), 'utf8')).toBe(`${y}\n`);
+
+    // --files x --files y are files-data and files-data-2 by argument order: every list that
+    // asks for --only NAME shows which tree each name holds.
+    const both = await ok(['backup', '--to', repo, '--files', y, '--files', x, '--passphrase-env', 'STRONGBOX_PASS']);
+    const r = await cli(['restore', '--from', repo, '--backup', both, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', join(work, 'both')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`several files artifacts (files-data (${y}), files-data-2 (${x}))`);
+    const only = await cli(['restore', '--from', repo, '--backup', both, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', join(work, 'both'), '--only', 'files-data-2']);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.stderr).toContain(`restoring files-data-2 (${x}) → ${join(work, 'both')}`);
+    expect((await cli(['list', '--from', repo])).stdout).toContain(`files-data (${y}), files-data-2 (${x})`);
+  });
+});
+
 describe('restore --backup latest picks a backup that can be restored', () => {
   it('a newer files-only backup does not hide the database backup; an explicit id lacking the kind is refused clearly', async () => {
     const repo = join(work, 'repo-latest');

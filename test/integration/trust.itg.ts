@@ -270,6 +270,13 @@ describe('#34 signed manifests', () => {
     const rb = await runCli(['rollback', '--from', repoP, '--backup', planted, '--identity-file', idFile, '--trust', `${signKey}.pub`, '--files-target', live, '--confirm', 'live-other']);
     expect(rb.code, rb.stderr).toBe(3);
     expect(rb.stderr).toContain(`signed by ${attacker}, which is not a trusted key`);
+    // verify names the untrusted signer (not "unsigned"), after the header naming the backup.
+    const v = await runCli(['verify', '--from', repoP, '--backup', planted, '--trust', `${signKey}.pub`, '--json']);
+    expect(v.code, v.stderr).toBe(3);
+    expect(JSON.parse(v.stdout).signature).toMatchObject({ signed: true, signer: attacker, trusted: false });
+    const header = v.stderr.indexOf(`Verifying ${planted} at ${repoP}; signed by ${attacker}, which is not a trusted key`);
+    expect(header, v.stderr).toBeGreaterThanOrEqual(0);
+    expect(v.stderr.indexOf(`is signed by ${attacker}, which is not a trusted key (trusted:`)).toBeGreaterThan(header);
     expect(await readdir(live)).toEqual(['current.txt']);
     expect(await readFile(join(live, 'current.txt'), 'utf8')).toBe('production now\n');
     expect((await readdir(repoP)).sort()).toEqual(before.sort());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
 import { applyRetentionBySeries, type SeriesCandidate } from '../../src/core/retention.js';
-import { parseGroupBy, seriesOf } from '../../src/core/series.js';
+import { parseGroupBy, seriesKeyOf, seriesNames, seriesOf } from '../../src/core/series.js';
 
 const art = (name: string) => ({ name }) as never;
 const manifest = (names: string[], labels: string[] = []) => ({ artifacts: names.map(art), labels });
@@ -33,6 +33,40 @@ describe('seriesOf', () => {
     expect(() => parseGroupBy('host')).toThrow(UsageError);
     expect(() => parseGroupBy('paths', 'group-by')).toThrow(/group-by "paths" is not one of sources, labels, sources,labels, none/);
     expect(new UsageError('x').exitCode).toBe(2);
+  });
+});
+
+describe('series keys carry the source identity (trial: same folder or database name, DATA LOSS)', () => {
+  const files = (path: string) => ({ name: 'files-data', kind: 'files', source: { path } }) as never;
+  const pg = (host: string) => ({ name: 'postgres-app', kind: 'postgres', source: { engine: 'postgresql', host, database: 'app' } }) as never;
+  const m = (...artifacts: never[]) => ({ artifacts, labels: [] as string[] });
+
+  it('two PostgreSQL databases named app on different ports are two series; prune keeps each newest', () => {
+    const staging = m(pg('127.0.0.1:5433'));
+    const prod = m(pg('127.0.0.1:5432'));
+    expect(seriesKeyOf(staging)).not.toBe(seriesKeyOf(prod));
+    expect(seriesKeyOf(prod)).toBe('postgres-app (127.0.0.1:5432/app)');
+    const names = seriesNames([staging, prod, prod]);
+    expect(names.get(seriesKeyOf(prod))).toBe('postgres-app (127.0.0.1:5432/app)');
+    const now = new Date('2026-11-20T12:00:00Z');
+    const d = applyRetentionBySeries(
+      [b('prod-old', '2026-11-20T08:00:00Z', seriesKeyOf(prod)), b('staging', '2026-11-20T09:00:00Z', seriesKeyOf(staging)), b('prod-new', '2026-11-20T10:00:00Z', seriesKeyOf(prod))],
+      { keepLast: 1 },
+      now,
+    );
+    expect(d.keep.map((k) => k.id).sort()).toEqual(['prod-new', 'staging']);
+    expect(d.remove.map((r) => r.id)).toEqual(['prod-old']);
+  });
+
+  it('the display name stays the artifact names unless two series would show the same one; labels and none ignore sources', () => {
+    const x = m(files('/srv/x/data'));
+    expect(seriesNames([x, m(files('/srv/x/data'))]).get(seriesKeyOf(x))).toBe('files-data');
+    expect(seriesNames([x, m(files('/srv/y/data'))]).get(seriesKeyOf(x))).toBe('files-data (/srv/x/data)');
+    expect(seriesKeyOf(m(files('/a'), pg('db:5432')))).toBe('files-data (/a)+postgres-app (db:5432/app)');
+    expect(seriesKeyOf(x, 'none')).toBe('all');
+    expect(seriesKeyOf(m(files('/a')), 'labels')).toBe(seriesKeyOf(m(files('/b')), 'labels'));
+    // No password can reach the key: the manifest records host and database only.
+    expect(seriesKeyOf(m(pg('db')))).toBe('postgres-app (db/app)');
   });
 });
 
