@@ -1,11 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
-  parseGroupBy,
   prune
-} from "./chunks/chunk-OXZ7LO77.js";
+} from "./chunks/chunk-6F3HHMZY.js";
 import {
   verify
-} from "./chunks/chunk-5PKLGTV4.js";
+} from "./chunks/chunk-V6KYRDHG.js";
 import {
   actionsReporter,
   commaList,
@@ -20,24 +19,27 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-7LJY5N2M.js";
+} from "./chunks/chunk-KVYAMQTN.js";
 import {
   StrongboxError,
   UsageError,
   VerificationError,
   backup,
+  beginActivity,
   errorMessage,
   exitSoonIfCancelled,
   formatBytes,
   listBackups,
   maskUrlPassword,
   originFromEnv,
+  parseGroupBy,
+  postgresUrlSecrets,
   printable,
   resolveBackup,
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-INJM3ATK.js";
+} from "./chunks/chunk-4VQLGTKB.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -67,8 +69,9 @@ var SILENT = { debug: () => {
 }, setSecret: () => {
 } };
 var READ_TIMEOUT_MS = 2e4;
-async function writeBackupFailureSummary(err, exitCode, state, timeoutMs = READ_TIMEOUT_MS) {
+async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const timeoutMs = budgetMs === void 0 ? READ_TIMEOUT_MS : Math.max(100, (budgetMs - 300) / Math.max(1, state.destinations.length));
   const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtml(printable(line))).join("<br>");
   const hint = err instanceof StrongboxError ? err.hint : void 0;
   const rows = [];
@@ -125,7 +128,7 @@ async function runBackupAction() {
     const recipients = commaList("recipient");
     const postgres = list("postgres");
     for (const url of postgres) maskUrlPassword(url, actionsReporter);
-    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.map(urlPassword));
+    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.flatMap(postgresUrlSecrets));
     const unencrypted = flag("unencrypted");
     if (recipients.length === 0 && passphrase === void 0 && !unencrypted) {
       const skip = forkPullRequestReason(process.env);
@@ -178,40 +181,40 @@ async function runBackupAction() {
     state.stage = "the backup";
     const result = await backup({ ...options, lock, init: flag("init"), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")) });
     state.committedId = result.id;
-    setOutput("backup-id", result.id);
-    setOutput("size", String(result.storedBytes));
-    setOutput("plaintext-size", String(result.plaintextBytes));
-    setOutput("duration-seconds", result.durationSeconds.toFixed(1));
-    await writeSummary(
-      (s) => s.addHeading("Strongbox backup", 2).addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(", ")}` : ""} \u2192 ${result.destinations.map((d) => `<code>${d}</code>`).join(", ")}`, true).addTable([
-        [
-          { data: "Artifact", header: true },
-          { data: "Source", header: true },
-          { data: "Size", header: true },
-          { data: "Stored", header: true },
-          { data: "SHA-256 (stored)", header: true }
-        ],
-        ...result.manifest.artifacts.map((a) => [
-          a.name,
-          String(a.source.database ?? a.source.path ?? ""),
-          formatBytes(a.plaintext.size),
-          formatBytes(a.stored.size),
-          `<code>${a.stored.sha256.slice(0, 16)}\u2026</code>`
-        ])
-      ]).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? "Manifest signed." : "Manifest unsigned."}`, true)
-    );
-    state.stage = "verifying the new backup and applying retention";
-    if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${result.destinations.join(", ")}`;
+    const after = beginActivity(`verify and retention after backup ${result.id}`, `${committed}; nothing was removed`);
+    after.nested = (inner) => `${committed}; ${inner}`;
+    try {
+      setOutput("backup-id", result.id);
+      setOutput("size", String(result.storedBytes));
+      setOutput("plaintext-size", String(result.plaintextBytes));
+      setOutput("duration-seconds", result.durationSeconds.toFixed(1));
+      await writeSummary(
+        (s) => s.addHeading("Strongbox backup", 2).addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(", ")}` : ""} \u2192 ${result.destinations.map((d) => `<code>${d}</code>`).join(", ")}`, true).addTable([
+          [
+            { data: "Artifact", header: true },
+            { data: "Source", header: true },
+            { data: "Size", header: true },
+            { data: "Stored", header: true },
+            { data: "SHA-256 (stored)", header: true }
+          ],
+          ...result.manifest.artifacts.map((a) => [
+            a.name,
+            String(a.source.database ?? a.source.path ?? ""),
+            formatBytes(a.plaintext.size),
+            formatBytes(a.stored.size),
+            `<code>${a.stored.sha256.slice(0, 16)}\u2026</code>`
+          ])
+        ]).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? "Manifest signed." : "Manifest unsigned."}`, true)
+      );
+      state.stage = "verifying the new backup and applying retention";
+      if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+    } finally {
+      after.end();
+    }
     setOutput("status", "success");
     setOutput("exit-code", "0");
-  }, { onFailure: (err, code) => writeBackupFailureSummary(err, code, state) });
-}
-function urlPassword(url) {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return "";
-  }
+  }, { what: "the Strongbox backup step", onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
 }
 async function verifyThenPrune(destinations, id, policy, groupBy, lock) {
   const pruned = [];

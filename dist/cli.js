@@ -1,18 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
-  parseGroupBy,
   prune
-} from "./chunks/chunk-OXZ7LO77.js";
+} from "./chunks/chunk-6F3HHMZY.js";
 import {
   rollback
-} from "./chunks/chunk-NYJNN2BO.js";
+} from "./chunks/chunk-LUBBRBFG.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-3ANNCB25.js";
+} from "./chunks/chunk-PMWYYV3A.js";
 import {
   verify
-} from "./chunks/chunk-5PKLGTV4.js";
+} from "./chunks/chunk-V6KYRDHG.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -26,6 +25,7 @@ import {
   backup,
   cancellation,
   cancellationLine,
+  describeArtifact,
   describeBackup,
   describeSignature,
   errorMessage,
@@ -43,6 +43,7 @@ import {
   openDestinations,
   originFromEnv,
   parseDuration,
+  parseGroupBy,
   passphraseFromEnv,
   printable,
   quietAwsNodeVersionWarning,
@@ -54,10 +55,11 @@ import {
   resolvePolicy,
   resolveSigningKey,
   resolveTrust,
+  signatureJson,
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-INJM3ATK.js";
+} from "./chunks/chunk-4VQLGTKB.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3534,7 +3536,7 @@ async function writeNew(file, text, mode) {
   }
 }
 function describeLocation(dest) {
-  if (dest instanceof S3Destination) return `bucket ${dest.bucket}, prefix ${dest.prefix || "(none)"} (${dest.display})`;
+  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || "(none)"} (${dest.display})`;
   return dest.display;
 }
 function releaseJson(origin) {
@@ -3584,10 +3586,10 @@ ${identity}
 `);
   });
   storageOptions(
-    program2.command("init").description("create a Strongbox repository (a folder and its missing parents, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--json", "print the result as JSON on stdout")
+    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const dests = openDestinations(o.to, storage(o), "--to");
-    const made = await initRepositories(dests, /* @__PURE__ */ new Date());
+    const made = await initRepositories(dests, /* @__PURE__ */ new Date(), (w) => reporter.warning(w));
     if (o.json) {
       printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
       return;
@@ -3643,11 +3645,12 @@ ${identity}
 `);
   });
   storageOptions(
-    program2.command("list").description("list complete backups, oldest first").requiredOption("--from <dest>", "where the backups are").option("--label <label>", "only backups with this label").option("--all", "also show incomplete (interrupted) backups").option("--json", "print the result as JSON on stdout")
+    program2.command("list").description("list complete (and damaged) backups, oldest first").requiredOption("--from <dest>", "where the backups are").option("--label <label>", "only backups with this label").option("--all", "also show incomplete (interrupted) backups").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const [dest] = openDestinations([o.from], storage(o), "--from");
     const entries = (await listBackups(dest, reporter)).filter(
-      (e) => (o.all || e.complete) && (!o.label || e.manifest?.labels.includes(o.label))
+      // A damaged backup is shown even without --all: hiding it would hide a lost backup.
+      (e) => (o.all || e.complete || !!e.damaged) && (!o.label || e.manifest?.labels.includes(o.label))
     );
     const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest, e)])));
     if (o.json) {
@@ -3661,7 +3664,7 @@ ${identity}
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
           artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
           ...e.manifest ? releaseJson(e.manifest.origin) : {},
-          signedBy: signatures.get(e.id)?.signer ?? null
+          ...e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }
         }))
       );
       return;
@@ -3670,7 +3673,8 @@ ${identity}
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : "";
       const sig = signatures.get(e.id);
-      process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ""}
+      const from = e.manifest ? `  ${e.manifest.artifacts.map(describeArtifact).join(", ")}` : "";
+      process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ""}${from}
 `);
     }
   });
@@ -3715,7 +3719,7 @@ ${identity}
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
   commonOptions(
-    program2.command("prune").description("delete backups that no retention rule keeps (the newest complete backup always stays)").requiredOption("--from <dest>", "where the backups are").option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none", "sources").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this", "24h").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
+    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").requiredOption("--from <dest>", "where the backups are").option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none", "sources").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this", "24h").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const policy = resolvePolicy({
       keepLast: o.keepLast,
@@ -3797,6 +3801,7 @@ ${identity}
 // src/cli/main.ts
 async function main(argv, env = process.env) {
   quietAwsNodeVersionWarning();
+  ignoreOutputErrors();
   const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
   const program2 = new Command("strongbox").version(VERSION).description("Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.").exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) }).showHelpAfterError("(run with --help for usage)");
   const ctx = { reporter, env, exitCode: ExitCode.ok };
@@ -3829,6 +3834,13 @@ async function main(argv, env = process.env) {
   } finally {
     uninstall();
   }
+}
+var outputGuarded = false;
+function ignoreOutputErrors() {
+  if (outputGuarded) return;
+  outputGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {
+  });
 }
 
 // src/entries/cli.ts

@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-3ANNCB25.js";
+} from "./chunks/chunk-PMWYYV3A.js";
 import {
   actionsReporter,
   commaList,
@@ -15,14 +15,14 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-7LJY5N2M.js";
+} from "./chunks/chunk-KVYAMQTN.js";
 import {
   exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock
-} from "./chunks/chunk-INJM3ATK.js";
+} from "./chunks/chunk-4VQLGTKB.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -65,7 +65,7 @@ async function runRestoreAction() {
         ...result.restored.map((r) => [r.name, `<code>${r.target}</code>`])
       ])
     );
-  });
+  }, { what: "the Strongbox restore step" });
 }
 
 // src/entries/restore.ts

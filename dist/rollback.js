@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-NYJNN2BO.js";
-import "./chunks/chunk-3ANNCB25.js";
-import "./chunks/chunk-5PKLGTV4.js";
+} from "./chunks/chunk-LUBBRBFG.js";
+import "./chunks/chunk-PMWYYV3A.js";
+import "./chunks/chunk-V6KYRDHG.js";
 import {
   actionsReporter,
   commaList,
@@ -18,9 +18,10 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-7LJY5N2M.js";
+} from "./chunks/chunk-KVYAMQTN.js";
 import {
   UsageError,
+  childEnvironment,
   exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
@@ -28,7 +29,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-INJM3ATK.js";
+} from "./chunks/chunk-4VQLGTKB.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -40,7 +41,7 @@ import { promisify } from "node:util";
 var run = promisify(execFile);
 async function changesBetween(workspace, from, to) {
   if (!workspace || !from || !to || from === to || !existsSync(join(workspace, ".git"))) return void 0;
-  const git = async (args) => (await run("git", args, { cwd: workspace, maxBuffer: 8 << 20 })).stdout;
+  const git = async (args) => (await run("git", args, { cwd: workspace, env: childEnvironment(), maxBuffer: 8 << 20 })).stdout;
   try {
     const commits = (await git(["log", "--oneline", "--no-decorate", "-n", "200", `${from}..${to}`])).split("\n").filter(Boolean);
     const migrations = (await git(["diff", "--name-only", from, to])).split("\n").filter((f) => /migrat|schema|\.sql$/i.test(f));
@@ -120,7 +121,7 @@ To return to the state before the rollback: ${result.undo}`);
       setOutput("status", "success");
       setOutput("exit-code", "0");
     }
-  });
+  }, { what: "the Strongbox rollback step" });
 }
 
 // src/entries/rollback.ts

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-5PKLGTV4.js";
+} from "./chunks/chunk-V6KYRDHG.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -14,7 +14,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-7LJY5N2M.js";
+} from "./chunks/chunk-KVYAMQTN.js";
 import {
   UsageError,
   describeSignature,
@@ -22,7 +22,7 @@ import {
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-INJM3ATK.js";
+} from "./chunks/chunk-4VQLGTKB.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -60,7 +60,7 @@ async function runVerifyAction() {
       setOutput("status", "success");
       setOutput("exit-code", "0");
     }
-  });
+  }, { what: "the Strongbox verify step" });
 }
 
 // src/entries/verify.ts
