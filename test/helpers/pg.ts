@@ -41,3 +41,22 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     sql: (query) => psql(name, query),
   };
 }
+
+/**
+ * The databases one test file creates: `create` makes one and runs its setup SQL, `dropAll`
+ * (in afterAll) removes every one, even with connections still open.
+ */
+export function testDatabases(): { create(prefix: string, sql: string): Promise<TestDatabase>; dropAll(): Promise<void> } {
+  const dbs: TestDatabase[] = [];
+  return {
+    async create(prefix, sql) {
+      const db = await createTestDatabase(prefix);
+      dbs.push(db);
+      await db.sql(sql);
+      return db;
+    },
+    async dropAll() {
+      for (const db of dbs.splice(0)) await db.drop().catch(() => {});
+    },
+  };
+}

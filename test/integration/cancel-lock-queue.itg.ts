@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startCli } from '../helpers/backup-fixtures.js';
 import { waitFor } from '../helpers/cli-process.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { testDatabases, type TestDatabase } from '../helpers/pg.js';
 import { holdTableLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 
 /**
@@ -18,7 +18,7 @@ import { holdTableLock, releaseTableLock, waitingSessions } from '../helpers/pg-
 const PASSPHRASE = 'correct horse battery staple';
 const env = { STRONGBOX_TEST_PASSPHRASE: PASSPHRASE };
 let tmp: string;
-const dbs: TestDatabase[] = [];
+const databases = testDatabases();
 const holders: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -29,16 +29,11 @@ afterEach(() => {
   for (const h of holders.splice(0)) h.kill('SIGKILL');
 });
 afterAll(async () => {
-  for (const db of dbs) await db.drop().catch(() => {});
+  await databases.dropAll();
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function database(prefix: string, sql: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(prefix);
-  dbs.push(db);
-  await db.sql(sql);
-  return db;
-}
+const database = (prefix: string, sql: string): Promise<TestDatabase> => databases.create(prefix, sql);
 
 /** Sessions of ours (pg_dump's or the restore's) still connected to `db`. */
 async function ourSessions(db: TestDatabase): Promise<number> {

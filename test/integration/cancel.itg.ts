@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startCli } from '../helpers/backup-fixtures.js';
 import { childrenOf, isRunning, waitFor, type ProcInfo } from '../helpers/cli-process.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { testDatabases, type TestDatabase } from '../helpers/pg.js';
 import { startS3rver } from '../helpers/s3rver.js';
 import { holdTableLock as holdLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 
@@ -22,7 +22,7 @@ const env = { STRONGBOX_TEST_PASSPHRASE: PASSPHRASE };
 const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 let tmp: string;
-const dbs: TestDatabase[] = [];
+const databases = testDatabases();
 const holders: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -40,16 +40,11 @@ async function holdTableLock(db: TestDatabase, table: string): Promise<ChildProc
 }
 
 afterAll(async () => {
-  for (const db of dbs) await db.drop().catch(() => {});
+  await databases.dropAll();
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function database(prefix: string, sql: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(prefix);
-  dbs.push(db);
-  await db.sql(sql);
-  return db;
-}
+const database = (prefix: string, sql: string): Promise<TestDatabase> => databases.create(prefix, sql);
 
 async function filesIn(dir: string): Promise<string[]> {
   const out: string[] = [];

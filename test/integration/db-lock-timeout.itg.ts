@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { testDatabases, type TestDatabase } from '../helpers/pg.js';
 import { holdTableLock } from '../helpers/pg-locks.js';
 
 /** A table lock held by another session (a migration's ACCESS EXCLUSIVE) must not stall a run forever. */
 const env = { STRONGBOX_TEST_PASSPHRASE: 'correct horse battery staple' };
 let tmp: string;
-const dbs: TestDatabase[] = [];
+const databases = testDatabases();
 const holders: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -20,16 +20,11 @@ afterEach(() => {
   for (const h of holders.splice(0)) h.kill('SIGKILL');
 });
 afterAll(async () => {
-  for (const db of dbs) await db.drop().catch(() => {});
+  await databases.dropAll();
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function database(prefix: string, sql: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(prefix);
-  dbs.push(db);
-  await db.sql(sql);
-  return db;
-}
+const database = (prefix: string, sql: string): Promise<TestDatabase> => databases.create(prefix, sql);
 
 describe('--db-lock-timeout', () => {
   it('a backup blocked by a table lock fails after the timeout, naming the table and the flag; nothing is committed', async () => {

@@ -12,7 +12,7 @@ import { openDestination } from '../../src/destinations/index.js';
 import { runCli } from '../helpers/cli.js';
 import { startCli, type RunningCli } from '../helpers/backup-fixtures.js';
 import { childrenOf, waitFor, type ProcInfo } from '../helpers/cli-process.js';
-import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { PG_HOST, PG_PORT, PG_USER, testDatabases, type TestDatabase } from '../helpers/pg.js';
 import { holdTableLock, releaseTableLock, waitingSessions } from '../helpers/pg-locks.js';
 
 /** Secrets stay secret: passphrase strength for new backups, and no database password in any argv. */
@@ -20,7 +20,7 @@ const PASSPHRASE = 'correct horse battery staple';
 // The test server trusts loopback, so any password is accepted; what matters is where it travels.
 const PASSWORD = 'Sup3r-s3cret-pw';
 let tmp: string;
-const dbs: TestDatabase[] = [];
+const databases = testDatabases();
 const holders: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -30,16 +30,11 @@ afterEach(() => {
   for (const h of holders.splice(0)) h.kill('SIGKILL');
 });
 afterAll(async () => {
-  for (const db of dbs) await db.drop().catch(() => {});
+  await databases.dropAll();
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function database(prefix: string, sql: string): Promise<TestDatabase> {
-  const db = await createTestDatabase(prefix);
-  dbs.push(db);
-  await db.sql(sql);
-  return db;
-}
+const database = (prefix: string, sql: string): Promise<TestDatabase> => databases.create(prefix, sql);
 
 const withPassword = (db: TestDatabase) => `postgres://${PG_USER}:${PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}`;
 
