@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runnerEnv as runnerEnvIn, outputs, captureLog } from '../helpers/actions.js';
 import { runBackupAction } from '../../src/actions/backup.js';
 import { runRestoreAction } from '../../src/actions/restore.js';
 import { runRollbackAction } from '../../src/actions/rollback.js';
@@ -42,33 +42,17 @@ interface Runner {
 }
 
 function runnerEnv(actionYml: string, given: Record<string, string>): Runner {
-  const inputs = parse(readFileSync(actionYml, 'utf8')).inputs as Record<string, { default?: string }>;
-  for (const [name, spec] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = given[name] ?? spec.default ?? '';
-  const tag = Math.random().toString(16).slice(2);
-  const out = join(work, `out-${tag}`);
   // @actions/core remembers the summary file's path after its first write: one file, emptied per run.
   const summary = join(work, 'step-summary.md');
-  writeFileSync(out, '');
   writeFileSync(summary, '');
-  Object.assign(process.env, { GITHUB_OUTPUT: out, GITHUB_STEP_SUMMARY: summary, GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '42' });
+  const out = runnerEnvIn(work, actionYml, given, { GITHUB_STEP_SUMMARY: summary });
   return {
-    outputs: () => {
-      const text = readFileSync(out, 'utf8');
-      const result: Record<string, string> = {};
-      const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm;
-      for (let m; (m = re.exec(text)); ) result[m[1]!] = m[3]!;
-      return result;
-    },
+    outputs: () => outputs(out),
     summary: () => readFileSync(summary, 'utf8'),
   };
 }
 
-function quiet(): string[] {
-  const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
-  return lines;
-}
-
+const quiet = captureLog;
 const backups = (repo: string) => readdirSync(repo).filter((n) => /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(n)).sort();
 
 describe('backup action: retention per series (group-by)', () => {

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runnerEnv as runnerEnvIn, outputs, captureLog } from '../helpers/actions.js';
 import { runBackupAction } from '../../src/actions/backup.js';
 import { runRestoreAction } from '../../src/actions/restore.js';
 import { runVerifyAction } from '../../src/actions/verify.js';
@@ -33,28 +33,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function runnerEnv(actionYml: string, given: Record<string, string>): string {
-  const inputs = parse(readFileSync(actionYml, 'utf8')).inputs as Record<string, { default?: string }>;
-  for (const [name, spec] of Object.entries(inputs)) process.env[`INPUT_${name.toUpperCase()}`] = given[name] ?? spec.default ?? '';
-  const out = join(work, `out-${Math.random().toString(16).slice(2)}`);
-  writeFileSync(out, '');
-  Object.assign(process.env, { GITHUB_OUTPUT: out, GITHUB_SHA: 'a'.repeat(40), GITHUB_RUN_ID: '42' });
-  return out;
-}
 
-function outputs(file: string): Record<string, string> {
-  const text = readFileSync(file, 'utf8');
-  const result: Record<string, string> = {};
-  const re = /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm;
-  for (let m; (m = re.exec(text)); ) result[m[1]!] = m[3]!;
-  return result;
-}
 
-function capture(): string[] {
-  const lines: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (lines.push(String(s)), true));
-  return lines;
-}
+
+const runnerEnv = (yml: string, given: Record<string, string>) => runnerEnvIn(work, yml, given);
+const capture = captureLog;
 
 /** What a person reads in the log: every line but the runner's own ::add-mask:: commands. */
 const visible = (lines: string[]) => lines.join('').split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
