@@ -24,7 +24,7 @@ import { createEncryptStream } from '../src/codecs/age/index.js';
 import { createCompressor } from '../src/codecs/compress.js';
 import { HashingStream } from '../src/codecs/hash.js';
 import { fanOut } from '../src/core/fan-out.js';
-import { silentReporter } from '../src/core/reporter.js';
+import { silentReporter } from '../src/shared/reporter.js';
 import { LocalDestination } from '../src/destinations/local.js';
 import { dumpFiles } from '../src/sources/files.js';
 import { parseSize } from './lib/args.js';

@@ -57,7 +57,7 @@ async function worker(stage: string, f: Files): Promise<WorkerResult> {
   const { createEncryptStream, createDecryptStream, parseIdentityFile } = await import('../src/codecs/age/index.js');
   const { HashingStream } = await import('../src/codecs/hash.js');
   const { LocalDestination } = await import('../src/destinations/local.js');
-  const { silentReporter } = await import('../src/core/reporter.js');
+  const { silentReporter } = await import('../src/shared/reporter.js');
   const identities = () => parseIdentityFile(readFileSync(f.key, 'utf8'));
   const count = { n: 0 };
   const size = (file: string) => statSync(file).size;

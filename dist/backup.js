@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-6F3HHMZY.js";
+} from "./chunks/chunk-PKRGB7CR.js";
 import {
   verify
-} from "./chunks/chunk-V6KYRDHG.js";
+} from "./chunks/chunk-MMBQ6T34.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-KVYAMQTN.js";
+} from "./chunks/chunk-Y5C2L56Q.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-4VQLGTKB.js";
+} from "./chunks/chunk-3L74FC7T.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-6F3HHMZY.js";
+} from "./chunks/chunk-PKRGB7CR.js";
 import {
   rollback
-} from "./chunks/chunk-LUBBRBFG.js";
+} from "./chunks/chunk-IMD4XNHA.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-PMWYYV3A.js";
+} from "./chunks/chunk-EGRVLJUQ.js";
 import {
   verify
-} from "./chunks/chunk-V6KYRDHG.js";
+} from "./chunks/chunk-MMBQ6T34.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -59,7 +59,7 @@ import {
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-4VQLGTKB.js";
+} from "./chunks/chunk-3L74FC7T.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

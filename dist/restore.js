@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-PMWYYV3A.js";
+} from "./chunks/chunk-EGRVLJUQ.js";
 import {
   actionsReporter,
   commaList,
@@ -15,14 +15,14 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-KVYAMQTN.js";
+} from "./chunks/chunk-Y5C2L56Q.js";
 import {
   exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock
-} from "./chunks/chunk-4VQLGTKB.js";
+} from "./chunks/chunk-3L74FC7T.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-LUBBRBFG.js";
-import "./chunks/chunk-PMWYYV3A.js";
-import "./chunks/chunk-V6KYRDHG.js";
+} from "./chunks/chunk-IMD4XNHA.js";
+import "./chunks/chunk-EGRVLJUQ.js";
+import "./chunks/chunk-MMBQ6T34.js";
 import {
   actionsReporter,
   commaList,
@@ -18,7 +18,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-KVYAMQTN.js";
+} from "./chunks/chunk-Y5C2L56Q.js";
 import {
   UsageError,
   childEnvironment,
@@ -29,7 +29,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-4VQLGTKB.js";
+} from "./chunks/chunk-3L74FC7T.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

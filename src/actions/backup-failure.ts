@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { StrongboxError, errorMessage } from '../core/errors.js';
-import type { Reporter } from '../core/reporter.js';
+import { StrongboxError, errorMessage } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
 import { listBackups } from '../core/repository.js';
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';

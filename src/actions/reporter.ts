@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { Reporter } from '../core/reporter.js';
+import type { Reporter } from '../shared/reporter.js';
 import { logText } from '../shared/text.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { validateRecipient } from '../codecs/age/index.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { rollback } from '../core/rollback.js';
 import { maskUrlPassword, openDestinations, originFromEnv, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
 import { changesBetween } from './git-changes.js';

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
+import { ExitCode, StrongboxError, errorMessage } from '../shared/errors.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
 import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
 import { ACTIONS_GRACE_MS, FORCED_EXIT_CLEANUP_MS, handleCancelSignals } from '../shared/signals.js';

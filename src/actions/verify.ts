@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { parseDuration } from '../core/duration.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { describeSignature } from '../core/trust.js';
 import { verify } from '../core/verify.js';
 import { openDestinations, resolveLock } from '../config/settings.js';

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { ConsoleReporter } from '../core/reporter.js';
-import { ExitCode, StrongboxError, errorMessage } from '../core/errors.js';
+import { ConsoleReporter } from '../shared/reporter.js';
+import { ExitCode, StrongboxError, errorMessage } from '../shared/errors.js';
 import { VERSION } from '../version.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
 import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Duplex, PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { StrongboxError, UsageError } from '../core/errors.js';
+import { StrongboxError, UsageError } from '../shared/errors.js';
 import type { Compression } from '../core/types.js';
 import { childEnvironment } from '../shared/sensitive-env.js';
 

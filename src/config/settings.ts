@@ -6,10 +6,10 @@ import { parsePrivateKey, parsePublicKey, type SshPrivateKey, type SshPublicKey 
 import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import { validateLabels } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 import type { LockSettings } from '../core/locking.js';
 import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
-import type { Reporter } from '../core/reporter.js';
+import type { Reporter } from '../shared/reporter.js';
 import { sensitiveEnv } from '../shared/sensitive-env.js';
 import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';

@@ -9,7 +9,7 @@ import { createDecompressor } from '../codecs/compress.js';
 import { expectDigest } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
 import { cancelSignal } from '../shared/cancel.js';
-import { IntegrityError, StrongboxError, UsageError, WrongKeyError } from './errors.js';
+import { IntegrityError, StrongboxError, UsageError, WrongKeyError } from '../shared/errors.js';
 import { objectKey } from './repository.js';
 import type { ArtifactRecord } from './types.js';
 

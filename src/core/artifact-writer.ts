@@ -4,11 +4,11 @@ import { createEncryptStream, type EncryptOptions } from '../codecs/age/index.js
 import { compressionExtension, createCompressor } from '../codecs/compress.js';
 import { HashingStream } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
-import type { ArtifactKind, SourceDump } from '../sources/types.js';
+import type { ArtifactKind, SourceDump } from '../sources/adapter.js';
 import { cancelSignal } from '../shared/cancel.js';
-import { StoppedError, StrongboxError, errorMessage } from './errors.js';
+import { StoppedError, StrongboxError, errorMessage } from '../shared/errors.js';
 import { fanOut } from './fan-out.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../shared/reporter.js';
 import { objectKey } from './repository.js';
 import type { ArtifactRecord, Compression } from './types.js';
 

@@ -1,4 +1,4 @@
-import { UsageError } from './errors.js';
+import { UsageError } from '../shared/errors.js';
 
 /**
  * Durations as people type them in flags and action inputs: `30s`, `15m`, `36h`, `7d`, `2w`,

@@ -3,8 +3,8 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { cancelSignal, onForcedExit } from '../shared/cancel.js';
 import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../shared/process-owner.js';
 import { formatDuration } from './duration.js';
-import { LockedError, StrongboxError, UsageError, errorMessage } from './errors.js';
-import type { Reporter } from './reporter.js';
+import { LockedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
 import type { Destination } from '../destinations/types.js';
 
 /**

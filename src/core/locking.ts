@@ -1,6 +1,6 @@
 import type { Destination } from '../destinations/types.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../shared/reporter.js';
 
 /** How a run waits for and holds the destination lock (`--lock-wait`, stale timeout). */
 export interface LockSettings {

@@ -1,5 +1,5 @@
 import { printable } from '../shared/text.js';
-import { StrongboxError } from './errors.js';
+import { StrongboxError } from '../shared/errors.js';
 import { FORMAT_VERSION, type Manifest } from './types.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Destination } from '../destinations/types.js';
-import { LockedError, StrongboxError, errorMessage } from './errors.js';
+import { LockedError, StrongboxError, errorMessage } from '../shared/errors.js';
 import { withLocks, type LockSettings } from './locking.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../shared/reporter.js';
 import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
 import { applyRetentionBySeries, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
 import { DEFAULT_GROUP_BY, seriesKeyOf, seriesNames, type GroupBy } from './series.js';

@@ -1,10 +1,10 @@
 import { isBackupId } from './backup-id.js';
-import { NotFoundError, RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from './errors.js';
+import { NotFoundError, RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { ManifestError, parseManifest } from './manifest.js';
-import type { Reporter } from './reporter.js';
+import type { Reporter } from '../shared/reporter.js';
 import { FORMAT_VERSION, MANIFEST_NAME, type Manifest } from './types.js';
 import type { Destination, ObjectInfo } from '../destinations/types.js';
-import type { ArtifactKind } from '../sources/types.js';
+import type { ArtifactKind } from '../sources/adapter.js';
 import { printable } from '../shared/text.js';
 import { sourceIdentity } from './series.js';
 

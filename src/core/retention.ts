@@ -1,5 +1,5 @@
 import { formatDuration } from './duration.js';
-import { StrongboxError, UsageError } from './errors.js';
+import { StrongboxError, UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 
 /**

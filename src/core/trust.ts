@@ -3,8 +3,8 @@ import { fingerprint, parseSignature, verifySignature, type SshPublicKey } from 
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
 import { isBackupId } from './backup-id.js';
-import { NotFoundError, VerificationError, errorMessage } from './errors.js';
-import type { Reporter } from './reporter.js';
+import { NotFoundError, VerificationError, errorMessage } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
 import { objectKey, selectBackup, type BackupEntry, type Selection } from './repository.js';
 import { SIGNATURE_NAME, SIGNATURE_NAMESPACE, type Manifest } from './types.js';
 

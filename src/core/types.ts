@@ -1,4 +1,4 @@
-import type { ArtifactKind, SourceDetails } from '../sources/types.js';
+import type { ArtifactKind, SourceDetails } from '../sources/adapter.js';
 
 export type Compression = 'zstd' | 'gzip' | 'none';
 

@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import type { Destination, ObjectInfo } from './types.js';

@@ -1,5 +1,5 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../shared/errors.js';
 
 /**
  * Provider presets. AWS S3 gets the SDK's defaults. Every other store gets

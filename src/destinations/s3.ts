@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
+import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import { resolveS3Config, type S3Location, type S3Preset } from './s3-presets.js';

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError, errorMessage } from '../core/errors.js';
-import type { Reporter } from '../core/reporter.js';
+import { UsageError, errorMessage } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
 import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../shared/process-owner.js';
 import { printable } from '../shared/text.js';
 

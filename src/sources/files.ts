@@ -5,13 +5,13 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Minimatch } from 'minimatch';
 import { Pack, Unpack, WriteEntry, type ReadEntry } from 'tar';
-import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../core/errors.js';
-import type { Reporter } from '../core/reporter.js';
+import { RefusedError, StoppedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
 import { printable } from '../shared/text.js';
 import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './files-target.js';
 import { inspectTarget, refuseMountPoint } from './target-check.js';
 import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
-import type { SourceDetails, SourceDump } from './types.js';
+import type { SourceDetails, SourceDump } from './adapter.js';
 
 /**
  * File trees as plain tar streams (node-tar): paths relative to the tree root, symlinks kept

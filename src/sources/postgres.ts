@@ -3,13 +3,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { RefusedError, StoppedError, StrongboxError } from '../core/errors.js';
-import { SecretMasker, type Reporter } from '../core/reporter.js';
+import { RefusedError, StoppedError, StrongboxError } from '../shared/errors.js';
+import { SecretMasker, type Reporter } from '../shared/reporter.js';
 import { cancelSignal } from '../shared/cancel.js';
 import { childEnvironment } from '../shared/sensitive-env.js';
 import { parsePostgresUrl, type PgTarget } from './pg-url.js';
 import { runTool, spawnTool, type ToolFailure } from './process.js';
-import type { SourceDump } from './types.js';
+import type { SourceDump } from './adapter.js';
 
 /**
  * PostgreSQL through the standard client tools: `pg_dump --format=custom` to back up; to

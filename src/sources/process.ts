@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { StrongboxError } from '../core/errors.js';
+import { StrongboxError } from '../shared/errors.js';
 import { cancelSignal } from '../shared/cancel.js';
 import { childEnvironment } from '../shared/sensitive-env.js';
 

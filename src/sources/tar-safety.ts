@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { ExitCode, StrongboxError } from '../core/errors.js';
+import { ExitCode, StrongboxError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { RefusedError } from '../core/errors.js';
+import { RefusedError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 
 /**

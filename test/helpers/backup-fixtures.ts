@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backup } from '../../src/core/backup.js';
 import { lockKey, type LockHolder } from '../../src/core/lock.js';
-import type { Reporter } from '../../src/core/reporter.js';
+import type { Reporter } from '../../src/shared/reporter.js';
 import { MANIFEST_NAME, type Manifest } from '../../src/core/types.js';
 import { openDestination } from '../../src/destinations/index.js';
 import type { Destination } from '../../src/destinations/types.js';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { NotFoundError } from '../../src/core/errors.js';
+import { NotFoundError } from '../../src/shared/errors.js';
 import type { Destination, ObjectInfo } from '../../src/destinations/types.js';
 
 /** A Destination held in a Map, for unit tests. Atomic by construction: a key appears only once its body is complete. */

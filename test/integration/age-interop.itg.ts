@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IntegrityError, WrongKeyError } from '../../src/core/errors.js';
+import { IntegrityError, WrongKeyError } from '../../src/shared/errors.js';
 import { generateIdentity, identityToRecipient, parseIdentityFile } from '../../src/codecs/age/index.js';
 import { decrypt, encrypt } from '../fixtures/age/streams.js';
 

@@ -8,8 +8,8 @@ import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RefusedError, StrongboxError, UsageError } from '../../src/core/errors.js';
-import { ConsoleReporter } from '../../src/core/reporter.js';
+import { RefusedError, StrongboxError, UsageError } from '../../src/shared/errors.js';
+import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { dumpFiles, restoreFiles } from '../../src/sources/files.js';
 import { UnsafeArchiveError } from '../../src/sources/tar-safety.js';
 

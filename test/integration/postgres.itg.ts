@@ -6,8 +6,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RefusedError, StrongboxError } from '../../src/core/errors.js';
-import { ConsoleReporter } from '../../src/core/reporter.js';
+import { RefusedError, StrongboxError } from '../../src/shared/errors.js';
+import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { dumpPostgres, isPostgresDatabaseEmpty, restorePostgres } from '../../src/sources/postgres.js';
 import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 

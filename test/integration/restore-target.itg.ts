@@ -8,7 +8,7 @@ import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { ConsoleReporter } from '../../src/core/reporter.js';
+import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { dumpFiles, restoreFiles } from '../../src/sources/files.js';
 import { stagingPrefix } from '../../src/sources/files-target.js';
 

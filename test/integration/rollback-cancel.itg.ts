@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/core/backup.js';
-import type { Reporter } from '../../src/core/reporter.js';
+import type { Reporter } from '../../src/shared/reporter.js';
 import { listBackups } from '../../src/core/repository.js';
 import { rollback } from '../../src/core/rollback.js';
 import { LocalDestination } from '../../src/destinations/local.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError, StrongboxError } from '../../src/core/errors.js';
+import { NotFoundError, StrongboxError } from '../../src/shared/errors.js';
 import { openDestination } from '../../src/destinations/index.js';
 import { S3Destination, type S3DestinationOptions } from '../../src/destinations/s3.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/core/backup.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import { openDestination } from '../../src/destinations/index.js';
 import { runCli } from '../helpers/cli.js';
 import { startCli, type RunningCli } from '../helpers/backup-fixtures.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { bech32 } from '@scure/base';
 import { identityToRecipient as typageIdentityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import {
   generateIdentity,
   identityToRecipient,

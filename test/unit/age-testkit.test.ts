@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError, WrongKeyError } from '../../src/core/errors.js';
+import { IntegrityError, WrongKeyError } from '../../src/shared/errors.js';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import { decrypt } from '../fixtures/age/streams.js';
 import { TEST_X25519_IDENTITY, TEST_X25519_RECIPIENT, generateVectors } from '../fixtures/age/testkit.js';

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
-import { WrongKeyError } from '../../src/core/errors.js';
+import { WrongKeyError } from '../../src/shared/errors.js';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import { decrypt, encrypt, split } from '../fixtures/age/streams.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError, UsageError, WrongKeyError } from '../../src/core/errors.js';
+import { IntegrityError, UsageError, WrongKeyError } from '../../src/shared/errors.js';
 import { createDecryptStream, createEncryptStream, generateIdentity } from '../../src/codecs/age/index.js';
 import { decrypt, encrypt, headerLength, split } from '../fixtures/age/streams.js';
 

@@ -6,7 +6,7 @@ import { runAction } from '../../src/actions/run.js';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import { backup } from '../../src/core/backup.js';
 import { prune } from '../../src/core/prune.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import { listBackups } from '../../src/core/repository.js';
 import { CancelledError, beginActivity, cancel, cancelSignal, cancellationLine, resetCancellation } from '../../src/shared/cancel.js';
 import type { Destination } from '../../src/destinations/types.js';

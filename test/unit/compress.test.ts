@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createCompressor, createDecompressor, hasNativeZstd, parseCompression, validateLevel } from '../../src/codecs/compress.js';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import { sha256 } from '../helpers/bytes.js';
 
 async function run(stages: NodeJS.ReadWriteStream[], input: Buffer): Promise<Buffer> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NotFoundError, UsageError } from '../../src/core/errors.js';
+import { NotFoundError, UsageError } from '../../src/shared/errors.js';
 import { LocalDestination, TEMP_PREFIX } from '../../src/destinations/local.js';
 
 let root: string;

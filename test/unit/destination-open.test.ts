@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import { openDestination } from '../../src/destinations/index.js';
 import { LocalDestination } from '../../src/destinations/local.js';
 import { S3Destination } from '../../src/destinations/s3.js';

@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import { S3Destination } from '../../src/destinations/s3.js';
 import { detectPreset, resolveS3Config } from '../../src/destinations/s3-presets.js';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LockedError } from '../../src/core/errors.js';
+import { LockedError } from '../../src/shared/errors.js';
 import { acquireLock } from '../../src/core/lock.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import type { Destination, ObjectInfo } from '../../src/destinations/types.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 

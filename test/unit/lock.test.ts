@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ExitCode, LockedError } from '../../src/core/errors.js';
+import { ExitCode, LockedError } from '../../src/shared/errors.js';
 import { acquireLock, lockKey, type LockHolder, type LockOptions } from '../../src/core/lock.js';
-import type { Reporter } from '../../src/core/reporter.js';
+import type { Reporter } from '../../src/shared/reporter.js';
 import type { OwnerProbe } from '../../src/shared/process-owner.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 

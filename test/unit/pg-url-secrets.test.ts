@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maskUrlPassword, postgresUrlSecrets } from '../../src/config/settings.js';
-import { ConsoleReporter } from '../../src/core/reporter.js';
+import { ConsoleReporter } from '../../src/shared/reporter.js';
 
 describe('postgresUrlSecrets', () => {
   it('finds the password in every form a PostgreSQL URL carries it, decoded', () => {

@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { openPlaintext } from '../../src/core/artifact-reader.js';
 import { writeArtifact } from '../../src/core/artifact-writer.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { childrenOf, isRunning, waitFor } from '../helpers/cli-process.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';

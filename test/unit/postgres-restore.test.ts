@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StrongboxError } from '../../src/core/errors.js';
-import { ConsoleReporter } from '../../src/core/reporter.js';
+import { StrongboxError } from '../../src/shared/errors.js';
+import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { EMPTY_DATABASE_SQL, restorePostgres, restoreScriptPrologue } from '../../src/sources/postgres.js';
 
 /**

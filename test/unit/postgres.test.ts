@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StrongboxError, UsageError } from '../../src/core/errors.js';
-import { ConsoleReporter } from '../../src/core/reporter.js';
+import { StrongboxError, UsageError } from '../../src/shared/errors.js';
+import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { parsePostgresUrl } from '../../src/sources/pg-url.js';
 import {
   TailHolder,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { NotFoundError, UsageError } from '../../src/core/errors.js';
+import { NotFoundError, UsageError } from '../../src/shared/errors.js';
 import { parseManifest, serializeManifest } from '../../src/core/manifest.js';
 import { listBackups, selectBackup, ensureRepositories } from '../../src/core/repository.js';
 import { newBackupId, isBackupId } from '../../src/core/backup-id.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import type { Manifest } from '../../src/core/types.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 

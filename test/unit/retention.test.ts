@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import { applyRetention, bucketOf, isoWeek, validatePolicy, type BackupCandidate, type RetentionPolicy } from '../../src/core/retention.js';
 
 const HOUR = 3_600_000;

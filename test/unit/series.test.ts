@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/core/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import { applyRetentionBySeries, type SeriesCandidate } from '../../src/core/retention.js';
 import { parseGroupBy, seriesKeyOf, seriesNames, seriesOf } from '../../src/core/series.js';
 

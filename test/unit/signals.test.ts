@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { acquireLock } from '../../src/core/lock.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import { resetCancellation } from '../../src/shared/cancel.js';
 import { ACTIONS_GRACE_MS, handleCancelSignals } from '../../src/shared/signals.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';

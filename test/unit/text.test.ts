@@ -24,7 +24,7 @@ describe('printable', () => {
 
 describe('log lines (reporters)', () => {
   it('the console reporter escapes control characters but keeps the line breaks a message uses, and no line starts a workflow command', async () => {
-    const { ConsoleReporter } = await import('../../src/core/reporter.js');
+    const { ConsoleReporter } = await import('../../src/shared/reporter.js');
     const lines: string[] = [];
     const r = new ConsoleReporter({ write: (l) => lines.push(l) });
     r.warning('skipping "a\u001b[2Jb\tc"\n::error::forged');

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backup } from '../../src/core/backup.js';
 import { assertRepository } from '../../src/core/repository.js';
-import { silentReporter } from '../../src/core/reporter.js';
+import { silentReporter } from '../../src/shared/reporter.js';
 import { verify } from '../../src/core/verify.js';
 import { cancel, cancellation } from '../../src/shared/cancel.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';

@@ -7,7 +7,7 @@
  */
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { IntegrityError, UsageError } from '../../core/errors.js';
+import { IntegrityError, UsageError } from '../../shared/errors.js';
 import { OutputBatch } from './batch.js';
 import { HeaderEndScanner, VERSION_LINE, parseHeader, verifyHeaderMac } from './header.js';
 import { parseIdentity } from './keys.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import type { KeyObject } from 'node:crypto';
-import { UsageError } from '../../core/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import { OutputBatch } from './batch.js';
 import { FILE_KEY_SIZE } from './crypto.js';
 import { encodeHeader } from './header.js';

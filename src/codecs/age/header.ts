@@ -11,7 +11,7 @@
  * header that doesn't parse is damage (or not an age file), never a reason to guess.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { IntegrityError } from '../../core/errors.js';
+import { IntegrityError } from '../../shared/errors.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { hkdf } from './crypto.js';
 

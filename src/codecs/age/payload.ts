@@ -9,7 +9,7 @@
  * at most one chunk in between, so memory stays flat whatever the size.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { IntegrityError } from '../../core/errors.js';
+import { IntegrityError } from '../../shared/errors.js';
 import { TAG_SIZE, hkdf } from './crypto.js';
 
 export const CHUNK_SIZE = 64 * 1024;

@@ -6,7 +6,7 @@
  */
 import { diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { IntegrityError, WrongKeyError } from '../../core/errors.js';
+import { IntegrityError, WrongKeyError } from '../../shared/errors.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { WRAPPED_KEY_SIZE, hkdf, openFileKey, scryptKey, sealFileKey } from './crypto.js';
 import type { Stanza } from './header.js';

@@ -1,0 +1,142 @@
+import type { Readable } from 'node:stream';
+import type { Reporter } from '../shared/reporter.js';
+
+/**
+ * What the core needs from one kind of source. Each kind lives in its own folder
+ * (`src/sources/<kind>/`) and is listed once, in `src/sources/index.ts`; the core never
+ * imports a concrete source. Adding a source is one folder, one registry line, and its
+ * flags/inputs at the edges.
+ */
+
+/** A kind of source, as the manifest records it (`artifact.kind`). */
+export type ArtifactKind = string;
+
+/** Facts about a source that go into the manifest (never credentials). */
+export type SourceDetails = Record<string, string | number | boolean | string[]>;
+
+/** What to back up, as the edges parsed it. `location` may hold a password: never print it. */
+export interface SourceSpec {
+  kind: ArtifactKind;
+  /** A URL (databases) or a path (files, SQLite). */
+  location: string;
+  options?: SourceOptions;
+}
+
+/** Per-source options; each adapter reads the ones that concern it and ignores the rest. */
+export interface SourceOptions {
+  /** files: gitignore-style patterns left out of the tree. */
+  exclude?: string[];
+  /** postgres: pg_dump --schema / --exclude-schema / --table / --exclude-table / --exclude-table-data. */
+  schemas?: string[];
+  excludeSchemas?: string[];
+  tables?: string[];
+  excludeTables?: string[];
+  excludeTableData?: string[];
+  /** postgres: pg_dump --enable-row-security (a tenant role's dump under RLS). */
+  rowSecurity?: boolean;
+  /** Databases: how rows are counted into the manifest (default exact). */
+  rowCounts?: RowCountMode;
+  /** postgres: a folder holding pg_dump/pg_restore/psql to prefer. */
+  pgBin?: string;
+}
+
+export type RowCountMode = 'exact' | 'estimate' | 'none';
+
+/** Per-table row counts, keyed `schema.table` (or `table` where the engine has no schemas). */
+export type RowCounts = Record<string, number>;
+
+/**
+ * A running dump. `stream` is the plaintext; `completed` settles when the producer has
+ * finished: it rejects if the dump failed or was killed (exit status, signal, stderr), so the
+ * core never commits a backup whose producer did not succeed even if the bytes looked fine.
+ * `details` and `rowCounts` are read only after `completed` resolved, so an adapter may fill
+ * them in while the dump runs.
+ */
+export interface SourceDump {
+  stream: Readable;
+  completed: Promise<void>;
+  details: SourceDetails;
+  /** Exact (or estimated, per `rowCountMode`) rows per table as seen by the dump's snapshot. */
+  rowCounts?: RowCounts;
+  rowCountMode?: RowCountMode;
+}
+
+/** A local repository that a file tree must leave out (by device + inode). */
+export interface LeaveOut {
+  dev: number;
+  ino: number;
+  what: string;
+}
+
+export interface DumpContext {
+  reporter: Reporter;
+  /** How long the dump waits for a lock held elsewhere (`--db-lock-timeout`). */
+  lockTimeoutMs?: number;
+  /** Local repositories that must not be backed up into themselves. */
+  leaveOut: LeaveOut[];
+}
+
+export interface TargetContext {
+  reporter: Reporter;
+  /** --force: the target may hold data, which the restore replaces. */
+  force: boolean;
+  lockTimeoutMs?: number;
+  pgBin?: string;
+}
+
+/** What a restore is given besides the plaintext: the manifest's record of the artifact. */
+export interface RestoreArtifact {
+  name: string;
+  kind: ArtifactKind;
+  source: SourceDetails;
+  rowCounts?: RowCounts;
+  rowCountMode?: RowCountMode;
+}
+
+export interface SourceAdapter {
+  kind: ArtifactKind;
+  /** Flags naming its source and target, for messages (`--postgres`, `--postgres-target`). */
+  sourceFlag: string;
+  targetFlag: string;
+  /** What its targets are called in messages: "database", "directory", "SQLite file". */
+  targetNoun: string;
+  /** Extension of the plaintext object, e.g. `.dump`, `.tar`, `.sql`. */
+  extension: string;
+  /** The default artifact name, e.g. `postgres-appdb`; the core numbers duplicates. */
+  artifactName(spec: SourceSpec): string;
+  /** Refuses a source that cannot be backed up (a missing path, a malformed URL) before anything is written. */
+  checkSource?(spec: SourceSpec, ctx: DumpContext): void | Promise<void>;
+  dump(spec: SourceSpec, ctx: DumpContext): Promise<SourceDump>;
+  /**
+   * What identifies the source across backups, from the manifest's details (a path, a
+   * host/database): retention keeps series apart by it. Empty when not recorded.
+   */
+  sourceIdentity(details: SourceDetails): string;
+
+  /** A target as the core keeps it (paths made absolute). */
+  normalizeTarget(target: string): string;
+  /** A target for messages: no password, printable. */
+  displayTarget(target: string): string;
+  /** The name `rollback --confirm` must repeat (the database name, the folder name). */
+  confirmName(target: string): string;
+  /** Refuses a target that cannot be restored into at all, before anything is written (exit 7). */
+  checkTarget(target: string, ctx: TargetContext): Promise<void>;
+  /** False when the target holds data a restore would replace (then --force is needed). */
+  isTargetEmpty(target: string, ctx: TargetContext): Promise<boolean>;
+  /** What a rollback's safety backup takes of the target; undefined when there is nothing yet. */
+  safetySource(target: string): Promise<SourceSpec | undefined>;
+  /**
+   * True when the engine applies statements as it reads them (effects no rollback undoes):
+   * the core then downloads the artifact to a private file, proves it against the manifest,
+   * and restores from that copy. False when the adapter stages the whole restore and swaps
+   * it in only after the stream ended verified.
+   */
+  verifyBeforeRestore: boolean;
+  /**
+   * Restores the plaintext into the target, all or nothing: a restore that fails, is killed
+   * or finds row counts different from `artifact.rowCounts` leaves the target as it was.
+   */
+  restore(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext): Promise<void>;
+  /** Rows a query returns against the target (`rollback --check-sql`); databases only. */
+  countQueryRows?(target: string, sql: string, ctx: TargetContext): Promise<number>;
+}
