@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-PKRGB7CR.js";
+} from "./chunks/chunk-HSYT6I4M.js";
 import {
   verify
-} from "./chunks/chunk-MMBQ6T34.js";
+} from "./chunks/chunk-RPAQW3ZQ.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-Y5C2L56Q.js";
+} from "./chunks/chunk-4ZHR3QQU.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-LG6YFEOE.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

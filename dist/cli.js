@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-PKRGB7CR.js";
+} from "./chunks/chunk-HSYT6I4M.js";
 import {
   rollback
-} from "./chunks/chunk-IMD4XNHA.js";
+} from "./chunks/chunk-BHQUAQIK.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-EGRVLJUQ.js";
+} from "./chunks/chunk-XFZH4MLZ.js";
 import {
   verify
-} from "./chunks/chunk-MMBQ6T34.js";
+} from "./chunks/chunk-RPAQW3ZQ.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -59,7 +59,7 @@ import {
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-LG6YFEOE.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3708,8 +3708,7 @@ ${identity}
       selection: { selector: o.backup },
       decrypt,
       trusted,
-      postgresTarget: o.postgresTarget,
-      filesTarget: o.filesTarget,
+      targets: { postgres: o.postgresTarget, files: o.filesTarget },
       only: o.only,
       force: !!o.force,
       reporter,
@@ -3781,8 +3780,7 @@ ${identity}
       recipients: o.recipient,
       trusted,
       signingKey,
-      postgresTarget: o.postgresTarget,
-      filesTarget: o.filesTarget,
+      targets: { postgres: o.postgresTarget, files: o.filesTarget },
       confirm: o.confirm,
       checkSql: o.checkSql,
       checkFile: o.checkFile,

@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-EGRVLJUQ.js";
+} from "./chunks/chunk-XFZH4MLZ.js";
 import {
   actionsReporter,
   commaList,
@@ -15,14 +15,14 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Y5C2L56Q.js";
+} from "./chunks/chunk-4ZHR3QQU.js";
 import {
   exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-LG6YFEOE.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -39,8 +39,7 @@ async function runRestoreAction() {
       selection: { selector: optional("backup") ?? "latest" },
       decrypt,
       trusted,
-      postgresTarget,
-      filesTarget: optional("files-target"),
+      targets: { postgres: postgresTarget, files: optional("files-target") },
       only: commaList("only"),
       force: flag("force"),
       reporter: actionsReporter,

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-IMD4XNHA.js";
-import "./chunks/chunk-EGRVLJUQ.js";
-import "./chunks/chunk-MMBQ6T34.js";
+} from "./chunks/chunk-BHQUAQIK.js";
+import "./chunks/chunk-XFZH4MLZ.js";
+import "./chunks/chunk-RPAQW3ZQ.js";
 import {
   actionsReporter,
   commaList,
@@ -18,7 +18,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Y5C2L56Q.js";
+} from "./chunks/chunk-4ZHR3QQU.js";
 import {
   UsageError,
   childEnvironment,
@@ -29,7 +29,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-LG6YFEOE.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -70,8 +70,7 @@ async function runRollbackAction() {
       recipients,
       trusted,
       signingKey,
-      postgresTarget,
-      filesTarget: optional("files-target"),
+      targets: { postgres: postgresTarget, files: optional("files-target") },
       confirm: getInput("confirm"),
       checkSql: list("check-sql"),
       checkFile: optional("check-file"),

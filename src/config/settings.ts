@@ -15,7 +15,7 @@ import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
-import { parsePostgresUrl } from '../sources/pg-url.js';
+import { parsePostgresUrl } from '../sources/postgres/url.js';
 
 /**
  * Turns the user's strings — CLI flags or action inputs, which share names — into the typed,
@@ -270,10 +270,10 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   validateLevel(algorithm, level);
   validateLabels(s.labels);
   const sources: SourceSpec[] = [
-    ...s.postgres.map((url): SourceSpec => ({ kind: 'postgres', url })),
-    ...s.files.map((path): SourceSpec => ({ kind: 'files', path, exclude: s.exclude })),
+    ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location })),
+    ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
   ];
-  if (sources.some((x) => (x.kind === 'postgres' ? x.url : x.path).trim() === '')) {
+  if (sources.some((x) => x.location.trim() === '')) {
     throw new UsageError('a --postgres or --files value is empty', 'an unset variable or secret?');
   }
   if (s.deployedSha !== undefined && !/^[0-9a-f]{7,64}$/i.test(s.deployedSha.trim())) {

@@ -95,6 +95,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     kind: plan.kind,
     key,
     source: dump.details,
+    ...(dump.rowCounts && dump.rowCountMode !== 'none' ? { rowCounts: dump.rowCounts, rowCountMode: dump.rowCountMode ?? 'exact' } : {}),
     compression: level === undefined ? { algorithm } : { algorithm, level },
     encryption: { scheme: ctx.encryption ? 'age' : 'none' },
     plaintext: plainHash.result,

@@ -78,6 +78,8 @@ export interface DumpContext {
 
 export interface TargetContext {
   reporter: Reporter;
+  /** The repository being restored from, so a target holding it is refused (local folders only). */
+  repository?: { localPath?: string; display: string };
   /** --force: the target may hold data, which the restore replaces. */
   force: boolean;
   lockTimeoutMs?: number;
@@ -100,6 +102,8 @@ export interface SourceAdapter {
   targetFlag: string;
   /** What its targets are called in messages: "database", "directory", "SQLite file". */
   targetNoun: string;
+  /** How to say that --force replaces a non-empty target, and what it replaces. */
+  replaceHint: string;
   /** Extension of the plaintext object, e.g. `.dump`, `.tar`, `.sql`. */
   extension: string;
   /** The default artifact name, e.g. `postgres-appdb`; the core numbers duplicates. */
@@ -123,7 +127,10 @@ export interface SourceAdapter {
   checkTarget(target: string, ctx: TargetContext): Promise<void>;
   /** False when the target holds data a restore would replace (then --force is needed). */
   isTargetEmpty(target: string, ctx: TargetContext): Promise<boolean>;
-  /** What a rollback's safety backup takes of the target; undefined when there is nothing yet. */
+  /**
+   * What a rollback's safety backup takes of the target; undefined when there is nothing yet.
+   * Refuses (exit 7) a target a rollback cannot replace (a file where a directory should be).
+   */
   safetySource(target: string): Promise<SourceSpec | undefined>;
   /**
    * True when the engine applies statements as it reads them (effects no rollback undoes):

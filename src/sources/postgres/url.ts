@@ -1,4 +1,4 @@
-import { UsageError } from '../shared/errors.js';
+import { UsageError } from '../../shared/errors.js';
 
 /** A parsed PostgreSQL connection URL, split into what may be shown and what may not. */
 export interface PgTarget {
