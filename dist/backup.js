@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-HSYT6I4M.js";
+} from "./chunks/chunk-AIK2MRLO.js";
 import {
   verify
-} from "./chunks/chunk-RPAQW3ZQ.js";
+} from "./chunks/chunk-RT63NSUY.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-4ZHR3QQU.js";
+} from "./chunks/chunk-3H4BQAPL.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-LG6YFEOE.js";
+} from "./chunks/chunk-CU7JWVD4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

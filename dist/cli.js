@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-HSYT6I4M.js";
+} from "./chunks/chunk-AIK2MRLO.js";
 import {
   rollback
-} from "./chunks/chunk-BHQUAQIK.js";
+} from "./chunks/chunk-WYEINZ3Q.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-XFZH4MLZ.js";
+} from "./chunks/chunk-JJEX4WTE.js";
 import {
   verify
-} from "./chunks/chunk-RPAQW3ZQ.js";
+} from "./chunks/chunk-RT63NSUY.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -56,10 +56,11 @@ import {
   resolveSigningKey,
   resolveTrust,
   signatureJson,
+  sourceIdentity,
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-LG6YFEOE.js";
+} from "./chunks/chunk-CU7JWVD4.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3662,7 +3663,7 @@ ${identity}
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || void 0 })) ?? [],
           ...e.manifest ? releaseJson(e.manifest.origin) : {},
           ...e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }
         }))

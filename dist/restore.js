@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-XFZH4MLZ.js";
+} from "./chunks/chunk-JJEX4WTE.js";
 import {
   actionsReporter,
   commaList,
@@ -15,14 +15,14 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-4ZHR3QQU.js";
+} from "./chunks/chunk-3H4BQAPL.js";
 import {
   exitSoonIfCancelled,
   maskUrlPassword,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock
-} from "./chunks/chunk-LG6YFEOE.js";
+} from "./chunks/chunk-CU7JWVD4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

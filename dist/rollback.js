@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-BHQUAQIK.js";
-import "./chunks/chunk-XFZH4MLZ.js";
-import "./chunks/chunk-RPAQW3ZQ.js";
+} from "./chunks/chunk-WYEINZ3Q.js";
+import "./chunks/chunk-JJEX4WTE.js";
+import "./chunks/chunk-RT63NSUY.js";
 import {
   actionsReporter,
   commaList,
@@ -18,7 +18,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-4ZHR3QQU.js";
+} from "./chunks/chunk-3H4BQAPL.js";
 import {
   UsageError,
   childEnvironment,
@@ -29,7 +29,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-LG6YFEOE.js";
+} from "./chunks/chunk-CU7JWVD4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -7,7 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import { ExitCode, RefusedError, UsageError } from '../shared/errors.js';
 import { prune } from '../core/prune.js';
 import { releaseOf } from '../core/release.js';
-import { parseGroupBy } from '../core/series.js';
+import { parseGroupBy, sourceIdentity } from '../core/series.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
 import { describeArtifact, describeBackup, initRepositories, listBackups } from '../core/repository.js';
@@ -244,7 +244,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || undefined })) ?? [],
           ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
           ...(e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }),
         })),

@@ -1,6 +1,8 @@
 import type { ArtifactKind, RowCountMode, RowCounts, SourceDetails } from '../sources/adapter.js';
 
-export type Compression = 'zstd' | 'gzip' | 'none';
+import type { Compression } from '../codecs/compress.js';
+
+export type { Compression };
 
 /** Major.minor of the on-storage format. Readers refuse an unknown major version. */
 export const FORMAT_VERSION = '1.0';
