@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
 import { UsageError, VerificationError } from '../shared/errors.js';
-import { formatBytes } from '../core/artifact-writer.js';
+import { formatBytes } from '../shared/format.js';
 import { maskUrlPassword, originFromEnv, postgresUrlSecrets, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';

@@ -32,7 +32,7 @@ import {
   warnPasswordInArgv,
   type StorageSettings,
 } from '../config/settings.js';
-import { formatBytes } from '../core/artifact-writer.js';
+import { formatBytes } from '../shared/format.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {

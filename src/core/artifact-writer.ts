@@ -10,6 +10,7 @@ import { StoppedError, StrongboxError, errorMessage } from '../shared/errors.js'
 import { fanOut } from './fan-out.js';
 import type { Reporter } from '../shared/reporter.js';
 import { objectKey } from './repository.js';
+import { formatBytes } from '../shared/format.js';
 import type { ArtifactRecord, Compression } from './types.js';
 
 export interface ArtifactPlan {
@@ -175,13 +176,3 @@ export async function confirmStored(
   }
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
