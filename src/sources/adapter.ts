@@ -106,6 +106,13 @@ export interface SourceAdapter {
   replaceHint: string;
   /** Extension of the plaintext object, e.g. `.dump`, `.tar`, `.sql`. */
   extension: string;
+  /**
+   * Every secret a location (URL) may carry, decoded, for masking before anything is printed;
+   * none for paths. A location holding one in argv gets a warning with `credentialsHint`.
+   */
+  locationSecrets?(location: string): string[];
+  /** Where a password belongs instead of the URL (`PGPASSWORD or ~/.pgpass`, `MYSQL_PWD`). */
+  credentialsHint?: string;
   /** The default artifact name, e.g. `postgres-appdb`; the core numbers duplicates. */
   artifactName(spec: SourceSpec): string;
   /** Refuses a source that cannot be backed up (a missing path, a malformed URL) before anything is written. */

@@ -4,7 +4,7 @@ import { safeName } from '../artifact-name.js';
 import { dumpPostgres } from './dump.js';
 import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
-import { parsePostgresUrl } from './url.js';
+import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
 
 export function postgresArtifactName(url: string): string {
   return `postgres-${safeName(parsePostgresUrl(url).database, 'db')}`;
@@ -27,6 +27,8 @@ export const postgresAdapter: SourceAdapter = {
   targetNoun: 'database',
   replaceHint: 'restoring replaces its objects: rerun with --force if that is intended',
   extension: '.dump',
+  locationSecrets: postgresUrlSecrets,
+  credentialsHint: 'PGPASSWORD or a PGPASSFILE (~/.pgpass)',
   artifactName: (spec) => postgresArtifactName(spec.location),
   checkSource: (spec) => void parsePostgresUrl(spec.location),
   dump: (spec, ctx) => dumpPostgres(spec.location, ctx.reporter, { lockTimeoutMs: ctx.lockTimeoutMs }),
