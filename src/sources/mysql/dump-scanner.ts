@@ -1,0 +1,231 @@
+/**
+ * Reads a mysqldump/mariadb-dump SQL stream as it passes, without holding it: counts the rows
+ * of every `INSERT INTO` (so the counts are exactly what the dump holds, i.e. what its own
+ * consistent snapshot saw), notes every table it creates, and sees the completion marker
+ * (`-- Dump completed`) and any statement that would leave the database it runs in (`USE`,
+ * `CREATE DATABASE`: a dump made with --databases). Memory is bounded by one line's head.
+ *
+ * The dump tools write each statement from the start of a line, escape every newline inside
+ * a value (`\n`), and quote strings with single quotes and backslash escapes (they dump with
+ * sql_mode ''), which is what makes a byte scanner enough. Rows of an extended INSERT are
+ * the parenthesised groups at depth 0 (MariaDB ≥ 10.11 puts one per line, MySQL one line in
+ * all). Inside `DELIMITER ;;` blocks (triggers, routines, events) nothing is counted.
+ */
+
+const NL = 0x0a;
+const QUOTE = 0x27;
+const BACKSLASH = 0x5c;
+const OPEN = 0x28;
+const CLOSE = 0x29;
+const SEMI = 0x3b;
+const HEAD_MAX = 4096;
+
+const enum State {
+  LineStart,
+  SkipLine,
+  Values,
+}
+
+export interface ScanResult {
+  /** Rows per table, for every table created in the dump (0 when it has no INSERT). */
+  rowCounts: Record<string, number>;
+  /** The completion marker was the dump's last line. */
+  complete: boolean;
+  /** Set when the stream did not look the way the counting relies on; the counts are then not to be trusted. */
+  problem?: string;
+  /** A statement switching or creating a database (`USE`, `CREATE DATABASE`) at the start of a line. */
+  switchesDatabase?: string;
+  bytes: number;
+}
+
+/** `` `a``b` `` → a`b, from a backtick-quoted name at the start of `s`; undefined if cut off. */
+export function readQuotedName(s: string): { name: string; end: number } | undefined {
+  if (s[0] !== '`') return undefined;
+  let name = '';
+  for (let i = 1; i < s.length; i++) {
+    if (s[i] === '`') {
+      if (s[i + 1] === '`') {
+        name += '`';
+        i++;
+        continue;
+      }
+      return { name, end: i + 1 };
+    }
+    name += s[i];
+  }
+  return undefined;
+}
+
+export class DumpScanner {
+  private state = State.LineStart;
+  private head: Buffer[] = [];
+  private headLen = 0;
+  private delimiter = ';';
+  private counts = new Map<string, number>();
+  private table = '';
+  private rows = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private markerSeen = false;
+  private afterMarker = false;
+  private problem: string | undefined;
+  private switches: string | undefined;
+  private bytes = 0;
+
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.scan(chunk);
+  }
+
+  private scan(chunk: Buffer): void {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.state === State.SkipLine) {
+        const nl = chunk.indexOf(NL, i);
+        if (nl < 0) return;
+        i = nl + 1;
+        this.state = State.LineStart;
+      } else if (this.state === State.LineStart) {
+        const nl = chunk.indexOf(NL, i);
+        const end = nl < 0 ? n : nl;
+        const take = Math.min(end, i + (HEAD_MAX - this.headLen));
+        if (take > i) {
+          this.head.push(chunk.subarray(i, take));
+          this.headLen += take - i;
+        }
+        if (nl < 0 && this.headLen < HEAD_MAX) return; // the line goes on in the next chunk
+        const headBuf = Buffer.concat(this.head);
+        this.head = [];
+        this.headLen = 0;
+        const wholeLine = nl >= 0 && take === nl;
+        const consumed = this.lineHead(headBuf.toString('utf8'));
+        if ((this.state as State) === State.Values) {
+          // The rest of the head (after VALUES) goes through the values machine, then the
+          // chunk goes on from where the head stopped, in whatever state that left.
+          this.scan(headBuf.subarray(consumed));
+          i = take;
+        } else if (wholeLine) {
+          i = nl + 1;
+        } else {
+          this.state = State.SkipLine;
+          i = take;
+        }
+      } else {
+        i = this.values(chunk, i);
+      }
+    }
+  }
+
+  /**
+   * Decides what a line is from its head. Returns how many bytes of the head (as UTF-8)
+   * the Values state should skip when the line is an INSERT.
+   */
+  private lineHead(line: string): number {
+    if (this.afterMarker && line.trim()) this.afterMarker = false;
+    if (line.startsWith('DELIMITER ')) {
+      this.delimiter = line.slice(10).trim();
+      return 0;
+    }
+    if (line.startsWith('-- Dump completed')) {
+      this.markerSeen = true;
+      this.afterMarker = true;
+      return 0;
+    }
+    if (/^(USE\s|CREATE DATABASE\b|\/\*!\d+ CREATE DATABASE\b)/i.test(line)) {
+      this.switches ??= line.slice(0, 80);
+      return 0;
+    }
+    if (line.startsWith('CREATE TABLE `')) {
+      const q = readQuotedName(line.slice(13));
+      if (q) {
+        if (!this.counts.has(q.name)) this.counts.set(q.name, 0);
+      } else this.problem ??= 'a CREATE TABLE name was cut off';
+      return 0;
+    }
+    if (this.delimiter === ';' && line.startsWith('INSERT INTO `')) {
+      const q = readQuotedName(line.slice(12));
+      const rest = q ? line.slice(12 + q.end) : '';
+      const v = /^\s+VALUES\s?/.exec(rest);
+      if (!q || !v) {
+        this.problem ??= 'an INSERT without VALUES right after the table name (a dump with --complete-insert?)';
+        return 0;
+      }
+      this.table = q.name;
+      this.rows = 0;
+      this.depth = 0;
+      this.inString = false;
+      this.escaped = false;
+      this.state = State.Values;
+      return Buffer.byteLength(line.slice(0, 12 + q.end + v[0].length), 'utf8');
+    }
+    return 0;
+  }
+
+  /** The VALUES part of an INSERT: returns where scanning stopped (after the statement's `;` line, or at the chunk's end). */
+  private values(b: Buffer, start: number): number {
+    let depth = this.depth;
+    let inString = this.inString;
+    let escaped = this.escaped;
+    let rows = this.rows;
+    const n = b.length;
+    let i = start;
+    for (; i < n; i++) {
+      const c = b[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) inString = false;
+        else if (c === NL) {
+          this.problem ??= `a raw line break inside a value of table ${this.table}`;
+          inString = false;
+        }
+        continue;
+      }
+      if (c === QUOTE) inString = true;
+      else if (c === OPEN) {
+        if (depth === 0) rows++;
+        depth++;
+      } else if (c === CLOSE) depth--;
+      else if (c === SEMI && depth === 0) {
+        this.counts.set(this.table, (this.counts.get(this.table) ?? 0) + rows);
+        this.state = State.SkipLine;
+        this.depth = 0;
+        this.inString = false;
+        this.escaped = false;
+        this.rows = 0;
+        return i + 1;
+      }
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    this.rows = rows;
+    return i;
+  }
+
+  /** A database switch seen so far (checked after each chunk, before the chunk is passed on). */
+  peekSwitch(): string | undefined {
+    return this.switches;
+  }
+
+  end(): ScanResult {
+    if (this.headLen) {
+      const line = Buffer.concat(this.head).toString('utf8');
+      this.head = [];
+      this.headLen = 0;
+      this.lineHead(line);
+    }
+    if (this.state === State.Values) this.problem ??= `the dump ended inside the INSERT of table ${this.table}`;
+    const rowCounts: Record<string, number> = {};
+    for (const [k, v] of this.counts) rowCounts[k] = v;
+    return {
+      rowCounts,
+      complete: this.markerSeen && this.afterMarker,
+      ...(this.problem ? { problem: this.problem } : {}),
+      ...(this.switches ? { switchesDatabase: this.switches } : {}),
+      bytes: this.bytes,
+    };
+  }
+}
