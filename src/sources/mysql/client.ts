@@ -46,12 +46,13 @@ export function writeOptionFile(t: MysqlTarget): OptionFile {
 }
 
 /** The connection options that may be seen (no password), after the option file. */
-export function connectionArgs(t: MysqlTarget): string[] {
+export function connectionArgs(t: MysqlTarget, timeout = true): string[] {
   const args = [`--host=${t.host}`];
   if (t.port !== undefined) args.push(`--port=${t.port}`);
   if (t.user) args.push(`--user=${t.user}`);
-  // Without a bound the client waits for an unreachable host as long as TCP does.
-  args.push('--connect-timeout=30');
+  // Without a bound the client waits for an unreachable host as long as TCP does (the dump
+  // tools have no such option; the client has reached the server just before them).
+  if (timeout) args.push('--connect-timeout=30');
   return args;
 }
 
@@ -75,11 +76,11 @@ export function describe(t: MysqlTarget): string {
 }
 
 /** Starts a client tool with the option file as its first argument; the file goes when it is no longer needed. */
-export function spawnClient(command: string, t: MysqlTarget, args: string[], opts: ToolOptions): RunningTool {
+export function spawnClient(command: string, t: MysqlTarget, args: string[], opts: ToolOptions & { dumpTool?: boolean }): RunningTool {
   const file = writeOptionFile(t);
   let run: RunningTool;
   try {
-    run = spawnTool(command, [`--defaults-extra-file=${file.path}`, ...connectionArgs(t), ...args], { ...opts, env: opts.env ?? childEnv() });
+    run = spawnTool(command, [`--defaults-extra-file=${file.path}`, ...connectionArgs(t, !opts.dumpTool), ...args], { ...opts, env: opts.env ?? childEnv() });
   } catch (err) {
     file.remove();
     throw err;

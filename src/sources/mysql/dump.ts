@@ -134,6 +134,7 @@ export async function dumpMysql(url: string, reporter: Reporter, options: Source
 
   const run = spawnClient(tool.command, t, dumpArgs(tools.engine, t.database), {
     name: tool.command,
+    dumpTool: true,
     mask,
     onStderrLine: (line) => reporter.warning(`${tool.command}: ${line}`),
     describeFailure: (f) => describeMysqlDumpFailure(f, where, tools.engine),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ident, query, sqlString, type Client } from './client.js';
 import type { MysqlTarget } from './url.js';
 
@@ -110,4 +111,9 @@ export function createStatements(p: Program, delimiter: string): string {
 
 export function dropStatement(p: Program): string {
   return `DROP ${p.kind} IF EXISTS ${ident(p.name)};`;
+}
+
+/** A DELIMITER no definition contains by chance; the client keeps at most 15 characters of one. */
+export function delimiterToken(): string {
+  return `$$sb${randomBytes(3).toString('hex')}$$`;
 }

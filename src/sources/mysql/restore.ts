@@ -9,7 +9,7 @@ import { describe, ident, maskerFor, query, spawnClient, sqlString, type Client 
 import { countDifferences, countMismatch, countRows, readSchema, type SchemaInfo } from './counts.js';
 import { COMPLETION_MARKER } from './dump.js';
 import { DumpScanner } from './dump-scanner.js';
-import { createStatements, dropStatement, programCount, readPrograms, type Program, type Programs } from './programs.js';
+import { createStatements, delimiterToken, dropStatement, programCount, readPrograms, type Program, type Programs } from './programs.js';
 import { charsetClause, cleanStaleWork, createWorkDatabase, dropWorkDatabase, workNames, type WorkNames } from './staging.js';
 import { detectTools } from './tools.js';
 import { parseMysqlUrl, type MysqlTarget } from './url.js';
@@ -99,7 +99,7 @@ export function swapScript(p: SwapPlan): string {
   const db = ident(p.target.database);
   const stg = ident(p.names.staging);
   const trash = ident(p.names.trash);
-  const delim = `$$strongbox_${randomBytes(4).toString('hex')}$$`;
+  const delim = delimiterToken();
   const s: string[] = [];
   s.push(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(p.lockTimeoutMs / 1000))};`);
   s.push(`SELECT '${HOLD}start';`);
@@ -189,7 +189,7 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
 }
 
 async function streamIntoStaging(input: Readable, client: Client, t: MysqlTarget, names: WorkNames, where: string, reporter: Reporter, signal: AbortSignal, mask: (s: string) => string): Promise<void> {
-  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--one-database', `--database=${names.staging}`], {
+  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--one-database', '--', names.staging], {
     name: client.command,
     stdin: true,
     mask,
@@ -279,7 +279,7 @@ async function restoreTriggers(plan: SwapPlan, client: Client, reporter: Reporte
     const still = new Set((await query(client, t, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${sqlString(t.database)}`, { mask, database: null, signal: new AbortController().signal })).map((r) => r[0]));
     const missing = plan.oldPrograms.triggers.filter((p: Program) => !still.has(p.name));
     if (!missing.length) return;
-    const delim = `$$strongbox_${randomBytes(4).toString('hex')}$$`;
+    const delim = delimiterToken();
     await query(client, t, missing.map((p) => createStatements(p, delim)).join('\n'), { mask, signal: new AbortController().signal });
   } catch (err) {
     reporter.error(`could not re-create the triggers of ${t.database} after the failed swap: ${errorText(err)}`);
