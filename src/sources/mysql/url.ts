@@ -99,25 +99,21 @@ export function redactMysqlUrl(url: string): string {
  */
 export function mysqlUrlSecrets(url: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const out = new Set<string>();
-  const m = /^[a-z]+:\/\/([^/?#]*)/i.exec(url.trim());
-  const authority = m?.[1] ?? '';
-  const at = authority.lastIndexOf('@');
-  if (at >= 0) {
-    const userinfo = authority.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    if (colon >= 0) {
-      const raw = userinfo.slice(colon + 1);
-      if (raw) {
-        out.add(raw);
-        try {
-          out.add(decodeURIComponent(raw));
-        } catch {
-          // the raw form is masked
-        }
-        out.add(url);
-      }
+  // Up to the last "@", not the first "/": an unencoded "/" in a password must not hide it.
+  const rest = url.trim().replace(/^[a-z]+:\/\//i, '');
+  const at = rest.lastIndexOf('@');
+  const userinfo = at >= 0 ? rest.slice(0, at) : '';
+  const colon = userinfo.indexOf(':');
+  const raw = colon >= 0 ? userinfo.slice(colon + 1) : '';
+  if (raw) {
+    out.add(raw);
+    try {
+      out.add(decodeURIComponent(raw));
+    } catch {
+      // the raw form is masked
     }
-  } else if (!m && url.includes('@')) out.add(url);
+    out.add(url);
+  }
   if (env.MYSQL_PWD) out.add(env.MYSQL_PWD);
   return [...out].filter((s) => s.length > 0);
 }
