@@ -133,6 +133,38 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(await mysqlAdapter.isTargetEmpty(target.url, { reporter: capture(), force: false })).toBe(false);
   });
 
+  it('a swap that cannot take its locks (--db-lock-timeout) leaves the target as it was, triggers included', async () => {
+    const target = await dbs.create('my_locked', OTHER);
+    const before = await state(target);
+    // Another session reads `customers` in an open transaction: RENAME TABLE must wait for it.
+    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+    await held;
+    try {
+      const err = await mysqlAdapter
+        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 1000 })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StrongboxError);
+      expect((err as Error).message).toMatch(/could not swap the restored tables in.*Lock wait timeout[\s\S]*left unchanged/s);
+    } finally {
+      holder.stdin.end('ROLLBACK;\n');
+      await holderGone;
+    }
+    // keep_trg (on another table) was dropped before the RENAME and is back.
+    expect(await state(target)).toBe(before);
+    expect(await target.programs()).toContain('trigger keep_trg on keep_me');
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+
+  it('an old view named like a table of the backup is replaced by that table', async () => {
+    const target = await dbs.create('my_viewclash', 'CREATE TABLE base (id INT); CREATE VIEW orders AS SELECT id FROM base;');
+    await restoreFile(dumped.file, target.url, artifactOf(dumped.dump), true);
+    expect(await target.checksums()).toBe(await source.checksums());
+    expect(await target.programs()).toBe(await source.programs());
+  });
+
   it('a failing statement midway leaves the target as it was, and no staging database', async () => {
     const target = await dbs.create('my_badsql', OTHER);
     const before = await state(target);

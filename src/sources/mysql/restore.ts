@@ -94,6 +94,12 @@ export interface SwapPlan {
   lockTimeoutMs: number;
 }
 
+/** Old views that must go before the RENAME: they hold a name a restored table takes. */
+export function blockingViews(p: Pick<SwapPlan, 'oldPrograms' | 'newTables'>): Program[] {
+  const names = new Set(p.newTables);
+  return p.oldPrograms.views.filter((v) => names.has(v.name));
+}
+
 /** The swap script (see the comment at the top); markers on stdout say how far it got. */
 export function swapScript(p: SwapPlan): string {
   const db = ident(p.target.database);
@@ -107,6 +113,8 @@ export function swapScript(p: SwapPlan): string {
   if (p.oldTables.length) s.push(`CREATE DATABASE ${trash};`);
   for (const tr of p.newPrograms.triggers) s.push(`DROP TRIGGER IF EXISTS ${stg}.${ident(tr.name)};`);
   for (const tr of p.oldPrograms.triggers) s.push(`DROP TRIGGER IF EXISTS ${db}.${ident(tr.name)};`);
+  // An old view named like a table of the backup would block that table's RENAME.
+  for (const v of blockingViews(p)) s.push(`DROP VIEW IF EXISTS ${db}.${ident(v.name)};`);
   const renames = [...p.oldTables.map((n) => `${db}.${ident(n)} TO ${trash}.${ident(n)}`), ...p.newTables.map((n) => `${stg}.${ident(n)} TO ${db}.${ident(n)}`)];
   if (renames.length) s.push(`RENAME TABLE ${renames.join(',\n  ')};`);
   s.push(`SELECT '${HOLD}renamed';`);
@@ -220,6 +228,8 @@ async function streamIntoStaging(input: Readable, client: Client, t: MysqlTarget
   const guardError = guard.errored ? (guard as unknown as { errored: unknown }).errored : undefined;
   if (guardError instanceof StrongboxError) throw guardError;
   if (signal.aborted) throw signal.reason;
+  // The input's own errors (a damaged or undecryptable backup) keep their meaning and exit code.
+  if (streamError instanceof StrongboxError) throw streamError;
   if (streamError && !(toolError && isPipeError(streamError))) {
     throw new StrongboxError(`reading the backup failed while restoring into ${where}; ${where} was left unchanged: ${errorText(streamError)}`, { cause: streamError });
   }
@@ -271,17 +281,28 @@ async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: 
   return true;
 }
 
-/** After a swap that did not happen: the old tables' triggers that the script had dropped come back. */
+/** After a swap that did not happen: the old triggers and views that the script had dropped before the RENAME come back. */
 async function restoreTriggers(plan: SwapPlan, client: Client, reporter: Reporter, mask: (s: string) => string): Promise<void> {
-  if (!plan.oldPrograms.triggers.length) return;
+  const dropped = [...blockingViews(plan), ...plan.oldPrograms.triggers];
+  if (!dropped.length) return;
   const t = plan.target;
+  const db = sqlString(t.database);
   try {
-    const still = new Set((await query(client, t, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${sqlString(t.database)}`, { mask, database: null, signal: new AbortController().signal })).map((r) => r[0]));
-    const missing = plan.oldPrograms.triggers.filter((p: Program) => !still.has(p.name));
+    const still = new Set(
+      (
+        await query(
+          client,
+          t,
+          `SELECT CONCAT('TRIGGER/', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${db} UNION ALL SELECT CONCAT('VIEW/', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ${db}`,
+          { mask, database: null, signal: new AbortController().signal },
+        )
+      ).map((r) => r[0]),
+    );
+    const missing = dropped.filter((p: Program) => !still.has(`${p.kind}/${p.name}`));
     if (!missing.length) return;
     const delim = delimiterToken();
     await query(client, t, missing.map((p) => createStatements(p, delim)).join('\n'), { mask, signal: new AbortController().signal });
   } catch (err) {
-    reporter.error(`could not re-create the triggers of ${t.database} after the failed swap: ${errorText(err)}`);
+    reporter.error(`could not re-create the triggers and views of ${t.database} after the failed swap: ${errorText(err)}`);
   }
 }
