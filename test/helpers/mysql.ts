@@ -126,7 +126,7 @@ export async function mysqlAvailable(): Promise<boolean> {
   }
 }
 
-/** A schema with what a round trip must keep: utf8mb4 text, binary blobs, a foreign key, a view on a view, a trigger, routines and an event. */
+/** A schema with what a round trip must keep: utf8mb4 text, binary blobs, a foreign key, a view on a view, a trigger, routines, an event and a (MariaDB) sequence. */
 export const RICH_SCHEMA = `
 CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, note TEXT) ENGINE=InnoDB;
 CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, total DECIMAL(10,2), payload BLOB, created DATETIME(6),
@@ -144,4 +144,6 @@ DELIMITER //
 CREATE PROCEDURE add_order(IN c INT) BEGIN INSERT INTO orders (customer_id, total) VALUES (c, 1.00); SELECT order_count(); END //
 DELIMITER ;
 CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DISABLE DO DELETE FROM audit;
+CREATE SEQUENCE invoice_no START WITH 1000;
+SELECT NEXTVAL(invoice_no);
 `;

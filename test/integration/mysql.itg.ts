@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlAdapter } from '../../src/sources/mysql/index.js';
-import { RefusedError, StrongboxError, VerificationError } from '../../src/shared/errors.js';
+import { IntegrityError, RefusedError, StrongboxError, VerificationError } from '../../src/shared/errors.js';
+import { CancelledError, cancel, resetCancellation } from '../../src/shared/cancel.js';
 import type { Reporter } from '../../src/shared/reporter.js';
 import type { RestoreArtifact, SourceDump, SourceSpec } from '../../src/sources/adapter.js';
 import { MY_HOST, MY_PORT, RICH_SCHEMA, mysqlSql, mysqlTestDatabases, workDatabases, type MysqlTestDatabase } from '../helpers/mysql.js';
@@ -107,6 +108,8 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(await target.sql("SELECT name FROM customers WHERE id = 1")).toBe('Zoë 😀 Smith\n');
     expect(await target.sql('SELECT HEX(payload) FROM orders WHERE id = 1')).toBe('00FF10275C0A0D1A\n');
     expect(await target.sql('SELECT COUNT(*) FROM big_order_names')).toBe('1\n');
+    // The sequence came back past the value the source had handed out (MariaDB may skip up to its cache size).
+    expect(Number(await target.sql('SELECT NEXTVAL(invoice_no)'))).toBeGreaterThan(1000);
     await target.sql('CALL add_order(2)');
     expect(await target.sql('SELECT order_count(), (SELECT COUNT(*) FROM audit)')).toBe('4\t1\n');
     expect(await workDatabases(target.name)).toEqual([]);
@@ -176,6 +179,46 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(err).toBeInstanceOf(StrongboxError);
     expect((err as Error).message).toMatch(/no_such_table[\s\S]*|left unchanged/);
     expect((err as Error).message).toContain('left unchanged');
+    expect(await state(target)).toBe(before);
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+
+  it('an input that fails midway (a damaged backup) keeps its error and exit code, and changes nothing', async () => {
+    const target = await dbs.create('my_inputerr', OTHER);
+    const before = await state(target);
+    const text = readFileSync(dumped.file);
+    const input = new Readable({
+      read() {
+        this.push(text.subarray(0, Math.floor(text.length / 2)));
+        this.destroy(new IntegrityError('the backup failed authentication at chunk 3'));
+      },
+    });
+    const err = await mysqlAdapter.restore(input, target.url, artifactOf(dumped.dump), { reporter: capture(), force: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect((err as StrongboxError).exitCode).toBe(3);
+    expect(await state(target)).toBe(before);
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+
+  it('a cancellation while the data loads stops the restore, changes nothing and leaves no staging database', async () => {
+    const target = await dbs.create('my_cancel', OTHER);
+    const before = await state(target);
+    const text = readFileSync(dumped.file);
+    let sent = false;
+    const input = new Readable({
+      read() {
+        if (sent) return; // then stalls, as a slow download would
+        sent = true;
+        this.push(text.subarray(0, 2000));
+        setTimeout(() => cancel('SIGTERM'), 300);
+      },
+    });
+    try {
+      const err = await mysqlAdapter.restore(input, target.url, artifactOf(dumped.dump), { reporter: capture(), force: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CancelledError);
+    } finally {
+      resetCancellation();
+    }
     expect(await state(target)).toBe(before);
     expect(await workDatabases(target.name)).toEqual([]);
   });
@@ -410,4 +453,3 @@ describe('secrets', () => {
   });
 });
 
-void Readable;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { StrongboxError } from '../../shared/errors.js';
 import { ident, query, sqlString, type Client } from './client.js';
 import type { MysqlTarget } from './url.js';
 
@@ -70,7 +71,7 @@ export async function readPrograms(client: Client, t: MysqlTarget, database: str
     }
   });
   if (rows.length !== list.length || [...out.routines, ...out.views, ...out.triggers, ...out.events].some((p) => !p.create)) {
-    throw new Error(`could not read the definitions of the views, routines, triggers and events of ${database}`);
+    throw new StrongboxError(`could not read the definitions of the views, routines, triggers and events of ${database}`);
   }
   // A view may select from another view: create those it names first.
   out.views = orderViews(out.views);
