@@ -381,6 +381,41 @@ describe('a restore killed midway', () => {
   });
 });
 
+describe('a restore killed during the swap', () => {
+  it('once the swap is handed to the server it runs to its end: SIGKILL of Strongbox while RENAME TABLE waits for a lock still ends with the target equal to the backup', async () => {
+    const src = await dbs.create('my_swapkill_src', RICH_SCHEMA);
+    const { file } = await dumpToFile(src.url);
+    const target = await dbs.create('my_swapkill_tgt', OTHER);
+    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+    await held;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../helpers/mysql-restore-child.ts'), file, target.url, 'force', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<void>((r) => child.on('close', () => r()));
+    try {
+      const deadline = Date.now() + 60_000;
+      let waiting = false;
+      while (!waiting && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        waiting = (await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n';
+      }
+      expect(waiting).toBe(true);
+      child.kill('SIGKILL');
+      await closed;
+    } finally {
+      holder.stdin.end('ROLLBACK;\n');
+      await holderGone;
+    }
+    // The orphaned client goes on: the RENAME gets its lock, the code is re-created, the work databases dropped.
+    const deadline = Date.now() + 30_000;
+    while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await workDatabases(target.name)).toEqual([]);
+    expect(await target.checksums()).toBe(await src.checksums());
+    expect(await target.programs()).toBe(await src.programs());
+  });
+});
+
 describe('secrets', () => {
   it('the password is in no argv (read from /proc during the dump) and no error; the option file is the first argument, 0600, and gone afterwards; MYSQL_PWD is not passed on', async () => {
     const db = await dbs.create('my_secret', `CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(400)) ENGINE=InnoDB;
