@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrongboxError } from '../../shared/errors.js';
@@ -12,9 +12,10 @@ import { hostPort, type MysqlTarget } from './url.js';
  * (mode 0600, in a private 0700 folder from mkdtemp), which must be the child's FIRST
  * argument; host, port and user go on the command line, which outranks every option file
  * (including a ~/.my.cnf read after ours). The file is removed as soon as the child has
- * connected (its first output: option files are read before connecting) or has exited, so
- * even a SIGKILL of Strongbox leaves it behind only during a child's start-up. MYSQL_PWD is
- * never passed on: the file holds the password.
+ * connected (its first output: option files are read before connecting; the clients run
+ * `--unbuffered` so that it arrives at once) or has exited, so a SIGKILL of Strongbox leaves
+ * it behind only if it comes during a child's start-up; the next run removes such leftovers
+ * (older than 10 minutes). MYSQL_PWD is never passed on: the file holds the password.
  */
 
 /** Option-file value: double-quoted, with the escapes the option-file parser decodes. */
@@ -27,8 +28,31 @@ export interface OptionFile {
   remove(): void;
 }
 
+const OPTION_DIR_PREFIX = 'strongbox-mysql-';
+/** A folder older than this was left by a process that was killed (a live one is needed only until its child connects). */
+const STALE_MS = 10 * 60_000;
+let swept = false;
+
+/** Removes option-file folders that killed runs of this user left behind (best effort, once per process). */
+function sweepStale(): void {
+  if (swept) return;
+  swept = true;
+  const uid = process.getuid?.();
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      if (!name.startsWith(OPTION_DIR_PREFIX) || !/^strongbox-mysql-[A-Za-z0-9]{6}$/.test(name)) continue;
+      const path = join(tmpdir(), name);
+      const st = statSync(path);
+      if (st.isDirectory() && (uid === undefined || st.uid === uid) && Date.now() - st.mtimeMs > STALE_MS) rmSync(path, { recursive: true, force: true });
+    }
+  } catch {
+    // best effort
+  }
+}
+
 export function writeOptionFile(t: MysqlTarget): OptionFile {
-  const dir = mkdtempSync(join(tmpdir(), 'strongbox-mysql-'));
+  sweepStale();
+  const dir = mkdtempSync(join(tmpdir(), OPTION_DIR_PREFIX));
   const path = join(dir, 'client.cnf');
   const lines = ['[client]'];
   if (t.password !== undefined) lines.push(`password=${optionFileValue(t.password)}`);
@@ -134,7 +158,7 @@ export interface Client {
  */
 export async function query(client: Client, t: MysqlTarget, sql: string, opts: { mask: (s: string) => string; database?: string | null; signal?: AbortSignal }): Promise<string[][]> {
   const db = opts.database === undefined ? t.database : opts.database;
-  const args = ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash'];
+  const args = ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'];
   if (db !== null) args.push(`--database=${db}`);
   const run = spawnClient(client.command, t, args, {
     name: client.command,

@@ -197,7 +197,7 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
 }
 
 async function streamIntoStaging(input: Readable, client: Client, t: MysqlTarget, names: WorkNames, where: string, reporter: Reporter, signal: AbortSignal, mask: (s: string) => string): Promise<void> {
-  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--one-database', '--', names.staging], {
+  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered', '--one-database', '--', names.staging], {
     name: client.command,
     stdin: true,
     mask,
@@ -248,7 +248,7 @@ function isPipeError(err: unknown): boolean {
 /** Hands the whole swap script to one client; returns true once the tables were swapped. */
 async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: Reporter, mask: (s: string) => string): Promise<boolean> {
   const t = plan.target;
-  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash'], {
+  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'], {
     name: client.command,
     stdin: true,
     mask,
