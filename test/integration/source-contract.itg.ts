@@ -6,6 +6,7 @@ import { sourceAdapters } from '../../src/sources/index.js';
 import { runCli } from '../helpers/cli.js';
 import type { ContractFixture } from '../helpers/source-contract.js';
 import { filesFixture } from '../helpers/contract-fixtures/files.js';
+import { mysqlFixture } from '../helpers/contract-fixtures/mysql.js';
 import { postgresFixture } from '../helpers/contract-fixtures/postgres.js';
 
 /**
@@ -13,7 +14,7 @@ import { postgresFixture } from '../helpers/contract-fixtures/postgres.js';
  * a failed dump commits nothing, a non-empty target is refused without --force, --force
  * replaces it, and a rollback whose --confirm does not repeat the target's name changes nothing.
  */
-const fixtures: ContractFixture[] = [postgresFixture, filesFixture];
+const fixtures: ContractFixture[] = [postgresFixture, mysqlFixture, filesFixture];
 const PASS = 'contract-suite-passphrase-0123';
 const env = { STRONGBOX_PASS: PASS };
 

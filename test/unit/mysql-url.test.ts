@@ -69,7 +69,7 @@ describe('redaction and secrets', () => {
 
 describe('adapter names', () => {
   it('flags, extension, artifact name, confirm name and identity', () => {
-    expect(mysqlAdapter).toMatchObject({ kind: 'mysql', sourceFlag: '--mysql', targetFlag: '--mysql-target', extension: '.sql', verifyBeforeRestore: false });
+    expect(mysqlAdapter).toMatchObject({ kind: 'mysql', sourceFlag: '--mysql', targetFlag: '--mysql-target', extension: '.sql', verifyBeforeRestore: true });
     expect(mysqlAdapter.artifactName({ kind: 'mysql', location: 'mysql://u:pw@h/my shop' })).toBe('mysql-my-shop');
     expect(mysqlAdapter.confirmName('mysql://u:pw@h:3307/shop')).toBe('shop');
     expect(mysqlAdapter.sourceIdentity({ host: 'db', port: 3307, database: 'shop' })).toBe('db:3307/shop');

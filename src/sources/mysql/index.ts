@@ -4,13 +4,10 @@ import { readSchema } from './counts.js';
 import { dumpMysql } from './dump.js';
 import { countTargetObjects, restoreMysql, targetOf } from './restore.js';
 import { detectTools } from './tools.js';
-import { parseMysqlUrl, redactMysqlUrl } from './url.js';
+import { safeName } from '../artifact-name.js';
+import { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
 
 export { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
-
-function safeName(raw: string): string {
-  return raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'db';
-}
 
 async function connect(target: string, ctx: { reporter?: TargetContext['reporter'] }) {
   const t = targetOf(target);
@@ -25,9 +22,12 @@ export const mysqlAdapter: SourceAdapter = {
   sourceFlag: '--mysql',
   targetFlag: '--mysql-target',
   targetNoun: 'database',
+  replaceHint: 'restoring replaces its tables, views, routines, triggers and events: rerun with --force if that is intended (the old tables are swapped out in one RENAME and dropped only afterwards)',
   extension: '.sql',
+  locationSecrets: mysqlUrlSecrets,
+  credentialsHint: 'MYSQL_PWD',
   artifactName(spec: SourceSpec): string {
-    return `mysql-${safeName(parseMysqlUrl(spec.location, '--mysql').database)}`;
+    return `mysql-${safeName(parseMysqlUrl(spec.location, '--mysql').database, 'db')}`;
   },
   checkSource(spec: SourceSpec): void {
     parseMysqlUrl(spec.location, '--mysql');
@@ -67,7 +67,9 @@ export const mysqlAdapter: SourceAdapter = {
     if ((await countTargetObjects(tools.client, t, mask)) === 0) return undefined;
     return { kind: 'mysql', location: target, options: { rowCounts: 'exact' } };
   },
-  verifyBeforeRestore: false,
+  // The client runs statements as they arrive, and a statement may name another database or
+  // write a file (SELECT … INTO OUTFILE): the stored bytes are proven before it sees one.
+  verifyBeforeRestore: true,
   restore(input, target, artifact, ctx) {
     return restoreMysql(input, target, artifact, ctx);
   },
