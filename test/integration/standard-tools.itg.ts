@@ -1,0 +1,60 @@
+/**
+ * The escape hatch the README promises for every database source: with the identity file and
+ * the standard tools (age, zstd, the engine's own client), a backup made by the CLI restores
+ * without Strongbox. Complements age-interop.itg.ts (the age format) and roundtrip.itg.ts (PostgreSQL).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { MY_HOST, MY_PORT, MY_USER, mysqlTestDatabases } from '../helpers/mysql.js';
+
+const run = promisify(execFile);
+let work: string;
+let key: string;
+let recipient: string;
+const mysqlDbs = mysqlTestDatabases();
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'sb-stdtools-'));
+  await writeFile(join(work, 'not-empty'), '');
+  key = join(work, 'key.txt');
+  await run('age-keygen', ['-o', key]);
+  recipient = (await run('age-keygen', ['-y', key])).stdout.trim();
+});
+afterAll(async () => {
+  await mysqlDbs.dropAll();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** The one stored object of the artifact `name` in the repository's only backup. */
+async function storedObject(repo: string, prefix: string): Promise<string> {
+  const ids = (await readdir(repo)).filter((n) => /^\d{8}T/.test(n));
+  expect(ids).toHaveLength(1);
+  const objects = (await readdir(join(repo, ids[0]!))).filter((n) => n.startsWith(prefix));
+  expect(objects).toHaveLength(1);
+  return join(repo, ids[0]!, objects[0]!);
+}
+
+describe('restoring database backups with the standard tools', () => {
+  it('MariaDB: age -d -i key.txt < mysql-DB.sql.zst.age | zstd -d | mariadb DB', async () => {
+    const source = await mysqlDbs.create(
+      'std_src',
+      `CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40) CHARACTER SET utf8mb4, b VARBINARY(16)) ENGINE=InnoDB;
+       INSERT INTO t VALUES (1, 'plain', 0x00ff10), (2, 'emoji 🦀', NULL), (3, 'quote \\' and \\\\', '');
+       CREATE VIEW v AS SELECT id FROM t WHERE id > 1;`,
+    );
+    const repo = join(work, 'repo-mysql');
+    const b = await runCli(['backup', '--to', repo, '--init', '--mysql', source.url, '--recipient', recipient]);
+    expect(b.code, b.stderr).toBe(0);
+    const object = await storedObject(repo, 'mysql-');
+    expect(object).toMatch(/\.sql\.zst\.age$/);
+    const target = await mysqlDbs.create('std_dst');
+    await run('bash', ['-c', `set -o pipefail; age -d -i "$1" < "$2" | zstd -d | mariadb -h ${MY_HOST} -P ${MY_PORT} -u ${MY_USER} "$3"`, 'restore', key, object, target.name]);
+    expect(await target.checksums()).toBe(await source.checksums());
+    expect(await target.sql('SELECT GROUP_CONCAT(id ORDER BY id) FROM v')).toContain('2,3');
+  });
+});
