@@ -42,8 +42,10 @@ async function dumpTo(location: string, file: string, spool?: string, options: R
   if (spool) process.env.TMPDIR = spool;
   try {
     const d = await sqliteAdapter.dump({ kind: 'sqlite', location, options }, { reporter: silentReporter, leaveOut: [] });
-    await pipeline(d.stream, createWriteStream(file));
-    await d.completed;
+    // As the core does: wait for both, and prefer the producer's own error.
+    const [piped, completed] = await Promise.allSettled([pipeline(d.stream, createWriteStream(file)), d.completed]);
+    if (completed.status === 'rejected') throw completed.reason;
+    if (piped.status === 'rejected') throw piped.reason;
     return d;
   } finally {
     if (spool) {
@@ -199,6 +201,28 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     const err = await caught(dumpTo(src, join(d, 'out.sqlite'), spool));
     expect(err.message).toContain(src);
     expect(err.message).toMatch(/integrity_check|malformed/);
+    expect(await readdir(spool)).toEqual([]);
+  });
+
+  it('a dump torn down midway (a failed upload, a cancellation) fails and removes its spool', async () => {
+    const d = await dir('teardown');
+    const src = join(d, 'app.db');
+    await makeDatabase(src, { rows: 4000, blob: 1000 });
+    const spool = await dir('spool');
+    const old = process.env.TMPDIR;
+    process.env.TMPDIR = spool;
+    let dump: SourceDump;
+    try {
+      dump = await sqliteAdapter.dump({ kind: 'sqlite', location: src }, { reporter: silentReporter, leaveOut: [] });
+    } finally {
+      if (old === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = old;
+    }
+    expect((await readdir(spool)).length).toBe(1);
+    await new Promise<void>((resolve) => dump.stream.once('data', () => resolve()));
+    dump.stream.destroy();
+    const err = await caught(dump.completed);
+    expect(err.message).toMatch(/stopped before the copy was read to its end/);
     expect(await readdir(spool)).toEqual([]);
   });
 

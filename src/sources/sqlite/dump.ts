@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises';
 import { cancelSignal } from '../../shared/cancel.js';
 import { StoppedError, StrongboxError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
-import type { DumpContext, RowCounts, SourceDump, SourceSpec } from '../adapter.js';
+import type { DumpContext, RowCounts, SourceDetails, SourceDump, SourceSpec } from '../adapter.js';
 import { sqliteEngine, type SqliteEngine } from './engine.js';
 import { checkSqliteSource } from './source-check.js';
 import { INTEGRITY_SQL, TABLES_SQL, countSql, decodeHexName, integrityProblem } from './sql.js';
@@ -17,7 +17,7 @@ import { INTEGRITY_SQL, TABLES_SQL, countSql, decodeHexName, integrityProblem } 
  * while other processes write. The copy is a disk spool, and unavoidably so: the backup API
  * writes a database file, never a stream. It goes to a private folder (mkdtemp, mode 0700) in
  * the system's temp directory, is checked there (PRAGMA integrity_check must say `ok`), its
- * rows are counted, and then it is streamed as the artifact and removed — also when the backup
+ * rows are counted, it is streamed as the artifact, and it is removed — also when the backup
  * fails or is cancelled. The temp directory needs room for one copy of the database.
  */
 
@@ -38,6 +38,26 @@ export async function countTables(engine: SqliteEngine, db: string, signal?: Abo
   return counts;
 }
 
+/** integrity_check, row counts and the engine's version, on the copy; fills in `dump`. */
+async function checkCopy(engine: SqliteEngine, copy: string, shown: string, count: boolean, signal: AbortSignal, ctx: DumpContext, dump: SourceDump): Promise<void> {
+  let t = Date.now();
+  const [integrity = [], pageSize = []] = await engine.query(copy, [INTEGRITY_SQL, 'PRAGMA page_size'], { mode: 'immutable', signal });
+  const problem = integrityProblem(integrity.map((r) => r[0] ?? ''));
+  if (problem) {
+    throw new StrongboxError(`the SQLite database ${shown} is damaged: PRAGMA integrity_check on its copy reported:\n${printable(problem)}`, {
+      hint: 'nothing was committed; repair the database first (sqlite3 FILE ".recover" writes what can be saved), or restore an earlier backup',
+    });
+  }
+  ctx.reporter.debug(`sqlite: integrity_check ok in ${Date.now() - t} ms`);
+  if (count) {
+    t = Date.now();
+    dump.rowCounts = await countTables(engine, copy, signal);
+    ctx.reporter.debug(`sqlite: counted the rows of ${Object.keys(dump.rowCounts).length} tables in ${Date.now() - t} ms`);
+  }
+  dump.details.pageSize = Number(pageSize[0]?.[0] ?? 0);
+  dump.details.sqliteVersion = await engine.version();
+}
+
 export async function dumpSqlite(spec: SourceSpec, ctx: DumpContext): Promise<SourceDump> {
   const source = await checkSqliteSource(spec.location);
   const shown = printable(source);
@@ -48,7 +68,7 @@ export async function dumpSqlite(spec: SourceSpec, ctx: DumpContext): Promise<So
   const copy = join(dir, 'copy.sqlite');
   const cleanup = () => rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
   try {
-    let t = Date.now();
+    const t = Date.now();
     const { journalMode } = await engine.backup(source, copy, { busyTimeoutMs: ctx.lockTimeoutMs ?? DEFAULT_SQLITE_LOCK_TIMEOUT_MS, signal }).catch((err: unknown) => {
       if (signal.aborted) throw err;
       throw new StrongboxError(`the copy of the SQLite database ${shown} failed: ${(err as Error).message}`, {
@@ -59,42 +79,36 @@ export async function dumpSqlite(spec: SourceSpec, ctx: DumpContext): Promise<So
     const size = (await stat(copy)).size;
     ctx.reporter.debug(`sqlite: ${shown} copied with ${engine.method} (${size} bytes, journal mode ${journalMode}) in ${Date.now() - t} ms`);
 
-    t = Date.now();
-    const [integrity = [], pageSize = []] = await engine.query(copy, [INTEGRITY_SQL, 'PRAGMA page_size'], { mode: 'immutable', signal });
-    const problem = integrityProblem(integrity.map((r) => r[0] ?? ''));
-    if (problem) {
-      throw new StrongboxError(`the SQLite database ${shown} is damaged: PRAGMA integrity_check on its copy reported:\n${printable(problem)}`, {
-        hint: 'nothing was committed; repair the database first (sqlite3 FILE ".recover" writes what can be saved), or restore an earlier backup',
-      });
-    }
-    ctx.reporter.debug(`sqlite: integrity_check ok in ${Date.now() - t} ms`);
-
-    let rowCounts: RowCounts | undefined;
-    if (mode !== 'none') {
-      t = Date.now();
-      rowCounts = await countTables(engine, copy, signal);
-      ctx.reporter.debug(`sqlite: counted the rows of ${Object.keys(rowCounts).length} tables in ${Date.now() - t} ms`);
-    }
-    const sqliteVersion = await engine.version();
-    signal.throwIfAborted();
-
+    // The checks run while the copy streams (a second reader of the same file, in another
+    // process or thread): `completed` settles only after both, and rejects if a check fails,
+    // so nothing is committed unless integrity_check said ok. A failing check also stops the
+    // stream at once.
     const stream = createReadStream(copy, { highWaterMark: READ_SIZE });
-    // The spool goes as soon as the stream is done with it, read to its end or torn down.
-    const removed = new Promise<void>((resolve) => stream.once('close', () => void cleanup().then(resolve)));
-    const completed = finished(stream)
-      .catch((err: unknown) => {
-        throw new StoppedError(`the backup of ${shown} was stopped before the copy was read to its end`, { cause: err });
-      })
-      .finally(() => removed);
-    completed.catch(() => {});
-    return {
-      stream,
-      completed,
-      details: { engine: 'sqlite', path: source, sqliteVersion, method: engine.method, journalMode, pageSize: Number(pageSize[0]?.[0] ?? 0) },
-      ...(rowCounts ? { rowCounts } : {}),
-      // Exact even when an estimate was asked for: counting the copy is cheap and nothing else is cheaper.
-      rowCountMode: mode === 'none' ? 'none' : 'exact',
-    };
+    const stop = new AbortController();
+    // Torn down before its end (a failed upload, a cancellation): the checks are pointless now.
+    stream.once('close', () => stream.readableEnded || stop.abort(new StoppedError('the stream was closed before its end')));
+    const details: SourceDetails = { engine: 'sqlite', path: source, sqliteVersion: '', method: engine.method, journalMode, pageSize: 0 };
+    const dump: SourceDump = { stream, completed: Promise.resolve(), details, rowCountMode: mode === 'none' ? 'none' : 'exact' };
+    const checks = checkCopy(engine, copy, shown, mode !== 'none', AbortSignal.any([signal, stop.signal]), ctx, dump);
+    let checkFailedFirst = false;
+    checks.catch((err: unknown) => {
+      checkFailedFirst = !stop.signal.aborted;
+      stream.destroy(err as Error);
+    });
+    const streamed = finished(stream).catch((err: unknown) => {
+      throw new StoppedError(`the backup of ${shown} was stopped before the copy was read to its end`, { cause: err });
+    });
+    dump.completed = Promise.allSettled([checks, streamed]).then(async ([checked, read]) => {
+      // The spool goes once nothing reads it any more, whatever happened.
+      await new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
+      await cleanup();
+      // The first failure explains the others: a failed check, or the stream torn down (which stops the checks).
+      if (checked.status === 'rejected' && checkFailedFirst) throw checked.reason;
+      if (read.status === 'rejected') throw read.reason;
+      if (checked.status === 'rejected') throw checked.reason;
+    });
+    dump.completed.catch(() => {});
+    return dump;
   } catch (err) {
     await cleanup();
     throw err;

@@ -2,14 +2,14 @@ import { StrongboxError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
 import type { BackupResult, OpenMode, QueryOptions, SqliteEngine } from './engine.js';
 import { existingUri, immutableUri } from './sql.js';
+import { runInWorker, type WorkerJob } from './node-worker.js';
 
 /**
  * The engine on a Node.js with `node:sqlite` and its `backup()` (Node 24). Loaded with a
  * dynamic import of a computed name, so Node 20 (and the bundler) never resolve it up front.
  *
- * Only the backup runs off the main thread (node:sqlite runs its steps on the thread pool);
- * integrity_check and the row counts are synchronous calls, so a cancellation arriving
- * meanwhile is acted on when they return (about a second per 100 MB).
+ * The backup's steps run on libuv's thread pool (node:sqlite's backup()); queries, which
+ * node:sqlite only has synchronously, run in a worker thread (node-worker.ts).
  */
 
 interface Statement {
@@ -99,6 +99,22 @@ function open(mod: NodeSqlite, db: string, mode: OpenMode): Database {
   return new mod.DatabaseSync(db, { readOnly: true });
 }
 
+function location(db: string, mode: OpenMode): Pick<WorkerJob, 'location' | 'readOnly'> {
+  if (mode === 'immutable') return { location: immutableUri(db), readOnly: true };
+  // mode=rw: a settle must never create a database where there is none.
+  if (mode === 'readwrite') return { location: existingUri(db), readOnly: false };
+  return { location: db, readOnly: true };
+}
+
+async function inWorker(db: string, statements: string[], opts: QueryOptions, count: boolean): Promise<string[][][] | number> {
+  try {
+    return await runInWorker({ ...location(db, opts.mode), busyTimeoutMs: opts.mode === 'immutable' ? 0 : (opts.busyTimeoutMs ?? 0), statements, count }, opts.signal);
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    throw sqliteError(err, db);
+  }
+}
+
 const text = (v: unknown): string => (v === null || v === undefined ? '' : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v));
 
 export function nodeEngine(mod: NodeSqlite): SqliteEngine {
@@ -144,52 +160,11 @@ export function nodeEngine(mod: NodeSqlite): SqliteEngine {
     },
 
     async query(path, statements, opts: QueryOptions) {
-      let db: Database;
-      try {
-        db = open(mod, path, opts.mode);
-      } catch (err) {
-        throw sqliteError(err, path);
-      }
-      try {
-        if (opts.mode !== 'immutable') db.exec(`PRAGMA busy_timeout = ${SYNC_BUSY_MS}`);
-        const out: string[][][] = [];
-        for (const sql of statements) {
-          const rows = await untilNotBusy(() => db.prepare(sql).all(), opts.busyTimeoutMs ?? 0, opts.signal);
-          out.push(rows.map((r) => Object.values(r).map(text)));
-          opts.signal?.throwIfAborted();
-        }
-        return out;
-      } catch (err) {
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        throw sqliteError(err, path);
-      } finally {
-        db.close();
-      }
+      return (await inWorker(path, statements, opts, false)) as string[][][];
     },
 
     async countRows(path, sql, opts) {
-      let db: Database;
-      try {
-        db = open(mod, path, opts.mode);
-      } catch (err) {
-        throw sqliteError(err, path);
-      }
-      try {
-        db.exec(`PRAGMA busy_timeout = ${SYNC_BUSY_MS}`);
-        return await untilNotBusy(
-          () => {
-            let n = 0;
-            for (const _row of db.prepare(sql).iterate()) n++;
-            return n;
-          },
-          opts.busyTimeoutMs ?? 0,
-          opts.signal,
-        );
-      } catch (err) {
-        throw sqliteError(err, path);
-      } finally {
-        db.close();
-      }
+      return (await inWorker(path, [sql], opts, true)) as number;
     },
   };
 }
