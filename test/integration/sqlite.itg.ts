@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, RefusedError, StrongboxError, UsageError, VerificationError } from '../../src/shared/errors.js';
 import { silentReporter } from '../../src/shared/reporter.js';
+import { CancelledError, cancel, resetCancellation } from '../../src/shared/cancel.js';
 import type { RestoreArtifact, SourceDump } from '../../src/sources/adapter.js';
 import { ENGINE_ENV, sqliteEngine } from '../../src/sources/sqlite/engine.js';
 import { sqliteAdapter } from '../../src/sources/sqlite/index.js';
@@ -224,6 +225,45 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     const err = await caught(dump.completed);
     expect(err.message).toMatch(/stopped before the copy was read to its end/);
     expect(await readdir(spool)).toEqual([]);
+  });
+
+  it('a cancelled dump (SIGTERM) fails and removes its spool; a cancelled restore leaves the target as it was', async () => {
+    const d = await dir('cancel');
+    const src = join(d, 'app.db');
+    await makeDatabase(src, { rows: 20000, blob: 1500 });
+    const spool = await dir('spool');
+    try {
+      const dumping = dumpTo(src, join(d, 'out.sqlite'), spool);
+      setTimeout(() => cancel('SIGTERM'), 30);
+      await expect(dumping).rejects.toThrow();
+      expect(await readdir(spool)).toEqual([]);
+    } finally {
+      resetCancellation();
+    }
+
+    const dump = await dumpTo(src, join(d, 'out.sqlite'));
+    const target = join(d, 'target.db');
+    await makeDatabase(target, { rows: 3 });
+    const before = { sha: await fileSha(target), names: (await readdir(d)).sort() };
+    const data = await readFile(join(d, 'out.sqlite'));
+    const slow = Readable.from(
+      (async function* () {
+        yield data.subarray(0, data.length >> 1);
+        await new Promise((r) => setTimeout(r, 400));
+        yield data.subarray(data.length >> 1);
+      })(),
+    );
+    try {
+      setTimeout(() => cancel('SIGTERM'), 150);
+      const err = await sqliteAdapter.restore(slow, target, artifactOf(dump), { reporter: silentReporter, force: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(CancelledError);
+    } finally {
+      resetCancellation();
+    }
+    expect({ sha: await fileSha(target), names: (await readdir(d)).sort() }).toEqual(before);
   });
 
   it('a missing file, a directory, an empty file and a non-SQLite file are refused before anything is written', async () => {

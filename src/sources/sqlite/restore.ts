@@ -141,7 +141,8 @@ export async function restoreSqlite(input: Readable, target: string, artifact: R
     const proven = compare ? 'integrity_check ok, row counts equal to the manifest' : 'integrity_check ok';
     ctx.reporter.info(before ? `replaced ${shown} with the backup (${proven})` : `restored ${shown} (${proven})`);
   } catch (err) {
-    if (err instanceof StrongboxError || signal.aborted) throw err;
+    if (signal.aborted) throw signal.reason; // the cancellation, not how it surfaced (an AbortError, a killed sqlite3)
+    if (err instanceof StrongboxError) throw err;
     throw new StrongboxError(`the restore of ${shown} failed: ${printable(errorMessage(err))}; ${shown} was left unchanged`, { cause: err });
   } finally {
     await rm(staging, { force: true }).catch(() => {});
