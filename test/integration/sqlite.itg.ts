@@ -266,6 +266,25 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     expect({ sha: await fileSha(target), names: (await readdir(d)).sort() }).toEqual(before);
   });
 
+  it('the spool of a backup killed with SIGKILL is removed by the next backup', async () => {
+    const d = await dir('killed-dump');
+    const src = join(d, 'app.db');
+    await makeDatabase(src, { rows: 500 });
+    const spool = await dir('spool');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/helpers/sqlite-dump-child.ts'), src], { cwd: repoRoot, env: { ...process.env, TMPDIR: spool }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (s: Buffer) => s.toString().includes('spooled') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    // (tsx keeps its cache in the same TMPDIR.)
+    const spools = async () => (await readdir(spool)).filter((n) => n.startsWith('strongbox-sqlite-'));
+    const left = await spools();
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^strongbox-sqlite-${child.pid}-\\d+-[0-9a-f]{8}-`));
+    expect(await readdir(join(spool, left[0]!))).toContain('copy.sqlite');
+    await dumpTo(src, join(d, 'out.sqlite'), spool);
+    expect(await spools()).toEqual([]);
+  });
+
   it('a missing file, a directory, an empty file and a non-SQLite file are refused before anything is written', async () => {
     const d = await dir('bad-sources');
     await writeFile(join(d, 'notes.txt'), 'hello, not a database\n');
@@ -326,6 +345,28 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     expect(await fingerprint(target)).toBe(await fingerprint(src));
     expect(await fingerprint(target)).not.toBe(oldPrint);
     expect((await sqlite(target, "SELECT count(*) FROM users WHERE name LIKE 'old %'")).trim()).toBe('0');
+  });
+
+  it('restore --force over a rollback-journal database left with a hot -journal (its writer killed mid-transaction): the journal is not applied to the new file', async () => {
+    const d = await dir('hot-journal');
+    const src = join(d, 'app.db');
+    await makeDatabase(src, { rows: 200 });
+    const dump = await dumpTo(src, join(d, 'out.sqlite'));
+    const target = join(d, 'old.db');
+    await sqlite(target, 'PRAGMA journal_mode=DELETE', 'CREATE TABLE big(x BLOB)', 'WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000) INSERT INTO big SELECT randomblob(1000) FROM c');
+    const writer = spawn('sqlite3', ['-batch', '-init', '/dev/null', target], { stdio: ['pipe', 'pipe', 'inherit'] });
+    writer.stdin!.on('error', () => {});
+    // A small cache makes the open transaction write changed pages into the file itself.
+    writer.stdin!.write("PRAGMA cache_size=10;\nBEGIN;\nUPDATE big SET x = randomblob(1000);\nSELECT 'updated';\n");
+    await new Promise<void>((resolve) => writer.stdout!.on('data', (s: Buffer) => s.toString().includes('updated') && resolve()));
+    writer.kill('SIGKILL');
+    await new Promise((r) => writer.once('close', r));
+    expect((await stat(`${target}-journal`)).size).toBeGreaterThan(4096);
+
+    await restoreFile(join(d, 'out.sqlite'), target, artifactOf(dump), true);
+    expect((await readdir(d)).filter((n) => n.startsWith('old.db'))).toEqual(['old.db']);
+    expect(await integrity(target)).toBe('ok');
+    expect(await fingerprint(target)).toBe(await fingerprint(src));
   });
 
   it('a tampered row count fails the restore with exit 3; the target and its directory are unchanged', async () => {

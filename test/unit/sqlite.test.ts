@@ -6,6 +6,7 @@ import { parseStatements } from '../../src/sources/sqlite/cli-engine.js';
 import { engineChoice } from '../../src/sources/sqlite/engine.js';
 import { SQLITE_MAGIC, headerProblem, sidecars, sqliteArtifactName } from '../../src/sources/sqlite/header.js';
 import { processesUsing } from '../../src/sources/sqlite/in-use.js';
+import { withoutSqliteWarning } from '../../src/sources/sqlite/node-engine.js';
 import { countSql, decodeHexName, fileUri, integrityProblem, parseSqliteVersion, quoteIdent, rowCountDifferences } from '../../src/sources/sqlite/sql.js';
 
 describe('SQLite: what the adapter makes of names and answers', () => {
@@ -83,6 +84,29 @@ describe('SQLite: what the adapter makes of names and answers', () => {
       expect(await processesUsing([join(root, 'missing')], proc)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('hides only the SQLite ExperimentalWarning, and only while node:sqlite is imported', async () => {
+    const seen: string[] = [];
+    const listener = (w: Error) => seen.push(`${w.name}: ${w.message}`);
+    process.on('warning', listener);
+    try {
+      await withoutSqliteWarning(async () => {
+        process.emitWarning('SQLite is an experimental feature and might change at any time', 'ExperimentalWarning');
+        process.emitWarning('SQLite is an experimental feature', { type: 'ExperimentalWarning' });
+        process.emitWarning('WASI is an experimental feature', 'ExperimentalWarning');
+        process.emitWarning('SQLite: something deprecated', 'DeprecationWarning');
+      });
+      process.emitWarning('SQLite is an experimental feature and might change at any time', 'ExperimentalWarning');
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual([
+        'ExperimentalWarning: WASI is an experimental feature',
+        'DeprecationWarning: SQLite: something deprecated',
+        'ExperimentalWarning: SQLite is an experimental feature and might change at any time',
+      ]);
+    } finally {
+      process.off('warning', listener);
     }
   });
 });

@@ -9,6 +9,7 @@ import { printable } from '../../shared/text.js';
 import type { DumpContext, RowCounts, SourceDetails, SourceDump, SourceSpec } from '../adapter.js';
 import { sqliteEngine, type SqliteEngine } from './engine.js';
 import { checkSqliteSource } from './source-check.js';
+import { clearSpoolLeftovers, spoolPrefix } from './staging.js';
 import { INTEGRITY_SQL, TABLES_SQL, countSql, decodeHexName, integrityProblem } from './sql.js';
 
 /**
@@ -18,7 +19,8 @@ import { INTEGRITY_SQL, TABLES_SQL, countSql, decodeHexName, integrityProblem } 
  * writes a database file, never a stream. It goes to a private folder (mkdtemp, mode 0700) in
  * the system's temp directory, is checked there (PRAGMA integrity_check must say `ok`), its
  * rows are counted, it is streamed as the artifact, and it is removed — also when the backup
- * fails or is cancelled. The temp directory needs room for one copy of the database.
+ * fails or is cancelled; one left by a backup killed with SIGKILL is removed by the next SQLite
+ * backup on this machine. The temp directory needs room for one copy of the database.
  */
 
 /** How long the copy waits for a lock a writer holds (rollback-journal mode), unless --db-lock-timeout says otherwise. */
@@ -64,7 +66,8 @@ export async function dumpSqlite(spec: SourceSpec, ctx: DumpContext): Promise<So
   const engine = await sqliteEngine();
   const signal = cancelSignal();
   const mode = spec.options?.rowCounts ?? 'exact';
-  const dir = await mkdtemp(join(tmpdir(), 'strongbox-sqlite-'));
+  await clearSpoolLeftovers(tmpdir(), ctx.reporter);
+  const dir = await mkdtemp(spoolPrefix(tmpdir()));
   const copy = join(dir, 'copy.sqlite');
   const cleanup = () => rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
   try {

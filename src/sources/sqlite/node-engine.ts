@@ -38,7 +38,7 @@ const SYNC_BUSY_MS = 200;
  * Some Node versions print "ExperimentalWarning: SQLite is an experimental feature" on the
  * first import. That one warning is dropped, while importing only; every other warning passes.
  */
-function withoutSqliteWarning<T>(load: () => Promise<T>): Promise<T> {
+export function withoutSqliteWarning<T>(load: () => Promise<T>): Promise<T> {
   const original = process.emitWarning;
   process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
     const type = typeof rest[0] === 'string' ? rest[0] : ((rest[0] as { type?: string } | undefined)?.type ?? (warning instanceof Error ? warning.name : ''));

@@ -25,6 +25,36 @@ export function stagingPath(target: string, probe: OwnerProbe = systemProbe): st
   return `${target}${STAGING}${me.pid}-${me.startTime ?? '0'}-${machineTag(me)}-${randomBytes(6).toString('hex')}`;
 }
 
+const SPOOL = 'strongbox-sqlite-';
+const SPOOL_OWNED = /^(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
+
+/** The mkdtemp prefix of a backup's private spool folder in `tmp`: named after its owner, like the staging files. */
+export function spoolPrefix(tmp: string, probe: OwnerProbe = systemProbe): string {
+  const me = currentOwner(probe);
+  return join(tmp, `${SPOOL}${me.pid}-${me.startTime ?? '0'}-${machineTag(me)}-`);
+}
+
+/**
+ * Removes spool folders whose backup was killed (`kill -9`: no cleanup ran). They hold a
+ * plaintext copy of a database, so they must not stay in the temp directory for long.
+ */
+export async function clearSpoolLeftovers(tmp: string, reporter: Reporter, probe: OwnerProbe = systemProbe): Promise<void> {
+  const me = currentOwner(probe);
+  const tag = machineTag(me);
+  if (!me.bootId || !me.pidNamespace) return;
+  for (const n of await readdir(tmp).catch(() => [] as string[])) {
+    if (!n.startsWith(SPOOL)) continue;
+    const owner = SPOOL_OWNED.exec(n.slice(SPOOL.length));
+    if (!owner || owner[3] !== tag) continue;
+    const startTime = owner[2] === '0' ? undefined : owner[2];
+    if (!ownerIsGone({ ...me, pid: Number(owner[1]), startTime }, probe)) continue;
+    await rm(join(tmp, n), { recursive: true, force: true }).then(
+      () => reporter.debug(`removed ${printable(join(tmp, n))}, the copy of an SQLite backup that was killed (process ${owner[1]} is gone)`),
+      (err: unknown) => reporter.warning(`could not remove ${printable(join(tmp, n))}, left by a killed SQLite backup: ${printable(errorMessage(err))}`),
+    );
+  }
+}
+
 /** Removes staging files (and their -wal/-shm/-journal) of restores of `target` whose process is gone. */
 export async function clearStagingLeftovers(target: string, reporter: Reporter, probe: OwnerProbe = systemProbe): Promise<void> {
   const name = basename(target);
