@@ -28,8 +28,8 @@ export const DEFAULT_SQLITE_LOCK_TIMEOUT_MS = 5 * 60_000;
 const READ_SIZE = 256 * 1024;
 
 /** Exact rows per table, counted on the copy: the copy is the snapshot, so they are exact as of the backup. */
-export async function countTables(engine: SqliteEngine, db: string, signal?: AbortSignal): Promise<RowCounts> {
-  const [names = []] = await engine.query(db, [TABLES_SQL], { mode: 'immutable', ...(signal ? { signal } : {}) });
+export async function countTables(engine: SqliteEngine, db: string, signal?: AbortSignal, listed?: string[][]): Promise<RowCounts> {
+  const [names = []] = listed ? [listed] : await engine.query(db, [TABLES_SQL], { mode: 'immutable', ...(signal ? { signal } : {}) });
   const tables = names.map((r) => decodeHexName(r[0] ?? ''));
   const counts: RowCounts = {};
   if (!tables.length) return counts;
@@ -43,7 +43,8 @@ export async function countTables(engine: SqliteEngine, db: string, signal?: Abo
 /** integrity_check, row counts and the engine's version, on the copy; fills in `dump`. */
 async function checkCopy(engine: SqliteEngine, copy: string, shown: string, count: boolean, signal: AbortSignal, ctx: DumpContext, dump: SourceDump): Promise<void> {
   let t = Date.now();
-  const [integrity = [], pageSize = []] = await engine.query(copy, [INTEGRITY_SQL, 'PRAGMA page_size'], { mode: 'immutable', signal });
+  // One engine run for the check, the page size and the table list (each run of node:sqlite is a worker thread, of the CLI a process).
+  const [integrity = [], pageSize = [], tables = []] = await engine.query(copy, [INTEGRITY_SQL, 'PRAGMA page_size', TABLES_SQL], { mode: 'immutable', signal });
   const problem = integrityProblem(integrity.map((r) => r[0] ?? ''));
   if (problem) {
     throw new StrongboxError(`the SQLite database ${shown} is damaged: PRAGMA integrity_check on its copy reported:\n${printable(problem)}`, {
@@ -53,7 +54,7 @@ async function checkCopy(engine: SqliteEngine, copy: string, shown: string, coun
   ctx.reporter.debug(`sqlite: integrity_check ok in ${Date.now() - t} ms`);
   if (count) {
     t = Date.now();
-    dump.rowCounts = await countTables(engine, copy, signal);
+    dump.rowCounts = await countTables(engine, copy, signal, tables);
     ctx.reporter.debug(`sqlite: counted the rows of ${Object.keys(dump.rowCounts).length} tables in ${Date.now() - t} ms`);
   }
   dump.details.pageSize = Number(pageSize[0]?.[0] ?? 0);
