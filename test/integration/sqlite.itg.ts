@@ -16,6 +16,7 @@ import { ENGINE_ENV, sqliteEngine } from '../../src/sources/sqlite/engine.js';
 import { sqliteAdapter } from '../../src/sources/sqlite/index.js';
 import { loadNodeSqlite } from '../../src/sources/sqlite/node-engine.js';
 import { sha256 } from '../helpers/bytes.js';
+import { sqliteFixture } from '../helpers/contract-fixtures/sqlite.js';
 import { fingerprint, integrity, makeDatabase, schema, sqlite, startWriter, tableDigests, WRITER_SCHEMA, writerState } from '../helpers/sqlite.js';
 
 const run = promisify(execFile);
@@ -473,6 +474,26 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     await run('sh', ['-c', `cd "${d}" && zstd -q -d < x.sqlite.zst > restored.db`]);
     expect(await integrity(join(d, 'restored.db'))).toBe('ok');
     expect(await fingerprint(join(d, 'restored.db'))).toBe(await fingerprint(src));
+  });
+
+  it('the contract fixture: its source round-trips to an equal fingerprint, fill makes a target non-empty, its failing source fails', async () => {
+    const source = await sqliteFixture.makeSource();
+    const target = await sqliteFixture.makeTarget();
+    const failing = await sqliteFixture.failingSource();
+    try {
+      const d = await dir('fixture');
+      const dump = await dumpTo(source.location, join(d, 'out.sqlite'));
+      expect(await sqliteAdapter.isTargetEmpty(target.target, { reporter: silentReporter, force: false })).toBe(true);
+      await restoreFile(join(d, 'out.sqlite'), target.target, artifactOf(dump));
+      expect(await sqliteFixture.fingerprint(target.target)).toBe(await sqliteFixture.fingerprint(source.location));
+      await sqliteFixture.fill(target.target);
+      expect(await sqliteAdapter.isTargetEmpty(target.target, { reporter: silentReporter, force: false })).toBe(false);
+      expect(await sqliteFixture.fingerprint(target.target)).not.toBe(await sqliteFixture.fingerprint(source.location));
+      expect(sqliteFixture.confirmName(target.target)).toBe(sqliteAdapter.confirmName(target.target));
+      await expect(dumpTo(failing.location, join(d, 'failing.sqlite'))).rejects.toThrow(/integrity_check|malformed/);
+    } finally {
+      await Promise.all([source.cleanup(), target.cleanup(), failing.cleanup()]);
+    }
   });
 
   it('targets: a directory is refused (exit 7), a missing directory or a name too long is a usage error; countQueryRows reads the target', async () => {
