@@ -26,7 +26,7 @@ import { HashingStream } from '../src/codecs/hash.js';
 import { fanOut } from '../src/core/fan-out.js';
 import { silentReporter } from '../src/shared/reporter.js';
 import { LocalDestination } from '../src/destinations/local.js';
-import { dumpFiles } from '../src/sources/files.js';
+import { dumpFiles } from '../src/sources/files/archive.js';
 import { parseSize } from './lib/args.js';
 import { median, settle } from './lib/measure.js';
 import { ensureTree } from './lib/tree.js';

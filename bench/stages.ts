@@ -52,7 +52,8 @@ const read = (file: string) => createReadStream(file, { highWaterMark: IO });
 
 /** One stage, in this process: returns the stage's own wall time. */
 async function worker(stage: string, f: Files): Promise<WorkerResult> {
-  const { dumpFiles, restoreFiles } = await import('../src/sources/files.js');
+  const { dumpFiles } = await import('../src/sources/files/archive.js');
+  const { restoreFiles } = await import('../src/sources/files/extract.js');
   const { createCompressor, createDecompressor } = await import('../src/codecs/compress.js');
   const { createEncryptStream, createDecryptStream, parseIdentityFile } = await import('../src/codecs/age/index.js');
   const { HashingStream } = await import('../src/codecs/hash.js');

@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-PKRGB7CR.js";
+} from "./chunks/chunk-XJNZZ45E.js";
 import {
   verify
-} from "./chunks/chunk-MMBQ6T34.js";
+} from "./chunks/chunk-SXGS6HU2.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-Y5C2L56Q.js";
+} from "./chunks/chunk-YIUXNXIS.js";
 import {
   StrongboxError,
   UsageError,
@@ -30,16 +30,16 @@ import {
   exitSoonIfCancelled,
   formatBytes,
   listBackups,
-  maskUrlPassword,
+  locationSecrets,
+  maskLocation,
   originFromEnv,
   parseGroupBy,
-  postgresUrlSecrets,
   printable,
   resolveBackup,
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-X3Y6MRBO.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -127,8 +127,10 @@ async function runBackupAction() {
     const signingKey = await signingKeyInput();
     const recipients = commaList("recipient");
     const postgres = list("postgres");
-    for (const url of postgres) maskUrlPassword(url, actionsReporter);
-    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.flatMap(postgresUrlSecrets));
+    const mysql = list("mysql");
+    for (const url of postgres) maskLocation("postgres", url, actionsReporter);
+    for (const url of mysql) maskLocation("mysql", url, actionsReporter);
+    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.flatMap((u) => locationSecrets("postgres", u)), ...mysql.flatMap((u) => locationSecrets("mysql", u)));
     const unencrypted = flag("unencrypted");
     if (recipients.length === 0 && passphrase === void 0 && !unencrypted) {
       const skip = forkPullRequestReason(process.env);
@@ -148,6 +150,8 @@ async function runBackupAction() {
       {
         to: list("to"),
         postgres,
+        mysql,
+        sqlite: list("sqlite"),
         files: list("files"),
         exclude: list("exclude"),
         recipients,

@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-PKRGB7CR.js";
+} from "./chunks/chunk-XJNZZ45E.js";
 import {
   rollback
-} from "./chunks/chunk-IMD4XNHA.js";
+} from "./chunks/chunk-WPXWYNPD.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-EGRVLJUQ.js";
+} from "./chunks/chunk-TD7XGKU5.js";
 import {
   verify
-} from "./chunks/chunk-MMBQ6T34.js";
+} from "./chunks/chunk-SXGS6HU2.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -39,7 +39,7 @@ import {
   handleCancelSignals,
   initRepositories,
   listBackups,
-  maskUrlPassword,
+  maskLocation,
   openDestinations,
   originFromEnv,
   parseDuration,
@@ -56,10 +56,11 @@ import {
   resolveSigningKey,
   resolveTrust,
   signatureJson,
+  sourceIdentity,
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-X3Y6MRBO.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3543,14 +3544,29 @@ function releaseJson(origin) {
   const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
   return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
-function postgresTarget(o, env, reporter) {
-  if (o.postgresTarget !== void 0 && o.postgresTargetEnv !== void 0) {
-    throw new UsageError("--postgres-target and --postgres-target-env both name the target database", "give one of them");
+function urlTarget(kind, given, envName, env, reporter) {
+  const flag = `--${kind}-target`;
+  if (given !== void 0 && envName !== void 0) {
+    throw new UsageError(`${flag} and ${flag}-env both name the target database`, "give one of them");
   }
-  const url = o.postgresTargetEnv !== void 0 ? urlsFromEnv([o.postgresTargetEnv], env, "--postgres-target-env")[0] : o.postgresTarget;
-  if (url !== void 0) maskUrlPassword(url, reporter);
-  if (o.postgresTarget !== void 0) warnPasswordInArgv(o.postgresTarget, "--postgres-target", "--postgres-target-env", reporter);
+  const url = envName !== void 0 ? urlsFromEnv([envName], env, `${flag}-env`)[0] : given;
+  if (url !== void 0) maskLocation(kind, url, reporter);
+  if (given !== void 0) warnPasswordInArgv(given, flag, `${flag}-env`, reporter, kind);
   return url;
+}
+function targetsOf(o, env, reporter) {
+  return {
+    postgres: urlTarget("postgres", o.postgresTarget, o.postgresTargetEnv, env, reporter),
+    mysql: urlTarget("mysql", o.mysqlTarget, o.mysqlTargetEnv, env, reporter),
+    sqlite: o.sqliteTarget,
+    files: o.filesTarget
+  };
+}
+function sourceUrls(kind, given, envNames, env, reporter) {
+  const urls = [...given, ...urlsFromEnv(envNames, env, `--${kind}-env`)];
+  for (const url of urls) maskLocation(kind, url, reporter);
+  for (const url of given) warnPasswordInArgv(url, `--${kind}`, `--${kind}-env`, reporter, kind);
+  return urls;
 }
 function printJson(value) {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
@@ -3603,15 +3619,16 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const postgres = [...o.postgres, ...urlsFromEnv(o.postgresEnv, env, "--postgres-env")];
-    for (const url of postgres) maskUrlPassword(url, reporter);
-    for (const url of o.postgres) warnPasswordInArgv(url, "--postgres", "--postgres-env", reporter);
+    const postgres = sourceUrls("postgres", o.postgres, o.postgresEnv, env, reporter);
+    const mysql = sourceUrls("mysql", o.mysql, o.mysqlEnv, env, reporter);
     const settings = resolveBackup(
       {
         to: o.to,
         postgres,
+        mysql,
+        sqlite: o.sqlite,
         files: o.files,
         exclude: o.exclude,
         recipients: o.recipient,
@@ -3662,7 +3679,7 @@ ${identity}
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || void 0 })) ?? [],
           ...e.manifest ? releaseJson(e.manifest.origin) : {},
           ...e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }
         }))
@@ -3697,9 +3714,9 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
+    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    o.postgresTarget = postgresTarget(o, env, reporter);
+    const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), "--from");
@@ -3708,8 +3725,7 @@ ${identity}
       selection: { selector: o.backup },
       decrypt,
       trusted,
-      postgresTarget: o.postgresTarget,
-      filesTarget: o.filesTarget,
+      targets,
       only: o.only,
       force: !!o.force,
       reporter,
@@ -3765,9 +3781,9 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
+    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    o.postgresTarget = postgresTarget(o, env, reporter);
+    const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (!decrypt) throw new UsageError("rollback needs the key", "pass --identity-file FILE or --passphrase-env NAME");
     for (const r of o.recipient) validateRecipient(r);
@@ -3781,8 +3797,7 @@ ${identity}
       recipients: o.recipient,
       trusted,
       signingKey,
-      postgresTarget: o.postgresTarget,
-      filesTarget: o.filesTarget,
+      targets,
       confirm: o.confirm,
       checkSql: o.checkSql,
       checkFile: o.checkFile,

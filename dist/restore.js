@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-EGRVLJUQ.js";
+} from "./chunks/chunk-TD7XGKU5.js";
 import {
   actionsReporter,
   commaList,
@@ -13,24 +13,23 @@ import {
   runAction,
   setOutput,
   storageInputs,
+  targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Y5C2L56Q.js";
+} from "./chunks/chunk-YIUXNXIS.js";
 import {
   exitSoonIfCancelled,
-  maskUrlPassword,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-X3Y6MRBO.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts
 async function runRestoreAction() {
   await runAction(async () => {
-    const postgresTarget = optional("postgres-target");
-    if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
+    const targets = targetInputs();
     const decrypt = await decryptionInputs();
     const trusted = await trustInputs();
     const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
@@ -39,8 +38,7 @@ async function runRestoreAction() {
       selection: { selector: optional("backup") ?? "latest" },
       decrypt,
       trusted,
-      postgresTarget,
-      filesTarget: optional("files-target"),
+      targets,
       only: commaList("only"),
       force: flag("force"),
       reporter: actionsReporter,

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-IMD4XNHA.js";
-import "./chunks/chunk-EGRVLJUQ.js";
-import "./chunks/chunk-MMBQ6T34.js";
+} from "./chunks/chunk-WPXWYNPD.js";
+import "./chunks/chunk-TD7XGKU5.js";
+import "./chunks/chunk-SXGS6HU2.js";
 import {
   actionsReporter,
   commaList,
@@ -16,20 +16,20 @@ import {
   setOutput,
   signingKeyInput,
   storageInputs,
+  targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Y5C2L56Q.js";
+} from "./chunks/chunk-YIUXNXIS.js";
 import {
   UsageError,
   childEnvironment,
   exitSoonIfCancelled,
-  maskUrlPassword,
   openDestinations,
   originFromEnv,
   resolveDbLockTimeout,
   resolveLock,
   validateRecipient
-} from "./chunks/chunk-3L74FC7T.js";
+} from "./chunks/chunk-X3Y6MRBO.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -54,8 +54,7 @@ async function changesBetween(workspace, from, to) {
 // src/actions/rollback.ts
 async function runRollbackAction() {
   await runAction(async () => {
-    const postgresTarget = optional("postgres-target");
-    if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
+    const targets = targetInputs();
     const decrypt = await decryptionInputs();
     const signingKey = await signingKeyInput();
     const trusted = await trustInputs();
@@ -70,8 +69,7 @@ async function runRollbackAction() {
       recipients,
       trusted,
       signingKey,
-      postgresTarget,
-      filesTarget: optional("files-target"),
+      targets,
       confirm: getInput("confirm"),
       checkSql: list("check-sql"),
       checkFile: optional("check-file"),

@@ -11,6 +11,8 @@ export interface BenchArgs {
   families: Set<string>;
   pg: boolean;
   pgRows: number;
+  mysql: boolean;
+  mysqlRows: number;
   sqlite: boolean;
   sqliteRows: number;
   runner: RunnerKind | 'auto';
@@ -20,7 +22,7 @@ export interface BenchArgs {
   budgetSeconds: number;
 }
 
-export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'sqlite', 'memory'] as const;
+export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'sqlite', 'memory'] as const;
 /** The second runtime to measure our cases on, when this machine has it. */
 export const NODE24 = '/opt/node24/node_modules/.bin/node';
 
@@ -34,6 +36,8 @@ export const USAGE = `npm run bench -- [options]
   --only LIST          families to run: ${FAMILIES.join(',')}           [all]
   --no-pg              skip the PostgreSQL case
   --pg-rows N          rows in the benchmark database (~430 B of dump each)     [700000]
+  --no-mysql           skip the MariaDB case
+  --mysql-rows N       rows in the MariaDB benchmark database                   [700000]
   --no-sqlite          skip the SQLite case
   --sqlite-rows N      rows in the benchmark SQLite file (~430 B each)          [700000]
   --runner KIND        how to run strongbox: auto (fresh dist/, else a private bundle), dist, bundle, tsx
@@ -62,6 +66,8 @@ export function readArgs(argv: string[]): BenchArgs {
       only: { type: 'string' },
       'no-pg': { type: 'boolean', default: false },
       'pg-rows': { type: 'string', default: '700000' },
+      'no-mysql': { type: 'boolean', default: false },
+      'mysql-rows': { type: 'string', default: '700000' },
       'no-sqlite': { type: 'boolean', default: false },
       'sqlite-rows': { type: 'string', default: '700000' },
       runner: { type: 'string', default: 'auto' },
@@ -97,6 +103,8 @@ export function readArgs(argv: string[]): BenchArgs {
     families,
     pg: !values['no-pg'],
     pgRows: Number(values['pg-rows']),
+    mysql: !values['no-mysql'],
+    mysqlRows: Number(values['mysql-rows']),
     sqlite: !values['no-sqlite'],
     sqliteRows: Number(values['sqlite-rows']),
     runner: runner as BenchArgs['runner'],

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RunMeasurement, RunSpec } from './measure.js';
 import { PG } from './pg.js';
+import { mariadbDumpCommand } from './mysql.js';
 
 /**
  * The measured cases. Each is one command run `runs` times; `prepare` and `finish` (untimed)
@@ -12,7 +13,7 @@ import { PG } from './pg.js';
  */
 
 export type Tool = 'strongbox' | 'pipeline' | 'restic';
-export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'sqlite-backup' | 'memory';
+export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'sqlite-backup' | 'memory';
 
 export interface CaseOutcome {
   storedBytes?: number;
@@ -288,6 +289,53 @@ export function pgPipelineCase(ctx: Context, pg: PgContext): CaseDef {
       mkdirSync(dir, { recursive: true });
     },
     spec: () => ({ ...bash(`pg_dump -h ${PG.host} -p ${PG.port} -U ${PG.user} -Fc --compress=0 ${pg.database} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out)}`), servers: ['postgres'] }),
+    finish: () => ({ storedBytes: duBytes(out) }),
+  };
+}
+
+export interface MysqlContext {
+  database: string;
+  url: string;
+  dumpBytes: number;
+}
+
+/** Needs the core's `--mysql` flag (wired by the lead); until then this case fails and says so. */
+export function mysqlStrongboxCase(ctx: Context, my: MysqlContext, rt: Runtime): CaseDef {
+  const dir = join(ctx.work, `mysql-strongbox-node${rt.version}`);
+  const repo = (r: number) => join(dir, `repo-${r}`);
+  return {
+    id: `strongbox-mysql@${rt.version}`,
+    tool: 'strongbox',
+    kind: 'mysql-backup',
+    label: 'strongbox backup --mysql',
+    node: rt.version,
+    inputBytes: my.dumpBytes,
+    runs: ctx.runs,
+    prepare: (r) => {
+      rm(repo(r - 1));
+      rm(repo(r));
+      mkdirSync(dir, { recursive: true });
+    },
+    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--init', '--mysql', my.url, '--recipient', ctx.recipient, '--json'], captureStdout: true, servers: ['mariadbd'] }),
+    finish: (_r, m) => strongboxJson(m),
+  };
+}
+
+export function mysqlPipelineCase(ctx: Context, my: MysqlContext): CaseDef {
+  const dir = join(ctx.work, 'mysql-pipeline');
+  const out = join(dir, 'db.sql.zst.age');
+  return {
+    id: 'pipeline-mysql',
+    tool: 'pipeline',
+    kind: 'mysql-backup',
+    label: 'mariadb-dump --single-transaction | zstd -3 -T2 | age',
+    inputBytes: my.dumpBytes,
+    runs: ctx.runs,
+    prepare: () => {
+      rm(dir);
+      mkdirSync(dir, { recursive: true });
+    },
+    spec: () => ({ ...bash(`${mariadbDumpCommand(my.database)} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out)}`), servers: ['mariadbd'] }),
     finish: () => ({ storedBytes: duBytes(out) }),
   };
 }

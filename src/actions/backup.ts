@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
 import { UsageError, VerificationError } from '../shared/errors.js';
-import { formatBytes } from '../core/artifact-writer.js';
-import { maskUrlPassword, originFromEnv, postgresUrlSecrets, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
+import { formatBytes } from '../shared/format.js';
+import { locationSecrets, maskLocation, originFromEnv, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
 import type { RetentionPolicy } from '../core/retention.js';
@@ -24,8 +24,10 @@ export async function runBackupAction(): Promise<void> {
     const signingKey = await signingKeyInput();
     const recipients = commaList('recipient');
     const postgres = list('postgres');
-    for (const url of postgres) maskUrlPassword(url, actionsReporter);
-    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.flatMap(postgresUrlSecrets));
+    const mysql = list('mysql');
+    for (const url of postgres) maskLocation('postgres', url, actionsReporter);
+    for (const url of mysql) maskLocation('mysql', url, actionsReporter);
+    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.flatMap((u) => locationSecrets('postgres', u)), ...mysql.flatMap((u) => locationSecrets('mysql', u)));
 
     // The runner sets every declared input, "" when not given, so an unset secret and an
     // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
@@ -48,6 +50,8 @@ export async function runBackupAction(): Promise<void> {
       {
         to: list('to'),
         postgres,
+        mysql,
+        sqlite: list('sqlite'),
         files: list('files'),
         exclude: list('exclude'),
         recipients,

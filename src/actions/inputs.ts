@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import type { DecryptOptions } from '../codecs/age/index.js';
 import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
-import { resolveDecryption, resolveSigningKey, resolveTrust, type StorageSettings } from '../config/settings.js';
+import { maskLocation, resolveDecryption, resolveSigningKey, resolveTrust, type StorageSettings } from '../config/settings.js';
+import type { Targets } from '../core/restore.js';
 import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { actionsReporter } from './reporter.js';
 
@@ -60,4 +61,13 @@ export async function signingKeyInput(): Promise<SshPrivateKey | undefined> {
 /** The trusted-keys input: ssh-ed25519 public key lines, one per line. */
 export async function trustInputs(): Promise<SshPublicKey[] | undefined> {
   return resolveTrust({ trustedKeys: list('trusted-keys') });
+}
+
+/** The targets of restore and rollback (`postgres-target`, `mysql-target`, `sqlite-target`, `files-target`), URLs masked first. */
+export function targetInputs(): Targets {
+  const postgres = optional('postgres-target');
+  const mysql = optional('mysql-target');
+  if (postgres) maskLocation('postgres', postgres, actionsReporter);
+  if (mysql) maskLocation('mysql', mysql, actionsReporter);
+  return { postgres, mysql, sqlite: optional('sqlite-target'), files: optional('files-target') };
 }

@@ -1,15 +1,14 @@
 import * as core from '@actions/core';
 import { releaseOf } from '../core/release.js';
 import { restore } from '../core/restore.js';
-import { maskUrlPassword, openDestinations, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
-import { commaList, decryptionInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
+import { openDestinations, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
+import { commaList, decryptionInputs, targetInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runRestoreAction(): Promise<void> {
   await runAction(async () => {
-    const postgresTarget = optional('postgres-target');
-    if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
+    const targets = targetInputs();
     const decrypt = await decryptionInputs();
     const trusted = await trustInputs();
     const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
@@ -18,8 +17,7 @@ export async function runRestoreAction(): Promise<void> {
       selection: { selector: optional('backup') ?? 'latest' },
       decrypt,
       trusted,
-      postgresTarget,
-      filesTarget: optional('files-target'),
+      targets,
       only: commaList('only'),
       force: flag('force'),
       reporter: actionsReporter,

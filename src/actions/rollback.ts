@@ -2,16 +2,15 @@ import * as core from '@actions/core';
 import { validateRecipient } from '../codecs/age/index.js';
 import { UsageError } from '../shared/errors.js';
 import { rollback } from '../core/rollback.js';
-import { maskUrlPassword, openDestinations, originFromEnv, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
+import { openDestinations, originFromEnv, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
 import { changesBetween } from './git-changes.js';
-import { commaList, decryptionInputs, list, optional, signingKeyInput, storageInputs, trustInputs } from './inputs.js';
+import { commaList, decryptionInputs, targetInputs, list, optional, signingKeyInput, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runRollbackAction(): Promise<void> {
   await runAction(async () => {
-    const postgresTarget = optional('postgres-target');
-    if (postgresTarget) maskUrlPassword(postgresTarget, actionsReporter);
+    const targets = targetInputs();
     const decrypt = await decryptionInputs();
     const signingKey = await signingKeyInput();
     const trusted = await trustInputs();
@@ -26,8 +25,7 @@ export async function runRollbackAction(): Promise<void> {
       recipients,
       trusted,
       signingKey,
-      postgresTarget,
-      filesTarget: optional('files-target'),
+      targets,
       confirm: core.getInput('confirm'),
       checkSql: list('check-sql'),
       checkFile: optional('check-file'),

@@ -7,12 +7,12 @@ import { parseDuration } from '../core/duration.js';
 import { ExitCode, RefusedError, UsageError } from '../shared/errors.js';
 import { prune } from '../core/prune.js';
 import { releaseOf } from '../core/release.js';
-import { parseGroupBy } from '../core/series.js';
+import { parseGroupBy, sourceIdentity } from '../core/series.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
 import { describeArtifact, describeBackup, initRepositories, listBackups } from '../core/repository.js';
 import { FORMAT_VERSION, type Origin } from '../core/types.js';
-import { restore } from '../core/restore.js';
+import { restore, type Targets } from '../core/restore.js';
 import { describeSignature, readSignatureStatus, signatureJson } from '../core/trust.js';
 import { verify } from '../core/verify.js';
 import { printable } from '../shared/text.js';
@@ -22,7 +22,7 @@ import {
   passphraseFromEnv,
   resolveBackup,
   resolveDecryption,
-  maskUrlPassword,
+  maskLocation,
   resolveLock,
   resolvePolicy,
   resolveSigningKey,
@@ -32,7 +32,7 @@ import {
   warnPasswordInArgv,
   type StorageSettings,
 } from '../config/settings.js';
-import { formatBytes } from '../core/artifact-writer.js';
+import { formatBytes } from '../shared/format.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {
@@ -90,15 +90,34 @@ function releaseJson(origin: Origin) {
   return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
 
-/** `--postgres-target URL` or `--postgres-target-env NAME`, masked; warns about a password in argv. */
-function postgresTarget(o: { postgresTarget?: string; postgresTargetEnv?: string }, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string | undefined {
-  if (o.postgresTarget !== undefined && o.postgresTargetEnv !== undefined) {
-    throw new UsageError('--postgres-target and --postgres-target-env both name the target database', 'give one of them');
+/** `--<kind>-target URL` or `--<kind>-target-env NAME`, masked; warns about a password in argv. */
+function urlTarget(kind: 'postgres' | 'mysql', given: string | undefined, envName: string | undefined, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string | undefined {
+  const flag = `--${kind}-target`;
+  if (given !== undefined && envName !== undefined) {
+    throw new UsageError(`${flag} and ${flag}-env both name the target database`, 'give one of them');
   }
-  const url = o.postgresTargetEnv !== undefined ? urlsFromEnv([o.postgresTargetEnv], env, '--postgres-target-env')[0] : o.postgresTarget;
-  if (url !== undefined) maskUrlPassword(url, reporter);
-  if (o.postgresTarget !== undefined) warnPasswordInArgv(o.postgresTarget, '--postgres-target', '--postgres-target-env', reporter);
+  const url = envName !== undefined ? urlsFromEnv([envName], env, `${flag}-env`)[0] : given;
+  if (url !== undefined) maskLocation(kind, url, reporter);
+  if (given !== undefined) warnPasswordInArgv(given, flag, `${flag}-env`, reporter, kind);
   return url;
+}
+
+/** The targets of restore and rollback, one per kind of artifact. */
+function targetsOf(o: Record<string, string | undefined>, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): Targets {
+  return {
+    postgres: urlTarget('postgres', o.postgresTarget, o.postgresTargetEnv, env, reporter),
+    mysql: urlTarget('mysql', o.mysqlTarget, o.mysqlTargetEnv, env, reporter),
+    sqlite: o.sqliteTarget,
+    files: o.filesTarget,
+  };
+}
+
+/** `--<kind> URL` and `--<kind>-env NAME` of a backup, masked; warns about passwords in argv. */
+function sourceUrls(kind: 'postgres' | 'mysql', given: string[], envNames: string[], env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string[] {
+  const urls = [...given, ...urlsFromEnv(envNames, env, `--${kind}-env`)];
+  for (const url of urls) maskLocation(kind, url, reporter);
+  for (const url of given) warnPasswordInArgv(url, `--${kind}`, `--${kind}-env`, reporter, kind);
+  return urls;
 }
 
 function printJson(value: unknown): void {
@@ -165,6 +184,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--to <dest>', 'destination: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
       .option('--postgres <url>', 'PostgreSQL database URL to dump (repeatable)', collect, [])
       .option('--postgres-env <name>', 'environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)', collect, [])
+      .option('--mysql <url>', 'MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)', collect, [])
+      .option('--mysql-env <name>', 'environment variable holding a MySQL/MariaDB URL to dump (repeatable)', collect, [])
+      .option('--sqlite <path>', 'SQLite database file to copy consistently (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
@@ -181,13 +203,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const postgres = [...(o.postgres as string[]), ...urlsFromEnv(o.postgresEnv, env, '--postgres-env')];
-    for (const url of postgres) maskUrlPassword(url, reporter);
-    for (const url of o.postgres as string[]) warnPasswordInArgv(url, '--postgres', '--postgres-env', reporter);
+    const postgres = sourceUrls('postgres', o.postgres, o.postgresEnv, env, reporter);
+    const mysql = sourceUrls('mysql', o.mysql, o.mysqlEnv, env, reporter);
     const settings = resolveBackup(
       {
         to: o.to,
         postgres,
+        mysql,
+        sqlite: o.sqlite,
         files: o.files,
         exclude: o.exclude,
         recipients: o.recipient,
@@ -244,7 +267,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => a.name) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || undefined })) ?? [],
           ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
           ...(e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }),
         })),
@@ -301,13 +324,16 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--trust <file.pub>', 'refuse a backup not signed by this key (repeatable)', collect, [])
       .option('--postgres-target <url>', 'database to restore the PostgreSQL artifact into')
       .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
+      .option('--mysql-target <url>', 'MySQL/MariaDB database to restore the MySQL artifact into')
+      .option('--mysql-target-env <name>', 'environment variable holding that database URL')
+      .option('--sqlite-target <path>', 'file to restore the SQLite artifact into')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    o.postgresTarget = postgresTarget(o, env, reporter);
+    const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     const trusted = await resolveTrust({ trustFiles: o.trust });
     const [dest] = openDestinations([o.from], storage(o), '--from');
@@ -316,8 +342,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       selection: { selector: o.backup },
       decrypt,
       trusted,
-      postgresTarget: o.postgresTarget,
-      filesTarget: o.filesTarget,
+      targets,
       only: o.only,
       force: !!o.force,
       reporter,
@@ -398,6 +423,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sign-key <file>', 'sign the safety backup with this SSH signing key')
       .option('--postgres-target <url>', 'database to roll back')
       .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
+      .option('--mysql-target <url>', 'MySQL/MariaDB database to roll back')
+      .option('--mysql-target-env <name>', 'environment variable holding that database URL')
+      .option('--sqlite-target <path>', 'SQLite database file to roll back')
       .option('--files-target <dir>', 'directory to roll back')
       .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
@@ -405,7 +433,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    o.postgresTarget = postgresTarget(o, env, reporter);
+    const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     if (!decrypt) throw new UsageError('rollback needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     for (const r of o.recipient as string[]) validateRecipient(r);
@@ -419,8 +447,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       recipients: o.recipient,
       trusted,
       signingKey,
-      postgresTarget: o.postgresTarget,
-      filesTarget: o.filesTarget,
+      targets,
       confirm: o.confirm,
       checkSql: o.checkSql,
       checkFile: o.checkFile,

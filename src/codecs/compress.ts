@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Duplex, PassThrough, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { StrongboxError, UsageError } from '../shared/errors.js';
-import type { Compression } from '../core/types.js';
+/** The compressions an artifact may have (the manifest's `compression.algorithm`). */
+export type Compression = 'zstd' | 'gzip' | 'none';
 import { childEnvironment } from '../shared/sensitive-env.js';
 
 /**

@@ -15,7 +15,8 @@ import type { Origin } from '../core/types.js';
 import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
-import { parsePostgresUrl } from '../sources/pg-url.js';
+import { findSourceAdapter } from '../sources/index.js';
+import { postgresUrlSecrets } from '../sources/postgres/url.js';
 
 /**
  * Turns the user's strings — CLI flags or action inputs, which share names — into the typed,
@@ -226,30 +227,28 @@ export function urlsFromEnv(names: string[], env: NodeJS.ProcessEnv, flag: strin
     sensitiveEnv.add(name);
     const v = env[name];
     if (v === undefined || v.trim() === '') {
-      throw new UsageError(`environment variable ${name} (${flag}) is ${v === undefined ? 'unset' : 'empty'}`, `export the database URL in it, e.g. ${name}=postgres://user:password@host/db`);
+      throw new UsageError(`environment variable ${name} (${flag}) is ${v === undefined ? 'unset' : 'empty'}`, `export the database URL in it, e.g. ${name}=${flag.startsWith('--mysql') ? 'mysql' : 'postgres'}://user:password@host/db`);
     }
     return v.trim();
   });
 }
 
 /** A password typed into argv is readable by every user of the machine (`ps`, /proc/<pid>/cmdline). */
-export function warnPasswordInArgv(url: string, flag: string, envFlag: string, reporter: Reporter): void {
-  let password: string | undefined;
-  try {
-    password = parsePostgresUrl(url).password;
-  } catch {
-    return; // the adapter reports a malformed URL
-  }
-  if (password === undefined) return;
+export function warnPasswordInArgv(url: string, flag: string, envFlag: string, reporter: Reporter, kind = 'postgres'): void {
+  const adapter = findSourceAdapter(kind);
+  if (!adapter?.locationSecrets?.(url).length) return;
   reporter.warning(
     `the ${flag} URL holds a password, which other users of this machine can read in the process list (ps): ` +
-      `put the URL in an environment variable and pass ${envFlag} NAME, or leave the password out of the URL and use PGPASSWORD or a PGPASSFILE (~/.pgpass)`,
+      `put the URL in an environment variable and pass ${envFlag} NAME, or leave the password out of the URL and use ${adapter.credentialsHint ?? 'the client\'s own credentials file'}`,
   );
 }
 
 export interface BackupSettings extends KeySettings, StorageSettings {
   to: string[];
   postgres: string[];
+  /** MySQL/MariaDB URLs (`--mysql`); SQLite files (`--sqlite`). */
+  mysql?: string[];
+  sqlite?: string[];
   files: string[];
   exclude: string[];
   labels: string[];
@@ -261,7 +260,8 @@ export interface BackupSettings extends KeySettings, StorageSettings {
 }
 
 export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
-  for (const url of s.postgres) maskUrlPassword(url, reporter);
+  for (const url of s.postgres) maskLocation('postgres', url, reporter);
+  for (const url of s.mysql ?? []) maskLocation('mysql', url, reporter);
   // Validate everything before touching a destination: a typo fails fast, nothing is written.
   const encryption = resolveEncryption(s, reporter);
   const algorithm = parseCompression(s.compression?.trim() || 'zstd');
@@ -270,11 +270,13 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   validateLevel(algorithm, level);
   validateLabels(s.labels);
   const sources: SourceSpec[] = [
-    ...s.postgres.map((url): SourceSpec => ({ kind: 'postgres', url })),
-    ...s.files.map((path): SourceSpec => ({ kind: 'files', path, exclude: s.exclude })),
+    ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location })),
+    ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location })),
+    ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location })),
+    ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
   ];
-  if (sources.some((x) => (x.kind === 'postgres' ? x.url : x.path).trim() === '')) {
-    throw new UsageError('a --postgres or --files value is empty', 'an unset variable or secret?');
+  if (sources.some((x) => x.location.trim() === '')) {
+    throw new UsageError('a --postgres, --mysql, --sqlite or --files value is empty', 'an unset variable or secret?');
   }
   if (s.deployedSha !== undefined && !/^[0-9a-f]{7,64}$/i.test(s.deployedSha.trim())) {
     throw new UsageError(`--deployed-sha "${s.deployedSha}" is not a git sha`);
@@ -295,39 +297,22 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   };
 }
 
-/**
- * Every password a PostgreSQL URL carries, decoded: in the user info and in `?password=`
- * (both may be given; libpq uses one, but both are secret), also in the libpq forms WHATWG URL
- * rejects (several hosts). For masking; a malformed URL yields what could be read.
- */
-export function postgresUrlSecrets(url: string): string[] {
-  const found = new Set<string>();
-  const decoded = (s: string) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      return s;
-    }
-  };
-  try {
-    const password = parsePostgresUrl(url).password;
-    if (password) found.add(password);
-  } catch {
-    // not a valid PostgreSQL URL; the adapter reports it
-  }
-  try {
-    const u = new URL(url);
-    if (u.password) found.add(decoded(u.password));
-  } catch {
-    // not a URL
-  }
-  for (const m of url.matchAll(/[?&]password=([^&#]*)/g)) if (m[1]) found.add(decoded(m[1]));
-  return [...found];
+/** Every secret a source location (a database URL) carries; none for a path. */
+export function locationSecrets(kind: string, location: string): string[] {
+  return findSourceAdapter(kind)?.locationSecrets?.(location) ?? [];
 }
 
-export function maskUrlPassword(url: string, reporter: Reporter): void {
-  for (const secret of postgresUrlSecrets(url)) reporter.setSecret(secret);
+/** Masks every secret a source location carries, before anything is printed. */
+export function maskLocation(kind: string, location: string, reporter: Reporter): void {
+  for (const secret of locationSecrets(kind, location)) reporter.setSecret(secret);
 }
+
+/** Masks a PostgreSQL URL's passwords (kept for the edges that only know PostgreSQL). */
+export function maskUrlPassword(url: string, reporter: Reporter): void {
+  maskLocation('postgres', url, reporter);
+}
+
+export { postgresUrlSecrets };
 
 /** Where a backup ran, from the GitHub Actions environment when there is one. */
 export function originFromEnv(env: NodeJS.ProcessEnv): Origin {

@@ -10,6 +10,7 @@ import { StoppedError, StrongboxError, errorMessage } from '../shared/errors.js'
 import { fanOut } from './fan-out.js';
 import type { Reporter } from '../shared/reporter.js';
 import { objectKey } from './repository.js';
+import { formatBytes } from '../shared/format.js';
 import type { ArtifactRecord, Compression } from './types.js';
 
 export interface ArtifactPlan {
@@ -95,6 +96,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     kind: plan.kind,
     key,
     source: dump.details,
+    ...(dump.rowCounts && dump.rowCountMode !== 'none' ? { rowCounts: dump.rowCounts, rowCountMode: dump.rowCountMode ?? 'exact' } : {}),
     compression: level === undefined ? { algorithm } : { algorithm, level },
     encryption: { scheme: ctx.encryption ? 'age' : 'none' },
     plaintext: plainHash.result,
@@ -174,13 +176,3 @@ export async function confirmStored(
   }
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}

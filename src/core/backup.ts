@@ -1,14 +1,14 @@
 import { statSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { recipientFingerprint, type EncryptOptions } from '../codecs/age/index.js';
 import { fingerprint, signMessage, type SshPrivateKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import { dumpFiles, filesArtifactName, refuseLeftOutRoot, treeRoot, type LeaveOut } from '../sources/files.js';
-import { dumpPostgres, postgresArtifactName } from '../sources/postgres.js';
+import type { DumpContext, LeaveOut, SourceSpec } from '../sources/adapter.js';
+import { sourceAdapter, sourceAdapters } from '../sources/index.js';
 import { VERSION } from '../version.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
-import { formatBytes, writeArtifact, type ArtifactPlan } from './artifact-writer.js';
+import { writeArtifact, type ArtifactPlan } from './artifact-writer.js';
+import { formatBytes } from '../shared/format.js';
 import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { serializeManifest } from './manifest.js';
@@ -17,7 +17,7 @@ import { ensureRepositories, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
-export type SourceSpec = { kind: 'postgres'; url: string } | { kind: 'files'; path: string; exclude?: string[] };
+export type { SourceSpec } from '../sources/adapter.js';
 
 export interface BackupOptions {
   destinations: Destination[];
@@ -69,12 +69,12 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
   const { reporter } = opts;
   if (opts.destinations.length === 0) throw new UsageError('no destination given', 'pass --to DEST (a path or s3://bucket/prefix)');
-  if (opts.sources.length === 0) throw new UsageError('nothing to back up', 'pass --postgres URL and/or --files PATH');
+  if (opts.sources.length === 0) throw new UsageError('nothing to back up', `pass one or more of ${sourceFlags()}`);
   validateLabels(opts.labels);
 
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
-  const plans = planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
+  const plans = await planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
   const created = await ensureRepositories(opts.destinations, now(), opts.init, (w) => reporter.warning(w));
   for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
   return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
@@ -166,11 +166,9 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
   return { id, manifest, destinations: opts.destinations.map((d) => d.display), plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
 }
 
-function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): ArtifactPlan[] {
-  for (const s of sources) if (s.kind === 'files') treeRoot(resolve(s.path));
-  // A tree that is the repository (a --to that exists already): refused before init creates it.
-  const repositories = localRepositories(destinations);
-  for (const s of sources) if (s.kind === 'files') refuseLeftOutRoot(s.path, repositories);
+async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): Promise<ArtifactPlan[]> {
+  const ctx: DumpContext = { reporter, lockTimeoutMs, leaveOut: localRepositories(destinations) };
+  for (const s of sources) await sourceAdapter(s.kind).checkSource?.(s, ctx);
   const used = new Set<string>();
   const unique = (name: string) => {
     let n = name;
@@ -178,11 +176,11 @@ function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: 
     used.add(n);
     return n;
   };
-  return sources.map((s): ArtifactPlan =>
-    s.kind === 'postgres'
-      ? { name: unique(postgresArtifactName(s.url)), kind: 'postgres', extension: '.dump', open: () => dumpPostgres(s.url, reporter, { lockTimeoutMs }) }
-      : { name: unique(filesArtifactName(s.path)), kind: 'files', extension: '.tar', open: async () => dumpFiles(s.path, { exclude: s.exclude, reporter, leaveOut: localRepositories(destinations) }) },
-  );
+  return sources.map((s): ArtifactPlan => {
+    const adapter = sourceAdapter(s.kind);
+    // The repositories are looked up again when the dump starts: `init` may have created one since.
+    return { name: unique(adapter.artifactName(s)), kind: s.kind, extension: adapter.extension, open: () => adapter.dump(s, { ...ctx, leaveOut: localRepositories(destinations) }) };
+  });
 }
 
 /** Best effort: a failed run tidies its own objects; prune collects whatever a kill leaves. */
@@ -195,6 +193,8 @@ async function removePartial(destinations: Destination[], id: string, reporter: 
     }
   }
 }
+
+const sourceFlags = () => sourceAdapters.map((a) => `${a.sourceFlag} …`).join(', ');
 
 function statOrUndefined(p: string): Stats | undefined {
   try {

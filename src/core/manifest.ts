@@ -1,4 +1,5 @@
 import { printable } from '../shared/text.js';
+import { sourceAdapters } from '../sources/index.js';
 import { StrongboxError } from '../shared/errors.js';
 import { FORMAT_VERSION, type Manifest } from './types.js';
 
@@ -45,7 +46,6 @@ export function parseManifest(bytes: Uint8Array, where: string): Manifest {
   return data as unknown as Manifest;
 }
 
-const KINDS = ['postgres', 'files'] as const;
 const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
 const SCHEMES = ['age', 'none'] as const;
 
@@ -78,7 +78,7 @@ function checkShape(d: Record<string, unknown>): string[] {
     const at = `artifacts[${i}].`;
     if (!isObject(a)) return p.push(`${at} is not an object`);
     str(a, 'name', at);
-    known(a, 'kind', KINDS, at);
+    known(a, 'kind', sourceAdapters.map((x) => x.kind), at);
     str(a, 'key', at);
     if (typeof a.key === 'string' && (a.key.includes('/') || a.key.includes('\\') || a.key.startsWith('.'))) {
       p.push(`${at}key must be a plain file name`);
@@ -90,6 +90,10 @@ function checkShape(d: Record<string, unknown>): string[] {
         num(o, 'size', `${at}${part}.`);
         if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) p.push(`${at}${part}.sha256 is not a SHA-256`);
       }
+    }
+    if (a.rowCounts !== undefined) {
+      const ok = isObject(a.rowCounts) && Object.values(a.rowCounts).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+      if (!ok) p.push(`${at}rowCounts is not a map of table names to row counts`);
     }
     if (!isObject(a.compression)) p.push(`${at}compression is missing`);
     else known(a.compression, 'algorithm', COMPRESSIONS, `${at}compression.`);

@@ -213,7 +213,7 @@ export function describeBackup(e: BackupEntry): string {
 /** An artifact with what it was taken from: `files-data (/srv/x/data)`, so same names are told apart. */
 export function describeArtifact(a: Pick<Manifest['artifacts'][number], 'name' | 'kind' | 'source'>): string {
   const from = sourceIdentity(a);
-  return from ? `${printable(a.name)} (${printable(from)})` : printable(a.name);
+  return `${printable(a.name)} (${printable(a.kind)}${from ? `: ${printable(from)}` : ''})`;
 }
 
 /** Damaged backups (a manifest there but unreadable) as one exit-3 error, with what to do. */

@@ -1,13 +1,9 @@
-import { lstat, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { DecryptOptions } from '../codecs/age/index.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import { restoreFiles } from '../sources/files.js';
-import { checkRestoreTarget } from '../sources/files-target.js';
-import { inspectTarget, refuseMountPoint } from '../sources/target-check.js';
+import type { ArtifactKind, SourceAdapter, TargetContext } from '../sources/adapter.js';
+import { findSourceAdapter, sourceAdapter, sourceAdapters } from '../sources/index.js';
 import { printable } from '../shared/text.js';
-import { isPostgresDatabaseEmpty, redactPostgresUrl, restorePostgres } from '../sources/postgres.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
 import { RefusedError, UsageError, VerificationError } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -23,8 +19,8 @@ export interface RestoreOptions {
   decrypt?: DecryptOptions;
   /** Refuse a backup whose manifest is not signed by one of these keys. */
   trusted?: SshPublicKey[];
-  postgresTarget?: string;
-  filesTarget?: string;
+  /** Where each kind of artifact goes: `{ postgres: URL, files: DIR }` (`--<kind>-target`). */
+  targets: Targets;
   /** Artifact names to restore; default: every artifact that has a target. */
   only?: string[];
   force: boolean;
@@ -40,8 +36,12 @@ export interface RestoreResult {
   restored: { name: string; kind: string; target: string }[];
 }
 
+/** A target per kind of artifact, as `--<kind>-target` gave it. */
+export type Targets = Partial<Record<ArtifactKind, string>>;
+
 interface Job {
   artifact: ArtifactRecord;
+  adapter: SourceAdapter;
   target: string;
   display: string;
 }
@@ -79,19 +79,16 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
       'restore another backup (strongbox list) and check the storage',
     );
   }
-  await assertRepositoryOutside(dest, opts.filesTarget);
-  reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
-  activity.what = `restore of ${m.id}`;
-
+  // Every target is checked before any is touched.
+  const ctx = targetContext(opts);
   for (const job of jobs) {
-    if (job.artifact.kind === 'postgres' && !opts.force && !(await isPostgresDatabaseEmpty(job.target))) {
-      throw new RefusedError(`database ${job.display} is not empty`, 'restoring replaces its objects: rerun with --force if that is intended');
-    }
-    if (job.artifact.kind === 'files') await checkRestoreTarget(job.target);
-    if (job.artifact.kind === 'files' && !opts.force && !(await isEmptyOrMissing(job.target))) {
-      throw new RefusedError(`directory ${job.display} is not empty`, 'rerun with --force to replace it (the old contents are moved away only after the restore succeeds)');
+    await job.adapter.checkTarget(job.target, ctx);
+    if (!opts.force && !(await job.adapter.isTargetEmpty(job.target, ctx))) {
+      throw new RefusedError(`${job.adapter.targetNoun} ${job.display} is not empty`, job.adapter.replaceHint);
     }
   }
+  reporter.info(`Restoring ${m.id} (${m.startedAt}) from ${dest.display}`);
+  activity.what = `restore of ${m.id}`;
   const locals = new Map<Job, LocalCopy>();
   try {
     return await restoreJobs(opts, m, jobs, locals, activity);
@@ -108,14 +105,14 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
     }
     // The key first (its header only), so a wrong key fails before a long download.
     if (opts.decrypt) await checkCanDecrypt(dest, m.id, job.artifact, opts.decrypt);
-    if (job.artifact.kind === 'postgres') {
-      // psql runs statements as they arrive, some with effects no rollback undoes: the stored
-      // bytes are proven against the (signed) manifest before pg_restore sees one, and the
+    if (job.adapter.verifyBeforeRestore) {
+      // The engine runs statements as they arrive, some with effects no rollback undoes: the
+      // stored bytes are proven against the (signed) manifest before it sees one, and the
       // restore reads that same local copy, so nothing can be swapped in between.
       reporter.info(`  downloading ${printable(job.artifact.name)} (${job.artifact.stored.size} bytes) and checking its SHA-256…`);
       locals.set(job, await fetchVerified(dest, m.id, job.artifact));
     } else if (jobs.length > 1) {
-      // A files restore verifies while extracting into staging, swapped in only at the end.
+      // A staged restore verifies while extracting, swapped in only at the end.
       // With several artifacts, read it through first, so a damaged one can't leave another
       // restored and this one not.
       reporter.info(`  checking ${printable(job.artifact.name)}…`);
@@ -128,8 +125,7 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
     throwIfCancelled();
     reporter.info(`  restoring ${describeArtifact(job.artifact)} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job));
-    if (job.artifact.kind === 'postgres') await restorePostgres(plain, job.target, { force: opts.force, reporter, lockTimeoutMs: opts.dbLockTimeoutMs });
-    else await restoreFiles(plain, job.target, { force: opts.force, reporter });
+    await job.adapter.restore(plain, job.target, job.artifact, targetContext(opts));
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
     const left = jobs.slice(restored.length).map((j) => `${printable(j.artifact.name)} → ${j.display}`);
     activity.outcome = `${restored.map((r) => `${printable(r.name)} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;
@@ -138,13 +134,25 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   return { backupId: m.id, manifest: m, restored };
 }
 
-/** What the targets and --only ask for, so `latest` picks a backup that can fill them. */
-export function restoreNeeds(opts: Pick<RestoreOptions, 'postgresTarget' | 'filesTarget' | 'only'>): NonNullable<Selection['needs']> {
-  const kinds: ('postgres' | 'files')[] = [];
-  if (opts.postgresTarget) kinds.push('postgres');
-  if (opts.filesTarget) kinds.push('files');
-  return { kinds, names: opts.only ?? [] };
+export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs'>): TargetContext {
+  return {
+    reporter: opts.reporter,
+    force: opts.force,
+    lockTimeoutMs: opts.dbLockTimeoutMs,
+    repository: { localPath: opts.destination.localPath, display: opts.destination.display },
+  };
 }
+
+/** What the targets and --only ask for, so `latest` picks a backup that can fill them. */
+export function restoreNeeds(opts: Pick<RestoreOptions, 'targets' | 'only'>): NonNullable<Selection['needs']> {
+  return { kinds: givenKinds(opts.targets), names: opts.only ?? [] };
+}
+
+function givenKinds(targets: Targets): ArtifactKind[] {
+  return Object.keys(targets).filter((k) => targets[k] !== undefined);
+}
+
+const targetFlags = () => sourceAdapters.map((a) => `${a.targetFlag} …`).join(', ');
 
 function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
   const names = m.artifacts.map((a) => a.name);
@@ -153,17 +161,20 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
   for (const n of opts.only ?? []) {
     if (!names.includes(n)) throw new UsageError(`backup ${m.id} has no artifact "${printable(n)}"`, has);
   }
+  for (const kind of givenKinds(opts.targets)) sourceAdapter(kind); // a target of a kind nobody knows: a bug at the edge
   const chosen = m.artifacts.filter((a) => !opts.only?.length || opts.only.includes(a.name));
+  // An artifact of a kind this version does not know is refused only when it was asked for.
+  for (const a of chosen) if (!findSourceAdapter(a.kind) && opts.only?.includes(a.name)) sourceAdapter(a.kind);
   const jobs: Job[] = [];
-  for (const kind of ['postgres', 'files'] as const) {
+  for (const adapter of sourceAdapters) {
+    const { kind, targetFlag: flag } = adapter;
     const ofKind = chosen.filter((a) => a.kind === kind);
-    const target = kind === 'postgres' ? opts.postgresTarget : opts.filesTarget;
-    const flag = kind === 'postgres' ? '--postgres-target' : '--files-target';
+    const target = opts.targets[kind];
     if (!ofKind.length) {
-      if (target) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, has);
+      if (target !== undefined) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, has);
       continue;
     }
-    if (!target) {
+    if (target === undefined) {
       if (opts.only?.length) throw new UsageError(`restoring ${ofKind.map((a) => printable(a.name)).join(', ')} needs ${flag}`);
       opts.reporter.warning(`skipping ${ofKind.map((a) => printable(a.name)).join(', ')}: no ${flag} given`);
       continue;
@@ -171,49 +182,8 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
     if (ofKind.length > 1) {
       throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map(describeArtifact).join(', ')}) but one ${flag}`, 'choose one with --only NAME');
     }
-    const display = printable(kind === 'postgres' ? redactPostgresUrl(target) : resolve(target));
-    jobs.push({ artifact: ofKind[0]!, target: kind === 'files' ? resolve(target) : target, display });
+    jobs.push({ artifact: ofKind[0]!, adapter, target: adapter.normalizeTarget(target), display: adapter.displayTarget(target) });
   }
-  if (!jobs.length) throw new UsageError('nothing to restore: no target given', 'pass --postgres-target URL and/or --files-target DIR');
+  if (!jobs.length) throw new UsageError('nothing to restore: no target given', `pass one of ${targetFlags()}`);
   return jobs;
 }
-
-async function isEmptyOrMissing(dir: string): Promise<boolean> {
-  try {
-    // A file (or a link) where the directory should go counts as occupied, like a non-empty one.
-    if (!(await lstat(dir)).isDirectory()) return false;
-    return (await readdir(dir)).length === 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw err;
-  }
-}
-
-/**
- * Replacing a directory moves its old contents aside and deletes them. Refused, before
- * anything is written, when that would take the repository with it (the backups, and in a
- * rollback the safety backup just written there) or a mounted volume below the target
- * (its data would be deleted with the old contents). Decided by device and inode.
- */
-export async function assertRepositoryOutside(dest: Destination, filesTarget: string | undefined): Promise<void> {
-  if (!filesTarget) return;
-  const target = resolve(filesTarget);
-  const found = await inspectTarget(target, dest.localPath);
-  if (found.repository !== undefined) {
-    const where = found.repository === '' ? '' : ` (as ${printable(join(target, found.repository))}, the same directory by device and inode)`;
-    throw new UsageError(
-      `the files target ${printable(target)} contains the repository ${dest.display}${where}`,
-      'replacing the target would delete the backups in it; restore into another directory, or keep the repository elsewhere',
-    );
-  }
-  await refuseMountPoint(target);
-  if (found.mountPoints.length) {
-    const shown = found.mountPoints.slice(0, 5).map(printable).join(', ');
-    const more = found.mountPoints.length > 5 ? ` and ${found.mountPoints.length - 5} more` : '';
-    throw new RefusedError(
-      `the files target ${printable(target)} has a file system mounted below it (${shown}${more}): replacing the target would move the mounted volume aside with the old contents and delete its data; nothing was changed`,
-      'restore into a new directory instead, or unmount it and rerun; do not delete the target to make room, that would delete the data on the mounted volume',
-    );
-  }
-}
-

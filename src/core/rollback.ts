@@ -1,18 +1,16 @@
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { identityToRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
 import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import { checkRestoreTarget } from '../sources/files-target.js';
-import { parsePostgresUrl } from '../sources/pg-url.js';
-import { countQueryRows } from '../sources/postgres.js';
+import type { SourceAdapter } from '../sources/adapter.js';
+import { sourceAdapter, sourceAdapters } from '../sources/index.js';
 import { backup, type SourceSpec } from './backup.js';
 import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from '../shared/reporter.js';
 import { assertRepository, listBackups, warnNewerDamaged, type Selection } from './repository.js';
-import { assertRepositoryOutside, restore, restoreNeeds } from './restore.js';
+import { restore, restoreNeeds, targetContext, type Targets } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
 import { verify } from './verify.js';
@@ -35,10 +33,11 @@ export interface RollbackOptions {
   trusted?: SshPublicKey[];
   /** Signs the safety backup. */
   signingKey?: SshPrivateKey;
-  postgresTarget?: string;
-  filesTarget?: string;
+  /** What to roll back, per kind of artifact (`--<kind>-target`). */
+  targets: Targets;
   /** Must repeat the target's name: the database name, or the files target's folder name. */
   confirm: string;
+  /** Queries that must return rows afterwards, run against the (first) database target. */
   checkSql: string[];
   /** A path, relative to the files target, that must exist after the rollback. */
   checkFile?: string;
@@ -72,10 +71,15 @@ export interface RollbackResult {
   undo: string;
 }
 
-export function expectedConfirmation(opts: Pick<RollbackOptions, 'postgresTarget' | 'filesTarget'>): string {
-  if (opts.postgresTarget) return parsePostgresUrl(opts.postgresTarget).database;
-  if (opts.filesTarget) return basename(resolve(opts.filesTarget));
-  throw new UsageError('rollback needs a target', 'pass --postgres-target URL and/or --files-target DIR');
+/** The targets given, in the registry's order (databases first). */
+function givenTargets(targets: Targets): { adapter: SourceAdapter; target: string }[] {
+  return sourceAdapters.filter((a) => targets[a.kind] !== undefined).map((a) => ({ adapter: a, target: targets[a.kind]! }));
+}
+
+export function expectedConfirmation(opts: Pick<RollbackOptions, 'targets'>): string {
+  const first = givenTargets(opts.targets)[0];
+  if (first) return first.adapter.confirmName(first.target);
+  throw new UsageError('rollback needs a target', `pass one of ${sourceAdapters.map((a) => `${a.targetFlag} …`).join(', ')}`);
 }
 
 /**
@@ -113,13 +117,16 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     reportSignature(m.id, await checkTrust(dest, snapshot, opts.trusted), !!opts.trusted?.length, reporter);
     assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
     for (const a of m.artifacts) await checkCanDecrypt(dest, m.id, a, opts.decrypt);
-    await assertRepositoryOutside(dest, opts.filesTarget);
-    if (opts.filesTarget) await assertRollbackTarget(opts.filesTarget);
+    const ctx = targetContext({ destination: dest, force: true, reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs });
+    const given = givenTargets(opts.targets);
+    for (const { adapter, target } of given) await adapter.checkTarget(target, ctx);
 
     const sources: SourceSpec[] = [];
-    if (opts.postgresTarget) sources.push({ kind: 'postgres', url: opts.postgresTarget });
-    if (opts.filesTarget && (await hasEntries(opts.filesTarget))) sources.push({ kind: 'files', path: opts.filesTarget });
-    if (!sources.length) throw new UsageError('nothing to roll back: the files target does not exist and no database was given');
+    for (const { adapter, target } of given) {
+      const spec = await adapter.safetySource(target);
+      if (spec) sources.push(spec);
+    }
+    if (!sources.length) throw new UsageError('nothing to roll back: no target holds anything yet', 'restore the snapshot instead (strongbox restore)');
 
     if (opts.trusted?.length && !opts.signingKey) {
       reporter.warning('the safety backup will be unsigned (no --sign-key given), so restoring it to undo this rollback must be done without --trust');
@@ -155,8 +162,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         selection: { selector: m.id },
         decrypt: opts.decrypt,
         trusted: opts.trusted,
-        postgresTarget: opts.postgresTarget,
-        filesTarget: opts.filesTarget,
+        targets: opts.targets,
         force: true,
         reporter,
         lock: held,
@@ -204,23 +210,26 @@ function safetyEncryption(decrypt: DecryptOptions, extra: string[]): EncryptOpti
 
 async function runChecks(opts: RollbackOptions): Promise<RollbackCheck[]> {
   const checks: RollbackCheck[] = [];
+  const database = givenTargets(opts.targets).find((t) => t.adapter.countQueryRows);
   for (const sql of opts.checkSql) {
     throwIfCancelled();
-    if (!opts.postgresTarget) {
-      checks.push({ check: sql, ok: false, detail: '--check-sql needs --postgres-target' });
+    if (!database) {
+      const flags = sourceAdapters.filter((a) => a.countQueryRows).map((a) => a.targetFlag);
+      checks.push({ check: sql, ok: false, detail: `--check-sql needs a database target (${flags.join(', ')})` });
       continue;
     }
     try {
-      const rows = await countQueryRows(opts.postgresTarget, sql);
+      const rows = await database.adapter.countQueryRows!(database.target, sql, targetContext({ destination: opts.destination, force: true, reporter: opts.reporter }));
       checks.push({ check: sql, ok: rows > 0, detail: rows > 0 ? `${rows} row(s)` : 'returned no rows' });
     } catch (err) {
-      throwIfCancelled(); // psql killed by the cancellation: not the check's failure
+      throwIfCancelled(); // the client killed by the cancellation: not the check's failure
       checks.push({ check: sql, ok: false, detail: errorMessage(err) });
     }
   }
   throwIfCancelled();
   if (opts.checkFile) {
-    const ok = !!opts.filesTarget && existsSync(join(resolve(opts.filesTarget), opts.checkFile));
+    const filesTarget = opts.targets.files;
+    const ok = !!filesTarget && existsSync(join(resolve(filesTarget), opts.checkFile));
     checks.push({ check: `file ${opts.checkFile}`, ok, detail: ok ? 'exists' : 'is missing' });
   }
   return checks;
@@ -228,33 +237,9 @@ async function runChecks(opts: RollbackOptions): Promise<RollbackCheck[]> {
 
 function undoCommand(dest: Destination, safetyId: string, opts: RollbackOptions): string {
   const key = opts.decrypt.passphrase !== undefined ? '--passphrase-env NAME' : '--identity-file KEY';
-  const targets = [
-    opts.postgresTarget ? `--postgres-target '<target URL>'` : '',
-    opts.filesTarget ? `--files-target ${resolve(opts.filesTarget)}` : '',
-  ].filter(Boolean);
+  // A database URL may hold a password: the command shows a placeholder for it.
+  const targets = givenTargets(opts.targets).map(({ adapter, target }) =>
+    adapter.kind === 'files' ? `${adapter.targetFlag} ${resolve(target)}` : `${adapter.targetFlag} '<target ${adapter.kind === 'sqlite' ? 'path' : 'URL'}>'`,
+  );
   return `strongbox restore --from ${dest.display} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
-}
-
-async function hasEntries(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).length > 0;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-/** Like restore: a file where the directory should be is refused (exit 7), and a target the restore cannot create is refused up front. */
-async function assertRollbackTarget(filesTarget: string): Promise<void> {
-  await checkRestoreTarget(filesTarget);
-  const st = await stat(filesTarget).catch((err: unknown) => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (st && !st.isDirectory()) {
-    throw new RefusedError(
-      `the files target ${printable(resolve(filesTarget))} is not a directory; nothing was changed`,
-      'rollback replaces a directory: give --files-target the directory the snapshot was taken of, or move the file away first',
-    );
-  }
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../shared/errors.js';
+import { findSourceAdapter } from '../sources/index.js';
 import type { Manifest } from './types.js';
 
 /**
@@ -28,10 +29,7 @@ type SeriesManifest = { artifacts: Pick<Manifest['artifacts'][number], 'name' | 
  * Never the backup host: CI runners get a new hostname per run. Empty when not recorded.
  */
 export function sourceIdentity(a: Pick<Manifest['artifacts'][number], 'kind' | 'source'>): string {
-  const s = a.source ?? {};
-  if (a.kind === 'files') return typeof s.path === 'string' ? s.path : '';
-  if (a.kind === 'postgres') return typeof s.database === 'string' ? `${typeof s.host === 'string' ? s.host : ''}/${s.database}` : '';
-  return '';
+  return findSourceAdapter(a.kind)?.sourceIdentity(a.source ?? {}) ?? '';
 }
 
 /** The series name shown to users: sorted artifact names joined by `+`, and/or sorted labels, or `all`. */

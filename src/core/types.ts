@@ -1,6 +1,8 @@
-import type { ArtifactKind, SourceDetails } from '../sources/adapter.js';
+import type { ArtifactKind, RowCountMode, RowCounts, SourceDetails } from '../sources/adapter.js';
 
-export type Compression = 'zstd' | 'gzip' | 'none';
+import type { Compression } from '../codecs/compress.js';
+
+export type { Compression };
 
 /** Major.minor of the on-storage format. Readers refuse an unknown major version. */
 export const FORMAT_VERSION = '1.0';
@@ -17,6 +19,10 @@ export interface ArtifactRecord {
   /** Object key relative to the backup folder, e.g. `postgres-appdb.dump.zst.age`. */
   key: string;
   source: SourceDetails;
+  /** Rows per table as the dump's own snapshot saw them (databases); a restore must find the same. */
+  rowCounts?: RowCounts;
+  /** How they were counted: `exact`, or `estimate` (the engine's statistics, not compared on restore). */
+  rowCountMode?: RowCountMode;
   compression: { algorithm: Compression; level?: number };
   encryption: { scheme: 'age' | 'none' };
   plaintext: { size: number; sha256: string };

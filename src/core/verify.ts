@@ -40,7 +40,7 @@ export interface VerifyResult {
   finishedAt: string;
   ageSeconds: number;
   deep: boolean;
-  artifacts: { name: string; object: string; storedOk: boolean; plaintextOk?: boolean }[];
+  artifacts: { name: string; kind: string; object: string; storedOk: boolean; plaintextOk?: boolean }[];
   problems: VerifyProblem[];
   signature: SignatureStatus;
   /** 0, 3 (a problem found), or 5 (the key opens no artifact's header). */
@@ -124,7 +124,7 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));
   for (const a of m.artifacts) {
     const where = storedLocation(dest, m.id, a);
-    const row: VerifyResult['artifacts'][number] = { name: a.name, object: where, storedOk: false };
+    const row: VerifyResult['artifacts'][number] = { name: a.name, kind: a.kind, object: where, storedOk: false };
     artifacts.push(row);
     const size = present.get(objectKey(m.id, a.key));
     if (size === undefined) {
@@ -148,7 +148,7 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
         await checkStored(dest, m.id, a);
         row.storedOk = true;
       }
-      reporter.info(`  ok ${printable(a.name)} (${where})`);
+      reporter.info(`  ok ${printable(a.name)} [${printable(a.kind)}] (${where})`);
     } catch (err) {
       throwIfCancelled(); // a cancelled read is not a problem of the backup
       problem({ artifact: a.name, object: where, problem: errorMessage(err) }, err instanceof StrongboxError ? exitFor(err) : ExitCode.verifyFailed);

@@ -78,6 +78,8 @@ export interface DumpContext {
 
 export interface TargetContext {
   reporter: Reporter;
+  /** The repository being restored from, so a target holding it is refused (local folders only). */
+  repository?: { localPath?: string; display: string };
   /** --force: the target may hold data, which the restore replaces. */
   force: boolean;
   lockTimeoutMs?: number;
@@ -100,8 +102,17 @@ export interface SourceAdapter {
   targetFlag: string;
   /** What its targets are called in messages: "database", "directory", "SQLite file". */
   targetNoun: string;
+  /** How to say that --force replaces a non-empty target, and what it replaces. */
+  replaceHint: string;
   /** Extension of the plaintext object, e.g. `.dump`, `.tar`, `.sql`. */
   extension: string;
+  /**
+   * Every secret a location (URL) may carry, decoded, for masking before anything is printed;
+   * none for paths. A location holding one in argv gets a warning with `credentialsHint`.
+   */
+  locationSecrets?(location: string): string[];
+  /** Where a password belongs instead of the URL (`PGPASSWORD or ~/.pgpass`, `MYSQL_PWD`). */
+  credentialsHint?: string;
   /** The default artifact name, e.g. `postgres-appdb`; the core numbers duplicates. */
   artifactName(spec: SourceSpec): string;
   /** Refuses a source that cannot be backed up (a missing path, a malformed URL) before anything is written. */
@@ -123,7 +134,10 @@ export interface SourceAdapter {
   checkTarget(target: string, ctx: TargetContext): Promise<void>;
   /** False when the target holds data a restore would replace (then --force is needed). */
   isTargetEmpty(target: string, ctx: TargetContext): Promise<boolean>;
-  /** What a rollback's safety backup takes of the target; undefined when there is nothing yet. */
+  /**
+   * What a rollback's safety backup takes of the target; undefined when there is nothing yet.
+   * Refuses (exit 7) a target a rollback cannot replace (a file where a directory should be).
+   */
   safetySource(target: string): Promise<SourceSpec | undefined>;
   /**
    * True when the engine applies statements as it reads them (effects no rollback undoes):

@@ -105,7 +105,7 @@ export async function seedBackups(
   for (const t of times) {
     const result = await backup({
       destinations: [dest],
-      sources: [{ kind: 'files', path: opts.tree }],
+      sources: [{ kind: 'files', location: opts.tree }],
       encryption: { recipients: [opts.recipient] },
       compression: { algorithm: 'zstd' },
       labels: opts.labels ?? ['nightly'],

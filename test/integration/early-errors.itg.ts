@@ -71,9 +71,9 @@ describe('#2 an error inside the backup pipeline ends the run', () => {
       script,
       `const { backup } = await import(${JSON.stringify(join(SRC, 'core/backup.ts'))});
 const { openDestination } = await import(${JSON.stringify(join(SRC, 'destinations/index.ts'))});
-const { silentReporter } = await import(${JSON.stringify(join(SRC, 'core/reporter.ts'))});
+const { silentReporter } = await import(${JSON.stringify(join(SRC, 'shared/reporter.ts'))});
 try {
-  await backup({ destinations: [openDestination(${JSON.stringify(repo)})], sources: [{ kind: 'files', path: ${JSON.stringify(tree)} }],
+  await backup({ destinations: [openDestination(${JSON.stringify(repo)})], sources: [{ kind: 'files', location: ${JSON.stringify(tree)} }],
     encryption: { passphrase: ' '.repeat(16) }, compression: { algorithm: 'zstd' }, labels: [], origin: { host: 't' },
     reporter: silentReporter, lock: { waitMs: 0 }, init: true });
 } catch (e) { process.stderr.write('error: ' + e.message + '\\n'); process.exitCode = 1; }

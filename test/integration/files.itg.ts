@@ -10,8 +10,9 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RefusedError, StrongboxError, UsageError } from '../../src/shared/errors.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
-import { dumpFiles, restoreFiles } from '../../src/sources/files.js';
-import { UnsafeArchiveError } from '../../src/sources/tar-safety.js';
+import { dumpFiles } from '../../src/sources/files/archive.js';
+import { restoreFiles } from '../../src/sources/files/extract.js';
+import { UnsafeArchiveError } from '../../src/sources/files/tar-safety.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -329,8 +330,8 @@ describe('file trees: dump and restore', () => {
     const script = join(base, 'dump.mts');
     await writeFile(
       script,
-      `import { dumpFiles } from ${JSON.stringify(join(repoRoot, 'src/sources/files.ts'))};
-       import { silentReporter } from ${JSON.stringify(join(repoRoot, 'src/core/reporter.ts'))};
+      `import { dumpFiles } from ${JSON.stringify(join(repoRoot, 'src/sources/files/archive.ts'))};
+       import { silentReporter } from ${JSON.stringify(join(repoRoot, 'src/shared/reporter.ts'))};
        const d = dumpFiles(process.argv[2], { reporter: silentReporter });
        d.stream.resume();
        d.stream.on('error', () => {});

@@ -8,7 +8,9 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RefusedError, StrongboxError } from '../../src/shared/errors.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
-import { dumpPostgres, isPostgresDatabaseEmpty, restorePostgres } from '../../src/sources/postgres.js';
+import { dumpPostgres } from '../../src/sources/postgres/dump.js';
+import { restorePostgres } from '../../src/sources/postgres/restore.js';
+import { isPostgresDatabaseEmpty } from '../../src/sources/postgres/target.js';
 import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
 const run = promisify(execFile);

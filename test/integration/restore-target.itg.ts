@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
-import { dumpFiles, restoreFiles } from '../../src/sources/files.js';
-import { stagingPrefix } from '../../src/sources/files-target.js';
+import { dumpFiles } from '../../src/sources/files/archive.js';
+import { restoreFiles } from '../../src/sources/files/extract.js';
+import { stagingPrefix } from '../../src/sources/files/target.js';
 
 /**
  * The files target of `restore` / `rollback`, as a user meets it from the CLI: real bind and

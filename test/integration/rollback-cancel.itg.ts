@@ -47,7 +47,7 @@ async function snapshot(name: string) {
   const dest = new LocalDestination(join(work, name, 'repo'));
   const b = await backup({
     destinations: [dest],
-    sources: [{ kind: 'postgres', url: db.url }, { kind: 'files', path: files }],
+    sources: [{ kind: 'postgres', location: db.url }, { kind: 'files', location: files }],
     encryption: { passphrase: PASSPHRASE },
     compression: { algorithm: 'gzip' },
     labels: ['pre-release'],
@@ -67,8 +67,7 @@ const run = (dest: LocalDestination, files: string, reporter: Reporter, checkSql
     selection: { selector: 'label:pre-release' },
     decrypt: { passphrase: PASSPHRASE },
     recipients: [],
-    postgresTarget: db.url,
-    filesTarget: files,
+    targets: { postgres: db.url, files },
     confirm: db.name,
     checkSql,
     origin: { host: 'test' },

@@ -73,7 +73,7 @@ describe('passphrases for new backups', () => {
     // As an earlier version wrote it: the core itself does not judge passphrases.
     await backup({
       destinations: [openDestination(repo, {})],
-      sources: [{ kind: 'files', path: tree }],
+      sources: [{ kind: 'files', location: tree }],
       encryption: { passphrase: 'backup' },
       compression: { algorithm: 'zstd' },
       labels: [],

@@ -35,7 +35,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function options(dest: Destination, extra: Partial<BackupOptions> = {}): BackupOptions {
   return {
     destinations: [dest],
-    sources: [{ kind: 'files', path: tree }],
+    sources: [{ kind: 'files', location: tree }],
     encryption: { recipients: [key.recipient] },
     compression: { algorithm: 'gzip' },
     labels: [],
@@ -93,7 +93,7 @@ describe('verify and restore faults', () => {
     const dest = new FaultDestination(mem, { resetGet: { match: (k) => k.endsWith('.age'), bytes: 300_000 } });
     const target = join(work, 'reset-target');
     await expect(
-      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: target, force: false, reporter: silentReporter }),
+      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, targets: { files: target }, force: false, reporter: silentReporter }),
     ).rejects.toThrow(/ECONNRESET|reset/i);
     expect(existsSync(target)).toBe(false);
     expect(readdirSync(dirname(target)).filter((n) => n.startsWith('reset-target'))).toEqual([]);
@@ -109,7 +109,7 @@ describe('verify and restore faults', () => {
     expect(v.problems[0]!.object).toContain(objKey);
     const target = join(work, 'flipped-target');
     await expect(
-      restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: target, force: false, reporter: silentReporter }),
+      restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, targets: { files: target }, force: false, reporter: silentReporter }),
     ).rejects.toThrow(IntegrityError);
     expect(existsSync(target)).toBe(false);
   });
@@ -131,7 +131,7 @@ describe('verify and restore faults', () => {
     expect(v.problems[0]!.problem).toMatch(/truncat|authenticat|final chunk|last chunk/i);
     const target = join(work, 'truncated-target');
     await expect(
-      restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: target, force: false, reporter: silentReporter }),
+      restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, targets: { files: target }, force: false, reporter: silentReporter }),
     ).rejects.toThrow();
     expect(existsSync(target)).toBe(false);
   });
@@ -142,7 +142,7 @@ describe('verify and restore faults', () => {
     await mem.putBytes(`${b.id}/manifest.json`, serializeManifest({ ...b.manifest, format: '2.0' }));
     const dest = new FaultDestination(mem, { resetGet: { match: (k) => k.endsWith('.age'), bytes: 0 } });
     await expect(
-      restore({ destination: dest, selection: { selector: b.id }, decrypt: { identities: [key.identity] }, filesTarget: join(work, 'v2'), force: false, reporter: silentReporter }),
+      restore({ destination: dest, selection: { selector: b.id }, decrypt: { identities: [key.identity] }, targets: { files: join(work, 'v2') }, force: false, reporter: silentReporter }),
     ).rejects.toThrow(/format 2\.0, which this Strongbox \(format 1\.0\) cannot read/);
   });
 });
@@ -250,7 +250,7 @@ describe('#26 #30 repositories are created explicitly', () => {
     mkdirSync(same);
     symlinkSync(same, join(work, 'tree-is-repo-link'));
     for (const path of [same, join(work, 'tree-is-repo-link')]) {
-      const err = await exitOf(backup(options(new LocalDestination(same), { sources: [{ kind: 'files', path }] })));
+      const err = await exitOf(backup(options(new LocalDestination(same), { sources: [{ kind: 'files', location: path }] })));
       expect(err).toMatchObject({ exitCode: 2, message: `${path} is the Strongbox repository ${same}` });
       expect(readdirSync(same)).toEqual([]); // no strongbox.json, no locks/
     }
@@ -279,10 +279,10 @@ describe('#26 #30 repositories are created explicitly', () => {
     const aFile = join(work, 'plain-file');
     writeFileSync(aFile, 'x');
     const bad: BackupOptions['sources'][] = [
-      [{ kind: 'files', path: join(work, 'nonexistent') }],
-      [{ kind: 'files', path: aFile }],
-      [{ kind: 'files', path: tree }, { kind: 'postgres', url: 'postgres://u@host:5432' }],
-      [{ kind: 'postgres', url: 'not a url' }],
+      [{ kind: 'files', location: join(work, 'nonexistent') }],
+      [{ kind: 'files', location: aFile }],
+      [{ kind: 'files', location: tree }, { kind: 'postgres', location: 'postgres://u@host:5432' }],
+      [{ kind: 'postgres', location: 'not a url' }],
     ];
     for (const sources of bad) {
       for (const dir of [fresh, existing]) {
@@ -312,9 +312,9 @@ describe('review findings', () => {
     mkdirSync(join(app, 'data'), { recursive: true });
     writeFileSync(join(app, 'data', 'x'), 'x');
     const dest = new LocalDestination(join(app, '.backups'));
-    await backup({ ...options(dest), sources: [{ kind: 'files', path: join(app, 'data') }] });
+    await backup({ ...options(dest), sources: [{ kind: 'files', location: join(app, 'data') }] });
     await expect(
-      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: app, force: true, reporter: silentReporter }),
+      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, targets: { files: app }, force: true, reporter: silentReporter }),
     ).rejects.toThrow(/contains the repository/);
     expect((await listBackups(dest, silentReporter)).filter((e) => e.complete)).toHaveLength(1);
   });
@@ -324,7 +324,7 @@ describe('review findings', () => {
     await backup(options(mem));
     const file = join(work, 'a-file');
     writeFileSync(file, 'keep me');
-    const err = await restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, filesTarget: file, force: false, reporter: silentReporter }).catch((e: unknown) => e);
+    const err = await restore({ destination: mem, selection: { selector: 'latest' }, decrypt: { identities: [key.identity] }, targets: { files: file }, force: false, reporter: silentReporter }).catch((e: unknown) => e);
     expect((err as { exitCode?: number }).exitCode).toBe(7);
   });
 
@@ -350,7 +350,7 @@ describe('review findings', () => {
       selection: { selector: 'latest' },
       decrypt: { identities: [generateIdentity().identity] },
       recipients: [],
-      filesTarget: target,
+      targets: { files: target },
       confirm: 'rollback-target',
       checkSql: [],
       origin: { host: 'test' },

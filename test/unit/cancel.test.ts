@@ -36,7 +36,7 @@ async function seed(dest: Destination, days: number[]): Promise<void> {
   for (const d of days) {
     await backup({
       destinations: [dest],
-      sources: [{ kind: 'files', path: tree }],
+      sources: [{ kind: 'files', location: tree }],
       encryption: { recipients: [key.recipient] },
       compression: { algorithm: 'gzip' },
       labels: [],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compileExcludes, filesArtifactName } from '../../src/sources/files.js';
-import { ArchiveLayout, entryProblem, normalizeEntryPath } from '../../src/sources/tar-safety.js';
+import { compileExcludes } from '../../src/sources/files/excludes.js';
+import { filesArtifactName } from '../../src/sources/files/index.js';
+import { ArchiveLayout, entryProblem, normalizeEntryPath } from '../../src/sources/files/tar-safety.js';
 
 describe('filesArtifactName', () => {
   it('names the artifact after the directory, with safe characters only', () => {

@@ -5,7 +5,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StrongboxError } from '../../src/shared/errors.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
-import { EMPTY_DATABASE_SQL, restorePostgres, restoreScriptPrologue } from '../../src/sources/postgres.js';
+import { EMPTY_DATABASE_SQL, restoreScriptPrologue } from '../../src/sources/postgres/restore-script.js';
+import { restorePostgres } from '../../src/sources/postgres/restore.js';
 
 /**
  * restorePostgres with stand-in client tools, to pin down the order of events that keeps a

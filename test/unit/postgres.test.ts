@@ -6,19 +6,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrongboxError, UsageError } from '../../src/shared/errors.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
-import { parsePostgresUrl } from '../../src/sources/pg-url.js';
-import {
-  TailHolder,
-  customFormatProblem,
-  describePgDumpFailure,
-  describePgRestoreFailure,
-  describeRestoreSqlFailure,
-  dumpPostgres,
-  majorVersion,
-  parseVersion,
-  postgresArtifactName,
-  redactPostgresUrl,
-} from '../../src/sources/postgres.js';
+import { parsePostgresUrl } from '../../src/sources/postgres/url.js';
+import { customFormatProblem, dumpPostgres } from '../../src/sources/postgres/dump.js';
+import { describePgDumpFailure, describePgRestoreFailure, describeRestoreSqlFailure } from '../../src/sources/postgres/failures.js';
+import { postgresArtifactName, redactPostgresUrl } from '../../src/sources/postgres/index.js';
+import { TailHolder } from '../../src/sources/postgres/tail-holder.js';
+import { majorVersion, parseVersion } from '../../src/sources/postgres/versions.js';
 import type { ToolFailure } from '../../src/sources/process.js';
 
 const failure = (over: Partial<ToolFailure>): ToolFailure => ({ name: 'pg_dump', command: 'pg_dump', code: 1, signal: null, stderr: '', ...over });

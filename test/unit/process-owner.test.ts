@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Reporter } from '../../src/shared/reporter.js';
-import { clearLeftovers, stagingPrefix } from '../../src/sources/files-target.js';
+import { clearLeftovers, stagingPrefix } from '../../src/sources/files/target.js';
 import { currentOwner, ownerIsGone, statStartTime, systemProbe, type OwnerProbe } from '../../src/shared/process-owner.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strongbox-owner-'));

@@ -23,7 +23,7 @@ const other = generateSigningKey('theirs');
 async function signedBackup(dest: MemoryDestination | FaultDestination, key = signer) {
   return backup({
     destinations: [dest],
-    sources: [{ kind: 'files', path: tree }],
+    sources: [{ kind: 'files', location: tree }],
     encryption: { recipients: [id.recipient] },
     compression: { algorithm: 'zstd' },
     labels: [],
@@ -123,7 +123,7 @@ describe('signed backups (core)', () => {
     await signedBackup(dest, other);
     const target = join(mkdtempSync(join(tmpdir(), 'sb-trust-target-')), 'out');
     await expect(
-      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [id.identity] }, trusted: [signer.publicKey], filesTarget: target, force: false, reporter: silentReporter }),
+      restore({ destination: dest, selection: { selector: 'latest' }, decrypt: { identities: [id.identity] }, trusted: [signer.publicKey], targets: { files: target }, force: false, reporter: silentReporter }),
     ).rejects.toMatchObject({ exitCode: ExitCode.verifyFailed });
     expect(existsSync(target)).toBe(false);
   });

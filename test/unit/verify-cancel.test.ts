@@ -28,7 +28,7 @@ describe('trial item 17: messages say what they are about', () => {
     mkdirSync(tree);
     writeFileSync(join(tree, 'a.txt'), 'alpha\n');
     const mem = new CancelOnRead();
-    const b = await backup({ destinations: [mem], sources: [{ kind: 'files', path: tree }], compression: { algorithm: 'gzip' }, labels: [], origin: { host: 'test' }, reporter: silentReporter, init: true, lock: { waitMs: 0 } });
+    const b = await backup({ destinations: [mem], sources: [{ kind: 'files', location: tree }], compression: { algorithm: 'gzip' }, labels: [], origin: { host: 'test' }, reporter: silentReporter, init: true, lock: { waitMs: 0 } });
     mem.armed = true;
     await verify({ destination: mem, selector: 'latest', deep: false, reporter: silentReporter, lock: { waitMs: 0 } }).catch(() => undefined);
     expect(cancellation()?.activity?.what).toBe(`verify of ${b.id} at memory://test`);

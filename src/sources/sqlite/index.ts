@@ -21,6 +21,7 @@ export const sqliteAdapter: SourceAdapter = {
   sourceFlag: '--sqlite',
   targetFlag: '--sqlite-target',
   targetNoun: 'SQLite file',
+  replaceHint: 'rerun with --force to replace the file with the backup (the old file stays in place until the new one, checked, is renamed over it)',
   extension: '.sqlite',
   artifactName: (spec: SourceSpec) => sqliteArtifactName(spec.location),
   async checkSource(spec) {
@@ -32,11 +33,12 @@ export const sqliteAdapter: SourceAdapter = {
   normalizeTarget: (target) => resolve(target),
   displayTarget: (target) => printable(target),
   confirmName: (target) => basename(resolve(target)),
-  checkTarget: (target) => checkSqliteTarget(target),
+  checkTarget: (target, ctx) => checkSqliteTarget(target, ctx.repository),
   isTargetEmpty: (target) => isSqliteTargetEmpty(target),
   async safetySource(target) {
     const path = await targetFile(target);
     const st = await stat(path).catch(() => undefined);
+    if (st?.isDirectory()) await checkSqliteTarget(target); // refuses it, naming the directory
     // Nothing to keep: no file, or an empty one (which no backup could take).
     return st?.isFile() && st.size > 0 ? { kind: 'sqlite', location: path } : undefined;
   },

@@ -25,10 +25,17 @@ export async function targetFile(target: string): Promise<string> {
   });
 }
 
-export async function checkSqliteTarget(target: string): Promise<void> {
+export async function checkSqliteTarget(target: string, repository?: { localPath?: string; display: string }): Promise<void> {
   const given = resolve(target);
   const path = await targetFile(target);
   const shown = printable(given);
+  if (repository?.localPath) {
+    const repo = await realpath(repository.localPath).catch(() => resolve(repository.localPath!));
+    const real = await realpath(dirname(path)).catch(() => dirname(path));
+    if (real === repo || real.startsWith(`${repo}/`)) {
+      throw new RefusedError(`the SQLite target ${shown} is inside the repository ${printable(repository.display)}; nothing was changed`, 'restore the database to a path outside the repository');
+    }
+  }
   const st = await stat(path).catch(() => undefined);
   if (st?.isDirectory()) {
     throw new RefusedError(`the SQLite target ${shown} is a directory; a restore writes one database file`, `give --sqlite-target the file's path, e.g. ${printable(`${given}/${'app.db'}`)}`);

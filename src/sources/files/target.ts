@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError, errorMessage } from '../shared/errors.js';
-import type { Reporter } from '../shared/reporter.js';
-import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../shared/process-owner.js';
-import { printable } from '../shared/text.js';
+import { UsageError, errorMessage } from '../../shared/errors.js';
+import type { Reporter } from '../../shared/reporter.js';
+import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../../shared/process-owner.js';
+import { printable } from '../../shared/text.js';
 
 /**
  * The folders a files restore puts beside its target, and the checks that the target can

@@ -1,4 +1,4 @@
-import { UsageError } from '../shared/errors.js';
+import { UsageError } from '../../shared/errors.js';
 
 /** A parsed PostgreSQL connection URL, split into what may be shown and what may not. */
 export interface PgTarget {
@@ -76,4 +76,34 @@ export function parsePostgresUrl(url: string): PgTarget {
     connectionUrl,
     ...(password ? { password } : {}),
   };
+}
+
+/**
+ * Every password a PostgreSQL URL carries, decoded: in the user info and in `?password=`
+ * (both may be given; libpq uses one, but both are secret), also in the libpq forms WHATWG URL
+ * rejects (several hosts). For masking; a malformed URL yields what could be read.
+ */
+export function postgresUrlSecrets(url: string): string[] {
+  const found = new Set<string>();
+  const decoded = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  try {
+    const password = parsePostgresUrl(url).password;
+    if (password) found.add(password);
+  } catch {
+    // not a valid PostgreSQL URL; checkSource reports it
+  }
+  try {
+    const u = new URL(url);
+    if (u.password) found.add(decoded(u.password));
+  } catch {
+    // not a URL
+  }
+  for (const m of url.matchAll(/[?&]password=([^&#]*)/g)) if (m[1]) found.add(decoded(m[1]));
+  return [...found];
 }

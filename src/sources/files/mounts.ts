@@ -1,8 +1,8 @@
 import type { Stats } from 'node:fs';
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { RefusedError } from '../shared/errors.js';
-import { printable } from '../shared/text.js';
+import { RefusedError } from '../../shared/errors.js';
+import { printable } from '../../shared/text.js';
 
 /**
  * What replacing a directory (`restore --force`) would carry away with it. Decided by device

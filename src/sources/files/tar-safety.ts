@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { ExitCode, StrongboxError } from '../shared/errors.js';
-import { printable } from '../shared/text.js';
+import { ExitCode, StrongboxError } from '../../shared/errors.js';
+import { printable } from '../../shared/text.js';
 
 /**
  * Rules for extracting untrusted tar entries under a root. node-tar on its own strips

@@ -1,0 +1,188 @@
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StrongboxError } from '../../shared/errors.js';
+import { SecretMasker, type Reporter } from '../../shared/reporter.js';
+import { childEnvironment } from '../../shared/sensitive-env.js';
+import { spawnTool, type RunningTool, type ToolFailure, type ToolOptions } from '../process.js';
+import { hostPort, type MysqlTarget } from './url.js';
+
+/**
+ * How every MySQL/MariaDB child connects. The password goes into a `--defaults-extra-file`
+ * (mode 0600, in a private 0700 folder from mkdtemp), which must be the child's FIRST
+ * argument; host, port and user go on the command line, which outranks every option file
+ * (including a ~/.my.cnf read after ours). The file is removed as soon as the child has
+ * connected (its first output: option files are read before connecting; the clients run
+ * `--unbuffered` so that it arrives at once) or has exited, so a SIGKILL of Strongbox leaves
+ * it behind only if it comes during a child's start-up; the next run removes such leftovers
+ * (older than 10 minutes). MYSQL_PWD is never passed on: the file holds the password.
+ */
+
+/** Option-file value: double-quoted, with the escapes the option-file parser decodes. */
+export function optionFileValue(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
+}
+
+export interface OptionFile {
+  path: string;
+  remove(): void;
+}
+
+const OPTION_DIR_PREFIX = 'strongbox-mysql-';
+/** A folder older than this was left by a process that was killed (a live one is needed only until its child connects). */
+const STALE_MS = 10 * 60_000;
+let swept = false;
+
+/** Removes option-file folders that killed runs of this user left behind (best effort, once per process). */
+function sweepStale(): void {
+  if (swept) return;
+  swept = true;
+  const uid = process.getuid?.();
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      if (!name.startsWith(OPTION_DIR_PREFIX) || !/^strongbox-mysql-[A-Za-z0-9]{6}$/.test(name)) continue;
+      const path = join(tmpdir(), name);
+      const st = statSync(path);
+      if (st.isDirectory() && (uid === undefined || st.uid === uid) && Date.now() - st.mtimeMs > STALE_MS) rmSync(path, { recursive: true, force: true });
+    }
+  } catch {
+    // best effort
+  }
+}
+
+export function writeOptionFile(t: MysqlTarget): OptionFile {
+  sweepStale();
+  const dir = mkdtempSync(join(tmpdir(), OPTION_DIR_PREFIX));
+  const path = join(dir, 'client.cnf');
+  const lines = ['[client]'];
+  if (t.password !== undefined) lines.push(`password=${optionFileValue(t.password)}`);
+  // mkdtemp makes the folder 0700; the file is created 0600 before anything is written.
+  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+  let removed = false;
+  return {
+    path,
+    remove() {
+      if (removed) return;
+      removed = true;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The connection options that may be seen (no password), after the option file. */
+export function connectionArgs(t: MysqlTarget, timeout = true): string[] {
+  const args = [`--host=${t.host}`];
+  if (t.port !== undefined) args.push(`--port=${t.port}`);
+  if (t.user) args.push(`--user=${t.user}`);
+  // Without a bound the client waits for an unreachable host as long as TCP does (the dump
+  // tools have no such option; the client has reached the server just before them).
+  if (timeout) args.push('--connect-timeout=30');
+  return args;
+}
+
+export function childEnv(): NodeJS.ProcessEnv {
+  const env = childEnvironment();
+  delete env.MYSQL_PWD;
+  return env;
+}
+
+export function maskerFor(url: string, t: MysqlTarget, reporter?: Reporter): (s: string) => string {
+  const masker = new SecretMasker();
+  for (const s of t.password ? [t.password, url] : []) {
+    masker.add(s);
+    reporter?.setSecret(s);
+  }
+  return (s) => masker.mask(s);
+}
+
+export function describe(t: MysqlTarget): string {
+  return `database "${t.database}" on ${hostPort(t)}`;
+}
+
+/** Starts a client tool with the option file as its first argument; the file goes when it is no longer needed. */
+export function spawnClient(command: string, t: MysqlTarget, args: string[], opts: ToolOptions & { dumpTool?: boolean }): RunningTool {
+  const file = writeOptionFile(t);
+  let run: RunningTool;
+  try {
+    run = spawnTool(command, [`--defaults-extra-file=${file.path}`, ...connectionArgs(t, !opts.dumpTool), ...args], { ...opts, env: opts.env ?? childEnv() });
+  } catch (err) {
+    file.remove();
+    throw err;
+  }
+  run.child.stdout?.once('data', () => file.remove());
+  run.child.once('close', () => file.remove());
+  run.child.once('error', () => file.remove());
+  return run;
+}
+
+export function clientMissing(command: string, engine: 'mariadb' | 'mysql' | undefined): StrongboxError {
+  const pkg = engine === 'mysql' ? 'mysql-client (MySQL\'s own client tools)' : 'mariadb-client';
+  return new StrongboxError(`${command} was not found`, { hint: `install the ${engine === 'mysql' ? 'MySQL' : 'MariaDB'} client tools (e.g. apt-get install ${pkg}) or put ${command} on PATH` });
+}
+
+/** A query's failure: connection problems named as such. */
+export function describeClientFailure(t: MysqlTarget, command: string, engine?: 'mariadb' | 'mysql') {
+  return (f: ToolFailure): StrongboxError => {
+    if (f.spawnError) return clientMissing(command, engine);
+    if (/Unknown database/i.test(f.stderr)) {
+      return new StrongboxError(`MySQL ${describe(t)} does not exist`, { hint: 'check the database name in the URL, or create it first (CREATE DATABASE)' });
+    }
+    if (/Access denied/i.test(f.stderr)) {
+      return new StrongboxError(`MySQL refused the login or a statement for ${describe(t)}:\n${f.stderr}`, { hint: 'check the user and password (URL or MYSQL_PWD) and the user\'s privileges' });
+    }
+    if (/Can't connect|Unknown (MySQL|MariaDB) server host|Lost connection/i.test(f.stderr)) {
+      return new StrongboxError(`cannot connect to MySQL at ${hostPort(t)}:\n${f.stderr}`, { hint: 'check the host and port in the URL and that the server accepts connections from here' });
+    }
+    const how = f.signal ? `was killed by ${f.signal}` : `failed with exit code ${f.code}`;
+    return new StrongboxError(`${command} ${how} on ${describe(t)}${f.stderr ? `:\n${f.stderr}` : ''}`);
+  };
+}
+
+/** Batch-mode output (`-N -B`) escapes \0 \b \n \r \t \\ in values; tabs separate columns. */
+export function parseBatch(out: string): string[][] {
+  if (out === '') return [];
+  const lines = out.endsWith('\n') ? out.slice(0, -1).split('\n') : out.split('\n');
+  const ESC: Record<string, string> = { '0': '\0', b: '\b', n: '\n', r: '\r', t: '\t', '\\': '\\', Z: '\x1a' };
+  return lines.map((l) => l.split('\t').map((v) => v.replace(/\\(.)/g, (_m, c: string) => ESC[c] ?? c)));
+}
+
+export interface Client {
+  /** `mariadb` or `mysql`. */
+  command: string;
+  engine?: 'mariadb' | 'mysql';
+}
+
+/**
+ * Runs SQL through the client (on stdin: argv is bounded and world-readable) and returns its
+ * rows; `database: null` connects to no database.
+ */
+export async function query(client: Client, t: MysqlTarget, sql: string, opts: { mask: (s: string) => string; database?: string | null; signal?: AbortSignal }): Promise<string[][]> {
+  const db = opts.database === undefined ? t.database : opts.database;
+  const args = ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'];
+  if (db !== null) args.push(`--database=${db}`);
+  const run = spawnClient(client.command, t, args, {
+    name: client.command,
+    stdin: true,
+    mask: opts.mask,
+    describeFailure: describeClientFailure(t, client.command, client.engine),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  let out = '';
+  run.child.stdout!.setEncoding('utf8');
+  run.child.stdout!.on('data', (s: string) => {
+    if (out.length < 64 << 20) out += s;
+  });
+  run.child.stdin?.on('error', () => {}); // its exit status says why
+  run.child.stdin?.end(sql.endsWith(';') ? sql : `${sql};`);
+  await run.exited;
+  return parseBatch(out);
+}
+
+/** A string literal for SQL (backslash escapes, as the servers read them by default). */
+export function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\0/g, '\\0').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
+}
+
+export function ident(s: string): string {
+  return `\`${s.replace(/`/g, '``')}\``;
+}

@@ -1,0 +1,78 @@
+import type { SourceAdapter, SourceDetails, SourceSpec, TargetContext } from '../adapter.js';
+import { maskerFor, query } from './client.js';
+import { readSchema } from './counts.js';
+import { dumpMysql } from './dump.js';
+import { countTargetObjects, restoreMysql, targetOf } from './restore.js';
+import { detectTools } from './tools.js';
+import { parseMysqlUrl, redactMysqlUrl } from './url.js';
+
+export { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
+
+function safeName(raw: string): string {
+  return raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'db';
+}
+
+async function connect(target: string, ctx: { reporter?: TargetContext['reporter'] }) {
+  const t = targetOf(target);
+  const mask = maskerFor(target, t, ctx.reporter);
+  const tools = await detectTools(t, mask);
+  return { t, mask, tools };
+}
+
+/** MySQL and MariaDB, through the server's own client tools (see dump.ts and restore.ts). */
+export const mysqlAdapter: SourceAdapter = {
+  kind: 'mysql',
+  sourceFlag: '--mysql',
+  targetFlag: '--mysql-target',
+  targetNoun: 'database',
+  extension: '.sql',
+  artifactName(spec: SourceSpec): string {
+    return `mysql-${safeName(parseMysqlUrl(spec.location, '--mysql').database)}`;
+  },
+  checkSource(spec: SourceSpec): void {
+    parseMysqlUrl(spec.location, '--mysql');
+  },
+  dump(spec, ctx) {
+    return dumpMysql(spec.location, ctx.reporter, spec.options);
+  },
+  sourceIdentity(details: SourceDetails): string {
+    const { host, port, database } = details;
+    if (typeof host !== 'string' || typeof database !== 'string') return '';
+    const h = host.includes(':') ? `[${host}]` : host;
+    return `${h}:${port ?? 3306}/${database}`;
+  },
+  normalizeTarget(target: string): string {
+    return target.trim();
+  },
+  displayTarget(target: string): string {
+    return redactMysqlUrl(target);
+  },
+  confirmName(target: string): string {
+    return targetOf(target).database;
+  },
+  async checkTarget(target, ctx) {
+    // A missing database is created by the restore (with the backup's character set), so only the server must answer.
+    await connect(target, ctx);
+  },
+  async isTargetEmpty(target, ctx) {
+    const { t, mask, tools } = await connect(target, ctx);
+    const schema = await readSchema(tools.client, t, mask);
+    if (!schema.exists) return true;
+    return (await countTargetObjects(tools.client, t, mask)) === 0;
+  },
+  async safetySource(target) {
+    const { t, mask, tools } = await connect(target, {});
+    const schema = await readSchema(tools.client, t, mask);
+    if (!schema.exists) return undefined;
+    if ((await countTargetObjects(tools.client, t, mask)) === 0) return undefined;
+    return { kind: 'mysql', location: target, options: { rowCounts: 'exact' } };
+  },
+  verifyBeforeRestore: false,
+  restore(input, target, artifact, ctx) {
+    return restoreMysql(input, target, artifact, ctx);
+  },
+  async countQueryRows(target, sql, ctx) {
+    const { t, mask, tools } = await connect(target, ctx);
+    return (await query(tools.client, t, sql, { mask })).length;
+  },
+};

@@ -1,0 +1,45 @@
+import { printable } from '../../shared/text.js';
+import type { SourceAdapter, SourceDetails } from '../adapter.js';
+import { safeName } from '../artifact-name.js';
+import { dumpPostgres } from './dump.js';
+import { restorePostgres } from './restore.js';
+import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
+import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
+
+export function postgresArtifactName(url: string): string {
+  return `postgres-${safeName(parsePostgresUrl(url).database, 'db')}`;
+}
+
+/** The URL without its password, for logs and manifests; never throws. */
+export function redactPostgresUrl(url: string): string {
+  try {
+    return parsePostgresUrl(url).connectionUrl;
+  } catch {
+    return '(invalid PostgreSQL URL)';
+  }
+}
+
+/** PostgreSQL through pg_dump's custom format; restores in one transaction (see restore.ts). */
+export const postgresAdapter: SourceAdapter = {
+  kind: 'postgres',
+  sourceFlag: '--postgres',
+  targetFlag: '--postgres-target',
+  targetNoun: 'database',
+  replaceHint: 'restoring replaces its objects: rerun with --force if that is intended',
+  extension: '.dump',
+  locationSecrets: postgresUrlSecrets,
+  credentialsHint: 'PGPASSWORD or a PGPASSFILE (~/.pgpass)',
+  artifactName: (spec) => postgresArtifactName(spec.location),
+  checkSource: (spec) => void parsePostgresUrl(spec.location),
+  dump: (spec, ctx) => dumpPostgres(spec.location, ctx.reporter, { lockTimeoutMs: ctx.lockTimeoutMs }),
+  sourceIdentity: (s: SourceDetails) => (typeof s.database === 'string' ? `${typeof s.host === 'string' ? s.host : ''}/${s.database}` : ''),
+  normalizeTarget: (target) => target,
+  displayTarget: (target) => printable(redactPostgresUrl(target)),
+  confirmName: (target) => parsePostgresUrl(target).database,
+  checkTarget: async (target) => void parsePostgresUrl(target),
+  isTargetEmpty: (target) => isPostgresDatabaseEmpty(target),
+  safetySource: async (target) => ({ kind: 'postgres', location: target }),
+  verifyBeforeRestore: true,
+  restore: (input, target, _artifact, ctx) => restorePostgres(input, target, { force: ctx.force, reporter: ctx.reporter, lockTimeoutMs: ctx.lockTimeoutMs }),
+  countQueryRows: (target, sql) => countQueryRows(target, sql),
+};
