@@ -509,6 +509,11 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     expect(await caught(sqliteAdapter.checkTarget(join(d, `${'x'.repeat(230)}.db`), ctx))).toBeInstanceOf(UsageError);
     await sqliteAdapter.checkTarget(join(d, 'fresh.db'), ctx);
     expect(await readdir(d)).toEqual(['folder.db']);
+    // A rollback's safety backup of a directory, and a target inside the repository restored from.
+    expect(await caught(sqliteAdapter.safetySource(join(d, 'folder.db')))).toBeInstanceOf(RefusedError);
+    const inRepo = await caught(sqliteAdapter.checkTarget(join(d, 'folder.db', 'app.db'), { ...ctx, repository: { localPath: join(d, 'folder.db'), display: join(d, 'folder.db') } }));
+    expect(inRepo).toBeInstanceOf(RefusedError);
+    expect(inRepo.message).toMatch(/inside the repository/);
 
     const db = join(d, 'q.db');
     await makeDatabase(db, { rows: 42 });
