@@ -17,6 +17,8 @@ import {
   pgPipelineCase,
   pgStrongboxCase,
   pipelineCases,
+  sqlitePipelineCase,
+  sqliteStrongboxCase,
   resticCases,
   strongboxCases,
   type CaseDef,
@@ -24,10 +26,12 @@ import {
   type MysqlContext,
   type PgContext,
   type Runtime,
+  type SqliteContext,
 } from './lib/cases.js';
 import { measure, settle } from './lib/measure.js';
 import { createBenchDatabase, dropBenchDatabase, dumpSize, pgAvailable } from './lib/pg.js';
 import { createMysqlBenchDatabase, dropMysqlBenchDatabase, mysqlAvailable, mysqlDumpSize } from './lib/mysql.js';
+import { createBenchSqlite, sqliteAvailable } from './lib/sqlite.js';
 import { QUIET_CORES, markdown, record, summarize, targets, type CaseResult, type Machine, type RunRecord } from './lib/report.js';
 import { ensureTree, warmTree, type TreeInfo } from './lib/tree.js';
 
@@ -64,6 +68,7 @@ function machine(runner: string, nodes: string[]): Machine {
       tar: sh('tar', ['--version']).split('\n')[0]!,
       pg_dump: sh('pg_dump', ['--version']),
       mariadb_dump: sh('mariadb-dump', ['--version']),
+      sqlite3: sh('sqlite3', ['-version']).split(' ')[0]!,
     },
     git: `git ${sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'])}${dirty ? ' + uncommitted changes in src/' : ''}`,
     runner,
@@ -173,8 +178,19 @@ async function main(args: BenchArgs): Promise<void> {
     log(`  ${(db.sizeBytes / 1e6).toFixed(0)} MB on disk, ${(my.dumpBytes / 1e6).toFixed(0)} MB plaintext dump`);
   }
 
+  let sqliteDb: SqliteContext | undefined;
+  const wantSqlite = args.sqlite && args.families.has('sqlite');
+  if (wantSqlite && !sqliteAvailable()) log('sqlite3 is not installed: skipping the SQLite case');
+  else if (wantSqlite) {
+    log(`creating the SQLite database (${args.sqliteRows} rows)…`);
+    const db = createBenchSqlite(join(cache, `bench-${args.sqliteRows}.sqlite`), args.sqliteRows);
+    sqliteDb = { path: db.path, sizeBytes: db.sizeBytes };
+    log(`  ${(db.sizeBytes / 1e6).toFixed(0)} MB database file`);
+  }
+
   try {
     log('reading the input once, so every case starts from a warm page cache…');
+    if (sqliteDb) readFileSync(sqliteDb.path);
     warmTree(tree.path);
     for (const t of memTrees) warmTree(t.path);
 
@@ -184,12 +200,14 @@ async function main(args: BenchArgs): Promise<void> {
       if (args.families.has('strongbox')) cases.push(...strongboxCases(ctx, rt, !args.quick && rt === main));
       if (pg) cases.push(pgStrongboxCase(ctx, pg, rt));
       if (my) cases.push(mysqlStrongboxCase(ctx, my, rt));
+      if (sqliteDb) cases.push(sqliteStrongboxCase(ctx, sqliteDb, rt));
     };
     ours(main!);
     if (args.families.has('pipeline')) cases.push(...pipelineCases(ctx));
     if (args.families.has('restic')) cases.push(...resticCases(ctx));
     if (pg && args.families.has('pipeline')) cases.push(pgPipelineCase(ctx, pg));
     if (my && args.families.has('pipeline')) cases.push(mysqlPipelineCase(ctx, my));
+    if (sqliteDb && args.families.has('pipeline')) cases.push(sqlitePipelineCase(ctx, sqliteDb));
     for (const rt of extra) ours(rt);
     for (const rt of runtimes) for (const t of memTrees) cases.push(memoryCase(ctx, { path: t.path, bytes: t.bytes }, rt));
 
@@ -199,12 +217,13 @@ async function main(args: BenchArgs): Promise<void> {
     const treeText = `${(tree.bytes / 1e6).toFixed(0)} MB tree, ${tree.files} files in ${tree.dirs} directories, ${((tree.randomBytes / tree.bytes) * 100).toFixed(0)}% random bytes, the rest text (seed ${tree.seed})`;
     const pgText = pg ? `${args.pgRows} rows, plaintext dump ${(pg.dumpBytes / 1e6).toFixed(0)} MB` : undefined;
     const mysqlText = my ? `${args.mysqlRows} rows, plaintext dump ${(my.dumpBytes / 1e6).toFixed(0)} MB` : undefined;
+    const sqliteText = sqliteDb ? `${args.sqliteRows} rows, a ${(sqliteDb.sizeBytes / 1e6).toFixed(0)} MB file` : undefined;
     const seconds = (performance.now() - started) / 1000;
-    const md = markdown(results, tgs, info, { runs: args.runs, tree: treeText, pg: pgText, mysql: mysqlText, seconds });
+    const md = markdown(results, tgs, info, { runs: args.runs, tree: treeText, pg: pgText, mysql: mysqlText, ...(sqliteText ? { sqlite: sqliteText } : {}), seconds });
     writeFileSync(join(outDir, 'results.md'), md);
     writeFileSync(
       join(outDir, 'results.json'),
-      JSON.stringify({ machine: info, args: { ...args, families: [...args.families] }, tree: { ...tree, path: undefined }, pg, mysql: my, results, targets: tgs, seconds }, null, 2),
+      JSON.stringify({ machine: info, args: { ...args, families: [...args.families] }, tree: { ...tree, path: undefined }, pg, mysql: my, sqlite: sqliteDb, results, targets: tgs, seconds }, null, 2),
     );
     process.stdout.write(`\n${md}`);
     log(`written: ${join(outDir, 'results.md')}, ${join(outDir, 'results.json')}`);

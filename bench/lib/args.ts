@@ -13,6 +13,8 @@ export interface BenchArgs {
   pgRows: number;
   mysql: boolean;
   mysqlRows: number;
+  sqlite: boolean;
+  sqliteRows: number;
   runner: RunnerKind | 'auto';
   extraNodes: string[];
   keep: boolean;
@@ -20,7 +22,7 @@ export interface BenchArgs {
   budgetSeconds: number;
 }
 
-export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'memory'] as const;
+export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'sqlite', 'memory'] as const;
 /** The second runtime to measure our cases on, when this machine has it. */
 export const NODE24 = '/opt/node24/node_modules/.bin/node';
 
@@ -36,6 +38,8 @@ export const USAGE = `npm run bench -- [options]
   --pg-rows N          rows in the benchmark database (~430 B of dump each)     [700000]
   --no-mysql           skip the MariaDB case
   --mysql-rows N       rows in the MariaDB benchmark database                   [700000]
+  --no-sqlite          skip the SQLite case
+  --sqlite-rows N      rows in the benchmark SQLite file (~430 B each)          [700000]
   --runner KIND        how to run strongbox: auto (fresh dist/, else a private bundle), dist, bundle, tsx
   --extra-node PATH    also run our cases on this node binary (repeatable)      [${NODE24} if present; not with --quick]
   --no-extra-node      only the node running the benchmark
@@ -64,6 +68,8 @@ export function readArgs(argv: string[]): BenchArgs {
       'pg-rows': { type: 'string', default: '700000' },
       'no-mysql': { type: 'boolean', default: false },
       'mysql-rows': { type: 'string', default: '700000' },
+      'no-sqlite': { type: 'boolean', default: false },
+      'sqlite-rows': { type: 'string', default: '700000' },
       runner: { type: 'string', default: 'auto' },
       'extra-node': { type: 'string', multiple: true },
       'no-extra-node': { type: 'boolean', default: false },
@@ -99,6 +105,8 @@ export function readArgs(argv: string[]): BenchArgs {
     pgRows: Number(values['pg-rows']),
     mysql: !values['no-mysql'],
     mysqlRows: Number(values['mysql-rows']),
+    sqlite: !values['no-sqlite'],
+    sqliteRows: Number(values['sqlite-rows']),
     runner: runner as BenchArgs['runner'],
     extraNodes,
     keep: values.keep!,

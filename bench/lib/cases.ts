@@ -13,7 +13,7 @@ import { mariadbDumpCommand } from './mysql.js';
  */
 
 export type Tool = 'strongbox' | 'pipeline' | 'restic';
-export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'memory';
+export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'sqlite-backup' | 'memory';
 
 export interface CaseOutcome {
   storedBytes?: number;
@@ -336,6 +336,54 @@ export function mysqlPipelineCase(ctx: Context, my: MysqlContext): CaseDef {
       mkdirSync(dir, { recursive: true });
     },
     spec: () => ({ ...bash(`${mariadbDumpCommand(my.database)} | zstd -3 -T2 -q | age -r ${ctx.recipient} > ${q(out)}`), servers: ['mariadbd'] }),
+    finish: () => ({ storedBytes: duBytes(out) }),
+  };
+}
+
+export interface SqliteContext {
+  path: string;
+  sizeBytes: number;
+}
+
+/** `--sqlite PATH`: the online backup into a private spool, integrity_check, row counts, then the stream. */
+export function sqliteStrongboxCase(ctx: Context, db: SqliteContext, rt: Runtime): CaseDef {
+  const dir = join(ctx.work, `sqlite-strongbox-node${rt.version}`);
+  const repo = (r: number) => join(dir, `repo-${r}`);
+  return {
+    id: `strongbox-sqlite@${rt.version}`,
+    tool: 'strongbox',
+    kind: 'sqlite-backup',
+    label: 'strongbox backup --sqlite',
+    node: rt.version,
+    inputBytes: db.sizeBytes,
+    runs: ctx.runs,
+    prepare: (r) => {
+      rm(repo(r - 1));
+      rm(repo(r));
+      mkdirSync(dir, { recursive: true });
+    },
+    spec: (r) => ({ command: rt.node, args: [...rt.cliArgs, 'backup', '--to', repo(r), '--init', '--sqlite', db.path, '--recipient', ctx.recipient, '--json'], captureStdout: true }),
+    finish: (_r, m) => strongboxJson(m),
+  };
+}
+
+/** What a person would script: a consistent copy with the shell's .backup, then compress and encrypt it. */
+export function sqlitePipelineCase(ctx: Context, db: SqliteContext): CaseDef {
+  const dir = join(ctx.work, 'sqlite-pipeline');
+  const copy = join(dir, 'copy.db');
+  const out = join(dir, 'db.sqlite.zst.age');
+  return {
+    id: 'pipeline-sqlite',
+    tool: 'pipeline',
+    kind: 'sqlite-backup',
+    label: 'sqlite3 .backup; zstd -3 -T2 | age',
+    inputBytes: db.sizeBytes,
+    runs: ctx.runs,
+    prepare: () => {
+      rm(dir);
+      mkdirSync(dir, { recursive: true });
+    },
+    spec: () => bash(`sqlite3 -readonly ${q(db.path)} ".backup ${q(copy)}" && zstd -3 -T2 -q < ${q(copy)} | age -r ${ctx.recipient} > ${q(out)} && rm ${q(copy)}`),
     finish: () => ({ storedBytes: duBytes(out) }),
   };
 }

@@ -119,6 +119,8 @@ function peers(c: CaseResult, all: CaseResult[]): { restic?: CaseResult; pipelin
       return { pipeline: find('pipeline-pg') };
     case 'mysql-backup':
       return { pipeline: find('pipeline-mysql') };
+    case 'sqlite-backup':
+      return { pipeline: find('pipeline-sqlite') };
     default:
       return {};
   }
@@ -147,6 +149,8 @@ export function targets(results: CaseResult[]): Target[] {
     if (restore) check('restore ≥ 1.5× restic restore', node, ratio(restore, peers(restore, results).restic), 1.5);
     const mysql = get('mysql-backup');
     if (mysql) check('backup --mysql ≥ 0.9× mariadb-dump pipeline', node, ratio(mysql, peers(mysql, results).pipeline), 0.9);
+    const sqlite = get('sqlite-backup');
+    if (sqlite) check('SQLite backup ≥ 0.9× the sqlite3 .backup pipeline', node, ratio(sqlite, peers(sqlite, results).pipeline), 0.9);
     const ours = results.filter((r) => r.tool === 'strongbox' && r.node === node && !r.failed);
     if (ours.length) {
       const worst = ours.reduce((a, b) => (b.peakRssBytes > a.peakRssBytes ? b : a));
@@ -187,13 +191,13 @@ export interface Machine {
   loadAverage: { start: number[]; end?: number[] };
 }
 
-export function markdown(results: CaseResult[], tgs: Target[], machine: Machine, meta: { runs: number; tree: string; pg?: string; mysql?: string; seconds: number }): string {
+export function markdown(results: CaseResult[], tgs: Target[], machine: Machine, meta: { runs: number; tree: string; pg?: string; mysql?: string; sqlite?: string; seconds: number }): string {
   const lines: string[] = [];
   lines.push(`## Strongbox benchmark — ${machine.date}`, '');
   lines.push(
     `Machine: ${machine.nproc} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}; Node ${machine.node.join(' and ')}; strongbox = ${machine.runner}; ${machine.git}.`,
     `Load average (1 min) at start ${fixed(machine.loadAverage.start[0]!, 2)}, at end ${fixed(machine.loadAverage.end?.[0] ?? NaN, 2)} — the machine is shared, ${meta.runs} run(s) per case, each case's rounds interleaved with the others'.`,
-    `Data: ${meta.tree}.${meta.pg ? ` PostgreSQL: ${meta.pg}.` : ''}${meta.mysql ? ` MariaDB: ${meta.mysql}.` : ''}`,
+    `Data: ${meta.tree}.${meta.pg ? ` PostgreSQL: ${meta.pg}.` : ''}${meta.mysql ? ` MariaDB: ${meta.mysql}.` : ''}${meta.sqlite ? ` SQLite: ${meta.sqlite}.` : ''}`,
     `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS; others' load is how many of the ${machine.nproc} cores other processes kept busy meanwhile (median of the runs used). Medians are over the quiet runs (others' load ≤ ${QUIET_CORES} cores) when there are any; a case short of quiet runs was run again while the time budget allowed. Where others' load is still well above 0, wall times are inflated and CPU s is the steadier figure.`,
     '',
   );
