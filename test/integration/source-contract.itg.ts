@@ -8,13 +8,14 @@ import type { ContractFixture } from '../helpers/source-contract.js';
 import { filesFixture } from '../helpers/contract-fixtures/files.js';
 import { mysqlFixture } from '../helpers/contract-fixtures/mysql.js';
 import { postgresFixture } from '../helpers/contract-fixtures/postgres.js';
+import { sqliteFixture } from '../helpers/contract-fixtures/sqlite.js';
 
 /**
  * One suite every source adapter runs, through the CLI as a user would: a round trip is exact,
  * a failed dump commits nothing, a non-empty target is refused without --force, --force
  * replaces it, and a rollback whose --confirm does not repeat the target's name changes nothing.
  */
-const fixtures: ContractFixture[] = [postgresFixture, mysqlFixture, filesFixture];
+const fixtures: ContractFixture[] = [postgresFixture, mysqlFixture, sqliteFixture, filesFixture];
 const PASS = 'contract-suite-passphrase-0123';
 const env = { STRONGBOX_PASS: PASS };
 

@@ -57,4 +57,21 @@ describe('restoring database backups with the standard tools', () => {
     expect(await target.checksums()).toBe(await source.checksums());
     expect(await target.sql('SELECT GROUP_CONCAT(id ORDER BY id) FROM v')).toContain('2,3');
   });
+
+  it('SQLite: age -d -i key.txt < sqlite-APP.sqlite.zst.age | zstd -d > app.db, and integrity_check says ok', async () => {
+    const db = join(work, 'app.db');
+    await run('sqlite3', [db, `PRAGMA journal_mode=WAL; CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, blob BLOB);
+      INSERT INTO notes (body, blob) VALUES ('first', x'00ff'), ('emoji 🦀', NULL), ('quote '' here', zeroblob(3000));
+      CREATE INDEX notes_body ON notes(body); CREATE VIEW long AS SELECT id FROM notes WHERE length(body) > 5;`]);
+    const repo = join(work, 'repo-sqlite');
+    const b = await runCli(['backup', '--to', repo, '--init', '--sqlite', db, '--recipient', recipient]);
+    expect(b.code, b.stderr).toBe(0);
+    const object = await storedObject(repo, 'sqlite-');
+    expect(object).toMatch(/\.sqlite\.zst\.age$/);
+    const restored = join(work, 'restored.db');
+    await run('bash', ['-c', 'set -o pipefail; age -d -i "$1" < "$2" | zstd -d > "$3"', 'restore', key, object, restored]);
+    expect((await run('sqlite3', [restored, 'PRAGMA integrity_check'])).stdout.trim()).toBe('ok');
+    const dump = async (file: string) => (await run('sqlite3', [file, '.dump'])).stdout;
+    expect(await dump(restored)).toBe(await dump(db));
+  });
 });
