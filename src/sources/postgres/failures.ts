@@ -1,4 +1,5 @@
-import { StrongboxError } from '../../shared/errors.js';
+import { StrongboxError, VerificationError } from '../../shared/errors.js';
+import { ROW_COUNT_MISMATCH } from './row-count-sql.js';
 import type { ToolFailure } from '../process.js';
 import { versionMismatchError } from './versions.js';
 
@@ -79,6 +80,14 @@ export function describeRestoreSqlFailure(f: ToolFailure, where: string, lockTim
     return new StrongboxError(`the restore into ${where} failed: psql is older than the pg_restore that wrote the script (${how}); ${UNCHANGED}${details}`, {
       hint: 'use psql and pg_restore from the same PostgreSQL installation (pass both paths, or put one bin directory first on PATH)',
     });
+  }
+  const mismatch = new RegExp(`${ROW_COUNT_MISMATCH}:([\\s\\S]*?)(?:\\nCONTEXT:|$)`).exec(f.stderr);
+  if (mismatch) {
+    const tables = mismatch[1]!.split('\n').map((l) => l.replace(/^(psql:[^\n]*?ERROR:\s*)/, '').trim()).filter(Boolean).join('; ');
+    return new VerificationError(
+      `the data restored into ${where} does not have the row counts the backup's manifest recorded (${tables}); nothing was committed, ${where} was left unchanged`,
+      'the backup does not hold what was counted when it was made: restore another backup (strongbox list), and check how this one was written (verify it)',
+    );
   }
   if (/could not empty database/.test(f.stderr)) {
     return new StrongboxError(`could not empty ${where} before restoring into it (${how}); ${UNCHANGED}${details}`, {
