@@ -41,6 +41,12 @@ export function describePgDumpFailure(f: ToolFailure, where: string, lockTimeout
       hint: 'install the PostgreSQL client tools of the server\'s major version or newer and put them first on PATH',
     });
   }
+  const rls = /query would be affected by row-level security policy for table "([^"]+)"/.exec(f.stderr);
+  if (rls) {
+    return new StrongboxError(`pg_dump of ${where} failed: the role in the URL sees only some rows of table "${rls[1]}" (row-level security), and a dump without --row-security refuses to hold a filtered table; nothing was committed`, {
+      hint: "to back up only the rows this role may see (a tenant's export), rerun with --row-security (input row-security: true); for a whole-database backup, use a role that bypasses row-level security (the tables' owner, or one with BYPASSRLS)",
+    });
+  }
   if (f.signal) {
     return new StrongboxError(`pg_dump of ${where} was killed by ${f.signal} before it finished; the dump is incomplete and was not kept${f.stderr ? `:\n${f.stderr}` : ''}`);
   }

@@ -66,7 +66,7 @@ export function rowCountQuery(scope: PgScope, mode: 'exact' | 'estimate'): strin
   const value =
     mode === 'exact'
       ? `(pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint`
-      : 'pg_catalog.greatest(c.reltuples, 0)::bigint';
+      : 'GREATEST(c.reltuples, 0)::bigint';
   return `SELECT ${literal(COUNTS_MARK)} || COALESCE(pg_catalog.json_object_agg(n.nspname || '.' || c.relname, ${value})::text, '{}')\n${dumpedTablesFrom(scope)};`;
 }
 

@@ -2,7 +2,7 @@ import { StrongboxError } from '../../shared/errors.js';
 import type { RowCounts } from '../adapter.js';
 import { spawnTool, type RunningTool } from '../process.js';
 import { childEnv, connectFailure, describe } from './connection.js';
-import { parseRowCounts } from './row-count-sql.js';
+import { COUNTS_MARK, parseRowCounts } from './row-count-sql.js';
 import type { PgTarget } from './url.js';
 
 /**
@@ -14,6 +14,15 @@ import type { PgTarget } from './url.js';
  */
 
 const SNAPSHOT_MARK = 'strongbox-snapshot:';
+const COUNTED_MARK = 'strongbox-counted';
+
+function countFailure(where: string, why: string): StrongboxError {
+  return new StrongboxError(`could not count the rows of ${where} in the dump's snapshot: ${why}`, {
+    hint: /row-level security/.test(why)
+      ? 'the role sees only some rows under row-level security: dump with --row-security (input row-security), or count with --row-counts estimate|none'
+      : 'fix the cause above, or skip exact counting with --row-counts estimate|none (input row-counts)',
+  });
+}
 
 export class SnapshotSession {
   private out = '';
@@ -48,14 +57,7 @@ export class SnapshotSession {
       env: { ...childEnv(t), PGAPPNAME: opts.appName },
       stdin: true,
       mask,
-      describeFailure: (f) => {
-        const e = connectFailure(t)(f);
-        return f.spawnError ? e : new StrongboxError(`could not count the rows of ${describe(t)} in the dump's snapshot: ${f.stderr || `psql exit code ${f.code ?? f.signal}`}`, {
-          hint: /row-level security/.test(f.stderr)
-            ? 'the role sees only some rows under row-level security: dump with --row-security (input row-security), or count with --row-counts estimate|none'
-            : 'fix the cause above, or skip exact counting with --row-counts estimate|none (input row-counts)',
-        });
-      },
+      describeFailure: (f) => (f.spawnError ? connectFailure(t)(f) : countFailure(describe(t), f.stderr || `psql exit code ${f.code ?? f.signal}`)),
     });
     const s = new SnapshotSession(run, describe(t));
     // pg_dump counts with row_security off unless --enable-row-security, and fails rather than
@@ -63,17 +65,27 @@ export class SnapshotSession {
     // --row-security counts exactly the rows the role sees.
     s.send(
       `SET standard_conforming_strings = on;\nSET row_security = ${opts.rowSecurity ? 'on' : 'off'};\nSET lock_timeout = '${Math.max(1, Math.round(opts.lockTimeoutMs))}ms';\n` +
-        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT '${SNAPSHOT_MARK}' || pg_catalog.pg_export_snapshot();\n`,
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT '${SNAPSHOT_MARK}' || pg_catalog.pg_export_snapshot();\n` +
+        // From here a failing statement must not end the transaction: pg_dump may not have
+        // imported the snapshot yet. Each statement gets its own savepoint instead.
+        '\\set ON_ERROR_STOP 0\n\\set ON_ERROR_ROLLBACK on\n',
     );
     return s;
+  }
+
+  private failure(stderr: string): StrongboxError {
+    return countFailure(this.where, stderr || 'psql printed no error');
   }
 
   private send(sql: string): void {
     if (!this.run.child.stdin!.destroyed) this.run.child.stdin!.write(sql);
   }
 
-  /** Resolves with the first output line starting with `mark`; rejects with psql's failure if it ends first. */
-  private async line(mark: string): Promise<string> {
+  /**
+   * Resolves with the first output line starting with `mark`, or undefined when the line
+   * `done` comes first (the statement before it failed); rejects with psql's failure if it ends first.
+   */
+  private async line(mark: string, done?: string): Promise<string | undefined> {
     for (;;) {
       const at = this.out.indexOf(mark);
       const end = at >= 0 ? this.out.indexOf('\n', at) : -1;
@@ -82,6 +94,8 @@ export class SnapshotSession {
         this.out = this.out.slice(end + 1);
         return line;
       }
+      const d = done === undefined ? -1 : this.out.indexOf(done);
+      if (d >= 0 && this.out.indexOf('\n', d) >= 0) return undefined;
       if (this.closed) {
         await this.run.exited; // rejects with psql's error
         throw new StrongboxError(`psql ended the snapshot session of ${this.where} before answering`);
@@ -91,15 +105,16 @@ export class SnapshotSession {
   }
 
   async snapshotId(): Promise<string> {
-    const id = (await this.line(SNAPSHOT_MARK)).slice(SNAPSHOT_MARK.length).trim();
+    const id = ((await this.line(SNAPSHOT_MARK)) ?? '').slice(SNAPSHOT_MARK.length).trim();
     if (!/^[0-9A-F-]+$/i.test(id)) throw new StrongboxError(`the server of ${this.where} exported a malformed snapshot id "${id}"`);
     return id;
   }
 
   /** Runs a {@link rowCountQuery} in the snapshot. */
   async count(sql: string): Promise<RowCounts> {
-    this.send(`${sql}\n`);
-    const line = await this.line('strongbox-row-counts:');
+    this.send(`${sql}\nSELECT '${COUNTED_MARK}';\n`);
+    const line = await this.line(COUNTS_MARK, COUNTED_MARK);
+    if (line === undefined) throw this.failure(this.run.stderr());
     const counts = parseRowCounts(line);
     if (!counts) throw new StrongboxError(`could not read the row counts of ${this.where} (unexpected output from psql)`);
     return counts;
