@@ -12,6 +12,7 @@ import { ConsoleReporter } from '../../src/shared/reporter.js';
 import type { SourceOptions } from '../../src/sources/adapter.js';
 import { dumpPostgres } from '../../src/sources/postgres/dump.js';
 import { postgresAdapter } from '../../src/sources/postgres/index.js';
+import { restorePostgres } from '../../src/sources/postgres/restore.js';
 import { scopeFromOptions } from '../../src/sources/postgres/scope.js';
 import { runCli } from '../helpers/cli.js';
 import { PG_HOST, PG_PORT, PG_USER, testDatabases, type TestDatabase } from '../helpers/pg.js';
@@ -286,5 +287,37 @@ describe('row-count check error', () => {
     expect(err).toBeInstanceOf(VerificationError);
     expect((err as VerificationError).exitCode).toBe(3);
     expect(await dst.sql(`SELECT to_regclass('public.t') IS NULL`)).toBe('t\n');
+  });
+});
+
+describe('client matching against the real server', () => {
+  it("dumps and restores with a versioned install when PATH's clients are too old, recording the version used", async () => {
+    const real = '/usr/lib/postgresql/15/bin';
+    const oldPath = join(tmp, 'old-bin');
+    const versions = join(tmp, 'versions');
+    const newBin = join(versions, '15', 'bin');
+    await run('mkdir', ['-p', oldPath, newBin]);
+    for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+      // PATH's: an old client that would fail if it were run for real.
+      await writeFile(join(oldPath, tool), `#!/bin/sh\n[ "$1" = --version ] && { echo "${tool} (PostgreSQL) 13.2"; exit 0; }\necho "old ${tool} used" >&2; exit 1\n`);
+      await writeFile(join(newBin, tool), `#!/bin/sh\nexec ${real}/${tool} "$@"\n`);
+      await chmod(join(oldPath, tool), 0o755);
+      await chmod(join(newBin, tool), 0o755);
+    }
+    const search = { pathDirs: [oldPath], versionRoots: [versions] };
+    const src = await dbs.create('sb_client_src', `CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3);`);
+    const d = await dumpPostgres(src.url, reporter().reporter, { search });
+    const [bytes] = await Promise.all([buffer(d.stream), d.completed]);
+    expect(d.details.clientVersion).toMatch(/^15\./);
+    expect(d.rowCounts).toEqual({ 'public.t': 3 });
+
+    const dst = await dbs.create('sb_client_dst', 'SELECT 1');
+    await restorePostgres(Readable.from([bytes]), dst.url, { force: false, reporter: reporter().reporter, dumpVersion: String(d.details.clientVersion), expectedRowCounts: d.rowCounts!, search });
+    expect(await dst.sql('SELECT count(*) FROM t')).toBe('3\n');
+
+    // A dump newer than every pg_restore found is refused before the target is touched.
+    const err = await restorePostgres(Readable.from([bytes]), dst.url, { force: true, reporter: reporter().reporter, dumpVersion: '17.2', search }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/needs pg_restore 17 or newer; found only pg_restore 13\.2 .*pg_restore 15\./);
+    expect(await dst.sql('SELECT count(*) FROM t')).toBe('3\n');
   });
 });
