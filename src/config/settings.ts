@@ -295,8 +295,14 @@ export function resolvePostgresOptions(s: PostgresBackupSettings = {}): SourceOp
   };
   if (s.rowSecurity) options.rowSecurity = true;
   const pgBin = s.pgBin?.trim();
-  if (pgBin) options.pgBin = resolvePath(pgBin);
+  if (pgBin) options.pgBin = resolvePgBin(pgBin).pgBin!;
   return options;
+}
+
+/** `--pg-bin DIR` / input pg-bin for restore and rollback: an absolute folder, or nothing. */
+export function resolvePgBin(dir: string | undefined): { pgBin?: string } {
+  const d = dir?.trim();
+  return d ? { pgBin: resolvePath(d) } : {};
 }
 
 export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
