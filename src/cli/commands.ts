@@ -28,6 +28,7 @@ import {
   resolveSigningKey,
   resolveTrust,
   resolveDbLockTimeout,
+  resolvePgBin,
   urlsFromEnv,
   warnPasswordInArgv,
   type StorageSettings,
@@ -323,6 +324,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     o.postgresTarget = postgresTarget(o, env, reporter);
@@ -340,6 +342,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       lock: resolveLock(o, env),
       dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
+      ...resolvePgBin(o.pgBin),
     });
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
@@ -420,6 +423,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
       .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     o.postgresTarget = postgresTarget(o, env, reporter);
@@ -444,6 +448,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       lock: resolveLock(o, env),
       dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
+      ...resolvePgBin(o.pgBin),
     });
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);

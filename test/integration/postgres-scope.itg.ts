@@ -266,6 +266,26 @@ describe('row counts through the CLI', () => {
     expect(await dst.sql('SELECT count(*) FROM a')).toBe('7\n');
   });
 
+  it('backup and restore --pg-bin run the tools of that folder', async () => {
+    const bin = join(tmp, 'pg-bin');
+    const used = join(tmp, 'pg-bin-used');
+    await run('mkdir', ['-p', bin]);
+    for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+      await writeFile(join(bin, tool), `#!/bin/sh\necho ${tool} >> "${used}"\nexec /usr/lib/postgresql/15/bin/${tool} "$@"\n`);
+      await chmod(join(bin, tool), 0o755);
+    }
+    const src = await dbs.create('sb_cli_pgbin', `CREATE TABLE a (id int); INSERT INTO a VALUES (1), (2);`);
+    const repo = join(tmp, 'repo-pgbin');
+    await backupTo(repo, src, ['--pg-bin', bin]);
+    expect((await readFile(used, 'utf8')).split('\n')).toEqual(expect.arrayContaining(['pg_dump', 'psql']));
+    await writeFile(used, '');
+    const dst = await dbs.create('sb_cli_pgbin_dst', 'SELECT 1');
+    const r = await runCli(['restore', '--from', repo, '--postgres-target', dst.url, '--pg-bin', bin]);
+    expect(r.code).toBe(0);
+    expect((await readFile(used, 'utf8')).split('\n')).toEqual(expect.arrayContaining(['pg_restore', 'psql']));
+    expect(await dst.sql('SELECT count(*) FROM a')).toBe('2\n');
+  });
+
   it('passes --table and --exclude-table-data through to the manifest', async () => {
     const src = await dbs.create('sb_cli_scope', `CREATE TABLE a (id int); INSERT INTO a VALUES (1); CREATE TABLE log (id int); INSERT INTO log VALUES (1); CREATE TABLE z (id int);`);
     const repo = join(tmp, 'repo-scope');
