@@ -341,3 +341,24 @@ describe('client matching against the real server', () => {
     expect(await dst.sql('SELECT count(*) FROM t')).toBe('3\n');
   });
 });
+
+describe('a partial dump holding the public schema itself', () => {
+  it("--schema public restored with --force keeps public's owner and privileges, and the other schemas", async () => {
+    const app = await createRole('sb_app');
+    const src = await dbs.create('sb_pub_src', `CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);`);
+    const dst = await dbs.create(
+      'sb_pub_dst',
+      `CREATE TABLE t (id int); INSERT INTO t VALUES (9);
+       GRANT CREATE ON SCHEMA public TO ${app};
+       CREATE SCHEMA other; CREATE TABLE other.k (v int); INSERT INTO other.k VALUES (5);`,
+    );
+    const acl = `SELECT nspowner::regrole, nspacl FROM pg_namespace WHERE nspname = 'public'`;
+    const before = await dst.sql(acl);
+    expect(before).toContain(`${app}=C/`);
+    const d = await dump(src.url, { schemas: ['public'] });
+    await restore(d.bytes, dst, d);
+    expect(await rows(dst, 't')).toBe('1\n2\n');
+    expect(await dst.sql(acl)).toBe(before);
+    expect(await rows(dst, 'other.k')).toBe('5\n');
+  });
+});

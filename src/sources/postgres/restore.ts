@@ -7,7 +7,7 @@ import { spawnTool } from '../process.js';
 import { childEnv, describe, maskerFor, NEVER, psqlFor, psqlQuery, sessionTag, terminateTaggedSessions, type PgToolPaths } from './connection.js';
 import { describePgRestoreFailure, describeRestoreSqlFailure, UNCHANGED } from './failures.js';
 import { DEFAULT_DB_LOCK_TIMEOUT_MS, HOLD_BACK } from './limits.js';
-import { LockTimeoutHead, lockTimeoutSql, restoreScriptPrologue, XID_MARK } from './restore-script.js';
+import { LockTimeoutHead, lockTimeoutSql, RESTORE_PUBLIC_SQL, restoreScriptPrologue, XID_MARK } from './restore-script.js';
 import { TailHolder } from './tail-holder.js';
 import type { RowCounts } from '../adapter.js';
 import { findClient, type ClientSearch } from './clients.js';
@@ -135,15 +135,15 @@ function warnIfUnrestricted(head: string, reporter: Reporter): void {
 }
 
 /**
- * The script's held tail with the row-count check put just before pg_restore's final COMMIT,
- * so a mismatch raises inside the transaction and nothing is committed.
+ * The script's held tail with `sql` put just before pg_restore's final COMMIT (the row-count
+ * check, the partial restore's care for `public`), so a failure there raises inside the
+ * transaction and nothing is committed.
  */
-function withRowCountCheck(tail: Buffer, expected: RowCounts | undefined): Buffer | Error {
-  if (!expected || Object.keys(expected).length === 0) return tail;
-  const text = tail.toString('latin1');
-  const at = text.lastIndexOf('\nCOMMIT;\n');
-  if (at < 0) return new StrongboxError(`pg_restore's script did not end with the COMMIT of its transaction, so the row counts could not be checked; ${UNCHANGED}`);
-  return Buffer.concat([tail.subarray(0, at + 1), Buffer.from(rowCountCheckSql(expected), 'utf8'), tail.subarray(at + 1)]);
+function beforeCommit(tail: Buffer, sql: string): Buffer | Error {
+  if (!sql) return tail;
+  const at = tail.toString('latin1').lastIndexOf('\nCOMMIT;\n');
+  if (at < 0) return new StrongboxError(`pg_restore's script did not end with the COMMIT of its transaction, so the restored data could not be checked; ${UNCHANGED}`);
+  return Buffer.concat([tail.subarray(0, at + 1), Buffer.from(sql, 'utf8'), tail.subarray(at + 1)]);
 }
 
 export interface RestorePostgresOptions extends PgToolPaths {
@@ -276,7 +276,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   signal.addEventListener('abort', onAbort, { once: true });
 
   try {
-    await write(sqlIn, restoreScriptPrologue(opts.force && !opts.partial, lockTimeoutMs));
+    await write(sqlIn, restoreScriptPrologue(opts.force && !opts.partial, lockTimeoutMs, !!opts.partial));
     const heldScript = new TailHolder(HOLD_BACK);
     const script = new LockTimeoutHead(lockTimeoutSql(lockTimeoutMs));
     pipeline(reader.child.stdout!, script).catch(() => {}); // its failures show in pg_restore's exit status
@@ -288,7 +288,8 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     await Promise.all([reader.exited.catch(() => {}), copying]);
     if (!failed && inputEnded) {
       // The input ended cleanly and pg_restore exited 0: psql may now see the COMMIT.
-      const tail = withRowCountCheck(Buffer.concat(heldScript.rest()), opts.expectedRowCounts);
+      const checks = `${opts.partial ? RESTORE_PUBLIC_SQL : ''}${opts.expectedRowCounts && Object.keys(opts.expectedRowCounts).length ? rowCountCheckSql(opts.expectedRowCounts) : ''}`;
+      const tail = beforeCommit(Buffer.concat(heldScript.rest()), checks);
       if (tail instanceof Error) fail(tail, false);
       else await write(sqlIn, tail);
       if (!failed && writable(sqlIn)) {
