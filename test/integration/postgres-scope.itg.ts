@@ -362,3 +362,58 @@ describe('a partial dump holding the public schema itself', () => {
     expect(await rows(dst, 'other.k')).toBe('5\n');
   });
 });
+
+describe('the counting session', () => {
+  const sessions = (db: TestDatabase) => db.sql(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  async function noSessionsLeft(db: TestDatabase): Promise<string> {
+    for (let i = 0; i < 50 && (await sessions(db)) !== '0\n'; i++) await new Promise((r) => setTimeout(r, 100));
+    return sessions(db);
+  }
+
+  it('is closed after a dump that succeeded, and after one whose reader gave up midway', async () => {
+    const src = await dbs.create('sb_sess', `CREATE TABLE t (v text); INSERT INTO t SELECT repeat(md5(g::text), 20) FROM generate_series(1, 20000) g;`);
+    await dump(src.url);
+    expect(await noSessionsLeft(src)).toBe('0\n');
+
+    const d = await dumpPostgres(src.url, reporter().reporter);
+    await new Promise<void>((resolve) => d.stream.once('data', () => resolve()));
+    d.stream.destroy(new Error('upload failed'));
+    await expect(d.completed).rejects.toThrow();
+    expect(await noSessionsLeft(src)).toBe('0\n');
+  });
+});
+
+describe('which tables are counted', () => {
+  /** The tables whose rows the archive holds, as pg_restore lists them ("TABLE DATA schema name owner"). */
+  async function dataEntries(bytes: Buffer): Promise<string[]> {
+    const file = join(tmp, `list-${randomBytes(4).toString('hex')}.dump`);
+    await writeFile(file, bytes);
+    const { stdout } = await run('pg_restore', ['--list', file]);
+    return [...stdout.matchAll(/^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) /gm)].map((m) => `${m[1]}.${m[2]}`).sort();
+  }
+
+  it.each([
+    ['everything', {}],
+    ['--table without a schema (visible tables only)', { tables: ['foo'] }],
+    ['--table with a wildcard schema part', { tables: ['s.*'] }],
+    ['--table with a quoted mixed-case name', { tables: ['s."MixedCase"'] }],
+    ['--schema minus --exclude-table', { schemas: ['s'], excludeTables: ['s.b?r'] }],
+    ['--exclude-schema', { excludeSchemas: ['s'] }],
+    ['--table overrides --schema, as in pg_dump', { tables: ['public.foo'], schemas: ['s'] }],
+    ['--exclude-table-data', { excludeTableData: ['s.*'] }],
+    ['partitions of a partitioned table', { tables: ['public.events*'] }],
+  ] as [string, SourceOptions][])('%s: the counts cover exactly the tables pg_dump wrote data for', async (_what, options) => {
+    const src = await dbs.create(
+      'sb_which',
+      `CREATE TABLE public.foo (a int); INSERT INTO public.foo VALUES (1);
+       CREATE SCHEMA s; CREATE TABLE s.foo (a int); CREATE TABLE s.bar (a int); CREATE TABLE s."MixedCase" (a int); CREATE TABLE s.mixedcase (a int);
+       INSERT INTO s.bar VALUES (1), (2);
+       CREATE TABLE public.events (at date, n int) PARTITION BY RANGE (at);
+       CREATE TABLE public.events_2024 PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+       INSERT INTO public.events VALUES ('2024-05-01', 1);
+       CREATE VIEW public.v AS SELECT 1 AS one; CREATE SEQUENCE public.seq;`,
+    );
+    const d = await dump(src.url, options);
+    expect(Object.keys(d.rowCounts!).sort()).toEqual(await dataEntries(d.bytes));
+  });
+});

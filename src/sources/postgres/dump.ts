@@ -2,6 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { StoppedError, StrongboxError } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RowCountMode, SourceDetails, SourceDump } from '../adapter.js';
 import { findClient, type ClientSearch } from './clients.js';
@@ -194,5 +195,6 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: DumpPo
 
 /** The psql to ask the server's version with: the one of --pg-bin when given. */
 function searchedPsql(search: ClientSearch): string | undefined {
-  return search.pgBin ? join(search.pgBin, 'psql') : undefined;
+  const psql = search.pgBin ? join(search.pgBin, 'psql') : undefined;
+  return psql && existsSync(psql) ? psql : undefined;
 }
