@@ -100,5 +100,10 @@ export function describeRestoreSqlFailure(f: ToolFailure, where: string, lockTim
       hint: 'replacing a database needs a role that owns its schemas and what is in them (the database owner or a superuser): put such a role in the target URL, or restore into a new, empty database',
     });
   }
+  if (/cannot drop .* because other objects depend on it/.test(f.stderr)) {
+    return new StrongboxError(`the restore into ${where} failed: an object the partial backup replaces has dependents outside it (${how}); ${UNCHANGED}${details}`, {
+      hint: 'a partial backup replaces only the objects it holds and never drops anything else (no CASCADE): drop or change the objects named above that depend on them, or restore a full backup',
+    });
+  }
   return new StrongboxError(`the restore into ${where} failed (${how}); ${UNCHANGED}${details}`);
 }
