@@ -297,8 +297,23 @@ describe('row counts through the CLI', () => {
   });
 });
 
-// Kept apart from the fixtures above: a failed restore must be shown to be a VerificationError.
 describe('row-count check error', () => {
+  it('names a few of many mismatched tables and still exits 3; odd table names are counted too', async () => {
+    const tables = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    const src = await dbs.create('sb_many_src', `${tables.map((t) => `CREATE TABLE ${t} (id int); INSERT INTO ${t} VALUES (1);`).join('\n')} CREATE TABLE "we$c$ird.name" (id int); INSERT INTO "we$c$ird.name" VALUES (1), (2);`);
+    const d = await dump(src.url);
+    expect(d.rowCounts!['public.we$c$ird.name']).toBe(2);
+    const dst = await dbs.create('sb_many_ok', 'SELECT 1');
+    await restore(d.bytes, dst, d, false);
+    const wrong = Object.fromEntries(Object.entries(d.rowCounts!).map(([k, v]) => [k, v + 1]));
+    const dst2 = await dbs.create('sb_many_dst', 'SELECT 1');
+    const err = await restore(d.bytes, dst2, { ...d, rowCounts: wrong }, false).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/public\.t0: expected 2 rows, found 1; .*and 4 more tables/);
+    expect(await dst2.sql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`)).toBe('0\n');
+  });
+
+
   it('is a VerificationError (exit 3)', async () => {
     const src = await dbs.create('sb_verr_src', `CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);`);
     const d = await dump(src.url);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { RowCounts } from '../adapter.js';
 import { patternToRegex, type PgScope } from './scope.js';
 
@@ -97,33 +98,42 @@ export const ROW_COUNT_MISMATCH = 'strongbox row count mismatch';
  */
 export function rowCountCheckSql(expected: RowCounts): string {
   const json = JSON.stringify(expected);
-  const tag = '$strongbox_counts$';
-  // The JSON goes in as a dollar-quoted literal; a key holding the tag itself cannot be quoted that way.
-  const quoted = json.includes(tag) ? literal(json) : `${tag}${json}${tag}`;
-  return `DO $strongbox_check$
+  // Dollar-quote tags that the JSON (table names from the manifest) cannot close.
+  let suffix = '';
+  while (json.includes(`$c${suffix}$`) || json.includes(`$check${suffix}$`)) suffix = randomBytes(4).toString('hex');
+  const [q, body] = [`$c${suffix}$`, `$check${suffix}$`];
+  // At most a few tables named: psql's error keeps only the last lines of stderr.
+  return `DO ${body}
 DECLARE
   r record;
   found bigint;
   bad text := '';
+  n int := 0;
 BEGIN
-  FOR r IN SELECT e.key, e.value::bigint AS expected, c.oid AS rel, n.nspname, c.relname
-      FROM pg_catalog.jsonb_each_text(${quoted}::jsonb) e
-      LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace)
-        ON n.nspname || '.' || c.relname = e.key AND c.relkind IN ('r', 'p')
+  FOR r IN SELECT e.key, e.value::bigint AS expected, c.oid AS rel, ns.nspname, c.relname
+      FROM pg_catalog.jsonb_each_text(${q}${json}${q}::jsonb) e
+      LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace)
+        ON ns.nspname || '.' || c.relname = e.key AND c.relkind IN ('r', 'p')
       ORDER BY e.key LOOP
     IF r.rel IS NULL THEN
-      bad := bad || pg_catalog.format(E'\\n  %s: expected %s rows, table missing', r.key, r.expected);
-      CONTINUE;
+      found := NULL;
+    ELSE
+      EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', r.nspname, r.relname) INTO found;
     END IF;
-    EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', r.nspname, r.relname) INTO found;
-    IF found <> r.expected THEN
-      bad := bad || pg_catalog.format(E'\\n  %s: expected %s rows, found %s', r.key, r.expected, found);
+    IF found IS DISTINCT FROM r.expected THEN
+      n := n + 1;
+      IF n <= 5 THEN
+        bad := bad || pg_catalog.format(E'\\n  %s: expected %s rows, %s', r.key, r.expected, COALESCE('found ' || found, 'table missing'));
+      END IF;
     END IF;
   END LOOP;
-  IF bad <> '' THEN
+  IF n > 5 THEN
+    bad := bad || pg_catalog.format(E'\\n  and %s more tables', n - 5);
+  END IF;
+  IF n > 0 THEN
     RAISE EXCEPTION '${ROW_COUNT_MISMATCH}:%', bad;
   END IF;
 END
-$strongbox_check$;
+${body};
 `;
 }
