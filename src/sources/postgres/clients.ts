@@ -29,6 +29,8 @@ export interface ClientSearch {
   versionRoots?: string[];
   /** Runs `tool --version`; injectable for tests. */
   versionOf?: (tool: string) => Promise<string>;
+  /** The environment `--version` runs with (the same the tool itself will get). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export const DEFAULT_VERSION_ROOTS = ['/usr/lib/postgresql'];
@@ -42,10 +44,11 @@ function executable(path: string): boolean {
   }
 }
 
-function defaultVersionOf(tool: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(tool, ['--version'], { env: childEnvironment(), timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(parseVersion(stdout))));
-  });
+function versionRunner(env: NodeJS.ProcessEnv | undefined): (tool: string) => Promise<string> {
+  return (tool) =>
+    new Promise((resolve, reject) => {
+      execFile(tool, ['--version'], { env: env ?? childEnvironment(), timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(parseVersion(stdout))));
+    });
 }
 
 /** Candidate folders in search order; versioned installs newest first. */
@@ -88,7 +91,7 @@ export function installHint(major: number): string {
  * PATH's is too old, the newest new-enough versioned install. Fails naming every version found.
  */
 export async function findClient(tool: 'pg_dump' | 'pg_restore', minVersion: string, why: string, search: ClientSearch = {}): Promise<PgClient> {
-  const versionOf = search.versionOf ?? defaultVersionOf;
+  const versionOf = search.versionOf ?? versionRunner(search.env);
   const min = majorVersion(minVersion);
   const seen: string[] = [];
   const tried = new Set<string>();

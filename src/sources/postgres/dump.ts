@@ -91,7 +91,7 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: DumpPo
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_DB_LOCK_TIMEOUT_MS;
   const scope = opts.scope ?? scopeFromOptions();
   const rowCountMode = opts.rowCounts ?? 'exact';
-  const search: ClientSearch = { ...opts.search, ...(opts.pgBin ? { pgBin: opts.pgBin } : {}) };
+  const search: ClientSearch = { env, ...opts.search, ...(opts.pgBin ? { pgBin: opts.pgBin } : {}) };
 
   // Asking the server first also turns a wrong URL or password into an error before any stream exists.
   const askWith = { psql: opts.psql ?? (opts.pgDump ? undefined : searchedPsql(search)), pgDump: opts.pgDump };

@@ -184,6 +184,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   const tools: PgToolPaths = { ...opts };
   if (!opts.pgRestore) {
     const client = await findClient('pg_restore', opts.dumpVersion || '0', `restoring a dump written by pg_dump ${opts.dumpVersion || '(version not recorded)'}`, {
+      env: childEnv(t, false),
       ...opts.search,
       ...(opts.pgBin ? { pgBin: opts.pgBin } : {}),
     });
