@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { releaseOf } from '../core/release.js';
 import { restore } from '../core/restore.js';
-import { openDestinations, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
+import { openDestinations, resolveDbLockTimeout, resolveLock, resolvePgBin } from '../config/settings.js';
 import { commaList, decryptionInputs, targetInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
@@ -23,6 +23,7 @@ export async function runRestoreAction(): Promise<void> {
       reporter: actionsReporter,
       lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
       dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')),
+      ...resolvePgBin(optional('pg-bin')),
     });
     core.setOutput('backup-id', result.backupId);
     const release = releaseOf(result.manifest.origin);

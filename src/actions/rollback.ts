@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { validateRecipient } from '../codecs/age/index.js';
 import { UsageError } from '../shared/errors.js';
 import { rollback } from '../core/rollback.js';
-import { openDestinations, originFromEnv, resolveDbLockTimeout, resolveLock } from '../config/settings.js';
+import { openDestinations, originFromEnv, resolveDbLockTimeout, resolveLock, resolvePgBin } from '../config/settings.js';
 import { changesBetween } from './git-changes.js';
 import { commaList, decryptionInputs, targetInputs, list, optional, signingKeyInput, storageInputs, trustInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
@@ -33,6 +33,7 @@ export async function runRollbackAction(): Promise<void> {
       reporter: actionsReporter,
       lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
       dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')),
+      ...resolvePgBin(optional('pg-bin')),
     });
     core.setOutput('backup-id', result.backupId);
     core.setOutput('git-sha', result.gitSha ?? '');

@@ -28,6 +28,7 @@ import {
   resolveSigningKey,
   resolveTrust,
   resolveDbLockTimeout,
+  resolvePgBin,
   urlsFromEnv,
   warnPasswordInArgv,
   type StorageSettings,
@@ -200,6 +201,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
       .option('--deployed-ref <ref>', 'git ref of that release, e.g. refs/tags/v1.4.1')
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--schema <pattern>', 'PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)', collect, [])
+      .option('--exclude-schema <pattern>', 'PostgreSQL: leave out schemas matching this pattern (repeatable)', collect, [])
+      .option('--table <pattern>', 'PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)', collect, [])
+      .option('--exclude-table <pattern>', 'PostgreSQL: leave out tables matching this pattern (repeatable)', collect, [])
+      .option('--exclude-table-data <pattern>', "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, [])
+      .option('--row-security', "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows")
+      .addOption(new Option('--row-counts <mode>', "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none").choices(['exact', 'estimate', 'none']).default('exact'))
+      .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
@@ -213,6 +222,16 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         sqlite: o.sqlite,
         files: o.files,
         exclude: o.exclude,
+        postgresOptions: {
+          schemas: o.schema,
+          excludeSchemas: o.excludeSchema,
+          tables: o.table,
+          excludeTables: o.excludeTable,
+          excludeTableData: o.excludeTableData,
+          rowSecurity: !!o.rowSecurity,
+          rowCounts: o.rowCounts,
+          pgBin: o.pgBin,
+        },
         recipients: o.recipient,
         ...passphraseFromEnv(o.passphraseEnv, env),
         unencrypted: !!o.unencrypted,
@@ -331,6 +350,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const targets = targetsOf(o, env, reporter);
@@ -348,6 +368,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       lock: resolveLock(o, env),
       dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
+      ...resolvePgBin(o.pgBin),
     });
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
@@ -431,6 +452,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
       .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
       .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const targets = targetsOf(o, env, reporter);
@@ -455,6 +477,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
       lock: resolveLock(o, env),
       dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
+      ...resolvePgBin(o.pgBin),
     });
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);

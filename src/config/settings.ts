@@ -17,6 +17,9 @@ import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
 import { findSourceAdapter } from '../sources/index.js';
 import { postgresUrlSecrets } from '../sources/postgres/url.js';
+import { scopeFromOptions } from '../sources/postgres/scope.js';
+import type { SourceOptions } from '../sources/adapter.js';
+import { resolve as resolvePath } from 'node:path';
 
 /**
  * Turns the user's strings — CLI flags or action inputs, which share names — into the typed,
@@ -251,12 +254,54 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   sqlite?: string[];
   files: string[];
   exclude: string[];
+  /** PostgreSQL sources: what part to dump, as whom, how rows are counted, which client. */
+  postgresOptions?: PostgresBackupSettings;
   labels: string[];
   compression?: string;
   level?: string;
   confirm?: string;
   deployedSha?: string;
   deployedRef?: string;
+}
+
+export interface PostgresBackupSettings {
+  schemas?: string[];
+  excludeSchemas?: string[];
+  tables?: string[];
+  excludeTables?: string[];
+  excludeTableData?: string[];
+  rowSecurity?: boolean;
+  /** exact (default), estimate or none. */
+  rowCounts?: string;
+  pgBin?: string;
+}
+
+/** The PostgreSQL settings as SourceSpec options, checked (empty or flag-like patterns fail here). */
+export function resolvePostgresOptions(s: PostgresBackupSettings = {}): SourceOptions {
+  const mode = s.rowCounts?.trim() || 'exact';
+  if (mode !== 'exact' && mode !== 'estimate' && mode !== 'none') {
+    throw new UsageError(`--row-counts "${s.rowCounts}" must be exact, estimate or none`);
+  }
+  const options: SourceOptions = {
+    ...scopeFromOptions({
+      schemas: s.schemas ?? [],
+      excludeSchemas: s.excludeSchemas ?? [],
+      tables: s.tables ?? [],
+      excludeTables: s.excludeTables ?? [],
+      excludeTableData: s.excludeTableData ?? [],
+    }),
+    rowCounts: mode,
+  };
+  if (s.rowSecurity) options.rowSecurity = true;
+  const pgBin = s.pgBin?.trim();
+  if (pgBin) options.pgBin = resolvePgBin(pgBin).pgBin!;
+  return options;
+}
+
+/** `--pg-bin DIR` / input pg-bin for restore and rollback: an absolute folder, or nothing. */
+export function resolvePgBin(dir: string | undefined): { pgBin?: string } {
+  const d = dir?.trim();
+  return d ? { pgBin: resolvePath(d) } : {};
 }
 
 export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
@@ -269,10 +314,12 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   if (level !== undefined && !Number.isInteger(level)) throw new UsageError(`--level "${s.level}" is not a whole number`);
   validateLevel(algorithm, level);
   validateLabels(s.labels);
+  const postgresOptions = resolvePostgresOptions(s.postgresOptions);
   const sources: SourceSpec[] = [
-    ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location })),
-    ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location })),
-    ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location })),
+    ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location, options: postgresOptions })),
+    // --row-counts applies to every database source.
+    ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts: postgresOptions.rowCounts } })),
+    ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts: postgresOptions.rowCounts } })),
     ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
   ];
   if (sources.some((x) => x.location.trim() === '')) {

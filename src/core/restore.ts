@@ -28,6 +28,8 @@ export interface RestoreOptions {
   lock?: LockSettings;
   /** How long the restore waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
   dbLockTimeoutMs?: number;
+  /** A folder of PostgreSQL client tools to prefer (`--pg-bin`). */
+  pgBin?: string;
 }
 
 export interface RestoreResult {
@@ -134,11 +136,12 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   return { backupId: m.id, manifest: m, restored };
 }
 
-export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs'>): TargetContext {
+export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin'>): TargetContext {
   return {
     reporter: opts.reporter,
     force: opts.force,
     lockTimeoutMs: opts.dbLockTimeoutMs,
+    ...(opts.pgBin ? { pgBin: opts.pgBin } : {}),
     repository: { localPath: opts.destination.localPath, display: opts.destination.display },
   };
 }

@@ -47,6 +47,8 @@ export interface RollbackOptions {
   lock?: LockSettings;
   /** How long the safety backup and the restore wait for a table lock (`--db-lock-timeout`). */
   dbLockTimeoutMs?: number;
+  /** A folder of PostgreSQL client tools to prefer (`--pg-bin`), for the restore. */
+  pgBin?: string;
 }
 
 export interface RollbackCheck {
@@ -117,14 +119,15 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
     reportSignature(m.id, await checkTrust(dest, snapshot, opts.trusted), !!opts.trusted?.length, reporter);
     assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
     for (const a of m.artifacts) await checkCanDecrypt(dest, m.id, a, opts.decrypt);
-    const ctx = targetContext({ destination: dest, force: true, reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs });
+    const ctx = targetContext({ destination: dest, force: true, reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs, pgBin: opts.pgBin });
     const given = givenTargets(opts.targets);
     for (const { adapter, target } of given) await adapter.checkTarget(target, ctx);
 
     const sources: SourceSpec[] = [];
     for (const { adapter, target } of given) {
       const spec = await adapter.safetySource(target);
-      if (spec) sources.push(spec);
+      // Options an adapter does not use it ignores: only PostgreSQL's reads pgBin.
+      if (spec) sources.push(opts.pgBin ? { ...spec, options: { ...spec.options, pgBin: opts.pgBin } } : spec);
     }
     if (!sources.length) throw new UsageError('nothing to roll back: no target holds anything yet', 'restore the snapshot instead (strongbox restore)');
 
@@ -167,6 +170,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         reporter,
         lock: held,
         dbLockTimeoutMs: opts.dbLockTimeoutMs,
+        pgBin: opts.pgBin,
       });
     } catch (err) {
       throw new StrongboxError(`restoring ${m.id} failed: ${errorMessage(err)}`, {

@@ -207,7 +207,7 @@ describe('dumpPostgres with stand-in client tools', () => {
   it('refuses a server newer than pg_dump before dumping anything, naming both versions', async () => {
     const psql = await tool('psql-17', 'echo "17.2 (Debian 17.2-1.pgdg120+1)"');
     const pgDump = await tool('pg_dump-15', `[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 15.20"; exit 0; }; touch "${dir}/dumped"; exit 0`);
-    const err = await dumpPostgres(url, reporter, { pgDump, psql }).catch((e: unknown) => e);
+    const err = await dumpPostgres(url, reporter, { pgDump, psql, rowCounts: 'none' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StrongboxError);
     expect((err as Error).message).toMatch(/pg_dump 15\.20 is older than the PostgreSQL 17\.2 server/);
     expect((err as Error).message).toMatch(/install pg_dump 17 or newer/);
@@ -217,7 +217,7 @@ describe('dumpPostgres with stand-in client tools', () => {
   it('fails a pg_dump that exits 0 without writing an archive (an empty dump never looks complete)', async () => {
     const psql = await tool('psql', 'echo 15.20');
     const pgDump = await tool('pg_dump-empty', '[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 15.20"; exit 0; }; exit 0');
-    const dump = await dumpPostgres(url, reporter, { pgDump, psql });
+    const dump = await dumpPostgres(url, reporter, { pgDump, psql, rowCounts: 'none' });
     await expect(buffer(dump.stream)).rejects.toThrow(/did not produce a custom-format archive \(only 0 bytes\)/);
     await expect(dump.completed).rejects.toThrow(/did not produce a custom-format archive/);
   });
@@ -228,7 +228,7 @@ describe('dumpPostgres with stand-in client tools', () => {
       'pg_dump-fails',
       '[ "$1" = --version ] && { echo "pg_dump (PostgreSQL) 15.20"; exit 0; }; printf "PGDMP\\001\\016\\000\\004\\010\\001"; head -c 100000 /dev/zero; echo "pg_dump: error: connection to server lost (password $PGPASSWORD)" >&2; exit 1',
     );
-    const dump = await dumpPostgres(url, reporter, { pgDump, psql });
+    const dump = await dumpPostgres(url, reporter, { pgDump, psql, rowCounts: 'none' });
     const streamErr = await buffer(dump.stream).catch((e: unknown) => e);
     const err = await dump.completed.catch((e: unknown) => e);
     expect(streamErr).toBe(err);

@@ -1,4 +1,5 @@
-import { StrongboxError } from '../../shared/errors.js';
+import { StrongboxError, VerificationError } from '../../shared/errors.js';
+import { ROW_COUNT_MISMATCH } from './row-count-sql.js';
 import type { ToolFailure } from '../process.js';
 import { versionMismatchError } from './versions.js';
 
@@ -38,6 +39,12 @@ export function describePgDumpFailure(f: ToolFailure, where: string, lockTimeout
   if (/server version mismatch/.test(f.stderr)) {
     return new StrongboxError(`pg_dump is older than the PostgreSQL server of ${where} and cannot dump it (server version mismatch): install a pg_dump at least as new as the server:\n${f.stderr}`, {
       hint: 'install the PostgreSQL client tools of the server\'s major version or newer and put them first on PATH',
+    });
+  }
+  const rls = /query would be affected by row-level security policy for table "([^"]+)"/.exec(f.stderr);
+  if (rls) {
+    return new StrongboxError(`pg_dump of ${where} failed: the role in the URL sees only some rows of table "${rls[1]}" (row-level security), and a dump without --row-security refuses to hold a filtered table; nothing was committed`, {
+      hint: "to back up only the rows this role may see (a tenant's export), rerun with --row-security (input row-security: true); for a whole-database backup, use a role that bypasses row-level security (the tables' owner, or one with BYPASSRLS)",
     });
   }
   if (f.signal) {
@@ -80,9 +87,22 @@ export function describeRestoreSqlFailure(f: ToolFailure, where: string, lockTim
       hint: 'use psql and pg_restore from the same PostgreSQL installation (pass both paths, or put one bin directory first on PATH)',
     });
   }
+  const mismatch = new RegExp(`${ROW_COUNT_MISMATCH}:([\\s\\S]*?)(?:\\nCONTEXT:|$)`).exec(f.stderr);
+  if (mismatch) {
+    const tables = mismatch[1]!.split('\n').map((l) => l.replace(/^(psql:[^\n]*?ERROR:\s*)/, '').trim()).filter(Boolean).join('; ');
+    return new VerificationError(
+      `the data restored into ${where} does not have the row counts the backup's manifest recorded (${tables}); nothing was committed, ${where} was left unchanged`,
+      'the backup does not hold what was counted when it was made: restore another backup (strongbox list), and check how this one was written (verify it)',
+    );
+  }
   if (/could not empty database/.test(f.stderr)) {
     return new StrongboxError(`could not empty ${where} before restoring into it (${how}); ${UNCHANGED}${details}`, {
       hint: 'replacing a database needs a role that owns its schemas and what is in them (the database owner or a superuser): put such a role in the target URL, or restore into a new, empty database',
+    });
+  }
+  if (/cannot drop .* because other objects depend on it/.test(f.stderr)) {
+    return new StrongboxError(`the restore into ${where} failed: an object the partial backup replaces has dependents outside it (${how}); ${UNCHANGED}${details}`, {
+      hint: 'a partial backup replaces only the objects it holds and never drops anything else (no CASCADE): drop or change the objects named above that depend on them, or restore a full backup',
     });
   }
   return new StrongboxError(`the restore into ${where} failed (${how}); ${UNCHANGED}${details}`);

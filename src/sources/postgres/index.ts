@@ -5,6 +5,7 @@ import { dumpPostgres } from './dump.js';
 import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
 import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
+import { isPartialDump, scopeFromOptions } from './scope.js';
 
 export function postgresArtifactName(url: string): string {
   return `postgres-${safeName(parsePostgresUrl(url).database, 'db')}`;
@@ -30,8 +31,18 @@ export const postgresAdapter: SourceAdapter = {
   locationSecrets: postgresUrlSecrets,
   credentialsHint: 'PGPASSWORD or a PGPASSFILE (~/.pgpass)',
   artifactName: (spec) => postgresArtifactName(spec.location),
-  checkSource: (spec) => void parsePostgresUrl(spec.location),
-  dump: (spec, ctx) => dumpPostgres(spec.location, ctx.reporter, { lockTimeoutMs: ctx.lockTimeoutMs }),
+  checkSource: (spec) => {
+    parsePostgresUrl(spec.location);
+    scopeFromOptions(spec.options);
+  },
+  dump: (spec, ctx) =>
+    dumpPostgres(spec.location, ctx.reporter, {
+      lockTimeoutMs: ctx.lockTimeoutMs,
+      scope: scopeFromOptions(spec.options),
+      rowSecurity: !!spec.options?.rowSecurity,
+      rowCounts: spec.options?.rowCounts ?? 'exact',
+      ...(spec.options?.pgBin ? { pgBin: spec.options.pgBin } : {}),
+    }),
   sourceIdentity: (s: SourceDetails) => (typeof s.database === 'string' ? `${typeof s.host === 'string' ? s.host : ''}/${s.database}` : ''),
   normalizeTarget: (target) => target,
   displayTarget: (target) => printable(redactPostgresUrl(target)),
@@ -40,6 +51,16 @@ export const postgresAdapter: SourceAdapter = {
   isTargetEmpty: (target) => isPostgresDatabaseEmpty(target),
   safetySource: async (target) => ({ kind: 'postgres', location: target }),
   verifyBeforeRestore: true,
-  restore: (input, target, _artifact, ctx) => restorePostgres(input, target, { force: ctx.force, reporter: ctx.reporter, lockTimeoutMs: ctx.lockTimeoutMs }),
+  restore: (input, target, artifact, ctx) =>
+    restorePostgres(input, target, {
+      force: ctx.force,
+      reporter: ctx.reporter,
+      lockTimeoutMs: ctx.lockTimeoutMs,
+      partial: isPartialDump(artifact.source),
+      // Estimates are recorded for information only: never compared.
+      ...(artifact.rowCounts && (artifact.rowCountMode ?? 'exact') === 'exact' ? { expectedRowCounts: artifact.rowCounts } : {}),
+      ...(typeof artifact.source.clientVersion === 'string' ? { dumpVersion: artifact.source.clientVersion } : {}),
+      ...(ctx.pgBin ? { pgBin: ctx.pgBin } : {}),
+    }),
   countQueryRows: (target, sql) => countQueryRows(target, sql),
 };

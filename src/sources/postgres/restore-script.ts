@@ -76,9 +76,44 @@ export const XID_MARK = 'strongbox-restore-xid:';
  * transaction's id goes to psql's stdout, so that the server can be asked afterwards whether
  * it committed: psql exiting 0 proves nothing (it also does at an EOF mid-script, rolling back).
  */
-export function restoreScriptPrologue(force: boolean, lockTimeoutMs = DEFAULT_DB_LOCK_TIMEOUT_MS): string {
-  return `BEGIN;\nSET client_min_messages = error;\n${lockTimeoutSql(lockTimeoutMs)}\nSELECT '${XID_MARK}' || pg_catalog.txid_current();\n${force ? EMPTY_DATABASE_SQL : ''}`;
+export function restoreScriptPrologue(force: boolean, lockTimeoutMs = DEFAULT_DB_LOCK_TIMEOUT_MS, partial = false): string {
+  return `BEGIN;\nSET client_min_messages = error;\n${lockTimeoutSql(lockTimeoutMs)}\nSELECT '${XID_MARK}' || pg_catalog.txid_current();\n${force ? EMPTY_DATABASE_SQL : ''}${partial ? REMEMBER_PUBLIC_SQL : ''}`;
 }
+
+/**
+ * A partial dump that holds `public` itself (`--schema public`) drops and recreates it under
+ * --clean, which would hand it to the restoring role with no privileges for anyone else (an
+ * application role would lose USAGE). Its owner and privileges are remembered in
+ * transaction-local settings (no privilege needed) and put back before the COMMIT.
+ */
+const REMEMBER_PUBLIC_SQL = `SELECT pg_catalog.set_config('strongbox.public_oid', n.oid::text, true),
+  pg_catalog.set_config('strongbox.public_owner', pg_catalog.pg_get_userbyid(n.nspowner), true),
+  pg_catalog.set_config('strongbox.public_acl', COALESCE(n.nspacl::text, ''), true)
+  FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public' \\g /dev/null
+`;
+
+/** Before the COMMIT of a partial restore: a recreated `public` gets its privileges, then its owner, back. */
+export const RESTORE_PUBLIC_SQL = `DO $strongbox_public$
+DECLARE
+  old_oid text := pg_catalog.current_setting('strongbox.public_oid', true);
+  old_owner text := pg_catalog.current_setting('strongbox.public_owner', true);
+  old_acl text := pg_catalog.current_setting('strongbox.public_acl', true);
+  r record;
+BEGIN
+  IF COALESCE(old_oid, '') = '' OR (SELECT n.oid::text FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public') IS NOT DISTINCT FROM old_oid THEN
+    RETURN;
+  END IF;
+  IF old_acl <> '' THEN
+    FOR r IN SELECT a.grantee, a.privilege_type FROM pg_catalog.aclexplode(old_acl::pg_catalog.aclitem[]) a LOOP
+      EXECUTE pg_catalog.format('GRANT %s ON SCHEMA public TO %s', r.privilege_type,
+        CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.grantee)) END);
+    END LOOP;
+  END IF;
+  -- Last: once another role owns it, the restoring role may no longer grant on it.
+  EXECUTE pg_catalog.format('ALTER SCHEMA public OWNER TO %I', old_owner);
+END
+$strongbox_public$;
+`;
 
 
 export function lockTimeoutSql(ms: number): string {

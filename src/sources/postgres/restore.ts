@@ -7,8 +7,11 @@ import { spawnTool } from '../process.js';
 import { childEnv, describe, maskerFor, NEVER, psqlFor, psqlQuery, sessionTag, terminateTaggedSessions, type PgToolPaths } from './connection.js';
 import { describePgRestoreFailure, describeRestoreSqlFailure, UNCHANGED } from './failures.js';
 import { DEFAULT_DB_LOCK_TIMEOUT_MS, HOLD_BACK } from './limits.js';
-import { LockTimeoutHead, lockTimeoutSql, restoreScriptPrologue, XID_MARK } from './restore-script.js';
+import { LockTimeoutHead, lockTimeoutSql, RESTORE_PUBLIC_SQL, restoreScriptPrologue, XID_MARK } from './restore-script.js';
 import { TailHolder } from './tail-holder.js';
+import type { RowCounts } from '../adapter.js';
+import { findClient, type ClientSearch } from './clients.js';
+import { rowCountCheckSql } from './row-count-sql.js';
 import { countUserObjects } from './target.js';
 import { parsePostgresUrl, type PgTarget } from './url.js';
 
@@ -131,6 +134,18 @@ function warnIfUnrestricted(head: string, reporter: Reporter): void {
   }
 }
 
+/**
+ * The script's held tail with `sql` put just before pg_restore's final COMMIT (the row-count
+ * check, the partial restore's care for `public`), so a failure there raises inside the
+ * transaction and nothing is committed.
+ */
+function beforeCommit(tail: Buffer, sql: string): Buffer | Error {
+  if (!sql) return tail;
+  const at = tail.toString('latin1').lastIndexOf('\nCOMMIT;\n');
+  if (at < 0) return new StrongboxError(`pg_restore's script did not end with the COMMIT of its transaction, so the restored data could not be checked; ${UNCHANGED}`);
+  return Buffer.concat([tail.subarray(0, at + 1), Buffer.from(sql, 'utf8'), tail.subarray(at + 1)]);
+}
+
 export interface RestorePostgresOptions extends PgToolPaths {
   /** Replace a non-empty database: everything in it is dropped first, in the same transaction. */
   force: boolean;
@@ -140,6 +155,17 @@ export interface RestorePostgresOptions extends PgToolPaths {
   keepOwnership?: boolean;
   /** How long a statement may wait for a lock (`--db-lock-timeout`); default 5 min. */
   lockTimeoutMs?: number;
+  /**
+   * The dump left objects out (--schema, --table…): `force` then replaces only the objects it
+   * holds (`pg_restore --clean --if-exists`) instead of emptying the database.
+   */
+  partial?: boolean;
+  /** Rows per table the restored data must have before the COMMIT (the manifest's exact counts). */
+  expectedRowCounts?: RowCounts;
+  /** The pg_dump version that wrote the archive: pg_restore must be at least as new. */
+  dumpVersion?: string;
+  pgBin?: string;
+  search?: ClientSearch;
 }
 
 /**
@@ -154,20 +180,36 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   const signal = opts.signal ?? cancelSignal();
   signal.throwIfAborted();
 
-  const objects = await countUserObjects(t, opts, mask);
+  // An explicit pg_restore runs as is (tests); otherwise one that can read the dump, and its psql.
+  const tools: PgToolPaths = { ...opts };
+  if (!opts.pgRestore) {
+    const client = await findClient('pg_restore', opts.dumpVersion || '0', `restoring a dump written by pg_dump ${opts.dumpVersion || '(version not recorded)'}`, {
+      env: childEnv(t, false),
+      ...opts.search,
+      ...(opts.pgBin ? { pgBin: opts.pgBin } : {}),
+    });
+    tools.pgRestore = client.tool;
+    tools.psql ??= client.psql;
+    opts.reporter.debug(`pg_restore ${client.version} (${client.tool}) restoring into ${where}`);
+  }
+
+  const objects = await countUserObjects(t, tools, mask);
   if (objects > 0 && !opts.force) {
     throw new RefusedError(
       `PostgreSQL ${where} is not empty (${objects} tables, views or sequences)`,
       'rerun with --force to replace the whole database with the backup (whatever is not in the backup is dropped)',
     );
   }
-  if (opts.force) opts.reporter.info(`replacing everything in ${where} with the backup (--force)`);
+  if (opts.force && opts.partial) opts.reporter.info(`replacing the objects this partial backup holds in ${where}, and nothing else (--force)`);
+  else if (opts.force) opts.reporter.info(`replacing everything in ${where} with the backup (--force)`);
   signal.throwIfAborted();
 
   const readerArgs = ['--single-transaction', '--file=-'];
+  // A partial dump drops exactly its own objects (each DROP … IF EXISTS, without CASCADE).
+  if (opts.partial) readerArgs.push('--clean', '--if-exists');
   if (!opts.keepOwnership) readerArgs.push('--no-owner', '--no-privileges');
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_DB_LOCK_TIMEOUT_MS;
-  const reader = spawnTool(opts.pgRestore ?? 'pg_restore', readerArgs, {
+  const reader = spawnTool(tools.pgRestore ?? 'pg_restore', readerArgs, {
     name: 'pg_restore',
     env: childEnv(t, false),
     stdin: true,
@@ -177,7 +219,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     signal,
   });
   const tag = sessionTag('restore');
-  const writer = spawnTool(psqlFor(opts), ['-X', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--file=-', `--dbname=${t.connectionUrl}`], {
+  const writer = spawnTool(psqlFor(tools), ['-X', '--no-password', '--quiet', '-v', 'ON_ERROR_STOP=1', '--file=-', `--dbname=${t.connectionUrl}`], {
     name: 'psql',
     env: { ...childEnv(t), PGAPPNAME: tag },
     stdin: true,
@@ -219,7 +261,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     // A session queued for a lock would linger (blocking the table's readers) until granted.
     // Ending it rolls back, which is safe only while the COMMIT was never handed to psql. A
     // psql that exited by itself closed its session itself.
-    if (!scriptComplete && psqlRunning) sessionEnded = terminateTaggedSessions(t, tag, opts, mask, opts.reporter);
+    if (!scriptComplete && psqlRunning) sessionEnded = terminateTaggedSessions(t, tag, tools, mask, opts.reporter);
   };
   reader.exited.catch((err: unknown) => fail(err, false));
   writer.exited.then(
@@ -235,7 +277,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   signal.addEventListener('abort', onAbort, { once: true });
 
   try {
-    await write(sqlIn, restoreScriptPrologue(opts.force, lockTimeoutMs));
+    await write(sqlIn, restoreScriptPrologue(opts.force && !opts.partial, lockTimeoutMs, !!opts.partial));
     const heldScript = new TailHolder(HOLD_BACK);
     const script = new LockTimeoutHead(lockTimeoutSql(lockTimeoutMs));
     pipeline(reader.child.stdout!, script).catch(() => {}); // its failures show in pg_restore's exit status
@@ -247,7 +289,10 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     await Promise.all([reader.exited.catch(() => {}), copying]);
     if (!failed && inputEnded) {
       // The input ended cleanly and pg_restore exited 0: psql may now see the COMMIT.
-      for (const part of heldScript.rest()) await write(sqlIn, part);
+      const checks = `${opts.partial ? RESTORE_PUBLIC_SQL : ''}${opts.expectedRowCounts && Object.keys(opts.expectedRowCounts).length ? rowCountCheckSql(opts.expectedRowCounts) : ''}`;
+      const tail = beforeCommit(Buffer.concat(heldScript.rest()), checks);
+      if (tail instanceof Error) fail(tail, false);
+      else await write(sqlIn, tail);
       if (!failed && writable(sqlIn)) {
         scriptComplete = true;
         sqlIn.end();
@@ -273,7 +318,7 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   }
   const xid = new RegExp(`${XID_MARK}(\\d+)`).exec(output)?.[1];
   const status = xid
-    ? await transactionStatus(t, xid, opts, mask).catch((err: unknown) => {
+    ? await transactionStatus(t, xid, tools, mask).catch((err: unknown) => {
         throw new StrongboxError(`the restore script ran to its end in ${where}, but whether it committed could not be checked: ${(err as Error).message}`, {
           hint: `check the restored data yourself, or ask the server: SELECT txid_status(${xid})`,
           cause: err,

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import type { RowCounts } from '../adapter.js';
+import { patternToRegex, type PgScope } from './scope.js';
+
+/**
+ * The SQL that counts rows of exactly the tables whose data pg_dump dumps, keyed
+ * `schema.table`, and the check a restore runs on them before its COMMIT.
+ *
+ * Which tables: ordinary tables and partitions (relkind 'r'; a partitioned parent holds no
+ * rows itself) outside the system schemas and not belonging to an extension, selected the way
+ * pg_dump selects them: with --table only the matching tables (and --schema/--exclude-schema
+ * then have no effect, as in pg_dump); else those in --schema schemas, minus --exclude-schema;
+ * minus --exclude-table and --exclude-table-data. A pattern without a schema matches tables
+ * visible on the search path, as pg_dump's does. Unlogged tables are left out on a standby
+ * (pg_dump dumps no unlogged data there). Tables pg_dump dumps data of that are not counted
+ * (an extension's configuration tables) are simply not compared.
+ */
+
+const RE = 'OPERATOR(pg_catalog.~)';
+
+function literal(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+function schemaMatch(pattern: string): string {
+  // A dotted schema pattern is db.schema: its last part is the schema.
+  return `n.nspname ${RE} ${literal(patternToRegex(pattern).name)} COLLATE pg_catalog.default`;
+}
+
+function tableMatch(pattern: string): string {
+  const { schema, name } = patternToRegex(pattern);
+  const rel = `c.relname ${RE} ${literal(name)} COLLATE pg_catalog.default`;
+  return schema !== undefined ? `(${rel} AND n.nspname ${RE} ${literal(schema)} COLLATE pg_catalog.default)` : `(${rel} AND pg_catalog.pg_table_is_visible(c.oid))`;
+}
+
+function any(patterns: string[], match: (p: string) => string): string {
+  return patterns.length ? `(${patterns.map(match).join(' OR ')})` : 'false';
+}
+
+/** FROM … WHERE selecting the dumped-data tables of `scope` (aliases c, n). */
+export function dumpedTablesFrom(scope: PgScope): string {
+  const where = [
+    "c.relkind = 'r'",
+    "n.nspname <> 'information_schema'",
+    "n.nspname !~ '^pg_'",
+    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid = c.oid AND e.deptype = 'e')`,
+    "(c.relpersistence <> 'u' OR NOT pg_catalog.pg_is_in_recovery())",
+  ];
+  if (scope.tables.length) where.push(any(scope.tables, tableMatch));
+  else {
+    if (scope.schemas.length) where.push(any(scope.schemas, schemaMatch));
+    if (scope.excludeSchemas.length) where.push(`NOT ${any(scope.excludeSchemas, schemaMatch)}`);
+  }
+  if (scope.excludeTables.length) where.push(`NOT ${any(scope.excludeTables, tableMatch)}`);
+  if (scope.excludeTableData.length) where.push(`NOT ${any(scope.excludeTableData, tableMatch)}`);
+  return `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\nWHERE ${where.join('\n  AND ')}`;
+}
+
+export const COUNTS_MARK = 'strongbox-row-counts:';
+
+/**
+ * One statement, one line of output: `COUNTS_MARK{"schema.table": n, …}` (JSON, so any name
+ * survives). Exact counts run count(*) per table through query_to_xml, in the session's
+ * snapshot and role (so under RLS they are the rows that role sees); estimates read reltuples.
+ */
+export function rowCountQuery(scope: PgScope, mode: 'exact' | 'estimate'): string {
+  const value =
+    mode === 'exact'
+      ? `(pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(pg_catalog.format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint`
+      : 'GREATEST(c.reltuples, 0)::bigint';
+  return `SELECT ${literal(COUNTS_MARK)} || COALESCE(pg_catalog.json_object_agg(n.nspname || '.' || c.relname, ${value})::text, '{}')\n${dumpedTablesFrom(scope)};`;
+}
+
+/** Parses the marked line of {@link rowCountQuery}'s output; undefined if absent or malformed. */
+export function parseRowCounts(output: string): RowCounts | undefined {
+  const line = output.split('\n').find((l) => l.startsWith(COUNTS_MARK));
+  if (line === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(line.slice(COUNTS_MARK.length));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const out: RowCounts = {};
+    for (const [k, v] of Object.entries(parsed)) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return undefined;
+      out[k] = v;
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+export const ROW_COUNT_MISMATCH = 'strongbox row count mismatch';
+
+/**
+ * A DO block for the end of a restore's transaction (before pg_restore's COMMIT): counts each
+ * recorded table and raises, naming every table that differs, so the transaction rolls back.
+ * Tables are found by their `schema.table` key, so no key is ever parsed.
+ */
+export function rowCountCheckSql(expected: RowCounts): string {
+  const json = JSON.stringify(expected);
+  // Dollar-quote tags that the JSON (table names from the manifest) cannot close.
+  let suffix = '';
+  while (json.includes(`$c${suffix}$`) || json.includes(`$check${suffix}$`)) suffix = randomBytes(4).toString('hex');
+  const [q, body] = [`$c${suffix}$`, `$check${suffix}$`];
+  // At most a few tables named: psql's error keeps only the last lines of stderr.
+  return `DO ${body}
+DECLARE
+  r record;
+  found bigint;
+  bad text := '';
+  n int := 0;
+BEGIN
+  FOR r IN SELECT e.key, e.value::bigint AS expected, c.oid AS rel, ns.nspname, c.relname
+      FROM pg_catalog.jsonb_each_text(${q}${json}${q}::jsonb) e
+      LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace)
+        ON ns.nspname || '.' || c.relname = e.key AND c.relkind IN ('r', 'p')
+      ORDER BY e.key LOOP
+    IF r.rel IS NULL THEN
+      found := NULL;
+    ELSE
+      EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', r.nspname, r.relname) INTO found;
+    END IF;
+    IF found IS DISTINCT FROM r.expected THEN
+      n := n + 1;
+      IF n <= 5 THEN
+        bad := bad || pg_catalog.format(E'\\n  %s: expected %s rows, %s', r.key, r.expected, COALESCE('found ' || found, 'table missing'));
+      END IF;
+    END IF;
+  END LOOP;
+  IF n > 5 THEN
+    bad := bad || pg_catalog.format(E'\\n  and %s more tables', n - 5);
+  END IF;
+  IF n > 0 THEN
+    RAISE EXCEPTION '${ROW_COUNT_MISMATCH}:%', bad;
+  END IF;
+END
+${body};
+`;
+}

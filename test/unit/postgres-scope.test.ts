@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/shared/errors.js';
+import { parseRowCounts, rowCountCheckSql } from '../../src/sources/postgres/row-count-sql.js';
+import { isPartialDump, isPartialScope, patternToRegex, scopeArgs, scopeDetails, scopeFromOptions } from '../../src/sources/postgres/scope.js';
+
+describe('PostgreSQL dump scope', () => {
+  it('gives pg_dump each pattern as one --flag=PATTERN argument, so none reads as an option', () => {
+    const scope = scopeFromOptions({ schemas: ['tenant_*'], tables: ['public.orders', 's."Odd Name"'], excludeTableData: ['audit'] });
+    expect(scopeArgs(scope)).toEqual(['--schema=tenant_*', '--table=public.orders', '--table=s."Odd Name"', '--exclude-table-data=audit']);
+  });
+
+  it.each([
+    [{ tables: [''] }, /--table pattern is empty/],
+    [{ excludeSchemas: ['  '] }, /--exclude-schema pattern is empty/],
+    [{ schemas: ['-n'] }, /--schema pattern "-n" starts with "-"/],
+    [{ excludeTableData: ['a\nb'] }, /control character/],
+  ])('refuses %j with a usage error naming the flag', (options, message) => {
+    expect(() => scopeFromOptions(options)).toThrow(UsageError);
+    expect(() => scopeFromOptions(options)).toThrow(message);
+  });
+
+  it('calls a dump partial when it leaves objects out, not when it leaves only rows out', () => {
+    expect(isPartialScope(scopeFromOptions({ excludeTableData: ['audit'] }))).toBe(false);
+    expect(isPartialScope(scopeFromOptions({ excludeTables: ['audit'] }))).toBe(true);
+    expect(scopeDetails(scopeFromOptions({ tables: ['t'] }))).toEqual({ tables: ['t'], partial: true });
+    expect(isPartialDump({ engine: 'postgresql' })).toBe(false); // a manifest from before scopes: full
+    expect(isPartialDump({ schemas: ['a'] })).toBe(true);
+  });
+
+  it.each([
+    ['orders', { name: '^(orders)$' }],
+    ['Public.Orders', { schema: '^(public)$', name: '^(orders)$' }],
+    ['s.*', { schema: '^(s)$', name: '^(.*)$' }],
+    ['t?', { name: '^(t.)$' }],
+    ['"Mixed.Case"', { name: '^(Mixed\\.Case)$' }],
+    ['"a""b"', { name: '^(a"b)$' }],
+    ['db.s.t', { schema: '^(s)$', name: '^(t)$' }],
+    ['price$', { name: '^(price\\$)$' }],
+  ])('turns the pattern %s into the regex pg_dump uses', (pattern, expected) => {
+    expect(patternToRegex(pattern)).toEqual(expected);
+  });
+});
+
+describe('row counts', () => {
+  it('reads only a well-formed, marked line of counts', () => {
+    expect(parseRowCounts('noise\nstrongbox-row-counts:{"public.t": 3}\n')).toEqual({ 'public.t': 3 });
+    expect(parseRowCounts('strongbox-row-counts:{"public.t": -1}')).toBeUndefined();
+    expect(parseRowCounts('strongbox-row-counts:[1]')).toBeUndefined();
+    expect(parseRowCounts('strongbox-row-counts:{')).toBeUndefined();
+    expect(parseRowCounts('{"public.t": 3}')).toBeUndefined();
+  });
+
+  it('quotes the expected counts so no table name can end the check early', () => {
+    const sql = rowCountCheckSql({ 'public.we$c$ird': 1, 'public.x$check$y': 2 });
+    const tag = /^DO (\$check[0-9a-f]*\$)/.exec(sql)![1]!;
+    expect(tag).not.toBe('$check$');
+    // The body's tag appears exactly twice: where it opens and where it closes.
+    expect(sql.split(tag)).toHaveLength(3);
+  });
+});
