@@ -64,7 +64,7 @@ describe('manifest values this version does not know', () => {
     ['compression', (m: any) => (m.artifacts[0].compression.algorithm = 'lz4'), /artifacts\[0\]\.compression\.algorithm "lz4" is not one of zstd, gzip, none/],
     ['artifact encryption', (m: any) => (m.artifacts[0].encryption.scheme = 'rot13'), /artifacts\[0\]\.encryption\.scheme "rot13" is not one of age, none/],
     ['backup encryption', (m: any) => (m.encryption.scheme = 'aes'), /encryption\.scheme "aes" is not one of age, none/],
-    ['artifact kind', (m: any) => (m.artifacts[0].kind = 'mysql'), /artifacts\[0\]\.kind "mysql" is not one of postgres, files/],
+    ['artifact kind', (m: any) => (m.artifacts[0].kind = 'redis'), /artifacts\[0\]\.kind "redis" is not one of postgres, mysql, sqlite, files/],
     ['missing algorithm', (m: any) => delete m.artifacts[0].compression.algorithm, /compression\.algorithm is missing/],
   ])('refuses an unknown %s by name', (_what, edit, message) => {
     expect(() => parseManifest(bytes(edit), 'memory://m')).toThrow(message);
