@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-XJNZZ45E.js";
+} from "./chunks/chunk-SYEFZDAX.js";
 import {
   verify
-} from "./chunks/chunk-SXGS6HU2.js";
+} from "./chunks/chunk-YHMLJQMZ.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-YIUXNXIS.js";
+} from "./chunks/chunk-4G4PPDXT.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-X3Y6MRBO.js";
+} from "./chunks/chunk-F6FEOHJW.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -154,6 +154,16 @@ async function runBackupAction() {
         sqlite: list("sqlite"),
         files: list("files"),
         exclude: list("exclude"),
+        postgresOptions: {
+          schemas: list("schema"),
+          excludeSchemas: list("exclude-schema"),
+          tables: list("table"),
+          excludeTables: list("exclude-table"),
+          excludeTableData: list("exclude-table-data"),
+          rowSecurity: flag("row-security"),
+          rowCounts: optional("row-counts"),
+          pgBin: optional("pg-bin")
+        },
         recipients,
         passphrase,
         passphraseSource: "input passphrase",

@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-XJNZZ45E.js";
+} from "./chunks/chunk-SYEFZDAX.js";
 import {
   rollback
-} from "./chunks/chunk-WPXWYNPD.js";
+} from "./chunks/chunk-EFO45AEN.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-TD7XGKU5.js";
+} from "./chunks/chunk-PY72QD2X.js";
 import {
   verify
-} from "./chunks/chunk-SXGS6HU2.js";
+} from "./chunks/chunk-YHMLJQMZ.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -52,6 +52,7 @@ import {
   resolveDbLockTimeout,
   resolveDecryption,
   resolveLock,
+  resolvePgBin,
   resolvePolicy,
   resolveSigningKey,
   resolveTrust,
@@ -60,7 +61,7 @@ import {
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-X3Y6MRBO.js";
+} from "./chunks/chunk-F6FEOHJW.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3619,7 +3620,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none").choices(["exact", "estimate", "none"]).default("exact")).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const postgres = sourceUrls("postgres", o.postgres, o.postgresEnv, env, reporter);
     const mysql = sourceUrls("mysql", o.mysql, o.mysqlEnv, env, reporter);
@@ -3631,6 +3632,16 @@ ${identity}
         sqlite: o.sqlite,
         files: o.files,
         exclude: o.exclude,
+        postgresOptions: {
+          schemas: o.schema,
+          excludeSchemas: o.excludeSchema,
+          tables: o.table,
+          excludeTables: o.excludeTable,
+          excludeTableData: o.excludeTableData,
+          rowSecurity: !!o.rowSecurity,
+          rowCounts: o.rowCounts,
+          pgBin: o.pgBin
+        },
         recipients: o.recipient,
         ...passphraseFromEnv(o.passphraseEnv, env),
         unencrypted: !!o.unencrypted,
@@ -3714,7 +3725,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
+    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
@@ -3730,7 +3741,8 @@ ${identity}
       force: !!o.force,
       reporter,
       lock: resolveLock(o, env),
-      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout)
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
+      ...resolvePgBin(o.pgBin)
     });
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
@@ -3781,7 +3793,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--json", "print the result as JSON on stdout")
+    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", "fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long", "5m").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
@@ -3804,7 +3816,8 @@ ${identity}
       origin: originFromEnv(env),
       reporter,
       lock: resolveLock(o, env),
-      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout)
+      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
+      ...resolvePgBin(o.pgBin)
     });
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ""}; safety backup ${result.safetyBackupId}

@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-TD7XGKU5.js";
+} from "./chunks/chunk-PY72QD2X.js";
 import {
   actionsReporter,
   commaList,
@@ -16,13 +16,14 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-YIUXNXIS.js";
+} from "./chunks/chunk-4G4PPDXT.js";
 import {
   exitSoonIfCancelled,
   openDestinations,
   resolveDbLockTimeout,
-  resolveLock
-} from "./chunks/chunk-X3Y6MRBO.js";
+  resolveLock,
+  resolvePgBin
+} from "./chunks/chunk-F6FEOHJW.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -43,7 +44,8 @@ async function runRestoreAction() {
       force: flag("force"),
       reporter: actionsReporter,
       lock: resolveLock({ lockWait: optional("lock-wait") }, process.env),
-      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout"))
+      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")),
+      ...resolvePgBin(optional("pg-bin"))
     });
     setOutput("backup-id", result.backupId);
     const release = releaseOf(result.manifest.origin);

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-WPXWYNPD.js";
-import "./chunks/chunk-TD7XGKU5.js";
-import "./chunks/chunk-SXGS6HU2.js";
+} from "./chunks/chunk-EFO45AEN.js";
+import "./chunks/chunk-PY72QD2X.js";
+import "./chunks/chunk-YHMLJQMZ.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-YIUXNXIS.js";
+} from "./chunks/chunk-4G4PPDXT.js";
 import {
   UsageError,
   childEnvironment,
@@ -28,8 +28,9 @@ import {
   originFromEnv,
   resolveDbLockTimeout,
   resolveLock,
+  resolvePgBin,
   validateRecipient
-} from "./chunks/chunk-X3Y6MRBO.js";
+} from "./chunks/chunk-F6FEOHJW.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -76,7 +77,8 @@ async function runRollbackAction() {
       origin: originFromEnv(process.env),
       reporter: actionsReporter,
       lock: resolveLock({ lockWait: optional("lock-wait") }, process.env),
-      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout"))
+      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")),
+      ...resolvePgBin(optional("pg-bin"))
     });
     setOutput("backup-id", result.backupId);
     setOutput("git-sha", result.gitSha ?? "");

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-SXGS6HU2.js";
+} from "./chunks/chunk-YHMLJQMZ.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -14,7 +14,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-YIUXNXIS.js";
+} from "./chunks/chunk-4G4PPDXT.js";
 import {
   UsageError,
   describeSignature,
@@ -22,7 +22,7 @@ import {
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-X3Y6MRBO.js";
+} from "./chunks/chunk-F6FEOHJW.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
