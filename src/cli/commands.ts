@@ -200,7 +200,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
       .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
       .option('--deployed-ref <ref>', 'git ref of that release, e.g. refs/tags/v1.4.1')
-      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long', '5m')
       .option('--schema <pattern>', 'PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)', collect, [])
       .option('--exclude-schema <pattern>', 'PostgreSQL: leave out schemas matching this pattern (repeatable)', collect, [])
       .option('--table <pattern>', 'PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)', collect, [])
@@ -349,7 +349,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
-      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long', '5m')
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
@@ -451,7 +451,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
       .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
-      .option('--db-lock-timeout <duration>', 'fail when a PostgreSQL table lock held by another session blocks the dump or restore for this long', '5m')
+      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long', '5m')
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
