@@ -54,6 +54,7 @@ export async function runBackupAction(): Promise<void> {
         sqlite: list('sqlite'),
         files: list('files'),
         exclude: list('exclude'),
+        rowCounts: optional('row-counts'),
         postgresOptions: {
           schemas: list('schema'),
           excludeSchemas: list('exclude-schema'),
@@ -61,7 +62,6 @@ export async function runBackupAction(): Promise<void> {
           excludeTables: list('exclude-table'),
           excludeTableData: list('exclude-table-data'),
           rowSecurity: flag('row-security'),
-          rowCounts: optional('row-counts'),
           pgBin: optional('pg-bin'),
         },
         recipients,

@@ -222,6 +222,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         sqlite: o.sqlite,
         files: o.files,
         exclude: o.exclude,
+        rowCounts: o.rowCounts,
         postgresOptions: {
           schemas: o.schema,
           excludeSchemas: o.excludeSchema,
@@ -229,7 +230,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           excludeTables: o.excludeTable,
           excludeTableData: o.excludeTableData,
           rowSecurity: !!o.rowSecurity,
-          rowCounts: o.rowCounts,
           pgBin: o.pgBin,
         },
         recipients: o.recipient,

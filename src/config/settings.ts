@@ -16,9 +16,8 @@ import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
 import { findSourceAdapter } from '../sources/index.js';
-import { postgresUrlSecrets } from '../sources/postgres/url.js';
 import { scopeFromOptions } from '../sources/postgres/scope.js';
-import type { SourceOptions } from '../sources/adapter.js';
+import type { RowCountMode, SourceOptions } from '../sources/adapter.js';
 import { resolve as resolvePath } from 'node:path';
 
 /**
@@ -254,8 +253,10 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   sqlite?: string[];
   files: string[];
   exclude: string[];
-  /** PostgreSQL sources: what part to dump, as whom, how rows are counted, which client. */
+  /** PostgreSQL sources: what part to dump, as whom, which client. */
   postgresOptions?: PostgresBackupSettings;
+  /** Every database source: exact (default), estimate or none (`--row-counts`). */
+  rowCounts?: string;
   labels: string[];
   compression?: string;
   level?: string;
@@ -271,17 +272,18 @@ export interface PostgresBackupSettings {
   excludeTables?: string[];
   excludeTableData?: string[];
   rowSecurity?: boolean;
-  /** exact (default), estimate or none. */
-  rowCounts?: string;
   pgBin?: string;
 }
 
 /** The PostgreSQL settings as SourceSpec options, checked (empty or flag-like patterns fail here). */
-export function resolvePostgresOptions(s: PostgresBackupSettings = {}): SourceOptions {
-  const mode = s.rowCounts?.trim() || 'exact';
-  if (mode !== 'exact' && mode !== 'estimate' && mode !== 'none') {
-    throw new UsageError(`--row-counts "${s.rowCounts}" must be exact, estimate or none`);
-  }
+/** `--row-counts` / input row-counts: how every database source counts its rows into the manifest. */
+export function resolveRowCounts(value: string | undefined): RowCountMode {
+  const mode = value?.trim() || 'exact';
+  if (mode !== 'exact' && mode !== 'estimate' && mode !== 'none') throw new UsageError(`--row-counts "${value}" must be exact, estimate or none`);
+  return mode;
+}
+
+export function resolvePostgresOptions(s: PostgresBackupSettings = {}, rowCounts: RowCountMode = 'exact'): SourceOptions {
   const options: SourceOptions = {
     ...scopeFromOptions({
       schemas: s.schemas ?? [],
@@ -290,7 +292,7 @@ export function resolvePostgresOptions(s: PostgresBackupSettings = {}): SourceOp
       excludeTables: s.excludeTables ?? [],
       excludeTableData: s.excludeTableData ?? [],
     }),
-    rowCounts: mode,
+    rowCounts,
   };
   if (s.rowSecurity) options.rowSecurity = true;
   const pgBin = s.pgBin?.trim();
@@ -314,12 +316,12 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   if (level !== undefined && !Number.isInteger(level)) throw new UsageError(`--level "${s.level}" is not a whole number`);
   validateLevel(algorithm, level);
   validateLabels(s.labels);
-  const postgresOptions = resolvePostgresOptions(s.postgresOptions);
+  const rowCounts = resolveRowCounts(s.rowCounts);
+  const postgresOptions = resolvePostgresOptions(s.postgresOptions, rowCounts);
   const sources: SourceSpec[] = [
     ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location, options: postgresOptions })),
-    // --row-counts applies to every database source.
-    ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts: postgresOptions.rowCounts } })),
-    ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts: postgresOptions.rowCounts } })),
+    ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts } })),
+    ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts } })),
     ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
   ];
   if (sources.some((x) => x.location.trim() === '')) {
@@ -354,12 +356,6 @@ export function maskLocation(kind: string, location: string, reporter: Reporter)
   for (const secret of locationSecrets(kind, location)) reporter.setSecret(secret);
 }
 
-/** Masks a PostgreSQL URL's passwords (kept for the edges that only know PostgreSQL). */
-export function maskUrlPassword(url: string, reporter: Reporter): void {
-  maskLocation('postgres', url, reporter);
-}
-
-export { postgresUrlSecrets };
 
 /** Where a backup ran, from the GitHub Actions environment when there is one. */
 export function originFromEnv(env: NodeJS.ProcessEnv): Origin {

@@ -167,6 +167,13 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
 }
 
 async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): Promise<ArtifactPlan[]> {
+  // The same source twice would store it twice under two names; a doubled flag is a typo.
+  const seen = new Set<string>();
+  for (const s of sources) {
+    const key = `${s.kind}\0${s.location}`;
+    if (seen.has(key)) throw new UsageError(`the same ${sourceAdapter(s.kind).sourceFlag} source is given twice`, 'give each source once');
+    seen.add(key);
+  }
   const ctx: DumpContext = { reporter, lockTimeoutMs, leaveOut: localRepositories(destinations) };
   for (const s of sources) await sourceAdapter(s.kind).checkSource?.(s, ctx);
   const used = new Set<string>();

@@ -127,7 +127,14 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
     throwIfCancelled();
     reporter.info(`  restoring ${describeArtifact(job.artifact)} → ${job.display}`);
     const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job));
-    await job.adapter.restore(plain, job.target, job.artifact, targetContext(opts));
+    try {
+      await job.adapter.restore(plain, job.target, job.artifact, targetContext(opts));
+    } catch (err) {
+      // An adapter that fails before reading its input (a refused login) must not leave the
+      // decryptor and zstd child waiting to write: the process would never exit.
+      plain.destroy();
+      throw err;
+    }
     restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
     const left = jobs.slice(restored.length).map((j) => `${printable(j.artifact.name)} → ${j.display}`);
     activity.outcome = `${restored.map((r) => `${printable(r.name)} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;

@@ -241,9 +241,9 @@ async function runChecks(opts: RollbackOptions): Promise<RollbackCheck[]> {
 
 function undoCommand(dest: Destination, safetyId: string, opts: RollbackOptions): string {
   const key = opts.decrypt.passphrase !== undefined ? '--passphrase-env NAME' : '--identity-file KEY';
-  // A database URL may hold a password: the command shows a placeholder for it.
-  const targets = givenTargets(opts.targets).map(({ adapter, target }) =>
-    adapter.kind === 'files' ? `${adapter.targetFlag} ${resolve(target)}` : `${adapter.targetFlag} '<target ${adapter.kind === 'sqlite' ? 'path' : 'URL'}>'`,
-  );
+  // As the adapters display them: a URL without its password (give it as the URL's own
+  // environment variable or credentials file would), a path made absolute.
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const targets = givenTargets(opts.targets).map(({ adapter, target }) => `${adapter.targetFlag} ${quote(adapter.displayTarget(adapter.normalizeTarget(target)))}`);
   return `strongbox restore --from ${dest.display} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
 }

@@ -56,7 +56,7 @@ describe('user data in messages stays on one line (TRIAL 6)', () => {
     const target = join(work, 'restored\n::error::t');
     const r = await runCli(['restore', '--from', repo, '--files-target', target, '--passphrase-env', 'SB_PASS'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expectOneLine(r, `restoring files-src (${src}) → ${join(work, 'restored')}\\n::error::t`);
+    expectOneLine(r, `restoring files-src (files: ${src}) → ${join(work, 'restored')}\\n::error::t`);
   });
 
   it('an s3 destination whose prefix holds a newline is shown escaped in its errors', async () => {

@@ -118,7 +118,7 @@ describe('exit codes and key errors say what happened (trial items 13, 17)', () 
     expect(b.code, b.stderr).toBe(0);
     const list = await cli(['list', '--from', repo]);
     expect(list.stdout).toContain(`run sha ${RUN.slice(0, 12)} deployed ${DEPLOYED.slice(0, 12)}`);
-    expect(list.stdout).toContain(`files-data (${tree})`);
+    expect(list.stdout).toContain(`files-data (files: ${tree})`);
 
     const fresh = join(work, 'repo-never');
     const blank = await runCli(['backup', '--to', fresh, '--init', '--files', tree, '--passphrase-env', 'SB_PASS'], { env: { ...env, SB_PASS: ' '.repeat(16) } });

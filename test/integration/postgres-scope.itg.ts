@@ -1,3 +1,4 @@
+import { RefusedError } from '../../src/shared/errors.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -89,6 +90,15 @@ describe('per-tenant dumps under row-level security', () => {
     const dst = await dbs.create('sb_rls_dst', 'SELECT 1');
     await restore(d.bytes, dst, d, false);
     expect(await dst.sql(`SELECT count(*), count(*) FILTER (WHERE tenant = '${a}') FROM docs`)).toBe('10|10\n');
+
+    // Restored with --force over the shared database it came from, it would delete the other
+    // tenant's 20 rows: refused (exit 7), nothing changed.
+    const before = await rows(src, 'docs');
+    const err = await restore(d.bytes, src, d, true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as RefusedError).exitCode).toBe(7);
+    expect((err as Error).message).toMatch(/per-tenant dump \(--row-security\).*would delete every other role's rows.*nothing was changed/);
+    expect(await rows(src, 'docs')).toBe(before);
   });
 
   it('without --row-security a tenant dump fails with a message naming the flag, and nothing is kept', async () => {

@@ -221,7 +221,9 @@ describe('backup → list → verify → restore', () => {
     const bin = join(work, 'fake-bin');
     mkdirSync(bin, { recursive: true });
     // Starts the real dump, then dies by SIGKILL part-way, as an OOM kill would.
-    writeFileSync(join(bin, 'pg_dump'), `#!/bin/bash\n( exec ${execFileSync('bash', ['-c', 'command -v pg_dump']).toString().trim()} "$@" ) | head -c 20000\nkill -9 $$\n`, { mode: 0o755 });
+    // It answers --version as the real one (a pg_dump whose probe fails is passed over for another).
+    const real = execFileSync('bash', ['-c', 'command -v pg_dump']).toString().trim();
+    writeFileSync(join(bin, 'pg_dump'), `#!/bin/bash\n[ "$1" = --version ] && exec ${real} "$@"\n( exec ${real} "$@" ) | head -c 20000\nkill -9 $$\n`, { mode: 0o755 });
     const repo = join(work, 'killed');
     const r = await cli(['backup', '--to', repo, '--init', '--postgres', source.url, '--recipient', recipient], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.code).not.toBe(0);

@@ -154,11 +154,11 @@ describe('sources that share an artifact name are different series (trial: prune
     const both = await ok(['backup', '--to', repo, '--files', y, '--files', x, '--passphrase-env', 'STRONGBOX_PASS']);
     const r = await cli(['restore', '--from', repo, '--backup', both, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', join(work, 'both')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`several files artifacts (files-data (${y}), files-data-2 (${x}))`);
+    expect(r.stderr).toContain(`several files artifacts (files-data (files: ${y}), files-data-2 (files: ${x}))`);
     const only = await cli(['restore', '--from', repo, '--backup', both, '--passphrase-env', 'STRONGBOX_PASS', '--files-target', join(work, 'both'), '--only', 'files-data-2']);
     expect(only.code, only.stderr).toBe(0);
-    expect(only.stderr).toContain(`restoring files-data-2 (${x}) → ${join(work, 'both')}`);
-    expect((await cli(['list', '--from', repo])).stdout).toContain(`files-data (${y}), files-data-2 (${x})`);
+    expect(only.stderr).toContain(`restoring files-data-2 (files: ${x}) → ${join(work, 'both')}`);
+    expect((await cli(['list', '--from', repo])).stdout).toContain(`files-data (files: ${y}), files-data-2 (files: ${x})`);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskUrlPassword, postgresUrlSecrets } from '../../src/config/settings.js';
+import { maskLocation } from '../../src/config/settings.js';
+import { postgresUrlSecrets } from '../../src/sources/postgres/url.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
 
 describe('postgresUrlSecrets', () => {
@@ -13,10 +14,10 @@ describe('postgresUrlSecrets', () => {
     expect(postgresUrlSecrets('postgres://app@db/app')).toEqual([]);
   });
 
-  it('maskUrlPassword hides each of them from later log lines', () => {
+  it('maskLocation hides each of them from later log lines', () => {
     const lines: string[] = [];
     const r = new ConsoleReporter({ write: (l) => lines.push(l) });
-    for (const url of ['postgres://app@db/app?password=q%26uery-pw', 'postgres://app:multi-pw@h1,h2/app', 'postgres://app:info-pw@db/app?password=query-pw']) maskUrlPassword(url, r);
+    for (const url of ['postgres://app@db/app?password=q%26uery-pw', 'postgres://app:multi-pw@h1,h2/app', 'postgres://app:info-pw@db/app?password=query-pw']) maskLocation('postgres', url, r);
     r.info('q&uery-pw multi-pw info-pw query-pw');
     expect(lines).toEqual(['*** *** *** ***']);
   });

@@ -159,7 +159,9 @@ export async function dumpPostgres(url: string, reporter: Reporter, opts: DumpPo
       throw err;
     },
   );
-  const sessionEnded = dumped.catch(() => (run.child.signalCode ? terminateTaggedSessions(t, tag, tools, mask, reporter) : undefined));
+  // The counting session is SIGKILLed on any failure, and one killed while its count waits for
+  // a lock stays queued on the server as pg_dump's would: end every session of the tag.
+  const sessionEnded = dumped.catch(() => (run.child.signalCode || session ? terminateTaggedSessions(t, tag, tools, mask, reporter) : undefined));
   const guard = new DumpGuard(dumped, where);
 
   const details: SourceDetails = { engine: 'postgresql', serverVersion, clientVersion, database: t.database, host: t.host, dumpFormat: 'custom', ...scopeDetails(scope) };

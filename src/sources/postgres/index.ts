@@ -1,3 +1,4 @@
+import { RefusedError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
 import type { SourceAdapter, SourceDetails } from '../adapter.js';
 import { safeName } from '../artifact-name.js';
@@ -51,8 +52,16 @@ export const postgresAdapter: SourceAdapter = {
   isTargetEmpty: (target) => isPostgresDatabaseEmpty(target),
   safetySource: async (target) => ({ kind: 'postgres', location: target }),
   verifyBeforeRestore: true,
-  restore: (input, target, artifact, ctx) =>
-    restorePostgres(input, target, {
+  restore: async (input, target, artifact, ctx) => {
+    // A tenant's dump (--row-security) holds only the rows that role could see: replacing a
+    // shared database's tables with it would delete every other tenant's rows.
+    if (artifact.source.rowSecurity === true && !(await isPostgresDatabaseEmpty(target))) {
+      throw new RefusedError(
+        `${printable(artifact.name)} is a per-tenant dump (--row-security): it holds only one role's rows, and restoring it over ${printable(redactPostgresUrl(target))}, which is not empty, would delete every other role's rows in the tables it replaces; nothing was changed`,
+        'restore it into a new, empty database, then copy that tenant\'s rows where you need them',
+      );
+    }
+    return restorePostgres(input, target, {
       force: ctx.force,
       reporter: ctx.reporter,
       lockTimeoutMs: ctx.lockTimeoutMs,
@@ -61,6 +70,7 @@ export const postgresAdapter: SourceAdapter = {
       ...(artifact.rowCounts && (artifact.rowCountMode ?? 'exact') === 'exact' ? { expectedRowCounts: artifact.rowCounts } : {}),
       ...(typeof artifact.source.clientVersion === 'string' ? { dumpVersion: artifact.source.clientVersion } : {}),
       ...(ctx.pgBin ? { pgBin: ctx.pgBin } : {}),
-    }),
+    });
+  },
   countQueryRows: (target, sql) => countQueryRows(target, sql),
 };
