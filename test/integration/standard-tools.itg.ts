@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { MY_HOST, MY_PORT, MY_USER, mysqlTestDatabases } from '../helpers/mysql.js';
+import { MY_HOST, MY_PORT, MY_USER, mysqlSql, mysqlTestDatabases } from '../helpers/mysql.js';
 
 const run = promisify(execFile);
 let work: string;
@@ -74,4 +74,32 @@ describe('restoring database backups with the standard tools', () => {
     const dump = async (file: string) => (await run('sqlite3', [file, '.dump'])).stdout;
     expect(await dump(restored)).toBe(await dump(db));
   });
+});
+
+describe('a restore whose adapter fails before it reads the backup', () => {
+  it('exits at once with the error (MySQL: a user who may not create the staging database)', async () => {
+    // Large enough that the decrypted stream cannot sit in pipe buffers: unread, it blocks its writers.
+    const source = await mysqlDbs.create('std_priv_src', `CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=InnoDB;
+      INSERT INTO t SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_60000;`);
+    const repo = join(work, 'repo-priv');
+    const b = await runCli(['backup', '--to', repo, '--init', '--mysql', source.url, '--recipient', recipient]);
+    expect(b.code, b.stderr).toBe(0);
+    const target = await mysqlDbs.create('std_priv_dst');
+    const user = `sbpriv${process.pid}`;
+    await mysqlSql(null, `CREATE USER '${user}'@'%' IDENTIFIED BY 'priv-pw-123'; GRANT ALL ON \`${target.name}\`.* TO '${user}'@'%'`);
+    try {
+      const started = Date.now();
+      const r = await runCli(['restore', '--from', repo, '--identity-file', key, '--mysql-target-env', 'SB_TARGET'], {
+        env: { SB_TARGET: `mysql://${user}:priv-pw-123@${MY_HOST}:${MY_PORT}/${target.name}` },
+      });
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(/error: .*CREATE DATABASE|Access denied/s);
+      expect(r.stderr).not.toContain('priv-pw-123');
+      // Not a hang: the decryptor and zstd behind the unread input are torn down.
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(await target.sql('SHOW TABLES')).toBe('');
+    } finally {
+      await mysqlSql(null, `DROP USER IF EXISTS '${user}'@'%'`);
+    }
+  }, 90_000);
 });
