@@ -1,5 +1,6 @@
+import { ownerState, ownerTag } from '../shared/owned-names.js';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { mkdtemp, rm, statfs } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -95,7 +96,8 @@ export async function fetchVerified(dest: Destination, backupId: string, a: Arti
     );
   const fs = await statfs(base).catch(() => undefined);
   if (fs && fs.bavail * fs.bsize < a.stored.size) throw noSpace(fs.bavail * fs.bsize);
-  const dir = await mkdtemp(join(base, 'strongbox-restore-'));
+  await removeAbandonedCopies(base);
+  const dir = await mkdtemp(join(base, `${COPY_PREFIX}${ownerTag()}`));
   const onExit = () => rmSync(dir, { recursive: true, force: true });
   process.on('exit', onExit);
   const remove = async () => {
@@ -116,6 +118,20 @@ export async function fetchVerified(dest: Destination, backupId: string, a: Arti
     throw err;
   }
   return { path, remove };
+}
+
+const COPY_PREFIX = 'strongbox-restore-';
+
+/**
+ * A restore killed with `kill -9` cannot remove its verified copy (a whole artifact, encrypted):
+ * the next restore does, once the process that made it is gone on this machine.
+ */
+async function removeAbandonedCopies(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[]);
+  for (const n of names) {
+    if (!n.startsWith(COPY_PREFIX) || ownerState(n.slice(COPY_PREFIX.length)).state !== 'gone') continue;
+    await rm(join(base, n), { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;

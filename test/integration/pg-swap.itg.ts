@@ -6,6 +6,9 @@
  * executes statements as they arrive (some with effects no ROLLBACK undoes). The tools are
  * wrapped on PATH to record every start.
  */
+import { spawnSync } from 'node:child_process';
+import { machineTag, ownerTag } from '../../src/shared/owned-names.js';
+import { currentOwner } from '../../src/shared/process-owner.js';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,8 +127,32 @@ describe('#1 restore of a signed backup whose PostgreSQL artifact was swapped fo
     expect(r.code, r.stderr).toBe(0);
     expect((await target.sql('SELECT v FROM t')).trim()).toBe('kept');
     const seen = readFileSync(`${toolLog}.tmp`, 'utf8').trim().split('\n').filter((l) => l.includes('strongbox-'));
-    expect([...new Set(seen)]).toEqual([expect.stringMatching(/^700 strongbox-restore-\w+$/), expect.stringMatching(/^600 strongbox-restore-\w+\/artifact$/)]);
+    expect([...new Set(seen)]).toEqual([expect.stringMatching(/^700 strongbox-restore-[\w-]+$/), expect.stringMatching(/^600 strongbox-restore-[\w-]+\/artifact$/)]);
     expect(ours(temp)).toEqual([]);
+  });
+
+  it('the copy a restore killed with kill -9 left behind is removed by the next restore; one of a running restore is kept', async () => {
+    const src = await db('swap_sweep');
+    await src.sql('CREATE TABLE t (v text); INSERT INTO t VALUES ($$swept$$);');
+    const repo = join(work, 'repo-sweep');
+    const id = await backup(repo, src.url);
+    const target = await db('swap_sweep_target');
+    const temp = join(work, 'tmp-sweep');
+    mkdirSync(temp);
+    // A killed restore's folder: named for a process that has ended (on this machine, boot and pid namespace).
+    const gone = spawnSync('true').pid!;
+    const me = currentOwner();
+    const killed = join(temp, `strongbox-restore-${gone}-0-${machineTag(me)}-AbC123`);
+    const running = join(temp, `strongbox-restore-${ownerTag()}XyZ789`);
+    for (const d of [killed, running]) {
+      mkdirSync(d, { mode: 0o700 });
+      writeFileSync(join(d, 'artifact'), 'a whole encrypted dump');
+    }
+    const r = await runCli(['restore', '--from', repo, '--backup', id, '--identity-file', idFile, '--postgres-target', target.url], { env: { TMPDIR: temp } });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await target.sql('SELECT v FROM t')).trim()).toBe('swept');
+    expect(existsSync(killed)).toBe(false);
+    expect(existsSync(running)).toBe(true);
   });
 
   it('a temp disk too small for the copy: exit 1 naming the size needed and TMPDIR, the target unchanged', async (ctx) => {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, errorMessage } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
-import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../../shared/process-owner.js';
+import { ownerState, ownerTag } from '../../shared/owned-names.js';
+import { systemProbe, type OwnerProbe } from '../../shared/process-owner.js';
 import { printable } from '../../shared/text.js';
 
 /**
@@ -19,16 +19,10 @@ const OLD = '.strongbox-old-';
 /** The longest suffix put after the target's name: staging-<pid>-<start time>-<machine hash>-XXXXXX. */
 const SUFFIX_ROOM = STAGING.length + 7 + 1 + 20 + 1 + 8 + 1 + 6;
 const NAME_MAX = 255;
-const OWNED = /^(\d+)-(\d+)-([0-9a-f]{8})-[A-Za-z0-9]{6}$/;
-
-/** Which machine, boot and pid namespace: a staging folder's owner is checkable only from there. */
-const machineTag = (o: Pick<ProcessOwner, 'host' | 'bootId' | 'pidNamespace'>): string =>
-  createHash('sha256').update(`${o.host}\0${o.bootId ?? ''}\0${o.pidNamespace ?? ''}`).digest('hex').slice(0, 8);
 
 /** The mkdtemp prefix of this process's staging folder for `target`. */
 export function stagingPrefix(target: string, probe: OwnerProbe = systemProbe): string {
-  const me = currentOwner(probe);
-  return `${target}${STAGING}${me.pid}-${me.startTime ?? '0'}-${machineTag(me)}-`;
+  return `${target}${STAGING}${ownerTag(probe)}`;
 }
 
 /** The name of the folder a --force restore moves the old contents to. */
@@ -44,26 +38,23 @@ export function asideName(target: string, random: string): string {
 export async function clearLeftovers(target: string, reporter: Reporter, probe: OwnerProbe = systemProbe): Promise<void> {
   const name = basename(target);
   const names = await readdir(dirname(target)).catch(() => [] as string[]);
-  const me = currentOwner(probe);
-  const tag = machineTag(me);
   for (const n of names) {
     if (!n.startsWith(name)) continue;
     const rest = n.slice(name.length);
     const at = join(dirname(target), n);
     if (rest.startsWith(STAGING)) {
-      const owner = OWNED.exec(rest.slice(STAGING.length));
+      const owner = ownerState(rest.slice(STAGING.length), probe);
       // Only a folder of this machine, boot and pid namespace can be checked from here.
-      if (!owner || owner[3] !== tag || !me.bootId || !me.pidNamespace) {
+      if (owner.state === 'unknown') {
         reporter.warning(
           `${printable(at)} is the staging folder of a restore of ${printable(target)} from another host, an earlier boot or an older version; it is left alone (it holds only a partial restore: remove it once no restore of ${printable(target)} is running)`,
         );
         continue;
       }
-      const startTime = owner[2] === '0' ? undefined : owner[2];
-      if (!ownerIsGone({ ...me, pid: Number(owner[1]), startTime }, probe)) continue; // a restore still running
+      if (owner.state === 'alive') continue; // a restore still running
       try {
         await rm(at, { recursive: true, force: true, maxRetries: 3 });
-        reporter.info(`removed ${printable(at)}, left by an interrupted restore (process ${owner[1]} is gone)`);
+        reporter.info(`removed ${printable(at)}, left by an interrupted restore (process ${owner.pid} is gone)`);
       } catch (err) {
         reporter.warning(`could not remove ${printable(at)}, left by an interrupted restore: ${printable(errorMessage(err))}`);
       }
