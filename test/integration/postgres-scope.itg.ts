@@ -302,7 +302,7 @@ describe('row-count check error', () => {
     const tables = Array.from({ length: 8 }, (_, i) => `t${i}`);
     const src = await dbs.create('sb_many_src', `${tables.map((t) => `CREATE TABLE ${t} (id int); INSERT INTO ${t} VALUES (1);`).join('\n')} CREATE TABLE "we$c$ird.name" (id int); INSERT INTO "we$c$ird.name" VALUES (1), (2);`);
     const d = await dump(src.url);
-    expect(d.rowCounts!['public.we$c$ird.name']).toBe(2);
+    expect(d.rowCounts!['public."we$c$ird.name"']).toBe(2);
     const dst = await dbs.create('sb_many_ok', 'SELECT 1');
     await restore(d.bytes, dst, d, false);
     const wrong = Object.fromEntries(Object.entries(d.rowCounts!).map(([k, v]) => [k, v + 1]));
@@ -313,6 +313,33 @@ describe('row-count check error', () => {
     expect(await dst2.sql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`)).toBe('0\n');
   });
 
+
+  it('keys tell schema "a.b" table "c" from schema "a" table "b.c"; each is checked against its own count; an older backup\'s unquoted key is still found', async () => {
+    const src = await dbs.create(
+      'sb_dotted_src',
+      `CREATE SCHEMA "a.b"; CREATE TABLE "a.b".c (id int); INSERT INTO "a.b".c VALUES (1), (2);
+       CREATE SCHEMA a; CREATE TABLE a."b.c" (id int); INSERT INTO a."b.c" SELECT generate_series(1, 5);
+       CREATE TABLE public."q""uote" (id int); INSERT INTO public."q""uote" VALUES (1);`,
+    );
+    const d = await dump(src.url);
+    expect(d.rowCounts).toEqual({ '"a.b".c': 2, 'a."b.c"': 5, 'public."q""uote"': 1 });
+    const ok = await dbs.create('sb_dotted_ok', 'SELECT 1');
+    await restore(d.bytes, ok, d, false);
+    expect(await ok.sql(`SELECT (SELECT count(*) FROM "a.b".c) || ' ' || (SELECT count(*) FROM a."b.c")`)).toBe('2 5\n');
+    // One count wrong: named by its own key, and nothing is committed.
+    const bad = await dbs.create('sb_dotted_bad', 'SELECT 1');
+    const err = await restore(d.bytes, bad, { ...d, rowCounts: { ...d.rowCounts, 'a."b.c"': 6 } }, false).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/a\."b\.c": expected 6 rows, found 5/);
+    expect((err as Error).message).not.toMatch(/"a\.b"\.c/);
+    expect(await bad.sql(`SELECT count(*) FROM pg_namespace WHERE nspname IN ('a', 'a.b')`)).toBe('0\n');
+    // A manifest written before keys were quoted: `public.q"uote` names one table, so it is still checked.
+    const legacy = await dbs.create('sb_dotted_legacy', 'SELECT 1');
+    await restore(d.bytes, legacy, { ...d, rowCounts: { 'public.q"uote': 1, '"a.b".c': 2 } }, false);
+    const legacyBad = await dbs.create('sb_dotted_legacy_bad', 'SELECT 1');
+    const err2 = await restore(d.bytes, legacyBad, { ...d, rowCounts: { 'public.q"uote': 3 } }, false).catch((e: unknown) => e);
+    expect((err2 as Error).message).toMatch(/public\.q"uote: expected 3 rows, found 1/);
+  });
 
   it('is a VerificationError (exit 3)', async () => {
     const src = await dbs.create('sb_verr_src', `CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);`);

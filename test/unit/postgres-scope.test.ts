@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/shared/errors.js';
-import { parseRowCounts, rowCountCheckSql } from '../../src/sources/postgres/row-count-sql.js';
+import { parseRowCounts, rowCountCheckSql, rowCountKey } from '../../src/sources/postgres/row-count-sql.js';
 import { isPartialDump, isPartialScope, patternToRegex, scopeArgs, scopeDetails, scopeFromOptions } from '../../src/sources/postgres/scope.js';
 
 describe('PostgreSQL dump scope', () => {
@@ -48,6 +48,14 @@ describe('row counts', () => {
     expect(parseRowCounts('strongbox-row-counts:[1]')).toBeUndefined();
     expect(parseRowCounts('strongbox-row-counts:{')).toBeUndefined();
     expect(parseRowCounts('{"public.t": 3}')).toBeUndefined();
+  });
+
+  it('keys a table unambiguously, quoting only a part that holds a dot or a quote', () => {
+    expect(rowCountKey('public', 'users')).toBe('public.users');
+    expect(rowCountKey('a.b', 'c')).toBe('"a.b".c');
+    expect(rowCountKey('a', 'b.c')).toBe('a."b.c"');
+    expect(rowCountKey('a', 'b"c')).toBe('a."b""c"');
+    expect(rowCountKey('a.b', 'c')).not.toBe(rowCountKey('a', 'b.c'));
   });
 
   it('quotes the expected counts so no table name can end the check early', () => {
