@@ -13,6 +13,7 @@ import type { SourceOptions } from '../../src/sources/adapter.js';
 import { dumpPostgres } from '../../src/sources/postgres/dump.js';
 import { postgresAdapter } from '../../src/sources/postgres/index.js';
 import { restorePostgres } from '../../src/sources/postgres/restore.js';
+import { ROW_COUNT_SKIPPED, rowCountCheckSql } from '../../src/sources/postgres/row-count-sql.js';
 import { scopeFromOptions } from '../../src/sources/postgres/scope.js';
 import { runCli } from '../helpers/cli.js';
 import { PG_HOST, PG_PORT, PG_USER, testDatabases, type TestDatabase } from '../helpers/pg.js';
@@ -89,6 +90,67 @@ describe('per-tenant dumps under row-level security', () => {
     const dst = await dbs.create('sb_rls_dst', 'SELECT 1');
     await restore(d.bytes, dst, d, false);
     expect(await dst.sql(`SELECT count(*), count(*) FILTER (WHERE tenant = '${a}') FROM docs`)).toBe('10|10\n');
+  });
+
+  it('a table with FORCE ROW LEVEL SECURITY restores as its owning non-superuser role (managed PostgreSQL), counted exactly, FORCE kept', async () => {
+    const owner = await createRole('sb_force_owner');
+    const src = await dbs.create(
+      'sb_force_src',
+      `CREATE TABLE docs (id int PRIMARY KEY, tenant name NOT NULL);
+       INSERT INTO docs SELECT g, 'tenant_' || (g % 3) FROM generate_series(1, 30) g;
+       ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+       ALTER TABLE docs FORCE ROW LEVEL SECURITY;
+       CREATE POLICY own ON docs USING (tenant = current_user);
+       ALTER TABLE docs OWNER TO ${owner};`,
+    );
+    const d = await dump(src.url);
+    expect(d.rowCounts).toEqual({ 'public.docs': 30 });
+    const dst = await dbs.create('sb_force_dst', 'SELECT 1');
+    await dst.sql(`ALTER DATABASE "${dst.name}" OWNER TO ${owner}`);
+    const { reporter: rep, lines } = reporter();
+    await postgresAdapter.restore(
+      Readable.from([d.bytes]),
+      roleUrl(owner, dst),
+      { name: 'postgres-x', kind: 'postgres', source: d.details, rowCounts: d.rowCounts!, rowCountMode: 'exact' },
+      { reporter: rep, force: false },
+    );
+    expect(lines.join('\n')).not.toContain(ROW_COUNT_SKIPPED);
+    expect(await dst.sql(`SELECT count(*) FROM docs`)).toBe('30\n');
+    expect(await dst.sql(`SELECT relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner) = '${owner}' FROM pg_class WHERE oid = 'public.docs'::regclass`)).toBe('t|t|t\n');
+    // The count is still compared: a wrong one fails the restore, nothing committed.
+    const dst2 = await dbs.create('sb_force_dst2', 'SELECT 1');
+    await dst2.sql(`ALTER DATABASE "${dst2.name}" OWNER TO ${owner}`);
+    const err = await postgresAdapter
+      .restore(Readable.from([d.bytes]), roleUrl(owner, dst2), { name: 'postgres-x', kind: 'postgres', source: d.details, rowCounts: { 'public.docs': 31 }, rowCountMode: 'exact' }, { reporter: rep, force: false })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/public\.docs: expected 31 rows, found 30/);
+    expect(await dst2.sql(`SELECT to_regclass('public.docs') IS NULL`)).toBe('t\n');
+  });
+
+  it("the restore's count check skips, naming them in a warning, the tables its role may not read under row_security = off, and still checks the others", async () => {
+    const other = await createRole('sb_rls_other');
+    const reader = await createRole('sb_rls_reader');
+    const db = await dbs.create(
+      'sb_rls_skip',
+      `CREATE TABLE theirs (id int); INSERT INTO theirs VALUES (1), (2);
+       ALTER TABLE theirs ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON theirs USING (true);
+       ALTER TABLE theirs OWNER TO ${other}; GRANT SELECT ON theirs TO ${reader};
+       CREATE TABLE open_t (id int); INSERT INTO open_t VALUES (1); GRANT SELECT ON open_t TO ${reader};`,
+    );
+    const check = (counts: Record<string, number>) =>
+      run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', roleUrl(reader, db), '-c', `BEGIN; SET row_security = off; ${rowCountCheckSql(counts)} COMMIT;`]).then(
+        (r) => ({ ok: true, stderr: r.stderr }),
+        (e: { stderr: string }) => ({ ok: false, stderr: e.stderr }),
+      );
+    const good = await check({ 'public.theirs': 2, 'public.open_t': 1 });
+    expect(good.ok).toBe(true);
+    expect(good.stderr).toContain(ROW_COUNT_SKIPPED);
+    expect(good.stderr).toMatch(/public\.theirs \(query would be affected by row-level security policy/);
+    expect(good.stderr).not.toContain('open_t');
+    const bad = await check({ 'public.theirs': 2, 'public.open_t': 5 });
+    expect(bad.ok).toBe(false);
+    expect(bad.stderr).toMatch(/public\.open_t: expected 5 rows, found 1/);
   });
 
   it('without --row-security a tenant dump fails with a message naming the flag, and nothing is kept', async () => {

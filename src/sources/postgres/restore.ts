@@ -11,7 +11,7 @@ import { LockTimeoutHead, lockTimeoutSql, RESTORE_PUBLIC_SQL, restoreScriptProlo
 import { TailHolder } from './tail-holder.js';
 import type { RowCounts } from '../adapter.js';
 import { findClient, type ClientSearch } from './clients.js';
-import { rowCountCheckSql } from './row-count-sql.js';
+import { ROW_COUNT_SKIPPED, rowCountCheckSql } from './row-count-sql.js';
 import { countUserObjects } from './target.js';
 import { parsePostgresUrl, type PgTarget } from './url.js';
 
@@ -224,7 +224,11 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     env: { ...childEnv(t), PGAPPNAME: tag },
     stdin: true,
     mask,
-    onStderrLine: (line) => opts.reporter.debug(line),
+    onStderrLine: (line) => {
+      const at = line.indexOf(ROW_COUNT_SKIPPED);
+      if (at < 0) return opts.reporter.debug(line);
+      opts.reporter.warning(`${line.slice(at)} (restored in ${where}, but their row counts were not compared with the manifest: compare them yourself, or restore as a role that may read them)`);
+    },
     describeFailure: (f) => describeRestoreSqlFailure(f, where, lockTimeoutMs),
     // Stopped only by onAbort below, which knows whether the COMMIT has been handed over.
     signal: NEVER,
