@@ -230,6 +230,38 @@ describe('partial dumps', () => {
     expect(await fingerprint(dst)).toBe(before);
   });
 
+  it('an --exclude-table dump of a table outside public restores in place with --force: its schema is kept (not dropped), the excluded table and its rows stay', async () => {
+    const setup = `CREATE SCHEMA app; COMMENT ON SCHEMA app IS 'the app';
+       CREATE TABLE app.items (id int PRIMARY KEY); CREATE TABLE app.audit (at int);
+       CREATE SCHEMA "My App"; CREATE TABLE "My App".t (x int);`;
+    const src = await dbs.create('sb_excl_src', `${setup} INSERT INTO app.items VALUES (1), (2); INSERT INTO app.audit VALUES (10); INSERT INTO "My App".t VALUES (5);`);
+    const d = await dump(src.url, { excludeTables: ['app.audit'] });
+    expect(d.rowCounts).toEqual({ 'app.items': 2, 'My App.t': 1 });
+    // In place: the same database later, with rows the backup predates.
+    await src.sql(`INSERT INTO app.items VALUES (3); INSERT INTO app.audit VALUES (11); INSERT INTO "My App".t VALUES (6);`);
+    await restore(d.bytes, src, d);
+    expect(await rows(src, 'app.items')).toBe('1\n2\n');
+    expect(await rows(src, '"My App".t')).toBe('5\n');
+    expect(await rows(src, 'app.audit')).toBe('10\n11\n');
+    expect(await src.sql(`SELECT obj_description('app'::regnamespace, 'pg_namespace')`)).toBe('the app\n');
+    // Into an empty database the schemas are created.
+    const fresh = await dbs.create('sb_excl_fresh', 'SELECT 1');
+    await restore(d.bytes, fresh, d, false);
+    expect(await rows(fresh, 'app.items')).toBe('1\n2\n');
+    expect(await fresh.sql(`SELECT to_regclass('app.audit') IS NULL`)).toBe('t\n');
+  });
+
+  it('a --schema dump still drops and recreates its schema: a table added there since fails the restore, target unchanged', async () => {
+    const src = await dbs.create('sb_schsel_src', `CREATE SCHEMA tenant; CREATE TABLE tenant.t (v int); INSERT INTO tenant.t VALUES (1);`);
+    const d = await dump(src.url, { schemas: ['tenant'] });
+    await src.sql(`CREATE TABLE tenant.added (v int); INSERT INTO tenant.t VALUES (2);`);
+    const before = await fingerprint(src);
+    const err = await restore(d.bytes, src, d).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StrongboxError);
+    expect((err as Error).message).toMatch(/schema tenant|depend/);
+    expect(await fingerprint(src)).toBe(before);
+  });
+
   it('--exclude-table-data restores the table empty, and its rows are not counted', async () => {
     const src = await dbs.create(
       'sb_nodata_src',
