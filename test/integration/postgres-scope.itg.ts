@@ -14,6 +14,7 @@ import type { SourceOptions } from '../../src/sources/adapter.js';
 import { dumpPostgres } from '../../src/sources/postgres/dump.js';
 import { postgresAdapter } from '../../src/sources/postgres/index.js';
 import { restorePostgres } from '../../src/sources/postgres/restore.js';
+import { ROW_COUNT_SKIPPED, rowCountCheckSql } from '../../src/sources/postgres/row-count-sql.js';
 import { scopeFromOptions } from '../../src/sources/postgres/scope.js';
 import { runCli } from '../helpers/cli.js';
 import { PG_HOST, PG_PORT, PG_USER, testDatabases, type TestDatabase } from '../helpers/pg.js';
@@ -101,6 +102,67 @@ describe('per-tenant dumps under row-level security', () => {
     expect(await rows(src, 'docs')).toBe(before);
   });
 
+  it('a table with FORCE ROW LEVEL SECURITY restores as its owning non-superuser role (managed PostgreSQL), counted exactly, FORCE kept', async () => {
+    const owner = await createRole('sb_force_owner');
+    const src = await dbs.create(
+      'sb_force_src',
+      `CREATE TABLE docs (id int PRIMARY KEY, tenant name NOT NULL);
+       INSERT INTO docs SELECT g, 'tenant_' || (g % 3) FROM generate_series(1, 30) g;
+       ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+       ALTER TABLE docs FORCE ROW LEVEL SECURITY;
+       CREATE POLICY own ON docs USING (tenant = current_user);
+       ALTER TABLE docs OWNER TO ${owner};`,
+    );
+    const d = await dump(src.url);
+    expect(d.rowCounts).toEqual({ 'public.docs': 30 });
+    const dst = await dbs.create('sb_force_dst', 'SELECT 1');
+    await dst.sql(`ALTER DATABASE "${dst.name}" OWNER TO ${owner}`);
+    const { reporter: rep, lines } = reporter();
+    await postgresAdapter.restore(
+      Readable.from([d.bytes]),
+      roleUrl(owner, dst),
+      { name: 'postgres-x', kind: 'postgres', source: d.details, rowCounts: d.rowCounts!, rowCountMode: 'exact' },
+      { reporter: rep, force: false },
+    );
+    expect(lines.join('\n')).not.toContain(ROW_COUNT_SKIPPED);
+    expect(await dst.sql(`SELECT count(*) FROM docs`)).toBe('30\n');
+    expect(await dst.sql(`SELECT relrowsecurity, relforcerowsecurity, pg_get_userbyid(relowner) = '${owner}' FROM pg_class WHERE oid = 'public.docs'::regclass`)).toBe('t|t|t\n');
+    // The count is still compared: a wrong one fails the restore, nothing committed.
+    const dst2 = await dbs.create('sb_force_dst2', 'SELECT 1');
+    await dst2.sql(`ALTER DATABASE "${dst2.name}" OWNER TO ${owner}`);
+    const err = await postgresAdapter
+      .restore(Readable.from([d.bytes]), roleUrl(owner, dst2), { name: 'postgres-x', kind: 'postgres', source: d.details, rowCounts: { 'public.docs': 31 }, rowCountMode: 'exact' }, { reporter: rep, force: false })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/public\.docs: expected 31 rows, found 30/);
+    expect(await dst2.sql(`SELECT to_regclass('public.docs') IS NULL`)).toBe('t\n');
+  });
+
+  it("the restore's count check skips, naming them in a warning, the tables its role may not read under row_security = off, and still checks the others", async () => {
+    const other = await createRole('sb_rls_other');
+    const reader = await createRole('sb_rls_reader');
+    const db = await dbs.create(
+      'sb_rls_skip',
+      `CREATE TABLE theirs (id int); INSERT INTO theirs VALUES (1), (2);
+       ALTER TABLE theirs ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON theirs USING (true);
+       ALTER TABLE theirs OWNER TO ${other}; GRANT SELECT ON theirs TO ${reader};
+       CREATE TABLE open_t (id int); INSERT INTO open_t VALUES (1); GRANT SELECT ON open_t TO ${reader};`,
+    );
+    const check = (counts: Record<string, number>) =>
+      run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', roleUrl(reader, db), '-c', `BEGIN; SET row_security = off; ${rowCountCheckSql(counts)} COMMIT;`]).then(
+        (r) => ({ ok: true, stderr: r.stderr }),
+        (e: { stderr: string }) => ({ ok: false, stderr: e.stderr }),
+      );
+    const good = await check({ 'public.theirs': 2, 'public.open_t': 1 });
+    expect(good.ok).toBe(true);
+    expect(good.stderr).toContain(ROW_COUNT_SKIPPED);
+    expect(good.stderr).toMatch(/public\.theirs \(query would be affected by row-level security policy/);
+    expect(good.stderr).not.toContain('open_t');
+    const bad = await check({ 'public.theirs': 2, 'public.open_t': 5 });
+    expect(bad.ok).toBe(false);
+    expect(bad.stderr).toMatch(/public\.open_t: expected 5 rows, found 1/);
+  });
+
   it('without --row-security a tenant dump fails with a message naming the flag, and nothing is kept', async () => {
     const a = await createRole('sb_tenant_c');
     const src = await dbs.create(
@@ -176,6 +238,38 @@ describe('partial dumps', () => {
     expect((err as Error).message).toMatch(/has dependents outside it[\s\S]*left unchanged[\s\S]*cannot drop table public.orders because other objects depend on it[\s\S]*view public.recent depends on/);
     expect((err as StrongboxError).hint).toMatch(/never drops anything else/);
     expect(await fingerprint(dst)).toBe(before);
+  });
+
+  it('an --exclude-table dump of a table outside public restores in place with --force: its schema is kept (not dropped), the excluded table and its rows stay', async () => {
+    const setup = `CREATE SCHEMA app; COMMENT ON SCHEMA app IS 'the app';
+       CREATE TABLE app.items (id int PRIMARY KEY); CREATE TABLE app.audit (at int);
+       CREATE SCHEMA "My App"; CREATE TABLE "My App".t (x int);`;
+    const src = await dbs.create('sb_excl_src', `${setup} INSERT INTO app.items VALUES (1), (2); INSERT INTO app.audit VALUES (10); INSERT INTO "My App".t VALUES (5);`);
+    const d = await dump(src.url, { excludeTables: ['app.audit'] });
+    expect(d.rowCounts).toEqual({ 'app.items': 2, 'My App.t': 1 });
+    // In place: the same database later, with rows the backup predates.
+    await src.sql(`INSERT INTO app.items VALUES (3); INSERT INTO app.audit VALUES (11); INSERT INTO "My App".t VALUES (6);`);
+    await restore(d.bytes, src, d);
+    expect(await rows(src, 'app.items')).toBe('1\n2\n');
+    expect(await rows(src, '"My App".t')).toBe('5\n');
+    expect(await rows(src, 'app.audit')).toBe('10\n11\n');
+    expect(await src.sql(`SELECT obj_description('app'::regnamespace, 'pg_namespace')`)).toBe('the app\n');
+    // Into an empty database the schemas are created.
+    const fresh = await dbs.create('sb_excl_fresh', 'SELECT 1');
+    await restore(d.bytes, fresh, d, false);
+    expect(await rows(fresh, 'app.items')).toBe('1\n2\n');
+    expect(await fresh.sql(`SELECT to_regclass('app.audit') IS NULL`)).toBe('t\n');
+  });
+
+  it('a --schema dump still drops and recreates its schema: a table added there since fails the restore, target unchanged', async () => {
+    const src = await dbs.create('sb_schsel_src', `CREATE SCHEMA tenant; CREATE TABLE tenant.t (v int); INSERT INTO tenant.t VALUES (1);`);
+    const d = await dump(src.url, { schemas: ['tenant'] });
+    await src.sql(`CREATE TABLE tenant.added (v int); INSERT INTO tenant.t VALUES (2);`);
+    const before = await fingerprint(src);
+    const err = await restore(d.bytes, src, d).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StrongboxError);
+    expect((err as Error).message).toMatch(/schema tenant|depend/);
+    expect(await fingerprint(src)).toBe(before);
   });
 
   it('--exclude-table-data restores the table empty, and its rows are not counted', async () => {
@@ -312,7 +406,7 @@ describe('row-count check error', () => {
     const tables = Array.from({ length: 8 }, (_, i) => `t${i}`);
     const src = await dbs.create('sb_many_src', `${tables.map((t) => `CREATE TABLE ${t} (id int); INSERT INTO ${t} VALUES (1);`).join('\n')} CREATE TABLE "we$c$ird.name" (id int); INSERT INTO "we$c$ird.name" VALUES (1), (2);`);
     const d = await dump(src.url);
-    expect(d.rowCounts!['public.we$c$ird.name']).toBe(2);
+    expect(d.rowCounts!['public."we$c$ird.name"']).toBe(2);
     const dst = await dbs.create('sb_many_ok', 'SELECT 1');
     await restore(d.bytes, dst, d, false);
     const wrong = Object.fromEntries(Object.entries(d.rowCounts!).map(([k, v]) => [k, v + 1]));
@@ -323,6 +417,33 @@ describe('row-count check error', () => {
     expect(await dst2.sql(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`)).toBe('0\n');
   });
 
+
+  it('keys tell schema "a.b" table "c" from schema "a" table "b.c"; each is checked against its own count; an older backup\'s unquoted key is still found', async () => {
+    const src = await dbs.create(
+      'sb_dotted_src',
+      `CREATE SCHEMA "a.b"; CREATE TABLE "a.b".c (id int); INSERT INTO "a.b".c VALUES (1), (2);
+       CREATE SCHEMA a; CREATE TABLE a."b.c" (id int); INSERT INTO a."b.c" SELECT generate_series(1, 5);
+       CREATE TABLE public."q""uote" (id int); INSERT INTO public."q""uote" VALUES (1);`,
+    );
+    const d = await dump(src.url);
+    expect(d.rowCounts).toEqual({ '"a.b".c': 2, 'a."b.c"': 5, 'public."q""uote"': 1 });
+    const ok = await dbs.create('sb_dotted_ok', 'SELECT 1');
+    await restore(d.bytes, ok, d, false);
+    expect(await ok.sql(`SELECT (SELECT count(*) FROM "a.b".c) || ' ' || (SELECT count(*) FROM a."b.c")`)).toBe('2 5\n');
+    // One count wrong: named by its own key, and nothing is committed.
+    const bad = await dbs.create('sb_dotted_bad', 'SELECT 1');
+    const err = await restore(d.bytes, bad, { ...d, rowCounts: { ...d.rowCounts, 'a."b.c"': 6 } }, false).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(/a\."b\.c": expected 6 rows, found 5/);
+    expect((err as Error).message).not.toMatch(/"a\.b"\.c/);
+    expect(await bad.sql(`SELECT count(*) FROM pg_namespace WHERE nspname IN ('a', 'a.b')`)).toBe('0\n');
+    // A manifest written before keys were quoted: `public.q"uote` names one table, so it is still checked.
+    const legacy = await dbs.create('sb_dotted_legacy', 'SELECT 1');
+    await restore(d.bytes, legacy, { ...d, rowCounts: { 'public.q"uote': 1, '"a.b".c': 2 } }, false);
+    const legacyBad = await dbs.create('sb_dotted_legacy_bad', 'SELECT 1');
+    const err2 = await restore(d.bytes, legacyBad, { ...d, rowCounts: { 'public.q"uote': 3 } }, false).catch((e: unknown) => e);
+    expect((err2 as Error).message).toMatch(/public\.q"uote: expected 3 rows, found 1/);
+  });
 
   it('is a VerificationError (exit 3)', async () => {
     const src = await dbs.create('sb_verr_src', `CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);`);

@@ -15,6 +15,7 @@ import type { RestoreArtifact, SourceDump } from '../../src/sources/adapter.js';
 import { ENGINE_ENV, sqliteEngine } from '../../src/sources/sqlite/engine.js';
 import { sqliteAdapter } from '../../src/sources/sqlite/index.js';
 import { loadNodeSqlite } from '../../src/sources/sqlite/node-engine.js';
+import { restoreSqlite } from '../../src/sources/sqlite/restore.js';
 import { sha256 } from '../helpers/bytes.js';
 import { sqliteFixture } from '../helpers/contract-fixtures/sqlite.js';
 import { fingerprint, integrity, makeDatabase, schema, sqlite, startWriter, tableDigests, WRITER_SCHEMA, writerState } from '../helpers/sqlite.js';
@@ -368,6 +369,45 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
     expect((await readdir(d)).filter((n) => n.startsWith('old.db'))).toEqual(['old.db']);
     expect(await integrity(target)).toBe('ok');
     expect(await fingerprint(target)).toBe(await fingerprint(src));
+  });
+
+  it('restore --force while a writer /proc cannot see (another container) holds the lock: refused (exit 7) naming the file; the target and its -wal/-journal unchanged', async () => {
+    const d = await dir('hidden-writer');
+    const src = join(d, 'app.db');
+    await makeDatabase(src, { rows: 50 });
+    const dump = await dumpTo(src, join(d, 'out.sqlite'));
+    const unseen = async () => []; // the writer is in another pid namespace: the /proc scan finds no one
+    for (const [journal, begin] of [
+      ['WAL', 'BEGIN IMMEDIATE'],
+      ['DELETE', 'BEGIN IMMEDIATE'],
+      ['DELETE', 'BEGIN EXCLUSIVE'],
+    ] as const) {
+      const target = join(d, `live-${journal}-${begin.split(' ')[1]}.db`);
+      await sqlite(target, `PRAGMA journal_mode=${journal}`, 'PRAGMA wal_autocheckpoint=0', 'CREATE TABLE t(x)', "INSERT INTO t VALUES ('old')");
+      const writer = spawn('sqlite3', ['-batch', '-init', '/dev/null', target], { stdio: ['pipe', 'pipe', 'inherit'] });
+      writer.stdin!.on('error', () => {});
+      // Mid-transaction: the lock is held, its changes are in the -wal or the -journal.
+      writer.stdin!.write(`PRAGMA cache_size=1;\n${begin};\nINSERT INTO t SELECT randomblob(2000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200) SELECT i FROM c);\nSELECT 'holding';\n`);
+      await new Promise<void>((resolve) => writer.stdout!.on('data', (s: Buffer) => s.toString().includes('holding') && resolve()));
+      const names = async () => (await readdir(d)).filter((n) => n.startsWith(`live-${journal}-`)).sort();
+      const bytes = async () => Object.fromEntries(await Promise.all((await names()).map(async (n) => [n, await fileSha(join(d, n))] as const)));
+      const before = await bytes();
+      expect(Object.keys(before).length).toBeGreaterThan(1); // the database and its -wal or -journal
+      try {
+        const err = await caught(restoreSqlite(createReadStream(join(d, 'out.sqlite')), target, artifactOf(dump), { reporter: silentReporter, force: true }, unseen));
+        expect(err, `${journal} ${begin}`).toBeInstanceOf(RefusedError);
+        expect(err.exitCode).toBe(ExitCode.refused);
+        expect(err.message).toContain(target);
+        expect(err.message).toMatch(/in use|locked/);
+        expect(err.hint).toMatch(/stop/);
+        expect(await bytes()).toEqual(before);
+      } finally {
+        writer.stdin!.end('COMMIT;\n');
+        await new Promise((r) => writer.once('close', r));
+      }
+      // The writer's transaction was never cut off: its rows are in the old database.
+      expect((await sqlite(target, 'SELECT count(*) FROM t')).trim()).toBe('201');
+    }
   });
 
   it('a tampered row count fails the restore with exit 3; the target and its directory are unchanged', async () => {

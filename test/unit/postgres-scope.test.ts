@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/shared/errors.js';
-import { parseRowCounts, rowCountCheckSql } from '../../src/sources/postgres/row-count-sql.js';
+import { KeepSchemas } from '../../src/sources/postgres/keep-schemas.js';
+import { parseRowCounts, rowCountCheckSql, rowCountKey } from '../../src/sources/postgres/row-count-sql.js';
 import { isPartialDump, isPartialScope, patternToRegex, scopeArgs, scopeDetails, scopeFromOptions } from '../../src/sources/postgres/scope.js';
 
 describe('PostgreSQL dump scope', () => {
@@ -50,11 +53,66 @@ describe('row counts', () => {
     expect(parseRowCounts('{"public.t": 3}')).toBeUndefined();
   });
 
+  it('keys a table unambiguously, quoting only a part that holds a dot or a quote', () => {
+    expect(rowCountKey('public', 'users')).toBe('public.users');
+    expect(rowCountKey('a.b', 'c')).toBe('"a.b".c');
+    expect(rowCountKey('a', 'b.c')).toBe('a."b.c"');
+    expect(rowCountKey('a', 'b"c')).toBe('a."b""c"');
+    expect(rowCountKey('a.b', 'c')).not.toBe(rowCountKey('a', 'b.c'));
+  });
+
   it('quotes the expected counts so no table name can end the check early', () => {
     const sql = rowCountCheckSql({ 'public.we$c$ird': 1, 'public.x$check$y': 2 });
     const tag = /^DO (\$check[0-9a-f]*\$)/.exec(sql)![1]!;
     expect(tag).not.toBe('$check$');
     // The body's tag appears exactly twice: where it opens and where it closes.
     expect(sql.split(tag)).toHaveLength(3);
+  });
+});
+
+describe('keeping the schemas of a partial restore', () => {
+  const script = [
+    'SET row_security = off;',
+    'DROP TABLE IF EXISTS app.items;',
+    'DROP SCHEMA IF EXISTS app;',
+    'DROP SCHEMA IF EXISTS "My App";',
+    '--',
+    '-- Name: app; Type: SCHEMA; Schema: -; Owner: -',
+    '--',
+    '',
+    'CREATE SCHEMA app;',
+    '--',
+    '-- Name: SCHEMA app; Type: COMMENT; Schema: -; Owner: -',
+    '--',
+    "COMMENT ON SCHEMA app IS 'é';",
+    '--',
+    '-- Name: items; Type: TABLE; Schema: app; Owner: -',
+    '--',
+    'CREATE TABLE app.items (t text);',
+    'COPY app.items (t) FROM stdin;',
+    'DROP SCHEMA IF EXISTS app;',
+    'CREATE SCHEMA app;',
+    '\\.',
+    'COMMIT;',
+    '',
+  ].join('\n');
+
+  async function through(chunkSize: number): Promise<string> {
+    const bytes = Buffer.from(script, 'utf8');
+    const chunks = Array.from({ length: Math.ceil(bytes.length / chunkSize) }, (_, i) => bytes.subarray(i * chunkSize, (i + 1) * chunkSize));
+    const out = await buffer(Readable.from(chunks).pipe(new KeepSchemas()));
+    return out.toString('utf8');
+  }
+
+  it('leaves out the schema drops, creates schemas only if missing, and never touches what follows the schemas (data rows alike)', async () => {
+    for (const size of [1, 7, 4096]) {
+      const out = await through(size);
+      expect(out).not.toMatch(/^DROP SCHEMA IF EXISTS "My App";$/m);
+      expect(out.split('\n').filter((l) => l.startsWith('DROP SCHEMA'))).toEqual(['DROP SCHEMA IF EXISTS app;']); // the data row only
+      expect(out).toContain('DROP TABLE IF EXISTS app.items;');
+      expect(out).toContain('\nCREATE SCHEMA IF NOT EXISTS app;\n');
+      expect(out).toContain("COMMENT ON SCHEMA app IS 'é';");
+      expect(out).toContain('COPY app.items (t) FROM stdin;\nDROP SCHEMA IF EXISTS app;\nCREATE SCHEMA app;\n\\.\nCOMMIT;\n');
+    }
   });
 });

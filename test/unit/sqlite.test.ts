@@ -7,7 +7,7 @@ import { engineChoice } from '../../src/sources/sqlite/engine.js';
 import { SQLITE_MAGIC, headerProblem, sidecars, sqliteArtifactName } from '../../src/sources/sqlite/header.js';
 import { processesUsing } from '../../src/sources/sqlite/in-use.js';
 import { withoutSqliteWarning } from '../../src/sources/sqlite/node-engine.js';
-import { countSql, decodeHexName, fileUri, integrityProblem, parseSqliteVersion, quoteIdent, rowCountDifferences } from '../../src/sources/sqlite/sql.js';
+import { countSql, decodeHexName, fileUri, integrityProblem, quoteIdent, rowCountDifferences } from '../../src/sources/sqlite/sql.js';
 
 describe('SQLite: what the adapter makes of names and answers', () => {
   it('quotes any table name as one identifier', () => {
@@ -31,9 +31,7 @@ describe('SQLite: what the adapter makes of names and answers', () => {
     expect(rowCountDifferences({ gone: 5 }, {})).toEqual(['gone: 5 rows in the manifest, table missing after the restore']);
   });
 
-  it('reads versions and makes URI filenames that keep % ? # and spaces literal', () => {
-    expect(parseSqliteVersion('3.40.1 2022-12-28 14:03:47 df5c253c0b3dd24916e4ec7cf77d3db5294cc9fd45ae7b9c5e82ad8197f3alt1')).toBe('3.40.1');
-    expect(parseSqliteVersion('nonsense')).toBe('');
+  it('makes URI filenames that keep % ? # and spaces literal', () => {
     expect(fileUri('/tmp/a b/x?y#z%.db', 'immutable=1')).toBe('file:///tmp/a%20b/x%3Fy%23z%25.db?immutable=1');
   });
 

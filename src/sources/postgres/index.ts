@@ -6,7 +6,7 @@ import { dumpPostgres } from './dump.js';
 import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
 import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
-import { isPartialDump, scopeFromOptions } from './scope.js';
+import { holdsWholeSchemas, isPartialDump, scopeFromOptions } from './scope.js';
 
 export function postgresArtifactName(url: string): string {
   return `postgres-${safeName(parsePostgresUrl(url).database, 'db')}`;
@@ -66,6 +66,7 @@ export const postgresAdapter: SourceAdapter = {
       reporter: ctx.reporter,
       lockTimeoutMs: ctx.lockTimeoutMs,
       partial: isPartialDump(artifact.source),
+      keepSchemas: isPartialDump(artifact.source) && !holdsWholeSchemas(artifact.source),
       // Estimates are recorded for information only: never compared.
       ...(artifact.rowCounts && (artifact.rowCountMode ?? 'exact') === 'exact' ? { expectedRowCounts: artifact.rowCounts } : {}),
       ...(typeof artifact.source.clientVersion === 'string' ? { dumpVersion: artifact.source.clientVersion } : {}),

@@ -11,7 +11,8 @@ import { LockTimeoutHead, lockTimeoutSql, RESTORE_PUBLIC_SQL, restoreScriptProlo
 import { TailHolder } from './tail-holder.js';
 import type { RowCounts } from '../adapter.js';
 import { findClient, type ClientSearch } from './clients.js';
-import { rowCountCheckSql } from './row-count-sql.js';
+import { KeepSchemas } from './keep-schemas.js';
+import { ROW_COUNT_SKIPPED, rowCountCheckSql } from './row-count-sql.js';
 import { countUserObjects } from './target.js';
 import { parsePostgresUrl, type PgTarget } from './url.js';
 
@@ -160,6 +161,8 @@ export interface RestorePostgresOptions extends PgToolPaths {
    * holds (`pg_restore --clean --if-exists`) instead of emptying the database.
    */
   partial?: boolean;
+  /** A partial dump that left objects out of its schemas: keep the schemas (keep-schemas.ts). */
+  keepSchemas?: boolean;
   /** Rows per table the restored data must have before the COMMIT (the manifest's exact counts). */
   expectedRowCounts?: RowCounts;
   /** The pg_dump version that wrote the archive: pg_restore must be at least as new. */
@@ -205,7 +208,8 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
   signal.throwIfAborted();
 
   const readerArgs = ['--single-transaction', '--file=-'];
-  // A partial dump drops exactly its own objects (each DROP … IF EXISTS, without CASCADE).
+  // A partial dump drops exactly its own objects (each DROP … IF EXISTS, without CASCADE);
+  // its schemas too only when it holds them whole (else KeepSchemas keeps them).
   if (opts.partial) readerArgs.push('--clean', '--if-exists');
   if (!opts.keepOwnership) readerArgs.push('--no-owner', '--no-privileges');
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_DB_LOCK_TIMEOUT_MS;
@@ -224,7 +228,11 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     env: { ...childEnv(t), PGAPPNAME: tag },
     stdin: true,
     mask,
-    onStderrLine: (line) => opts.reporter.debug(line),
+    onStderrLine: (line) => {
+      const at = line.indexOf(ROW_COUNT_SKIPPED);
+      if (at < 0) return opts.reporter.debug(line);
+      opts.reporter.warning(`${line.slice(at)} (restored in ${where}, but their row counts were not compared with the manifest: compare them yourself, or restore as a role that may read them)`);
+    },
     describeFailure: (f) => describeRestoreSqlFailure(f, where, lockTimeoutMs),
     // Stopped only by onAbort below, which knows whether the COMMIT has been handed over.
     signal: NEVER,
@@ -280,7 +288,8 @@ export async function restorePostgres(input: Readable, targetUrl: string, opts: 
     await write(sqlIn, restoreScriptPrologue(opts.force && !opts.partial, lockTimeoutMs, !!opts.partial));
     const heldScript = new TailHolder(HOLD_BACK);
     const script = new LockTimeoutHead(lockTimeoutSql(lockTimeoutMs));
-    pipeline(reader.child.stdout!, script).catch(() => {}); // its failures show in pg_restore's exit status
+    // Its failures show in pg_restore's exit status.
+    (opts.partial && opts.keepSchemas ? pipeline(reader.child.stdout!, new KeepSchemas(), script) : pipeline(reader.child.stdout!, script)).catch(() => {});
     const copying = copyScript(script, sqlIn, heldScript, stopped, (head) => warnIfUnrestricted(head, opts.reporter));
     const inputEnded = await feedArchive(input, archiveIn, stopped).catch((err: unknown) => {
       if (!failed) fail(err, true); // once stopped, errors are the teardown's

@@ -67,6 +67,15 @@ export function isPartialDump(details: SourceDetails): boolean {
 }
 
 /**
+ * Whether a partial dump holds whole schemas (--schema, nothing excluded from them, no
+ * --table): only then may its restore drop and recreate the schemas it holds.
+ */
+export function holdsWholeSchemas(details: SourceDetails): boolean {
+  const has = (k: string) => Array.isArray(details[k]) && (details[k] as string[]).length > 0;
+  return has('schemas') && !has('tables') && !has('excludeTables');
+}
+
+/**
  * psql's pattern → a POSIX regex, as pg_dump does it (fe_utils processSQLNamePattern): outside
  * double quotes letters fold to lower case, `*` is `.*`, `?` is `.`, a dot splits schema from
  * name, and other characters pass as regex; inside quotes everything is literal.

@@ -24,7 +24,7 @@ import { INTEGRITY_SQL, TABLES_SQL, countSql, decodeHexName, integrityProblem } 
  */
 
 /** How long the copy waits for a lock a writer holds (rollback-journal mode), unless --db-lock-timeout says otherwise. */
-export const DEFAULT_SQLITE_LOCK_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_SQLITE_LOCK_TIMEOUT_MS = 5 * 60_000;
 /** Small reads keep fewer buffers alive between collections (measured: 18 MB less peak RSS than 256 KiB, as fast to /dev/null; the kernel reads ahead anyway). */
 const READ_SIZE = 64 * 1024;
 

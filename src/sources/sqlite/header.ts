@@ -1,4 +1,5 @@
 import { basename, extname, resolve } from 'node:path';
+import { safeName } from '../artifact-name.js';
 
 /** Every SQLite 3 database file starts with these 16 bytes (https://sqlite.org/fileformat.html). */
 export const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -19,10 +20,6 @@ export function headerProblem(head: Buffer): string | undefined {
  */
 export function sidecars(db: string): { wal: string; shm: string; journal: string } {
   return { wal: `${db}-wal`, shm: `${db}-shm`, journal: `${db}-journal` };
-}
-
-function safeName(raw: string, fallback: string): string {
-  return raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || fallback;
 }
 
 /** `/srv/app/data.db` → `sqlite-data`. */

@@ -12,6 +12,9 @@ export interface OpenBy {
   command: string;
 }
 
+/** The in-use check as the restore calls it (a parameter, so a test can stand for a process /proc cannot see). */
+export type InUseCheck = (paths: string[]) => Promise<OpenBy[]>;
+
 export async function processesUsing(paths: string[], procRoot = '/proc'): Promise<OpenBy[]> {
   const wanted = new Set<string>();
   for (const p of paths) {

@@ -44,7 +44,7 @@ export const sqliteAdapter: SourceAdapter = {
   },
   // The restore is staged in a file and proven before it is renamed into place.
   verifyBeforeRestore: false,
-  restore: restoreSqlite,
+  restore: (input, target, artifact, ctx) => restoreSqlite(input, target, artifact, ctx),
   async countQueryRows(target, sql, ctx) {
     const path = await targetFile(target);
     if (!(await stat(path).catch(() => undefined))?.isFile()) throw new UsageError(`the SQLite target ${printable(target)} does not exist, so --check-sql cannot run on it`);

@@ -92,13 +92,6 @@ async function untilNotBusy<T>(step: () => T, timeoutMs: number, signal?: AbortS
   }
 }
 
-function open(mod: NodeSqlite, db: string, mode: OpenMode): Database {
-  if (mode === 'immutable') return new mod.DatabaseSync(immutableUri(db), { readOnly: true });
-  // mode=rw: a settle must never create a database where there is none.
-  if (mode === 'readwrite') return new mod.DatabaseSync(existingUri(db));
-  return new mod.DatabaseSync(db, { readOnly: true });
-}
-
 function location(db: string, mode: OpenMode): Pick<WorkerJob, 'location' | 'readOnly'> {
   if (mode === 'immutable') return { location: immutableUri(db), readOnly: true };
   // mode=rw: a settle must never create a database where there is none.
@@ -133,7 +126,7 @@ export function nodeEngine(mod: NodeSqlite): SqliteEngine {
     async backup(source, dest, { busyTimeoutMs, signal }): Promise<BackupResult> {
       let db: Database;
       try {
-        db = open(mod, source, 'readonly');
+        db = new mod.DatabaseSync(source, { readOnly: true });
       } catch (err) {
         throw sqliteError(err, source);
       }

@@ -13,6 +13,7 @@ import { sqliteEngine, type SqliteEngine } from './engine.js';
 import { SQLITE_MAGIC, headerProblem, sidecars } from './header.js';
 import { INTEGRITY_SQL, integrityProblem, rowCountDifferences } from './sql.js';
 import { clearStagingLeftovers, stagingPath } from './staging.js';
+import { processesUsing, type InUseCheck } from './in-use.js';
 import { checkSqliteTarget, isSqliteTargetEmpty, refuseInUse, targetFile } from './target.js';
 
 /**
@@ -67,44 +68,75 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Opens the old database read-write once, so SQLite folds its -wal (or hot -journal) back into it; false when it is no database SQLite can open. */
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+
+/** SQLITE_BUSY/LOCKED from either engine: node:sqlite's errcode (on the error or its cause), or the CLI's message. */
+export function isLockError(err: unknown): boolean {
+  for (let e = err as { errcode?: unknown; message?: unknown; cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (e.errcode === SQLITE_BUSY || e.errcode === SQLITE_LOCKED) return true;
+    if (typeof e.message === 'string' && /database (table )?is locked|database is busy/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+function inUseError(path: string, why: string): RefusedError {
+  return new RefusedError(
+    `the SQLite database ${printable(path)} is in use: ${why}; nothing was replaced`,
+    'stop the processes using it (also those in other containers or on other hosts sharing the volume, which this check cannot list), then rerun the restore',
+  );
+}
+
+/**
+ * Opens the old database read-write once, so SQLite folds its -wal (or hot -journal) back
+ * into it, and takes its write lock for an instant: a writer that holds a lock (even one in
+ * a process the /proc scan cannot see: another container on the volume) refuses the restore.
+ * False only when it is no database SQLite can open (not one, damaged): its leftovers are
+ * then removed without a checkpoint, as nothing could be folded into it anyway.
+ */
 async function settle(engine: SqliteEngine, path: string, reporter: Reporter): Promise<boolean> {
   const head = Buffer.alloc(SQLITE_MAGIC.length);
   const fh = await open(path, 'r');
   const { bytesRead } = await fh.read(head, 0, head.length, 0).finally(() => fh.close());
   if (headerProblem(head.subarray(0, bytesRead))) return false;
+  let checkpoint: string[][];
   try {
-    const [checkpoint = []] = await engine.query(path, ['PRAGMA wal_checkpoint(TRUNCATE)', 'SELECT count(*) FROM sqlite_master'], { mode: 'readwrite', busyTimeoutMs: 2000, signal: new AbortController().signal });
-    if (checkpoint[0]?.[0] === '1') throw new RefusedError(`the SQLite database ${printable(path)} is in use: its write-ahead log could not be checkpointed; nothing was changed`, 'stop the processes using it, then rerun the restore');
-    return true;
+    // BEGIN EXCLUSIVE waits for (then refuses over) any writer, and in rollback-journal mode any reader, mid-transaction.
+    [checkpoint = []] = await engine.query(path, ['PRAGMA wal_checkpoint(TRUNCATE)', 'BEGIN EXCLUSIVE', 'SELECT count(*) FROM sqlite_master', 'ROLLBACK'], {
+      mode: 'readwrite',
+      busyTimeoutMs: 2000,
+      signal: new AbortController().signal,
+    });
   } catch (err) {
-    if (err instanceof RefusedError) throw err;
+    if (isLockError(err)) throw inUseError(path, `another connection holds its lock (${printable(errorMessage(err))})`);
     reporter.debug(`could not open the old ${printable(path)} to checkpoint it (${errorMessage(err)}); its -wal/-shm/-journal are removed without it`);
     return false;
   }
+  if (checkpoint[0]?.[0] === '1') throw inUseError(path, 'its write-ahead log could not be checkpointed');
+  return true;
 }
 
-async function swapIn(engine: SqliteEngine, staging: string, path: string, reporter: Reporter): Promise<void> {
+async function swapIn(engine: SqliteEngine, staging: string, path: string, reporter: Reporter, inUse: InUseCheck): Promise<void> {
   const side = sidecars(path);
   const settled = (await exists(path)) && (await settle(engine, path, reporter));
   if (settled) {
     const wal = await stat(side.wal).catch(() => undefined);
     if (wal && wal.size > 0) {
-      throw new RefusedError(`the SQLite database ${printable(path)} is in use: its -wal is still there after a checkpoint, so another connection has it open; nothing was replaced`, 'stop the processes using it, then rerun the restore');
+      throw inUseError(path, 'its -wal is still there after a checkpoint, so another connection has it open');
     }
   }
-  await refuseInUse(path);
+  await refuseInUse(path, path, inUse);
   for (const f of [side.wal, side.shm, side.journal]) await rm(f, { force: true });
   await rename(staging, path);
   const dir = await open(dirname(path), 'r');
   await dir.sync().catch(() => {}).finally(() => dir.close());
 }
 
-export async function restoreSqlite(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext): Promise<void> {
+export async function restoreSqlite(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext, inUse: InUseCheck = processesUsing): Promise<void> {
   const path = await targetFile(target);
   const shown = printable(target);
   const signal = cancelSignal();
-  await checkSqliteTarget(target);
+  await checkSqliteTarget(target, undefined, inUse);
   const before = await stat(path).catch(() => undefined);
   if (!ctx.force && !(await isSqliteTargetEmpty(target))) {
     throw new RefusedError(`the SQLite target ${shown} already holds a database (${before?.size ?? 0} bytes); nothing was changed`, 'rerun with --force to replace it with the backup (the old file is kept until the new one is in place)');
@@ -137,7 +169,7 @@ export async function restoreSqlite(input: Readable, target: string, artifact: R
       if (process.getuid?.() === 0) await chown(staging, before.uid, before.gid).catch(() => {});
     }
     signal.throwIfAborted();
-    await swapIn(engine, staging, path, ctx.reporter);
+    await swapIn(engine, staging, path, ctx.reporter, inUse);
     const proven = compare ? 'integrity_check ok, row counts equal to the manifest' : 'integrity_check ok';
     ctx.reporter.info(before ? `replaced ${shown} with the backup (${proven})` : `restored ${shown} (${proven})`);
   } catch (err) {

@@ -52,11 +52,6 @@ export function rowCountDifferences(expected: RowCounts, actual: RowCounts): str
   return out;
 }
 
-/** `3.40.1 2022-12-28 14:03:47 …` (sqlite3 -version) → `3.40.1`. */
-export function parseSqliteVersion(text: string): string {
-  return /\d+\.\d+(?:\.\d+)?/.exec(text)?.[0] ?? '';
-}
-
 /** An absolute path as an SQLite URI filename with `query` (https://sqlite.org/uri.html); % ? # and the rest encoded. */
 export function fileUri(path: string, query: string): string {
   const encoded = path

@@ -4,7 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { RefusedError, UsageError, errorMessage } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
 import { sidecars } from './header.js';
-import { processesUsing } from './in-use.js';
+import { processesUsing, type InUseCheck } from './in-use.js';
 import { STAGING_SUFFIX_ROOM } from './staging.js';
 
 /**
@@ -25,7 +25,7 @@ export async function targetFile(target: string): Promise<string> {
   });
 }
 
-export async function checkSqliteTarget(target: string, repository?: { localPath?: string; display: string }): Promise<void> {
+export async function checkSqliteTarget(target: string, repository?: { localPath?: string; display: string }, inUse: InUseCheck = processesUsing): Promise<void> {
   const given = resolve(target);
   const path = await targetFile(target);
   const shown = printable(given);
@@ -58,13 +58,13 @@ export async function checkSqliteTarget(target: string, repository?: { localPath
     const why = code === 'EROFS' ? 'it is on a read-only file system' : 'this user may not write in it';
     throw new UsageError(`cannot restore ${shown}: its directory ${printable(parent)} is not writable (${why})`, `a restore writes the new file beside the target and renames it into place: give this user write access to ${printable(parent)}, or choose another target`);
   }
-  await refuseInUse(path, given);
+  await refuseInUse(path, given, inUse);
 }
 
 /** Refuses (exit 7) while another process has the database, its -wal, -shm or -journal open. */
-export async function refuseInUse(path: string, given = path): Promise<void> {
+export async function refuseInUse(path: string, given = path, inUse: InUseCheck = processesUsing): Promise<void> {
   const s = sidecars(path);
-  const users = await processesUsing([path, s.wal, s.shm, s.journal]);
+  const users = await inUse([path, s.wal, s.shm, s.journal]);
   if (!users.length) return;
   const who = users.map((u) => `${printable(u.command)} (pid ${u.pid})`).join(', ');
   throw new RefusedError(`the SQLite database ${printable(given)} is open in ${who}; nothing was changed`, 'stop the processes using it, then rerun the restore: a database replaced under a running process would be used by it and by new connections in two different versions');
