@@ -283,6 +283,8 @@ describe('#26 #30 repositories are created explicitly', () => {
       [{ kind: 'files', location: aFile }],
       [{ kind: 'files', location: tree }, { kind: 'postgres', location: 'postgres://u@host:5432' }],
       [{ kind: 'postgres', location: 'not a url' }],
+      // The same source twice: a doubled flag, never two copies under two names.
+      [{ kind: 'files', location: tree }, { kind: 'files', location: tree }],
     ];
     for (const sources of bad) {
       for (const dir of [fresh, existing]) {
