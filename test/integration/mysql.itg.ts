@@ -416,6 +416,45 @@ describe('a restore killed during the swap', () => {
   });
 });
 
+describe('a swap script larger than a pipe', () => {
+  it('SIGKILL of Strongbox while RENAME TABLE waits for a lock, with 150 routines of ~3 KB each (a ~450 KB script): the target still ends with ALL of them', async () => {
+    const body = Array.from({ length: 60 }, (_, i) => `  SET @x${i} = CONCAT('padding line ${i} ', REPEAT('x', 20));`).join('\n');
+    const procs = Array.from({ length: 150 }, (_, i) => `CREATE PROCEDURE p${i}()\nBEGIN\n${body}\nEND //`).join('\n');
+    const src = await dbs.create('my_bigswap_src', `CREATE TABLE customers (id INT PRIMARY KEY); INSERT INTO customers VALUES (1);\nDELIMITER //\n${procs}\nDELIMITER ;\n`);
+    expect(await src.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")).toBe('150\n');
+    const { file } = await dumpToFile(src.url);
+    const target = await dbs.create('my_bigswap_tgt', OTHER);
+    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+    await held;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../helpers/mysql-restore-child.ts'), file, target.url, 'force', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<void>((r) => child.on('close', () => r()));
+    try {
+      const deadline = Date.now() + 60_000;
+      let waiting = false;
+      while (!waiting && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        waiting = (await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n';
+      }
+      expect(waiting).toBe(true);
+      child.kill('SIGKILL');
+      await closed;
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      holder.stdin.end('ROLLBACK;\n');
+      await holderGone;
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await workDatabases(target.name)).toEqual([]);
+    expect(await target.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")).toBe('150\n');
+    expect(await target.checksums()).toBe(await src.checksums());
+    expect(await target.programs()).toBe(await src.programs());
+  });
+});
+
 describe('secrets', () => {
   it('the password is in no argv (read from /proc during the dump) and no error; the option file is the first argument, 0600, and gone afterwards; MYSQL_PWD is not passed on', async () => {
     const db = await dbs.create('my_secret', `CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(400)) ENGINE=InnoDB;

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrongboxError } from '../../shared/errors.js';
@@ -113,6 +114,74 @@ export function spawnClient(command: string, t: MysqlTarget, args: string[], opt
   run.child.once('close', () => file.remove());
   run.child.once('error', () => file.remove());
   return run;
+}
+
+/** How a script-file client run ended: its exit status and the (masked) tail of its stderr. */
+export interface ScriptRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  spawnError?: Error;
+}
+
+/**
+ * Runs a client with `script` as its stdin FILE, not a pipe: the script is written whole to a
+ * 0600 file in a private 0700 folder and fsynced, and the child gets the file's descriptor
+ * as stdin. The kernel then holds the whole script for the child, so it runs to its end
+ * even if Strongbox is killed meanwhile (through a pipe only 64 KiB would be the child's; the
+ * rest would die with us). The file is unlinked as soon as the child has it open, so a kill
+ * leaves nothing behind. The child has a process group of its own (a terminal's Ctrl-C does
+ * not reach it) and is never stopped by us: stopping it halfway is what could hurt.
+ */
+export function runScriptFile(command: string, t: MysqlTarget, args: string[], script: string, opts: { mask: (s: string) => string; onStdout?: (s: string) => void }): Promise<ScriptRun> {
+  sweepStale();
+  const dir = mkdtempSync(join(tmpdir(), OPTION_DIR_PREFIX));
+  const path = join(dir, 'script.sql');
+  let fd: number | undefined;
+  const opt = writeOptionFile(t);
+  try {
+    fd = openSync(path, 'wx+', 0o600);
+    const buf = Buffer.from(script, 'utf8');
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = openSync(path, 'r');
+    const child = spawn(command, [`--defaults-extra-file=${opt.path}`, ...connectionArgs(t), ...args], {
+      env: childEnv(),
+      stdio: [fd, 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+    });
+    // The child holds its own copy of the descriptor now.
+    closeSync(fd);
+    fd = undefined;
+    rmSync(dir, { recursive: true, force: true });
+    return new Promise<ScriptRun>((resolve) => {
+      let err = '';
+      let spawnError: Error | undefined;
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (s: string) => {
+        opt.remove();
+        opts.onStdout?.(s);
+      });
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (s: string) => (err = (err + s).slice(-8192)));
+      child.once('error', (e) => {
+        spawnError = e;
+        opt.remove();
+        if (child.pid === undefined) resolve({ code: null, signal: null, stderr: '', spawnError: e });
+      });
+      child.once('close', (code, signal) => {
+        opt.remove();
+        resolve({ code, signal, stderr: opts.mask(err.trim()), ...(spawnError ? { spawnError } : {}) });
+      });
+    });
+  } catch (e) {
+    opt.remove();
+    throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function clientMissing(command: string, engine: 'mariadb' | 'mysql' | undefined): StrongboxError {

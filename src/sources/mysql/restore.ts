@@ -5,7 +5,7 @@ import { RefusedError, StrongboxError } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
 import { cancelSignal } from '../../shared/cancel.js';
 import type { RestoreArtifact, TargetContext } from '../adapter.js';
-import { describe, ident, maskerFor, query, spawnClient, sqlString, type Client } from './client.js';
+import { clientMissing, describe, ident, maskerFor, query, runScriptFile, spawnClient, sqlString, type Client } from './client.js';
 import { countDifferences, countMismatch, countRows, readSchema, type SchemaInfo } from './counts.js';
 import { COMPLETION_MARKER } from './dump.js';
 import { DumpScanner } from './dump-scanner.js';
@@ -28,8 +28,9 @@ import { parseMysqlUrl, type MysqlTarget } from './url.js';
  * 3. The swap, one script handed whole to one client session: the old tables (with --force)
  *    and the new ones change places in ONE `RENAME TABLE` statement, which is atomic; the
  *    target's old views, routines and events are dropped and the backup's re-created (see
- *    programs.ts), then the working databases are dropped. The script is written and closed
- *    before the client runs it, so it runs to its end even if Strongbox is killed meanwhile.
+ *    programs.ts), then the working databases are dropped. The script goes whole into a file
+ *    that is the client's stdin (client.ts runScriptFile), so it runs to its end even if
+ *    Strongbox is killed meanwhile.
  *
  * Replaced with --force: every table, sequence, view, trigger, routine and event of the
  * target (the database ends up equal to the backup; tables not in the backup are dropped).
@@ -248,20 +249,9 @@ function isPipeError(err: unknown): boolean {
 /** Hands the whole swap script to one client; returns true once the tables were swapped. */
 async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: Reporter, mask: (s: string) => string): Promise<boolean> {
   const t = plan.target;
-  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'], {
-    name: client.command,
-    stdin: true,
-    mask,
-    // Once handed over, the script runs to its end: stopping it halfway is what would leave the target half-swapped.
-    signal: new AbortController().signal,
-  });
   let out = '';
-  run.child.stdout!.setEncoding('utf8');
-  run.child.stdout!.on('data', (s: string) => (out += s));
-  run.child.stdin!.on('error', () => {});
-  run.child.stdin!.end(swapScript(plan));
-  let failure: unknown;
-  await run.exited.catch((err: unknown) => (failure = err));
+  const r = await runScriptFile(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'], swapScript(plan), { mask, onStdout: (s) => (out += s) });
+  const failure = r.spawnError ? clientMissing(client.command, client.engine) : r.code === 0 && !r.signal ? undefined : new StrongboxError(`${client.command} ${r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`}${r.stderr ? `:\n${r.stderr}` : ''}`);
   const renamed = out.includes(`${HOLD}renamed`);
   if (!failure && out.includes(`${HOLD}done`)) return true;
   const why = failure instanceof StrongboxError ? failure.message : errorText(failure ?? 'the swap script stopped early');
