@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,7 +136,7 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(await mysqlAdapter.isTargetEmpty(target.url, { reporter: capture(), force: false })).toBe(false);
   });
 
-  it('a swap that cannot take its locks (--db-lock-timeout) leaves the target as it was, triggers included', async () => {
+  it('a swap that cannot take its locks (--db-lock-timeout) leaves the target as it was, and its triggers stay in place WHILE the RENAME waits', async () => {
     const target = await dbs.create('my_locked', OTHER);
     const before = await state(target);
     // Another session reads `customers` in an open transaction: RENAME TABLE must wait for it.
@@ -145,19 +145,73 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
     holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
     await held;
+    let during = '';
     try {
-      const err = await mysqlAdapter
-        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 1000 })
+      const restoring = mysqlAdapter
+        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 4000 })
         .catch((e: unknown) => e);
+      const deadline = Date.now() + 30_000;
+      while (!during && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        if ((await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n') during = await state(target);
+      }
+      const err = await restoring;
       expect(err).toBeInstanceOf(StrongboxError);
-      expect((err as Error).message).toMatch(/could not swap the restored tables in.*Lock wait timeout[\s\S]*left unchanged/s);
+      expect((err as Error).message).toMatch(/could not swap the restored tables in.*Lock wait timeout[\s\S]*as it was/s);
     } finally {
       holder.stdin.end('ROLLBACK;\n');
       await holderGone;
     }
-    // keep_trg (on another table) was dropped before the RENAME and is back.
+    // While RENAME waited, the application's writes still had their triggers: nothing of the target was touched.
+    expect(during).toBe(before);
+    expect(during).toContain('trigger keep_trg on keep_me');
     expect(await state(target)).toBe(before);
-    expect(await target.programs()).toContain('trigger keep_trg on keep_me');
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+
+  it('the swap client dies while RENAME waits, and the RENAME then commits on the server: the outcome is read from the server (tables swapped, old tables kept), never "unchanged"', async () => {
+    const target = await dbs.create('my_diedclient', OTHER);
+    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+    await held;
+    let err: unknown;
+    try {
+      const restoring = mysqlAdapter
+        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 30_000 })
+        .catch((e: unknown) => e);
+      const deadline = Date.now() + 30_000;
+      let pid: number | undefined;
+      while (pid === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        if ((await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) === '0\n') continue;
+        pid = findProcess((_args, fd0) => /strongbox-mysql-.*script\.sql/.test(fd0));
+      }
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      holder.stdin.end('ROLLBACK;\n');
+      err = await restoring;
+    } finally {
+      holder.stdin.end();
+      await holderGone;
+    }
+    expect(err).toBeInstanceOf(StrongboxError);
+    expect((err as Error).message).toMatch(/swapped the backup's tables in/);
+    expect((err as Error).message).not.toMatch(/unchanged|as it was/);
+    expect((err as StrongboxError).hint).toMatch(/previous tables are kept .*__sb_old_/);
+    expect(await target.checksums()).toContain('customers=');
+    // The backup's tables are in, and the old data is still there under its __sb_old_ name.
+    expect(await target.sql('SELECT COUNT(*) FROM customers')).toBe('3\n');
+    const old = (await target.sql("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_\\_sb\\_old\\_%keep\\_me'")).trim();
+    expect(old).toMatch(/^__sb_old_[0-9a-f]{8}_keep_me$/);
+    expect(await target.sql(`SELECT v FROM \`${old}\` ORDER BY id`)).toBe('old\ndata\n');
+    // The next restore explains it and keeps the old tables.
+    const reporter = capture();
+    await restoreFile(dumped.file, target.url, artifactOf(dumped.dump), true, reporter);
+    expect(reporter.warnings.join('\n')).toMatch(/interrupted forced restore had replaced/);
+    expect(await target.sql(`SELECT COUNT(*) FROM \`${old}\``)).toBe('2\n');
     expect(await workDatabases(target.name)).toEqual([]);
   });
 
@@ -317,12 +371,18 @@ describe('MySQL dumps that must fail', () => {
 });
 
 /** The pid of a process whose argv matches, read from /proc. */
-function findProcess(match: (args: string[]) => boolean): number | undefined {
+function findProcess(match: (args: string[], fd0: string) => boolean): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (args.length && match(args)) return Number(entry);
+      let fd0 = '';
+      try {
+        fd0 = readlinkSync(`/proc/${entry}/fd/0`);
+      } catch {
+        // not ours
+      }
+      if (args.length && match(args, fd0)) return Number(entry);
     } catch {
       // gone meanwhile
     }
