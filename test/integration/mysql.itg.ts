@@ -299,6 +299,38 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(await mysqlSql(null, `SHOW DATABASES LIKE '${other.name}'`)).toBe('');
   });
 
+  it('a routine whose body has a comment line "use this to reset t" and a CREATE TABLE line at column 0 backs up and restores (no phantom table, no refusal)', async () => {
+    const src = await dbs.create('my_routinebody', 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2);');
+    // --comments: the client would strip the comment from the body otherwise.
+    const sqlFile = join(work, 'routinebody.sql');
+    writeFileSync(sqlFile, 'DELIMITER //\nCREATE PROCEDURE reset_t()\nBEGIN\n/*\nuse this to reset t\n*/\nCREATE TABLE `archive` (id int);\nDELETE FROM t;\nEND //\nDELIMITER ;\n');
+    await run('bash', ['-c', `mariadb --comments -h ${MY_HOST} -P ${MY_PORT} -u root "$1" < "$2"`, 'x', src.name, sqlFile]);
+    const { dump, file } = await dumpToFile(src.url);
+    expect(readFileSync(file, 'utf8')).toMatch(/^use this to reset t$/m);
+    expect(readFileSync(file, 'utf8')).toMatch(/^CREATE TABLE `archive`/m);
+    expect(dump.rowCounts).toEqual({ t: 2 });
+    const target = await dbs.create('my_routinebody_t');
+    await restoreFile(file, target.url, artifactOf(dump));
+    expect(await target.checksums()).toBe(await src.checksums());
+    expect(await target.programs()).toBe('procedure reset_t');
+  });
+
+  it('a dump that switches database is refused at backup time: nothing is kept', async () => {
+    const db = await dbs.create('my_dumpuse', 'CREATE TABLE t (id INT);');
+    const shimDir = mkdtempSync(join(work, 'useshim-'));
+    const real = (await run('bash', ['-c', 'command -v mariadb-dump'])).stdout.trim();
+    // A dump tool that behaves as if an option file added --databases.
+    writeFileSync(join(shimDir, 'mariadb-dump'), `#!/bin/bash\nif [ "$1" = "--version" ]; then exec ${real} --version; fi\nexec ${real} "$@" | sed '2a USE \\\`${db.name}\\\`;'\n`);
+    chmodSync(join(shimDir, 'mariadb-dump'), 0o755);
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${shimDir}:${oldPath}`;
+    try {
+      await expect(dumpToFile(db.url)).rejects.toThrow(/switches or creates a database.*USE.*not kept/);
+    } finally {
+      process.env.PATH = oldPath;
+    }
+  });
+
   it('a tampered row count fails the restore with a VerificationError and leaves the target unchanged', async () => {
     const target = await dbs.create('my_count', OTHER);
     const before = await state(target);

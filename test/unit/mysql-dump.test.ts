@@ -67,6 +67,38 @@ describe('DumpScanner', () => {
     expect(scan('INSERT INTO `t` VALUES (1);\n', 3).switchesDatabase).toBeUndefined();
   });
 
+  it('inside a routine body (DELIMITER ;;) and inside comments, USE / CREATE DATABASE / CREATE TABLE lines are not statements', () => {
+    const routine = `CREATE TABLE \`t\` (\`id\` int);
+INSERT INTO \`t\` VALUES (1),(2);
+DELIMITER ;;
+CREATE DEFINER=\`root\`@\`localhost\` PROCEDURE \`reset_t\`()
+BEGIN
+/*
+use this to reset t
+CREATE DATABASE nope;
+*/
+CREATE TABLE \`archive\` (id int);
+DELETE FROM t;
+END ;;
+DELIMITER ;
+/* a top-level comment
+USE \`elsewhere\`;
+CREATE TABLE \`ghost\` (id int);
+*/
+/*!40101 SET character_set_client = utf8mb4 */;
+-- Dump completed
+`;
+    for (const size of [1, 7, 4096]) {
+      const r = scan(routine, size);
+      expect(r.switchesDatabase).toBeUndefined();
+      expect(r.rowCounts).toEqual({ t: 2 });
+      expect(r.complete).toBe(true);
+    }
+    // After the comment closes, a real switch is still seen.
+    expect(scan('/* x\n*/ \nUSE `other`;\n', 3).switchesDatabase).toBe('USE `other`;');
+    expect(scan("CREATE TABLE `c` (`a` varchar(9) DEFAULT '/*');\nUSE `x`;\n", 2).switchesDatabase).toBe('USE `x`;');
+  });
+
   it('a --complete-insert INSERT is reported instead of miscounted', () => {
     expect(scan('CREATE TABLE `t` (`a` int);\nINSERT INTO `t` (`a`) VALUES (1);\n-- Dump completed\n', 4).problem).toMatch(/complete-insert/);
   });

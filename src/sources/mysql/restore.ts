@@ -74,7 +74,7 @@ class RestoreGuard extends Transform {
       this.onRefuse();
       return cb(
         new StrongboxError(`the backup's SQL switches or creates a database ("${sw.replace(/[^\x20-\x7e]/g, '?')}…"), which a staged restore cannot allow; the target was left unchanged`, {
-          hint: 'it was not made by Strongbox (a dump with --databases?): restore it by hand, or dump the one database without --databases',
+          hint: 'a dump made with --databases (or edited by hand) holds such lines: load it by hand with the mariadb/mysql client, or dump the one database without --databases',
         }),
       );
     }
