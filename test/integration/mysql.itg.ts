@@ -508,6 +508,44 @@ describe('a restore killed during the swap', () => {
   });
 });
 
+describe('the staging lock', () => {
+  it('is held at every moment the staging database exists (load, count, swap), and a second restore into the same target is refused meanwhile instead of dropping it', async () => {
+    const big = await dbs.create('my_lock_src', `CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(100)) ENGINE=InnoDB;
+      INSERT INTO big SELECT seq, MD5(seq) FROM seq_1_to_200000;`);
+    const { dump, file } = await dumpToFile(big.url);
+    const target = await dbs.create('my_lock_tgt', OTHER);
+    const prefix = target.name.slice(0, 40);
+    let done = false;
+    const restoring = restoreFile(file, target.url, artifactOf(dump), true).finally(() => (done = true));
+    const unlocked: string[] = [];
+    let samples = 0;
+    let refused: unknown;
+    while (!done) {
+      const rows = await mysqlSql(
+        null,
+        `SELECT SCHEMA_NAME, IS_USED_LOCK(CONCAT('strongbox:restore:', RIGHT(SCHEMA_NAME, 8))) IS NULL AND IS_USED_LOCK(CONCAT('strongbox:swap:', RIGHT(SCHEMA_NAME, 8))) IS NULL FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${prefix}%\\_\\_strongbox\\_new\\_%'`,
+      );
+      for (const line of rows.split('\n').filter(Boolean)) {
+        samples++;
+        if (line.endsWith('\t1')) unlocked.push(line);
+        if (refused === undefined && samples === 3) refused = await restoreFile(file, target.url, artifactOf(dump), true).catch((e: unknown) => e);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await restoring;
+    expect(samples).toBeGreaterThan(3);
+    // A database may vanish between the two reads of one sample (DROP at the end); only a
+    // staging database that exists with both locks free could be taken for stale.
+    const stillThere = [];
+    for (const l of unlocked) if ((await mysqlSql(null, `SHOW DATABASES LIKE '${l.split('\t')[0]}'`)) !== '') stillThere.push(l);
+    expect(unlocked.length === 0 || stillThere.length === 0, unlocked.join(', ')).toBe(true);
+    expect(refused).toBeInstanceOf(RefusedError);
+    expect((refused as Error).message).toMatch(/another restore into .* is running/);
+    expect(await target.checksums()).toBe(await big.checksums());
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+});
+
 describe('a swap script larger than a pipe', () => {
   it('SIGKILL of Strongbox while RENAME TABLE waits for a lock, with 150 routines of ~3 KB each (a ~450 KB script): the target still ends with ALL of them', async () => {
     const body = Array.from({ length: 60 }, (_, i) => `  SET @x${i} = CONCAT('padding line ${i} ', REPEAT('x', 20));`).join('\n');

@@ -10,7 +10,7 @@ import { countDifferences, countMismatch, countRows, readSchema, type SchemaInfo
 import { COMPLETION_MARKER } from './dump.js';
 import { DumpScanner } from './dump-scanner.js';
 import { programCount, readPrograms } from './programs.js';
-import { cleanStaleWork, createWorkDatabase, dropWorkDatabase, workNames, type WorkNames } from './staging.js';
+import { cleanStaleWork, createWorkDatabase, dropWorkDatabase, holdRestoreLock, workNames, type WorkNames } from './staging.js';
 import { OLD_MARK, missingPrograms, recordedPlan, swapScript, swapSessionGone, swapState, writePlan, type SwapPlan, type SwapState } from './swap.js';
 import { detectTools } from './tools.js';
 import { parseMysqlUrl, type MysqlTarget } from './url.js';
@@ -114,10 +114,12 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
     ...(typeof artifact.source.characterSet === 'string' ? { characterSet: artifact.source.characterSet } : before.characterSet ? { characterSet: before.characterSet } : {}),
     ...(typeof artifact.source.collation === 'string' ? { collation: artifact.source.collation } : before.collation ? { collation: before.collation } : {}),
   };
-  await createWorkDatabase(client, t, names.staging, charset, mask);
-  reporter.debug(`restoring into the staging database ${names.staging}`);
+  // Taken before the staging database exists and held until the end (see holdRestoreLock).
+  const held = await holdRestoreLock(client, t, names.lock, mask);
   let swapped = false;
   try {
+    await createWorkDatabase(client, t, names.staging, charset, mask);
+    reporter.debug(`restoring into the staging database ${names.staging}`);
     await streamIntoStaging(input, client, t, names, where, reporter, signal, mask);
     signal.throwIfAborted();
 
@@ -149,6 +151,7 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
     reporter.debug(`swapped ${plan.newTables.length} table(s) and ${programCount(newPrograms)} view(s)/routine(s)/trigger(s)/event(s) into ${where}`);
   } finally {
     if (!swapped) await dropWorkDatabase(client, t, names.staging, mask, reporter);
+    await held.release();
   }
 }
 
@@ -171,9 +174,8 @@ async function streamIntoStaging(input: Readable, client: Client, t: MysqlTarget
   const guard = new RestoreGuard(() => run.child.kill('SIGKILL'));
   let streamError: unknown;
   try {
-    // The lock marks the staging database as in use (staging.ts); its output row is also the
-    // sign that the client has connected, so its option file goes at once.
-    stdin.write(`SELECT GET_LOCK(${sqlString(names.lock)}, 0);\n`);
+    // Its output row is the sign that the client has connected, so its option file goes at once.
+    stdin.write(`SELECT 1;\n`);
     await pipeline(input, guard, stdin);
   } catch (err) {
     streamError = err;

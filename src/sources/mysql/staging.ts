@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { RefusedError, StrongboxError } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
-import { ident, query, sqlString, type Client } from './client.js';
+import { ident, query, spawnClient, sqlString, type Client } from './client.js';
 import { MAX_NAME, type MysqlTarget } from './url.js';
 import { OLD_MARK, readPlan, swapState } from './swap.js';
 
@@ -45,6 +46,9 @@ export async function cleanStaleWork(client: Client, t: MysqlTarget, mask: (s: s
     const m = /^(.*)__strongbox_(new|old)_([0-9a-f]{8})$/.exec(name);
     if (!m || m[1] !== p) continue;
     if (m[2] === 'new' && free === '1') await cleanStaging(client, t, name, mask, reporter);
+    else if (m[2] === 'new') {
+      throw new RefusedError(`another restore into ${t.database} is running (its staging database ${name} is in use)`, 'wait for it to finish, then restore again');
+    }
     else if (m[2] === 'old') {
       reporter.warning(`${name} holds tables that a forced restore into ${t.database} replaced but was stopped before dropping; drop it (DROP DATABASE ${ident(name)}) once you no longer need them`);
     }
@@ -78,6 +82,45 @@ async function cleanStaging(client: Client, t: MysqlTarget, name: string, mask: 
     `an earlier restore into ${t.database} (started ${rec.plan.started}) was interrupted after its RENAME TABLE (phase "${rec.phase}"): ${t.database} holds that backup's tables${st.oldLeft.length ? `, and its previous ${st.oldLeft.length} table(s) are kept as ${st.oldLeft.slice(0, 5).map(ident).join(', ')}${st.oldLeft.length > 5 ? ', …' : ''}` : ''}; its views, routines, triggers or events may be incomplete, which this restore replaces`,
   );
   if (st.stagingTables === 0) await query(client, t, `DROP DATABASE IF EXISTS ${ident(name)}`, { mask, database: null });
+}
+
+/**
+ * Holds the restore's user lock in a session of its own for the whole restore (load, count,
+ * swap): the staging database is in use as long as the lock is held. A SIGKILL of Strongbox
+ * closes the session's stdin, which ends it and frees the lock.
+ */
+export async function holdRestoreLock(client: Client, t: MysqlTarget, lock: string, mask: (s: string) => string): Promise<{ release(): Promise<void> }> {
+  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--no-auto-rehash', '--unbuffered'], {
+    name: client.command,
+    stdin: true,
+    mask,
+    signal: new AbortController().signal,
+  });
+  const stdin = run.child.stdin!;
+  stdin.on('error', () => {});
+  run.child.stdout!.setEncoding('utf8');
+  const got = new Promise<string>((resolve) => {
+    let out = '';
+    run.child.stdout!.on('data', (s: string) => {
+      out += s;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    run.exited.then(() => resolve(out.trim()), () => resolve(out.trim()));
+  });
+  stdin.write(`SELECT GET_LOCK(${sqlString(lock)}, 0);\n`);
+  const answer = await got;
+  const release = async () => {
+    stdin.end();
+    await run.exited.catch(() => {});
+  };
+  if (answer !== '1') {
+    await release();
+    await run.exited.catch((err: unknown) => {
+      throw err;
+    });
+    throw new StrongboxError(`could not take the restore's lock ${lock} on ${t.host} (GET_LOCK answered ${JSON.stringify(answer)})`);
+  }
+  return { release };
 }
 
 export async function createWorkDatabase(client: Client, t: MysqlTarget, name: string, charset: { characterSet?: string; collation?: string }, mask: (s: string) => string): Promise<void> {
