@@ -6,7 +6,7 @@ import { StrongboxError } from '../../shared/errors.js';
 import { SecretMasker, type Reporter } from '../../shared/reporter.js';
 import { childEnvironment } from '../../shared/sensitive-env.js';
 import { spawnTool, type RunningTool, type ToolFailure, type ToolOptions } from '../process.js';
-import { hostPort, type MysqlTarget } from './url.js';
+import { hostPort, mysqlUrlSecrets, type MysqlTarget } from './url.js';
 
 /**
  * How every MySQL/MariaDB child connects. The password goes into a `--defaults-extra-file`
@@ -81,15 +81,23 @@ export function connectionArgs(t: MysqlTarget, timeout = true): string[] {
   return args;
 }
 
+/** A MySQL child's environment: no MYSQL_PWD (the option file holds the password) and no PostgreSQL password either. */
 export function childEnv(): NodeJS.ProcessEnv {
   const env = childEnvironment();
   delete env.MYSQL_PWD;
+  delete env.PGPASSWORD;
+  delete env.PGPASSFILE;
   return env;
 }
 
-export function maskerFor(url: string, t: MysqlTarget, reporter?: Reporter): (s: string) => string {
+/** Masks what the URL holds and, when the password came from MYSQL_PWD, that too (it is read here). */
+export function maskerFor(url: string, t: MysqlTarget, reporter?: Reporter, env: NodeJS.ProcessEnv = process.env): (s: string) => string {
   const masker = new SecretMasker();
-  for (const s of t.password ? [t.password, url] : []) {
+  const secrets = new Set(mysqlUrlSecrets(url));
+  if (t.password) secrets.add(t.password);
+  if (env.MYSQL_PWD) secrets.add(env.MYSQL_PWD);
+  for (const s of secrets) {
+    if (!s) continue;
     masker.add(s);
     reporter?.setSecret(s);
   }
