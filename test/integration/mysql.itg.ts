@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlAdapter } from '../../src/sources/mysql/index.js';
+import { setMaxQueryOutput } from '../../src/sources/mysql/client.js';
 import { IntegrityError, RefusedError, StrongboxError, VerificationError } from '../../src/shared/errors.js';
 import { CancelledError, cancel, resetCancellation } from '../../src/shared/cancel.js';
 import type { Reporter } from '../../src/shared/reporter.js';
@@ -328,6 +329,17 @@ describe('MySQL/MariaDB adapter against the real server', () => {
       await expect(dumpToFile(db.url)).rejects.toThrow(/switches or creates a database.*USE.*not kept/);
     } finally {
       process.env.PATH = oldPath;
+    }
+  });
+
+  it('a query whose output is larger than the client reads into memory fails clearly instead of returning cut rows', async () => {
+    const db = await dbs.create('my_bigout', 'CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(100)); INSERT INTO t SELECT seq, REPEAT(\'x\', 100) FROM seq_1_to_20000;');
+    expect(await mysqlAdapter.countQueryRows!(db.url, 'SELECT * FROM t', { reporter: capture(), force: false })).toBe(20000);
+    setMaxQueryOutput(1 << 20);
+    try {
+      await expect(mysqlAdapter.countQueryRows!(db.url, 'SELECT * FROM t', { reporter: capture(), force: false })).rejects.toThrow(/returned more than 1 MiB of output/);
+    } finally {
+      setMaxQueryOutput(64 << 20);
     }
   });
 

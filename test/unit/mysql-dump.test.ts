@@ -6,7 +6,7 @@ import { dumpArgs, describeMysqlDumpFailure, looksLikeDumpHead } from '../../src
 import { childEnv, connectionArgs, optionFileValue, parseBatch, writeOptionFile } from '../../src/sources/mysql/client.js';
 import { orderViews, type Program } from '../../src/sources/mysql/programs.js';
 import { oldName, swapScript } from '../../src/sources/mysql/swap.js';
-import { workNames } from '../../src/sources/mysql/staging.js';
+import { namePrefix, workNames } from '../../src/sources/mysql/staging.js';
 
 const DUMP = `/*M!999999\\- enable the sandbox mode */
 -- MariaDB dump 10.19  Distrib 10.11.19-MariaDB
@@ -207,6 +207,16 @@ describe('restore pieces', () => {
     expect(i('DROP TABLE IF EXISTS `__sb_old_0badc0de_old1`, `__sb_old_0badc0de_shared`;')).toBeGreaterThan(i('CREATE PROCEDURE'));
     expect(script).toContain('SET SESSION lock_wait_timeout = 90;');
     expect(i("SELECT 'strongbox:done'")).toBeGreaterThan(i('DROP DATABASE IF EXISTS `shop__strongbox_new_0badc0de`'));
+  });
+
+  it('two targets sharing their first 40 characters never share work databases; each name fits in 64', () => {
+    const a = workNames(`${'s'.repeat(40)}_eu`, 'abcdef01');
+    const b = workNames(`${'s'.repeat(40)}_us`, 'abcdef01');
+    expect(a.staging).not.toBe(b.staging);
+    expect(namePrefix(`${'s'.repeat(40)}_eu`)).not.toBe(namePrefix(`${'s'.repeat(40)}_us`));
+    for (const n of [a.staging, a.trash, b.staging, b.trash, workNames('é'.repeat(64), 'abcdef01').staging]) expect([...n].length).toBeLessThanOrEqual(64);
+    // A short name is kept whole, so the work databases stay recognisable.
+    expect(workNames('shop', 'abcdef01').staging).toBe('shop__strongbox_new_abcdef01');
   });
 
   it('old-table names stay within 64 characters and unique', () => {

@@ -229,6 +229,13 @@ export interface Client {
   engine?: 'mariadb' | 'mysql';
 }
 
+/** The most output (characters) {@link query} holds; more is an error, never a cut result. */
+export let MAX_QUERY_OUTPUT = 64 << 20;
+/** For tests only. */
+export function setMaxQueryOutput(n: number): void {
+  MAX_QUERY_OUTPUT = n;
+}
+
 /**
  * Runs SQL through the client (on stdin: argv is bounded and world-readable) and returns its
  * rows; `database: null` connects to no database.
@@ -245,13 +252,30 @@ export async function query(client: Client, t: MysqlTarget, sql: string, opts: {
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   let out = '';
+  let tooBig = false;
   run.child.stdout!.setEncoding('utf8');
   run.child.stdout!.on('data', (s: string) => {
-    if (out.length < 64 << 20) out += s;
+    if (tooBig) return;
+    out += s;
+    if (out.length > MAX_QUERY_OUTPUT) {
+      // Never a silently cut result: the rows would be wrong.
+      tooBig = true;
+      out = '';
+      run.child.kill('SIGKILL');
+    }
   });
   run.child.stdin?.on('error', () => {}); // its exit status says why
   run.child.stdin?.end(sql.endsWith(';') ? sql : `${sql};`);
-  await run.exited;
+  const failed = await run.exited.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (tooBig) {
+    throw new StrongboxError(`a query on ${describe(t)} returned more than ${MAX_QUERY_OUTPUT >> 20} MiB of output, more than Strongbox reads into memory`, {
+      hint: 'narrow the query (e.g. SELECT a key column only, or add a WHERE clause)',
+    });
+  }
+  if (failed) throw failed;
   return parseBatch(out);
 }
 

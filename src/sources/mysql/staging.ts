@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { RefusedError, StrongboxError } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
 import { ident, query, spawnClient, sqlString, type Client } from './client.js';
@@ -9,8 +9,9 @@ import { OLD_MARK, readPlan, swapState } from './swap.js';
  * A restore works in databases of its own next to the target, named so that a person (and
  * the next restore) can tell what they are: `<target>__strongbox_new_<8 hex>` (the staging
  * database the dump is restored into) and `<target>__strongbox_old_<8 hex>` (with --force,
- * where the target's previous tables go at the swap, dropped right after it). The target's
- * name is cut to 40 characters so that both stay within MySQL's 64.
+ * left by older versions; the swap now renames old tables within the target, see swap.ts).
+ * A target name longer than 40 characters is cut to 33 plus `_` and 6 hex of its SHA-256,
+ * so that both stay within MySQL's 64 and targets sharing a head never see each other's.
  *
  * While the dump streams into it, the staging session holds the user lock
  * `strongbox:restore:<hex>` (GET_LOCK). A staging database whose lock is free belongs to a
@@ -18,8 +19,12 @@ import { OLD_MARK, readPlan, swapState } from './swap.js';
  */
 const PREFIX_CHARS = MAX_NAME - '__strongbox_new_'.length - 8;
 
+/** The target's name, or for a longer one its head and a hash of the whole, so that two targets sharing a head never share work databases. */
 export function namePrefix(database: string): string {
-  return [...database].slice(0, PREFIX_CHARS).join('');
+  const chars = [...database];
+  if (chars.length <= PREFIX_CHARS) return database;
+  const hash = createHash('sha256').update(database, 'utf8').digest('hex').slice(0, 6);
+  return `${chars.slice(0, PREFIX_CHARS - 7).join('')}_${hash}`;
 }
 
 export interface WorkNames {
