@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RefusedError, StrongboxError } from '../../shared/errors.js';
@@ -26,21 +25,20 @@ import { parseMysqlUrl, type MysqlTarget } from './url.js';
  * 2. The stream must end cleanly with the dump's completion marker and the client exit 0.
  *    Then the staging tables are counted (COUNT(*)) and compared with the manifest: a
  *    difference is a VerificationError, and the target is still untouched.
- * 3. The swap, one script handed whole to one client session: the old tables (with --force)
- *    and the new ones change places in ONE `RENAME TABLE` statement, which is atomic; the
- *    target's old views, routines and events are dropped and the backup's re-created (see
- *    programs.ts), then the working databases are dropped. The script goes whole into a file
- *    that is the client's stdin (client.ts runScriptFile), so it runs to its end even if
- *    Strongbox is killed meanwhile.
+ * 3. The swap (swap.ts), one script in a file that is the client's stdin (client.ts
+ *    runScriptFile), so it runs to its end even if Strongbox is killed meanwhile: nothing of
+ *    the target changes before its one atomic `RENAME TABLE`, which renames the old tables
+ *    within the target (`__sb_old_<id>_…`, keeping their triggers) and brings the staging
+ *    tables in; then the backup's triggers, routines, views and events replace the old ones
+ *    and the old tables are dropped. The plan is recorded in staging first, and the outcome
+ *    of a failed swap is read from the server (swapState), never from the client's output.
  *
  * Replaced with --force: every table, sequence, view, trigger, routine and event of the
  * target (the database ends up equal to the backup; tables not in the backup are dropped).
- * Kept: the database itself with its default character set and collation, and grants.
- * The one window that is not atomic is the swap's: triggers of the old tables are dropped
- * just before the RENAME (a table with triggers cannot move to another database) and the
- * backup's views, routines, triggers and events are created just after it. A failure there
- * is reported, undone where it can be (the old triggers are re-created if the RENAME did not
- * happen); the tables themselves are either all old or all new.
+ * Kept: the database itself with its default character set and collation, and grants, and
+ * the `__sb_old_` tables an interrupted earlier swap left (named, never dropped by us).
+ * Not atomic: the milliseconds after the RENAME until the backup's triggers exist (no lock
+ * is waited for then), and until its views, routines and events are re-created.
  */
 
 export function targetOf(url: string): MysqlTarget {
@@ -117,6 +115,7 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
   // Taken before the staging database exists and held until the end (see holdRestoreLock).
   const held = await holdRestoreLock(client, t, names.lock, mask);
   let swapped = false;
+  const outcome = { keepStaging: false };
   try {
     await createWorkDatabase(client, t, names.staging, charset, mask);
     reporter.debug(`restoring into the staging database ${names.staging}`);
@@ -147,10 +146,11 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
       lockTimeoutMs: ctx.lockTimeoutMs ?? 5 * 60_000,
     };
     signal.throwIfAborted();
-    swapped = await runSwap(plan, client, where, reporter, mask);
+    swapped = await runSwap(plan, client, where, reporter, mask, outcome);
     reporter.debug(`swapped ${plan.newTables.length} table(s) and ${programCount(newPrograms)} view(s)/routine(s)/trigger(s)/event(s) into ${where}`);
   } finally {
-    if (!swapped) await dropWorkDatabase(client, t, names.staging, mask, reporter);
+    // Kept when the server could not say how far a swap got: the next restore reads its plan.
+    if (!swapped && !outcome.keepStaging) await dropWorkDatabase(client, t, names.staging, mask, reporter);
     await held.release();
   }
 }
@@ -204,7 +204,7 @@ function isPipeError(err: unknown): boolean {
 }
 
 /** Hands the whole swap script to one client; returns true once the tables were swapped. The outcome is read from the server, never from the client's output. */
-async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: Reporter, mask: (s: string) => string): Promise<boolean> {
+async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: Reporter, mask: (s: string) => string, outcome: { keepStaging: boolean }): Promise<boolean> {
   const t = plan.target;
   const rec = recordedPlan(plan);
   await writePlan(client, t, plan.names.staging, rec, mask);
@@ -218,22 +218,26 @@ async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: 
     if (failed && !(await swapSessionGone(client, t, plan.names.id, plan.lockTimeoutMs + 60_000, mask))) throw new Error('its server session is still running');
     st = await swapState(client, t, plan.names.staging, rec, mask);
   } catch (err) {
+    outcome.keepStaging = true;
     throw new StrongboxError(`the restore into ${where} ${failed ? `stopped during the swap (${why})` : 'ran its swap'}, and the server could not be asked how far it got (${errorText(err)}); nothing was dropped`, {
       hint: `check by hand: if ${plan.names.staging} still holds the backup's tables, the RENAME did not happen and ${t.database} is as it was; otherwise ${t.database} holds the backup's tables and its previous ones are the \`${OLD_MARK}${plan.names.id}_…\` tables in it. The next restore into ${t.database} also tells which.`,
       cause: err,
     });
   }
   if (st.renamed === undefined) {
+    outcome.keepStaging = true;
     throw new StrongboxError(`the restore into ${where} stopped during the swap${failed ? ` (${why})` : ''}, and the tables are neither all in ${plan.names.staging} nor all in ${t.database}; nothing was dropped`, {
       hint: `inspect ${t.database} and ${plan.names.staging} by hand; the previous tables are the \`${OLD_MARK}${plan.names.id}_…\` ones`,
     });
   }
   if (!st.renamed) {
-    if (st.stagingTables === rec.newTables.length) await dropWorkDatabase(client, t, plan.names.staging, mask, reporter);
+    // The target was not touched; staging holds only the backup's copy.
     throw new StrongboxError(`the restore into ${where} could not swap the restored tables in (${why || 'the swap script stopped before its RENAME TABLE'}); the server shows ${where} ${plan.createTarget ? 'still without tables (it was created empty)' : 'as it was (its tables, views, triggers and routines were not touched)'}`, {
       hint: 'the restore needs CREATE, DROP, ALTER and INSERT on the target and its __strongbox_ working database; a table locked by another session makes RENAME TABLE wait up to --db-lock-timeout',
     });
   }
+  // Renamed: staging holds nothing but the plan now.
+  outcome.keepStaging = st.stagingTables > 0;
   const missing = await missingPrograms(client, t, plan.newPrograms, mask).catch((err: unknown) => [`(could not be checked: ${errorText(err)})`]);
   if (missing.length) {
     throw new StrongboxError(`the restore into ${where} swapped the backup's tables in, but re-creating its views, routines, triggers or events failed${why ? ` (${why})` : ''}; missing: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? `, … (${missing.length} in all)` : ''}`, {

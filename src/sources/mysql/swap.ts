@@ -141,7 +141,7 @@ export interface SwapState {
   renamed: boolean | undefined;
   /** The target's previous tables still there under their `__sb_old_` names. */
   oldLeft: string[];
-  /** Tables of any kind other than the plan table still in staging. */
+  /** Tables (not views: staging's copies of the backup's views stay there) other than the plan table still in staging. */
   stagingTables: number;
 }
 
@@ -151,7 +151,7 @@ export async function swapState(client: Client, t: MysqlTarget, staging: string,
   const rows = await query(
     client,
     t,
-    `SELECT 'S', TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${sqlString(staging)} AND TABLE_NAME <> ${sqlString(PLAN_TABLE)}
+    `SELECT 'S', TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${sqlString(staging)} AND TABLE_NAME <> ${sqlString(PLAN_TABLE)} AND TABLE_TYPE <> 'VIEW'
      UNION ALL SELECT 'T', TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${sqlString(rec.database)}`,
     { mask, database: null, signal },
   );
