@@ -5,10 +5,12 @@
  * `--postgres-env`, `--postgres-target-env`), which src/config registers when it reads one. A
  * child that is compromised, or that logs its environment, then holds only what it needs.
  */
-const names = new Set<string>(['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+// MYSQL_PWD: the MySQL adapter reads it and hands the password over in an option file, so no
+// child (not even a mysql one) needs it.
+const names = new Set<string>(['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'MYSQL_PWD']);
 const prefixes = new Set<string>();
 
-/** The tools need these to connect, so they pass even when a secret was read from them. */
+/** The PostgreSQL tools need these to connect, so they pass even when a secret was read from them (the MySQL adapter removes them for its children). */
 const NEEDED = new Set(['PGPASSWORD', 'PGPASSFILE']);
 
 export const sensitiveEnv = {

@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { namePrefix } from '../../src/sources/mysql/staging.js';
 
 const run = promisify(execFile);
 
@@ -86,7 +87,7 @@ export async function createMysqlDatabase(prefix: string): Promise<MysqlTestData
 
 /** Databases left by a restore next to `name` (staging, trash). */
 export async function workDatabases(name: string): Promise<string[]> {
-  const out = await mysqlSql(null, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${name.slice(0, 40)}\\_\\_strongbox\\_%'`);
+  const out = await mysqlSql(null, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${namePrefix(name)}\\_\\_strongbox\\_%'`);
   return out.split('\n').filter(Boolean);
 }
 

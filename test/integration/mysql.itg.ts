@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlAdapter } from '../../src/sources/mysql/index.js';
+import { setMaxQueryOutput } from '../../src/sources/mysql/client.js';
 import { IntegrityError, RefusedError, StrongboxError, VerificationError } from '../../src/shared/errors.js';
 import { CancelledError, cancel, resetCancellation } from '../../src/shared/cancel.js';
 import type { Reporter } from '../../src/shared/reporter.js';
@@ -136,7 +137,7 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(await mysqlAdapter.isTargetEmpty(target.url, { reporter: capture(), force: false })).toBe(false);
   });
 
-  it('a swap that cannot take its locks (--db-lock-timeout) leaves the target as it was, triggers included', async () => {
+  it('a swap that cannot take its locks (--db-lock-timeout) leaves the target as it was, and its triggers stay in place WHILE the RENAME waits', async () => {
     const target = await dbs.create('my_locked', OTHER);
     const before = await state(target);
     // Another session reads `customers` in an open transaction: RENAME TABLE must wait for it.
@@ -145,19 +146,73 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
     holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
     await held;
+    let during = '';
     try {
-      const err = await mysqlAdapter
-        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 1000 })
+      const restoring = mysqlAdapter
+        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 4000 })
         .catch((e: unknown) => e);
+      const deadline = Date.now() + 30_000;
+      while (!during && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        if ((await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n') during = await state(target);
+      }
+      const err = await restoring;
       expect(err).toBeInstanceOf(StrongboxError);
-      expect((err as Error).message).toMatch(/could not swap the restored tables in.*Lock wait timeout[\s\S]*left unchanged/s);
+      expect((err as Error).message).toMatch(/could not swap the restored tables in.*Lock wait timeout[\s\S]*as it was/s);
     } finally {
       holder.stdin.end('ROLLBACK;\n');
       await holderGone;
     }
-    // keep_trg (on another table) was dropped before the RENAME and is back.
+    // While RENAME waited, the application's writes still had their triggers: nothing of the target was touched.
+    expect(during).toBe(before);
+    expect(during).toContain('trigger keep_trg on keep_me');
     expect(await state(target)).toBe(before);
-    expect(await target.programs()).toContain('trigger keep_trg on keep_me');
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+
+  it('the swap client dies while RENAME waits, and the RENAME then commits on the server: the outcome is read from the server (tables swapped, old tables kept), never "unchanged"', async () => {
+    const target = await dbs.create('my_diedclient', OTHER);
+    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+    await held;
+    let err: unknown;
+    try {
+      const restoring = mysqlAdapter
+        .restore(createReadStream(dumped.file), target.url, artifactOf(dumped.dump), { reporter: capture(), force: true, lockTimeoutMs: 30_000 })
+        .catch((e: unknown) => e);
+      const deadline = Date.now() + 30_000;
+      let pid: number | undefined;
+      while (pid === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        if ((await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) === '0\n') continue;
+        pid = findProcess((_args, fd0) => /strongbox-mysql-.*script\.sql/.test(fd0));
+      }
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      holder.stdin.end('ROLLBACK;\n');
+      err = await restoring;
+    } finally {
+      holder.stdin.end();
+      await holderGone;
+    }
+    expect(err).toBeInstanceOf(StrongboxError);
+    expect((err as Error).message).toMatch(/swapped the backup's tables in/);
+    expect((err as Error).message).not.toMatch(/unchanged|as it was/);
+    expect((err as StrongboxError).hint).toMatch(/previous tables are kept .*__sb_old_/);
+    expect(await target.checksums()).toContain('customers=');
+    // The backup's tables are in, and the old data is still there under its __sb_old_ name.
+    expect(await target.sql('SELECT COUNT(*) FROM customers')).toBe('3\n');
+    const old = (await target.sql("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_\\_sb\\_old\\_%keep\\_me'")).trim();
+    expect(old).toMatch(/^__sb_old_[0-9a-f]{8}_keep_me$/);
+    expect(await target.sql(`SELECT v FROM \`${old}\` ORDER BY id`)).toBe('old\ndata\n');
+    // The next restore explains it and keeps the old tables.
+    const reporter = capture();
+    await restoreFile(dumped.file, target.url, artifactOf(dumped.dump), true, reporter);
+    expect(reporter.warnings.join('\n')).toMatch(/interrupted forced restore had replaced/);
+    expect(await target.sql(`SELECT COUNT(*) FROM \`${old}\``)).toBe('2\n');
     expect(await workDatabases(target.name)).toEqual([]);
   });
 
@@ -245,6 +300,49 @@ describe('MySQL/MariaDB adapter against the real server', () => {
     expect(await mysqlSql(null, `SHOW DATABASES LIKE '${other.name}'`)).toBe('');
   });
 
+  it('a routine whose body has a comment line "use this to reset t" and a CREATE TABLE line at column 0 backs up and restores (no phantom table, no refusal)', async () => {
+    const src = await dbs.create('my_routinebody', 'CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2);');
+    // --comments: the client would strip the comment from the body otherwise.
+    const sqlFile = join(work, 'routinebody.sql');
+    writeFileSync(sqlFile, 'DELIMITER //\nCREATE PROCEDURE reset_t()\nBEGIN\n/*\nuse this to reset t\n*/\nCREATE TABLE `archive` (id int);\nDELETE FROM t;\nEND //\nDELIMITER ;\n');
+    await run('bash', ['-c', `mariadb --comments -h ${MY_HOST} -P ${MY_PORT} -u root "$1" < "$2"`, 'x', src.name, sqlFile]);
+    const { dump, file } = await dumpToFile(src.url);
+    expect(readFileSync(file, 'utf8')).toMatch(/^use this to reset t$/m);
+    expect(readFileSync(file, 'utf8')).toMatch(/^CREATE TABLE `archive`/m);
+    expect(dump.rowCounts).toEqual({ t: 2 });
+    const target = await dbs.create('my_routinebody_t');
+    await restoreFile(file, target.url, artifactOf(dump));
+    expect(await target.checksums()).toBe(await src.checksums());
+    expect(await target.programs()).toBe('procedure reset_t');
+  });
+
+  it('a dump that switches database is refused at backup time: nothing is kept', async () => {
+    const db = await dbs.create('my_dumpuse', 'CREATE TABLE t (id INT);');
+    const shimDir = mkdtempSync(join(work, 'useshim-'));
+    const real = (await run('bash', ['-c', 'command -v mariadb-dump'])).stdout.trim();
+    // A dump tool that behaves as if an option file added --databases.
+    writeFileSync(join(shimDir, 'mariadb-dump'), `#!/bin/bash\nif [ "$1" = "--version" ]; then exec ${real} --version; fi\nexec ${real} "$@" | sed '2a USE \\\`${db.name}\\\`;'\n`);
+    chmodSync(join(shimDir, 'mariadb-dump'), 0o755);
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${shimDir}:${oldPath}`;
+    try {
+      await expect(dumpToFile(db.url)).rejects.toThrow(/switches or creates a database.*USE.*not kept/);
+    } finally {
+      process.env.PATH = oldPath;
+    }
+  });
+
+  it('a query whose output is larger than the client reads into memory fails clearly instead of returning cut rows', async () => {
+    const db = await dbs.create('my_bigout', 'CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(100)); INSERT INTO t SELECT seq, REPEAT(\'x\', 100) FROM seq_1_to_20000;');
+    expect(await mysqlAdapter.countQueryRows!(db.url, 'SELECT * FROM t', { reporter: capture(), force: false })).toBe(20000);
+    setMaxQueryOutput(1 << 20);
+    try {
+      await expect(mysqlAdapter.countQueryRows!(db.url, 'SELECT * FROM t', { reporter: capture(), force: false })).rejects.toThrow(/returned more than 1 MiB of output/);
+    } finally {
+      setMaxQueryOutput(64 << 20);
+    }
+  });
+
   it('a tampered row count fails the restore with a VerificationError and leaves the target unchanged', async () => {
     const target = await dbs.create('my_count', OTHER);
     const before = await state(target);
@@ -317,12 +415,18 @@ describe('MySQL dumps that must fail', () => {
 });
 
 /** The pid of a process whose argv matches, read from /proc. */
-function findProcess(match: (args: string[]) => boolean): number | undefined {
+function findProcess(match: (args: string[], fd0: string) => boolean): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (args.length && match(args)) return Number(entry);
+      let fd0 = '';
+      try {
+        fd0 = readlinkSync(`/proc/${entry}/fd/0`);
+      } catch {
+        // not ours
+      }
+      if (args.length && match(args, fd0)) return Number(entry);
     } catch {
       // gone meanwhile
     }
@@ -411,6 +515,83 @@ describe('a restore killed during the swap', () => {
     const deadline = Date.now() + 30_000;
     while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(await workDatabases(target.name)).toEqual([]);
+    expect(await target.checksums()).toBe(await src.checksums());
+    expect(await target.programs()).toBe(await src.programs());
+  });
+});
+
+describe('the staging lock', () => {
+  it('is held at every moment the staging database exists (load, count, swap), and a second restore into the same target is refused meanwhile instead of dropping it', async () => {
+    const big = await dbs.create('my_lock_src', `CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(100)) ENGINE=InnoDB;
+      INSERT INTO big SELECT seq, MD5(seq) FROM seq_1_to_200000;`);
+    const { dump, file } = await dumpToFile(big.url);
+    const target = await dbs.create('my_lock_tgt', OTHER);
+    const prefix = target.name.slice(0, 40);
+    let done = false;
+    const restoring = restoreFile(file, target.url, artifactOf(dump), true).finally(() => (done = true));
+    const unlocked: string[] = [];
+    let samples = 0;
+    let refused: unknown;
+    while (!done) {
+      const rows = await mysqlSql(
+        null,
+        `SELECT SCHEMA_NAME, IS_USED_LOCK(CONCAT('strongbox:restore:', RIGHT(SCHEMA_NAME, 8))) IS NULL AND IS_USED_LOCK(CONCAT('strongbox:swap:', RIGHT(SCHEMA_NAME, 8))) IS NULL FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '${prefix}%\\_\\_strongbox\\_new\\_%'`,
+      );
+      for (const line of rows.split('\n').filter(Boolean)) {
+        samples++;
+        if (line.endsWith('\t1')) unlocked.push(line);
+        if (refused === undefined && samples === 3) refused = await restoreFile(file, target.url, artifactOf(dump), true).catch((e: unknown) => e);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await restoring;
+    expect(samples).toBeGreaterThan(3);
+    // A database may vanish between the two reads of one sample (DROP at the end); only a
+    // staging database that exists with both locks free could be taken for stale.
+    const stillThere = [];
+    for (const l of unlocked) if ((await mysqlSql(null, `SHOW DATABASES LIKE '${l.split('\t')[0]}'`)) !== '') stillThere.push(l);
+    expect(unlocked.length === 0 || stillThere.length === 0, unlocked.join(', ')).toBe(true);
+    expect(refused).toBeInstanceOf(RefusedError);
+    expect((refused as Error).message).toMatch(/another restore into .* is running/);
+    expect(await target.checksums()).toBe(await big.checksums());
+    expect(await workDatabases(target.name)).toEqual([]);
+  });
+});
+
+describe('a swap script larger than a pipe', () => {
+  it('SIGKILL of Strongbox while RENAME TABLE waits for a lock, with 150 routines of ~3 KB each (a ~450 KB script): the target still ends with ALL of them', async () => {
+    const body = Array.from({ length: 60 }, (_, i) => `  SET @x${i} = CONCAT('padding line ${i} ', REPEAT('x', 20));`).join('\n');
+    const procs = Array.from({ length: 150 }, (_, i) => `CREATE PROCEDURE p${i}()\nBEGIN\n${body}\nEND //`).join('\n');
+    const src = await dbs.create('my_bigswap_src', `CREATE TABLE customers (id INT PRIMARY KEY); INSERT INTO customers VALUES (1);\nDELIMITER //\n${procs}\nDELIMITER ;\n`);
+    expect(await src.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")).toBe('150\n');
+    const { file } = await dumpToFile(src.url);
+    const target = await dbs.create('my_bigswap_tgt', OTHER);
+    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+    await held;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../helpers/mysql-restore-child.ts'), file, target.url, 'force', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<void>((r) => child.on('close', () => r()));
+    try {
+      const deadline = Date.now() + 60_000;
+      let waiting = false;
+      while (!waiting && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        waiting = (await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n';
+      }
+      expect(waiting).toBe(true);
+      child.kill('SIGKILL');
+      await closed;
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      holder.stdin.end('ROLLBACK;\n');
+      await holderGone;
+    }
+    const deadline = Date.now() + 30_000;
+    while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await workDatabases(target.name)).toEqual([]);
+    expect(await target.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")).toBe('150\n');
     expect(await target.checksums()).toBe(await src.checksums());
     expect(await target.programs()).toBe(await src.programs());
   });

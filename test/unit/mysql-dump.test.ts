@@ -5,8 +5,8 @@ import { DumpScanner } from '../../src/sources/mysql/dump-scanner.js';
 import { dumpArgs, describeMysqlDumpFailure, looksLikeDumpHead } from '../../src/sources/mysql/dump.js';
 import { childEnv, connectionArgs, optionFileValue, parseBatch, writeOptionFile } from '../../src/sources/mysql/client.js';
 import { orderViews, type Program } from '../../src/sources/mysql/programs.js';
-import { swapScript } from '../../src/sources/mysql/restore.js';
-import { workNames } from '../../src/sources/mysql/staging.js';
+import { oldName, swapScript } from '../../src/sources/mysql/swap.js';
+import { namePrefix, workNames } from '../../src/sources/mysql/staging.js';
 
 const DUMP = `/*M!999999\\- enable the sandbox mode */
 -- MariaDB dump 10.19  Distrib 10.11.19-MariaDB
@@ -65,6 +65,38 @@ describe('DumpScanner', () => {
     expect(scan('USE `other`;\n', 3).switchesDatabase).toBe('USE `other`;');
     expect(scan('/*!40000 CREATE DATABASE IF NOT EXISTS `x` */;\n', 3).switchesDatabase).toMatch(/CREATE DATABASE/);
     expect(scan('INSERT INTO `t` VALUES (1);\n', 3).switchesDatabase).toBeUndefined();
+  });
+
+  it('inside a routine body (DELIMITER ;;) and inside comments, USE / CREATE DATABASE / CREATE TABLE lines are not statements', () => {
+    const routine = `CREATE TABLE \`t\` (\`id\` int);
+INSERT INTO \`t\` VALUES (1),(2);
+DELIMITER ;;
+CREATE DEFINER=\`root\`@\`localhost\` PROCEDURE \`reset_t\`()
+BEGIN
+/*
+use this to reset t
+CREATE DATABASE nope;
+*/
+CREATE TABLE \`archive\` (id int);
+DELETE FROM t;
+END ;;
+DELIMITER ;
+/* a top-level comment
+USE \`elsewhere\`;
+CREATE TABLE \`ghost\` (id int);
+*/
+/*!40101 SET character_set_client = utf8mb4 */;
+-- Dump completed
+`;
+    for (const size of [1, 7, 4096]) {
+      const r = scan(routine, size);
+      expect(r.switchesDatabase).toBeUndefined();
+      expect(r.rowCounts).toEqual({ t: 2 });
+      expect(r.complete).toBe(true);
+    }
+    // After the comment closes, a real switch is still seen.
+    expect(scan('/* x\n*/ \nUSE `other`;\n', 3).switchesDatabase).toBe('USE `other`;');
+    expect(scan("CREATE TABLE `c` (`a` varchar(9) DEFAULT '/*');\nUSE `x`;\n", 2).switchesDatabase).toBe('USE `x`;');
   });
 
   it('a --complete-insert INSERT is reported instead of miscounted', () => {
@@ -145,7 +177,7 @@ describe('restore pieces', () => {
     expect(n.trash).toMatch(/__strongbox_old_abcdef01$/);
   });
 
-  it('the swap moves every table in one RENAME TABLE, between the drop of old triggers and the re-creation of the code', () => {
+  it('the swap touches nothing of the target before its one RENAME TABLE, which renames the old tables within the target; triggers are re-created right after it', () => {
     const names = workNames('shop', '0badc0de');
     const script = swapScript({
       names,
@@ -153,21 +185,49 @@ describe('restore pieces', () => {
       createTarget: undefined,
       charset: {},
       oldTables: ['old1', 'shared'],
-      newTables: ['shared', 'new1'],
+      newTables: ['shared', 'new1', 'ov'],
       oldPrograms: { routines: [], views: [{ kind: 'VIEW', name: 'ov', create: '' }], triggers: [{ kind: 'TRIGGER', name: 'otrg', create: '' }], events: [] },
       newPrograms: { routines: [{ kind: 'PROCEDURE', name: 'p', create: 'CREATE PROCEDURE `p`() BEGIN SELECT 1; END', sqlMode: '' }], views: [], triggers: [{ kind: 'TRIGGER', name: 'ntrg', create: 'CREATE TRIGGER ntrg ...' }], events: [] },
       lockTimeoutMs: 90_000,
     });
     expect(script.match(/RENAME TABLE/g)).toHaveLength(1);
-    expect(script).toContain('RENAME TABLE `shop`.`old1` TO `shop__strongbox_old_0badc0de`.`old1`,\n  `shop`.`shared` TO `shop__strongbox_old_0badc0de`.`shared`,\n  `shop__strongbox_new_0badc0de`.`shared` TO `shop`.`shared`');
+    expect(script).toContain(
+      'RENAME TABLE `shop`.`old1` TO `shop`.`__sb_old_0badc0de_old1`,\n  `shop`.`shared` TO `shop`.`__sb_old_0badc0de_shared`,\n  `shop`.`ov` TO `shop`.`__sb_old_0badc0de_ov`,\n  `shop__strongbox_new_0badc0de`.`shared` TO `shop`.`shared`',
+    );
     const i = (s: string) => script.indexOf(s);
-    expect(i('DROP TRIGGER IF EXISTS `shop`.`otrg`')).toBeLessThan(i('RENAME TABLE'));
-    expect(i('DROP TRIGGER IF EXISTS `shop__strongbox_new_0badc0de`.`ntrg`')).toBeLessThan(i('RENAME TABLE'));
-    expect(i("SELECT 'strongbox:renamed'")).toBeGreaterThan(i('RENAME TABLE'));
-    expect(i('DROP VIEW IF EXISTS `ov`')).toBeGreaterThan(i('RENAME TABLE'));
-    expect(i('CREATE PROCEDURE')).toBeGreaterThan(i('DROP VIEW'));
+    const before = script.slice(0, i('RENAME TABLE'));
+    // Nothing of the target (`shop`.…) changes before the RENAME; staging's triggers go there.
+    expect(before).not.toMatch(/DROP (TRIGGER|VIEW|TABLE|PROCEDURE)[^;]*`shop`\./);
+    expect(before).toContain('DROP TRIGGER IF EXISTS `shop__strongbox_new_0badc0de`.`ntrg`');
+    expect(i('DROP TRIGGER IF EXISTS `otrg`')).toBeGreaterThan(i('RENAME TABLE'));
+    expect(i('CREATE TRIGGER ntrg')).toBeGreaterThan(i('DROP TRIGGER IF EXISTS `otrg`'));
+    expect(i('CREATE TRIGGER ntrg')).toBeLessThan(i('CREATE PROCEDURE'));
+    expect(script).toContain('DROP VIEW IF EXISTS `__sb_old_0badc0de_ov`;');
+    expect(script).not.toContain('DROP VIEW IF EXISTS `ov`');
+    expect(i('DROP TABLE IF EXISTS `__sb_old_0badc0de_old1`, `__sb_old_0badc0de_shared`;')).toBeGreaterThan(i('CREATE PROCEDURE'));
     expect(script).toContain('SET SESSION lock_wait_timeout = 90;');
-    expect(i("SELECT 'strongbox:done'")).toBeGreaterThan(i('DROP DATABASE IF EXISTS `shop__strongbox_old_0badc0de`'));
+    expect(i("SELECT 'strongbox:done'")).toBeGreaterThan(i('DROP DATABASE IF EXISTS `shop__strongbox_new_0badc0de`'));
+  });
+
+  it('two targets sharing their first 40 characters never share work databases; each name fits in 64', () => {
+    const a = workNames(`${'s'.repeat(40)}_eu`, 'abcdef01');
+    const b = workNames(`${'s'.repeat(40)}_us`, 'abcdef01');
+    expect(a.staging).not.toBe(b.staging);
+    expect(namePrefix(`${'s'.repeat(40)}_eu`)).not.toBe(namePrefix(`${'s'.repeat(40)}_us`));
+    for (const n of [a.staging, a.trash, b.staging, b.trash, workNames('é'.repeat(64), 'abcdef01').staging]) expect([...n].length).toBeLessThanOrEqual(64);
+    // A short name is kept whole, so the work databases stay recognisable.
+    expect(workNames('shop', 'abcdef01').staging).toBe('shop__strongbox_new_abcdef01');
+  });
+
+  it('old-table names stay within 64 characters and unique', () => {
+    const taken = new Set<string>();
+    const long = 'x'.repeat(64);
+    const a = oldName('0badc0de', long, 0, taken);
+    const b = oldName('0badc0de', `${'x'.repeat(63)}y`, 1, taken);
+    expect([...a].length).toBeLessThanOrEqual(64);
+    expect([...b].length).toBeLessThanOrEqual(64);
+    expect(a).not.toBe(b);
+    expect(oldName('0badc0de', 't', 2, taken)).toBe('__sb_old_0badc0de_t');
   });
 });
 

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/shared/errors.js';
 import { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from '../../src/sources/mysql/url.js';
 import { mysqlAdapter } from '../../src/sources/mysql/index.js';
+import { childEnv, maskerFor } from '../../src/sources/mysql/client.js';
+import { childEnvironment } from '../../src/shared/sensitive-env.js';
 
 const noEnv = {};
 
@@ -57,13 +59,42 @@ describe('redaction and secrets', () => {
     expect(mysqlAdapter.displayTarget('mysql://app:s3cret@db/shop')).not.toContain('s3cret');
   });
 
-  it('mysqlUrlSecrets gives the password decoded and encoded, the whole URL and MYSQL_PWD', () => {
+  it('mysqlUrlSecrets gives only what the URL holds: the password decoded and encoded and the whole URL; never MYSQL_PWD', () => {
     const url = 'mysql://app:p%40ss@db/shop';
-    expect(mysqlUrlSecrets(url, {}).sort()).toEqual(['p%40ss', 'p@ss', url].sort());
-    expect(mysqlUrlSecrets('mysql://app@db/shop', { MYSQL_PWD: 'envpw' })).toEqual(['envpw']);
-    expect(mysqlUrlSecrets('mysql://app@db/shop', {})).toEqual([]);
+    expect(mysqlUrlSecrets(url).sort()).toEqual(['p%40ss', 'p@ss', url].sort());
+    process.env.MYSQL_PWD = 'envpw';
+    try {
+      // A password-free URL: the edge must not warn that "the --mysql URL holds a password".
+      expect(mysqlUrlSecrets('mysql://app@db/shop')).toEqual([]);
+    } finally {
+      delete process.env.MYSQL_PWD;
+    }
     // Even a malformed URL's password is masked.
-    expect(mysqlUrlSecrets('mysql://app:pa/ss@db/shop', {})).toContain('pa/ss');
+    expect(mysqlUrlSecrets('mysql://app:pa/ss@db/shop')).toContain('pa/ss');
+  });
+
+  it('MYSQL_PWD is masked where it is read (setSecret), with a password-free URL', () => {
+    const set: string[] = [];
+    const reporter = { debug() {}, info() {}, warning() {}, error() {}, setSecret: (s: string) => set.push(s) };
+    const env = { MYSQL_PWD: 'envpw-123' };
+    const t = parseMysqlUrl('mysql://app@db/shop', '--mysql', env);
+    const mask = maskerFor('mysql://app@db/shop', t, reporter, env);
+    expect(set).toEqual(['envpw-123']);
+    expect(mask('Access denied (using password envpw-123)')).not.toContain('envpw-123');
+  });
+
+  it('MYSQL_PWD reaches no child of any tool; PGPASSWORD reaches no MySQL child (but still psql/pg_dump)', () => {
+    process.env.MYSQL_PWD = 'my-secret';
+    process.env.PGPASSWORD = 'pg-secret';
+    try {
+      expect(childEnvironment().MYSQL_PWD).toBeUndefined();
+      expect(childEnvironment().PGPASSWORD).toBe('pg-secret');
+      expect(childEnv().MYSQL_PWD).toBeUndefined();
+      expect(childEnv().PGPASSWORD).toBeUndefined();
+    } finally {
+      delete process.env.MYSQL_PWD;
+      delete process.env.PGPASSWORD;
+    }
   });
 });
 

@@ -1,11 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrongboxError } from '../../shared/errors.js';
 import { SecretMasker, type Reporter } from '../../shared/reporter.js';
 import { childEnvironment } from '../../shared/sensitive-env.js';
 import { spawnTool, type RunningTool, type ToolFailure, type ToolOptions } from '../process.js';
-import { hostPort, type MysqlTarget } from './url.js';
+import { hostPort, mysqlUrlSecrets, type MysqlTarget } from './url.js';
 
 /**
  * How every MySQL/MariaDB child connects. The password goes into a `--defaults-extra-file`
@@ -80,15 +81,23 @@ export function connectionArgs(t: MysqlTarget, timeout = true): string[] {
   return args;
 }
 
+/** A MySQL child's environment: no MYSQL_PWD (the option file holds the password) and no PostgreSQL password either. */
 export function childEnv(): NodeJS.ProcessEnv {
   const env = childEnvironment();
   delete env.MYSQL_PWD;
+  delete env.PGPASSWORD;
+  delete env.PGPASSFILE;
   return env;
 }
 
-export function maskerFor(url: string, t: MysqlTarget, reporter?: Reporter): (s: string) => string {
+/** Masks what the URL holds and, when the password came from MYSQL_PWD, that too (it is read here). */
+export function maskerFor(url: string, t: MysqlTarget, reporter?: Reporter, env: NodeJS.ProcessEnv = process.env): (s: string) => string {
   const masker = new SecretMasker();
-  for (const s of t.password ? [t.password, url] : []) {
+  const secrets = new Set(mysqlUrlSecrets(url));
+  if (t.password) secrets.add(t.password);
+  if (env.MYSQL_PWD) secrets.add(env.MYSQL_PWD);
+  for (const s of secrets) {
+    if (!s) continue;
     masker.add(s);
     reporter?.setSecret(s);
   }
@@ -113,6 +122,74 @@ export function spawnClient(command: string, t: MysqlTarget, args: string[], opt
   run.child.once('close', () => file.remove());
   run.child.once('error', () => file.remove());
   return run;
+}
+
+/** How a script-file client run ended: its exit status and the (masked) tail of its stderr. */
+export interface ScriptRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  spawnError?: Error;
+}
+
+/**
+ * Runs a client with `script` as its stdin FILE, not a pipe: the script is written whole to a
+ * 0600 file in a private 0700 folder and fsynced, and the child gets the file's descriptor
+ * as stdin. The kernel then holds the whole script for the child, so it runs to its end
+ * even if Strongbox is killed meanwhile (through a pipe only 64 KiB would be the child's; the
+ * rest would die with us). The file is unlinked as soon as the child has it open, so a kill
+ * leaves nothing behind. The child has a process group of its own (a terminal's Ctrl-C does
+ * not reach it) and is never stopped by us: stopping it halfway is what could hurt.
+ */
+export function runScriptFile(command: string, t: MysqlTarget, args: string[], script: string, opts: { mask: (s: string) => string; onStdout?: (s: string) => void }): Promise<ScriptRun> {
+  sweepStale();
+  const dir = mkdtempSync(join(tmpdir(), OPTION_DIR_PREFIX));
+  const path = join(dir, 'script.sql');
+  let fd: number | undefined;
+  const opt = writeOptionFile(t);
+  try {
+    fd = openSync(path, 'wx+', 0o600);
+    const buf = Buffer.from(script, 'utf8');
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off, off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = openSync(path, 'r');
+    const child = spawn(command, [`--defaults-extra-file=${opt.path}`, ...connectionArgs(t), ...args], {
+      env: childEnv(),
+      stdio: [fd, 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+    });
+    // The child holds its own copy of the descriptor now.
+    closeSync(fd);
+    fd = undefined;
+    rmSync(dir, { recursive: true, force: true });
+    return new Promise<ScriptRun>((resolve) => {
+      let err = '';
+      let spawnError: Error | undefined;
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (s: string) => {
+        opt.remove();
+        opts.onStdout?.(s);
+      });
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (s: string) => (err = (err + s).slice(-8192)));
+      child.once('error', (e) => {
+        spawnError = e;
+        opt.remove();
+        if (child.pid === undefined) resolve({ code: null, signal: null, stderr: '', spawnError: e });
+      });
+      child.once('close', (code, signal) => {
+        opt.remove();
+        resolve({ code, signal, stderr: opts.mask(err.trim()), ...(spawnError ? { spawnError } : {}) });
+      });
+    });
+  } catch (e) {
+    opt.remove();
+    throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function clientMissing(command: string, engine: 'mariadb' | 'mysql' | undefined): StrongboxError {
@@ -152,6 +229,13 @@ export interface Client {
   engine?: 'mariadb' | 'mysql';
 }
 
+/** The most output (characters) {@link query} holds; more is an error, never a cut result. */
+export let MAX_QUERY_OUTPUT = 64 << 20;
+/** For tests only. */
+export function setMaxQueryOutput(n: number): void {
+  MAX_QUERY_OUTPUT = n;
+}
+
 /**
  * Runs SQL through the client (on stdin: argv is bounded and world-readable) and returns its
  * rows; `database: null` connects to no database.
@@ -168,13 +252,30 @@ export async function query(client: Client, t: MysqlTarget, sql: string, opts: {
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   let out = '';
+  let tooBig = false;
   run.child.stdout!.setEncoding('utf8');
   run.child.stdout!.on('data', (s: string) => {
-    if (out.length < 64 << 20) out += s;
+    if (tooBig) return;
+    out += s;
+    if (out.length > MAX_QUERY_OUTPUT) {
+      // Never a silently cut result: the rows would be wrong.
+      tooBig = true;
+      out = '';
+      run.child.kill('SIGKILL');
+    }
   });
   run.child.stdin?.on('error', () => {}); // its exit status says why
   run.child.stdin?.end(sql.endsWith(';') ? sql : `${sql};`);
-  await run.exited;
+  const failed = await run.exited.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (tooBig) {
+    throw new StrongboxError(`a query on ${describe(t)} returned more than ${MAX_QUERY_OUTPUT >> 20} MiB of output, more than Strongbox reads into memory`, {
+      hint: 'narrow the query (e.g. SELECT a key column only, or add a WHERE clause)',
+    });
+  }
+  if (failed) throw failed;
   return parseBatch(out);
 }
 

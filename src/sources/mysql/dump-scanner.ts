@@ -32,7 +32,7 @@ export interface ScanResult {
   complete: boolean;
   /** Set when the stream did not look the way the counting relies on; the counts are then not to be trusted. */
   problem?: string;
-  /** A statement switching or creating a database (`USE`, `CREATE DATABASE`) at the start of a line. */
+  /** A statement switching or creating a database (`USE`, `CREATE DATABASE`) at the start of a line, at delimiter ';' and outside comments. */
   switchesDatabase?: string;
   bytes: number;
 }
@@ -55,11 +55,41 @@ export function readQuotedName(s: string): { name: string; end: number } | undef
   return undefined;
 }
 
+/**
+ * Whether a line leaves a C-style (slash-star) comment open (starting inside one if `open`). Quotes are
+ * followed within the line (the dump tools escape every newline inside a value); `-- ` and `#`
+ * end the line; `/*!…` and `/*M!…` are executable comments, i.e. SQL.
+ */
+export function endsInComment(line: string, open: boolean): boolean {
+  let inC = open;
+  let q = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (inC) {
+      if (c === '*' && line[i + 1] === '/') {
+        inC = false;
+        i++;
+      }
+    } else if (q) {
+      if (c === '\\' && q !== '`') i++;
+      else if (c === q) q = '';
+    } else if (c === "'" || c === '"' || c === '`') q = c;
+    else if (c === '#' || (c === '-' && line[i + 1] === '-' && (line[i + 2] === ' ' || line[i + 2] === undefined))) break;
+    else if (c === '/' && line[i + 1] === '*' && line[i + 2] !== '!' && !(line[i + 2] === 'M' && line[i + 3] === '!')) {
+      inC = true;
+      i++;
+    }
+  }
+  return inC;
+}
+
 export class DumpScanner {
   private state = State.LineStart;
   private head: Buffer[] = [];
   private headLen = 0;
   private delimiter = ';';
+  /** Inside a C-style comment that an earlier line opened (executable `/*!…` ones are SQL, not comments). */
+  private inComment = false;
   private counts = new Map<string, number>();
   private table = '';
   private rows = 0;
@@ -132,6 +162,12 @@ export class DumpScanner {
       this.afterMarker = true;
       return 0;
     }
+    // Statements are recognised only where they can be: at delimiter ';' (not inside a
+    // routine, trigger or event body) and outside a comment.
+    if (this.delimiter !== ';') return 0;
+    const commented = this.inComment;
+    this.inComment = endsInComment(line, this.inComment);
+    if (commented) return 0;
     if (/^(USE\s|CREATE DATABASE\b|\/\*!\d+ CREATE DATABASE\b)/i.test(line)) {
       this.switches ??= line.slice(0, 80);
       return 0;

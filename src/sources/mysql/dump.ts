@@ -88,6 +88,15 @@ class DumpGuard extends Transform {
       }
     }
     this.scanner.push(chunk);
+    const sw = this.scanner.peekSwitch();
+    // A restore refuses such a stream, so it must not become a backup.
+    if (sw) {
+      return cb(
+        new StrongboxError(`${this.what} holds a statement that switches or creates a database ("${sw.replace(/[^\x20-\x7e]/g, '?')}…"), which a restore would refuse; the dump was not kept`, {
+          hint: 'check that the dump tool on PATH is the real mysqldump/mariadb-dump and that no option file adds --databases or --all-databases',
+        }),
+      );
+    }
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {

@@ -1,16 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RefusedError, StrongboxError } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
 import { cancelSignal } from '../../shared/cancel.js';
 import type { RestoreArtifact, TargetContext } from '../adapter.js';
-import { describe, ident, maskerFor, query, spawnClient, sqlString, type Client } from './client.js';
+import { describe, ident, maskerFor, query, runScriptFile, spawnClient, sqlString, type Client } from './client.js';
 import { countDifferences, countMismatch, countRows, readSchema, type SchemaInfo } from './counts.js';
 import { COMPLETION_MARKER } from './dump.js';
 import { DumpScanner } from './dump-scanner.js';
-import { createStatements, delimiterToken, dropStatement, programCount, readPrograms, type Program, type Programs } from './programs.js';
-import { charsetClause, cleanStaleWork, createWorkDatabase, dropWorkDatabase, workNames, type WorkNames } from './staging.js';
+import { programCount, readPrograms } from './programs.js';
+import { cleanStaleWork, createWorkDatabase, dropWorkDatabase, holdRestoreLock, workNames, type WorkNames } from './staging.js';
+import { OLD_MARK, missingPrograms, recordedPlan, swapScript, swapSessionGone, swapState, writePlan, type SwapPlan, type SwapState } from './swap.js';
 import { detectTools } from './tools.js';
 import { parseMysqlUrl, type MysqlTarget } from './url.js';
 
@@ -25,23 +25,21 @@ import { parseMysqlUrl, type MysqlTarget } from './url.js';
  * 2. The stream must end cleanly with the dump's completion marker and the client exit 0.
  *    Then the staging tables are counted (COUNT(*)) and compared with the manifest: a
  *    difference is a VerificationError, and the target is still untouched.
- * 3. The swap, one script handed whole to one client session: the old tables (with --force)
- *    and the new ones change places in ONE `RENAME TABLE` statement, which is atomic; the
- *    target's old views, routines and events are dropped and the backup's re-created (see
- *    programs.ts), then the working databases are dropped. The script is written and closed
- *    before the client runs it, so it runs to its end even if Strongbox is killed meanwhile.
+ * 3. The swap (swap.ts), one script in a file that is the client's stdin (client.ts
+ *    runScriptFile), so it runs to its end even if Strongbox is killed meanwhile: nothing of
+ *    the target changes before its one atomic `RENAME TABLE`, which renames the old tables
+ *    within the target (`__sb_old_<id>_…`, keeping their triggers) and brings the staging
+ *    tables in; then the backup's triggers, routines, views and events replace the old ones
+ *    and the old tables are dropped. The plan is recorded in staging first, and the outcome
+ *    of a failed swap is read from the server (swapState), never from the client's output.
  *
  * Replaced with --force: every table, sequence, view, trigger, routine and event of the
  * target (the database ends up equal to the backup; tables not in the backup are dropped).
- * Kept: the database itself with its default character set and collation, and grants.
- * The one window that is not atomic is the swap's: triggers of the old tables are dropped
- * just before the RENAME (a table with triggers cannot move to another database) and the
- * backup's views, routines, triggers and events are created just after it. A failure there
- * is reported, undone where it can be (the old triggers are re-created if the RENAME did not
- * happen); the tables themselves are either all old or all new.
+ * Kept: the database itself with its default character set and collation, and grants, and
+ * the `__sb_old_` tables an interrupted earlier swap left (named, never dropped by us).
+ * Not atomic: the milliseconds after the RENAME until the backup's triggers exist (no lock
+ * is waited for then), and until its views, routines and events are re-created.
  */
-
-const HOLD = 'strongbox:';
 
 export function targetOf(url: string): MysqlTarget {
   return parseMysqlUrl(url, '--mysql-target');
@@ -74,7 +72,7 @@ class RestoreGuard extends Transform {
       this.onRefuse();
       return cb(
         new StrongboxError(`the backup's SQL switches or creates a database ("${sw.replace(/[^\x20-\x7e]/g, '?')}…"), which a staged restore cannot allow; the target was left unchanged`, {
-          hint: 'it was not made by Strongbox (a dump with --databases?): restore it by hand, or dump the one database without --databases',
+          hint: 'a dump made with --databases (or edited by hand) holds such lines: load it by hand with the mariadb/mysql client, or dump the one database without --databases',
         }),
       );
     }
@@ -82,53 +80,8 @@ class RestoreGuard extends Transform {
   }
 }
 
-export interface SwapPlan {
-  names: WorkNames;
-  target: MysqlTarget;
-  createTarget: SchemaInfo | undefined;
-  charset: { characterSet?: string; collation?: string };
-  oldTables: string[];
-  newTables: string[];
-  oldPrograms: Programs;
-  newPrograms: Programs;
-  lockTimeoutMs: number;
-}
-
-/** Old views that must go before the RENAME: they hold a name a restored table takes. */
-export function blockingViews(p: Pick<SwapPlan, 'oldPrograms' | 'newTables'>): Program[] {
-  const names = new Set(p.newTables);
-  return p.oldPrograms.views.filter((v) => names.has(v.name));
-}
-
-/** The swap script (see the comment at the top); markers on stdout say how far it got. */
-export function swapScript(p: SwapPlan): string {
-  const db = ident(p.target.database);
-  const stg = ident(p.names.staging);
-  const trash = ident(p.names.trash);
-  const delim = delimiterToken();
-  const s: string[] = [];
-  s.push(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(p.lockTimeoutMs / 1000))};`);
-  s.push(`SELECT '${HOLD}start';`);
-  if (p.createTarget) s.push(`CREATE DATABASE IF NOT EXISTS ${db}${charsetClause(p.charset)};`);
-  if (p.oldTables.length) s.push(`CREATE DATABASE ${trash};`);
-  for (const tr of p.newPrograms.triggers) s.push(`DROP TRIGGER IF EXISTS ${stg}.${ident(tr.name)};`);
-  for (const tr of p.oldPrograms.triggers) s.push(`DROP TRIGGER IF EXISTS ${db}.${ident(tr.name)};`);
-  // An old view named like a table of the backup would block that table's RENAME.
-  for (const v of blockingViews(p)) s.push(`DROP VIEW IF EXISTS ${db}.${ident(v.name)};`);
-  const renames = [...p.oldTables.map((n) => `${db}.${ident(n)} TO ${trash}.${ident(n)}`), ...p.newTables.map((n) => `${stg}.${ident(n)} TO ${db}.${ident(n)}`)];
-  if (renames.length) s.push(`RENAME TABLE ${renames.join(',\n  ')};`);
-  s.push(`SELECT '${HOLD}renamed';`);
-  s.push(`USE ${db};`);
-  for (const v of [...p.oldPrograms.views].reverse()) s.push(dropStatement(v));
-  for (const r of [...p.oldPrograms.routines].reverse()) s.push(dropStatement(r));
-  for (const e of p.oldPrograms.events) s.push(dropStatement(e));
-  const np = p.newPrograms;
-  for (const obj of [...np.routines, ...np.views, ...np.triggers, ...np.events]) s.push(createStatements(obj, delim));
-  s.push(`SELECT '${HOLD}created';`);
-  s.push(`DROP DATABASE IF EXISTS ${stg};`);
-  if (p.oldTables.length) s.push(`DROP DATABASE IF EXISTS ${trash};`);
-  s.push(`SELECT '${HOLD}done';`);
-  return `${s.join('\n')}\n`;
+function isOldTable(name: string): boolean {
+  return new RegExp(`^${OLD_MARK}[0-9a-f]{8}_`).test(name);
 }
 
 function errorText(err: unknown): string {
@@ -159,10 +112,13 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
     ...(typeof artifact.source.characterSet === 'string' ? { characterSet: artifact.source.characterSet } : before.characterSet ? { characterSet: before.characterSet } : {}),
     ...(typeof artifact.source.collation === 'string' ? { collation: artifact.source.collation } : before.collation ? { collation: before.collation } : {}),
   };
-  await createWorkDatabase(client, t, names.staging, charset, mask);
-  reporter.debug(`restoring into the staging database ${names.staging}`);
+  // Taken before the staging database exists and held until the end (see holdRestoreLock).
+  const held = await holdRestoreLock(client, t, names.lock, mask);
   let swapped = false;
+  const outcome = { keepStaging: false };
   try {
+    await createWorkDatabase(client, t, names.staging, charset, mask);
+    reporter.debug(`restoring into the staging database ${names.staging}`);
     await streamIntoStaging(input, client, t, names, where, reporter, signal, mask);
     signal.throwIfAborted();
 
@@ -182,17 +138,20 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
       target: t,
       createTarget: before.exists ? undefined : before,
       charset,
-      oldTables: current.tables.filter((x) => x.type !== 'VIEW').map((x) => x.name),
+      // Previous tables of an interrupted swap are never dropped on the way (cleanStaleWork names them).
+      oldTables: current.tables.filter((x) => x.type !== 'VIEW' && !isOldTable(x.name)).map((x) => x.name),
       newTables: staged.tables.filter((x) => x.type !== 'VIEW').map((x) => x.name),
       oldPrograms,
       newPrograms,
       lockTimeoutMs: ctx.lockTimeoutMs ?? 5 * 60_000,
     };
     signal.throwIfAborted();
-    swapped = await runSwap(plan, client, where, reporter, mask);
+    swapped = await runSwap(plan, client, where, reporter, mask, outcome);
     reporter.debug(`swapped ${plan.newTables.length} table(s) and ${programCount(newPrograms)} view(s)/routine(s)/trigger(s)/event(s) into ${where}`);
   } finally {
-    if (!swapped) await dropWorkDatabase(client, t, names.staging, mask, reporter);
+    // Kept when the server could not say how far a swap got: the next restore reads its plan.
+    if (!swapped && !outcome.keepStaging) await dropWorkDatabase(client, t, names.staging, mask, reporter);
+    await held.release();
   }
 }
 
@@ -215,9 +174,8 @@ async function streamIntoStaging(input: Readable, client: Client, t: MysqlTarget
   const guard = new RestoreGuard(() => run.child.kill('SIGKILL'));
   let streamError: unknown;
   try {
-    // The lock marks the staging database as in use (staging.ts); its output row is also the
-    // sign that the client has connected, so its option file goes at once.
-    stdin.write(`SELECT GET_LOCK(${sqlString(names.lock)}, 0);\n`);
+    // Its output row is the sign that the client has connected, so its option file goes at once.
+    stdin.write(`SELECT 1;\n`);
     await pipeline(input, guard, stdin);
   } catch (err) {
     streamError = err;
@@ -245,64 +203,48 @@ function isPipeError(err: unknown): boolean {
   return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
-/** Hands the whole swap script to one client; returns true once the tables were swapped. */
-async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: Reporter, mask: (s: string) => string): Promise<boolean> {
+/** Hands the whole swap script to one client; returns true once the tables were swapped. The outcome is read from the server, never from the client's output. */
+async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: Reporter, mask: (s: string) => string, outcome: { keepStaging: boolean }): Promise<boolean> {
   const t = plan.target;
-  const run = spawnClient(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'], {
-    name: client.command,
-    stdin: true,
-    mask,
-    // Once handed over, the script runs to its end: stopping it halfway is what would leave the target half-swapped.
-    signal: new AbortController().signal,
-  });
+  const rec = recordedPlan(plan);
+  await writePlan(client, t, plan.names.staging, rec, mask);
   let out = '';
-  run.child.stdout!.setEncoding('utf8');
-  run.child.stdout!.on('data', (s: string) => (out += s));
-  run.child.stdin!.on('error', () => {});
-  run.child.stdin!.end(swapScript(plan));
-  let failure: unknown;
-  await run.exited.catch((err: unknown) => (failure = err));
-  const renamed = out.includes(`${HOLD}renamed`);
-  if (!failure && out.includes(`${HOLD}done`)) return true;
-  const why = failure instanceof StrongboxError ? failure.message : errorText(failure ?? 'the swap script stopped early');
-  if (!renamed) {
-    await restoreTriggers(plan, client, reporter, mask);
-    await dropWorkDatabase(client, t, plan.names.trash, mask, reporter);
-    throw new StrongboxError(`the restore into ${where} could not swap the restored tables in (${why}); ${where} was left unchanged`, {
-      hint: 'the restore needs CREATE, DROP, ALTER and INSERT on the target and its __strongbox_ working databases; a table locked by another session makes RENAME TABLE wait up to --db-lock-timeout',
-    });
-  }
-  if (!out.includes(`${HOLD}created`)) {
-    throw new StrongboxError(`the restore into ${where} swapped the backup's tables in, but re-creating its views, routines, triggers or events failed (${why})`, {
-      hint: `the previous tables are kept in ${plan.names.trash}${plan.oldTables.length ? '' : ' (none)'}; the backup's definitions compiled in staging, so check the privileges (CREATE VIEW, CREATE ROUTINE, TRIGGER, EVENT, and SUPER/SET USER for other definers), then restore again with --force`,
-    });
-  }
-  reporter.warning(`the restore into ${where} succeeded, but dropping its working databases failed (${why}): drop ${plan.names.staging} and ${plan.names.trash} yourself`);
-  return true;
-}
-
-/** After a swap that did not happen: the old triggers and views that the script had dropped before the RENAME come back. */
-async function restoreTriggers(plan: SwapPlan, client: Client, reporter: Reporter, mask: (s: string) => string): Promise<void> {
-  const dropped = [...blockingViews(plan), ...plan.oldPrograms.triggers];
-  if (!dropped.length) return;
-  const t = plan.target;
-  const db = sqlString(t.database);
+  const r = await runScriptFile(client.command, t, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4', '--no-auto-rehash', '--unbuffered'], swapScript(plan, rec), { mask, onStdout: (s) => (out += s) });
+  reporter.debug(`swap script output: ${out.replace(/\n/g, ' ').trim()}`);
+  const failed = r.spawnError || r.code !== 0 || r.signal;
+  const why = r.spawnError ? `${client.command} was not found` : failed ? `${client.command} ${r.signal ? `was killed by ${r.signal}` : `failed with exit code ${r.code}`}${r.stderr ? `: ${r.stderr}` : ''}` : '';
+  let st: SwapState;
   try {
-    const still = new Set(
-      (
-        await query(
-          client,
-          t,
-          `SELECT CONCAT('TRIGGER/', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${db} UNION ALL SELECT CONCAT('VIEW/', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ${db}`,
-          { mask, database: null, signal: new AbortController().signal },
-        )
-      ).map((r) => r[0]),
-    );
-    const missing = dropped.filter((p: Program) => !still.has(`${p.kind}/${p.name}`));
-    if (!missing.length) return;
-    const delim = delimiterToken();
-    await query(client, t, missing.map((p) => createStatements(p, delim)).join('\n'), { mask, signal: new AbortController().signal });
+    if (failed && !(await swapSessionGone(client, t, plan.names.id, plan.lockTimeoutMs + 60_000, mask))) throw new Error('its server session is still running');
+    st = await swapState(client, t, plan.names.staging, rec, mask);
   } catch (err) {
-    reporter.error(`could not re-create the triggers and views of ${t.database} after the failed swap: ${errorText(err)}`);
+    outcome.keepStaging = true;
+    throw new StrongboxError(`the restore into ${where} ${failed ? `stopped during the swap (${why})` : 'ran its swap'}, and the server could not be asked how far it got (${errorText(err)}); nothing was dropped`, {
+      hint: `check by hand: if ${plan.names.staging} still holds the backup's tables, the RENAME did not happen and ${t.database} is as it was; otherwise ${t.database} holds the backup's tables and its previous ones are the \`${OLD_MARK}${plan.names.id}_…\` tables in it. The next restore into ${t.database} also tells which.`,
+      cause: err,
+    });
   }
+  if (st.renamed === undefined) {
+    outcome.keepStaging = true;
+    throw new StrongboxError(`the restore into ${where} stopped during the swap${failed ? ` (${why})` : ''}, and the tables are neither all in ${plan.names.staging} nor all in ${t.database}; nothing was dropped`, {
+      hint: `inspect ${t.database} and ${plan.names.staging} by hand; the previous tables are the \`${OLD_MARK}${plan.names.id}_…\` ones`,
+    });
+  }
+  if (!st.renamed) {
+    // The target was not touched; staging holds only the backup's copy.
+    throw new StrongboxError(`the restore into ${where} could not swap the restored tables in (${why || 'the swap script stopped before its RENAME TABLE'}); the server shows ${where} ${plan.createTarget ? 'still without tables (it was created empty)' : 'as it was (its tables, views, triggers and routines were not touched)'}`, {
+      hint: 'the restore needs CREATE, DROP, ALTER and INSERT on the target and its __strongbox_ working database; a table locked by another session makes RENAME TABLE wait up to --db-lock-timeout',
+    });
+  }
+  // Renamed: staging holds nothing but the plan now.
+  outcome.keepStaging = st.stagingTables > 0;
+  const missing = await missingPrograms(client, t, plan.newPrograms, mask).catch((err: unknown) => [`(could not be checked: ${errorText(err)})`]);
+  if (missing.length) {
+    throw new StrongboxError(`the restore into ${where} swapped the backup's tables in, but re-creating its views, routines, triggers or events failed${why ? ` (${why})` : ''}; missing: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? `, … (${missing.length} in all)` : ''}`, {
+      hint: `${st.oldLeft.length ? `the previous tables are kept in ${t.database} as ${st.oldLeft.slice(0, 5).map(ident).join(', ')}${st.oldLeft.length > 5 ? ', …' : ''} (drop them once you no longer need them)` : 'no previous tables are left'}; the backup's definitions compiled in staging, so check the privileges (CREATE VIEW, CREATE ROUTINE, TRIGGER, EVENT, and SUPER/SET USER for other definers), then restore again with --force`,
+    });
+  }
+  if (st.oldLeft.length) reporter.warning(`the restore into ${where} succeeded, but its previous tables could not be dropped${why ? ` (${why})` : ''}: drop ${st.oldLeft.map((o) => `${t.database}.${ident(o)}`).join(', ')} yourself`);
+  if (failed || st.stagingTables === 0) await dropWorkDatabase(client, t, plan.names.staging, mask, reporter);
+  return true;
 }

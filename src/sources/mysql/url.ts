@@ -93,11 +93,12 @@ export function redactMysqlUrl(url: string): string {
 
 /**
  * What the edges must mask once they have read the URL: the password in its decoded and its
- * written (percent-encoded) forms, and the whole URL when it holds one. MYSQL_PWD is masked
- * too, since the adapter falls back to it. Never throws; a malformed URL yields its raw
+ * written (percent-encoded) forms, and the whole URL when it holds one. Only what the URL
+ * holds: an empty answer means "no password in the URL" (MYSQL_PWD, the fallback, is masked
+ * where it is read: client.ts maskerFor). Never throws; a malformed URL yields its raw
  * userinfo so that not even a broken one is printed.
  */
-export function mysqlUrlSecrets(url: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function mysqlUrlSecrets(url: string): string[] {
   const out = new Set<string>();
   // Up to the last "@", not the first "/": an unencoded "/" in a password must not hide it.
   const rest = url.trim().replace(/^[a-z]+:\/\//i, '');
@@ -114,6 +115,5 @@ export function mysqlUrlSecrets(url: string, env: NodeJS.ProcessEnv = process.en
     }
     out.add(url);
   }
-  if (env.MYSQL_PWD) out.add(env.MYSQL_PWD);
   return [...out].filter((s) => s.length > 0);
 }
