@@ -27,7 +27,10 @@ export async function runBackupAction(): Promise<void> {
     const mysql = list('mysql');
     for (const url of postgres) maskLocation('postgres', url, actionsReporter);
     for (const url of mysql) maskLocation('mysql', url, actionsReporter);
-    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.flatMap((u) => locationSecrets('postgres', u)), ...mysql.flatMap((u) => locationSecrets('mysql', u)));
+    // A MySQL password may also come from the environment (MYSQL_PWD, when the URL holds none).
+    const mysqlPwd = mysql.length && process.env.MYSQL_PWD ? [process.env.MYSQL_PWD] : [];
+    for (const pw of mysqlPwd) actionsReporter.setSecret(pw);
+    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.flatMap((u) => locationSecrets('postgres', u)), ...mysql.flatMap((u) => locationSecrets('mysql', u)), ...mysqlPwd);
 
     // The runner sets every declared input, "" when not given, so an unset secret and an
     // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
