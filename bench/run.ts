@@ -205,9 +205,10 @@ async function main(args: BenchArgs): Promise<void> {
     ours(main!);
     if (args.families.has('pipeline')) cases.push(...pipelineCases(ctx));
     if (args.families.has('restic')) cases.push(...resticCases(ctx));
-    if (pg && args.families.has('pipeline')) cases.push(pgPipelineCase(ctx, pg));
-    if (my && args.families.has('pipeline')) cases.push(mysqlPipelineCase(ctx, my));
-    if (sqliteDb && args.families.has('pipeline')) cases.push(sqlitePipelineCase(ctx, sqliteDb));
+    // A database family brings its own pipeline: its ratio is the point of the case.
+    if (pg) cases.push(pgPipelineCase(ctx, pg));
+    if (my) cases.push(mysqlPipelineCase(ctx, my));
+    if (sqliteDb) cases.push(sqlitePipelineCase(ctx, sqliteDb));
     for (const rt of extra) ours(rt);
     for (const rt of runtimes) for (const t of memTrees) cases.push(memoryCase(ctx, { path: t.path, bytes: t.bytes }, rt));
 

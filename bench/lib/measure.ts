@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -72,6 +72,16 @@ function children(pid: number): number[] {
     }
   }
   return out;
+}
+
+/** Same program as its parent: a fork that has not exec'd yet (or a shell's subshell, a few MB). */
+function unexecedFork(pid: number, status: string): boolean {
+  const ppid = /^PPid:\s+(\d+)$/m.exec(status)?.[1];
+  try {
+    return ppid !== undefined && readlinkSync(`/proc/${pid}/exe`) === readlinkSync(`/proc/${ppid}/exe`);
+  } catch {
+    return false;
+  }
 }
 
 /** Descendants of `root` (not root itself: that is /usr/bin/time, a bystander). */
@@ -161,6 +171,9 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
     for (const pid of descendants(child.pid)) {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        // A child caught between fork and exec shows its parent's RSS, pages it shares copy-
+        // on-write (a 115 MB node spawning sqlite3 read as +115 MB): not memory anyone uses.
+        if (unexecedFork(pid, status)) continue;
         sum += kbField(status, 'VmRSS');
         const name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?';
         const h = kbField(status, 'VmHWM');
