@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-SYEFZDAX.js";
+} from "./chunks/chunk-VFQ7AW3B.js";
 import {
   verify
-} from "./chunks/chunk-YHMLJQMZ.js";
+} from "./chunks/chunk-UW47PCWM.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-4G4PPDXT.js";
+} from "./chunks/chunk-WBNBNFHQ.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-F6FEOHJW.js";
+} from "./chunks/chunk-QC35ZW7B.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -130,7 +130,9 @@ async function runBackupAction() {
     const mysql = list("mysql");
     for (const url of postgres) maskLocation("postgres", url, actionsReporter);
     for (const url of mysql) maskLocation("mysql", url, actionsReporter);
-    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.flatMap((u) => locationSecrets("postgres", u)), ...mysql.flatMap((u) => locationSecrets("mysql", u)));
+    const mysqlPwd = mysql.length && process.env.MYSQL_PWD ? [process.env.MYSQL_PWD] : [];
+    for (const pw of mysqlPwd) actionsReporter.setSecret(pw);
+    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.flatMap((u) => locationSecrets("postgres", u)), ...mysql.flatMap((u) => locationSecrets("mysql", u)), ...mysqlPwd);
     const unencrypted = flag("unencrypted");
     if (recipients.length === 0 && passphrase === void 0 && !unencrypted) {
       const skip = forkPullRequestReason(process.env);
@@ -154,6 +156,7 @@ async function runBackupAction() {
         sqlite: list("sqlite"),
         files: list("files"),
         exclude: list("exclude"),
+        rowCounts: optional("row-counts"),
         postgresOptions: {
           schemas: list("schema"),
           excludeSchemas: list("exclude-schema"),
@@ -161,7 +164,6 @@ async function runBackupAction() {
           excludeTables: list("exclude-table"),
           excludeTableData: list("exclude-table-data"),
           rowSecurity: flag("row-security"),
-          rowCounts: optional("row-counts"),
           pgBin: optional("pg-bin")
         },
         recipients,

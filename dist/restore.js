@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-PY72QD2X.js";
+} from "./chunks/chunk-Q5TA7J6F.js";
 import {
   actionsReporter,
   commaList,
@@ -16,14 +16,14 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-4G4PPDXT.js";
+} from "./chunks/chunk-WBNBNFHQ.js";
 import {
   exitSoonIfCancelled,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock,
   resolvePgBin
-} from "./chunks/chunk-F6FEOHJW.js";
+} from "./chunks/chunk-QC35ZW7B.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

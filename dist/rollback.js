@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-EFO45AEN.js";
-import "./chunks/chunk-PY72QD2X.js";
-import "./chunks/chunk-YHMLJQMZ.js";
+} from "./chunks/chunk-VTFVJ6FN.js";
+import "./chunks/chunk-Q5TA7J6F.js";
+import "./chunks/chunk-UW47PCWM.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-4G4PPDXT.js";
+} from "./chunks/chunk-WBNBNFHQ.js";
 import {
   UsageError,
   childEnvironment,
@@ -30,7 +30,7 @@ import {
   resolveLock,
   resolvePgBin,
   validateRecipient
-} from "./chunks/chunk-F6FEOHJW.js";
+} from "./chunks/chunk-QC35ZW7B.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-YHMLJQMZ.js";
+} from "./chunks/chunk-UW47PCWM.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -14,7 +14,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-4G4PPDXT.js";
+} from "./chunks/chunk-WBNBNFHQ.js";
 import {
   UsageError,
   describeSignature,
@@ -22,7 +22,7 @@ import {
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-F6FEOHJW.js";
+} from "./chunks/chunk-QC35ZW7B.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
