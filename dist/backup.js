@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-VFQ7AW3B.js";
+} from "./chunks/chunk-QYO2YUZX.js";
 import {
   verify
-} from "./chunks/chunk-UW47PCWM.js";
+} from "./chunks/chunk-CZ5HE3S5.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-WBNBNFHQ.js";
+} from "./chunks/chunk-Z2KWOZKV.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-QC35ZW7B.js";
+} from "./chunks/chunk-YBDR46OG.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

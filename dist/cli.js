@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-VFQ7AW3B.js";
+} from "./chunks/chunk-QYO2YUZX.js";
 import {
   rollback
-} from "./chunks/chunk-VTFVJ6FN.js";
+} from "./chunks/chunk-4KC5YE2Y.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-Q5TA7J6F.js";
+} from "./chunks/chunk-7OOSTIWM.js";
 import {
   verify
-} from "./chunks/chunk-UW47PCWM.js";
+} from "./chunks/chunk-CZ5HE3S5.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -61,7 +61,7 @@ import {
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-QC35ZW7B.js";
+} from "./chunks/chunk-YBDR46OG.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-Q5TA7J6F.js";
+} from "./chunks/chunk-7OOSTIWM.js";
 import {
   actionsReporter,
   commaList,
@@ -16,14 +16,14 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-WBNBNFHQ.js";
+} from "./chunks/chunk-Z2KWOZKV.js";
 import {
   exitSoonIfCancelled,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock,
   resolvePgBin
-} from "./chunks/chunk-QC35ZW7B.js";
+} from "./chunks/chunk-YBDR46OG.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

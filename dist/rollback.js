@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-VTFVJ6FN.js";
-import "./chunks/chunk-Q5TA7J6F.js";
-import "./chunks/chunk-UW47PCWM.js";
+} from "./chunks/chunk-4KC5YE2Y.js";
+import "./chunks/chunk-7OOSTIWM.js";
+import "./chunks/chunk-CZ5HE3S5.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-WBNBNFHQ.js";
+} from "./chunks/chunk-Z2KWOZKV.js";
 import {
   UsageError,
   childEnvironment,
@@ -30,7 +30,7 @@ import {
   resolveLock,
   resolvePgBin,
   validateRecipient
-} from "./chunks/chunk-QC35ZW7B.js";
+} from "./chunks/chunk-YBDR46OG.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

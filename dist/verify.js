@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-UW47PCWM.js";
+} from "./chunks/chunk-CZ5HE3S5.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -14,7 +14,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-WBNBNFHQ.js";
+} from "./chunks/chunk-Z2KWOZKV.js";
 import {
   UsageError,
   describeSignature,
@@ -22,7 +22,7 @@ import {
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-QC35ZW7B.js";
+} from "./chunks/chunk-YBDR46OG.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -447,6 +447,39 @@ function allCmdlines(): string[] {
   return out;
 }
 
+describe('what the atomic swap cannot do, refused before the target is touched', () => {
+  const SCHEMA = `CREATE TABLE parents (id INT PRIMARY KEY) ENGINE=InnoDB;
+    CREATE TABLE kids (id INT PRIMARY KEY, parent INT, CONSTRAINT fk_kids_parent FOREIGN KEY (parent) REFERENCES parents (id)) ENGINE=InnoDB;`;
+
+  it('named foreign keys shared with the target (Rails, Django, Laravel name theirs): exit 7, target unchanged; the same backup restores into an empty database', async () => {
+    const source = await dbs.create('my_fkname_src', `${SCHEMA} INSERT INTO parents VALUES (1), (2); INSERT INTO kids VALUES (10, 1), (11, 2);`);
+    const { dump, file } = await dumpToFile(source.url);
+    const target = await dbs.create('my_fkname_dst', `${SCHEMA} INSERT INTO parents VALUES (7); INSERT INTO kids VALUES (70, 7);`);
+    const before = await state(target);
+    const err = await restoreFile(file, target.url, artifactOf(dump), true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toMatch(/foreign keys `fk_kids_parent` have the same names .*nothing was changed/);
+    expect(await state(target)).toBe(before);
+    expect(await workDatabases(target.name)).toEqual([]);
+    const fresh = dbs.name('my_fkname_new');
+    await restoreFile(file, fresh.url, artifactOf(dump));
+    expect(await fresh.checksums()).toBe(await source.checksums());
+  });
+
+  it('a foreign key in another database referencing the target: exit 7, nothing changed', async () => {
+    const source = await dbs.create('my_fkout_src', `CREATE TABLE parents (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO parents VALUES (1);`);
+    const { dump, file } = await dumpToFile(source.url);
+    const target = await dbs.create('my_fkout_dst', `CREATE TABLE parents (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO parents VALUES (5);`);
+    const other = await dbs.create('my_fkout_other', `CREATE TABLE refs (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES \`${target.name}\`.parents (id)) ENGINE=InnoDB; INSERT INTO refs VALUES (1, 5);`);
+    const before = await state(target);
+    const err = await restoreFile(file, target.url, artifactOf(dump), true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toContain(`foreign keys in other databases reference tables of`);
+    expect((err as Error).message).toContain(`${other.name}.refs`);
+    expect(await state(target)).toBe(before);
+  });
+});
+
 describe('a restore killed midway', () => {
   it('SIGKILL of the restoring process while it streams a large dump leaves the target unchanged; the next restore drops the stale staging database', async () => {
     const big = await dbs.create('my_kill_src', `CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(400)) ENGINE=InnoDB;

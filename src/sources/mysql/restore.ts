@@ -133,6 +133,7 @@ export async function restoreMysql(input: Readable, url: string, artifact: Resto
     const newPrograms = await readPrograms(client, t, names.staging, mask);
     const oldPrograms = before.exists ? await readPrograms(client, t, t.database, mask) : { routines: [], views: [], triggers: [], events: [] };
     const current = before.exists ? await readSchema(client, t, mask) : before;
+    if (before.exists) await refuseUnswappable(client, t, names.staging, where, mask);
     const plan: SwapPlan = {
       names,
       target: t,
@@ -247,4 +248,39 @@ async function runSwap(plan: SwapPlan, client: Client, where: string, reporter: 
   if (st.oldLeft.length) reporter.warning(`the restore into ${where} succeeded, but its previous tables could not be dropped${why ? ` (${why})` : ''}: drop ${st.oldLeft.map((o) => `${t.database}.${ident(o)}`).join(', ')} yourself`);
   if (failed || st.stagingTables === 0) await dropWorkDatabase(client, t, plan.names.staging, mask, reporter);
   return true;
+}
+
+/**
+ * What would make the one atomic RENAME fail, or break something outside the target, found
+ * while the target is still untouched. Foreign-key names are unique per database in InnoDB,
+ * and a named one (Rails' fk_rails_…, Django's, Laravel's) keeps its name when its table is
+ * renamed aside, so the backup's copy cannot come in beside it. A foreign key in another
+ * database would follow the renamed old table and then point at a dropped one.
+ */
+async function refuseUnswappable(client: Client, t: MysqlTarget, staging: string, where: string, mask: (s: string) => string): Promise<void> {
+  const names = async (schema: string) =>
+    new Set(
+      (await query(client, t, `SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ${sqlString(schema)} AND CONSTRAINT_TYPE = 'FOREIGN KEY'`, { mask, database: null })).map((r) => r[0]!),
+    );
+  const [own, incoming] = await Promise.all([names(t.database), names(staging)]);
+  // <table>_ibfk_N names are renamed with their table, so only chosen names collide.
+  const shared = [...incoming].filter((n) => own.has(n) && !/_ibfk_\d+$/.test(n));
+  if (shared.length) {
+    throw new RefusedError(
+      `the backup's foreign keys ${shared.slice(0, 5).map((n) => `\`${n}\``).join(', ')}${shared.length > 5 ? ` and ${shared.length - 5} more` : ''} have the same names as ${where}'s own, and MySQL keeps foreign-key names unique per database, so the tables cannot be swapped in one atomic RENAME; nothing was changed`,
+      'restore into a new, empty database and point the application at it, or (after a backup of it) drop the target\'s tables and restore without --force',
+    );
+  }
+  const outside = await query(
+    client,
+    t,
+    `SELECT CONCAT(CONSTRAINT_SCHEMA, '.', TABLE_NAME, ' (', CONSTRAINT_NAME, ')') FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = ${sqlString(t.database)} AND CONSTRAINT_SCHEMA <> ${sqlString(t.database)} AND CONSTRAINT_SCHEMA <> ${sqlString(staging)}`,
+    { mask, database: null },
+  );
+  if (outside.length) {
+    throw new RefusedError(
+      `foreign keys in other databases reference tables of ${where} (${outside.slice(0, 5).map((r) => r[0]).join(', ')}): after the swap they would point at the replaced tables; nothing was changed`,
+      'drop those foreign keys, restore, then create them again',
+    );
+  }
 }

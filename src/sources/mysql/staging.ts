@@ -112,7 +112,8 @@ export async function holdRestoreLock(client: Client, t: MysqlTarget, lock: stri
     });
     run.exited.then(() => resolve(out.trim()), () => resolve(out.trim()));
   });
-  stdin.write(`SELECT GET_LOCK(${sqlString(lock)}, 0);\n`);
+  // An idle session is closed after the server's wait_timeout, freeing the lock in mid-load: not this one.
+  stdin.write(`SET SESSION wait_timeout = 31536000;\nSELECT GET_LOCK(${sqlString(lock)}, 0);\n`);
   const answer = await got;
   const release = async () => {
     stdin.end();
