@@ -1,10 +1,10 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-QYO2YUZX.js";
+} from "./chunks/chunk-I4WSRJ2U.js";
 import {
   verify
-} from "./chunks/chunk-CZ5HE3S5.js";
+} from "./chunks/chunk-QPEQ4LHB.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-Z2KWOZKV.js";
+} from "./chunks/chunk-4SDCD446.js";
 import {
   StrongboxError,
   UsageError,
@@ -39,7 +39,7 @@ import {
   resolveDbLockTimeout,
   resolveLock,
   resolvePolicy
-} from "./chunks/chunk-YBDR46OG.js";
+} from "./chunks/chunk-DAVZWY5Q.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,17 +1,17 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   prune
-} from "./chunks/chunk-QYO2YUZX.js";
+} from "./chunks/chunk-I4WSRJ2U.js";
 import {
   rollback
-} from "./chunks/chunk-4KC5YE2Y.js";
+} from "./chunks/chunk-M723HMTI.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-7OOSTIWM.js";
+} from "./chunks/chunk-MLW6EGMW.js";
 import {
   verify
-} from "./chunks/chunk-CZ5HE3S5.js";
+} from "./chunks/chunk-QPEQ4LHB.js";
 import {
   CANCEL_EXIT_CODES,
   ConsoleReporter,
@@ -61,7 +61,7 @@ import {
   urlsFromEnv,
   validateRecipient,
   warnPasswordInArgv
-} from "./chunks/chunk-YBDR46OG.js";
+} from "./chunks/chunk-DAVZWY5Q.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

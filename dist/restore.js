@@ -2,7 +2,7 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-7OOSTIWM.js";
+} from "./chunks/chunk-MLW6EGMW.js";
 import {
   actionsReporter,
   commaList,
@@ -16,14 +16,14 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Z2KWOZKV.js";
+} from "./chunks/chunk-4SDCD446.js";
 import {
   exitSoonIfCancelled,
   openDestinations,
   resolveDbLockTimeout,
   resolveLock,
   resolvePgBin
-} from "./chunks/chunk-YBDR46OG.js";
+} from "./chunks/chunk-DAVZWY5Q.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,9 +1,9 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-4KC5YE2Y.js";
-import "./chunks/chunk-7OOSTIWM.js";
-import "./chunks/chunk-CZ5HE3S5.js";
+} from "./chunks/chunk-M723HMTI.js";
+import "./chunks/chunk-MLW6EGMW.js";
+import "./chunks/chunk-QPEQ4LHB.js";
 import {
   actionsReporter,
   commaList,
@@ -19,7 +19,7 @@ import {
   targetInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Z2KWOZKV.js";
+} from "./chunks/chunk-4SDCD446.js";
 import {
   UsageError,
   childEnvironment,
@@ -30,7 +30,7 @@ import {
   resolveLock,
   resolvePgBin,
   validateRecipient
-} from "./chunks/chunk-YBDR46OG.js";
+} from "./chunks/chunk-DAVZWY5Q.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,7 +1,7 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verify
-} from "./chunks/chunk-CZ5HE3S5.js";
+} from "./chunks/chunk-QPEQ4LHB.js";
 import {
   actionsReporter,
   decryptionInputs,
@@ -14,7 +14,7 @@ import {
   storageInputs,
   trustInputs,
   writeSummary
-} from "./chunks/chunk-Z2KWOZKV.js";
+} from "./chunks/chunk-4SDCD446.js";
 import {
   UsageError,
   describeSignature,
@@ -22,7 +22,7 @@ import {
   openDestinations,
   parseDuration,
   resolveLock
-} from "./chunks/chunk-YBDR46OG.js";
+} from "./chunks/chunk-DAVZWY5Q.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -308,6 +308,31 @@ describe.each(engines)('SQLite adapter, %s engine', (engine) => {
       expect(err).toBeInstanceOf(UsageError);
     }
     expect(await readdir(spool)).toEqual([]);
+  });
+
+  it('restore --force over a database it cannot open read-write (immutable file): refused (exit 7), its -wal with committed rows kept', async () => {
+    const d = await dir('immutable');
+    const src = join(d, 'app.db');
+    await makeDatabase(src, { rows: 50 });
+    const dump = await dumpTo(src, join(d, 'out.sqlite'));
+    const target = join(d, 'frozen.db');
+    const holder = spawn('sqlite3', ['-batch', '-init', '/dev/null', target], { stdio: ['pipe', 'pipe', 'inherit'] });
+    holder.stdin!.on('error', () => {});
+    holder.stdin!.write("PRAGMA journal_mode=WAL;\nPRAGMA wal_autocheckpoint=0;\nCREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);\nINSERT INTO users(name) VALUES ('only in the wal');\nSELECT 'written';\n");
+    await new Promise<void>((resolve) => holder.stdout!.on('data', (b: Buffer) => b.toString().includes('written') && resolve()));
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('close', r));
+    const before = { db: await fileSha(target), wal: await fileSha(`${target}-wal`) };
+    // Root writes any file whatever its mode: the immutable flag is what makes it unwritable here.
+    execFileSync('chattr', ['+i', target]);
+    try {
+      const err = await caught(restoreFile(join(d, 'out.sqlite'), target, artifactOf(dump), true));
+      expect(err).toBeInstanceOf(RefusedError);
+      expect(err.message).toMatch(/could not open the existing SQLite database .* read-write .*nothing was replaced/);
+    } finally {
+      execFileSync('chattr', ['-i', target]);
+    }
+    expect({ db: await fileSha(target), wal: await fileSha(`${target}-wal`) }).toEqual(before);
   });
 
   it('restore over an existing database: refused without --force (unchanged); with --force replaced, and its stale -wal not applied', async () => {

@@ -80,6 +80,15 @@ export function isLockError(err: unknown): boolean {
   return false;
 }
 
+/** SQLITE_CORRUPT (11) or SQLITE_NOTADB (26), by code or by the sqlite3 shell's words. */
+function isCorruptError(err: unknown): boolean {
+  for (let e = err as { errcode?: unknown; message?: unknown; cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
+    if (typeof e.errcode === 'number' && [11, 26].includes(e.errcode & 0xff)) return true;
+    if (typeof e.message === 'string' && /malformed|not a database|corrupt/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 function inUseError(path: string, why: string): RefusedError {
   return new RefusedError(
     `the SQLite database ${printable(path)} is in use: ${why}; nothing was replaced`,
@@ -109,6 +118,14 @@ async function settle(engine: SqliteEngine, path: string, reporter: Reporter): P
     });
   } catch (err) {
     if (isLockError(err)) throw inUseError(path, `another connection holds its lock (${printable(errorMessage(err))})`);
+    // Only a damaged database may lose its leftovers unfolded; any other failure (read-only
+    // file, I/O error, disk full during the checkpoint) would drop committed -wal transactions.
+    if (!isCorruptError(err)) {
+      throw new RefusedError(
+        `could not open the existing SQLite database ${printable(path)} read-write to fold its -wal/-journal back in (${printable(errorMessage(err))}); nothing was replaced`,
+        'make the file and its folder writable by this user (or free disk space), then rerun; removing its -wal unfolded would lose committed transactions',
+      );
+    }
     reporter.debug(`could not open the old ${printable(path)} to checkpoint it (${errorMessage(err)}); its -wal/-shm/-journal are removed without it`);
     return false;
   }
