@@ -86,7 +86,7 @@ interface Listed {
   complete: boolean;
   startedAt?: string;
   labels: string[];
-  artifacts: string[];
+  artifacts: { name: string; kind: string; from?: string }[];
 }
 
 async function list(prefix: string, all = false): Promise<Listed[]> {
@@ -165,7 +165,7 @@ describe('prune against a real S3 server', () => {
     // order, and each prune saw exactly the repository its predecessors left (never a backup
     // half-written, never a state another prune was still changing). Try all six orders.
     const timeOf = new Map([...before, newEntry!].map((e) => [e.id, new Date(e.startedAt!)]));
-    const seriesOf = new Map([...before, newEntry!].map((e) => [e.id, [...e.artifacts].sort().join('+')]));
+    const seriesOf = new Map([...before, newEntry!].map((e) => [e.id, e.artifacts.map((a) => a.name).sort().join('+')]));
     const pruneRuns = [p1!, p2!].map((r) => JSON.parse(r.stdout) as PruneJson);
     const policies: RetentionPolicy[] = [{ keepLast: 2 }, { keepDaily: 1 }];
     const sorted = (xs: string[]) => [...xs].sort().join(',');
