@@ -265,17 +265,9 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   deployedRef?: string;
 }
 
-export interface PostgresBackupSettings {
-  schemas?: string[];
-  excludeSchemas?: string[];
-  tables?: string[];
-  excludeTables?: string[];
-  excludeTableData?: string[];
-  rowSecurity?: boolean;
-  pgBin?: string;
-}
+/** The PostgreSQL source options as the edges give them (before they are checked). */
+export type PostgresBackupSettings = Pick<SourceOptions, 'schemas' | 'excludeSchemas' | 'tables' | 'excludeTables' | 'excludeTableData' | 'rowSecurity' | 'pgBin'>;
 
-/** The PostgreSQL settings as SourceSpec options, checked (empty or flag-like patterns fail here). */
 /** `--row-counts` / input row-counts: how every database source counts its rows into the manifest. */
 export function resolveRowCounts(value: string | undefined): RowCountMode {
   const mode = value?.trim() || 'exact';
@@ -283,6 +275,7 @@ export function resolveRowCounts(value: string | undefined): RowCountMode {
   return mode;
 }
 
+/** The PostgreSQL settings as SourceSpec options, checked (empty or flag-like patterns fail here). */
 export function resolvePostgresOptions(s: PostgresBackupSettings = {}, rowCounts: RowCountMode = 'exact'): SourceOptions {
   const options: SourceOptions = {
     ...scopeFromOptions({

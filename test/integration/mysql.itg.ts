@@ -518,36 +518,47 @@ describe('a restore killed midway', () => {
   });
 });
 
+/**
+ * Restores `file` with --force into `target` in a child process while another session holds a
+ * table of the target (`customers`, in OTHER) in a transaction, SIGKILLs the child once its
+ * RENAME TABLE waits for that lock, lets the lock go, and waits until the orphaned swap has
+ * run to its end and its work databases are gone.
+ */
+async function killDuringRename(file: string, target: MysqlTestDatabase, settleMs = 0): Promise<void> {
+  const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
+  const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
+  holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
+  await held;
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../helpers/mysql-restore-child.ts'), file, target.url, 'force', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  try {
+    const deadline = Date.now() + 60_000;
+    let waiting = false;
+    while (!waiting && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      waiting = (await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n';
+    }
+    expect(waiting).toBe(true);
+    child.kill('SIGKILL');
+    await closed;
+    if (settleMs) await new Promise((r) => setTimeout(r, settleMs));
+  } finally {
+    holder.stdin.end('ROLLBACK;\n');
+    await holderGone;
+  }
+  const deadline = Date.now() + 30_000;
+  while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  expect(await workDatabases(target.name)).toEqual([]);
+}
+
 describe('a restore killed during the swap', () => {
   it('once the swap is handed to the server it runs to its end: SIGKILL of Strongbox while RENAME TABLE waits for a lock still ends with the target equal to the backup', async () => {
     const src = await dbs.create('my_swapkill_src', RICH_SCHEMA);
     const { file } = await dumpToFile(src.url);
     const target = await dbs.create('my_swapkill_tgt', OTHER);
-    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
-    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
-    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
-    await held;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../helpers/mysql-restore-child.ts'), file, target.url, 'force', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<void>((r) => child.on('close', () => r()));
-    try {
-      const deadline = Date.now() + 60_000;
-      let waiting = false;
-      while (!waiting && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        waiting = (await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n';
-      }
-      expect(waiting).toBe(true);
-      child.kill('SIGKILL');
-      await closed;
-    } finally {
-      holder.stdin.end('ROLLBACK;\n');
-      await holderGone;
-    }
     // The orphaned client goes on: the RENAME gets its lock, the code is re-created, the work databases dropped.
-    const deadline = Date.now() + 30_000;
-    while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(await workDatabases(target.name)).toEqual([]);
+    await killDuringRename(file, target);
     expect(await target.checksums()).toBe(await src.checksums());
     expect(await target.programs()).toBe(await src.programs());
   });
@@ -599,31 +610,7 @@ describe('a swap script larger than a pipe', () => {
     expect(await src.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")).toBe('150\n');
     const { file } = await dumpToFile(src.url);
     const target = await dbs.create('my_bigswap_tgt', OTHER);
-    const holder = spawn('mariadb', ['-h', MY_HOST, '-P', String(MY_PORT), '-u', 'root', '--unbuffered', target.name], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const holderGone = new Promise<void>((r) => holder.on('close', () => r()));
-    const held = new Promise<void>((r) => holder.stdout.once('data', () => r()));
-    holder.stdin.write('START TRANSACTION; SELECT COUNT(*) FROM customers;\n');
-    await held;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../helpers/mysql-restore-child.ts'), file, target.url, 'force', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<void>((r) => child.on('close', () => r()));
-    try {
-      const deadline = Date.now() + 60_000;
-      let waiting = false;
-      while (!waiting && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        waiting = (await mysqlSql(null, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'")) !== '0\n';
-      }
-      expect(waiting).toBe(true);
-      child.kill('SIGKILL');
-      await closed;
-      await new Promise((r) => setTimeout(r, 300));
-    } finally {
-      holder.stdin.end('ROLLBACK;\n');
-      await holderGone;
-    }
-    const deadline = Date.now() + 30_000;
-    while ((await workDatabases(target.name)).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(await workDatabases(target.name)).toEqual([]);
+    await killDuringRename(file, target, 300);
     expect(await target.sql("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")).toBe('150\n');
     expect(await target.checksums()).toBe(await src.checksums());
     expect(await target.programs()).toBe(await src.programs());
