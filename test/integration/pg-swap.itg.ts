@@ -29,12 +29,16 @@ let recipient: string;
 let signKey: string;
 const dbs: TestDatabase[] = [];
 
-/** A wrapper that logs its name, arguments and (for the restore's psql) the temp folder's modes, then runs the real tool. */
+/**
+ * A wrapper that logs its name, arguments and (for the restore's pg_restore and psql) the modes
+ * of our temp folder, then runs the real tool. Only our entries are listed: the two run at
+ * once, and a short listing is appended in one write, so their lines never interleave.
+ */
 function wrap(tool: string): void {
   const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
   const script = `#!/bin/sh
 echo "${tool} $*" >> "${toolLog}"
-case "$*" in *--file=-*) find "$TMPDIR" -mindepth 1 -printf '%m %P\\n' >> "${toolLog}.tmp" ;; esac
+case "$*" in *--file=-*) find "$TMPDIR" -mindepth 1 -path "$TMPDIR/strongbox-*" -printf '%m %P\\n' >> "${toolLog}.tmp" ;; esac
 exec "${real}" "$@"
 `;
   writeFileSync(join(bin, tool), script, { mode: 0o755 });
