@@ -86,7 +86,7 @@ function parseQuery(query: string, shown: string): S3LocationSettings {
   const seen = new Map<Parameter, string>();
   for (const { name, value, hasValue } of entries) {
     if (!(PARAMETERS as readonly string[]).includes(name)) {
-      throw new UsageError(`the location ${shown} has an unknown parameter "${name}" (its value is not shown)`, `known parameters: ${PARAMETERS.join(', ')}`);
+      throw new UsageError(`the location ${shown} has an unknown query parameter "${name}" (its value is not shown)`, `known parameters: ${PARAMETERS.join(', ')}`);
     }
     const p = name as Parameter;
     if (seen.has(p)) throw new UsageError(`the location ${shown} gives ${p} twice`, `give each parameter once`);
