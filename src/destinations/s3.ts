@@ -390,7 +390,8 @@ export class S3Destination implements Destination {
     } else if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301 || /region is missing/i.test(msg)) {
       hint = 'the bucket lives in another region, or none is set: pass --region (or set AWS_REGION)';
     } else if (name === 'AccessDenied' || status === 403) {
-      hint = `the credentials may not do this on bucket ${this.bucket}: Strongbox needs s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload`;
+      // A HEAD answer has no body, so a wrong key and a missing permission look alike.
+      hint = `check that ${this.credentialsSource} belong to this store, and that they may use bucket ${this.bucket}: Strongbox needs s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload`;
     } else if (this.preset === 'aws' && this.endpoint && (status === 501 || status === 400) && /checksum|x-amz-sdk|x-amz-trailer|aws-chunked|not implemented/i.test(msg)) {
       hint = "this store rejects the SDK's default checksum headers: pass --preset generic (or b2, r2, minio)";
     } else if (/exceeded \d+ parts/i.test(msg) || name === 'EntityTooLarge') {
