@@ -104,9 +104,9 @@ async function writeNew(file: string, text: string, mode: number): Promise<void>
   }
 }
 
-/** `/srv/backups`, or `bucket B, prefix P (s3://B/P)` so a wrong prefix stands out. */
+/** `/srv/backups`, or `bucket B, prefix P at HOST (s3://B/P)` so a wrong prefix or store stands out. */
 function describeLocation(dest: Destination): string {
-  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || '(none)'} (${dest.display})`;
+  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || '(none)'}${dest.endpointHost ? ` at ${dest.endpointHost}` : ''} (${dest.url})`;
   return dest.display;
 }
 

@@ -81,8 +81,10 @@ export class S3Destination implements Destination {
   readonly preset: S3Preset;
   readonly client: S3Client;
   private readonly endpoint?: string;
-  /** `s3://bucket/prefix`, for object names (`s3://b/p/key (host)`). */
-  private readonly url: string;
+  /** `s3://bucket/prefix` without the endpoint; object names read `s3://b/p/key (host)`. */
+  readonly url: string;
+  /** The endpoint's host (and port) shown in `display`; undefined for AWS's default endpoints. */
+  readonly endpointHost?: string;
   private readonly at: string;
   private readonly credentialsSource: string;
   private readonly partSize: number;
@@ -97,7 +99,8 @@ export class S3Destination implements Destination {
     const resolved = resolveS3Config(opts, opts.env ?? process.env);
     this.preset = resolved.preset;
     this.endpoint = resolved.client.endpoint;
-    this.at = this.endpoint ? ` (${printable(new URL(this.endpoint).host)})` : '';
+    this.endpointHost = this.endpoint ? printable(new URL(this.endpoint).host) : undefined;
+    this.at = this.endpointHost ? ` (${this.endpointHost})` : '';
     this.display = this.url + this.at;
     if (prefix) keySegments(prefix, this.display);
     this.prefix = prefix ? `${prefix}/` : '';

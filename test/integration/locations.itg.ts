@@ -90,6 +90,9 @@ describe('one backup to a local folder, R2, B2 and AWS, each with its own settin
   let backupId: string;
 
   it('commits the backup at all four, naming each store apart', async () => {
+    const init = await cli(['init', '--to', r2Url()]);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain(`created a Strongbox repository at bucket ${BUCKET}, prefix db/ at ${hostOf(r2)} (s3://${BUCKET}/db)`);
     const r = await cli(['backup', '--init', '--to', local, '--to', r2Url(), '--to', b2Url(), '--to', awsUrl(), ...awsFlags(), '--files', tree, '--recipient', recipient, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as { id: string; destinations: unknown };
