@@ -138,20 +138,37 @@ export function readCredentials(name: string, env: Env, shown: string): S3Creden
   return creds;
 }
 
+/** The query of every setting in effect, so a printed command works without the flags. */
+function locationQuery(s: S3LocationSettings): string {
+  const q = new URLSearchParams();
+  if (s.endpoint) q.set('endpoint', s.endpoint);
+  if (s.region) q.set('region', s.region);
+  if (s.preset) q.set('preset', s.preset);
+  if (s.pathStyle !== undefined) q.set('path-style', String(s.pathStyle));
+  if (s.credentials) q.set('credentials', s.credentials);
+  const query = q.toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/');
+  return query ? `?${query}` : '';
+}
+
 /** `s3://bucket/prefix[?settings]`: a location's own settings win, per key, over the global flags. */
 export const s3Factory: DestinationFactory = {
   scheme: 's3',
   form: 's3://bucket/prefix?endpoint=…&region=…&preset=…&path-style=true&credentials=NAME',
   open(value: string, globals: DestinationOptions, env: Env) {
     const { bucket, prefix, shown, settings: own } = parseS3Url(value);
+    const endpoint = own.endpoint ?? (globals.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
+    const region = own.region ?? (globals.region || undefined);
+    const preset = own.preset ?? (globals.preset || undefined);
+    // The flag can only turn path style on; unset, the preset decides.
+    const pathStyle = own.pathStyle ?? (globals.pathStyle ? true : undefined);
     return new S3Destination({
       bucket,
       prefix,
-      endpoint: own.endpoint ?? (globals.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined),
-      region: own.region ?? (globals.region || undefined),
-      preset: own.preset ?? (globals.preset || undefined),
-      // The flag can only turn path style on; unset, the preset decides.
-      forcePathStyle: own.pathStyle ?? (globals.pathStyle ? true : undefined),
+      endpoint,
+      region,
+      preset,
+      forcePathStyle: pathStyle,
+      locationQuery: locationQuery({ endpoint, region, preset, pathStyle, credentials: own.credentials }),
       ...(own.credentials
         ? { credentials: readCredentials(own.credentials, env, shown), credentialsSource: `${own.credentials}_ACCESS_KEY_ID / ${own.credentials}_SECRET_ACCESS_KEY (credentials=${own.credentials})` }
         : {}),

@@ -43,6 +43,8 @@ export interface S3DestinationOptions extends S3Location {
   credentials?: S3Credentials;
   /** Where they came from, for hints, e.g. `R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY (credentials=R2)`. */
   credentialsSource?: string;
+  /** `?endpoint=…&credentials=NAME`: the settings to print with `s3://bucket/prefix` in commands (s3-location.ts builds it). */
+  locationQuery?: string;
   /** Multipart part size in bytes (5 MiB – 5 GiB). The largest object is partSize × 10,000. */
   partSize?: number;
   /** Parts uploaded at once. */
@@ -75,6 +77,7 @@ export class S3Destination implements Destination {
   readonly display: string;
   /** The credential values this location holds (none with the SDK chain), for the edges to mask. */
   readonly secrets: string[];
+  readonly location: string;
   readonly bucket: string;
   /** '' or a prefix ending in '/'. */
   readonly prefix: string;
@@ -102,6 +105,7 @@ export class S3Destination implements Destination {
     this.endpointHost = this.endpoint ? printable(new URL(this.endpoint).host) : undefined;
     this.at = this.endpointHost ? ` (${this.endpointHost})` : '';
     this.display = this.url + this.at;
+    this.location = this.url + (opts.locationQuery ?? '');
     if (prefix) keySegments(prefix, this.display);
     this.prefix = prefix ? `${prefix}/` : '';
     const c = opts.credentials;

@@ -29,6 +29,11 @@ export interface Destination {
    * can mask them in every log line; absent or empty when it holds none.
    */
   readonly secrets?: readonly string[];
+  /**
+   * What to type to open this destination again, for hints that print a command: an S3 URL
+   * with the settings in effect and `credentials=NAME` (never a secret value). Absent: display.
+   */
+  readonly location?: string;
   put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
   putBytes(key: string, data: Uint8Array): Promise<void>;
   /**

@@ -142,6 +142,15 @@ describe('one backup to a local folder, R2, B2 and AWS, each with its own settin
     expect(r.stderr).toContain(`environment variable TIER9_ACCESS_KEY_ID is unset (credentials=TIER9 of s3://${BUCKET}/db)`);
   });
 
+  it('a location without a repository names the init command to run, settings included', async () => {
+    const fresh = `s3://${BUCKET}/fresh?endpoint=${r2.endpoint}&credentials=R2`;
+    const r = await cli(['backup', '--to', fresh, '--files', tree, '--recipient', recipient]);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain(`run \`strongbox init --to '${fresh}'\` or pass --init`);
+    const init = await cli(['init', '--to', fresh]);
+    expect(init.code, init.stderr).toBe(0);
+  });
+
   it('refuses a repeated global flag with exit 2', async () => {
     const r = await cli(['backup', '--to', awsUrl(), '--endpoint', r2.endpoint, '--endpoint', b2.endpoint, '--files', tree, '--recipient', recipient]);
     expect(r.code).toBe(2);

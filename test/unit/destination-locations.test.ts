@@ -201,6 +201,13 @@ describe('credentials=NAME', () => {
     expect(child).toEqual({ TIER2_OTHER: 'x' });
   });
 
+  it('gives the location to retype in printed commands: the settings in effect and the NAME, never a value', () => {
+    const d = s3(`s3://b/p?credentials=R2&path-style=false`, { endpoint: R2, region: 'auto', pathStyle: true }, CREDS);
+    expect(d.location).toBe(`s3://b/p?endpoint=${R2}&region=auto&path-style=false&credentials=R2`);
+    expect(s3('s3://b/p/', {}, {}).location).toBe('s3://b/p');
+    expect(openDestination(d.location, {}, CREDS).display).toBe(d.display);
+  });
+
   it('without credentials= leaves the SDK chain in charge (AWS_* variables, OIDC)', () => {
     expect(s3('s3://b/p', {}, CREDS).secrets).toEqual([]);
   });
