@@ -11,7 +11,7 @@ export async function runRestoreAction(): Promise<void> {
     const targets = targetInputs();
     const decrypt = await decryptionInputs();
     const trusted = await trustInputs();
-    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
+    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from', actionsReporter);
     const result = await restore({
       destination: dest!,
       selection: { selector: optional('backup') ?? 'latest' },

@@ -17,7 +17,7 @@ export async function runRollbackAction(): Promise<void> {
     if (!decrypt) throw new UsageError('rollback needs the key', 'set the identity (or passphrase) input from a secret');
     const recipients = commaList('recipient');
     for (const r of recipients) validateRecipient(r);
-    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
+    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from', actionsReporter);
     const result = await rollback({
       destination: dest!,
       selection: { selector: core.getInput('backup', { required: true }), before: optional('before') },

@@ -16,7 +16,7 @@ export async function runVerifyAction(): Promise<void> {
     const decrypt = await decryptionInputs();
     if (deep && !decrypt) throw new UsageError('deep verification needs the key', 'set the identity (or passphrase) input from a secret');
     const trusted = await trustInputs();
-    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from');
+    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from', actionsReporter);
     const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, trusted, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional('lock-wait') }, process.env) });
     core.setOutput('ok', String(result.ok));
     core.setOutput('backup-id', result.backupId);

@@ -44,12 +44,37 @@ export interface CliContext {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+const STORAGE_FLAGS = ['endpoint', 'region', 'path-style', 'preset'];
+
+/**
+ * The global storage flags: defaults for every S3 location that does not set its own. Each may
+ * be given once; a second --endpoint used to win silently, sending every S3 location to it.
+ */
 function storageOptions(cmd: Command): Command {
-  return cmd
-    .option('--endpoint <url>', 'S3 endpoint for non-AWS stores (B2, R2, MinIO, …)')
-    .option('--region <region>', 'S3 region')
-    .option('--path-style', 'use path-style S3 URLs (MinIO and most self-hosted stores)')
-    .addOption(new Option('--preset <name>', 'S3 provider preset').choices(['aws', 'b2', 'r2', 'minio', 'generic']));
+  cmd
+    .option('--endpoint <url>', 'S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, …)')
+    .option('--region <region>', 'S3 region for every S3 location without ?region=')
+    .option('--path-style', 'use path-style S3 URLs (MinIO and most self-hosted stores) where a location has no ?path-style=')
+    .addOption(new Option('--preset <name>', 'S3 provider preset for every S3 location without ?preset=').choices(['aws', 'b2', 'r2', 'minio', 'generic']));
+  refuseRepeats(cmd, STORAGE_FLAGS);
+  return cmd;
+}
+
+/** Exit 2 when one of `flags` is given twice; the message never repeats a value (an endpoint may hold anything). */
+function refuseRepeats(cmd: Command, flags: string[]): void {
+  const seen = new Set<string>();
+  for (const flag of flags) {
+    cmd.on(`option:${flag}`, () => {
+      if (seen.has(flag)) {
+        const key = flag === 'path-style' ? 'path-style=true' : `${flag}=…`;
+        cmd.error(`error: --${flag} given twice; to use different stores per destination put ?${key} in each location URL (s3://bucket/prefix?${key})`, {
+          exitCode: 2,
+          code: 'strongbox.repeatedOption',
+        });
+      }
+      seen.add(flag);
+    });
+  }
 }
 
 /** Storage and lock flags, shared by every command that opens a destination. */
@@ -79,9 +104,9 @@ async function writeNew(file: string, text: string, mode: number): Promise<void>
   }
 }
 
-/** `/srv/backups`, or `bucket B, prefix P (s3://B/P)` so a wrong prefix stands out. */
+/** `/srv/backups`, or `bucket B, prefix P at HOST (s3://B/P)` so a wrong prefix or store stands out. */
 function describeLocation(dest: Destination): string {
-  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || '(none)'} (${dest.display})`;
+  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || '(none)'}${dest.endpointHost ? ` at ${dest.endpointHost}` : ''} (${dest.url})`;
   return dest.display;
 }
 
@@ -163,7 +188,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--to <dest>', 'where: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const dests = openDestinations(o.to, storage(o), '--to');
+    const dests = openDestinations(o.to, storage(o), '--to', reporter, env);
     const made = await initRepositories(dests, new Date(), (w) => reporter.warning(w));
     if (o.json) {
       printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
@@ -242,6 +267,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         deployedSha: o.deployedSha,
         deployedRef: o.deployedRef,
         ...storage(o),
+        env,
       },
       reporter,
       originFromEnv(env),
@@ -271,7 +297,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--all', 'also show incomplete (interrupted) backups')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
     const entries = (await listBackups(dest!, reporter)).filter(
       // A damaged backup is shown even without --all: hiding it would hide a lost backup.
       (e) => (o.all || e.complete || !!e.damaged) && (!o.label || e.manifest?.labels.includes(o.label)),
@@ -321,7 +347,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       throw new UsageError('--deep needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     }
     const trusted = await resolveTrust({ trustFiles: o.trust });
-    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
     const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
     if (o.json) printJson(result);
     if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
@@ -356,7 +382,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const targets = targetsOf(o, env, reporter);
     const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
     const trusted = await resolveTrust({ trustFiles: o.trust });
-    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
     const result = await restore({
       destination: dest!,
       selection: { selector: o.backup },
@@ -408,7 +434,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       );
     }
     const groupBy = parseGroupBy(o.groupBy);
-    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
     const result = await prune({
       destination: dest!,
       policy,
@@ -461,7 +487,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     for (const r of o.recipient as string[]) validateRecipient(r);
     const trusted = await resolveTrust({ trustFiles: o.trust });
     const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
-    const [dest] = openDestinations([o.from], storage(o), '--from');
+    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
     const result = await rollback({
       destination: dest!,
       selection: { selector: o.backup, before: o.before },

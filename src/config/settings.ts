@@ -32,11 +32,27 @@ export interface StorageSettings {
   preset?: string;
 }
 
-export function openDestinations(urls: string[], storage: StorageSettings, flag: string): Destination[] {
+/**
+ * Opens every location of `flag` (`--to`, `--from`; the storage flags fill what an S3 location
+ * leaves unset) and masks the credentials each holds before anything can print them. The same
+ * location twice (same folder, or same bucket and prefix at the same endpoint) is refused: its
+ * objects would be written twice at once.
+ */
+export function openDestinations(urls: string[], storage: StorageSettings, flag: string, reporter: Reporter, env: NodeJS.ProcessEnv = process.env): Destination[] {
   const list = urls.map((u) => u.trim());
   if (list.length === 0) throw new UsageError(`${flag} is required`, 'a local path, file://PATH or s3://bucket/prefix');
   for (const u of list) if (!u) throw new UsageError(`${flag} is empty`, 'an unset variable or secret? give a path or s3://bucket/prefix');
-  return list.map((u) => openDestination(u, storage));
+  const dests = list.map((u) => {
+    const dest = openDestination(u, storage, env);
+    for (const secret of dest.secrets ?? []) reporter.setSecret(secret);
+    return dest;
+  });
+  const seen = new Set<string>();
+  for (const d of dests) {
+    if (seen.has(d.display)) throw new UsageError(`${flag} names ${d.display} twice`, 'give each destination once; the same bucket and prefix at two different endpoints are two destinations');
+    seen.add(d.display);
+  }
+  return dests;
 }
 
 export interface KeySettings {
@@ -247,6 +263,8 @@ export function warnPasswordInArgv(url: string, flag: string, envFlag: string, r
 
 export interface BackupSettings extends KeySettings, StorageSettings {
   to: string[];
+  /** Where `credentials=NAME` variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
   postgres: string[];
   /** MySQL/MariaDB URLs (`--mysql`); SQLite files (`--sqlite`). */
   mysql?: string[];
@@ -328,7 +346,7 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   const confirm = s.confirm?.trim() || 'hash';
   if (confirm !== 'hash' && confirm !== 'size') throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
   return {
-    destinations: openDestinations(s.to, s, '--to'),
+    destinations: openDestinations(s.to, s, '--to', reporter, s.env),
     sources,
     encryption,
     compression: { algorithm, level },

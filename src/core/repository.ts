@@ -101,8 +101,10 @@ function noRepositoryError(dest: Destination, state: LocationState, forBackup: b
   const what = state.kind === 'empty' ? `${MARKER} is missing; ${where}` : `${MARKER} is missing`;
   const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix (and, for a non-AWS store, --endpoint or --preset)';
   // A non-AWS store needs its --endpoint (or --preset) on init too, or init looks in AWS.
-  const storeFlags = dest.localPath ? '' : ' plus the same --endpoint/--preset/--region';
-  const create = `to start a new repository here, run \`strongbox init --to ${dest.display}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
+  // The location URL carries its settings when it has any; else the flags must be repeated.
+  const to = dest.location ?? dest.display;
+  const storeFlags = dest.localPath || to.includes('?') ? '' : ' plus the same --endpoint/--preset/--region';
+  const create = `to start a new repository here, run \`strongbox init --to ${/^[\w/.:@%+=,-]+$/.test(to) ? to : `'${to}'`}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
   // Something else lives there: most likely a wrong path, and init would refuse it anyway.
   const hint = state.kind === 'occupied' ? `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository` : `${check}; ${create}`;
   return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, hint);

@@ -245,5 +245,6 @@ function undoCommand(dest: Destination, safetyId: string, opts: RollbackOptions)
   // environment variable or credentials file would), a path made absolute.
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const targets = givenTargets(opts.targets).map(({ adapter, target }) => `${adapter.targetFlag} ${quote(adapter.displayTarget(adapter.normalizeTarget(target)))}`);
-  return `strongbox restore --from ${dest.display} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
+  const from = dest.location ?? dest.display;
+  return `strongbox restore --from ${/^[\w/.:@%+=,-]+$/.test(from) ? from : quote(from)} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
 }

@@ -55,7 +55,7 @@ export function resolveS3Config(loc: S3Location, env: Record<string, string | un
   const endpoint = loc.endpoint ? normalizeEndpoint(loc.endpoint) : undefined;
   const preset = checkPreset(loc.preset) ?? detectPreset(endpoint);
   if (!endpoint && preset !== 'aws') {
-    throw new UsageError(`the ${preset} preset needs an endpoint`, ENDPOINT_HINT[preset]);
+    throw new UsageError(`the ${preset} preset needs an endpoint`, `${ENDPOINT_HINT[preset]}, or endpoint=… in the location's query`);
   }
   const envRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
   let region = loc.region || undefined;

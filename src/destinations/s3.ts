@@ -31,7 +31,20 @@ export const MAX_PARTS = 10_000;
 export const DEFAULT_PART_SIZE = 16 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
 
+/** Static credentials (from `credentials=NAME`); without them the SDK's default chain applies. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 export interface S3DestinationOptions extends S3Location {
+  /** Static credentials for this location only; otherwise the SDK's default chain. */
+  credentials?: S3Credentials;
+  /** Where they came from, for hints, e.g. `R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY (credentials=R2)`. */
+  credentialsSource?: string;
+  /** `?endpoint=…&credentials=NAME`: the settings to print with `s3://bucket/prefix` in commands (s3-location.ts builds it). */
+  locationQuery?: string;
   /** Multipart part size in bytes (5 MiB – 5 GiB). The largest object is partSize × 10,000. */
   partSize?: number;
   /** Parts uploaded at once. */
@@ -45,9 +58,10 @@ export interface S3DestinationOptions extends S3Location {
 }
 
 /**
- * An S3 bucket and prefix on AWS or an S3-compatible store. Credentials come only from the
- * SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, profiles,
- * the web identity token that aws-actions/configure-aws-credentials sets up).
+ * An S3 bucket and prefix on AWS or an S3-compatible store. Credentials are the location's own
+ * (`credentials=NAME`, read by s3-location.ts) or else the SDK's default chain
+ * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, profiles, the web identity token
+ * that aws-actions/configure-aws-credentials sets up).
  *
  * put streams through lib-storage's Upload: a single PutObject when the body fits in one part,
  * otherwise a multipart upload with bounded parts and concurrency. S3 makes an object visible
@@ -55,13 +69,27 @@ export interface S3DestinationOptions extends S3Location {
  * failed multipart upload is aborted here so its parts neither linger nor cost money.
  */
 export class S3Destination implements Destination {
+  /**
+   * `s3://bucket/prefix`, followed by the endpoint's host when there is one
+   * (`s3://backups/db (acct.r2.cloudflarestorage.com)`), so two stores holding the same bucket
+   * and prefix are told apart in every message and ordered apart for locking. Never credentials.
+   */
   readonly display: string;
+  /** The credential values this location holds (none with the SDK chain), for the edges to mask. */
+  readonly secrets: string[];
+  readonly location: string;
   readonly bucket: string;
   /** '' or a prefix ending in '/'. */
   readonly prefix: string;
   readonly preset: S3Preset;
   readonly client: S3Client;
   private readonly endpoint?: string;
+  /** `s3://bucket/prefix` without the endpoint; object names read `s3://b/p/key (host)`. */
+  readonly url: string;
+  /** The endpoint's host (and port) shown in `display`; undefined for AWS's default endpoints. */
+  readonly endpointHost?: string;
+  private readonly at: string;
+  private readonly credentialsSource: string;
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly getRetries: number;
@@ -70,12 +98,19 @@ export class S3Destination implements Destination {
     this.bucket = checkBucket(opts.bucket);
     const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     // Shown in messages only: a control character in the prefix must not break a log line.
-    this.display = printable(prefix ? `s3://${this.bucket}/${prefix}` : `s3://${this.bucket}`);
-    if (prefix) keySegments(prefix, this.display);
-    this.prefix = prefix ? `${prefix}/` : '';
+    this.url = printable(prefix ? `s3://${this.bucket}/${prefix}` : `s3://${this.bucket}`);
     const resolved = resolveS3Config(opts, opts.env ?? process.env);
     this.preset = resolved.preset;
     this.endpoint = resolved.client.endpoint;
+    this.endpointHost = this.endpoint ? printable(new URL(this.endpoint).host) : undefined;
+    this.at = this.endpointHost ? ` (${this.endpointHost})` : '';
+    this.display = this.url + this.at;
+    this.location = this.url + (opts.locationQuery ?? '');
+    if (prefix) keySegments(prefix, this.display);
+    this.prefix = prefix ? `${prefix}/` : '';
+    const c = opts.credentials;
+    this.secrets = c ? [c.accessKeyId, c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])] : [];
+    this.credentialsSource = opts.credentialsSource ?? (c ? 'the credentials given' : 'AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)');
     this.partSize = opts.partSize ?? DEFAULT_PART_SIZE;
     if (!Number.isInteger(this.partSize) || this.partSize < MIN_PART_SIZE || this.partSize > MAX_PART_SIZE) {
       throw new UsageError(`S3 part size ${opts.partSize} is outside S3's limits of 5 MiB to 5 GiB`);
@@ -86,6 +121,7 @@ export class S3Destination implements Destination {
       opts.client ??
       new S3Client({
         ...resolved.client,
+        ...(c ? { credentials: { ...c } } : {}),
         // Fail a connect that hangs, and a transfer whose socket stays silent for 5 minutes,
         // instead of waiting forever; the SDK retries both.
         requestHandler: { connectionTimeout: 30_000, socketTimeout: 300_000 },
@@ -228,7 +264,7 @@ export class S3Destination implements Destination {
           }),
         );
       } catch (err) {
-        throw this.failure(`listing ${this.display}/${printable(prefix)}`, err);
+        throw this.failure(`listing ${this.where(prefix)}`, err);
       }
       const contents = out.Contents ?? [];
       for (const o of contents) {
@@ -263,7 +299,7 @@ export class S3Destination implements Destination {
   }
 
   private where(key: string): string {
-    return `${this.display}/${printable(key)}`;
+    return `${this.url}/${printable(key)}${this.at}`;
   }
 
   private notFound(key: string): NotFoundError {
@@ -350,18 +386,19 @@ export class S3Destination implements Destination {
     const msg = errorMessage(err);
     const text = `${action} failed: ${printable(describe(err))}${extra}`;
     if (name === 'NoSuchBucket') {
-      return new NotFoundError(`${action} failed: bucket ${this.bucket} does not exist ${this.endpoint ? `at ${this.endpoint}` : 'in AWS S3'}`, 'check the bucket name, --endpoint and --region');
+      return new NotFoundError(`${action} failed: bucket ${this.bucket} does not exist ${this.endpoint ? `at ${this.endpoint}` : 'in AWS S3'}`, 'check the bucket name and the endpoint and region (the location\'s ?endpoint=/?region=, or --endpoint/--region)');
     }
     let hint: string | undefined;
     const code = (err as { code?: string } | undefined)?.code;
     if (name === 'CredentialsProviderError' || /could not load credentials/i.test(msg)) {
-      hint = 'no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use aws-actions/configure-aws-credentials (OIDC)';
+      hint = 'no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use aws-actions/configure-aws-credentials (OIDC), or give the location credentials=NAME with NAME_ACCESS_KEY_ID / NAME_SECRET_ACCESS_KEY';
     } else if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'InvalidToken' || name === 'ExpiredToken') {
-      hint = 'the credentials were refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) for this store';
+      hint = `the credentials were refused: check ${this.credentialsSource} for this store`;
     } else if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301 || /region is missing/i.test(msg)) {
       hint = 'the bucket lives in another region, or none is set: pass --region (or set AWS_REGION)';
     } else if (name === 'AccessDenied' || status === 403) {
-      hint = `the credentials may not do this on bucket ${this.bucket}: Strongbox needs s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload`;
+      // A HEAD answer has no body, so a wrong key and a missing permission look alike.
+      hint = `check that ${this.credentialsSource} belong to this store, and that they may use bucket ${this.bucket}: Strongbox needs s3:PutObject, s3:GetObject, s3:ListBucket, s3:DeleteObject and s3:AbortMultipartUpload`;
     } else if (this.preset === 'aws' && this.endpoint && (status === 501 || status === 400) && /checksum|x-amz-sdk|x-amz-trailer|aws-chunked|not implemented/i.test(msg)) {
       hint = "this store rejects the SDK's default checksum headers: pass --preset generic (or b2, r2, minio)";
     } else if (/exceeded \d+ parts/i.test(msg) || name === 'EntityTooLarge') {

@@ -24,6 +24,16 @@ export interface Destination {
   readonly display: string;
   /** The repository's folder when it lives on this machine's file system (local/NAS). */
   readonly localPath?: string;
+  /**
+   * Credential values the destination holds (an S3 location's `credentials=NAME`), so the edges
+   * can mask them in every log line; absent or empty when it holds none.
+   */
+  readonly secrets?: readonly string[];
+  /**
+   * What to type to open this destination again, for hints that print a command: an S3 URL
+   * with the settings in effect and `credentials=NAME` (never a secret value). Absent: display.
+   */
+  readonly location?: string;
   put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
   putBytes(key: string, data: Uint8Array): Promise<void>;
   /**

@@ -32,6 +32,9 @@ export interface S3rverHandle {
   bucket: string;
   /** Credentials s3rver accepts; copy into process.env for the SDK's default chain. */
   env: Record<string, string>;
+  /** The only key pair this instance accepts (S3RVER/S3RVER unless others were asked for). */
+  accessKeyId: string;
+  secretAccessKey: string;
   /** s3rver's storage folder (objects, and pending uploads under <bucket>/._S3rver_uploads). */
   directory: string;
   /** False when this Node could not enable DES for s3rver's list continuation tokens. */
@@ -53,8 +56,18 @@ export interface S3rverHandle {
  *   `conditionalWrites: false`, which leaves s3rver's last-writer-wins behaviour.
  * It accepts the SDK's CRC32 checksum headers (and ignores them), so it does not reproduce the
  * checksum rejection of B2/R2 (fault matrix #24); presets are unit-tested instead.
+ *
+ * With `accessKeyId`/`secretAccessKey` the instance accepts only that pair, as a real store
+ * does: S3RVER's pair is revoked from s3rver's account registry (one per process, and each
+ * instance runs in its own child) and theirs created. s3rver checks only the key id of SigV4
+ * requests, so the child also checks each request's SigV4 signature against the secret: a
+ * right key id with a wrong secret is refused (403 SignatureDoesNotMatch) as well.
  */
-export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rverHandle> {
+export async function startS3rver(opts: { bucket?: string; accessKeyId?: string; secretAccessKey?: string } = {}): Promise<S3rverHandle> {
+  if (!opts.accessKeyId !== !opts.secretAccessKey) throw new Error('startS3rver: give both accessKeyId and secretAccessKey, or neither');
+  const accessKeyId = opts.accessKeyId ?? 'S3RVER';
+  const secretAccessKey = opts.secretAccessKey ?? 'S3RVER';
+  const keys = opts.accessKeyId ? { accessKeyId, secretAccessKey } : undefined;
   const directory = await mkdtemp(path.join(tmpdir(), 'strongbox-s3rver-'));
   const bucket = opts.bucket ?? `test-${randomBytes(4).toString('hex')}`;
   const modulePath = createRequire(import.meta.url).resolve('s3rver');
@@ -63,12 +76,12 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
   let listPagination = true;
   let port: number;
   try {
-    ({ child, port } = await spawnServer(['--openssl-legacy-provider'], { modulePath, directory, bucket, control }));
+    ({ child, port } = await spawnServer(['--openssl-legacy-provider'], { modulePath, directory, bucket, control, keys }));
   } catch (err) {
     // A Node built without OpenSSL 3 refuses the flag; run without it (list pagination off).
     if (!/bad option|openssl-legacy-provider/i.test(String(err))) throw err;
     listPagination = false;
-    ({ child, port } = await spawnServer([], { modulePath, directory, bucket, control }));
+    ({ child, port } = await spawnServer([], { modulePath, directory, bucket, control, keys }));
   }
   const endpoint = `http://127.0.0.1:${port}`;
   const proc = child;
@@ -77,7 +90,9 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
     bucket,
     directory,
     listPagination,
-    env: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' },
+    accessKeyId,
+    secretAccessKey,
+    env: { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: 'us-east-1' },
     async setFaults(faults) {
       const res = await fetch(`${endpoint}/__faults_${control}`, { method: 'PUT', body: JSON.stringify(faults) });
       if (!res.ok) throw new Error(`s3rver fault control answered ${res.status}`);
@@ -95,7 +110,7 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
 
 async function spawnServer(
   flags: string[],
-  cfg: { modulePath: string; directory: string; bucket: string; control: string },
+  cfg: { modulePath: string; directory: string; bucket: string; control: string; keys?: { accessKeyId: string; secretAccessKey: string } },
 ): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [...flags, '-e', CHILD_SCRIPT], {
     env: { ...process.env, S3RVER_CONFIG: JSON.stringify(cfg), NODE_OPTIONS: '' },
@@ -124,6 +139,37 @@ const path = require('path');
 const { Transform } = require('stream');
 const cfg = JSON.parse(process.env.S3RVER_CONFIG);
 const S3rver = require(cfg.modulePath);
+const crypto = require('crypto');
+if (cfg.keys) {
+  // Per process: this child's s3rver knows only the pair it was given.
+  const AWSAccount = require(path.join(path.dirname(cfg.modulePath), 'models', 'account.js'));
+  AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(cfg.keys.accessKeyId, cfg.keys.secretAccessKey);
+}
+const rfc3986 = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+const hmac = (key, text) => crypto.createHmac('sha256', key).update(text).digest();
+const sha256 = (text) => crypto.createHash('sha256').update(text).digest('hex');
+// SigV4 of the request as received; null when it matches the secret (or the request is not signed with a header).
+const sigv4Problem = (req, secret) => {
+  const auth = req.headers.authorization;
+  if (!auth) return null;
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]+)$/.exec(auth);
+  if (!m) return 'unparsable Authorization header';
+  const [, , date, region, service, signed, signature] = m;
+  const [rawPath, rawQuery = ''] = req.url.split('?');
+  const query = rawQuery.split('&').filter(Boolean).map((p) => {
+    const eq = p.indexOf('=');
+    const dec = (x) => decodeURIComponent(x.replace(/\+/g, ' '));
+    return [rfc3986(dec(eq < 0 ? p : p.slice(0, eq))), rfc3986(dec(eq < 0 ? '' : p.slice(eq + 1)))];
+  }).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([k, v]) => k + '=' + v).join('&');
+  const names = signed.split(';');
+  const headers = names.map((n) => n + ':' + String(req.headers[n] ?? '').trim().replace(/\s+/g, ' ') + '\n').join('');
+  const canonical = [req.method, rawPath, query, headers, signed, req.headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD'].join('\n');
+  const scope = [date, region, service, 'aws4_request'].join('/');
+  const toSign = ['AWS4-HMAC-SHA256', req.headers['x-amz-date'], scope, sha256(canonical)].join('\n');
+  const key = hmac(hmac(hmac(hmac('AWS4' + secret, date), region), service), 'aws4_request');
+  return crypto.createHmac('sha256', key).update(toSign).digest('hex') === signature ? null : 'signature mismatch';
+};
 const server = new S3rver({
   address: '127.0.0.1', port: 0, silent: true, directory: cfg.directory,
   configureBuckets: [{ name: cfg.bucket }], vhostBuckets: false,
@@ -149,6 +195,12 @@ server.middleware.unshift(async (ctx, next) => {
     resetsLeft = faults.resetGetTimes ?? Infinity;
     ctx.status = 204;
     return;
+  }
+  if (cfg.keys && ctx.req.headers.authorization && ctx.req.headers.authorization.includes('Credential=' + cfg.keys.accessKeyId + '/')) {
+    if (sigv4Problem(ctx.req, cfg.keys.secretAccessKey)) {
+      await drain(ctx);
+      return error(ctx, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    }
   }
   const [, bucket, ...rest] = ctx.path.split('/');
   const key = decodeURIComponent(rest.join('/'));

@@ -87,7 +87,8 @@ describe('S3Destination against s3rver', () => {
   it('round-trips put, get, stat, list and delete below its prefix', async () => {
     const dest = openDestination(`s3://${s3.bucket}/rt/prefix`, { endpoint: s3.endpoint }) as S3Destination;
     expect(dest.preset).toBe('generic');
-    expect(dest.display).toBe(`s3://${s3.bucket}/rt/prefix`);
+    // The endpoint's host tells two stores with the same bucket and prefix apart.
+    expect(dest.display).toBe(`s3://${s3.bucket}/rt/prefix (${new URL(s3.endpoint).host})`);
     const other = openDestination(`s3://${s3.bucket}/rt/prefix-other`, { endpoint: s3.endpoint });
     await other.putBytes('x', Buffer.from('not mine'));
 
@@ -197,7 +198,7 @@ describe('S3Destination against s3rver', () => {
     const dest = freshDest();
     await s3.setFaults({ failPutKeys: 'manifest\\.json$' });
     const err = await dest.putBytes('b1/manifest.json', Buffer.from('{}')).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/upload to s3:\/\/.*b1\/manifest\.json failed: InternalError \(HTTP 500\)/);
+    expect((err as Error).message).toMatch(/upload to s3:\/\/.*b1\/manifest\.json \(127\.0\.0\.1:\d+\) failed: InternalError \(HTTP 500\)/);
     expect(dest.commands.filter((c) => c === 'PutObjectCommand')).toHaveLength(1); // one command, retried inside the SDK
     expect(await dest.stat('b1/manifest.json')).toBeUndefined();
   });
@@ -251,7 +252,7 @@ describe('S3Destination against s3rver', () => {
     const stream = await dest.get('b1/db.dump');
     const err = (await buffer(stream).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(StrongboxError);
-    expect(err.message).toMatch(new RegExp(`download of s3://.*b1/db\\.dump broke off after \\d+ of ${2 * MiB} bytes \\(resumed 1 time\\)`));
+    expect(err.message).toMatch(new RegExp(`download of s3://.*b1/db\\.dump \\(127\\.0\\.0\\.1:\\d+\\) broke off after \\d+ of ${2 * MiB} bytes \\(resumed 1 time\\)`));
   });
 
   it('pages through more than 1000 keys', async () => {
