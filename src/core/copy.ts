@@ -124,7 +124,10 @@ async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
       results.push(failed(entry.id, err.message, err.hint));
     }
   }
-  for (const r of results) if (r.status === 'failed') reporter.error(`FAILED ${r.id}: ${r.error}`);
+  for (const r of results.filter((x) => x.status === 'failed')) {
+    reporter.error(`FAILED ${r.id}: ${r.error}`);
+    if (r.hint) reporter.info(`hint: ${r.hint}`);
+  }
   const sum = (s: CopiedBackup['status']) => results.filter((r) => r.status === s).length;
   const result: CopyResult = {
     source: source.display,
