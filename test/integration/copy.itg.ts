@@ -215,6 +215,54 @@ describe('verify across locations', () => {
   });
 });
 
+describe('copy memory', () => {
+  /** Peak RSS (VmHWM) of a CLI run, read from /proc until it exits. */
+  async function peakRss(args: string[]): Promise<number> {
+    const run = startCli(args, s3.env);
+    let peak = 0;
+    let finished = false;
+    const done = run.done.finally(() => (finished = true));
+    while (!finished) {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${run.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      } catch {
+        // exited meanwhile
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    return peak;
+  }
+
+  it('stays flat whatever the object size: a 200 MiB object costs no more than a small one plus bounded buffers', async () => {
+    const hugeTree = join(work, 'huge');
+    mkdirSync(hugeTree);
+    writeFileSync(join(hugeTree, 'huge.bin'), randomBytes(200 * MiB));
+    const smallRepo = fresh('mem-small');
+    const hugeRepo = fresh('mem-huge');
+    await backupTo(smallRepo);
+    await backupTo(hugeRepo, hugeTree);
+    rmSync(hugeTree, { recursive: true, force: true });
+    const small = await peakRss(['copy', '--from', smallRepo, '--to', fresh('mem-dst'), '--init', '--all']);
+    const local = await peakRss(['copy', '--from', hugeRepo, '--to', fresh('mem-dst'), '--init', '--all']);
+    const toS3 = await peakRss(['copy', '--from', hugeRepo, '--to', s3url(`mem-${n}`), '--init', '--all', '--confirm-upload', 'size', ...s3flags()]);
+    const bigRepo = fresh('mem-big');
+    await backupTo(bigRepo, bigTree);
+    const toS3Small = await peakRss(['copy', '--from', bigRepo, '--to', s3url(`mem-${n}`), '--init', '--all', '--confirm-upload', 'size', ...s3flags()]);
+    const mb = (x: number) => `${(x / MiB).toFixed(0)} MiB`;
+    process.stderr.write(`copy peak RSS: small ${mb(small)}, 200 MiB local→local ${mb(local)}, 50 MiB local→S3 ${mb(toS3Small)}, 200 MiB local→S3 ${mb(toS3)}\n`);
+    // Generous bounds, not timings: the object is 200 MiB. The S3 uploader holds up to
+    // (queueSize + 1) × 16 MiB parts in flight by design (and the SDK copies some of them).
+    expect(local - small).toBeLessThan(64 * MiB);
+    expect(toS3 - small).toBeLessThan(160 * MiB);
+    expect(toS3 - toS3Small).toBeLessThan(96 * MiB);
+    rmSync(bigRepo, { recursive: true, force: true });
+    rmSync(hugeRepo, { recursive: true, force: true });
+  });
+});
+
 /** Parts s3rver holds for unfinished multipart uploads. */
 function pendingParts(): string[] {
   const dir = join(s3.directory, s3.bucket, '._S3rver_uploads');
