@@ -13,6 +13,8 @@ import { verifyAcross } from '../../src/core/verify-across.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { NotFoundError, UsageError } from '../../src/shared/errors.js';
 import { silentReporter } from '../../src/shared/reporter.js';
+import { cancel, cancellation, CancelledError, resetCancellation } from '../../src/shared/cancel.js';
+import type { Readable } from 'node:stream';
 import { corruptStoredObject, FaultDestination } from '../helpers/fault-destination.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 
@@ -207,6 +209,32 @@ describe('copy', () => {
     expect(r.backups.map((x) => [x.id, x.status])).toEqual(expect.arrayContaining([[a.id, 'failed'], [b.id, 'copied']]));
     expect(keysOf(dst, a.id)).toEqual([]);
     expect(r.exitCode).toBe(3);
+  });
+});
+
+describe('copy cancelled', () => {
+  it('a cancellation mid-object stops the copy: no manifest, partial objects removed, the line names the backup', async () => {
+    const src = new Named('memory://src');
+    const a = await takeBackup(src);
+    const b = await takeBackup(src);
+    class CancelOnPut extends Named {
+      override async put(k: string, body: Readable): Promise<{ size: number }> {
+        if (k.startsWith(b.id)) cancel('SIGTERM');
+        return super.put(k, body);
+      }
+    }
+    const dst = new CancelOnPut('memory://dst');
+    try {
+      await expect(copy(opts(src, dst))).rejects.toBeInstanceOf(CancelledError);
+      expect(cancellation()?.activity).toEqual({
+        what: `copy of ${b.id} from memory://src to memory://dst`,
+        outcome: `1 backup(s) copied before it; ${b.id} has no manifest at memory://dst, a rerun finishes it`,
+      });
+    } finally {
+      resetCancellation();
+    }
+    expect(await completeIds(dst)).toEqual([a.id]);
+    expect(keysOf(dst, b.id)).toEqual([]);
   });
 });
 
