@@ -7,6 +7,7 @@ import { ExitCode, NotFoundError, StrongboxError, UsageError, VerificationError,
 import { formatBytes } from '../shared/format.js';
 import type { Reporter } from '../shared/reporter.js';
 import { confirmStored } from './artifact-writer.js';
+import { isBackupId } from './backup-id.js';
 import { validateLabels } from './backup.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertRepository, ensureRepositories, listBackups, objectKey, selectBackup, type BackupEntry } from './repository.js';
@@ -105,7 +106,7 @@ async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
         reporter.info(`  skipped ${entry.id}: already complete at ${dest.display}`);
         results.push({ id: entry.id, status: 'skipped', bytes: 0 });
       } else {
-        results.push(conflict(entry.id, dest));
+        results.push(conflict(entry.id, dest, there.damaged));
       }
       continue;
     }
@@ -114,12 +115,12 @@ async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
     try {
       results.push(await copyBackup(entry, manifest, bytes, opts));
     } catch (err) {
-      if (!(err instanceof SourceDamage) && !(err instanceof ConflictError)) {
-        // The destination or the network failed, or we were cancelled: stop here. What is left
-        // has no manifest, so it never looks complete (prune or a rerun deals with it).
-        await removePartial(dest, entry.id, reporter);
-        throw err;
-      }
+      // The destination or the network failed, or we were cancelled: stop here. What is left
+      // has no manifest, so it never looks complete; a rerun overwrites it, prune collects it.
+      // It is not deleted: unlike a backup's, this id is not ours alone, and a parallel copy
+      // of the same backup may be about to commit those very objects.
+      if (!(err instanceof SourceDamage) && !(err instanceof ConflictError)) throw err;
+      // Bad bytes at the source fail every copy of this backup alike: tidy up after ourselves.
       if (err instanceof SourceDamage) await removePartial(dest, entry.id, reporter);
       results.push(failed(entry.id, err.message, err.hint));
     }
@@ -148,6 +149,12 @@ function select(entries: BackupEntry[], opts: CopyOptions): Selected[] {
   const picked = new Map<string, Selected>();
   // An explicit selector that matches nothing is an error, as for restore (exit 4).
   for (const s of opts.selectors) {
+    // A damaged backup named by id is reported like the others, not fatal to the whole run.
+    const damaged = isBackupId(s) ? entries.find((e) => e.id === s && e.damaged) : undefined;
+    if (damaged) {
+      picked.set(damaged.id, { entry: damaged, damaged: damaged.damaged!, hint: damaged.damagedHint });
+      continue;
+    }
     const e = selectBackup(entries, { selector: s });
     picked.set(e.id, { entry: e });
   }
@@ -176,14 +183,16 @@ function failed(id: string, error: string, hint?: string): CopiedBackup {
   return { id, status: 'failed', bytes: 0, error, ...(hint ? { hint } : {}) };
 }
 
-function conflict(id: string, dest: Destination): CopiedBackup {
-  const e = conflictError(id, dest);
+function conflict(id: string, dest: Destination, damaged?: string): CopiedBackup {
+  const e = conflictError(id, dest, damaged);
   return failed(id, e.message, e.hint);
 }
 
-function conflictError(id: string, dest: Destination): ConflictError {
+function conflictError(id: string, dest: Destination, damaged?: string): ConflictError {
   return new ConflictError(
-    `${dest.display} already holds a manifest for backup ${id} that differs from the source's`,
+    damaged
+      ? `${dest.display} already holds an unreadable manifest for backup ${id} (${damaged})`
+      : `${dest.display} already holds a manifest for backup ${id} that differs from the source's`,
     'it was not overwritten; compare the two (strongbox verify --from SRC --from DST --backup ID) before removing either',
   );
 }
@@ -213,6 +222,11 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
     if (!sig) throw new SourceDamage(`the signature ${source.display}/${sigKey} disappeared while copying`, 'the backup was not copied; rerun the copy');
     await dest.putBytes(sigKey, sig);
     bytes += sig.length;
+  }
+  // Still all there, as confirmed? (A parallel run's cleanup could have removed some.)
+  for (const a of m.artifacts) {
+    const info = await dest.stat(objectKey(m.id, a.key));
+    if (info?.size !== a.stored.size) throw new StrongboxError(`${dest.display}/${objectKey(m.id, a.key)} changed after it was confirmed`, { hint: 'another run is writing this backup there; rerun the copy once it is done' });
   }
   throwIfCancelled(); // the last moment a cancellation leaves nothing committed
   const manifestKey = objectKey(m.id, MANIFEST_NAME);

@@ -209,17 +209,22 @@ describe('copy', () => {
     expect(r.backups.map((x) => [x.id, x.status])).toEqual(expect.arrayContaining([[a.id, 'failed'], [b.id, 'copied']]));
     expect(keysOf(dst, a.id)).toEqual([]);
     expect(r.exitCode).toBe(3);
+    // named by id, it is reported the same way
+    const byId = await copy(opts(src, new Named('memory://dst2'), { all: false, selectors: [a.id, b.id] }));
+    expect(byId.backups.map((x) => [x.id, x.status])).toEqual(expect.arrayContaining([[a.id, 'failed'], [b.id, 'copied']]));
+    expect(byId.backups.find((x) => x.id === a.id)!.error).toMatch(/is damaged: manifest .* is not valid JSON/);
   });
 });
 
 describe('copy cancelled', () => {
-  it('a cancellation mid-object stops the copy: no manifest, partial objects removed, the line names the backup', async () => {
+  it('a cancellation mid-object stops the copy: no manifest there, the line names the backup, a rerun finishes it', async () => {
     const src = new Named('memory://src');
     const a = await takeBackup(src);
     const b = await takeBackup(src);
     class CancelOnPut extends Named {
+      armed = true;
       override async put(k: string, body: Readable): Promise<{ size: number }> {
-        if (k.startsWith(b.id)) cancel('SIGTERM');
+        if (this.armed && k.startsWith(b.id)) cancel('SIGTERM');
         return super.put(k, body);
       }
     }
@@ -233,8 +238,12 @@ describe('copy cancelled', () => {
     } finally {
       resetCancellation();
     }
+    dst.armed = false;
     expect(await completeIds(dst)).toEqual([a.id]);
-    expect(keysOf(dst, b.id)).toEqual([]);
+    expect(dst.objects.has(`${b.id}/manifest.json`)).toBe(false);
+    const rerun = await copy(opts(src, dst));
+    expect(rerun.backups.map((r) => r.status)).toEqual(['skipped', 'copied']);
+    expect(await completeIds(dst)).toEqual([a.id, b.id]);
   });
 });
 
