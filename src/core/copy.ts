@@ -114,6 +114,8 @@ async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
     activity.outcome = `${done()} backup(s) copied before it; ${entry.id} has no manifest at ${dest.display}, a rerun finishes it`;
     try {
       results.push(await copyBackup(entry, manifest, bytes, opts));
+      activity.what = `copy from ${source.display} to ${dest.display}`;
+      activity.outcome = `${done()} backup(s) copied and complete there, the others not started`;
     } catch (err) {
       // The destination or the network failed, or we were cancelled: stop here. What is left
       // has no manifest, so it never looks complete; a rerun overwrites it, prune collects it.

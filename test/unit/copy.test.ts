@@ -11,7 +11,8 @@ import { listBackups } from '../../src/core/repository.js';
 import { verify } from '../../src/core/verify.js';
 import { verifyAcross } from '../../src/core/verify-across.js';
 import type { Destination } from '../../src/destinations/types.js';
-import { NotFoundError, UsageError } from '../../src/shared/errors.js';
+import { LockedError, NotFoundError, UsageError } from '../../src/shared/errors.js';
+import { acquireLock } from '../../src/core/lock.js';
 import { silentReporter } from '../../src/shared/reporter.js';
 import { cancel, cancellation, CancelledError, resetCancellation } from '../../src/shared/cancel.js';
 import type { Readable } from 'node:stream';
@@ -167,6 +168,35 @@ describe('copy', () => {
     const dst = new FaultDestination(mem, { failPut: (k) => k.endsWith('/manifest.json') });
     await expect(copy(opts(src, dst))).rejects.toThrow(/manifest\.json/);
     expect(await completeIds(mem)).toEqual([]);
+  });
+
+  it('a destination that stores other bytes than it was sent fails the copy before the manifest', async () => {
+    const src = new Named('memory://src');
+    const mem = new Named('memory://dst');
+    await takeBackup(src);
+    const dst = new FaultDestination(mem, { corrupt: { match: (k) => k.endsWith('.age'), offset: 3000 } });
+    await expect(copy(opts(src, dst))).rejects.toThrow(/reads back with SHA-256 .* not the uploaded/);
+    expect(await completeIds(mem)).toEqual([]);
+  });
+
+  it('waits for no prune: an exclusive lock at either end refuses the copy (exit 6), nothing written', async () => {
+    const src = new Named('memory://src');
+    const dst = new Named('memory://dst');
+    await takeBackup(src);
+    await copy(opts(src, dst, { all: false, selectors: ['latest'] }));
+    await takeBackup(src);
+    for (const held of [src, dst]) {
+      const lock = await acquireLock(held, { exclusive: true, operation: 'prune', reporter: silentReporter, settleMs: 0 });
+      try {
+        const before = [...dst.objects.keys()].filter((k) => !k.startsWith('locks/')).sort();
+        const err = await copy(opts(src, dst, { lock: { waitMs: 0 } })).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockedError);
+        expect((err as LockedError).exitCode).toBe(6);
+        expect([...dst.objects.keys()].filter((k) => !k.startsWith('locks/')).sort()).toEqual(before);
+      } finally {
+        await lock.release();
+      }
+    }
   });
 
   it('copies the signature first and the manifest bytes as they are, so the copy is still trusted', async () => {
