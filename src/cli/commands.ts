@@ -15,6 +15,8 @@ import { FORMAT_VERSION, type Origin } from '../core/types.js';
 import { restore, type Targets } from '../core/restore.js';
 import { describeSignature, readSignatureStatus, signatureJson } from '../core/trust.js';
 import { verify } from '../core/verify.js';
+import { verifyAcross } from '../core/verify-across.js';
+import { copy } from '../core/copy.js';
 import { printable } from '../shared/text.js';
 import {
   openDestinations,
@@ -331,8 +333,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   commonOptions(
     program
       .command('verify')
-      .description('check that a backup is present and intact (and, with --deep, that it decrypts)')
-      .requiredOption('--from <dest>', 'where the backups are')
+      .description('check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s')
+      .requiredOption('--from <dest>', 'where the backups are (repeatable: the backup is resolved at the first and must be identical at every one)', collect)
       .option('--backup <selector>', 'backup id, latest, or label:NAME', 'latest')
       .option('--deep', 'also decrypt and decompress, checking the plaintext SHA-256')
       .option('--identity-file <file>', 'age identity file (implies --deep)')
@@ -347,13 +349,59 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       throw new UsageError('--deep needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
     }
     const trusted = await resolveTrust({ trustFiles: o.trust });
-    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
+    const dests = openDestinations(o.from, storage(o), '--from', reporter, env);
+    if (dests.length > 1) {
+      const across = await verifyAcross({ destinations: dests, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
+      if (o.json) printJson(across);
+      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${dests.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? ' (deep)' : ''}`);
+      else {
+        const bad = across.locations.filter((l) => !l.result?.ok || across.problems.some((p) => p.location === l.location)).map((l) => l.location);
+        reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(', ')}: listed above`);
+        ctx.exitCode = across.exitCode;
+      }
+      return;
+    }
+    const dest = dests[0];
     const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
     if (o.json) printJson(result);
     if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
     else {
       // Each problem was printed as it was found; one summary line, not a second copy.
       reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+      ctx.exitCode = result.exitCode;
+    }
+  });
+
+  commonOptions(
+    program
+      .command('copy')
+      .description('copy complete backups from one repository to another (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped')
+      .requiredOption('--from <src>', 'where the backups are: a path, file://PATH or s3://bucket/prefix')
+      .requiredOption('--to <dst>', 'the repository to copy them to')
+      .option('--backup <selector>', 'backup id, latest, or label:NAME (repeatable)', collect, [])
+      .option('--all', 'every complete backup at --from')
+      .option('--label <label>', 'every complete backup with this label (repeatable)', collect, [])
+      .option('--init', 'create the repository at --to first if it holds none (as `strongbox init` does)')
+      .addOption(new Option('--confirm-upload <mode>', 'read each copied object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (o) => {
+    const [source] = openDestinations([o.from], storage(o), '--from', reporter, env);
+    const [destination] = openDestinations([o.to], storage(o), '--to', reporter, env);
+    const result = await copy({
+      source: source!,
+      destination: destination!,
+      selectors: o.backup,
+      all: !!o.all,
+      labels: o.label,
+      confirm: o.confirmUpload,
+      init: !!o.init,
+      reporter,
+      lock: resolveLock(o, env),
+    });
+    if (o.json) printJson(result);
+    else for (const b of result.backups) process.stdout.write(`${b.status} ${b.id}${b.status === 'copied' ? ` ${formatBytes(b.bytes)}` : ''}\n`);
+    if (result.failed) {
+      reporter.error(`${result.failed} backup(s) not copied to ${result.destination}, listed above`);
       ctx.exitCode = result.exitCode;
     }
   });

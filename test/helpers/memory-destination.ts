@@ -5,7 +5,7 @@ import type { Destination, ObjectInfo } from '../../src/destinations/types.js';
 
 /** A Destination held in a Map, for unit tests. Atomic by construction: a key appears only once its body is complete. */
 export class MemoryDestination implements Destination {
-  readonly display = 'memory://test';
+  readonly display: string = 'memory://test';
   readonly objects = new Map<string, { data: Buffer; lastModified: Date }>();
   constructor(private readonly clock: () => Date = () => new Date()) {}
   async put(key: string, body: Readable): Promise<{ size: number }> {

@@ -1,0 +1,296 @@
+import { Buffer } from 'node:buffer';
+import { pipeline } from 'node:stream/promises';
+import { expectDigest } from '../codecs/hash.js';
+import type { Destination } from '../destinations/types.js';
+import { beginActivity, cancelSignal, throwIfCancelled, type Activity } from '../shared/cancel.js';
+import { ExitCode, NotFoundError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
+import { formatBytes } from '../shared/format.js';
+import type { Reporter } from '../shared/reporter.js';
+import { confirmStored } from './artifact-writer.js';
+import { isBackupId } from './backup-id.js';
+import { validateLabels } from './backup.js';
+import { withLocks, type LockSettings } from './locking.js';
+import { assertRepository, ensureRepositories, listBackups, objectKey, selectBackup, type BackupEntry } from './repository.js';
+import { MANIFEST_NAME, SIGNATURE_NAME, type Manifest } from './types.js';
+
+export interface CopyOptions {
+  source: Destination;
+  destination: Destination;
+  /** `--backup`: ids, `latest`, `label:NAME`; each must match. */
+  selectors: string[];
+  /** Every complete backup at the source. */
+  all: boolean;
+  /** Complete backups carrying any of these labels. */
+  labels: string[];
+  /** How each object is confirmed at the destination: read back and hashed (default), or its size. */
+  confirm?: 'hash' | 'size';
+  /** Create the destination repository where none is, by the rules of `strongbox init`. */
+  init?: boolean;
+  reporter: Reporter;
+  lock?: LockSettings;
+  now?: () => Date;
+}
+
+export interface CopiedBackup {
+  id: string;
+  /** copied now, skipped (already complete and identical at the destination), or failed. */
+  status: 'copied' | 'skipped' | 'failed';
+  /** Stored bytes transferred for this backup (0 when skipped). */
+  bytes: number;
+  error?: string;
+  hint?: string;
+}
+
+export interface CopyResult {
+  source: string;
+  destination: string;
+  backups: CopiedBackup[];
+  copied: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  /** 0, or 3 when a backup was damaged at the source or conflicts with the destination. */
+  exitCode: number;
+}
+
+/**
+ * Copies complete backups between two repositories as stored bytes (no key needed). Every
+ * object is checked against the source manifest while it streams, so a damaged object is never
+ * stored; each is confirmed at the destination, then the signature, and the manifest — the
+ * commit point, byte-identical so signatures stay valid — is written last. Backups already
+ * complete at the destination are skipped, so a rerun finishes what a killed run left.
+ */
+export async function copy(opts: CopyOptions): Promise<CopyResult> {
+  const { source, destination, reporter } = opts;
+  const now = opts.now ?? (() => new Date());
+  if (!opts.all && !opts.selectors.length && !opts.labels.length) {
+    throw new UsageError('copy needs to know which backups to copy', 'pass --backup ID|latest|label:NAME (repeatable), --label NAME (repeatable) or --all');
+  }
+  validateLabels(opts.labels);
+  if (source.display === destination.display) {
+    throw new UsageError(`--from and --to both name ${source.display}`, 'copy between two different locations');
+  }
+  await assertRepository(source);
+  const created = await ensureRepositories([destination], now(), opts.init, (w) => reporter.warning(w));
+  for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
+  // Shared at both ends: other backups, verifies and copies may run; a prune (exclusive) may not.
+  return withLocks([source, destination], 'copy', false, opts.lock, reporter, () => {
+    const activity = beginActivity(`copy from ${source.display} to ${destination.display}`, 'nothing was committed');
+    return run(opts, activity).finally(() => activity.end());
+  });
+}
+
+type Selected = { entry: BackupEntry; damaged?: undefined } | { entry: BackupEntry; damaged: string; hint?: string };
+
+async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
+  const { source, destination: dest, reporter } = opts;
+  const entries = await listBackups(source, reporter);
+  const chosen = select(entries, opts);
+  const atDest = new Map((await listBackups(dest, reporter)).map((e) => [e.id, e]));
+  reporter.info(`Copying ${chosen.length} backup(s) from ${source.display} to ${dest.display}`);
+
+  const results: CopiedBackup[] = [];
+  const done = () => results.filter((r) => r.status === 'copied').length;
+  for (const sel of chosen) {
+    throwIfCancelled();
+    const { entry } = sel;
+    if (sel.damaged !== undefined) {
+      results.push(failed(entry.id, `backup ${entry.id} at ${source.display} is damaged: ${sel.damaged}`, sel.hint ?? 'it was not copied; check the source storage'));
+      continue;
+    }
+    const manifest = entry.manifest!;
+    const bytes = entry.manifestBytes!;
+    const there = atDest.get(entry.id);
+    if (there?.complete || there?.damaged) {
+      if (there.manifestBytes && Buffer.compare(Buffer.from(there.manifestBytes), Buffer.from(bytes)) === 0) {
+        reporter.info(`  skipped ${entry.id}: already complete at ${dest.display}`);
+        results.push({ id: entry.id, status: 'skipped', bytes: 0 });
+      } else {
+        results.push(conflict(entry.id, dest, there.damaged));
+      }
+      continue;
+    }
+    activity.what = `copy of ${entry.id} from ${source.display} to ${dest.display}`;
+    activity.outcome = `${done()} backup(s) copied before it; ${entry.id} has no manifest at ${dest.display}, a rerun finishes it`;
+    try {
+      results.push(await copyBackup(entry, manifest, bytes, opts));
+      activity.what = `copy from ${source.display} to ${dest.display}`;
+      activity.outcome = `${done()} backup(s) copied and complete there, the others not started`;
+    } catch (err) {
+      // The destination or the network failed, or we were cancelled: stop here. What is left
+      // has no manifest, so it never looks complete; a rerun overwrites it, prune collects it.
+      // It is not deleted: unlike a backup's, this id is not ours alone, and a parallel copy
+      // of the same backup may be about to commit those very objects.
+      if (!(err instanceof SourceDamage) && !(err instanceof ConflictError)) throw err;
+      // Bad bytes at the source fail every copy of this backup alike: tidy up after ourselves.
+      if (err instanceof SourceDamage) await removePartial(dest, entry.id, reporter);
+      results.push(failed(entry.id, err.message, err.hint));
+    }
+  }
+  for (const r of results.filter((x) => x.status === 'failed')) {
+    reporter.error(`FAILED ${r.id}: ${r.error}`);
+    if (r.hint) reporter.info(`hint: ${r.hint}`);
+  }
+  const sum = (s: CopiedBackup['status']) => results.filter((r) => r.status === s).length;
+  const result: CopyResult = {
+    source: source.display,
+    destination: dest.display,
+    backups: results,
+    copied: sum('copied'),
+    skipped: sum('skipped'),
+    failed: sum('failed'),
+    bytes: results.reduce((n, r) => n + r.bytes, 0),
+    exitCode: sum('failed') ? ExitCode.verifyFailed : ExitCode.ok,
+  };
+  reporter.info(`Copy to ${dest.display}: ${result.copied} copied (${formatBytes(result.bytes)}), ${result.skipped} skipped, ${result.failed} failed`);
+  return result;
+}
+
+/** The backups the flags name, each once, oldest first; damaged ones (only --all reaches them) marked. */
+function select(entries: BackupEntry[], opts: CopyOptions): Selected[] {
+  const picked = new Map<string, Selected>();
+  // An explicit selector that matches nothing is an error, as for restore (exit 4).
+  for (const s of opts.selectors) {
+    // A damaged backup named by id is reported like the others, not fatal to the whole run.
+    const damaged = isBackupId(s) ? entries.find((e) => e.id === s && e.damaged) : undefined;
+    if (damaged) {
+      picked.set(damaged.id, { entry: damaged, damaged: damaged.damaged!, hint: damaged.damagedHint });
+      continue;
+    }
+    const e = selectBackup(entries, { selector: s });
+    picked.set(e.id, { entry: e });
+  }
+  for (const label of opts.labels) {
+    for (const e of entries) if (e.complete && e.manifest?.labels.includes(label)) picked.set(e.id, { entry: e });
+  }
+  if (opts.all) {
+    for (const e of entries) {
+      if (e.complete) picked.set(e.id, { entry: e });
+      else if (e.damaged) picked.set(e.id, { entry: e, damaged: e.damaged, hint: e.damagedHint });
+    }
+  }
+  if (!picked.size) {
+    const what = [...opts.labels.map((l) => `label ${l}`), ...(opts.all ? ['--all'] : [])].join(', ');
+    throw new NotFoundError(`no complete backup at ${opts.source.display} matches ${what}`, 'strongbox list --from SRC shows what is there');
+  }
+  const order = new Map(entries.map((e, i) => [e.id, i]));
+  return [...picked.values()].sort((a, b) => order.get(a.entry.id)! - order.get(b.entry.id)!);
+}
+
+/** The source's bytes do not match its own manifest (or an object is missing): this backup is not copied. */
+class SourceDamage extends VerificationError {}
+class ConflictError extends VerificationError {}
+
+function failed(id: string, error: string, hint?: string): CopiedBackup {
+  return { id, status: 'failed', bytes: 0, error, ...(hint ? { hint } : {}) };
+}
+
+function conflict(id: string, dest: Destination, damaged?: string): CopiedBackup {
+  const e = conflictError(id, dest, damaged);
+  return failed(id, e.message, e.hint);
+}
+
+function conflictError(id: string, dest: Destination, damaged?: string): ConflictError {
+  return new ConflictError(
+    damaged
+      ? `${dest.display} already holds an unreadable manifest for backup ${id} (${damaged})`
+      : `${dest.display} already holds a manifest for backup ${id} that differs from the source's`,
+    'it was not overwritten; compare the two (strongbox verify --from SRC --from DST --backup ID) before removing either',
+  );
+}
+
+async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8Array, opts: CopyOptions): Promise<CopiedBackup> {
+  const { source, destination: dest, reporter } = opts;
+  const listed = new Map(entry.objects.map((o) => [o.key, o.size]));
+  // Found from the listing before a byte moves: a missing or truncated object.
+  for (const a of m.artifacts) {
+    const size = listed.get(objectKey(m.id, a.key));
+    const where = `${source.display}/${objectKey(m.id, a.key)}`;
+    if (size === undefined) throw new SourceDamage(`artifact ${a.name} of backup ${m.id} is missing at the source (${where})`, 'the backup was not copied; check the source storage');
+    if (size !== a.stored.size) throw new SourceDamage(`stored object ${where} holds ${size} bytes, its manifest says ${a.stored.size}`, 'the backup is damaged at the source and was not copied');
+  }
+  let bytes = 0;
+  for (const a of m.artifacts) {
+    throwIfCancelled();
+    const key = objectKey(m.id, a.key);
+    await copyObject(source, dest, key, a.stored);
+    await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash');
+    bytes += a.stored.size;
+    reporter.info(`  ${m.id}/${a.key}: ${formatBytes(a.stored.size)} copied and confirmed`);
+  }
+  const sigKey = objectKey(m.id, SIGNATURE_NAME);
+  if (listed.has(sigKey)) {
+    const sig = await source.getBytes(sigKey);
+    if (!sig) throw new SourceDamage(`the signature ${source.display}/${sigKey} disappeared while copying`, 'the backup was not copied; rerun the copy');
+    await dest.putBytes(sigKey, sig);
+    bytes += sig.length;
+  }
+  // Still all there, as confirmed? (A parallel run's cleanup could have removed some.)
+  for (const a of m.artifacts) {
+    const info = await dest.stat(objectKey(m.id, a.key));
+    if (info?.size !== a.stored.size) throw new StrongboxError(`${dest.display}/${objectKey(m.id, a.key)} changed after it was confirmed`, { hint: 'another run is writing this backup there; rerun the copy once it is done' });
+  }
+  throwIfCancelled(); // the last moment a cancellation leaves nothing committed
+  const manifestKey = objectKey(m.id, MANIFEST_NAME);
+  // Conditional where the store allows it: a parallel copy of the same backup may have committed.
+  const written = dest.putBytesIfAbsent ? await dest.putBytesIfAbsent(manifestKey, manifestBytes) : (await dest.putBytes(manifestKey, manifestBytes), true);
+  if (!written) {
+    const existing = await dest.getBytes(manifestKey);
+    if (!existing || Buffer.compare(Buffer.from(existing), Buffer.from(manifestBytes)) !== 0) throw conflictError(m.id, dest);
+  }
+  bytes += manifestBytes.length;
+  reporter.info(`Copied ${m.id} to ${dest.display}`);
+  return { id: m.id, status: 'copied', bytes };
+}
+
+/**
+ * source get → SHA-256/size check → destination put, one backpressured stream. The check errors
+ * the stream before its end when the bytes differ from the manifest, so the put fails and the
+ * destination stores nothing under the key (the Destination contract: put is atomic).
+ */
+async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }): Promise<void> {
+  const where = `${source.display}/${key}`;
+  const signal = cancelSignal();
+  let damage: SourceDamage | undefined;
+  let readFailure: unknown;
+  const body = await source.get(key, { signal }).catch((err: unknown) => {
+    if (err instanceof NotFoundError) throw new SourceDamage(`stored object ${where} is missing`, 'the backup was not copied; check the source storage');
+    throw new StrongboxError(`reading ${where} failed: ${errorMessage(err)}`, { cause: err, hint: err instanceof StrongboxError ? err.hint : 'check the source and rerun the copy' });
+  });
+  const check = expectDigest(expected, (actual) => {
+    damage = new SourceDamage(
+      `stored object ${where} does not match its manifest: ${actual.size} bytes with SHA-256 ${actual.sha256.slice(0, 16)}…, expected ${expected.size} bytes with ${expected.sha256.slice(0, 16)}…`,
+      'the backup is damaged at the source and was not copied; check the source storage',
+    );
+    return damage;
+  });
+  body.on('error', (err) => (readFailure ??= err));
+  // pipeline carries errors both ways: a failed put destroys the reader, a failed check the put's body.
+  const feeding = pipeline(body, check, { signal }).catch(() => {});
+  try {
+    await dest.put(key, check, { signal });
+  } catch (err) {
+    // A put that failed before reading its body leaves the reader open: close it.
+    if (!check.destroyed) check.destroy();
+    await feeding;
+    throwIfCancelled();
+    if (damage) throw damage;
+    if (readFailure) throw new StrongboxError(`reading ${where} failed: ${errorMessage(readFailure)}`, { cause: readFailure, hint: 'check the source and rerun the copy; nothing was committed for this backup' });
+    throw new StrongboxError(`upload of ${key} to ${dest.display} failed: ${errorMessage(err)}`, {
+      cause: err,
+      hint: err instanceof StrongboxError && err.hint ? err.hint : 'check the destination and rerun the copy; nothing was committed for this backup',
+    });
+  }
+  await feeding;
+  // A put that returned although the check failed would be a broken destination; never trust it.
+  if (damage) throw damage;
+}
+
+/** Best effort: a failed copy tidies its own objects; prune collects whatever a kill leaves. */
+async function removePartial(dest: Destination, id: string, reporter: Reporter): Promise<void> {
+  try {
+    for await (const o of dest.list(`${id}/`)) await dest.delete(o.key);
+  } catch (err) {
+    reporter.warning(`could not remove the partial copy of ${id} from ${dest.display}: ${errorMessage(err)} (prune will)`);
+  }
+}
