@@ -217,7 +217,17 @@ describe('action.yml files', () => {
 describe('workflows in .github/workflows', () => {
   it('are found', () => {
     expect(workflowFiles).toEqual(
-      expect.arrayContaining(['ci.yml', 'check-dist.yml', 'example-nightly.yml', 'example-pre-deploy.yml', 'example-rollback.yml', 'example-restore.yml']),
+      expect.arrayContaining([
+        'ci.yml',
+        'check-dist.yml',
+        'example-nightly.yml',
+        'example-pre-deploy.yml',
+        'example-rollback.yml',
+        'example-restore.yml',
+        'example-three-locations.yml',
+        'example-tiers.yml',
+        'example-matrix.yml',
+      ]),
     );
   });
 
@@ -232,6 +242,10 @@ describe('workflows in .github/workflows', () => {
     expect([...uses('example-pre-deploy.yml')]).toEqual(['.']);
     expect([...uses('example-rollback.yml')]).toEqual(['actions/rollback']);
     expect([...uses('example-restore.yml')]).toEqual(['actions/restore']);
+    // Storage tiers (issue 7): the backup action, the CLI for verify/copy/prune across locations.
+    expect([...uses('example-three-locations.yml')]).toEqual(['.']);
+    expect([...uses('example-tiers.yml')]).toEqual(['.']);
+    expect([...uses('example-matrix.yml')]).toEqual(['.']);
   });
 
   it('every job of the examples is guarded, so they do nothing in this repository unless enabled', () => {
@@ -297,7 +311,8 @@ jobs:
 
   const cases: [string, string, string, RegExp[]][] = [
     ['a misspelt input', 'keep-daily: 7', 'keep-dialy: 7', [/steps\[0\] \(backup\): input "keep-dialy" is not declared by action\.yml/]],
-    ['a missing required input', '          to: s3://b/p\n', '', [/required input "to" of action\.yml is missing/]],
+    // `to` of the backup action is optional (a config file may name the destinations).
+    ['a missing required input', '          from: s3://b/p\n          backup: ${{ steps.backup', '          backup: ${{ steps.backup', [/required input "from" of actions\/verify\/action\.yml is missing/]],
     ['a rollback without confirm', '          confirm: ${{ inputs.confirm }}\n', '', [/required input "confirm" of actions\/rollback\/action\.yml is missing/]],
     ['a local action with a misspelt input', '          from: s3://b/p\n          backup: ${{ steps.backup', '          form: s3://b/p\n          backup: ${{ steps.backup', [/input "form" is not declared by actions\/verify\/action\.yml/, /required input "from" of actions\/verify\/action\.yml is missing/]],
     ['an action that does not exist', 'actions/rollback@v1', 'actions/rolback@v1', [/uses strongbox-backup\/strongbox\/actions\/rolback@v1, but actions\/rolback\/action\.yml does not exist/]],
