@@ -10,8 +10,8 @@ import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 
 /**
  * `strongbox copy` and `verify --from A --from B` as a user drives them: the real CLI, local
- * folders and s3rver. Both S3 tiers live in ONE s3rver (two prefixes): the global --endpoint
- * cannot name two servers until per-location `?endpoint=` lands.
+ * folders and s3rver. Most tiers live in one s3rver (two prefixes, global flags); one test copies
+ * between two providers, each s3rver accepting only its own keys (per-location settings).
  */
 let work: string;
 let tree: string;
@@ -100,6 +100,31 @@ describe('strongbox copy', () => {
     const r = await cli(['restore', '--from', tierB, '--backup', a, '--identity-file', keyFile, '--files-target', out, ...s3flags()]);
     expect(r.code, r.stderr).toBe(0);
     expect(sha(join(out, 'noise.bin'))).toBe(sha(join(tree, 'noise.bin')));
+  });
+
+  it('S3 → S3 across two providers, each with its own keys (credentials=NAME per location), then verify across all three', async () => {
+    const other = await startS3rver({ accessKeyId: 'B2KEYID', secretAccessKey: 'b2-secret-not-S3RVER' });
+    try {
+      const env = { ...s3.env, B2_ACCESS_KEY_ID: 'B2KEYID', B2_SECRET_ACCESS_KEY: 'b2-secret-not-S3RVER' };
+      const local = fresh('local');
+      const id = await backupTo(local);
+      const r2 = `${s3url(`r2-${n}`)}?endpoint=${s3.endpoint}&region=auto&path-style=true`;
+      const b2 = `s3://${other.bucket}/b2-${n}?endpoint=${other.endpoint}&path-style=true&credentials=B2`;
+      const toR2 = await runCli(['copy', '--from', local, '--to', r2, '--init', '--all'], { env });
+      expect(toR2.code, toR2.stderr).toBe(0);
+      const toB2 = await runCli(['copy', '--from', r2, '--to', b2, '--init', '--backup', id], { env });
+      expect(toB2.code, toB2.stderr).toBe(0);
+      expect(toB2.stdout).toMatch(new RegExp(`^copied ${id} `));
+      // The second provider refuses the first one's keys: its own credentials were used.
+      const wrongKeys = await runCli(['list', '--from', `s3://${other.bucket}/b2-${n}?endpoint=${other.endpoint}&path-style=true`], { env });
+      expect(wrongKeys.code).not.toBe(0);
+      const across = await runCli(['verify', '--from', local, '--from', r2, '--from', b2, '--backup', id, '--identity-file', keyFile], { env });
+      expect(across.code, across.stderr).toBe(0);
+      expect(across.stderr).toMatch(/verified at 3 locations, identical SHA-256s \(deep\)/);
+      for (const out of [toR2, toB2, across]) expect(out.stdout + out.stderr).not.toContain('b2-secret-not-S3RVER');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('refuses without a selection, and without a repository at --to unless --init', async () => {
