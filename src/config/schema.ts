@@ -3,6 +3,7 @@ import { validateRecipient } from '../codecs/age/index.js';
 import { parseCompression, validateLevel } from '../codecs/compress.js';
 import { validateLabels } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
+import { MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_BYTES, METADATA_KEY } from '../core/metadata.js';
 import { GROUP_BY } from '../core/series.js';
 import { openDestination } from '../destinations/index.js';
 import { StrongboxError } from '../shared/errors.js';
@@ -19,9 +20,9 @@ import { parseSize } from './size.js';
  */
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const META_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
-export const MAX_METADATA = 50;
-export const MAX_METADATA_VALUE = 1024;
+const META_KEY = METADATA_KEY;
+const MAX_METADATA = MAX_METADATA_ENTRIES;
+const MAX_METADATA_VALUE = MAX_METADATA_VALUE_BYTES;
 
 export const SOURCE_KINDS = ['postgres', 'postgres-env', 'mysql', 'mysql-env', 'sqlite', 'files'] as const;
 export const POSTGRES_OPTIONS = ['schema', 'exclude-schema', 'table', 'exclude-table', 'exclude-table-data', 'row-security'] as const;
