@@ -210,7 +210,8 @@ export function crossChecks(data: unknown): Issue[] {
   if (Array.isArray(data.sources)) {
     data.sources.forEach((s, i) => {
       if (!isObj(s)) return;
-      const kinds = SOURCE_KINDS.filter((k) => k in s);
+      // In the order written, so the second kind key is the one pointed at.
+      const kinds = Object.keys(s).filter((k) => (SOURCE_KINDS as readonly string[]).includes(k));
       if (kinds.length === 0) {
         out.push({ path: ['sources', i], message: `names no source: give exactly one of ${SOURCE_KINDS.join(', ')}`, hint: 'e.g. "- postgres-env: DATABASE_URL" or "- files: /srv/media"' });
         return;
