@@ -251,7 +251,8 @@ export function crossChecks(data: unknown): Issue[] {
     const e = data.encryption;
     const chosen = ['recipients', 'passphrase-env', 'unencrypted'].filter((k) => k in e && !(k === 'unencrypted' && e[k] === false));
     if (chosen.length > 1) out.push({ path: ['encryption', chosen[1]!], atKey: true, message: `contradicts ${chosen[0]}: give one of recipients, passphrase-env or unencrypted: true`, hint: 'the age format does not mix passphrases with recipients' });
-    if (chosen.length === 0) out.push({ path: ['encryption'], message: 'names no key: give recipients: [age1…], passphrase-env: NAME, or unencrypted: true' });
+    // A literal `passphrase:` is refused on its own; "names no key" on top would only be noise.
+    if (chosen.length === 0 && !Object.keys(e).some((k) => k in LITERAL_SECRET_KEYS)) out.push({ path: ['encryption'], message: 'names no key: give recipients: [age1…], passphrase-env: NAME, or unencrypted: true' });
     if (Array.isArray(e.recipients) && e.recipients.length === 0) out.push({ path: ['encryption', 'recipients'], message: 'is an empty list' });
   }
   for (const [key, options] of [['signing', ['key-file', 'key-env']], ['decryption', ['identity-file', 'identity-env', 'passphrase-env']]] as const) {
@@ -261,7 +262,7 @@ export function crossChecks(data: unknown): Issue[] {
     if (chosen.length > 1 && !(key === 'decryption' && chosen.length === 2 && chosen.includes('identity-file') && chosen.includes('identity-env'))) {
       out.push({ path: [key, chosen[1]!], atKey: true, message: `contradicts ${chosen[0]}: give one of ${options.join(', ')}` });
     }
-    if (chosen.length === 0) out.push({ path: [key], message: `is empty: give one of ${options.join(', ')}` });
+    if (chosen.length === 0 && !Object.keys(o).some((k) => k in LITERAL_SECRET_KEYS)) out.push({ path: [key], message: `is empty: give one of ${options.join(', ')}` });
   }
   if (isObj(data.metadata)) {
     const entries = Object.entries(data.metadata);
