@@ -118,7 +118,14 @@ export function parseConfigText(text: string, file: string): ConfigFile {
   for (const e of doc.errors) add(e.pos[0], '(yaml)', yamlMessage(e.code, e.message));
   if (problems.length) throw new ConfigFileError(file, problems);
 
-  const data: unknown = doc.toJS({ maxAliasCount: 50 }) ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 }) ?? {};
+  } catch (err) {
+    // An alias bomb (a few lines expanding to millions of nodes) or a broken alias.
+    add(0, '(yaml)', `cannot be read: ${(err as Error).message}`, 'use fewer YAML aliases (*name)');
+    throw new ConfigFileError(file, problems);
+  }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     add(doc.contents?.range[0] ?? 0, '(top level)', 'the file must be a mapping of keys (sources:, destinations:, …)', 'see the README section "Configuration file"');
     throw new ConfigFileError(file, problems);

@@ -127,6 +127,7 @@ describe('each error names the file, line, column and key', () => {
     ['the same location twice', 'destinations:\n  - url: /a\ncopy-to:\n  - url: /a\n', 4, 10, 'copy-to[0].url', /same location as destinations\[0\]/],
     ['a retention that keeps nothing', 'destinations:\n  - url: /a\n    retention: { keep-daily: 0 }\n', 3, 16, 'destinations[0].retention', /names no backups to keep/],
     ['a list where a mapping belongs', 'encryption: [x]\n', 1, 13, 'encryption', /must be a mapping/],
+    ['an alias bomb', 'a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n', 1, 1, '(yaml)', /Excessive alias count/],
     ['a file that is a list', '- files: /a\n', 1, 1, '(top level)', /must be a mapping/],
   ])('%s', (_what, text, line, col, key, message) => {
     const found = problems(text);
