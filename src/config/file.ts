@@ -158,7 +158,8 @@ export function parseConfigText(text: string, file: string): ConfigFile {
       }
     }
   }
-  issues.push(...crossChecks(data));
+  const typoIn = new Set(issues.filter((i) => i.atKey && i.message.startsWith('unknown key')).map((i) => keyPath(i.path.slice(0, -1))));
+  issues.push(...crossChecks(data).filter((i) => !(i.missing && typoIn.has(keyPath(i.path)))));
   for (const issue of issues) if (!underSecret(issue.path)) locate(issue);
   if (problems.length) {
     problems.sort((a, b) => a.line - b.line || a.col - b.col);

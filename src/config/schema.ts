@@ -151,6 +151,8 @@ export interface Issue {
   hint?: string;
   /** Point at the key itself (an unknown or misplaced key), not at its value. */
   atKey?: boolean;
+  /** "Nothing given here": dropped when the mapping has an unknown key, the typo that explains it. */
+  missing?: boolean;
 }
 
 /**
@@ -216,7 +218,7 @@ export function crossChecks(data: unknown): Issue[] {
       // In the order written, so the second kind key is the one pointed at.
       const kinds = Object.keys(s).filter((k) => (SOURCE_KINDS as readonly string[]).includes(k));
       if (kinds.length === 0) {
-        out.push({ path: ['sources', i], message: `names no source: give exactly one of ${SOURCE_KINDS.join(', ')}`, hint: 'e.g. "- postgres-env: DATABASE_URL" or "- files: /srv/media"' });
+        out.push({ path: ['sources', i], missing: true, message: `names no source: give exactly one of ${SOURCE_KINDS.join(', ')}`, hint: 'e.g. "- postgres-env: DATABASE_URL" or "- files: /srv/media"' });
         return;
       }
       if (kinds.length > 1) {
@@ -255,7 +257,7 @@ export function crossChecks(data: unknown): Issue[] {
     const chosen = ['recipients', 'passphrase-env', 'unencrypted'].filter((k) => k in e && !(k === 'unencrypted' && e[k] === false));
     if (chosen.length > 1) out.push({ path: ['encryption', chosen[1]!], atKey: true, message: `contradicts ${chosen[0]}: give one of recipients, passphrase-env or unencrypted: true`, hint: 'the age format does not mix passphrases with recipients' });
     // A literal `passphrase:` is refused on its own; "names no key" on top would only be noise.
-    if (chosen.length === 0 && !Object.keys(e).some((k) => k in LITERAL_SECRET_KEYS)) out.push({ path: ['encryption'], message: 'names no key: give recipients: [age1…], passphrase-env: NAME, or unencrypted: true' });
+    if (chosen.length === 0 && !Object.keys(e).some((k) => k in LITERAL_SECRET_KEYS)) out.push({ path: ['encryption'], missing: true, message: 'names no key: give recipients: [age1…], passphrase-env: NAME, or unencrypted: true' });
     if (Array.isArray(e.recipients) && e.recipients.length === 0) out.push({ path: ['encryption', 'recipients'], message: 'is an empty list' });
   }
   for (const [key, options] of [['signing', ['key-file', 'key-env']], ['decryption', ['identity-file', 'identity-env', 'passphrase-env']]] as const) {
@@ -265,7 +267,7 @@ export function crossChecks(data: unknown): Issue[] {
     if (chosen.length > 1 && !(key === 'decryption' && chosen.length === 2 && chosen.includes('identity-file') && chosen.includes('identity-env'))) {
       out.push({ path: [key, chosen[1]!], atKey: true, message: `contradicts ${chosen[0]}: give one of ${options.join(', ')}` });
     }
-    if (chosen.length === 0 && !Object.keys(o).some((k) => k in LITERAL_SECRET_KEYS)) out.push({ path: [key], message: `is empty: give one of ${options.join(', ')}` });
+    if (chosen.length === 0 && !Object.keys(o).some((k) => k in LITERAL_SECRET_KEYS)) out.push({ path: [key], missing: true, message: `is empty: give one of ${options.join(', ')}` });
   }
   if (isObj(data.metadata)) {
     const entries = Object.entries(data.metadata);

@@ -148,6 +148,17 @@ describe('each error names the file, line, column and key', () => {
   });
 });
 
+describe('a typo is the one problem reported for its mapping', () => {
+  it('no "names no source" / "names no key" on top of the typo that explains it', () => {
+    const found = problems('sources:\n  - postgress-env: X\nencryption:\n  recipent: [x]\nsigning: { keyfile: /k }\n');
+    expect(found.map((p) => `${p.line}:${p.col}: ${p.key}: ${p.message}`)).toEqual([
+      '2:5: sources[0].postgress-env: unknown key; did you mean "postgres-env"?',
+      '4:3: encryption.recipent: unknown key; did you mean "recipients"?',
+      '5:12: signing.keyfile: unknown key; did you mean "key-file"?',
+    ]);
+  });
+});
+
 describe('literal secrets are refused without being repeated', () => {
   const secretKey = 'AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS';
   it.each([
