@@ -36,6 +36,9 @@ import {
   type StorageSettings,
 } from '../config/settings.js';
 import { formatBytes } from '../shared/format.js';
+import { describeConfig, formatDescription } from '../config/describe.js';
+import { parseMetaFlags } from '../config/env.js';
+import { ConfigFileError, loadConfigFile } from '../config/file.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {
@@ -223,6 +226,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sign-key <file>', 'sign the manifest with this SSH signing key (strongbox keygen --signing)')
       .option('--init', 'create the repository first if the destination holds none (as `strongbox init` does)')
       .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
+      .option('--meta <key=value>', 'record this in the manifest, e.g. --meta release=v1.4.2 (repeatable)', collect, [])
       .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
       .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
@@ -263,6 +267,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         ...passphraseFromEnv(o.passphraseEnv, env),
         unencrypted: !!o.unencrypted,
         labels: o.label,
+        metadata: parseMetaFlags(o.meta),
         compression: o.compression,
         level: o.level,
         confirm: o.confirmUpload,
@@ -557,4 +562,24 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
+  const config = program.command('config').description('work with a strongbox.yml configuration file');
+  config
+    .command('check')
+    .description('check a configuration file and print it as the commands will read it (secrets are only named, never shown); exit 2 on any problem')
+    .requiredOption('--config <file>', 'the configuration file, e.g. strongbox.yml')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (o: { config: string; json?: boolean }) => {
+      let file;
+      try {
+        file = await loadConfigFile(o.config);
+      } catch (err) {
+        if (o.json && err instanceof ConfigFileError) printJson({ file: err.file, ok: false, problems: err.problems });
+        throw err;
+      }
+      const description = describeConfig(file, env);
+      if (o.json) printJson(description);
+      else process.stdout.write(formatDescription(description));
+      const unset = description.environment.filter((v) => !v.set);
+      if (unset.length) reporter.warning(`${unset.length} environment variable(s) the file names are not set here: ${unset.map((v) => v.name).join(', ')} (fine on a machine that does not run the backup)`);
+    });
 }

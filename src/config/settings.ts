@@ -6,6 +6,7 @@ import { parsePrivateKey, parsePublicKey, type SshPrivateKey, type SshPublicKey 
 import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import { validateLabels } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
+import { validateMetadata } from '../core/metadata.js';
 import { UsageError } from '../shared/errors.js';
 import type { LockSettings } from '../core/locking.js';
 import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
@@ -281,6 +282,10 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   confirm?: string;
   deployedSha?: string;
   deployedRef?: string;
+  /** Sources already built, each with its own options (from the config file), after the lists above. */
+  sourceSpecs?: SourceSpec[];
+  /** Stored in the manifest (`metadata:` / `--meta`). */
+  metadata?: Record<string, string>;
 }
 
 /** The PostgreSQL source options as the edges give them (before they are checked). */
@@ -334,6 +339,7 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
     ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts } })),
     ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts } })),
     ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
+    ...(s.sourceSpecs ?? []),
   ];
   if (sources.some((x) => x.location.trim() === '')) {
     throw new UsageError('a --postgres, --mysql, --sqlite or --files value is empty', 'an unset variable or secret?');
@@ -345,6 +351,7 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
   if (s.deployedRef?.trim()) origin = { ...origin, deployedRef: s.deployedRef.trim() };
   const confirm = s.confirm?.trim() || 'hash';
   if (confirm !== 'hash' && confirm !== 'size') throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
+  if (s.metadata) validateMetadata(s.metadata);
   return {
     destinations: openDestinations(s.to, s, '--to', reporter, s.env),
     sources,
@@ -354,6 +361,7 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
     origin,
     confirm,
     reporter,
+    ...(s.metadata && Object.keys(s.metadata).length ? { metadata: s.metadata } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export interface BackupOptions {
   signingKey?: SshPrivateKey;
   /** How long pg_dump waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
   dbLockTimeoutMs?: number;
+  /** Stored in the manifest as given (validated by src/config); omitted when empty. */
+  metadata?: Record<string, string>;
 }
 
 export interface BackupResult {
@@ -132,6 +134,7 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
         : [],
     },
     artifacts,
+    ...(opts.metadata && Object.keys(opts.metadata).length ? { metadata: opts.metadata } : {}),
   };
   const body = serializeManifest(manifest);
   if (opts.signingKey) {

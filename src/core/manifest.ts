@@ -1,6 +1,7 @@
 import { printable } from '../shared/text.js';
 import { sourceAdapters } from '../sources/index.js';
 import { StrongboxError } from '../shared/errors.js';
+import { metadataProblems } from './metadata.js';
 import { FORMAT_VERSION, type Manifest } from './types.js';
 
 /**
@@ -70,6 +71,7 @@ function checkShape(d: Record<string, unknown>): string[] {
   if (!Array.isArray(d.labels)) p.push('labels is not a list');
   if (!isObject(d.encryption)) p.push('encryption is missing');
   else known(d.encryption, 'scheme', SCHEMES, 'encryption.');
+  if (d.metadata !== undefined) p.push(...metadataProblems(d.metadata));
   if (!Array.isArray(d.artifacts)) {
     p.push('artifacts is not a list');
     return p;

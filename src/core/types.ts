@@ -63,4 +63,6 @@ export interface Manifest {
     recipients: string[];
   };
   artifacts: ArtifactRecord[];
+  /** What the team records with the backup (`metadata:` in strongbox.yml, `--meta`); absent when none. */
+  metadata?: Record<string, string>;
 }

@@ -1,0 +1,80 @@
+import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
+import { openDestination } from '../destinations/index.js';
+import type { Destination } from '../destinations/types.js';
+import { UsageError } from '../shared/errors.js';
+import { printable } from '../shared/text.js';
+import type { ConfigFile, ConfigLocation } from './file.js';
+import { resolvePolicy, type RetentionSettings, type StorageSettings } from './settings.js';
+
+/**
+ * Locations named on the command line or taken from the file. A `--from`/`--to` value that is
+ * the `name:` of a location in the file stands for it (`--from nas`); otherwise it is a URL
+ * or path, and is matched to a file location only to find that location's retention.
+ */
+export function lookupLocation(value: string, file: ConfigFile | undefined): ConfigLocation | undefined {
+  if (!file) return undefined;
+  const all = [...file.destinations, ...file.copyTo];
+  const v = value.trim();
+  return all.find((l) => l.name === v) ?? all.find((l) => l.url === v);
+}
+
+export interface OpenedLocation {
+  destination: Destination;
+  /** Its entry in the file, when it has one (for its retention, quota and name). */
+  config?: ConfigLocation;
+}
+
+/** Opens what a flag gave (names resolved through the file), or, when it gave nothing, the file's list. */
+export function openLocations(flagValues: string[] | undefined, fileList: ConfigLocation[], storage: StorageSettings, flag: string, file: ConfigFile | undefined): OpenedLocation[] {
+  const values = (flagValues ?? []).map((v) => v.trim());
+  if (values.some((v) => v === '')) throw new UsageError(`${flag} is empty`, 'an unset variable or secret? give a path, s3://bucket/prefix or the name of a location in the config file');
+  if (values.length) {
+    return values.map((v) => {
+      const config = lookupLocation(v, file);
+      return { destination: openDestination(config?.url ?? v, storage), config };
+    });
+  }
+  if (fileList.length === 0) {
+    throw new UsageError(`${flag} is required`, file ? `${printable(file.path)} lists no ${flag === '--to' ? 'destinations' : 'locations'} for it; give ${flag} a path, file://PATH or s3://bucket/prefix` : `a path, file://PATH or s3://bucket/prefix, or --config FILE listing them`);
+  }
+  return fileList.map((config) => ({ destination: openDestination(config.url, storage), config }));
+}
+
+export interface RetentionPlanSettings {
+  /** The command's --keep-* flags; when any is given the policy applies to every location. */
+  policy?: RetentionSettings;
+  /** The locations the command names (--from/--to); none: the file's. */
+  locations?: string[];
+  storage?: StorageSettings;
+  /** Which of the file's lists, when no location is named: destinations, copy-to, or both (default). */
+  include?: 'destinations' | 'copy-to' | 'all';
+}
+
+export interface RetentionPlanEntry {
+  destination: Destination;
+  policy: RetentionPolicy;
+  /** Where the policy came from: the flags, or the location's `retention:` in the file. */
+  from: 'flags' | 'file';
+  config?: ConfigLocation;
+}
+
+/**
+ * Which location is pruned with which policy: the flags' policy for every location when
+ * given, else each location's own `retention:`; a location with neither is not pruned (and
+ * is not listed). Retention is per tier: a NAS keeping 12 monthly beside a disk keeping 7 daily.
+ */
+export function resolveRetentionPlan(file: ConfigFile | undefined, s: RetentionPlanSettings): RetentionPlanEntry[] {
+  const flagPolicy = s.policy ? resolvePolicy(s.policy) : undefined;
+  const include = s.include ?? 'all';
+  const list = file ? [...(include !== 'copy-to' ? file.destinations : []), ...(include !== 'destinations' ? file.copyTo : [])] : [];
+  const opened = s.locations?.length ? openLocations(s.locations, [], s.storage ?? {}, '--from', file) : list.map((config) => ({ destination: openDestination(config.url, s.storage ?? {}), config }));
+  const plan: RetentionPlanEntry[] = [];
+  for (const { destination, config } of opened) {
+    if (flagPolicy) plan.push({ destination, policy: flagPolicy, from: 'flags', config });
+    else if (config?.retention) {
+      validatePolicy(config.retention);
+      plan.push({ destination, policy: config.retention, from: 'file', config });
+    }
+  }
+  return plan;
+}
