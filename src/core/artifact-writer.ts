@@ -112,7 +112,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
         fan.detach(i, err);
         uploadErrors.set(i, new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, {
           cause: err,
-          hint: err instanceof StrongboxError ? err.hint : undefined,
+          hint: (err instanceof StrongboxError && err.hint) || `the backup was not committed at ${dest.display}; check that it is reachable, has room and accepts writes`,
         }));
         return false;
       },
