@@ -1,6 +1,6 @@
 import type { Destination } from '../destinations/types.js';
 import { isCancelled } from '../shared/cancel.js';
-import { ExitCode, StrongboxError, errorMessage, type ExitCodeValue } from '../shared/errors.js';
+import { ExitCode, StrongboxError, UsageError, errorMessage, type ExitCodeValue } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
 import type { HeldLock } from './lock.js';
 
@@ -57,10 +57,11 @@ export class DestinationRun {
 
   /**
    * Drops `dest` for `err`. Throws the all-failed error when none is left, and rethrows a
-   * cancellation as it is.
+   * cancellation or a usage error as it is.
    */
   fail(dest: Destination, err: unknown): void {
-    if (isCancelled()) throw err;
+    // Bad settings (a lock timeout that makes no sense) are no destination's fault either.
+    if (isCancelled() || err instanceof UsageError) throw err;
     if (this.failures.has(dest)) return;
     this.failures.set(dest, err);
     const left = this.live.length;
