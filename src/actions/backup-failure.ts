@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { StrongboxError, errorMessage } from '../shared/errors.js';
+import { AllDestinationsFailedError, type DestinationOutcome } from '../core/destination-run.js';
 import type { Reporter } from '../shared/reporter.js';
 import { listBackups } from '../core/repository.js';
 import type { Destination } from '../destinations/types.js';
@@ -14,6 +15,8 @@ export interface BackupRunState {
   destinations: Destination[];
   /** Set once the backup is committed (a later verify or prune may still fail). */
   committedId?: string;
+  /** How each destination ended, once the backup returned (committed or failed, and why). */
+  outcomes?: DestinationOutcome[];
   /** Values that must not reach the summary (the runner masks logs, not necessarily this). */
   secrets: string[];
 }
@@ -38,8 +41,17 @@ export async function writeBackupFailureSummary(err: unknown, exitCode: number, 
       .map((line) => escapeHtml(printable(line)))
       .join('<br>');
   const hint = err instanceof StrongboxError ? err.hint : undefined;
+  // Every destination failed: each one's own reason (the message lists them too, as one block).
+  const outcomes = err instanceof AllDestinationsFailedError ? err.outcomes : state.outcomes;
+  if (err instanceof AllDestinationsFailedError) core.setOutput('destinations', JSON.stringify(err.outcomes));
+  const reasonOf = (dest: Destination) => outcomes?.find((o) => o.location === dest.display);
   const rows: string[][] = [];
-  for (const dest of state.destinations) rows.push([`<code>${scrub(dest.display)}</code>`, scrub(await holds(dest, state, timeoutMs))]);
+  for (const dest of state.destinations) {
+    const o = reasonOf(dest);
+    const row = [`<code>${scrub(dest.display)}</code>`, scrub(await holds(dest, state, timeoutMs))];
+    if (outcomes) row.push(o?.status === 'failed' ? scrub(`failed: ${o.error}${o.hint ? ` (${o.hint})` : ''}`) : 'committed');
+    rows.push(row);
+  }
 
   const s = core.summary.emptyBuffer();
   s.addHeading('Strongbox backup: FAILED', 2)
@@ -51,11 +63,30 @@ export async function writeBackupFailureSummary(err: unknown, exitCode: number, 
       [
         { data: 'Destination', header: true },
         { data: 'What it holds now', header: true },
+        ...(outcomes ? [{ data: 'This run', header: true }] : []),
       ],
       ...rows,
     ]);
   } else s.addRaw('<p>No destination was opened: the inputs were refused before anything was written.</p>', true);
   await s.write();
+}
+
+/** The job summary's table of a backup's destinations: Destination | Status | Reason. */
+export function destinationRows(outcomes: DestinationOutcome[], secrets: string[]): ({ data: string; header: true } | string)[][] {
+  const clean = (text: string) =>
+    escapeHtml(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join('***'), text)));
+  return [
+    [
+      { data: 'Destination', header: true },
+      { data: 'Status', header: true },
+      { data: 'Reason', header: true },
+    ],
+    ...outcomes.map((o) => [
+      `<code>${clean(o.location)}</code>`,
+      o.status,
+      o.status === 'failed' ? `${clean(o.error ?? '')}${o.hint ? `<br>${clean(o.hint)}` : ''}` : '',
+    ]),
+  ];
 }
 
 async function holds(dest: Destination, state: BackupRunState, timeoutMs: number): Promise<string> {
@@ -77,7 +108,8 @@ async function holds(dest: Destination, state: BackupRunState, timeoutMs: number
     return `nothing of this run was committed; ${newestText}`;
   } catch (e) {
     const why = `could not be read now (${errorMessage(e)})`;
-    return state.committedId ? `this run's backup ${state.committedId} was committed there; ${why}` : `${why}; check with strongbox list before relying on it`;
+    const committedHere = state.committedId && state.outcomes?.find((o) => o.location === dest.display)?.status !== 'failed';
+    return committedHere ? `this run's backup ${state.committedId} was committed there; ${why}` : `${why}; check with strongbox list before relying on it`;
   } finally {
     if (timer) clearTimeout(timer);
   }

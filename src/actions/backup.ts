@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import { backup } from '../core/backup.js';
-import { UsageError, VerificationError } from '../shared/errors.js';
+import { ExitCode, UsageError, VerificationError } from '../shared/errors.js';
+import { logText } from '../shared/text.js';
+import type { DestinationOutcome } from '../core/backup.js';
 import { formatBytes } from '../shared/format.js';
 import { locationSecrets, maskLocation, originFromEnv, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
 import type { LockSettings } from '../core/locking.js';
@@ -12,7 +14,7 @@ import type { Destination } from '../destinations/types.js';
 import { forkPullRequestReason } from './fork.js';
 import { commaList, flag, list, optional, secret, signingKeyInput, storageInputs } from './inputs.js';
 import { actionsReporter } from './reporter.js';
-import { writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
+import { destinationRows, writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
 import { beginActivity } from '../shared/cancel.js';
 
@@ -98,8 +100,12 @@ export async function runBackupAction(): Promise<void> {
     state.stage = 'the backup';
     const result = await backup({ ...options, lock, init: flag('init'), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')) });
     state.committedId = result.id;
+    state.outcomes = result.destinations;
+    // Each destination is its own repository: verify and retention run only where it committed.
+    const committedAt = options.destinations.filter((_, i) => result.destinations[i]?.status === 'committed');
+    const failed = result.destinations.filter((d) => d.status === 'failed');
     // From here a cancellation stops verify or retention, never the backup: the line says it is safe.
-    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${result.destinations.join(', ')}`;
+    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${committedAt.map((d) => d.display).join(', ')}`;
     const after = beginActivity(`verify and retention after backup ${result.id}`, `${committed}; nothing was removed`);
     after.nested = (inner) => `${committed}; ${inner}`;
     try {
@@ -107,10 +113,10 @@ export async function runBackupAction(): Promise<void> {
       core.setOutput('size', String(result.storedBytes));
       core.setOutput('plaintext-size', String(result.plaintextBytes));
       core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
-      await writeSummary((s) =>
-        s
-          .addHeading('Strongbox backup', 2)
-          .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${result.destinations.map((d) => `<code>${d}</code>`).join(', ')}`, true)
+      core.setOutput('destinations', JSON.stringify(result.destinations));
+      await writeSummary((s) => {
+        s.addHeading(result.status === 'partial' ? 'Strongbox backup: PARTIAL' : 'Strongbox backup', 2)
+          .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${committedAt.map((d) => `<code>${d.display}</code>`).join(', ')}`, true)
           .addTable([
             [
               { data: 'Artifact', header: true },
@@ -127,22 +133,31 @@ export async function runBackupAction(): Promise<void> {
               `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
             ]),
           ])
-          .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true),
-      );
+          .addTable(destinationRows(result.destinations, state.secrets))
+          .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
+      });
       state.stage = 'verifying the new backup and applying retention';
-      if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+      if (policy) await verifyThenPrune(committedAt, result.id, policy, groupBy, lock);
     } finally {
       after.end();
     }
     // Last, so a failed prune after a committed backup is reported as the failure it is.
+    if (result.status === 'partial') {
+      for (const d of failed) core.warning(logText(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `\n${d.hint}` : ''}`));
+      core.setOutput('status', 'partial');
+      core.setOutput('exit-code', String(ExitCode.partial));
+      core.setFailed(logText(`backup ${result.id} is committed at ${committedAt.map((d) => d.display).join(', ')} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join('; ')}`));
+      return;
+    }
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
   }, { what: 'the Strongbox backup step', onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
 }
 
 /**
- * Retention runs only after the new backup is verified at every destination (a failed backup
- * throws before reaching here), so a broken run can never prune away the older good backups.
+ * Retention runs only after the new backup is verified at every destination it was committed
+ * to (a failed backup throws before reaching here; a destination where it failed is left
+ * alone), so a broken run can never prune away the older good backups.
  */
 async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, groupBy: GroupBy, lock: LockSettings): Promise<void> {
   const pruned: string[] = [];

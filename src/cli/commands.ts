@@ -281,9 +281,15 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     );
     const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
     const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey, dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout) });
+    // Committed at some destinations, failed at others: each failure said, and exit 8.
+    for (const d of result.destinations) {
+      if (d.status === 'failed') reporter.warning(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `\n  ${d.hint}` : ''}`);
+    }
+    if (result.status === 'partial') ctx.exitCode = ExitCode.partial;
     if (o.json) {
       printJson({
         id: result.id,
+        status: result.status,
         labels: result.manifest.labels,
         destinations: result.destinations,
         plaintextBytes: result.plaintextBytes,

@@ -7,7 +7,7 @@ import type { Destination } from '../destinations/types.js';
 import type { ArtifactKind, SourceDump } from '../sources/adapter.js';
 import { cancelSignal } from '../shared/cancel.js';
 import { StoppedError, StrongboxError, errorMessage } from '../shared/errors.js';
-import { fanOut } from './fan-out.js';
+import { NoOutputLeftError, fanOut, type FanOut } from './fan-out.js';
 import type { Reporter } from '../shared/reporter.js';
 import { objectKey } from './repository.js';
 import { formatBytes } from '../shared/format.js';
@@ -23,7 +23,13 @@ export interface ArtifactPlan {
 
 export interface WriteContext {
   backupId: string;
+  /** The destinations still in the backup. */
   destinations: Destination[];
+  /**
+   * Called when one destination fails (upload or read-back): it is dropped and the others go
+   * on. Throws (and so fails this artifact) when none is left, or on a cancellation.
+   */
+  drop(dest: Destination, err: unknown): void;
   compression: { algorithm: Compression; level?: number };
   /** undefined only when the user asked for --unencrypted. */
   encryption?: EncryptOptions;
@@ -35,13 +41,18 @@ export interface WriteContext {
 /**
  * Streams one source to every destination: source → SHA-256 (plaintext) → compress → age →
  * SHA-256 (stored) → fan-out → destination uploads, all under one backpressured pipeline.
- * Resolves only when the producer succeeded and every destination's copy is confirmed.
+ * A destination whose upload or read-back fails is handed to `ctx.drop` and detached from
+ * the fan-out, releasing its backpressure, while the others keep going. Resolves when the
+ * producer succeeded and at least one destination's copy is confirmed; a source failure (or
+ * every destination failing) rejects.
  */
 export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Promise<ArtifactRecord> {
   const { algorithm, level } = ctx.compression;
   const key = `${plan.name}${plan.extension}${compressionExtension(algorithm)}${ctx.encryption ? '.age' : ''}`;
   const fullKey = objectKey(ctx.backupId, key);
-  const abort = new AbortController();
+  const dests = ctx.destinations;
+  // One per upload, so a failed destination's multipart upload is aborted alone.
+  const aborts = dests.map(() => new AbortController());
 
   const dump = await plan.open();
   // Every stage is built before the pipeline runs. One that throws while being built (the
@@ -49,16 +60,16 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   // made: a live zstd child or dump process otherwise keeps the process alive forever.
   const built: Stage[] = [dump.stream];
   let stages: (Readable | NodeJS.WritableStream)[];
-  let plainHash: HashingStream, storedHash: HashingStream, input, outputs;
+  let plainHash: HashingStream, storedHash: HashingStream, fan: FanOut;
   try {
     const made = <T extends Stage | undefined>(s: T): T => (s && built.push(s), s);
     plainHash = made(new HashingStream());
     storedHash = made(new HashingStream());
     const compressor = made(createCompressor(algorithm, level, { threads: zstdThreads(plan.kind) }));
     const encryptor = made(ctx.encryption ? createEncryptStream(ctx.encryption) : undefined);
-    ({ input, outputs } = fanOut(ctx.destinations.length));
-    made(input);
-    stages = [dump.stream, plainHash, compressor, encryptor, storedHash, input].filter(
+    fan = fanOut(dests.length);
+    made(fan.input);
+    stages = [dump.stream, plainHash, compressor, encryptor, storedHash, fan.input].filter(
       (s): s is NonNullable<typeof s> => s !== undefined,
     );
   } catch (err) {
@@ -67,28 +78,50 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     throw err;
   }
 
-  const tasks: Promise<unknown>[] = [
+  // The first failure of the source side tears everything down (killing the dump, aborting
+  // every upload); the uploads' errors after that are only its echo.
+  const teardown = () => {
+    for (const a of aborts) a.abort();
+    dump.stream.destroy();
+    for (const s of stages) (s as Readable).destroy();
+  };
+  /** The fan-out's input was torn down by the source side (not by its last reader leaving). */
+  const sourceDown = () => {
+    const e = fan.input.errored;
+    return !!e && !(e instanceof NoOutputLeftError);
+  };
+  const sourceErrors: unknown[] = [];
+  const uploadErrors = new Map<number, unknown>();
+  const source = [
     // A cancellation destroys every stage (stopping the dump and zstd) and so fails this task.
     pipeline(stages as unknown as [Readable, ...NodeJS.WritableStream[]], { signal: cancelSignal() }),
     dump.completed,
-    ...ctx.destinations.map((dest, i) =>
-      dest.put(fullKey, outputs[i]!, { signal: abort.signal }).catch((err: unknown) => {
-        if (isConsequence(err)) throw err;
-        throw new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, {
+  ].map((t) =>
+    t.catch((err: unknown) => {
+      if (sourceErrors.push(err) === 1 && !fan.allDetached) teardown();
+    }),
+  );
+  const uploads = dests.map((dest, i) =>
+    dest.put(fullKey, fan.outputs[i]!, { signal: aborts[i]!.signal }).then(
+      () => true,
+      (err: unknown) => {
+        if (sourceDown()) return false;
+        // This destination's own failure: detach it at once, so its backpressure no longer
+        // holds the stream, and let the others carry on.
+        aborts[i]!.abort();
+        fan.detach(i, err);
+        uploadErrors.set(i, new StrongboxError(`upload of ${fullKey} to ${dest.display} failed: ${errorMessage(err)}`, {
           cause: err,
-          hint: err instanceof StrongboxError ? err.hint : undefined,
-        });
-      }),
+          hint: (err instanceof StrongboxError && err.hint) || `the backup was not committed at ${dest.display}; check that it is reachable, has room and accepts writes`,
+        }));
+        return false;
+      },
     ),
-  ];
-  // The first failure tears everything down (killing the dump, aborting multipart uploads);
-  // then we wait for every task to settle so nothing keeps running behind our back.
-  const settled = await settleAll(tasks, () => {
-    abort.abort();
-    dump.stream.destroy();
-    for (const s of stages) (s as Readable).destroy();
-  });
-  if (settled) throw settled;
+  );
+  const [uploaded] = await Promise.all([Promise.all(uploads), ...source]);
+  // Every destination gone is what stopped the source then, not a fault of the source.
+  if (sourceErrors.length && !fan.allDetached) throw sourceCause(sourceErrors);
+  for (const [i, err] of uploadErrors) ctx.drop(dests[i]!, err); // throws once none is left
 
   const stored = storedHash.result;
   const record: ArtifactRecord = {
@@ -102,7 +135,14 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     plaintext: plainHash.result,
     stored,
   };
-  for (const dest of ctx.destinations) await confirmStored(dest, fullKey, stored, ctx.confirm);
+  for (const [i, dest] of dests.entries()) {
+    if (!uploaded[i]) continue;
+    try {
+      await confirmStored(dest, fullKey, stored, ctx.confirm);
+    } catch (err) {
+      ctx.drop(dest, err);
+    }
+  }
   ctx.reporter.info(
     `  ${plan.name}: ${formatBytes(record.plaintext.size)} → ${formatBytes(stored.size)} stored as ${key}`,
   );
@@ -127,32 +167,12 @@ function isConsequence(e: unknown): boolean {
 }
 
 /**
- * Waits for every task; resolves to the error that best explains a failure (undefined when all
- * succeeded).
+ * The error that best explains a source failure: the teardown after the first one makes the
+ * other stages fail too, in an order the event loop decides, so skip errors that only say
+ * "stopped" or "closed early".
  */
-async function settleAll(tasks: Promise<unknown>[], onFirstError: () => void): Promise<unknown> {
-  const errors: unknown[] = [];
-  await Promise.all(
-    tasks.map((t) =>
-      t.catch((err: unknown) => {
-        if (errors.push(err) === 1) onFirstError();
-      }),
-    ),
-  );
-  // The teardown after the first failure makes the other tasks fail too, in an order the
-  // event loop decides. Report the cause: skip errors that only say "stopped" or "closed
-  // early", and prefer a wrapped twin (naming the object and destination) of a raw error.
-  const cause = errors.find((e) => !isConsequence(e)) ?? errors[0];
-  if (cause === undefined || cause instanceof StrongboxError) return cause;
-  return errors.find((e) => e instanceof StrongboxError && causedBy(e, cause)) ?? cause;
-}
-
-/** True when `cause` is somewhere in err's cause chain (a destination's error, wrapped again above). */
-function causedBy(err: unknown, cause: unknown): boolean {
-  for (let e = (err as { cause?: unknown }).cause, depth = 0; e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e === cause) return true;
-  }
-  return false;
+function sourceCause(errors: unknown[]): unknown {
+  return errors.find((e) => !isConsequence(e)) ?? errors[0];
 }
 
 /** Proves the destination holds exactly what we sent before the manifest may refer to it. */

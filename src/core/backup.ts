@@ -13,8 +13,10 @@ import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { serializeManifest } from './manifest.js';
 import type { Reporter } from '../shared/reporter.js';
-import { ensureRepositories, objectKey } from './repository.js';
-import { withLocks, type LockSettings } from './locking.js';
+import { checkRepository, createRepository, objectKey } from './repository.js';
+import type { LockSettings } from './locking.js';
+import { acquireLock } from './lock.js';
+import { DestinationRun, type DestinationOutcome } from './destination-run.js';
 import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
 export type { SourceSpec } from '../sources/adapter.js';
@@ -41,10 +43,15 @@ export interface BackupOptions {
   metadata?: Record<string, string>;
 }
 
+export type { DestinationOutcome } from './destination-run.js';
+
 export interface BackupResult {
   id: string;
   manifest: Manifest;
-  destinations: string[];
+  /** Every destination given, in order: committed (holding the same manifest) or failed, with why. */
+  destinations: DestinationOutcome[];
+  /** `partial`: committed at some destinations, failed at others (exit code 8 at the edges). */
+  status: 'success' | 'partial';
   plaintextBytes: number;
   storedBytes: number;
   durationSeconds: number;
@@ -64,8 +71,11 @@ export function defaultOrigin(): Origin {
 
 /**
  * Runs one backup: every source is streamed to every destination, each stored copy confirmed,
- * and only then the manifest written — the commit point. A failure at any step leaves no
- * manifest, so the partial folder is never listed as restorable (and prune collects it).
+ * and only then the manifest written — the commit point. Each destination is an independent
+ * repository: one that fails at any stage (repository check, lock, upload, read-back,
+ * signature, manifest) is dropped with its partial objects, and the others carry on with the
+ * same stream; the result says which committed. A failure of a source (or a cancellation)
+ * fails the run everywhere, leaving no manifest anywhere (prune collects any leftovers).
  */
 export async function backup(opts: BackupOptions): Promise<BackupResult> {
   const now = opts.now ?? (() => new Date());
@@ -77,22 +87,60 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
   const plans = await planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
-  const created = await ensureRepositories(opts.destinations, now(), opts.init, (w) => reporter.warning(w));
-  for (const d of created) reporter.info(`Created a Strongbox repository at ${d.display}`);
-  return withLocks(opts.destinations, 'backup', false, opts.lock, reporter, () => {
+  const dests = new DestinationRun(opts.destinations, reporter);
+  try {
+    await prepareRepositories(dests, now(), !!opts.init, reporter);
+    await lockAll(dests, opts.lock, reporter);
     // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
     // data was read, not how long we waited behind a prune.
     const started = now();
     const id = newBackupId(started);
     const activity = beginActivity(`backup ${id}`);
-    return run(opts, id, started, plans).finally(() => activity.end());
+    try {
+      return await run(opts, dests, id, started, plans);
+    } finally {
+      activity.end();
+    }
+  } finally {
+    await dests.finish();
+  }
+}
+
+/** Checks every destination first, then creates the missing repositories (init) at the fit ones. */
+async function prepareRepositories(dests: DestinationRun, now: Date, init: boolean, reporter: Reporter): Promise<void> {
+  const missing: Destination[] = [];
+  const warnings: string[] = [];
+  await dests.each(async (dest) => {
+    const check = await checkRepository(dest, init);
+    warnings.push(...check.warnings);
+    if (check.create) missing.push(dest);
+  });
+  for (const w of warnings) reporter.warning(w);
+  await dests.each(async (dest) => {
+    if (!missing.includes(dest)) return;
+    await createRepository(dest, now);
+    reporter.info(`Created a Strongbox repository at ${dest.display}`);
   });
 }
 
-async function run(opts: BackupOptions, id: string, started: Date, plans: ArtifactPlan[]): Promise<BackupResult> {
+/** Shared locks, taken in one global order so two runs naming the same destinations can't deadlock. */
+async function lockAll(dests: DestinationRun, settings: LockSettings | undefined, reporter: Reporter): Promise<void> {
+  if (settings?.held) return;
+  const inOrder = [...dests.live].sort((a, b) => a.display.localeCompare(b.display));
+  for (const dest of inOrder) {
+    try {
+      dests.holdLock(dest, await acquireLock(dest, { exclusive: false, operation: 'backup', waitMs: settings?.waitMs, staleMs: settings?.staleMs, runId: settings?.runId, reporter }));
+    } catch (err) {
+      dests.fail(dest, err);
+    }
+  }
+}
+
+async function run(opts: BackupOptions, dests: DestinationRun, id: string, started: Date, plans: ArtifactPlan[]): Promise<BackupResult> {
   const { reporter } = opts;
   const now = opts.now ?? (() => new Date());
-  reporter.info(`Backup ${id} → ${opts.destinations.map((d) => d.display).join(', ')}`);
+  reporter.info(`Backup ${id} → ${dests.live.map((d) => d.display).join(', ')}`);
+  dests.backupId = id;
 
   const artifacts: ArtifactRecord[] = [];
   try {
@@ -100,7 +148,8 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
       artifacts.push(
         await writeArtifact(plan, {
           backupId: id,
-          destinations: opts.destinations,
+          destinations: dests.live,
+          drop: (dest, err) => dests.fail(dest, err),
           compression: opts.compression,
           encryption: opts.encryption,
           confirm: opts.confirm ?? 'hash',
@@ -111,7 +160,7 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
     // The last moment a cancellation can still be honoured with nothing committed.
     throwIfCancelled();
   } catch (err) {
-    await removePartial(opts.destinations, id, reporter);
+    await dests.removeEverywhere();
     throw err;
   }
 
@@ -136,24 +185,32 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
     artifacts,
     ...(opts.metadata && Object.keys(opts.metadata).length ? { metadata: opts.metadata } : {}),
   };
+  // The manifest names no destination, so its bytes (and the signature over them) are the
+  // same at every destination that commits, whichever others failed.
   const body = serializeManifest(manifest);
   if (opts.signingKey) {
-    // Every signature before any manifest: a backup complete anywhere is signed everywhere.
+    // Every signature before any manifest: a backup complete anywhere is signed there.
     const signature = Buffer.from(signMessage(opts.signingKey, SIGNATURE_NAMESPACE, body));
-    for (const dest of opts.destinations) {
+    await dests.each(async (dest) => {
       try {
         await dest.putBytes(objectKey(id, SIGNATURE_NAME), signature);
       } catch (err) {
-        await removePartial(opts.destinations, id, reporter);
         throw new StrongboxError(`writing the signature of ${id} to ${dest.display} failed: ${errorMessage(err)}`, {
           cause: err,
-          hint: 'no manifest was written, so the backup is not complete anywhere; rerun the backup',
+          hint: 'no manifest was written there, so the backup is not complete there; rerun the backup',
         });
       }
-    }
+    });
     reporter.info(`Signed the manifest of ${id} with ${fingerprint(opts.signingKey.publicKey.raw)}`);
   }
-  for (const dest of opts.destinations) {
+  // A cancellation before the first manifest still leaves nothing committed anywhere.
+  try {
+    throwIfCancelled();
+  } catch (err) {
+    await dests.removeEverywhere();
+    throw err;
+  }
+  await dests.each(async (dest) => {
     try {
       await dest.putBytes(objectKey(id, MANIFEST_NAME), body);
     } catch (err) {
@@ -162,11 +219,14 @@ async function run(opts: BackupOptions, id: string, started: Date, plans: Artifa
         hint: 'the backup is not complete there and will not be listed; rerun the backup',
       });
     }
-  }
+  });
+  const outcomes = dests.outcomes();
+  const status = outcomes.some((o) => o.status === 'failed') ? 'partial' : 'success';
   const plaintextBytes = artifacts.reduce((n, a) => n + a.plaintext.size, 0);
   const storedBytes = artifacts.reduce((n, a) => n + a.stored.size, 0);
-  reporter.info(`Backup ${id} complete: ${artifacts.length} artifact(s), ${formatBytes(plaintextBytes)} → ${formatBytes(storedBytes)} in ${manifest.durationSeconds.toFixed(1)} s`);
-  return { id, manifest, destinations: opts.destinations.map((d) => d.display), plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
+  const where = status === 'partial' ? ` at ${dests.live.length} of ${outcomes.length} destinations` : '';
+  reporter.info(`Backup ${id} complete${where}: ${artifacts.length} artifact(s), ${formatBytes(plaintextBytes)} → ${formatBytes(storedBytes)} in ${manifest.durationSeconds.toFixed(1)} s`);
+  return { id, manifest, destinations: outcomes, status, plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
 }
 
 async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): Promise<ArtifactPlan[]> {
@@ -191,17 +251,6 @@ async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinat
     // The repositories are looked up again when the dump starts: `init` may have created one since.
     return { name: unique(adapter.artifactName(s)), kind: s.kind, extension: adapter.extension, open: () => adapter.dump(s, { ...ctx, leaveOut: localRepositories(destinations) }) };
   });
-}
-
-/** Best effort: a failed run tidies its own objects; prune collects whatever a kill leaves. */
-async function removePartial(destinations: Destination[], id: string, reporter: Reporter): Promise<void> {
-  for (const dest of destinations) {
-    try {
-      for await (const o of dest.list(`${id}/`)) await dest.delete(o.key);
-    } catch (err) {
-      reporter.warning(`could not remove the partial backup ${id} from ${dest.display}: ${errorMessage(err)} (prune will)`);
-    }
-  }
 }
 
 const sourceFlags = () => sourceAdapters.map((a) => `${a.sourceFlag} …`).join(', ');

@@ -57,7 +57,7 @@ function occupiedError(dest: Destination, names: string[]): RefusedError {
 }
 
 /** Writes the marker at a location inspectLocation and checkNewRoot found fit (a local folder, never its parents, is created). */
-async function createRepository(dest: Destination, now: Date): Promise<void> {
+export async function createRepository(dest: Destination, now: Date): Promise<void> {
   await dest.createRoot?.();
   const body = Buffer.from(JSON.stringify({ format: FORMAT_VERSION, createdAt: now.toISOString() }) + '\n');
   // A parallel init may win the race; its marker is as good as ours.
@@ -76,20 +76,30 @@ export async function initRepositories(dests: Destination[], now: Date, warn?: (
 }
 
 /**
- * Before a backup writes anything: every destination must hold a repository, or (with
- * `init`) be creatable by the rules of `strongbox init`. All are checked before any is
- * created, so a refusal at one destination leaves the others untouched.
+ * Whether a backup may write to `dest`: it holds a repository (`create: false`), or (with
+ * `init`) one may be created there by the rules of `strongbox init` (`create: true`, with the
+ * warnings checkNewRoot gave). Throws what stops it: no repository, other data, an unmounted share.
+ */
+export async function checkRepository(dest: Destination, init: boolean): Promise<{ create: boolean; warnings: string[] }> {
+  const state = await inspectLocation(dest);
+  if (state.kind === 'repository') return { create: false, warnings: [] };
+  if (!init) throw noRepositoryError(dest, state, true);
+  if (state.kind === 'occupied') throw occupiedError(dest, state.names);
+  return { create: true, warnings: dest.checkNewRoot ? await dest.checkNewRoot() : [] };
+}
+
+/**
+ * Every destination must hold a repository, or (with `init`) be creatable by the rules of
+ * `strongbox init`. All are checked before any is created, so a refusal at one destination
+ * leaves the others untouched.
  */
 export async function ensureRepositories(dests: Destination[], now: Date, init = false, warn?: (message: string) => void): Promise<Destination[]> {
   const missing: Destination[] = [];
   const warnings: string[] = [];
   for (const dest of dests) {
-    const state = await inspectLocation(dest);
-    if (state.kind === 'repository') continue;
-    if (!init) throw noRepositoryError(dest, state, true);
-    if (state.kind === 'occupied') throw occupiedError(dest, state.names);
-    if (dest.checkNewRoot) warnings.push(...(await dest.checkNewRoot()));
-    missing.push(dest);
+    const check = await checkRepository(dest, init);
+    warnings.push(...check.warnings);
+    if (check.create) missing.push(dest);
   }
   for (const w of warnings) warn?.(w);
   for (const dest of missing) await createRepository(dest, now);

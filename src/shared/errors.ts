@@ -19,6 +19,8 @@ export const ExitCode = {
   locked: 6,
   /** The target is not empty / not confirmed; rerun with --force or --confirm. */
   refused: 7,
+  /** A backup (or copy) committed at some destinations and failed at others. */
+  partial: 8,
   // Cancelled by a signal: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), set by the
   // edges from src/shared/cancel.ts, never carried by an error.
 } as const;

@@ -20,6 +20,12 @@ export interface Faults {
   resetGet?: { match: KeyMatch; bytes: number; times?: number };
   /** delete throws an AccessDenied-like error (object lock, no delete permission). */
   denyDelete?: KeyMatch;
+  /** put fails with ENOSPC after the inner destination consumed this many bytes (a full disk). */
+  diskFullAfter?: { match: KeyMatch; bytes: number };
+  /** Every call fails with ECONNREFUSED: the store is down (also list, stat and delete). */
+  unreachable?: boolean;
+  /** put reads the body slowly, waiting this many ms per chunk: a slow link. */
+  slowPut?: { match: KeyMatch; msPerChunk: number };
 }
 
 /** An error shaped like an SDK service error, so code under test sees what a store would say. */
@@ -59,9 +65,11 @@ export class FaultDestination implements Destination {
 
   async put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }> {
     this.maybeFailPut(key);
-    const { failPutAfter, corrupt, wrongSize } = this.faults;
+    const { failPutAfter, corrupt, wrongSize, diskFullAfter, slowPut } = this.faults;
     const stages: Transform[] = [];
     if (failPutAfter?.match(key)) stages.push(cutAfter(failPutAfter.bytes, key));
+    if (diskFullAfter?.match(key)) stages.push(cutAfter(diskFullAfter.bytes, key, () => Object.assign(new Error(`ENOSPC: no space left on device, write (injected) ${key}`), { code: 'ENOSPC' })));
+    if (slowPut?.match(key)) stages.push(throttle(slowPut.msPerChunk));
     if (corrupt?.match(key)) stages.push(flipByte(corrupt.offset ?? 0));
     const result = await this.inner.put(key, chain(body, stages), opts);
     return wrongSize?.match(key) ? { size: result.size + wrongSize.delta } : result;
@@ -79,6 +87,7 @@ export class FaultDestination implements Destination {
   }
 
   async get(key: string, opts?: { signal?: AbortSignal }): Promise<Readable> {
+    this.maybeDown();
     const stream = await this.inner.get(key, opts);
     const reset = this.faults.resetGet;
     if (!reset?.match(key) || reset.times === 0) return stream;
@@ -86,19 +95,25 @@ export class FaultDestination implements Destination {
     return Readable.from(resetAfter(stream, reset.bytes, key), { objectMode: false });
   }
 
-  getBytes(key: string): Promise<Uint8Array | undefined> {
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    this.maybeDown();
     return this.inner.getBytes(key);
   }
 
-  stat(key: string): Promise<ObjectInfo | undefined> {
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    this.maybeDown();
     return this.inner.stat(key);
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {
+    if (this.faults.unreachable) return (async function* (self: FaultDestination) {
+      self.maybeDown();
+    })(this);
     return this.inner.list(prefix);
   }
 
   async delete(key: string): Promise<void> {
+    this.maybeDown();
     if (this.faults.denyDelete?.(key)) {
       this.denied.push(key);
       throw new InjectedFault('AccessDenied', 403, `Access Denied (injected) deleting ${key}`);
@@ -106,7 +121,12 @@ export class FaultDestination implements Destination {
     return this.inner.delete(key);
   }
 
+  private maybeDown(): void {
+    if (this.faults.unreachable) throw Object.assign(new Error(`connect ECONNREFUSED (injected) ${this.display}`), { code: 'ECONNREFUSED' });
+  }
+
   private maybeFailPut(key: string): void {
+    this.maybeDown();
     if (this.faults.failPut?.(key)) {
       throw new InjectedFault('InternalError', 500, `We encountered an internal error (injected) writing ${key}`);
     }
@@ -128,7 +148,7 @@ function chain(source: Readable, stages: Transform[]): Readable {
   return pipeline([source, ...stages], () => {}) as unknown as Readable;
 }
 
-function cutAfter(limit: number, key: string): Transform {
+function cutAfter(limit: number, key: string, fault: () => Error = () => new InjectedFault('RequestTimeout', 400, `connection lost (injected) after ${limit} bytes of ${key}`)): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
@@ -138,7 +158,15 @@ function cutAfter(limit: number, key: string): Transform {
       }
       this.push(chunk.subarray(0, limit - seen));
       seen = limit;
-      done(new InjectedFault('RequestTimeout', 400, `connection lost (injected) after ${limit} bytes of ${key}`));
+      done(fault());
+    },
+  });
+}
+
+function throttle(ms: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      setTimeout(() => done(null, chunk), ms);
     },
   });
 }

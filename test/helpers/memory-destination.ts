@@ -5,9 +5,11 @@ import type { Destination, ObjectInfo } from '../../src/destinations/types.js';
 
 /** A Destination held in a Map, for unit tests. Atomic by construction: a key appears only once its body is complete. */
 export class MemoryDestination implements Destination {
-  readonly display: string = 'memory://test';
   readonly objects = new Map<string, { data: Buffer; lastModified: Date }>();
-  constructor(private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly clock: () => Date = () => new Date(),
+    readonly display = 'memory://test',
+  ) {}
   async put(key: string, body: Readable): Promise<{ size: number }> {
     const data = await buffer(body);
     this.objects.set(key, { data, lastModified: this.clock() });

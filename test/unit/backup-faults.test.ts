@@ -230,17 +230,23 @@ describe('#26 #30 repositories are created explicitly', () => {
     expect(readdirSync(join(nas, 'app')).sort()).toEqual([made.id, 'strongbox.json']);
   });
 
-  it('--init refuses a folder that holds other data (exit 7), naming it; no destination is touched', async () => {
+  it('--init refuses a folder that holds other data (exit 7), naming it, leaving it untouched; the other destination still gets the backup', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
     const busy = join(work, 'home-folder');
     mkdirSync(join(busy, 'photos'), { recursive: true });
     writeFileSync(join(busy, 'notes.txt'), 'mine');
     const fresh = join(work, 'fresh-second');
-    const err = await exitOf(backup(options(new LocalDestination(fresh), { destinations: [new LocalDestination(fresh), new LocalDestination(busy)] })));
-    expect(err).toMatchObject({ exitCode: 7 });
-    expect((err as Error).message).toMatch(new RegExp(`at ${busy}: it already holds other data \\(notes\\.txt, photos/\\)`));
+    const only = await exitOf(backup(options(new LocalDestination(busy))));
+    expect(only).toMatchObject({ exitCode: 7 });
+    expect((only as Error).message).toMatch(new RegExp(`at ${busy}: it already holds other data \\(notes\\.txt, photos/\\)`));
+    const r = await backup(options(new LocalDestination(fresh), { destinations: [new LocalDestination(fresh), new LocalDestination(busy)] }));
+    expect(r.status).toBe('partial');
+    expect(r.destinations).toMatchObject([
+      { location: fresh, status: 'committed' },
+      { location: busy, status: 'failed', exitCode: 7, error: expect.stringContaining('it already holds other data') },
+    ]);
     expect(readdirSync(busy).sort()).toEqual(['notes.txt', 'photos']);
-    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(fresh).sort()).toEqual([r.id, 'strongbox.json']);
   });
 
   it('a tree that is the destination itself (also by a symlink) is refused (exit 2) before --init creates anything there', async () => {

@@ -20,6 +20,9 @@ describe('#2 early pipeline errors tear down what was already started', () => {
       {
         backupId: '20261201T000000Z-abcdef',
         destinations: [mem],
+        drop: (_dest, err) => {
+          throw err;
+        },
         compression: { algorithm: 'zstd' },
         encryption: { passphrase: ' '.repeat(16) },
         confirm: 'size',
