@@ -196,7 +196,7 @@ describe('verify across locations', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const okJson = JSON.parse(ok.stdout);
     expect(okJson).toMatchObject({ ok: true, consistent: true, backupId: two });
-    expect(okJson.locations.map((l: { location: string }) => l.location)).toEqual([a, b, c]);
+    expect(okJson.locations.map((l: { location: string }) => l.location)).toEqual([a, `${b} (${new URL(s3.endpoint).host})`, c]);
 
     // c: backup two's object replaced by backup one's bytes, same size
     const target = storedFile(c, two);

@@ -88,6 +88,8 @@ function places() {
   return { local: join(work, `local-${i}`), one: `s3://${s3.bucket}/one-${i}`, two: `s3://${s3.bucket}/two-${i}`, prefixTwo: `two-${i}` };
 }
 const env = () => ({ ...s3.env, STRONGBOX_PASS: PASS });
+/** How Strongbox names an S3 location in messages and JSON: with the store's host. */
+const shown = (url: string) => (url.startsWith('s3://') ? `${url} (${new URL(proxy.endpoint).host})` : url);
 const s3Flags = () => ['--endpoint', proxy.endpoint, '--path-style', '--region', 'us-east-1'];
 const backupArgs = (to: string[], extra: string[] = []) => ['backup', ...to.flatMap((t) => ['--to', t]), '--files', tree, '--passphrase-env', 'STRONGBOX_PASS', ...s3Flags(), ...extra];
 
@@ -115,12 +117,12 @@ describe('one destination fails, the others commit (exit 8)', () => {
     expect(out.status).toBe('partial');
     expect(out.destinations.map((d) => [d.location, d.status])).toEqual([
       [p.local, 'committed'],
-      [p.one, 'committed'],
-      [p.two, 'failed'],
+      [shown(p.one), 'committed'],
+      [shown(p.two), 'failed'],
     ]);
     expect(out.destinations[2]!.error).toMatch(/writing the manifest of .* to s3:\/\/.*two-.* failed/);
     expect(out.destinations[2]!.exitCode).toBe(1);
-    expect(r.stderr).toContain(`warning: backup ${out.id} was NOT committed at ${p.two}: writing the manifest`);
+    expect(r.stderr).toContain(`warning: backup ${out.id} was NOT committed at ${shown(p.two)}: writing the manifest`);
     await s3.setFaults({});
     expect(await listed(p.local)).toEqual([out.id]);
     expect(await listed(p.one)).toEqual([out.id]);
@@ -160,7 +162,7 @@ describe('one destination fails, the others commit (exit 8)', () => {
     }
     expect(r.code).toBe(8);
     expect(r.stdout).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}\n$/);
-    expect(r.stderr).toContain(`was NOT committed at ${p.one}:`);
+    expect(r.stderr).toContain(`was NOT committed at ${shown(p.one)}:`);
   });
 
   it('a local destination on a full disk (a 1 MB tmpfs): exit 8, committed at the other, nothing left on the full one', async (ctx) => {
@@ -204,8 +206,8 @@ describe('every destination fails', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('the backup failed at every destination; nothing was committed');
-    expect(r.stderr).toContain(`${p.one}: `);
-    expect(r.stderr).toContain(`${p.two}: `);
+    expect(r.stderr).toContain(`${shown(p.one)}: `);
+    expect(r.stderr).toContain(`${shown(p.two)}: `);
     expect(await listed(p.one)).toEqual([]);
     expect(await listed(p.two)).toEqual([]);
   });
@@ -252,11 +254,11 @@ describe('the backup action, one destination down', () => {
     const dests = JSON.parse(o.destinations!) as JsonResult['destinations'];
     expect(dests.map((d) => [d.location, d.status])).toEqual([
       [p.local, 'committed'],
-      [p.one, 'failed'],
+      [shown(p.one), 'failed'],
     ]);
     expect(process.exitCode).toBe(1);
     const text = log.join('');
-    expect(text).toMatch(new RegExp(`::error::backup ${o['backup-id']} is committed at ${p.local} but failed at ${p.one.replace(/[/.]/g, '\\$&')} \\(`));
+    expect(text).toMatch(new RegExp(`::error::backup ${o['backup-id']} is committed at ${p.local} but failed at ${shown(p.one).replace(/[/.()]/g, '\\$&')} \\(`));
     // Retention ran at the local folder (the earlier backup went) and left the failed store alone.
     expect(JSON.parse(o.pruned!)).toEqual([firstId]);
     expect(await listed(p.local)).toEqual([o['backup-id']]);
@@ -265,6 +267,6 @@ describe('the backup action, one destination down', () => {
     expect(s).toContain('Strongbox backup: PARTIAL');
     expect(s).toMatch(/<th>Destination<\/th><th>Status<\/th><th>Reason<\/th>/);
     expect(s).toContain(`<td><code>${p.local}</code></td><td>committed</td>`);
-    expect(s).toMatch(new RegExp(`<td><code>${p.one.replace(/[/.]/g, '\\$&')}</code></td><td>failed</td><td>[^<]*(ECONNREFUSED|connect)`));
+    expect(s).toMatch(new RegExp(`<td><code>${shown(p.one).replace(/[/.()]/g, '\\$&')}</code></td><td>failed</td><td>[^<]*(ECONNREFUSED|connect)`));
   });
 });

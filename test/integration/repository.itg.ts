@@ -140,7 +140,7 @@ describe('#30 backup needs a repository', () => {
     const to = `s3://${s3.bucket}/fresh`;
     const r = await cli(['backup', '--to', to, '--files', tree, '--recipient', recipient, ...s3Flags()]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain(`strongbox init --to ${to}`);
+    expect(r.stderr).toContain(`strongbox init --to '${to}?endpoint=`);
     expect(await allKeys(s3Destination(s3, 'fresh'))).toEqual([]);
     const ok = await cli(['backup', '--to', to, '--init', '--files', tree, '--recipient', recipient, ...s3Flags()]);
     expect(ok.code).toBe(0);
