@@ -157,7 +157,8 @@ export async function resolveVerifyConfig(flags: VerifySettings, file: ConfigFil
     destination: destinations[0]!,
     destinations,
     selector: flags.backup?.trim() || 'latest',
-    deep: !!flags.deep || decrypt !== undefined,
+    // A key without --deep still verifies deep: the core does so and says why in one line.
+    deep: !!flags.deep,
     decrypt,
     trusted,
     maxAgeMs,
