@@ -30,7 +30,8 @@ export function targetInputs(): TargetSettings {
   return { postgresTarget: optional('postgres-target'), mysqlTarget: optional('mysql-target'), sqliteTarget: optional('sqlite-target'), filesTarget: optional('files-target') };
 }
 
-export function getRestoreInputs(): RestoreInputs {
+/** What restore and rollback both read: where from, which backup, the key, the targets, the database settings. */
+export function restoringInputs(): RestoreSettings & ConfigInput {
   return {
     ...keyInputs(),
     ...targetInputs(),
@@ -38,12 +39,14 @@ export function getRestoreInputs(): RestoreInputs {
     config: optional('config'),
     from: optional('from'),
     backup: optional('backup'),
-    only: commaList('only'),
-    force: flag('force'),
     lockWait: optional('lock-wait'),
     dbLockTimeout: optional('db-lock-timeout'),
     pgBin: optional('pg-bin'),
   };
+}
+
+export function getRestoreInputs(): RestoreInputs {
+  return { ...restoringInputs(), only: commaList('only'), force: flag('force') };
 }
 
 export function getVerifyInputs(): VerifyInputs {
@@ -63,12 +66,7 @@ export function getVerifyInputs(): VerifyInputs {
 export function getRollbackInputs(): RollbackInputs {
   const signingKey = secret('signing-key');
   return {
-    ...keyInputs(),
-    ...targetInputs(),
-    ...storageInputs(),
-    config: optional('config'),
-    from: optional('from'),
-    backup: optional('backup'),
+    ...restoringInputs(),
     before: optional('before'),
     recipients: commaList('recipient'),
     signingKey,
@@ -76,9 +74,6 @@ export function getRollbackInputs(): RollbackInputs {
     confirm: optional('confirm'),
     checkSql: list('check-sql'),
     checkFile: optional('check-file'),
-    lockWait: optional('lock-wait'),
-    dbLockTimeout: optional('db-lock-timeout'),
-    pgBin: optional('pg-bin'),
   };
 }
 
