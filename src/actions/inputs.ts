@@ -1,8 +1,6 @@
 import * as core from '@actions/core';
-import type { DecryptOptions } from '../codecs/age/index.js';
-import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
-import { maskLocation, resolveDecryption, resolveSigningKey, resolveTrust, type StorageSettings } from '../config/settings.js';
-import type { Targets } from '../core/restore.js';
+import type { SshPrivateKey } from '../codecs/ssh-signature/index.js';
+import { resolveSigningKey, type StorageSettings } from '../config/settings.js';
 import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { actionsReporter } from './reporter.js';
 
@@ -45,29 +43,8 @@ export function storageInputs(): StorageSettings {
   return { endpoint: optional('endpoint'), region: optional('region'), pathStyle: flag('path-style'), preset: optional('preset') };
 }
 
-/** The key inputs of the reading actions (identity, passphrase), masked first, as the core takes them. */
-export async function decryptionInputs(): Promise<DecryptOptions | undefined> {
-  const identity = secret('identity');
-  const passphrase = secret('passphrase');
-  return resolveDecryption({ identity, passphrase, passphraseSource: 'input passphrase' }, actionsReporter);
-}
-
 /** The signing-key input (an OpenSSH private key from a secret), masked line by line first. */
 export async function signingKeyInput(): Promise<SshPrivateKey | undefined> {
   const text = secret('signing-key');
   return resolveSigningKey({ signingKey: text, source: 'input signing-key' }, actionsReporter);
-}
-
-/** The trusted-keys input: ssh-ed25519 public key lines, one per line. */
-export async function trustInputs(): Promise<SshPublicKey[] | undefined> {
-  return resolveTrust({ trustedKeys: list('trusted-keys') });
-}
-
-/** The targets of restore and rollback (`postgres-target`, `mysql-target`, `sqlite-target`, `files-target`), URLs masked first. */
-export function targetInputs(): Targets {
-  const postgres = optional('postgres-target');
-  const mysql = optional('mysql-target');
-  if (postgres) maskLocation('postgres', postgres, actionsReporter);
-  if (mysql) maskLocation('mysql', mysql, actionsReporter);
-  return { postgres, mysql, sqlite: optional('sqlite-target'), files: optional('files-target') };
 }

@@ -1,30 +1,15 @@
 import * as core from '@actions/core';
 import { releaseOf } from '../core/release.js';
 import { restore } from '../core/restore.js';
-import { openDestinations, resolveDbLockTimeout, resolveLock, resolvePgBin } from '../config/settings.js';
-import { commaList, decryptionInputs, targetInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
+import { resolveRestoreConfig } from '../config/read.js';
+import { configInput, getRestoreInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runRestoreAction(): Promise<void> {
   await runAction(async () => {
-    const targets = targetInputs();
-    const decrypt = await decryptionInputs();
-    const trusted = await trustInputs();
-    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from', actionsReporter);
-    const result = await restore({
-      destination: dest!,
-      selection: { selector: optional('backup') ?? 'latest' },
-      decrypt,
-      trusted,
-      targets,
-      only: commaList('only'),
-      force: flag('force'),
-      reporter: actionsReporter,
-      lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
-      dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')),
-      ...resolvePgBin(optional('pg-bin')),
-    });
+    const inputs = getRestoreInputs();
+    const result = await restore(await resolveRestoreConfig(inputs, await configInput(inputs), process.env, actionsReporter));
     core.setOutput('backup-id', result.backupId);
     const release = releaseOf(result.manifest.origin);
     core.setOutput('git-sha', release.gitSha ?? '');

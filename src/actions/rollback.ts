@@ -1,40 +1,15 @@
 import * as core from '@actions/core';
-import { validateRecipient } from '../codecs/age/index.js';
-import { UsageError } from '../shared/errors.js';
 import { rollback } from '../core/rollback.js';
-import { openDestinations, originFromEnv, resolveDbLockTimeout, resolveLock, resolvePgBin } from '../config/settings.js';
+import { resolveRollbackConfig } from '../config/read.js';
 import { changesBetween } from './git-changes.js';
-import { commaList, decryptionInputs, targetInputs, list, optional, signingKeyInput, storageInputs, trustInputs } from './inputs.js';
+import { configInput, getRollbackInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runRollbackAction(): Promise<void> {
   await runAction(async () => {
-    const targets = targetInputs();
-    const decrypt = await decryptionInputs();
-    const signingKey = await signingKeyInput();
-    const trusted = await trustInputs();
-    if (!decrypt) throw new UsageError('rollback needs the key', 'set the identity (or passphrase) input from a secret');
-    const recipients = commaList('recipient');
-    for (const r of recipients) validateRecipient(r);
-    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from', actionsReporter);
-    const result = await rollback({
-      destination: dest!,
-      selection: { selector: core.getInput('backup', { required: true }), before: optional('before') },
-      decrypt,
-      recipients,
-      trusted,
-      signingKey,
-      targets,
-      confirm: core.getInput('confirm'),
-      checkSql: list('check-sql'),
-      checkFile: optional('check-file'),
-      origin: originFromEnv(process.env),
-      reporter: actionsReporter,
-      lock: resolveLock({ lockWait: optional('lock-wait') }, process.env),
-      dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')),
-      ...resolvePgBin(optional('pg-bin')),
-    });
+    const inputs = getRollbackInputs();
+    const result = await rollback(await resolveRollbackConfig(inputs, await configInput(inputs), process.env, actionsReporter));
     core.setOutput('backup-id', result.backupId);
     core.setOutput('git-sha', result.gitSha ?? '');
     core.setOutput('git-ref', result.gitRef ?? '');

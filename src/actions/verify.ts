@@ -1,23 +1,22 @@
 import * as core from '@actions/core';
-import { parseDuration } from '../core/duration.js';
-import { UsageError } from '../shared/errors.js';
+import { resolveVerifyConfig } from '../config/read.js';
 import { describeSignature } from '../core/trust.js';
-import { verify } from '../core/verify.js';
-import { openDestinations, resolveLock } from '../config/settings.js';
-import { decryptionInputs, flag, optional, storageInputs, trustInputs } from './inputs.js';
+import { verify, type VerifyResult } from '../core/verify.js';
+import { verifyAcross, type VerifyAcrossResult } from '../core/verify-across.js';
+import { configInput, getVerifyInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
 export async function runVerifyAction(): Promise<void> {
   await runAction(async () => {
-    const deep = flag('deep');
-    const maxAge = optional('max-age');
-    const maxAgeMs = maxAge ? parseDuration(maxAge, 'max-age') : undefined;
-    const decrypt = await decryptionInputs();
-    if (deep && !decrypt) throw new UsageError('deep verification needs the key', 'set the identity (or passphrase) input from a secret');
-    const trusted = await trustInputs();
-    const [dest] = openDestinations([core.getInput('from')], storageInputs(), 'from', actionsReporter);
-    const result = await verify({ destination: dest!, selector: optional('backup') ?? 'latest', deep, decrypt, trusted, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional('lock-wait') }, process.env) });
+    const inputs = getVerifyInputs();
+    const { destinations, destination, ...options } = await resolveVerifyConfig(inputs, await configInput(inputs), process.env, actionsReporter);
+    if (destinations.length > 1) {
+      const across = await verifyAcross({ ...options, destinations });
+      await reportAcross(across);
+      return finish(across.ok, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+    }
+    const result = await verify({ ...options, destination });
     core.setOutput('ok', String(result.ok));
     core.setOutput('backup-id', result.backupId);
     core.setOutput('age-seconds', String(Math.round(result.ageSeconds)));
@@ -25,25 +24,64 @@ export async function runVerifyAction(): Promise<void> {
     await writeSummary((s) =>
       s
         .addHeading(`Strongbox verify: ${result.ok ? 'OK' : 'FAILED'}`, 2)
-        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}; ${describeSignature(result.signature, !!trusted)}.`, true)
+        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}; ${describeSignature(result.signature, !!options.trusted)}.`, true)
         .addTable([
           [
             { data: 'Artifact', header: true },
             { data: 'Object', header: true },
             { data: 'Result', header: true },
           ],
-          ...result.artifacts.map((a) => [a.name, `<code>${a.object}</code>`, a.storedOk ? (a.plaintextOk ? 'stored + plaintext OK' : 'stored OK') : 'FAILED']),
+          ...result.artifacts.map((a) => [a.name, `<code>${a.object}</code>`, artifactResult(a)]),
           ...result.problems.filter((p) => !p.artifact).map((p) => ['—', '—', p.problem]),
         ]),
     );
-    if (!result.ok) {
-      core.setOutput('status', 'failure');
-      core.setOutput('exit-code', String(result.exitCode));
-      // Each problem was already reported as an error annotation when found.
-      core.setFailed(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
-    } else {
-      core.setOutput('status', 'success');
-      core.setOutput('exit-code', '0');
-    }
+    // Each problem was already reported as an error annotation when found.
+    finish(result.ok, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
   }, { what: 'the Strongbox verify step' });
+}
+
+const artifactResult = (a: VerifyResult['artifacts'][number]) => (a.storedOk ? (a.plaintextOk ? 'stored + plaintext OK' : 'stored OK') : 'FAILED');
+
+function finish(ok: boolean, exitCode: number, failure: () => string): void {
+  if (ok) {
+    core.setOutput('status', 'success');
+    core.setOutput('exit-code', '0');
+    return;
+  }
+  core.setOutput('status', 'failure');
+  core.setOutput('exit-code', String(exitCode));
+  core.setFailed(failure());
+}
+
+/**
+ * Several `from` locations: the outputs of one (backup-id, age-seconds at the first location,
+ * every problem with the location it was found at) plus `consistent`, and one summary row per location.
+ */
+async function reportAcross(across: VerifyAcrossResult): Promise<void> {
+  const first = across.locations[0]?.result;
+  const problems = [
+    ...across.locations.flatMap((l) => (l.result?.problems ?? []).map((p) => ({ location: l.location, ...p }))),
+    // Differences between locations, and a location where it could not run (missing, unreachable).
+    ...across.problems,
+  ];
+  core.setOutput('ok', String(across.ok));
+  core.setOutput('consistent', String(across.consistent));
+  core.setOutput('backup-id', across.backupId);
+  core.setOutput('age-seconds', first ? String(Math.round(first.ageSeconds)) : '');
+  core.setOutput('problems', JSON.stringify(problems));
+  await writeSummary((s) =>
+    s
+      .addHeading(`Strongbox verify across ${across.locations.length} locations: ${across.ok ? 'OK' : 'FAILED'}`, 2)
+      .addRaw(`Backup <code>${across.backupId}</code>${across.consistent ? ': every location holds it with identical SHA-256s' : ': the locations DIFFER'}${first?.deep ? ', deep check (decrypted)' : ''}.`, true)
+      .addTable([
+        [
+          { data: 'Location', header: true },
+          { data: 'Result', header: true },
+        ],
+        ...across.locations.map((l) => {
+          const bad = [...(l.result?.problems ?? []), ...across.problems.filter((p) => p.location === l.location)].map((p) => p.problem);
+          return [`<code>${l.location}</code>`, bad.length ? `FAILED: ${bad.join('; ')}` : 'OK'];
+        }),
+      ]),
+  );
 }

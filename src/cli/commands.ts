@@ -1,36 +1,31 @@
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { generateIdentity, validateRecipient } from '../codecs/age/index.js';
+import { generateIdentity } from '../codecs/age/index.js';
 import { fingerprint, formatPrivateKey, formatPublicKey, generateSigningKey } from '../codecs/ssh-signature/index.js';
 import { backup } from '../core/backup.js';
-import { parseDuration } from '../core/duration.js';
-import { ExitCode, RefusedError, UsageError } from '../shared/errors.js';
-import { prune } from '../core/prune.js';
+import { ExitCode, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
+import { prune, type PruneResult } from '../core/prune.js';
 import { releaseOf } from '../core/release.js';
-import { parseGroupBy, sourceIdentity } from '../core/series.js';
+import { sourceIdentity } from '../core/series.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
+import { cancellation } from '../shared/cancel.js';
 import { describeArtifact, describeBackup, initRepositories, listBackups } from '../core/repository.js';
 import { FORMAT_VERSION, type Origin } from '../core/types.js';
-import { restore, type Targets } from '../core/restore.js';
+import { restore } from '../core/restore.js';
 import { describeSignature, readSignatureStatus, signatureJson } from '../core/trust.js';
 import { verify } from '../core/verify.js';
 import { verifyAcross } from '../core/verify-across.js';
-import { copy } from '../core/copy.js';
+import { copy, type CopyResult } from '../core/copy.js';
 import { printable } from '../shared/text.js';
 import {
-  openDestinations,
   originFromEnv,
   passphraseFromEnv,
   resolveBackup,
-  resolveDecryption,
   maskLocation,
   resolveLock,
-  resolvePolicy,
   resolveSigningKey,
-  resolveTrust,
   resolveDbLockTimeout,
-  resolvePgBin,
   urlsFromEnv,
   warnPasswordInArgv,
   type StorageSettings,
@@ -38,7 +33,11 @@ import {
 import { formatBytes } from '../shared/format.js';
 import { describeConfig, formatDescription } from '../config/describe.js';
 import { parseMetaFlags } from '../config/env.js';
-import { ConfigFileError, loadConfigFile } from '../config/file.js';
+import { ConfigFileError, loadConfigFile, type ConfigFile } from '../config/file.js';
+import { resolveInitConfig } from '../config/locations.js';
+import { resolveListConfig, resolveRestoreConfig, resolveRollbackConfig, resolveVerifyConfig, type TargetSettings } from '../config/read.js';
+import { resolvePruneConfig, type PruneConfig } from '../config/prune.js';
+import { resolveCopyConfig } from '../config/copy.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {
@@ -121,34 +120,89 @@ function releaseJson(origin: Origin) {
   return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
 
-/** `--<kind>-target URL` or `--<kind>-target-env NAME`, masked; warns about a password in argv. */
-function urlTarget(kind: 'postgres' | 'mysql', given: string | undefined, envName: string | undefined, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string | undefined {
-  const flag = `--${kind}-target`;
-  if (given !== undefined && envName !== undefined) {
-    throw new UsageError(`${flag} and ${flag}-env both name the target database`, 'give one of them');
-  }
-  const url = envName !== undefined ? urlsFromEnv([envName], env, `${flag}-env`)[0] : given;
-  if (url !== undefined) maskLocation(kind, url, reporter);
-  if (given !== undefined) warnPasswordInArgv(given, flag, `${flag}-env`, reporter, kind);
-  return url;
-}
-
-/** The targets of restore and rollback, one per kind of artifact. */
-function targetsOf(o: Record<string, string | undefined>, env: NodeJS.ProcessEnv, reporter: ConsoleReporter): Targets {
-  return {
-    postgres: urlTarget('postgres', o.postgresTarget, o.postgresTargetEnv, env, reporter),
-    mysql: urlTarget('mysql', o.mysqlTarget, o.mysqlTargetEnv, env, reporter),
-    sqlite: o.sqliteTarget,
-    files: o.filesTarget,
-  };
-}
-
 /** `--<kind> URL` and `--<kind>-env NAME` of a backup, masked; warns about passwords in argv. */
 function sourceUrls(kind: 'postgres' | 'mysql', given: string[], envNames: string[], env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string[] {
   const urls = [...given, ...urlsFromEnv(envNames, env, `--${kind}-env`)];
   for (const url of urls) maskLocation(kind, url, reporter);
   for (const url of given) warnPasswordInArgv(url, `--${kind}`, `--${kind}-env`, reporter, kind);
   return urls;
+}
+
+const CONFIG_HELP = 'read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)';
+const DB_LOCK_TIMEOUT_HELP =
+  'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)';
+
+/** `--config FILE`, read and checked (a problem exits 2 naming the file, line and key); undefined without it. */
+function configOf(o: { config?: string }): Promise<ConfigFile | undefined> {
+  return o.config !== undefined ? loadConfigFile(o.config) : Promise.resolve(undefined);
+}
+
+const lockFlags = (o: Record<string, unknown>) => ({ lockWait: o.lockWait as string | undefined, lockStale: o.lockStale as string | undefined });
+
+/** The flags restore, verify and rollback share, as their resolvers take them (undefined: not given). */
+function readFlags(o: Record<string, unknown>) {
+  return { ...storage(o), ...lockFlags(o), backup: o.backup as string | undefined, identityFile: o.identityFile as string | undefined, passphraseEnv: o.passphraseEnv as string | undefined, trustFiles: o.trust as string[] };
+}
+
+/** The --<kind>-target flags of restore and rollback; typed into argv, so a password in one is warned about. */
+function targetFlags(o: Record<string, string | undefined>): TargetSettings {
+  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
+  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
+}
+
+/**
+ * Whether a command that can serve several locations (copy's tiers, prune's locations) runs
+ * per location: its flag given more than once, or --config without it. Then one failing
+ * location does not stop the others, and --json prints a list. Decided by the command line,
+ * not by how many locations the file lists, so a script knows the shape it gets.
+ */
+function perLocation(values: string[] | undefined, file: ConfigFile | undefined): boolean {
+  return (values?.length ?? 0) > 1 || (file !== undefined && !values?.length);
+}
+
+type LocationOutcome<T> = { location: string; result: T } | { location: string; error: string; hint?: string; exitCode: number };
+
+/** Runs `work` at each location in turn; one that fails is reported and the rest still run. A cancellation stops them all. */
+async function eachLocation<T>(dests: Destination[], what: string, work: (d: Destination, i: number) => Promise<T>, reporter: ConsoleReporter): Promise<LocationOutcome<T>[]> {
+  const outcomes: LocationOutcome<T>[] = [];
+  for (const [i, d] of dests.entries()) {
+    try {
+      outcomes.push({ location: d.display, result: await work(d, i) });
+    } catch (err) {
+      if (cancellation()) throw err;
+      const known = err instanceof StrongboxError;
+      const error = errorMessage(err);
+      const hint = known ? err.hint : undefined;
+      reporter.error(`${what} ${d.display} failed: ${error}${hint ? `\n  hint: ${hint}` : ''}`);
+      outcomes.push({ location: d.display, error, hint, exitCode: known ? err.exitCode : ExitCode.failure });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Copy to several tiers: a backup damaged at the source (3) wins, as it does for one tier;
+ * else a tier that failed while another completed is a partial run (8); every tier failing
+ * exits with the first one's code.
+ */
+function tiersExitCode(outcomes: LocationOutcome<CopyResult>[]): number {
+  const done = outcomes.flatMap((x) => ('result' in x ? [x.result] : []));
+  const failed = outcomes.flatMap((x) => ('error' in x ? [x] : []));
+  const damaged = done.find((r) => r.exitCode !== ExitCode.ok);
+  if (damaged) return damaged.exitCode;
+  if (!failed.length) return ExitCode.ok;
+  return done.length ? ExitCode.partial : failed[0]!.exitCode;
+}
+
+function printPrune(result: PruneResult, indent = ''): void {
+  const out = (line: string) => process.stdout.write(`${indent}${line}\n`);
+  for (const s of result.series) {
+    out(`series ${printable(s.name)}`);
+    for (const k of result.kept.filter((x) => x.series === s.name)) out(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(', ')})`);
+    for (const r of result.removed.filter((x) => x.series === s.name)) out(`  ${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}`);
+  }
+  for (const r of result.incompleteRemoved) out(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)`);
+  for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
 }
 
 function printJson(value: unknown): void {
@@ -190,10 +244,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     program
       .command('init')
       .description('create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists')
-      .option('--to <dest>', 'where: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
+      .option('--to <dest>', 'where: a path, file://PATH, s3://bucket/prefix or a location name of --config (repeatable; default with --config: every destination and copy-to tier)', collect)
+      .option('--config <file>', CONFIG_HELP)
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const dests = openDestinations(o.to, storage(o), '--to', reporter, env);
+    const dests = resolveInitConfig({ ...storage(o), to: o.to }, await configOf(o), env, reporter);
     const made = await initRepositories(dests, new Date(), (w) => reporter.warning(w));
     if (o.json) {
       printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
@@ -305,17 +360,18 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     program
       .command('list')
       .description('list complete (and damaged) backups, oldest first')
-      .requiredOption('--from <dest>', 'where the backups are')
+      .option('--from <dest>', 'where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)')
+      .option('--config <file>', CONFIG_HELP)
       .option('--label <label>', 'only backups with this label')
       .option('--all', 'also show incomplete (interrupted) backups')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
-    const entries = (await listBackups(dest!, reporter)).filter(
+    const { destination: dest, label, all } = resolveListConfig({ ...storage(o), from: o.from, label: o.label, all: o.all }, await configOf(o), env, reporter);
+    const entries = (await listBackups(dest, reporter)).filter(
       // A damaged backup is shown even without --all: hiding it would hide a lost backup.
-      (e) => (o.all || e.complete || !!e.damaged) && (!o.label || e.manifest?.labels.includes(o.label)),
+      (e) => (all || e.complete || !!e.damaged) && (!label || e.manifest?.labels.includes(label)),
     );
-    const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest!, e)] as const)));
+    const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest, e)] as const)));
     if (o.json) {
       printJson(
         entries.map((e) => ({
@@ -332,7 +388,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       );
       return;
     }
-    if (!entries.length) reporter.info(`no backups at ${dest!.display}`);
+    if (!entries.length) reporter.info(`no backups at ${dest.display}`);
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : '';
       const sig = signatures.get(e.id);
@@ -345,26 +401,26 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     program
       .command('verify')
       .description('check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s')
-      .requiredOption('--from <dest>', 'where the backups are (repeatable: the backup is resolved at the first and must be identical at every one)', collect)
-      .option('--backup <selector>', 'backup id, latest, or label:NAME', 'latest')
-      .option('--deep', 'also decrypt and decompress, checking the plaintext SHA-256')
+      .option('--from <dest>', 'where the backups are (repeatable: the backup is resolved at the first and must be identical at every one; default with --config: every destination of the file)', collect)
+      .option('--config <file>', CONFIG_HELP)
+      .option('--backup <selector>', 'backup id, latest, or label:NAME (default: latest)')
+      .option('--deep', 'also decrypt and decompress, checking the plaintext SHA-256 (the key: the flags below, else decryption: of --config)')
       .option('--identity-file <file>', 'age identity file (implies --deep)')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase (implies --deep)')
-      .option('--trust <file.pub>', 'require the manifest to be signed by this key (repeatable)', collect, [])
+      .option('--trust <file.pub>', 'require the manifest to be signed by this key (repeatable; replaces trust: of --config)', collect, [])
       .option('--max-age <duration>', 'fail if the backup is older than this, e.g. 26h')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const maxAgeMs = o.maxAge !== undefined ? parseDuration(o.maxAge, '--max-age') : undefined;
-    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
-    if (o.deep && !decrypt) {
-      throw new UsageError('--deep needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
-    }
-    const trusted = await resolveTrust({ trustFiles: o.trust });
-    const dests = openDestinations(o.from, storage(o), '--from', reporter, env);
-    if (dests.length > 1) {
-      const across = await verifyAcross({ destinations: dests, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
+    const { destinations, destination, ...options } = await resolveVerifyConfig(
+      { ...readFlags(o), from: o.from, deep: o.deep, maxAge: o.maxAge },
+      await configOf(o),
+      env,
+      reporter,
+    );
+    if (destinations.length > 1) {
+      const across = await verifyAcross({ ...options, destinations });
       if (o.json) printJson(across);
-      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${dests.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? ' (deep)' : ''}`);
+      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? ' (deep)' : ''}`);
       else {
         const bad = across.locations.filter((l) => !l.result?.ok || across.problems.some((p) => p.location === l.location)).map((l) => l.location);
         reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(', ')}: listed above`);
@@ -372,10 +428,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       }
       return;
     }
-    const dest = dests[0];
-    const result = await verify({ destination: dest!, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
+    const result = await verify({ ...options, destination });
     if (o.json) printJson(result);
-    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
+    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
     else {
       // Each problem was printed as it was found; one summary line, not a second copy.
       reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
@@ -386,46 +441,58 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   commonOptions(
     program
       .command('copy')
-      .description('copy complete backups from one repository to another (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped')
-      .requiredOption('--from <src>', 'where the backups are: a path, file://PATH or s3://bucket/prefix')
-      .requiredOption('--to <dst>', 'the repository to copy them to')
+      .description('copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped')
+      .option('--from <src>', 'where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)')
+      .option('--to <dst>', 'the repository to copy them to (repeatable; default with --config: its copy-to tiers)', collect)
+      .option('--config <file>', CONFIG_HELP)
       .option('--backup <selector>', 'backup id, latest, or label:NAME (repeatable)', collect, [])
-      .option('--all', 'every complete backup at --from')
+      .option('--all', 'every complete backup at --from (the default with --config when no --backup or --label is given)')
       .option('--label <label>', 'every complete backup with this label (repeatable)', collect, [])
       .option('--init', 'create the repository at --to first if it holds none (as `strongbox init` does)')
-      .addOption(new Option('--confirm-upload <mode>', 'read each copied object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
+      .addOption(new Option('--confirm-upload <mode>', 'read each copied object back and check its SHA-256 (hash, the default) or only its size').choices(['hash', 'size']))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const [source] = openDestinations([o.from], storage(o), '--from', reporter, env);
-    const [destination] = openDestinations([o.to], storage(o), '--to', reporter, env);
-    const result = await copy({
-      source: source!,
-      destination: destination!,
-      selectors: o.backup,
-      all: !!o.all,
-      labels: o.label,
-      confirm: o.confirmUpload,
-      init: !!o.init,
+    const file = await configOf(o);
+    const cfg = resolveCopyConfig(
+      { ...storage(o), ...lockFlags(o), from: o.from, to: o.to, backups: o.backup, all: o.all, labels: o.label, init: o.init, confirm: o.confirmUpload },
+      file,
+      env,
       reporter,
-      lock: resolveLock(o, env),
-    });
-    if (o.json) printJson(result);
-    else for (const b of result.backups) process.stdout.write(`${b.status} ${b.id}${b.status === 'copied' ? ` ${formatBytes(b.bytes)}` : ''}\n`);
-    if (result.failed) {
-      reporter.error(`${result.failed} backup(s) not copied to ${result.destination}, listed above`);
-      ctx.exitCode = result.exitCode;
+    );
+    const copyTo = (destination: Destination) =>
+      copy({ source: cfg.from, destination, selectors: cfg.selectors, all: cfg.all, labels: cfg.labels, confirm: cfg.confirm, init: cfg.init, reporter, lock: cfg.lock });
+    const report = (result: CopyResult, indent = '') => {
+      if (!o.json) for (const b of result.backups) process.stdout.write(`${indent}${b.status} ${b.id}${b.status === 'copied' ? ` ${formatBytes(b.bytes)}` : ''}\n`);
+      if (result.failed) reporter.error(`${result.failed} backup(s) not copied to ${result.destination}, listed above`);
+    };
+    // One tier named on the command line: the single copy as ever (its failure is the run's).
+    if (!perLocation(o.to, file)) {
+      const result = await copyTo(cfg.to[0]!);
+      if (o.json) printJson(result);
+      report(result);
+      if (result.failed) ctx.exitCode = result.exitCode;
+      return;
     }
+    const outcomes = await eachLocation(cfg.to, 'copy to', copyTo, reporter);
+    if (o.json) printJson(outcomes.map((x) => ('result' in x ? x.result : { source: cfg.from.display, destination: x.location, error: x.error, hint: x.hint, exitCode: x.exitCode })));
+    for (const x of outcomes) {
+      if (!('result' in x)) continue;
+      if (!o.json) process.stdout.write(`to ${x.location}\n`);
+      report(x.result, '  ');
+    }
+    ctx.exitCode = tiersExitCode(outcomes);
   });
 
   commonOptions(
     program
       .command('restore')
       .description('restore a backup into a database and/or a directory')
-      .requiredOption('--from <dest>', 'where the backups are')
-      .option('--backup <selector>', 'backup id, latest, or label:NAME', 'latest')
-      .option('--identity-file <file>', 'age identity file')
+      .option('--from <dest>', 'where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)')
+      .option('--config <file>', CONFIG_HELP)
+      .option('--backup <selector>', 'backup id, latest, or label:NAME (default: latest)')
+      .option('--identity-file <file>', 'age identity file (default with --config: its decryption:)')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
-      .option('--trust <file.pub>', 'refuse a backup not signed by this key (repeatable)', collect, [])
+      .option('--trust <file.pub>', 'refuse a backup not signed by this key (repeatable; replaces trust: of --config)', collect, [])
       .option('--postgres-target <url>', 'database to restore the PostgreSQL artifact into')
       .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
       .option('--mysql-target <url>', 'MySQL/MariaDB database to restore the MySQL artifact into')
@@ -434,27 +501,12 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
-      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long', '5m')
+      .option('--db-lock-timeout <duration>', DB_LOCK_TIMEOUT_HELP)
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const targets = targetsOf(o, env, reporter);
-    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
-    const trusted = await resolveTrust({ trustFiles: o.trust });
-    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
-    const result = await restore({
-      destination: dest!,
-      selection: { selector: o.backup },
-      decrypt,
-      trusted,
-      targets,
-      only: o.only,
-      force: !!o.force,
-      reporter,
-      lock: resolveLock(o, env),
-      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
-      ...resolvePgBin(o.pgBin),
-    });
+    const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
+    const result = await restore(options);
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
 
@@ -462,7 +514,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     program
       .command('prune')
       .description('delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays')
-      .requiredOption('--from <dest>', 'where the backups are')
+      .option('--from <dest>', 'where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)', collect)
+      .option('--config <file>', CONFIG_HELP)
       .option('--keep-last <n>', 'keep the N newest backups')
       .option('--keep-hourly <n>', 'keep the newest backup of each of the last N hours (UTC) that have one')
       .option('--keep-daily <n>', 'keep the newest backup of each of the last N days that have one')
@@ -471,62 +524,70 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--keep-yearly <n>', 'keep the newest backup of each of the last N years that have one')
       .option('--keep-within <duration>', 'keep every backup taken within DURATION of the newest one')
       .option('--keep-label <label>', 'keep every backup with this label (repeatable)', collect, [])
-      .option('--group-by <what>', 'apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none', 'sources')
-      .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this', '24h')
+      .option('--group-by <what>', 'apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)')
+      .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this (default: 24h)')
       .option('--dry-run', 'show what would be deleted, delete nothing')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const policy = resolvePolicy({
-      keepLast: o.keepLast,
-      keepHourly: o.keepHourly,
-      keepDaily: o.keepDaily,
-      keepWeekly: o.keepWeekly,
-      keepMonthly: o.keepMonthly,
-      keepYearly: o.keepYearly,
-      keepWithin: o.keepWithin,
-      keepLabels: o.keepLabel,
-    });
-    if (!policy) {
-      throw new UsageError(
-        'the retention policy is empty',
-        'give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12',
-      );
-    }
-    const groupBy = parseGroupBy(o.groupBy);
-    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
-    const result = await prune({
-      destination: dest!,
-      policy,
-      groupBy,
-      dryRun: !!o.dryRun,
-      incompleteGraceMs: parseDuration(o.incompleteGrace, '--incomplete-grace'),
+    const file = await configOf(o);
+    const plan = resolvePruneConfig(
+      {
+        ...storage(o),
+        ...lockFlags(o),
+        from: o.from,
+        keepLast: o.keepLast,
+        keepHourly: o.keepHourly,
+        keepDaily: o.keepDaily,
+        keepWeekly: o.keepWeekly,
+        keepMonthly: o.keepMonthly,
+        keepYearly: o.keepYearly,
+        keepWithin: o.keepWithin,
+        keepLabels: o.keepLabel,
+        groupBy: o.groupBy,
+        incompleteGrace: o.incompleteGrace,
+        dryRun: o.dryRun,
+      },
+      file,
+      env,
       reporter,
-      lock: resolveLock(o, env),
-    });
-    if (o.json) printJson(result);
-    else {
-      for (const s of result.series) {
-        process.stdout.write(`series ${printable(s.name)}\n`);
-        for (const k of result.kept.filter((x) => x.series === s.name)) process.stdout.write(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(', ')})\n`);
-        for (const r of result.removed.filter((x) => x.series === s.name)) process.stdout.write(`  ${result.dryRun ? 'would remove' : 'remove'} ${r.id} ${r.startedAt}\n`);
-      }
-      for (const r of result.incompleteRemoved) process.stdout.write(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)\n`);
-      for (const r of result.retained) process.stdout.write(`retain ${r.id} (delete refused: ${r.reason})\n`);
+    );
+    const run = ({ policyFrom: _from, config: _config, ...options }: PruneConfig) => prune(options);
+    if (!perLocation(o.from, file)) {
+      const result = await run(plan[0]!);
+      if (o.json) printJson(result);
+      else printPrune(result);
+      return;
     }
+    for (const l of file ? [...file.destinations, ...file.copyTo] : []) {
+      if (!plan.some((p) => p.config === l)) reporter.info(`${l.name ?? printable(l.url)} is not pruned: it has no retention: in ${printable(file!.path)}`);
+    }
+    const outcomes = await eachLocation(plan.map((p) => p.destination), 'prune of', (_d, i) => run(plan[i]!), reporter);
+    if (o.json) printJson(outcomes.map((x, i) => ('result' in x ? { location: x.location, policyFrom: plan[i]!.policyFrom, ...x.result } : x)));
+    else {
+      for (const [i, x] of outcomes.entries()) {
+        if (!('result' in x)) continue;
+        process.stdout.write(`location ${x.location} (${plan[i]!.policyFrom === 'file' ? `retention: of ${printable(file?.path ?? '')}` : 'the --keep-* flags'})\n`);
+        printPrune(x.result, '  ');
+      }
+    }
+    // One location failing (unreachable, locked) does not spare the others; the run exits with its code.
+    const failed = outcomes.find((x) => 'error' in x);
+    if (failed && 'error' in failed) ctx.exitCode = failed.exitCode;
   });
 
   commonOptions(
     program
       .command('rollback')
       .description('restore the snapshot taken before a release, after a verified safety backup of the current state')
-      .requiredOption('--from <dest>', 'where the backups are')
+      .option('--from <dest>', 'where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)')
+      .option('--config <file>', CONFIG_HELP)
       .requiredOption('--backup <selector>', 'backup id, latest, or label:NAME (must match one backup)')
       .option('--before <sha|time>', 'among matching backups, the one taken before this git sha or time')
-      .option('--identity-file <file>', 'age identity file (its recipient also encrypts the safety backup)')
+      .option('--identity-file <file>', 'age identity file (its recipient also encrypts the safety backup; default with --config: its decryption:)')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
-      .option('--recipient <age1…>', 'also encrypt the safety backup to this recipient (repeatable)', collect, [])
-      .option('--trust <file.pub>', 'refuse a snapshot not signed by this key (repeatable)', collect, [])
-      .option('--sign-key <file>', 'sign the safety backup with this SSH signing key')
+      .option('--recipient <age1…>', 'also encrypt the safety backup to this recipient (repeatable; replaces encryption.recipients of --config)', collect, [])
+      .option('--trust <file.pub>', 'refuse a snapshot not signed by this key (repeatable; replaces trust: of --config)', collect, [])
+      .option('--sign-key <file>', 'sign the safety backup with this SSH signing key (default with --config: its signing:)')
       .option('--postgres-target <url>', 'database to roll back')
       .option('--postgres-target-env <name>', 'environment variable holding that database URL (keeps its password out of the process list)')
       .option('--mysql-target <url>', 'MySQL/MariaDB database to roll back')
@@ -536,34 +597,29 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .requiredOption('--confirm <name>', 'repeat the target database name (or the files target folder name)')
       .option('--check-sql <sql>', 'after the rollback, this SQL must succeed and return rows (repeatable)', collect, [])
       .option('--check-file <path>', 'after the rollback, this path (relative to --files-target) must exist')
-      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long', '5m')
+      .option('--db-lock-timeout <duration>', DB_LOCK_TIMEOUT_HELP)
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const targets = targetsOf(o, env, reporter);
-    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
-    if (!decrypt) throw new UsageError('rollback needs the key', 'pass --identity-file FILE or --passphrase-env NAME');
-    for (const r of o.recipient as string[]) validateRecipient(r);
-    const trusted = await resolveTrust({ trustFiles: o.trust });
-    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
-    const [dest] = openDestinations([o.from], storage(o), '--from', reporter, env);
-    const result = await rollback({
-      destination: dest!,
-      selection: { selector: o.backup, before: o.before },
-      decrypt,
-      recipients: o.recipient,
-      trusted,
-      signingKey,
-      targets,
-      confirm: o.confirm,
-      checkSql: o.checkSql,
-      checkFile: o.checkFile,
-      origin: originFromEnv(env),
+    const options = await resolveRollbackConfig(
+      {
+        ...readFlags(o),
+        from: o.from,
+        ...targetFlags(o),
+        before: o.before,
+        recipients: o.recipient,
+        signKeyFile: o.signKey,
+        confirm: o.confirm,
+        checkSql: o.checkSql,
+        checkFile: o.checkFile,
+        dbLockTimeout: o.dbLockTimeout,
+        pgBin: o.pgBin,
+      },
+      await configOf(o),
+      env,
       reporter,
-      lock: resolveLock(o, env),
-      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
-      ...resolvePgBin(o.pgBin),
-    });
+    );
+    const result = await rollback(options);
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;

@@ -3,6 +3,7 @@ import type { Destination } from '../destinations/types.js';
 import { UsageError } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
 import type { ConfigFile } from './file.js';
+import { given } from './env.js';
 import { openLocations } from './locations.js';
 import { resolveLock, type StorageSettings } from './settings.js';
 
@@ -39,8 +40,8 @@ export interface CopySettings extends StorageSettings {
 }
 
 export function resolveCopyConfig(flags: CopySettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): CopyOptions {
-  const from = openLocations(flags.from !== undefined ? [flags.from] : undefined, file?.destinations.slice(0, 1) ?? [], flags, '--from', file)[0]!.destination;
-  const to = openLocations(flags.to, file?.copyTo ?? [], flags, '--to', file).map((o) => o.destination);
+  const from = openLocations(flags.from !== undefined ? [flags.from] : undefined, file?.destinations.slice(0, 1) ?? [], flags, '--from', file, reporter, env)[0]!.destination;
+  const to = openLocations(flags.to, file?.copyTo ?? [], flags, '--to', file, reporter, env).map((o) => o.destination);
   for (const d of to) if (d.display === from.display) throw new UsageError(`copy --to ${d.display} is the same location as --from`, 'copy between two different locations');
   const confirm = flags.confirm?.trim() || 'hash';
   if (confirm !== 'hash' && confirm !== 'size') throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
@@ -48,7 +49,9 @@ export function resolveCopyConfig(flags: CopySettings, file: ConfigFile | undefi
     from,
     to,
     selectors: flags.backups ?? [],
-    all: !!flags.all,
+    // With the file, no selector means every backup: a nightly tier copy catches up what it
+    // missed, and those already there are skipped (one manifest read each).
+    all: !!flags.all || (file !== undefined && !given(flags.backups) && !given(flags.labels)),
     labels: flags.labels ?? [],
     init: !!flags.init,
     confirm,

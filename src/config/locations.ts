@@ -1,10 +1,10 @@
 import { validatePolicy, type RetentionPolicy } from '../core/retention.js';
-import { openDestination } from '../destinations/index.js';
 import type { Destination } from '../destinations/types.js';
 import { UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
+import { silentReporter, type Reporter } from '../shared/reporter.js';
 import type { ConfigFile, ConfigLocation } from './file.js';
-import { resolvePolicy, type RetentionSettings, type StorageSettings } from './settings.js';
+import { openDestinations, resolvePolicy, type RetentionSettings, type StorageSettings } from './settings.js';
 
 /**
  * Locations named on the command line or taken from the file. A `--from`/`--to` value that is
@@ -24,20 +24,33 @@ export interface OpenedLocation {
   config?: ConfigLocation;
 }
 
-/** Opens what a flag gave (names resolved through the file), or, when it gave nothing, the file's list. */
-export function openLocations(flagValues: string[] | undefined, fileList: ConfigLocation[], storage: StorageSettings, flag: string, file: ConfigFile | undefined): OpenedLocation[] {
+/**
+ * Opens what a flag gave (names resolved through the file), or, when it gave nothing, the file's
+ * list — through openDestinations, so each location's credentials are masked and the same
+ * location named twice is refused.
+ */
+export function openLocations(
+  flagValues: string[] | undefined,
+  fileList: ConfigLocation[],
+  storage: StorageSettings,
+  flag: string,
+  file: ConfigFile | undefined,
+  reporter: Reporter = silentReporter,
+  env?: NodeJS.ProcessEnv,
+): OpenedLocation[] {
   const values = (flagValues ?? []).map((v) => v.trim());
   if (values.some((v) => v === '')) throw new UsageError(`${flag} is empty`, 'an unset variable or secret? give a path, s3://bucket/prefix or the name of a location in the config file');
-  if (values.length) {
-    return values.map((v) => {
-      const config = lookupLocation(v, file);
-      return { destination: openDestination(config?.url ?? v, storage), config };
-    });
-  }
-  if (fileList.length === 0) {
+  const chosen = values.length ? values.map((v) => ({ url: lookupLocation(v, file)?.url ?? v, config: lookupLocation(v, file) })) : fileList.map((config) => ({ url: config.url, config }));
+  if (chosen.length === 0) {
     throw new UsageError(`${flag} is required`, file ? `${printable(file.path)} lists no ${flag === '--to' ? 'destinations' : 'locations'} for it; give ${flag} a path, file://PATH or s3://bucket/prefix` : `a path, file://PATH or s3://bucket/prefix, or --config FILE listing them`);
   }
-  return fileList.map((config) => ({ destination: openDestination(config.url, storage), config }));
+  const dests = openDestinations(chosen.map((c) => c.url), storage, flag, reporter, env);
+  return dests.map((destination, i) => ({ destination, config: chosen[i]!.config }));
+}
+
+/** `init`: every location given (`--to`, names allowed), else every destination and copy-to tier of the file. */
+export function resolveInitConfig(flags: StorageSettings & { to?: string[] }, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Destination[] {
+  return openLocations(flags.to, file ? [...file.destinations, ...file.copyTo] : [], flags, '--to', file, reporter, env).map((o) => o.destination);
 }
 
 export interface RetentionPlanSettings {
@@ -46,6 +59,10 @@ export interface RetentionPlanSettings {
   /** The locations the command names (--from/--to); none: the file's. */
   locations?: string[];
   storage?: StorageSettings;
+  /** Registers each location's credentials as secrets (default: none, for callers that opened them already). */
+  reporter?: Reporter;
+  /** Where `credentials=NAME` variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Which of the file's lists, when no location is named: destinations, copy-to, or both (default). */
   include?: 'destinations' | 'copy-to' | 'all';
 }
@@ -67,7 +84,10 @@ export function resolveRetentionPlan(file: ConfigFile | undefined, s: RetentionP
   const flagPolicy = s.policy ? resolvePolicy(s.policy) : undefined;
   const include = s.include ?? 'all';
   const list = file ? [...(include !== 'copy-to' ? file.destinations : []), ...(include !== 'destinations' ? file.copyTo : [])] : [];
-  const opened = s.locations?.length ? openLocations(s.locations, [], s.storage ?? {}, '--from', file) : list.map((config) => ({ destination: openDestination(config.url, s.storage ?? {}), config }));
+  // Only the file's locations that will be pruned are opened: one without a policy may name credentials this job lacks.
+  const pruned = flagPolicy ? list : list.filter((l) => l.retention);
+  const open = (values: string[] | undefined, fileList: ConfigLocation[]) => openLocations(values, fileList, s.storage ?? {}, '--from', file, s.reporter, s.env);
+  const opened = s.locations?.length ? open(s.locations, []) : pruned.length ? open(undefined, pruned) : [];
   const plan: RetentionPlanEntry[] = [];
   for (const { destination, config } of opened) {
     if (flagPolicy) plan.push({ destination, policy: flagPolicy, from: 'flags', config });

@@ -30,7 +30,7 @@ export function resolvePruneConfig(flags: PruneSettings, file: ConfigFile | unde
   const incompleteGraceMs = flags.incompleteGrace?.trim() ? parseDuration(flags.incompleteGrace, '--incomplete-grace') : undefined;
   const policy: RetentionSettings = { keepLast: flags.keepLast, keepHourly: flags.keepHourly, keepDaily: flags.keepDaily, keepWeekly: flags.keepWeekly, keepMonthly: flags.keepMonthly, keepYearly: flags.keepYearly, keepWithin: flags.keepWithin, keepLabels: flags.keepLabels };
   if (!given(flags.from) && !file) throw new UsageError('--from is required', 'a path, file://PATH or s3://bucket/prefix, or --config FILE listing the locations and their retention');
-  const plan = resolveRetentionPlan(file, { policy, locations: flags.from, storage: flags });
+  const plan = resolveRetentionPlan(file, { policy, locations: flags.from, storage: flags, reporter, env });
   if (plan.length === 0) {
     throw new UsageError(
       'the retention policy is empty',

@@ -98,8 +98,9 @@ export function resolveTargets(t: TargetSettings, env: NodeJS.ProcessEnv, report
   return { postgres: url('postgres', t.postgresTarget, t.postgresTargetEnv), mysql: url('mysql', t.mysqlTarget, t.mysqlTargetEnv), sqlite: t.sqliteTarget, files: t.filesTarget };
 }
 
-function fromLocation(s: ReadSettings, file: ConfigFile | undefined, flag = '--from'): Destination {
-  return openLocations(s.from !== undefined ? [s.from] : undefined, file?.destinations.slice(0, 1) ?? [], s, flag, file)[0]!.destination;
+/** `--from` (a location or a name in the file), else the file's first destination. */
+function fromLocation(s: ReadSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Destination {
+  return openLocations(s.from !== undefined ? [s.from] : undefined, file?.destinations.slice(0, 1) ?? [], s, '--from', file, reporter, env)[0]!.destination;
 }
 
 const lockOf = (s: ReadSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv) => resolveLock({ lockWait: s.lockWait ?? file?.lockWait, lockStale: s.lockStale ?? file?.lockStale }, env);
@@ -116,7 +117,7 @@ export async function resolveRestoreConfig(flags: RestoreSettings, file: ConfigF
   const decrypt = await resolveKey(flags, file, env, reporter);
   const trusted = await resolveTrusted(flags, file);
   return {
-    destination: fromLocation(flags, file),
+    destination: fromLocation(flags, file, env, reporter),
     selection: { selector: flags.backup?.trim() || 'latest' },
     decrypt,
     trusted,
@@ -151,12 +152,13 @@ export async function resolveVerifyConfig(flags: VerifySettings, file: ConfigFil
     throw new UsageError('--deep needs the key', `pass --identity-file FILE or --passphrase-env NAME${file ? `, or add decryption: { identity-file: … } to ${file.path}` : ''} (action: the identity or passphrase input, from a secret)`);
   }
   const trusted = await resolveTrusted(flags, file);
-  const destinations = openLocations(flags.from, file?.destinations ?? [], flags, '--from', file).map((o) => o.destination);
+  const destinations = openLocations(flags.from, file?.destinations ?? [], flags, '--from', file, reporter, env).map((o) => o.destination);
   return {
     destination: destinations[0]!,
     destinations,
     selector: flags.backup?.trim() || 'latest',
-    deep: !!flags.deep || decrypt !== undefined,
+    // A key without --deep still verifies deep: the core does so and says why in one line.
+    deep: !!flags.deep,
     decrypt,
     trusted,
     maxAgeMs,
@@ -198,7 +200,7 @@ export async function resolveRollbackConfig(flags: RollbackSettings, file: Confi
     signingKey = await resolveSigningKey({ signingKey: text, source: `$${file.signing.keyEnv} (signing.key-env)` }, reporter);
   } else signingKey = await resolveSigningKey({ signKeyFile: file.signing.keyFile }, reporter);
   return {
-    destination: fromLocation(flags, file),
+    destination: fromLocation(flags, file, env, reporter),
     selection: { selector: flags.backup.trim(), before: flags.before },
     decrypt,
     recipients,
@@ -214,4 +216,23 @@ export async function resolveRollbackConfig(flags: RollbackSettings, file: Confi
     dbLockTimeoutMs: resolveDbLockTimeout(flags.dbLockTimeout ?? file?.dbLockTimeout),
     ...resolvePgBin(flags.pgBin),
   };
+}
+
+export interface ListSettings extends StorageSettings {
+  /** A location or a name in the file; none: the file's first destination. */
+  from?: string;
+  label?: string;
+  all?: boolean;
+}
+
+export interface ListConfig {
+  destination: Destination;
+  label?: string;
+  /** Also incomplete backups. */
+  all: boolean;
+}
+
+export function resolveListConfig(flags: ListSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): ListConfig {
+  const label = flags.label?.trim() || undefined;
+  return { destination: fromLocation(flags, file, env, reporter), label, all: !!flags.all };
 }

@@ -60,11 +60,12 @@ interface Reads {
 }
 
 const CORE_READERS = ['getInput', 'getMultilineInput', 'getBooleanInput'];
-const INPUTS_TS = 'src/actions/inputs.ts';
-const inputsSrc = read(INPUTS_TS);
-// src/actions/inputs.ts exports two kinds of helpers: readers taking the input's name
-// (`list('x')`, `flag('x')`, …), and bundles reading fixed inputs (`storageInputs()`).
-const exported = [...inputsSrc.matchAll(/export (?:async )?function (\w+)\(([^)]*)\)/g)].map((m) => ({ fn: m[1]!, params: m[2]! }));
+// src/actions/inputs.ts and the other src/actions/*inputs.ts export two kinds of helpers:
+// readers taking the input's name (`list('x')`, `flag('x')`, …), and bundles reading fixed
+// inputs (`storageInputs()`, `getRestoreInputs()`), which may call other bundles.
+const INPUT_FILES = readdirSync(join(ROOT, 'src/actions')).filter((f) => f.endsWith('inputs.ts')).map((f) => `src/actions/${f}`);
+const inputSources = INPUT_FILES.map((f) => read(f));
+const exported = inputSources.flatMap((src) => [...src.matchAll(/export (?:async )?function (\w+)\(([^)]*)\)/g)].map((m) => ({ fn: m[1]!, params: m[2]!, src })));
 // A plain call, also after a spread (`...storageInputs()`), but not a method (`dest.list(`).
 const CALL = String.raw`(?<!\w)(?<![^.]\.)`;
 const HELPER_READERS = exported.filter((e) => /\bname\s*:\s*string/.test(e.params)).map((e) => e.fn);
@@ -87,23 +88,24 @@ function inputReads(src: string): Reads {
   return reads;
 }
 
-const BUNDLES = new Map(
-  exported
-    .filter((e) => !HELPER_READERS.includes(e.fn))
-    .map((e) => [e.fn, inputReads(functionBody(inputsSrc, e.fn))] as const)
-    .filter(([, r]) => r.names.size > 0),
-);
+const bundleFns = exported.filter((e) => !HELPER_READERS.includes(e.fn));
+const BUNDLES = new Map(bundleFns.map((e) => [e.fn, inputReads(functionBody(e.src, e.fn))] as const));
+/** Adds what the bundles `src` calls read, following bundles that call bundles. */
+function addBundleReads(src: string, reads: Reads, seen = new Set<string>()): void {
+  for (const [fn, bundle] of BUNDLES) {
+    if (seen.has(fn) || !new RegExp(`${CALL}${fn}\\(`).test(src)) continue;
+    seen.add(fn);
+    for (const n of bundle.names) reads.names.add(n);
+    for (const n of bundle.booleans) reads.booleans.add(n);
+    addBundleReads(functionBody(bundleFns.find((e) => e.fn === fn)!.src, fn), reads, seen);
+  }
+}
 
 /** Every input name src/actions/<name>.ts reads, directly or through a bundle helper. */
 function actionReads(name: string): Reads {
   const src = read(`src/actions/${name}.ts`);
   const reads = inputReads(src);
-  for (const [fn, bundle] of BUNDLES) {
-    if (new RegExp(`${CALL}${fn}\\(`).test(src)) {
-      for (const n of bundle.names) reads.names.add(n);
-      for (const n of bundle.booleans) reads.booleans.add(n);
-    }
-  }
+  addBundleReads(src, reads);
   return reads;
 }
 

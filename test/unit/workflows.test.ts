@@ -311,10 +311,10 @@ jobs:
 
   const cases: [string, string, string, RegExp[]][] = [
     ['a misspelt input', 'keep-daily: 7', 'keep-dialy: 7', [/steps\[0\] \(backup\): input "keep-dialy" is not declared by action\.yml/]],
-    // `to` of the backup action is optional (a config file may name the destinations).
-    ['a missing required input', '          from: s3://b/p\n          backup: ${{ steps.backup', '          backup: ${{ steps.backup', [/required input "from" of actions\/verify\/action\.yml is missing/]],
+    // `to` of the backup action and `from` of the reading actions are optional (a config file may name the locations).
+    ['a missing required input', '          backup: ${{ needs.snapshot.outputs.backup-id }}\n', '', [/required input "backup" of actions\/rollback\/action\.yml is missing/]],
     ['a rollback without confirm', '          confirm: ${{ inputs.confirm }}\n', '', [/required input "confirm" of actions\/rollback\/action\.yml is missing/]],
-    ['a local action with a misspelt input', '          from: s3://b/p\n          backup: ${{ steps.backup', '          form: s3://b/p\n          backup: ${{ steps.backup', [/input "form" is not declared by actions\/verify\/action\.yml/, /required input "from" of actions\/verify\/action\.yml is missing/]],
+    ['a local action with a misspelt input', '          from: s3://b/p\n          backup: ${{ steps.backup', '          form: s3://b/p\n          backup: ${{ steps.backup', [/input "form" is not declared by actions\/verify\/action\.yml/]],
     ['an action that does not exist', 'actions/rollback@v1', 'actions/rolback@v1', [/uses strongbox-backup\/strongbox\/actions\/rolback@v1, but actions\/rolback\/action\.yml does not exist/]],
     ['needs naming no job', 'needs: [rollback]', 'needs: [rollbak]', [/jobs\.redeploy: needs "rollbak"/, /jobs\.redeploy: needs\.rollback\.outputs\.git-sha — "rollback" is not in this job's needs/, /jobs\.redeploy\.steps\[0\].*"rollback" is not in this job's needs/]],
     ['an undeclared job output', 'backup: ${{ needs.snapshot.outputs.backup-id }}', 'backup: ${{ needs.snapshot.outputs.backupid }}', [/needs\.snapshot\.outputs\.backupid — job snapshot declares no output "backupid" \(it declares: backup-id\)/]],
