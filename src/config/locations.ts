@@ -48,6 +48,8 @@ export interface RetentionPlanSettings {
   storage?: StorageSettings;
   /** Which of the file's lists, when no location is named: destinations, copy-to, or both (default). */
   include?: 'destinations' | 'copy-to' | 'all';
+  /** Locations already opened by the command (a backup's destinations and tiers): planned as they are, nothing opened again. */
+  opened?: OpenedLocation[];
 }
 
 export interface RetentionPlanEntry {
@@ -67,7 +69,7 @@ export function resolveRetentionPlan(file: ConfigFile | undefined, s: RetentionP
   const flagPolicy = s.policy ? resolvePolicy(s.policy) : undefined;
   const include = s.include ?? 'all';
   const list = file ? [...(include !== 'copy-to' ? file.destinations : []), ...(include !== 'destinations' ? file.copyTo : [])] : [];
-  const opened = s.locations?.length ? openLocations(s.locations, [], s.storage ?? {}, '--from', file) : list.map((config) => ({ destination: openDestination(config.url, s.storage ?? {}), config }));
+  const opened = s.opened ?? (s.locations?.length ? openLocations(s.locations, [], s.storage ?? {}, '--from', file) : list.map((config) => ({ destination: openDestination(config.url, s.storage ?? {}), config })));
   const plan: RetentionPlanEntry[] = [];
   for (const { destination, config } of opened) {
     if (flagPolicy) plan.push({ destination, policy: flagPolicy, from: 'flags', config });

@@ -96,7 +96,9 @@ const BUNDLES = new Map(
 
 /** Every input name src/actions/<name>.ts reads, directly or through a bundle helper. */
 function actionReads(name: string): Reads {
-  const src = read(`src/actions/${name}.ts`);
+  // An action's typed inputs may be read by its own `<name>-inputs.ts` (getBackupInputs()).
+  const own = `src/actions/${name}-inputs.ts`;
+  const src = read(`src/actions/${name}.ts`) + (existsSync(join(ROOT, own)) ? read(own) : '');
   const reads = inputReads(src);
   for (const [fn, bundle] of BUNDLES) {
     if (new RegExp(`${CALL}${fn}\\(`).test(src)) {
