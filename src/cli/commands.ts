@@ -284,6 +284,10 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     // Only where this backup committed: a warning, never a failure.
     const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === 'committed');
     const quota = await checkQuotas(quotaTargets(committed), reporter);
+    // The CLI backup only backs up: say what the file asks for that is left to the next commands.
+    if (file && (file.copyTo.length || [...file.destinations, ...file.copyTo].some((l) => l.retention))) {
+      reporter.info(`backup ${result.id} was not copied or pruned: then run strongbox copy --config ${printable(file.path)} and strongbox prune --config ${printable(file.path)}`);
+    }
     if (o.json) {
       printJson({
         id: result.id,

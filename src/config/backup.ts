@@ -186,7 +186,7 @@ async function signingKeyFromFlagsOrFile(flags: BackupCommandSettings, file: Con
  * order of `BackupOptions.destinations`: `--to` values looked up by name or URL, else the
  * file's own list; undefined for a location the file does not describe.
  */
-export function destinationConfigs(flags: Pick<BackupCommandSettings, 'to'>, file: ConfigFile | undefined): (ConfigLocation | undefined)[] {
+function destinationConfigs(flags: Pick<BackupCommandSettings, 'to'>, file: ConfigFile | undefined): (ConfigLocation | undefined)[] {
   return given(flags.to) ? flags.to.map((v) => lookupLocation(v, file)) : (file?.destinations ?? []);
 }
 
