@@ -141,6 +141,8 @@ describe('strongbox backup --config', () => {
     // The quota (1KB) is a warning naming the location, never a failure.
     expect(json.quota).toEqual([{ location: local(), usedBytes: expect.any(Number), quotaBytes: 1000 }]);
     expect(json.quota[0]!.usedBytes).toBeGreaterThan(1000);
+    // The CLI backup only backs up: the file's tiers and retention are left to copy/prune.
+    expect(r.stderr).toContain(`backup ${firstId} was not copied or pruned: then run strongbox copy --config ${configFile} and strongbox prune --config ${configFile}`);
     expect(r.stderr).toMatch(new RegExp(`${local().replace(/[/.]/g, '\\$&')} is OVER its quota: it holds [\\d.]+ KiB of its 1000 B quota`));
 
     // Restored from the R2 store (its own keys): the scratch schema was left out, *.tmp too.
