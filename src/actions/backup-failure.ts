@@ -71,8 +71,16 @@ export async function writeBackupFailureSummary(err: unknown, exitCode: number, 
   await s.write();
 }
 
-/** The job summary's table of a backup's destinations: Destination | Status | Reason. */
-export function destinationRows(outcomes: DestinationOutcome[], secrets: string[]): ({ data: string; header: true } | string)[][] {
+/** How a destination or a copy-to tier ended: the backup's outcome there, and what retention removed. */
+export interface LocationOutcome extends DestinationOutcome {
+  /** Set for a copy-to tier (the backup copied there after it was committed at the destinations). */
+  tier?: 'copy-to';
+  /** Backup ids retention removed there; absent where retention did not run. */
+  pruned?: string[];
+}
+
+/** The job summary's table of a backup's destinations and tiers: Destination | Status | Reason | Pruned. */
+export function destinationRows(outcomes: LocationOutcome[], secrets: string[]): ({ data: string; header: true } | string)[][] {
   const clean = (text: string) =>
     escapeHtml(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join('***'), text)));
   return [
@@ -80,11 +88,13 @@ export function destinationRows(outcomes: DestinationOutcome[], secrets: string[
       { data: 'Destination', header: true },
       { data: 'Status', header: true },
       { data: 'Reason', header: true },
+      { data: 'Pruned', header: true },
     ],
     ...outcomes.map((o) => [
-      `<code>${clean(o.location)}</code>`,
-      o.status,
+      `<code>${clean(o.location)}</code>${o.tier ? ' (copy-to)' : ''}`,
+      o.tier && o.status === 'committed' ? 'copied' : o.status,
       o.status === 'failed' ? `${clean(o.error ?? '')}${o.hint ? `<br>${clean(o.hint)}` : ''}` : '',
+      o.pruned === undefined ? '' : o.pruned.length ? o.pruned.map((id) => `<code>${id}</code>`).join(' ') : 'none',
     ]),
   ];
 }

@@ -1,43 +1,41 @@
 import * as core from '@actions/core';
-import { backup } from '../core/backup.js';
-import { ExitCode, UsageError, VerificationError } from '../shared/errors.js';
+import { backup, type BackupResult } from '../core/backup.js';
+import { copy } from '../core/copy.js';
+import { ExitCode, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { logText } from '../shared/text.js';
-import type { DestinationOutcome } from '../core/backup.js';
 import { formatBytes } from '../shared/format.js';
-import { locationSecrets, maskLocation, originFromEnv, resolveBackup, resolveDbLockTimeout, resolveLock, resolvePolicy } from '../config/settings.js';
+import { backupLocations, quotaTargets, resolveBackupConfig, resolveCopyTiers } from '../config/backup.js';
+import { given } from '../config/env.js';
+import { loadConfigFile } from '../config/file.js';
+import { resolveRetentionPlan, type OpenedLocation, type RetentionPlanEntry } from '../config/locations.js';
 import type { LockSettings } from '../core/locking.js';
 import { prune } from '../core/prune.js';
-import type { RetentionPolicy } from '../core/retention.js';
+import { checkQuotas, type QuotaUsage } from '../core/quota.js';
 import { parseGroupBy, type GroupBy } from '../core/series.js';
 import { verify } from '../core/verify.js';
 import type { Destination } from '../destinations/types.js';
+import type { Reporter } from '../shared/reporter.js';
 import { forkPullRequestReason } from './fork.js';
-import { commaList, flag, list, optional, secret, signingKeyInput, storageInputs } from './inputs.js';
+import { getBackupInputs } from './backup-inputs.js';
 import { actionsReporter } from './reporter.js';
-import { destinationRows, writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
+import { destinationRows, writeBackupFailureSummary, type BackupRunState, type LocationOutcome } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
 import { beginActivity } from '../shared/cancel.js';
 
 export async function runBackupAction(): Promise<void> {
   const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
   await runAction(async () => {
+    // Every value masked in the log is also kept from the job summary, which the runner does not mask.
+    const reporter: Reporter = { ...actionsReporter, setSecret: (s) => (actionsReporter.setSecret(s), s && state.secrets.push(s), undefined) };
     // Secrets first: nothing may be logged before the runner knows to mask them.
-    const passphrase = secret('passphrase');
-    const signingKey = await signingKeyInput();
-    const recipients = commaList('recipient');
-    const postgres = list('postgres');
-    const mysql = list('mysql');
-    for (const url of postgres) maskLocation('postgres', url, actionsReporter);
-    for (const url of mysql) maskLocation('mysql', url, actionsReporter);
-    // A MySQL password may also come from the environment (MYSQL_PWD, when the URL holds none).
-    const mysqlPwd = mysql.length && process.env.MYSQL_PWD ? [process.env.MYSQL_PWD] : [];
-    for (const pw of mysqlPwd) actionsReporter.setSecret(pw);
-    state.secrets.push(...(passphrase ? [passphrase] : []), ...postgres.flatMap((u) => locationSecrets('postgres', u)), ...mysql.flatMap((u) => locationSecrets('mysql', u)), ...mysqlPwd);
+    const inputs = getBackupInputs(reporter);
+    state.secrets.push(...inputs.secrets);
+    const file = inputs.config !== undefined ? await loadConfigFile(inputs.config) : undefined;
+    const b = inputs.backup;
 
     // The runner sets every declared input, "" when not given, so an unset secret and an
-    // omitted input look the same: no key and no explicit `unencrypted: true` is refused.
-    const unencrypted = flag('unencrypted');
-    if (recipients.length === 0 && passphrase === undefined && !unencrypted) {
+    // omitted input look the same: no key anywhere and no explicit `unencrypted: true` is refused.
+    if (!given(b.recipients) && b.passphrase === undefined && !b.unencrypted && !file?.encryption) {
       const skip = forkPullRequestReason(process.env);
       if (skip) {
         core.warning(`Backup SKIPPED: ${skip}.`);
@@ -48,105 +46,63 @@ export async function runBackupAction(): Promise<void> {
       }
       throw new UsageError(
         'no encryption key: the recipient and passphrase inputs are both empty',
-        'an unset repository secret or variable expands to ""; set recipient to an age1… public key (or passphrase from a secret). No plaintext backup is made; set unencrypted: true only if you really want one.',
+        `an unset repository secret or variable expands to ""; set recipient to an age1… public key (or passphrase from a secret)${file ? `, or encryption: in ${file.path}` : ''}. No plaintext backup is made; set unencrypted: true only if you really want one.`,
       );
     }
-    const options = resolveBackup(
-      {
-        to: list('to'),
-        postgres,
-        mysql,
-        sqlite: list('sqlite'),
-        files: list('files'),
-        exclude: list('exclude'),
-        rowCounts: optional('row-counts'),
-        postgresOptions: {
-          schemas: list('schema'),
-          excludeSchemas: list('exclude-schema'),
-          tables: list('table'),
-          excludeTables: list('exclude-table'),
-          excludeTableData: list('exclude-table-data'),
-          rowSecurity: flag('row-security'),
-          pgBin: optional('pg-bin'),
-        },
-        recipients,
-        passphrase,
-        passphraseSource: 'input passphrase',
-        unencrypted,
-        deployedSha: optional('deployed-sha'),
-        deployedRef: optional('deployed-ref'),
-        labels: commaList('label'),
-        compression: optional('compression'),
-        level: optional('level'),
-        confirm: optional('confirm-upload'),
-        ...storageInputs(),
-      },
-      actionsReporter,
-      originFromEnv(process.env),
-    );
-    const policy = resolvePolicy({
-      keepLast: optional('keep-last'),
-      keepHourly: optional('keep-hourly'),
-      keepDaily: optional('keep-daily'),
-      keepWeekly: optional('keep-weekly'),
-      keepMonthly: optional('keep-monthly'),
-      keepYearly: optional('keep-yearly'),
-      keepWithin: optional('keep-within'),
-      keepLabels: commaList('keep-label'),
-    });
-    const groupBy = parseGroupBy(optional('group-by'), 'group-by');
-    const lock = resolveLock({ lockWait: optional('lock-wait') }, process.env);
+    // Everything checked before anything is written: a bad tier or keep-* input fails fast.
+    const options = await resolveBackupConfig(b, file, process.env, reporter);
+    const groupBy = parseGroupBy(inputs.groupBy ?? file?.groupBy, 'group-by');
+    const destinations = backupLocations(options, b, file);
+    const tiers = resolveCopyTiers(inputs.copyTo, file, b, options.destinations, reporter, process.env);
+    const plan = resolveRetentionPlan(file, { policy: inputs.retention, opened: [...destinations, ...tiers] });
     state.destinations = options.destinations;
     state.stage = 'the backup';
-    const result = await backup({ ...options, lock, init: flag('init'), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional('db-lock-timeout')) });
+    const result = await backup(options);
     state.committedId = result.id;
     state.outcomes = result.destinations;
-    // Each destination is its own repository: verify and retention run only where it committed.
-    const committedAt = options.destinations.filter((_, i) => result.destinations[i]?.status === 'committed');
-    const failed = result.destinations.filter((d) => d.status === 'failed');
-    // From here a cancellation stops verify or retention, never the backup: the line says it is safe.
-    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${committedAt.map((d) => d.display).join(', ')}`;
-    const after = beginActivity(`verify and retention after backup ${result.id}`, `${committed}; nothing was removed`);
+    // Each destination is its own repository: verify, copy and retention run only where it committed.
+    const committedAt = destinations.filter((_, i) => result.destinations[i]?.status === 'committed');
+    // From here a cancellation stops verify, copy or retention, never the backup: the line says it is safe.
+    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${committedAt.map((d) => d.destination.display).join(', ')}`;
+    const after = beginActivity(`verify, copy and retention after backup ${result.id}`, `${committed}; nothing was removed`);
     after.nested = (inner) => `${committed}; ${inner}`;
+    const outcomes: LocationOutcome[] = result.destinations.map((d) => ({ ...d }));
+    let quota: QuotaUsage[] = [];
     try {
       core.setOutput('backup-id', result.id);
       core.setOutput('size', String(result.storedBytes));
       core.setOutput('plaintext-size', String(result.plaintextBytes));
       core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
-      core.setOutput('destinations', JSON.stringify(result.destinations));
-      await writeSummary((s) => {
-        s.addHeading(result.status === 'partial' ? 'Strongbox backup: PARTIAL' : 'Strongbox backup', 2)
-          .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${committedAt.map((d) => `<code>${d.display}</code>`).join(', ')}`, true)
-          .addTable([
-            [
-              { data: 'Artifact', header: true },
-              { data: 'Source', header: true },
-              { data: 'Size', header: true },
-              { data: 'Stored', header: true },
-              { data: 'SHA-256 (stored)', header: true },
-            ],
-            ...result.manifest.artifacts.map((a) => [
-              a.name,
-              String(a.source.database ?? a.source.path ?? ''),
-              formatBytes(a.plaintext.size),
-              formatBytes(a.stored.size),
-              `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
-            ]),
-          ])
-          .addTable(destinationRows(result.destinations, state.secrets))
-          .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
-      });
-      state.stage = 'verifying the new backup and applying retention';
-      if (policy) await verifyThenPrune(committedAt, result.id, policy, groupBy, lock);
+      core.setOutput('destinations', JSON.stringify(outcomes));
+      state.stage = 'verifying the new backup';
+      await verifyAt(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
+      state.stage = 'copying the new backup to the copy-to tiers';
+      const holders = [...committedAt];
+      for (const tier of tiers) {
+        const outcome = await copyToTier(committedAt, tier.destination, result.id, options, reporter);
+        outcomes.push(outcome);
+        if (outcome.status === 'committed') holders.push(tier);
+      }
+      core.setOutput('copied', JSON.stringify(outcomes.filter((o) => o.tier && o.status === 'committed').map((o) => o.location)));
+      core.setOutput('destinations', JSON.stringify(outcomes));
+      state.stage = 'applying retention';
+      const pruned = await pruneEach(plan, holders, outcomes, groupBy, options.lock, reporter);
+      core.setOutput('pruned', JSON.stringify(pruned));
+      core.setOutput('destinations', JSON.stringify(outcomes));
+      state.stage = 'measuring the quotas';
+      quota = await checkQuotas(quotaTargets(holders), reporter);
     } finally {
       after.end();
     }
+    const failed = outcomes.filter((d) => d.status === 'failed');
+    await writeSummary((s) => summarize(s, result, outcomes, quota, !!options.signingKey, state.secrets));
     // Last, so a failed prune after a committed backup is reported as the failure it is.
-    if (result.status === 'partial') {
-      for (const d of failed) core.warning(logText(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `\n${d.hint}` : ''}`));
+    if (failed.length) {
+      for (const d of failed) core.warning(logText(`backup ${result.id} was NOT ${d.tier ? 'copied to' : 'committed at'} ${d.location}: ${d.error}${d.hint ? `\n${d.hint}` : ''}`));
       core.setOutput('status', 'partial');
       core.setOutput('exit-code', String(ExitCode.partial));
-      core.setFailed(logText(`backup ${result.id} is committed at ${committedAt.map((d) => d.display).join(', ')} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join('; ')}`));
+      const held = outcomes.filter((d) => d.status === 'committed').map((d) => d.location);
+      core.setFailed(logText(`backup ${result.id} is committed at ${held.join(', ')} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join('; ')}`));
       return;
     }
     core.setOutput('status', 'success');
@@ -155,19 +111,78 @@ export async function runBackupAction(): Promise<void> {
 }
 
 /**
- * Retention runs only after the new backup is verified at every destination it was committed
- * to (a failed backup throws before reaching here; a destination where it failed is left
- * alone), so a broken run can never prune away the older good backups.
+ * The new backup is verified at every destination it was committed to before anything is
+ * copied or pruned (a destination where it failed is left alone), so a broken run can never
+ * prune away the older good backups.
  */
-async function verifyThenPrune(destinations: Destination[], id: string, policy: RetentionPolicy, groupBy: GroupBy, lock: LockSettings): Promise<void> {
-  const pruned: string[] = [];
+async function verifyAt(destinations: Destination[], id: string, lock: LockSettings | undefined, reporter: Reporter): Promise<void> {
   for (const dest of destinations) {
-    const check = await verify({ destination: dest, selector: id, deep: false, reporter: actionsReporter, lock });
-    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; retention was not applied`);
-    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter: actionsReporter, lock });
-    pruned.push(...r.removed.map((x) => x.id), ...r.incompleteRemoved);
+    const check = await verify({ destination: dest, selector: id, deep: false, reporter, lock });
+    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; nothing was copied and retention was not applied`);
+  }
+}
+
+/**
+ * Copies the new backup to one tier, from a committed destination (a local one when there
+ * is one: no download), then verifies it there. A tier that fails is that tier's outcome,
+ * never the run's end: the backup is safe at its destinations, and the run is partial.
+ */
+async function copyToTier(committed: OpenedLocation[], tier: Destination, id: string, options: { confirm?: 'hash' | 'size'; init?: boolean; lock?: LockSettings }, reporter: Reporter): Promise<LocationOutcome> {
+  const source = (committed.find((d) => d.destination.localPath) ?? committed[0]!).destination;
+  const failed = (error: string, hint?: string, exitCode?: number): LocationOutcome => ({ location: tier.display, status: 'failed', error, ...(hint ? { hint } : {}), ...(exitCode ? { exitCode } : {}), tier: 'copy-to' });
+  try {
+    const r = await copy({ source, destination: tier, selectors: [id], all: false, labels: [], confirm: options.confirm, init: options.init, reporter, lock: options.lock });
+    const bad = r.backups.find((x) => x.status === 'failed');
+    if (bad) return failed(bad.error ?? 'not copied', bad.hint, r.exitCode || undefined);
+    const check = await verify({ destination: tier, selector: id, deep: false, reporter, lock: options.lock });
+    if (!check.ok) return failed(`copied, but the copy failed verification: ${check.problems.map((p) => p.problem).join('; ')}`, `strongbox verify --from ${tier.location ?? tier.display} --backup ${id}`, ExitCode.verifyFailed);
+    reporter.info(`backup ${id} copied from ${source.display} to ${tier.display} and verified there`);
+    return { location: tier.display, status: 'committed', tier: 'copy-to' };
+  } catch (err) {
+    return failed(errorMessage(err), err instanceof StrongboxError ? err.hint : undefined, err instanceof StrongboxError ? err.exitCode : undefined);
+  }
+}
+
+/** Each location that holds the new backup, pruned with its own policy (the keep-* inputs', else its `retention:`). */
+async function pruneEach(plan: RetentionPlanEntry[], holders: OpenedLocation[], outcomes: LocationOutcome[], groupBy: GroupBy, lock: LockSettings | undefined, reporter: Reporter): Promise<string[]> {
+  const all: string[] = [];
+  for (const entry of plan) {
+    if (!holders.some((h) => h.destination === entry.destination)) continue;
+    const dest = entry.destination;
+    const r = await prune({ destination: dest, policy: entry.policy, groupBy, dryRun: false, reporter, lock });
+    const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
+    all.push(...removed);
+    const outcome = outcomes.find((o) => o.location === dest.display);
+    if (outcome) outcome.pruned = removed;
     if (r.retained.length) core.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(', ')}`);
   }
-  core.setOutput('pruned', JSON.stringify([...new Set(pruned)]));
-  await writeSummary((s) => s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true));
+  return [...new Set(all)];
+}
+
+function summarize(s: typeof core.summary, result: BackupResult, outcomes: LocationOutcome[], quota: QuotaUsage[], signed: boolean, secrets: string[]): void {
+  const held = outcomes.filter((d) => d.status === 'committed');
+  const partial = outcomes.some((d) => d.status === 'failed');
+  const pruned = [...new Set(outcomes.flatMap((o) => o.pruned ?? []))];
+  s.addHeading(partial ? 'Strongbox backup: PARTIAL' : 'Strongbox backup', 2)
+    .addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(', ')}` : ''} → ${held.map((d) => `<code>${d.location}</code>`).join(', ')}`, true)
+    .addTable([
+      [
+        { data: 'Artifact', header: true },
+        { data: 'Source', header: true },
+        { data: 'Size', header: true },
+        { data: 'Stored', header: true },
+        { data: 'SHA-256 (stored)', header: true },
+      ],
+      ...result.manifest.artifacts.map((a) => [
+        a.name,
+        String(a.source.database ?? a.source.path ?? ''),
+        formatBytes(a.plaintext.size),
+        formatBytes(a.stored.size),
+        `<code>${a.stored.sha256.slice(0, 16)}…</code>`,
+      ]),
+    ])
+    .addTable(destinationRows(outcomes, secrets))
+    .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
+  if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true);
+  if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round((q.usedBytes / q.quotaBytes) * 100)}%)${q.usedBytes > q.quotaBytes ? ' OVER' : q.usedBytes >= 0.8 * q.quotaBytes ? ' nearly full' : ''}`).join('; ')}.`, true);
 }

@@ -18,26 +18,16 @@ import { verify } from '../core/verify.js';
 import { verifyAcross } from '../core/verify-across.js';
 import { copy, type CopyResult } from '../core/copy.js';
 import { printable } from '../shared/text.js';
-import {
-  originFromEnv,
-  passphraseFromEnv,
-  resolveBackup,
-  maskLocation,
-  resolveLock,
-  resolveSigningKey,
-  resolveDbLockTimeout,
-  urlsFromEnv,
-  warnPasswordInArgv,
-  type StorageSettings,
-} from '../config/settings.js';
+import type { StorageSettings } from '../config/settings.js';
 import { formatBytes } from '../shared/format.js';
 import { describeConfig, formatDescription } from '../config/describe.js';
-import { parseMetaFlags } from '../config/env.js';
 import { ConfigFileError, loadConfigFile, type ConfigFile } from '../config/file.js';
 import { resolveInitConfig } from '../config/locations.js';
 import { resolveListConfig, resolveRestoreConfig, resolveRollbackConfig, resolveVerifyConfig, type TargetSettings } from '../config/read.js';
 import { resolvePruneConfig, type PruneConfig } from '../config/prune.js';
 import { resolveCopyConfig } from '../config/copy.js';
+import { backupLocations, quotaTargets, resolveBackupConfig, type BackupCommandSettings } from '../config/backup.js';
+import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 
 export interface CliContext {
@@ -118,14 +108,6 @@ function describeLocation(dest: Destination): string {
 function releaseJson(origin: Origin) {
   const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
   return { gitSha, gitRef, backupRunSha, backupRunRef };
-}
-
-/** `--<kind> URL` and `--<kind>-env NAME` of a backup, masked; warns about passwords in argv. */
-function sourceUrls(kind: 'postgres' | 'mysql', given: string[], envNames: string[], env: NodeJS.ProcessEnv, reporter: ConsoleReporter): string[] {
-  const urls = [...given, ...urlsFromEnv(envNames, env, `--${kind}-env`)];
-  for (const url of urls) maskLocation(kind, url, reporter);
-  for (const url of given) warnPasswordInArgv(url, `--${kind}`, `--${kind}-env`, reporter, kind);
-  return urls;
 }
 
 const CONFIG_HELP = 'read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)';
@@ -266,8 +248,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   commonOptions(
     program
       .command('backup')
-      .description('back up PostgreSQL databases and file trees to one or more destinations')
-      .option('--to <dest>', 'destination: a path, file://PATH or s3://bucket/prefix (repeatable)', collect, [])
+      .description('back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE')
+      .option('--config <file>', 'a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file\'s list)')
+      .option('--to <dest>', 'destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file\'s destinations)', collect, [])
       .option('--postgres <url>', 'PostgreSQL database URL to dump (repeatable)', collect, [])
       .option('--postgres-env <name>', 'environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)', collect, [])
       .option('--mysql <url>', 'MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)', collect, [])
@@ -280,67 +263,76 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
       .option('--sign-key <file>', 'sign the manifest with this SSH signing key (strongbox keygen --signing)')
       .option('--init', 'create the repository first if the destination holds none (as `strongbox init` does)')
-      .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable)', collect, [])
-      .option('--meta <key=value>', 'record this in the manifest, e.g. --meta release=v1.4.2 (repeatable)', collect, [])
-      .addOption(new Option('--compression <alg>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
+      .option('--label <label>', 'label to find the backup by, e.g. pre-release (repeatable; replaces the file\'s labels)', collect, [])
+      .option('--meta <key=value>', 'record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file\'s metadata)', collect, [])
+      .addOption(new Option('--compression <alg>', 'compression (default: zstd)').choices(['zstd', 'gzip', 'none']))
       .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
       .option('--deployed-sha <sha>', 'git sha of the release running against this data (what a rollback to this backup redeploys)')
       .option('--deployed-ref <ref>', 'git ref of that release, e.g. refs/tags/v1.4.1')
-      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long', '5m')
+      .option('--db-lock-timeout <duration>', 'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)')
       .option('--schema <pattern>', 'PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)', collect, [])
       .option('--exclude-schema <pattern>', 'PostgreSQL: leave out schemas matching this pattern (repeatable)', collect, [])
       .option('--table <pattern>', 'PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)', collect, [])
       .option('--exclude-table <pattern>', 'PostgreSQL: leave out tables matching this pattern (repeatable)', collect, [])
       .option('--exclude-table-data <pattern>', "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, [])
       .option('--row-security', "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows")
-      .addOption(new Option('--row-counts <mode>', "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none").choices(['exact', 'estimate', 'none']).default('exact'))
+      .addOption(new Option('--row-counts <mode>', "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(['exact', 'estimate', 'none']))
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
-      .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size').choices(['hash', 'size']).default('hash'))
+      .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size (default: hash)').choices(['hash', 'size']))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const postgres = sourceUrls('postgres', o.postgres, o.postgresEnv, env, reporter);
-    const mysql = sourceUrls('mysql', o.mysql, o.mysqlEnv, env, reporter);
-    const settings = resolveBackup(
-      {
-        to: o.to,
-        postgres,
-        mysql,
-        sqlite: o.sqlite,
-        files: o.files,
-        exclude: o.exclude,
-        rowCounts: o.rowCounts,
-        postgresOptions: {
-          schemas: o.schema,
-          excludeSchemas: o.excludeSchema,
-          tables: o.table,
-          excludeTables: o.excludeTable,
-          excludeTableData: o.excludeTableData,
-          rowSecurity: !!o.rowSecurity,
-          pgBin: o.pgBin,
-        },
-        recipients: o.recipient,
-        ...passphraseFromEnv(o.passphraseEnv, env),
-        unencrypted: !!o.unencrypted,
-        labels: o.label,
-        metadata: parseMetaFlags(o.meta),
-        compression: o.compression,
-        level: o.level,
-        confirm: o.confirmUpload,
-        deployedSha: o.deployedSha,
-        deployedRef: o.deployedRef,
-        ...storage(o),
-        env,
+    const file = o.config !== undefined ? await loadConfigFile(o.config) : undefined;
+    const flags: BackupCommandSettings = {
+      to: o.to,
+      postgres: o.postgres,
+      postgresEnv: o.postgresEnv,
+      mysql: o.mysql,
+      mysqlEnv: o.mysqlEnv,
+      sqlite: o.sqlite,
+      files: o.files,
+      exclude: o.exclude,
+      rowCounts: o.rowCounts,
+      postgresOptions: {
+        schemas: o.schema,
+        excludeSchemas: o.excludeSchema,
+        tables: o.table,
+        excludeTables: o.excludeTable,
+        excludeTableData: o.excludeTableData,
+        rowSecurity: !!o.rowSecurity,
+        pgBin: o.pgBin,
       },
-      reporter,
-      originFromEnv(env),
-    );
-    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
-    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey, dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout) });
+      recipients: o.recipient,
+      passphraseEnv: o.passphraseEnv,
+      unencrypted: !!o.unencrypted,
+      signKeyFile: o.signKey,
+      labels: o.label,
+      meta: o.meta,
+      compression: o.compression,
+      level: o.level,
+      confirm: o.confirmUpload,
+      deployedSha: o.deployedSha,
+      deployedRef: o.deployedRef,
+      init: !!o.init,
+      lockWait: o.lockWait,
+      lockStale: o.lockStale,
+      dbLockTimeout: o.dbLockTimeout,
+      argv: true,
+      ...storage(o),
+    };
+    const options = await resolveBackupConfig(flags, file, env, reporter);
+    const result = await backup(options);
     // Committed at some destinations, failed at others: each failure said, and exit 8.
     for (const d of result.destinations) {
       if (d.status === 'failed') reporter.warning(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `\n  ${d.hint}` : ''}`);
     }
     if (result.status === 'partial') ctx.exitCode = ExitCode.partial;
+    // Only where this backup committed: a warning, never a failure.
+    const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === 'committed');
+    const quota = await checkQuotas(quotaTargets(committed), reporter);
+    // The CLI backup only backs up: say what the file asks for that is left to the next commands.
+    if (file && (file.copyTo.length || [...file.destinations, ...file.copyTo].some((l) => l.retention))) {
+      reporter.info(`backup ${result.id} was not copied or pruned: then run strongbox copy --config ${printable(file.path)} and strongbox prune --config ${printable(file.path)}`);
+    }
     if (o.json) {
       printJson({
         id: result.id,
@@ -350,8 +342,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         plaintextBytes: result.plaintextBytes,
         storedBytes: result.storedBytes,
         durationSeconds: result.durationSeconds,
-        signedBy: signingKey ? fingerprint(signingKey.publicKey.raw) : null,
+        signedBy: options.signingKey ? fingerprint(options.signingKey.publicKey.raw) : null,
         artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 })),
+        quota,
       });
     } else process.stdout.write(`${result.id}\n`);
   });

@@ -3,10 +3,13 @@ import type { Origin } from '../core/types.js';
 import type { Reporter } from '../shared/reporter.js';
 import type { SourceOptions } from '../sources/adapter.js';
 import { given, parseMetaFlags, secretFromEnv } from './env.js';
-import type { ConfigFile, ConfigSource } from './file.js';
-import { lookupLocation } from './locations.js';
+import type { ConfigFile, ConfigLocation, ConfigSource } from './file.js';
+import type { Destination } from '../destinations/types.js';
+import { UsageError } from '../shared/errors.js';
+import { lookupLocation, type OpenedLocation } from './locations.js';
 import {
   maskLocation,
+  openDestinations,
   originFromEnv,
   passphraseFromEnv,
   resolveBackup,
@@ -176,4 +179,43 @@ async function signingKeyFromFlagsOrFile(flags: BackupCommandSettings, file: Con
     return resolveSigningKey({ signingKey: text, source: `$${s.keyEnv} (signing.key-env)` }, reporter);
   }
   return resolveSigningKey({ signKeyFile: s.keyFile }, reporter);
+}
+
+/**
+ * The file's entry (name, retention, quota) of each destination the backup writes, in the
+ * order of `BackupOptions.destinations`: `--to` values looked up by name or URL, else the
+ * file's own list; undefined for a location the file does not describe.
+ */
+function destinationConfigs(flags: Pick<BackupCommandSettings, 'to'>, file: ConfigFile | undefined): (ConfigLocation | undefined)[] {
+  return given(flags.to) ? flags.to.map((v) => lookupLocation(v, file)) : (file?.destinations ?? []);
+}
+
+/** The backup's destinations paired with their entries in the file (for retention and quota). */
+export function backupLocations(options: Pick<BackupOptions, 'destinations'>, flags: Pick<BackupCommandSettings, 'to'>, file: ConfigFile | undefined): OpenedLocation[] {
+  const configs = destinationConfigs(flags, file);
+  return options.destinations.map((destination, i) => ({ destination, config: configs[i] }));
+}
+
+/**
+ * The copy-to tiers of a backup: the given locations (names of the file's locations allowed),
+ * else the file's `copy-to:` list; none is fine (nothing to copy). Opened and masked now, so
+ * a typo fails before the backup runs; a tier that is also a destination is refused.
+ */
+export function resolveCopyTiers(values: string[] | undefined, file: ConfigFile | undefined, storage: StorageSettings, destinations: Destination[], reporter: Reporter, env: NodeJS.ProcessEnv, input = 'copy-to'): OpenedLocation[] {
+  const list = given(values)
+    ? values.map((v) => ({ value: lookupLocation(v, file)?.url ?? v, config: lookupLocation(v, file) }))
+    : (file?.copyTo ?? []).map((config) => ({ value: config.url, config }));
+  if (!list.length) return [];
+  const tiers = openDestinations(list.map((l) => l.value), storage, input, reporter, env);
+  for (const t of tiers) {
+    if (destinations.some((d) => d.display === t.display)) {
+      throw new UsageError(`${input} names ${t.display}, which is also a destination of the backup`, 'a tier is a second place the backup is copied to; list each location once, as a destination or as a tier');
+    }
+  }
+  return tiers.map((destination, i) => ({ destination, config: list[i]!.config }));
+}
+
+/** The locations (of those given) that have a `quota:` in the file, as checkQuotas takes them. */
+export function quotaTargets(locations: OpenedLocation[]): { destination: Destination; quotaBytes: number }[] {
+  return locations.flatMap((l) => (l.config?.quota ? [{ destination: l.destination, quotaBytes: l.config.quota.bytes }] : []));
 }

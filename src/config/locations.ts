@@ -65,6 +65,8 @@ export interface RetentionPlanSettings {
   env?: NodeJS.ProcessEnv;
   /** Which of the file's lists, when no location is named: destinations, copy-to, or both (default). */
   include?: 'destinations' | 'copy-to' | 'all';
+  /** Locations already opened by the command (a backup's destinations and tiers): planned as they are, nothing opened again. */
+  opened?: OpenedLocation[];
 }
 
 export interface RetentionPlanEntry {
@@ -87,7 +89,7 @@ export function resolveRetentionPlan(file: ConfigFile | undefined, s: RetentionP
   // Only the file's locations that will be pruned are opened: one without a policy may name credentials this job lacks.
   const pruned = flagPolicy ? list : list.filter((l) => l.retention);
   const open = (values: string[] | undefined, fileList: ConfigLocation[]) => openLocations(values, fileList, s.storage ?? {}, '--from', file, s.reporter, s.env);
-  const opened = s.locations?.length ? open(s.locations, []) : pruned.length ? open(undefined, pruned) : [];
+  const opened = s.opened ?? (s.locations?.length ? open(s.locations, []) : pruned.length ? open(undefined, pruned) : []);
   const plan: RetentionPlanEntry[] = [];
   for (const { destination, config } of opened) {
     if (flagPolicy) plan.push({ destination, policy: flagPolicy, from: 'flags', config });

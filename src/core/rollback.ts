@@ -4,7 +4,7 @@ import { identityToRecipient, type DecryptOptions, type EncryptOptions } from '.
 import type { SshPrivateKey, SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { sourceAdapter, sourceAdapters } from '../sources/index.js';
+import { sourceAdapters } from '../sources/index.js';
 import { backup, type SourceSpec } from './backup.js';
 import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { withLocks, type LockSettings } from './locking.js';
@@ -17,7 +17,6 @@ import { verify } from './verify.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import { describeRelease, releaseOf, type BackupRelease } from './release.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
-import { printable } from '../shared/text.js';
 
 export const SAFETY_LABEL = 'pre-rollback';
 

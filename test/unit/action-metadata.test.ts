@@ -103,7 +103,9 @@ function addBundleReads(src: string, reads: Reads, seen = new Set<string>()): vo
 
 /** Every input name src/actions/<name>.ts reads, directly or through a bundle helper. */
 function actionReads(name: string): Reads {
-  const src = read(`src/actions/${name}.ts`);
+  // An action's typed inputs may be read by its own `<name>-inputs.ts` (getBackupInputs()).
+  const own = `src/actions/${name}-inputs.ts`;
+  const src = read(`src/actions/${name}.ts`) + (existsSync(join(ROOT, own)) ? read(own) : '');
   const reads = inputReads(src);
   addBundleReads(src, reads);
   return reads;

@@ -185,7 +185,7 @@ describe('backup action: a failure is reported fully (job summary and outputs)',
     const id = o['backup-id']!;
     expect(backups(repo)).toEqual([id]);
     const summary = r.summary();
-    expect(summary).toContain('verifying the new backup and applying retention, exit code 2');
+    expect(summary).toContain('applying retention, exit code 2');
     expect(summary).toContain('--keep-label nightyl matches no backup');
     expect(summary).toMatch(/Hint:<\/strong> no backup in this repository has a label/);
     expect(summary).toContain(`The backup itself, <code>${id}</code>, was committed before the failure.`);
@@ -259,11 +259,11 @@ describe('backup action: a cancelled job is reported fully', () => {
     expect(process.exitCode).toBe(130);
     expect(o.status).toBe('failure');
     expect(o['exit-code']).toBe('130');
-    const line = `cancelled by SIGINT: verify and retention after backup ${id} stopped, backup ${id} had been committed at ${startedAt} to ${repo}; nothing was`;
+    const line = `cancelled by SIGINT: verify, copy and retention after backup ${id} stopped, backup ${id} had been committed at ${startedAt} to ${repo}; nothing was`;
     expect(log.join('').split('\n').filter((l) => l.startsWith('::error::'))).toEqual([expect.stringContaining(`::error::${line}`)]);
     const summary = r.summary();
     expect(summary).toContain('Strongbox backup: FAILED');
-    expect(summary).toContain(`(verifying the new backup and applying retention, exit code 130): ${line}`);
+    expect(summary).toContain(`(verifying the new backup, exit code 130): ${line}`);
     expect(summary).toContain(`The backup itself, <code>${id}</code>, was committed before the failure.`);
     expect(summary).toContain(`this run's backup ${id} is committed there`);
     // Nothing was pruned: the earlier backup is still there.

@@ -1,4 +1,4 @@
-import { constants as fsConstants, fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, opendir, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';

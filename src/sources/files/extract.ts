@@ -1,7 +1,7 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Unpack, type ReadEntry } from 'tar';
 import { RefusedError, StrongboxError, errorMessage } from '../../shared/errors.js';

@@ -5,7 +5,7 @@ import type { Reporter } from '../../shared/reporter.js';
 import { cancelSignal } from '../../shared/cancel.js';
 import type { RestoreArtifact, TargetContext } from '../adapter.js';
 import { describe, ident, maskerFor, query, runScriptFile, spawnClient, sqlString, type Client } from './client.js';
-import { countDifferences, countMismatch, countRows, readSchema, type SchemaInfo } from './counts.js';
+import { countDifferences, countMismatch, countRows, readSchema } from './counts.js';
 import { COMPLETION_MARKER } from './dump.js';
 import { DumpScanner } from './dump-scanner.js';
 import { programCount, readPrograms } from './programs.js';
