@@ -1,10 +1,16 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
-  prune
-} from "./chunks/chunk-I4WSRJ2U.js";
+  backupLocations,
+  checkQuotas,
+  copy,
+  prune,
+  quotaTargets,
+  resolveBackupConfig,
+  resolveCopyTiers
+} from "./chunks/chunk-W24PRDZD.js";
 import {
   verify
-} from "./chunks/chunk-QPEQ4LHB.js";
+} from "./chunks/chunk-KNHL22D3.js";
 import {
   actionsReporter,
   commaList,
@@ -13,14 +19,16 @@ import {
   optional,
   runAction,
   secret,
+  setFailed,
   setOutput,
-  signingKeyInput,
   storageInputs,
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-4SDCD446.js";
+} from "./chunks/chunk-BIAFBRFE.js";
 import {
+  AllDestinationsFailedError,
+  ExitCode,
   StrongboxError,
   UsageError,
   VerificationError,
@@ -29,17 +37,15 @@ import {
   errorMessage,
   exitSoonIfCancelled,
   formatBytes,
+  given,
   listBackups,
-  locationSecrets,
+  loadConfigFile,
+  logText,
   maskLocation,
-  originFromEnv,
   parseGroupBy,
   printable,
-  resolveBackup,
-  resolveDbLockTimeout,
-  resolveLock,
-  resolvePolicy
-} from "./chunks/chunk-DAVZWY5Q.js";
+  resolveRetentionPlan
+} from "./chunks/chunk-LJU3Y3JX.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -61,6 +67,70 @@ function forkPullRequestReason(env) {
   return void 0;
 }
 
+// src/actions/backup-inputs.ts
+function getBackupInputs(reporter, env = process.env) {
+  const passphrase = secret("passphrase");
+  const signingKey = secret("signing-key");
+  const postgres = list("postgres");
+  const mysql = list("mysql");
+  for (const url of postgres) maskLocation("postgres", url, reporter);
+  for (const url of mysql) maskLocation("mysql", url, reporter);
+  const mysqlPwd = mysql.length && env.MYSQL_PWD ? env.MYSQL_PWD : void 0;
+  if (mysqlPwd) reporter.setSecret(mysqlPwd);
+  const rowSecurity = flag("row-security");
+  return {
+    config: optional("config"),
+    backup: {
+      to: list("to"),
+      postgres,
+      mysql,
+      sqlite: list("sqlite"),
+      files: list("files"),
+      exclude: list("exclude"),
+      rowCounts: optional("row-counts"),
+      postgresOptions: {
+        schemas: list("schema"),
+        excludeSchemas: list("exclude-schema"),
+        tables: list("table"),
+        excludeTables: list("exclude-table"),
+        excludeTableData: list("exclude-table-data"),
+        ...rowSecurity ? { rowSecurity } : {},
+        pgBin: optional("pg-bin")
+      },
+      recipients: commaList("recipient"),
+      passphrase,
+      passphraseSource: passphrase !== void 0 ? "input passphrase" : void 0,
+      unencrypted: flag("unencrypted") || void 0,
+      signingKey,
+      signingKeySource: signingKey !== void 0 ? "input signing-key" : void 0,
+      labels: commaList("label"),
+      meta: list("meta"),
+      compression: optional("compression"),
+      level: optional("level"),
+      confirm: optional("confirm-upload"),
+      deployedSha: optional("deployed-sha"),
+      deployedRef: optional("deployed-ref"),
+      init: flag("init") || void 0,
+      lockWait: optional("lock-wait"),
+      dbLockTimeout: optional("db-lock-timeout"),
+      ...storageInputs()
+    },
+    copyTo: list("copy-to"),
+    retention: {
+      keepLast: optional("keep-last"),
+      keepHourly: optional("keep-hourly"),
+      keepDaily: optional("keep-daily"),
+      keepWeekly: optional("keep-weekly"),
+      keepMonthly: optional("keep-monthly"),
+      keepYearly: optional("keep-yearly"),
+      keepWithin: optional("keep-within"),
+      keepLabels: commaList("keep-label")
+    },
+    groupBy: optional("group-by"),
+    secrets: [passphrase, signingKey, mysqlPwd].filter((s) => !!s)
+  };
+}
+
 // src/actions/backup-failure.ts
 var SILENT = { debug: () => {
 }, info: () => {
@@ -74,8 +144,16 @@ async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
   const timeoutMs = budgetMs === void 0 ? READ_TIMEOUT_MS : Math.max(100, (budgetMs - 300) / Math.max(1, state.destinations.length));
   const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtml(printable(line))).join("<br>");
   const hint = err instanceof StrongboxError ? err.hint : void 0;
+  const outcomes = err instanceof AllDestinationsFailedError ? err.outcomes : state.outcomes;
+  if (err instanceof AllDestinationsFailedError) setOutput("destinations", JSON.stringify(err.outcomes));
+  const reasonOf = (dest) => outcomes?.find((o) => o.location === dest.display);
   const rows = [];
-  for (const dest of state.destinations) rows.push([`<code>${scrub(dest.display)}</code>`, scrub(await holds(dest, state, timeoutMs))]);
+  for (const dest of state.destinations) {
+    const o = reasonOf(dest);
+    const row = [`<code>${scrub(dest.display)}</code>`, scrub(await holds(dest, state, timeoutMs))];
+    if (outcomes) row.push(o?.status === "failed" ? scrub(`failed: ${o.error}${o.hint ? ` (${o.hint})` : ""}`) : "committed");
+    rows.push(row);
+  }
   const s = summary.emptyBuffer();
   s.addHeading("Strongbox backup: FAILED", 2).addRaw(`<p><strong>What failed</strong> (${scrub(state.stage)}, exit code ${exitCode}): ${scrub(errorMessage(err))}</p>`, true);
   if (hint) s.addRaw(`<p><strong>Hint:</strong> ${scrub(hint)}</p>`, true);
@@ -84,12 +162,30 @@ async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
     s.addTable([
       [
         { data: "Destination", header: true },
-        { data: "What it holds now", header: true }
+        { data: "What it holds now", header: true },
+        ...outcomes ? [{ data: "This run", header: true }] : []
       ],
       ...rows
     ]);
   } else s.addRaw("<p>No destination was opened: the inputs were refused before anything was written.</p>", true);
   await s.write();
+}
+function destinationRows(outcomes, secrets) {
+  const clean = (text) => escapeHtml(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join("***"), text)));
+  return [
+    [
+      { data: "Destination", header: true },
+      { data: "Status", header: true },
+      { data: "Reason", header: true },
+      { data: "Pruned", header: true }
+    ],
+    ...outcomes.map((o) => [
+      `<code>${clean(o.location)}</code>${o.tier ? " (copy-to)" : ""}`,
+      o.tier && o.status === "committed" ? "copied" : o.status,
+      o.status === "failed" ? `${clean(o.error ?? "")}${o.hint ? `<br>${clean(o.hint)}` : ""}` : "",
+      o.pruned === void 0 ? "" : o.pruned.length ? o.pruned.map((id) => `<code>${id}</code>`).join(" ") : "none"
+    ])
+  ];
 }
 async function holds(dest, state, timeoutMs) {
   let timer;
@@ -110,7 +206,8 @@ async function holds(dest, state, timeoutMs) {
     return `nothing of this run was committed; ${newestText}`;
   } catch (e) {
     const why = `could not be read now (${errorMessage(e)})`;
-    return state.committedId ? `this run's backup ${state.committedId} was committed there; ${why}` : `${why}; check with strongbox list before relying on it`;
+    const committedHere = state.committedId && state.outcomes?.find((o) => o.location === dest.display)?.status !== "failed";
+    return committedHere ? `this run's backup ${state.committedId} was committed there; ${why}` : `${why}; check with strongbox list before relying on it`;
   } finally {
     if (timer) clearTimeout(timer);
   }
@@ -123,18 +220,12 @@ function escapeHtml(text) {
 async function runBackupAction() {
   const state = { started: /* @__PURE__ */ new Date(), runId: process.env.GITHUB_RUN_ID, stage: "reading the inputs", destinations: [], secrets: [] };
   await runAction(async () => {
-    const passphrase = secret("passphrase");
-    const signingKey = await signingKeyInput();
-    const recipients = commaList("recipient");
-    const postgres = list("postgres");
-    const mysql = list("mysql");
-    for (const url of postgres) maskLocation("postgres", url, actionsReporter);
-    for (const url of mysql) maskLocation("mysql", url, actionsReporter);
-    const mysqlPwd = mysql.length && process.env.MYSQL_PWD ? [process.env.MYSQL_PWD] : [];
-    for (const pw of mysqlPwd) actionsReporter.setSecret(pw);
-    state.secrets.push(...passphrase ? [passphrase] : [], ...postgres.flatMap((u) => locationSecrets("postgres", u)), ...mysql.flatMap((u) => locationSecrets("mysql", u)), ...mysqlPwd);
-    const unencrypted = flag("unencrypted");
-    if (recipients.length === 0 && passphrase === void 0 && !unencrypted) {
+    const reporter = { ...actionsReporter, setSecret: (s) => (actionsReporter.setSecret(s), s && state.secrets.push(s), void 0) };
+    const inputs = getBackupInputs(reporter);
+    state.secrets.push(...inputs.secrets);
+    const file = inputs.config !== void 0 ? await loadConfigFile(inputs.config) : void 0;
+    const b = inputs.backup;
+    if (!given(b.recipients) && b.passphrase === void 0 && !b.unencrypted && !file?.encryption) {
       const skip = forkPullRequestReason(process.env);
       if (skip) {
         warning(`Backup SKIPPED: ${skip}.`);
@@ -145,104 +236,123 @@ async function runBackupAction() {
       }
       throw new UsageError(
         "no encryption key: the recipient and passphrase inputs are both empty",
-        'an unset repository secret or variable expands to ""; set recipient to an age1\u2026 public key (or passphrase from a secret). No plaintext backup is made; set unencrypted: true only if you really want one.'
+        `an unset repository secret or variable expands to ""; set recipient to an age1\u2026 public key (or passphrase from a secret)${file ? `, or encryption: in ${file.path}` : ""}. No plaintext backup is made; set unencrypted: true only if you really want one.`
       );
     }
-    const options = resolveBackup(
-      {
-        to: list("to"),
-        postgres,
-        mysql,
-        sqlite: list("sqlite"),
-        files: list("files"),
-        exclude: list("exclude"),
-        rowCounts: optional("row-counts"),
-        postgresOptions: {
-          schemas: list("schema"),
-          excludeSchemas: list("exclude-schema"),
-          tables: list("table"),
-          excludeTables: list("exclude-table"),
-          excludeTableData: list("exclude-table-data"),
-          rowSecurity: flag("row-security"),
-          pgBin: optional("pg-bin")
-        },
-        recipients,
-        passphrase,
-        passphraseSource: "input passphrase",
-        unencrypted,
-        deployedSha: optional("deployed-sha"),
-        deployedRef: optional("deployed-ref"),
-        labels: commaList("label"),
-        compression: optional("compression"),
-        level: optional("level"),
-        confirm: optional("confirm-upload"),
-        ...storageInputs()
-      },
-      actionsReporter,
-      originFromEnv(process.env)
-    );
-    const policy = resolvePolicy({
-      keepLast: optional("keep-last"),
-      keepHourly: optional("keep-hourly"),
-      keepDaily: optional("keep-daily"),
-      keepWeekly: optional("keep-weekly"),
-      keepMonthly: optional("keep-monthly"),
-      keepYearly: optional("keep-yearly"),
-      keepWithin: optional("keep-within"),
-      keepLabels: commaList("keep-label")
-    });
-    const groupBy = parseGroupBy(optional("group-by"), "group-by");
-    const lock = resolveLock({ lockWait: optional("lock-wait") }, process.env);
+    const options = await resolveBackupConfig(b, file, process.env, reporter);
+    const groupBy = parseGroupBy(inputs.groupBy ?? file?.groupBy, "group-by");
+    const destinations = backupLocations(options, b, file);
+    const tiers = resolveCopyTiers(inputs.copyTo, file, b, options.destinations, reporter, process.env);
+    const plan = resolveRetentionPlan(file, { policy: inputs.retention, opened: [...destinations, ...tiers] });
     state.destinations = options.destinations;
     state.stage = "the backup";
-    const result = await backup({ ...options, lock, init: flag("init"), signingKey, dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")) });
+    const result = await backup(options);
     state.committedId = result.id;
-    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${result.destinations.join(", ")}`;
-    const after = beginActivity(`verify and retention after backup ${result.id}`, `${committed}; nothing was removed`);
+    state.outcomes = result.destinations;
+    const committedAt = destinations.filter((_, i) => result.destinations[i]?.status === "committed");
+    const committed = `backup ${result.id} had been committed at ${result.manifest.startedAt} to ${committedAt.map((d) => d.destination.display).join(", ")}`;
+    const after = beginActivity(`verify, copy and retention after backup ${result.id}`, `${committed}; nothing was removed`);
     after.nested = (inner) => `${committed}; ${inner}`;
+    const outcomes = result.destinations.map((d) => ({ ...d }));
+    let quota = [];
     try {
       setOutput("backup-id", result.id);
       setOutput("size", String(result.storedBytes));
       setOutput("plaintext-size", String(result.plaintextBytes));
       setOutput("duration-seconds", result.durationSeconds.toFixed(1));
-      await writeSummary(
-        (s) => s.addHeading("Strongbox backup", 2).addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(", ")}` : ""} \u2192 ${result.destinations.map((d) => `<code>${d}</code>`).join(", ")}`, true).addTable([
-          [
-            { data: "Artifact", header: true },
-            { data: "Source", header: true },
-            { data: "Size", header: true },
-            { data: "Stored", header: true },
-            { data: "SHA-256 (stored)", header: true }
-          ],
-          ...result.manifest.artifacts.map((a) => [
-            a.name,
-            String(a.source.database ?? a.source.path ?? ""),
-            formatBytes(a.plaintext.size),
-            formatBytes(a.stored.size),
-            `<code>${a.stored.sha256.slice(0, 16)}\u2026</code>`
-          ])
-        ]).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signingKey ? "Manifest signed." : "Manifest unsigned."}`, true)
-      );
-      state.stage = "verifying the new backup and applying retention";
-      if (policy) await verifyThenPrune(options.destinations, result.id, policy, groupBy, lock);
+      setOutput("destinations", JSON.stringify(outcomes));
+      state.stage = "verifying the new backup";
+      await verifyAt(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
+      state.stage = "copying the new backup to the copy-to tiers";
+      const holders = [...committedAt];
+      for (const tier of tiers) {
+        const outcome = await copyToTier(committedAt, tier.destination, result.id, options, reporter);
+        outcomes.push(outcome);
+        if (outcome.status === "committed") holders.push(tier);
+      }
+      setOutput("copied", JSON.stringify(outcomes.filter((o) => o.tier && o.status === "committed").map((o) => o.location)));
+      setOutput("destinations", JSON.stringify(outcomes));
+      state.stage = "applying retention";
+      const pruned = await pruneEach(plan, holders, outcomes, groupBy, options.lock, reporter);
+      setOutput("pruned", JSON.stringify(pruned));
+      setOutput("destinations", JSON.stringify(outcomes));
+      state.stage = "measuring the quotas";
+      quota = await checkQuotas(quotaTargets(holders), reporter);
     } finally {
       after.end();
+    }
+    const failed = outcomes.filter((d) => d.status === "failed");
+    await writeSummary((s) => summarize(s, result, outcomes, quota, !!options.signingKey, state.secrets));
+    if (failed.length) {
+      for (const d of failed) warning(logText(`backup ${result.id} was NOT ${d.tier ? "copied to" : "committed at"} ${d.location}: ${d.error}${d.hint ? `
+${d.hint}` : ""}`));
+      setOutput("status", "partial");
+      setOutput("exit-code", String(ExitCode.partial));
+      const held = outcomes.filter((d) => d.status === "committed").map((d) => d.location);
+      setFailed(logText(`backup ${result.id} is committed at ${held.join(", ")} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join("; ")}`));
+      return;
     }
     setOutput("status", "success");
     setOutput("exit-code", "0");
   }, { what: "the Strongbox backup step", onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
 }
-async function verifyThenPrune(destinations, id, policy, groupBy, lock) {
-  const pruned = [];
+async function verifyAt(destinations, id, lock, reporter) {
   for (const dest of destinations) {
-    const check = await verify({ destination: dest, selector: id, deep: false, reporter: actionsReporter, lock });
-    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; retention was not applied`);
-    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter: actionsReporter, lock });
-    pruned.push(...r.removed.map((x) => x.id), ...r.incompleteRemoved);
+    const check = await verify({ destination: dest, selector: id, deep: false, reporter, lock });
+    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; nothing was copied and retention was not applied`);
+  }
+}
+async function copyToTier(committed, tier, id, options, reporter) {
+  const source = (committed.find((d) => d.destination.localPath) ?? committed[0]).destination;
+  const failed = (error, hint, exitCode) => ({ location: tier.display, status: "failed", error, ...hint ? { hint } : {}, ...exitCode ? { exitCode } : {}, tier: "copy-to" });
+  try {
+    const r = await copy({ source, destination: tier, selectors: [id], all: false, labels: [], confirm: options.confirm, init: options.init, reporter, lock: options.lock });
+    const bad = r.backups.find((x) => x.status === "failed");
+    if (bad) return failed(bad.error ?? "not copied", bad.hint, r.exitCode || void 0);
+    const check = await verify({ destination: tier, selector: id, deep: false, reporter, lock: options.lock });
+    if (!check.ok) return failed(`copied, but the copy failed verification: ${check.problems.map((p) => p.problem).join("; ")}`, `strongbox verify --from ${tier.location ?? tier.display} --backup ${id}`, ExitCode.verifyFailed);
+    reporter.info(`backup ${id} copied from ${source.display} to ${tier.display} and verified there`);
+    return { location: tier.display, status: "committed", tier: "copy-to" };
+  } catch (err) {
+    return failed(errorMessage(err), err instanceof StrongboxError ? err.hint : void 0, err instanceof StrongboxError ? err.exitCode : void 0);
+  }
+}
+async function pruneEach(plan, holders, outcomes, groupBy, lock, reporter) {
+  const all = [];
+  for (const entry of plan) {
+    if (!holders.some((h) => h.destination === entry.destination)) continue;
+    const dest = entry.destination;
+    const r = await prune({ destination: dest, policy: entry.policy, groupBy, dryRun: false, reporter, lock });
+    const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
+    all.push(...removed);
+    const outcome = outcomes.find((o) => o.location === dest.display);
+    if (outcome) outcome.pruned = removed;
     if (r.retained.length) warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(", ")}`);
   }
-  setOutput("pruned", JSON.stringify([...new Set(pruned)]));
-  await writeSummary((s) => s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(", ")}` : ""}.`, true));
+  return [...new Set(all)];
+}
+function summarize(s, result, outcomes, quota, signed, secrets) {
+  const held = outcomes.filter((d) => d.status === "committed");
+  const partial = outcomes.some((d) => d.status === "failed");
+  const pruned = [...new Set(outcomes.flatMap((o) => o.pruned ?? []))];
+  s.addHeading(partial ? "Strongbox backup: PARTIAL" : "Strongbox backup", 2).addRaw(`Backup <code>${result.id}</code>${result.manifest.labels.length ? ` labelled ${result.manifest.labels.map((l) => `<code>${l}</code>`).join(", ")}` : ""} \u2192 ${held.map((d) => `<code>${d.location}</code>`).join(", ")}`, true).addTable([
+    [
+      { data: "Artifact", header: true },
+      { data: "Source", header: true },
+      { data: "Size", header: true },
+      { data: "Stored", header: true },
+      { data: "SHA-256 (stored)", header: true }
+    ],
+    ...result.manifest.artifacts.map((a) => [
+      a.name,
+      String(a.source.database ?? a.source.path ?? ""),
+      formatBytes(a.plaintext.size),
+      formatBytes(a.stored.size),
+      `<code>${a.stored.sha256.slice(0, 16)}\u2026</code>`
+    ])
+  ]).addTable(destinationRows(outcomes, secrets)).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? "Manifest signed." : "Manifest unsigned."}`, true);
+  if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(", ")}` : ""}.`, true);
+  if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round(q.usedBytes / q.quotaBytes * 100)}%)${q.usedBytes > q.quotaBytes ? " OVER" : q.usedBytes >= 0.8 * q.quotaBytes ? " nearly full" : ""}`).join("; ")}.`, true);
 }
 
 // src/entries/backup.ts

@@ -1,20 +1,36 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
-  prune
-} from "./chunks/chunk-I4WSRJ2U.js";
+  backupLocations,
+  checkQuotas,
+  copy,
+  prune,
+  quotaTargets,
+  resolveBackupConfig
+} from "./chunks/chunk-W24PRDZD.js";
 import {
   rollback
-} from "./chunks/chunk-M723HMTI.js";
+} from "./chunks/chunk-WM2KA54R.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-MLW6EGMW.js";
+} from "./chunks/chunk-MQT4J7N6.js";
+import {
+  verifyAcross
+} from "./chunks/chunk-W7EMEDJW.js";
 import {
   verify
-} from "./chunks/chunk-QPEQ4LHB.js";
+} from "./chunks/chunk-KNHL22D3.js";
+import {
+  resolveListConfig,
+  resolveRestoreConfig,
+  resolveRollbackConfig,
+  resolveVerifyConfig
+} from "./chunks/chunk-GCZZTMON.js";
 import {
   CANCEL_EXIT_CODES,
+  ConfigFileError,
   ConsoleReporter,
+  DEFAULT_GROUP_BY,
   ExitCode,
   FORMAT_VERSION,
   RefusedError,
@@ -32,36 +48,30 @@ import {
   exitSoonIfCancelled,
   fingerprint,
   formatBytes,
+  formatDuration,
   formatPrivateKey,
   formatPublicKey,
   generateIdentity,
   generateSigningKey,
+  given,
   handleCancelSignals,
   initRepositories,
   listBackups,
-  maskLocation,
-  openDestinations,
-  originFromEnv,
+  loadConfigFile,
+  openDestination,
+  openLocations,
   parseDuration,
   parseGroupBy,
-  passphraseFromEnv,
   printable,
   quietAwsNodeVersionWarning,
   readSignatureStatus,
-  resolveBackup,
-  resolveDbLockTimeout,
-  resolveDecryption,
+  recipientFingerprint,
+  resolveInitConfig,
   resolveLock,
-  resolvePgBin,
-  resolvePolicy,
-  resolveSigningKey,
-  resolveTrust,
+  resolveRetentionPlan,
   signatureJson,
-  sourceIdentity,
-  urlsFromEnv,
-  validateRecipient,
-  warnPasswordInArgv
-} from "./chunks/chunk-DAVZWY5Q.js";
+  sourceIdentity
+} from "./chunks/chunk-LJU3Y3JX.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3514,9 +3524,186 @@ var {
 
 // src/cli/commands.ts
 import { lstat, rm, writeFile } from "node:fs/promises";
+
+// src/config/describe.ts
+import { existsSync } from "node:fs";
+var is = (env, name) => env[name] !== void 0 && env[name] !== "";
+function describeConfig(file, env) {
+  const environment = [];
+  const ref = (name, usedBy) => {
+    if (name !== void 0) environment.push({ name, set: is(env, name), usedBy });
+    return name;
+  };
+  const key = (at) => at.slice(at.lastIndexOf(": ") + 2);
+  const sources = (file.sources ?? []).map((s) => ({
+    kind: s.kind,
+    ...s.location !== void 0 ? { location: printable(s.location) } : {},
+    ...s.env !== void 0 ? { env: ref(s.env, `${key(s.at)}.${s.kind}-env`) } : {},
+    options: sourceOptions(s)
+  }));
+  const location = (l) => {
+    for (const name of credentialNames(l.url)) {
+      ref(`${name}_ACCESS_KEY_ID`, `${key(l.at)}.url`);
+      ref(`${name}_SECRET_ACCESS_KEY`, `${key(l.at)}.url`);
+    }
+    return {
+      ...l.name ? { name: l.name } : {},
+      location: openDestination(l.url, { env: {} }).display,
+      ...l.retention ? { retention: retentionRules(l.retention) } : {},
+      ...l.quota ? { quota: l.quota } : {}
+    };
+  };
+  const e = file.encryption;
+  return {
+    file: file.path,
+    ok: true,
+    sources,
+    destinations: file.destinations.map(location),
+    copyTo: file.copyTo.map(location),
+    encryption: !e ? { scheme: "not set" } : e.unencrypted ? { scheme: "none" } : e.passphraseEnv !== void 0 ? { scheme: "age", passphraseEnv: ref(e.passphraseEnv, "encryption.passphrase-env") } : { scheme: "age", recipients: e.recipients.map((r) => ({ recipient: r, fingerprint: recipientFingerprint(r) })) },
+    ...file.signing ? { signing: { ...file.signing.keyFile ? { keyFile: file.signing.keyFile, keyFileExists: existsSync(file.signing.keyFile) } : {}, ...file.signing.keyEnv ? { keyEnv: ref(file.signing.keyEnv, "signing.key-env") } : {} } } : {},
+    ...file.decryption ? {
+      decryption: {
+        ...file.decryption.identityFile ? { identityFile: file.decryption.identityFile, identityFileExists: existsSync(file.decryption.identityFile) } : {},
+        ...file.decryption.identityEnv ? { identityEnv: ref(file.decryption.identityEnv, "decryption.identity-env") } : {},
+        ...file.decryption.passphraseEnv ? { passphraseEnv: ref(file.decryption.passphraseEnv, "decryption.passphrase-env") } : {}
+      }
+    } : {},
+    trust: file.trust.map((f) => ({ file: f, exists: existsSync(f) })),
+    labels: file.labels,
+    metadata: file.metadata,
+    compression: { algorithm: file.compression ?? "zstd", ...file.level !== void 0 ? { level: file.level } : {} },
+    groupBy: file.groupBy ?? DEFAULT_GROUP_BY,
+    ...file.lockWait !== void 0 ? { lockWait: file.lockWait } : {},
+    ...file.lockStale !== void 0 ? { lockStale: file.lockStale } : {},
+    ...file.dbLockTimeout !== void 0 ? { dbLockTimeout: file.dbLockTimeout } : {},
+    environment
+  };
+}
+function credentialNames(url) {
+  const q = url.indexOf("?");
+  if (!/^s3:\/\//i.test(url) || q < 0) return [];
+  return new URLSearchParams(url.slice(q + 1)).getAll("credentials").filter((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+}
+function sourceOptions(s) {
+  const o = s.options;
+  const out = {};
+  if (o.schemas) out.schema = o.schemas;
+  if (o.excludeSchemas) out["exclude-schema"] = o.excludeSchemas;
+  if (o.tables) out.table = o.tables;
+  if (o.excludeTables) out["exclude-table"] = o.excludeTables;
+  if (o.excludeTableData) out["exclude-table-data"] = o.excludeTableData;
+  if (o.rowSecurity) out["row-security"] = true;
+  if (o.exclude) out.exclude = o.exclude;
+  if (s.kind !== "files") out["row-counts"] = o.rowCounts ?? "exact";
+  return out;
+}
+function retentionRules(p) {
+  const out = {};
+  const map = [["keepLast", "keep-last"], ["keepHourly", "keep-hourly"], ["keepDaily", "keep-daily"], ["keepWeekly", "keep-weekly"], ["keepMonthly", "keep-monthly"], ["keepYearly", "keep-yearly"]];
+  for (const [k, name] of map) if (p[k] !== void 0) out[name] = p[k];
+  if (p.keepWithinMs !== void 0) out["keep-within"] = formatDuration(p.keepWithinMs);
+  if (p.keepLabels?.length) out["keep-label"] = p.keepLabels;
+  return out;
+}
+function formatDescription(d) {
+  const lines = [`Configuration ${printable(d.file)}: OK`];
+  const opts = (o) => Object.entries(o).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.map((x) => printable(String(x))).join(", ") : printable(String(v))}`).join("; ");
+  const envState = (name) => `$${name} (${d.environment.find((e2) => e2.name === name)?.set ? "set" : "NOT SET here"})`;
+  lines.push(`Sources (${d.sources.length}):`);
+  if (!d.sources.length) lines.push("  none (give them with --postgres, --files, \u2026 on the command line)");
+  for (const s of d.sources) lines.push(`  ${s.kind.padEnd(8)} ${s.env ? envState(s.env) : s.location}${Object.keys(s.options).length ? `  [${opts(s.options)}]` : ""}`);
+  const loc = (l) => `  ${l.name ? `${printable(l.name)}: ` : ""}${l.location}  retention: ${l.retention ? opts(l.retention) : "none (never pruned)"}${l.quota ? `  quota: ${printable(l.quota.text)} (${l.quota.bytes} bytes = ${formatBytes(l.quota.bytes)})` : ""}`;
+  lines.push(`Destinations (${d.destinations.length}), written by every backup:`, ...d.destinations.map(loc));
+  if (d.copyTo.length) lines.push(`Copy-to tiers (${d.copyTo.length}), filled by strongbox copy:`, ...d.copyTo.map(loc));
+  const e = d.encryption;
+  lines.push(
+    `Encryption: ${e.scheme === "not set" ? "not set (give --recipient or --passphrase-env)" : e.scheme === "none" ? "NONE (unencrypted: true)" : e.passphraseEnv ? `age passphrase from ${envState(e.passphraseEnv)}` : `age, ${e.recipients.length} recipient(s): ${e.recipients.map((r) => `${r.recipient} (${r.fingerprint})`).join(", ")}`}`
+  );
+  if (d.signing) lines.push(`Signing: ${d.signing.keyFile ? `key file ${printable(d.signing.keyFile)} (${d.signing.keyFileExists ? "present" : "NOT FOUND here"})` : envState(d.signing.keyEnv)}`);
+  if (d.decryption) {
+    const parts = [
+      d.decryption.identityFile ? `identity file ${printable(d.decryption.identityFile)} (${d.decryption.identityFileExists ? "present" : "NOT FOUND here"})` : "",
+      d.decryption.identityEnv ? `identity from ${envState(d.decryption.identityEnv)}` : "",
+      d.decryption.passphraseEnv ? `passphrase from ${envState(d.decryption.passphraseEnv)}` : ""
+    ].filter(Boolean);
+    lines.push(`Decryption (restore, rollback, verify --deep): ${parts.join(", ")}`);
+  }
+  if (d.trust.length) lines.push(`Trusted signing keys: ${d.trust.map((t) => `${printable(t.file)}${t.exists ? "" : " (NOT FOUND here)"}`).join(", ")}`);
+  lines.push(`Labels: ${d.labels.length ? d.labels.join(", ") : "none"}`);
+  const meta = Object.entries(d.metadata);
+  lines.push(`Metadata: ${meta.length ? meta.map(([k, v]) => `${k}=${printable(v)}`).join(", ") : "none"}`);
+  lines.push(
+    `Compression: ${d.compression.algorithm}${d.compression.level !== void 0 ? ` level ${d.compression.level}` : ""}; group-by: ${d.groupBy}${d.lockWait ? `; lock-wait: ${d.lockWait}` : ""}${d.lockStale ? `; lock-stale: ${d.lockStale}` : ""}${d.dbLockTimeout ? `; db-lock-timeout: ${d.dbLockTimeout}` : ""}`
+  );
+  if (d.environment.length) {
+    lines.push("Environment variables it reads (values never shown):");
+    for (const v of d.environment) lines.push(`  ${v.name.padEnd(24)} ${v.set ? "set        " : "NOT SET here"}  ${printable(v.usedBy)}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+// src/config/prune.ts
+function resolvePruneConfig(flags, file, env, reporter) {
+  const groupBy = parseGroupBy(flags.groupBy ?? file?.groupBy);
+  const incompleteGraceMs = flags.incompleteGrace?.trim() ? parseDuration(flags.incompleteGrace, "--incomplete-grace") : void 0;
+  const policy = { keepLast: flags.keepLast, keepHourly: flags.keepHourly, keepDaily: flags.keepDaily, keepWeekly: flags.keepWeekly, keepMonthly: flags.keepMonthly, keepYearly: flags.keepYearly, keepWithin: flags.keepWithin, keepLabels: flags.keepLabels };
+  if (!given(flags.from) && !file) throw new UsageError("--from is required", "a path, file://PATH or s3://bucket/prefix, or --config FILE listing the locations and their retention");
+  const plan = resolveRetentionPlan(file, { policy, locations: flags.from, storage: flags, reporter, env });
+  if (plan.length === 0) {
+    throw new UsageError(
+      "the retention policy is empty",
+      file ? `give at least one --keep-* rule, or a retention: { keep-daily: 7, \u2026 } to the locations in ${file.path}` : "give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12"
+    );
+  }
+  const lock = resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env);
+  return plan.map((p) => ({ destination: p.destination, policy: p.policy, groupBy, dryRun: !!flags.dryRun, incompleteGraceMs, reporter, lock, policyFrom: p.from, config: p.config }));
+}
+
+// src/config/copy.ts
+function resolveCopyConfig(flags, file, env, reporter) {
+  const from = openLocations(flags.from !== void 0 ? [flags.from] : void 0, file?.destinations.slice(0, 1) ?? [], flags, "--from", file, reporter, env)[0].destination;
+  const to = openLocations(flags.to, file?.copyTo ?? [], flags, "--to", file, reporter, env).map((o) => o.destination);
+  for (const d of to) if (d.display === from.display) throw new UsageError(`copy --to ${d.display} is the same location as --from`, "copy between two different locations");
+  const confirm = flags.confirm?.trim() || "hash";
+  if (confirm !== "hash" && confirm !== "size") throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
+  return {
+    from,
+    to,
+    selectors: flags.backups ?? [],
+    // With the file, no selector means every backup: a nightly tier copy catches up what it
+    // missed, and those already there are skipped (one manifest read each).
+    all: !!flags.all || file !== void 0 && !given(flags.backups) && !given(flags.labels),
+    labels: flags.labels ?? [],
+    init: !!flags.init,
+    confirm,
+    reporter,
+    lock: resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env)
+  };
+}
+
+// src/cli/commands.ts
 var collect = (v, prev = []) => [...prev, v];
+var STORAGE_FLAGS = ["endpoint", "region", "path-style", "preset"];
 function storageOptions(cmd) {
-  return cmd.option("--endpoint <url>", "S3 endpoint for non-AWS stores (B2, R2, MinIO, \u2026)").option("--region <region>", "S3 region").option("--path-style", "use path-style S3 URLs (MinIO and most self-hosted stores)").addOption(new Option("--preset <name>", "S3 provider preset").choices(["aws", "b2", "r2", "minio", "generic"]));
+  cmd.option("--endpoint <url>", "S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, \u2026)").option("--region <region>", "S3 region for every S3 location without ?region=").option("--path-style", "use path-style S3 URLs (MinIO and most self-hosted stores) where a location has no ?path-style=").addOption(new Option("--preset <name>", "S3 provider preset for every S3 location without ?preset=").choices(["aws", "b2", "r2", "minio", "generic"]));
+  refuseRepeats(cmd, STORAGE_FLAGS);
+  return cmd;
+}
+function refuseRepeats(cmd, flags) {
+  const seen = /* @__PURE__ */ new Set();
+  for (const flag of flags) {
+    cmd.on(`option:${flag}`, () => {
+      if (seen.has(flag)) {
+        const key = flag === "path-style" ? "path-style=true" : `${flag}=\u2026`;
+        cmd.error(`error: --${flag} given twice; to use different stores per destination put ?${key} in each location URL (s3://bucket/prefix?${key})`, {
+          exitCode: 2,
+          code: "strongbox.repeatedOption"
+        });
+      }
+      seen.add(flag);
+    });
+  }
 }
 function commonOptions(cmd) {
   return storageOptions(cmd).option("--lock-wait <duration>", "wait this long for another run's lock on the destination (default: fail at once)").option("--lock-stale <duration>", "treat a lock not refreshed for this long as abandoned (default 30m)");
@@ -3538,36 +3725,64 @@ async function writeNew(file, text, mode) {
   }
 }
 function describeLocation(dest) {
-  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || "(none)"} (${dest.display})`;
+  if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || "(none)"}${dest.endpointHost ? ` at ${dest.endpointHost}` : ""} (${dest.url})`;
   return dest.display;
 }
 function releaseJson(origin) {
   const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
   return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
-function urlTarget(kind, given, envName, env, reporter) {
-  const flag = `--${kind}-target`;
-  if (given !== void 0 && envName !== void 0) {
-    throw new UsageError(`${flag} and ${flag}-env both name the target database`, "give one of them");
+var CONFIG_HELP = "read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)";
+var DB_LOCK_TIMEOUT_HELP = "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)";
+function configOf(o) {
+  return o.config !== void 0 ? loadConfigFile(o.config) : Promise.resolve(void 0);
+}
+var lockFlags = (o) => ({ lockWait: o.lockWait, lockStale: o.lockStale });
+function readFlags(o) {
+  return { ...storage(o), ...lockFlags(o), backup: o.backup, identityFile: o.identityFile, passphraseEnv: o.passphraseEnv, trustFiles: o.trust };
+}
+function targetFlags(o) {
+  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
+  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
+}
+function perLocation(values, file) {
+  return (values?.length ?? 0) > 1 || file !== void 0 && !values?.length;
+}
+async function eachLocation(dests, what, work, reporter) {
+  const outcomes = [];
+  for (const [i, d] of dests.entries()) {
+    try {
+      outcomes.push({ location: d.display, result: await work(d, i) });
+    } catch (err) {
+      if (cancellation()) throw err;
+      const known = err instanceof StrongboxError;
+      const error = errorMessage(err);
+      const hint = known ? err.hint : void 0;
+      reporter.error(`${what} ${d.display} failed: ${error}${hint ? `
+  hint: ${hint}` : ""}`);
+      outcomes.push({ location: d.display, error, hint, exitCode: known ? err.exitCode : ExitCode.failure });
+    }
   }
-  const url = envName !== void 0 ? urlsFromEnv([envName], env, `${flag}-env`)[0] : given;
-  if (url !== void 0) maskLocation(kind, url, reporter);
-  if (given !== void 0) warnPasswordInArgv(given, flag, `${flag}-env`, reporter, kind);
-  return url;
+  return outcomes;
 }
-function targetsOf(o, env, reporter) {
-  return {
-    postgres: urlTarget("postgres", o.postgresTarget, o.postgresTargetEnv, env, reporter),
-    mysql: urlTarget("mysql", o.mysqlTarget, o.mysqlTargetEnv, env, reporter),
-    sqlite: o.sqliteTarget,
-    files: o.filesTarget
-  };
+function tiersExitCode(outcomes) {
+  const done = outcomes.flatMap((x) => "result" in x ? [x.result] : []);
+  const failed = outcomes.flatMap((x) => "error" in x ? [x] : []);
+  const damaged = done.find((r) => r.exitCode !== ExitCode.ok);
+  if (damaged) return damaged.exitCode;
+  if (!failed.length) return ExitCode.ok;
+  return done.length ? ExitCode.partial : failed[0].exitCode;
 }
-function sourceUrls(kind, given, envNames, env, reporter) {
-  const urls = [...given, ...urlsFromEnv(envNames, env, `--${kind}-env`)];
-  for (const url of urls) maskLocation(kind, url, reporter);
-  for (const url of given) warnPasswordInArgv(url, `--${kind}`, `--${kind}-env`, reporter, kind);
-  return urls;
+function printPrune(result, indent = "") {
+  const out = (line) => process.stdout.write(`${indent}${line}
+`);
+  for (const s of result.series) {
+    out(`series ${printable(s.name)}`);
+    for (const k of result.kept.filter((x) => x.series === s.name)) out(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(", ")})`);
+    for (const r of result.removed.filter((x) => x.series === s.name)) out(`  ${result.dryRun ? "would remove" : "remove"} ${r.id} ${r.startedAt}`);
+  }
+  for (const r of result.incompleteRemoved) out(`${result.dryRun ? "would remove" : "remove"} ${r} (incomplete)`);
+  for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
 }
 function printJson(value) {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
@@ -3603,9 +3818,9 @@ ${identity}
 `);
   });
   storageOptions(
-    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--json", "print the result as JSON on stdout")
+    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH, s3://bucket/prefix or a location name of --config (repeatable; default with --config: every destination and copy-to tier)", collect).option("--config <file>", CONFIG_HELP).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const dests = openDestinations(o.to, storage(o), "--to");
+    const dests = resolveInitConfig({ ...storage(o), to: o.to }, await configOf(o), env, reporter);
     const made = await initRepositories(dests, /* @__PURE__ */ new Date(), (w) => reporter.warning(w));
     if (o.json) {
       printJson(dests.map((dest, i) => ({ destination: dest.display, created: made[i], format: FORMAT_VERSION })));
@@ -3620,65 +3835,81 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("backup").description("back up PostgreSQL databases and file trees to one or more destinations").option("--to <dest>", "destination: a path, file://PATH or s3://bucket/prefix (repeatable)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable)", collect, []).addOption(new Option("--compression <alg>", "compression").choices(["zstd", "gzip", "none"]).default("zstd")).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long", "5m").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none").choices(["exact", "estimate", "none"]).default("exact")).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size").choices(["hash", "size"]).default("hash")).option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const postgres = sourceUrls("postgres", o.postgres, o.postgresEnv, env, reporter);
-    const mysql = sourceUrls("mysql", o.mysql, o.mysqlEnv, env, reporter);
-    const settings = resolveBackup(
-      {
-        to: o.to,
-        postgres,
-        mysql,
-        sqlite: o.sqlite,
-        files: o.files,
-        exclude: o.exclude,
-        rowCounts: o.rowCounts,
-        postgresOptions: {
-          schemas: o.schema,
-          excludeSchemas: o.excludeSchema,
-          tables: o.table,
-          excludeTables: o.excludeTable,
-          excludeTableData: o.excludeTableData,
-          rowSecurity: !!o.rowSecurity,
-          pgBin: o.pgBin
-        },
-        recipients: o.recipient,
-        ...passphraseFromEnv(o.passphraseEnv, env),
-        unencrypted: !!o.unencrypted,
-        labels: o.label,
-        compression: o.compression,
-        level: o.level,
-        confirm: o.confirmUpload,
-        deployedSha: o.deployedSha,
-        deployedRef: o.deployedRef,
-        ...storage(o)
+    const file = o.config !== void 0 ? await loadConfigFile(o.config) : void 0;
+    const flags = {
+      to: o.to,
+      postgres: o.postgres,
+      postgresEnv: o.postgresEnv,
+      mysql: o.mysql,
+      mysqlEnv: o.mysqlEnv,
+      sqlite: o.sqlite,
+      files: o.files,
+      exclude: o.exclude,
+      rowCounts: o.rowCounts,
+      postgresOptions: {
+        schemas: o.schema,
+        excludeSchemas: o.excludeSchema,
+        tables: o.table,
+        excludeTables: o.excludeTable,
+        excludeTableData: o.excludeTableData,
+        rowSecurity: !!o.rowSecurity,
+        pgBin: o.pgBin
       },
-      reporter,
-      originFromEnv(env)
-    );
-    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
-    const result = await backup({ ...settings, lock: resolveLock(o, env), init: !!o.init, signingKey, dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout) });
+      recipients: o.recipient,
+      passphraseEnv: o.passphraseEnv,
+      unencrypted: !!o.unencrypted,
+      signKeyFile: o.signKey,
+      labels: o.label,
+      meta: o.meta,
+      compression: o.compression,
+      level: o.level,
+      confirm: o.confirmUpload,
+      deployedSha: o.deployedSha,
+      deployedRef: o.deployedRef,
+      init: !!o.init,
+      lockWait: o.lockWait,
+      lockStale: o.lockStale,
+      dbLockTimeout: o.dbLockTimeout,
+      argv: true,
+      ...storage(o)
+    };
+    const options = await resolveBackupConfig(flags, file, env, reporter);
+    const result = await backup(options);
+    for (const d of result.destinations) {
+      if (d.status === "failed") reporter.warning(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `
+  ${d.hint}` : ""}`);
+    }
+    if (result.status === "partial") ctx.exitCode = ExitCode.partial;
+    const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === "committed");
+    const quota = await checkQuotas(quotaTargets(committed), reporter);
+    if (file && (file.copyTo.length || [...file.destinations, ...file.copyTo].some((l) => l.retention))) {
+      reporter.info(`backup ${result.id} was not copied or pruned: then run strongbox copy --config ${printable(file.path)} and strongbox prune --config ${printable(file.path)}`);
+    }
     if (o.json) {
       printJson({
         id: result.id,
+        status: result.status,
         labels: result.manifest.labels,
         destinations: result.destinations,
         plaintextBytes: result.plaintextBytes,
         storedBytes: result.storedBytes,
         durationSeconds: result.durationSeconds,
-        signedBy: signingKey ? fingerprint(signingKey.publicKey.raw) : null,
-        artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 }))
+        signedBy: options.signingKey ? fingerprint(options.signingKey.publicKey.raw) : null,
+        artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 })),
+        quota
       });
     } else process.stdout.write(`${result.id}
 `);
   });
   storageOptions(
-    program2.command("list").description("list complete (and damaged) backups, oldest first").requiredOption("--from <dest>", "where the backups are").option("--label <label>", "only backups with this label").option("--all", "also show incomplete (interrupted) backups").option("--json", "print the result as JSON on stdout")
+    program2.command("list").description("list complete (and damaged) backups, oldest first").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--label <label>", "only backups with this label").option("--all", "also show incomplete (interrupted) backups").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const [dest] = openDestinations([o.from], storage(o), "--from");
+    const { destination: dest, label, all } = resolveListConfig({ ...storage(o), from: o.from, label: o.label, all: o.all }, await configOf(o), env, reporter);
     const entries = (await listBackups(dest, reporter)).filter(
       // A damaged backup is shown even without --all: hiding it would hide a lost backup.
-      (e) => (o.all || e.complete || !!e.damaged) && (!o.label || e.manifest?.labels.includes(o.label))
+      (e) => (all || e.complete || !!e.damaged) && (!label || e.manifest?.labels.includes(label))
     );
     const signatures = new Map(await Promise.all(entries.filter((e) => e.complete).map(async (e) => [e.id, await readSignatureStatus(dest, e)])));
     if (o.json) {
@@ -3707,122 +3938,162 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts)").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable)", collect, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
+    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s").option("--from <dest>", "where the backups are (repeatable: the backup is resolved at the first and must be identical at every one; default with --config: every destination of the file)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256 (the key: the flags below, else decryption: of --config)").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const maxAgeMs = o.maxAge !== void 0 ? parseDuration(o.maxAge, "--max-age") : void 0;
-    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
-    if (o.deep && !decrypt) {
-      throw new UsageError("--deep needs the key", "pass --identity-file FILE or --passphrase-env NAME");
+    const { destinations, destination, ...options } = await resolveVerifyConfig(
+      { ...readFlags(o), from: o.from, deep: o.deep, maxAge: o.maxAge },
+      await configOf(o),
+      env,
+      reporter
+    );
+    if (destinations.length > 1) {
+      const across = await verifyAcross({ ...options, destinations });
+      if (o.json) printJson(across);
+      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? " (deep)" : ""}`);
+      else {
+        const bad = across.locations.filter((l) => !l.result?.ok || across.problems.some((p) => p.location === l.location)).map((l) => l.location);
+        reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(", ")}: listed above`);
+        ctx.exitCode = across.exitCode;
+      }
+      return;
     }
-    const trusted = await resolveTrust({ trustFiles: o.trust });
-    const [dest] = openDestinations([o.from], storage(o), "--from");
-    const result = await verify({ destination: dest, selector: o.backup, deep: !!o.deep, decrypt, trusted, maxAgeMs, reporter, lock: resolveLock(o, env) });
+    const result = await verify({ ...options, destination });
     if (o.json) printJson(result);
-    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? " (deep)" : ""}${trusted ? `, signed by trusted key ${result.signature.signer}` : ""}`);
+    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? " (deep)" : ""}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ""}`);
     else {
       reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
       ctx.exitCode = result.exitCode;
     }
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").requiredOption("--from <dest>", "where the backups are").option("--backup <selector>", "backup id, latest, or label:NAME", "latest").option("--identity-file <file>", "age identity file").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long", "5m").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect, []).option("--all", "every complete backup at --from (the default with --config when no --backup or --label is given)").option("--label <label>", "every complete backup with this label (repeatable)", collect, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const targets = targetsOf(o, env, reporter);
-    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
-    const trusted = await resolveTrust({ trustFiles: o.trust });
-    const [dest] = openDestinations([o.from], storage(o), "--from");
-    const result = await restore({
-      destination: dest,
-      selection: { selector: o.backup },
-      decrypt,
-      trusted,
-      targets,
-      only: o.only,
-      force: !!o.force,
-      reporter,
-      lock: resolveLock(o, env),
-      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
-      ...resolvePgBin(o.pgBin)
-    });
+    const file = await configOf(o);
+    const cfg = resolveCopyConfig(
+      { ...storage(o), ...lockFlags(o), from: o.from, to: o.to, backups: o.backup, all: o.all, labels: o.label, init: o.init, confirm: o.confirmUpload },
+      file,
+      env,
+      reporter
+    );
+    const copyTo = (destination) => copy({ source: cfg.from, destination, selectors: cfg.selectors, all: cfg.all, labels: cfg.labels, confirm: cfg.confirm, init: cfg.init, reporter, lock: cfg.lock });
+    const report = (result, indent = "") => {
+      if (!o.json) for (const b of result.backups) process.stdout.write(`${indent}${b.status} ${b.id}${b.status === "copied" ? ` ${formatBytes(b.bytes)}` : ""}
+`);
+      if (result.failed) reporter.error(`${result.failed} backup(s) not copied to ${result.destination}, listed above`);
+    };
+    if (!perLocation(o.to, file)) {
+      const result = await copyTo(cfg.to[0]);
+      if (o.json) printJson(result);
+      report(result);
+      if (result.failed) ctx.exitCode = result.exitCode;
+      return;
+    }
+    const outcomes = await eachLocation(cfg.to, "copy to", copyTo, reporter);
+    if (o.json) printJson(outcomes.map((x) => "result" in x ? x.result : { source: cfg.from.display, destination: x.location, error: x.error, hint: x.hint, exitCode: x.exitCode }));
+    for (const x of outcomes) {
+      if (!("result" in x)) continue;
+      if (!o.json) process.stdout.write(`to ${x.location}
+`);
+      report(x.result, "  ");
+    }
+    ctx.exitCode = tiersExitCode(outcomes);
+  });
+  commonOptions(
+    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+  ).action(async (o) => {
+    const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
+    const result = await restore(options);
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
   commonOptions(
-    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").requiredOption("--from <dest>", "where the backups are").option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none", "sources").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this", "24h").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
+    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").option("--from <dest>", "where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)", collect).option("--config <file>", CONFIG_HELP).option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this (default: 24h)").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const policy = resolvePolicy({
-      keepLast: o.keepLast,
-      keepHourly: o.keepHourly,
-      keepDaily: o.keepDaily,
-      keepWeekly: o.keepWeekly,
-      keepMonthly: o.keepMonthly,
-      keepYearly: o.keepYearly,
-      keepWithin: o.keepWithin,
-      keepLabels: o.keepLabel
-    });
-    if (!policy) {
-      throw new UsageError(
-        "the retention policy is empty",
-        "give at least one --keep-* rule, e.g. --keep-daily 7 --keep-weekly 4 --keep-monthly 12"
-      );
+    const file = await configOf(o);
+    const plan = resolvePruneConfig(
+      {
+        ...storage(o),
+        ...lockFlags(o),
+        from: o.from,
+        keepLast: o.keepLast,
+        keepHourly: o.keepHourly,
+        keepDaily: o.keepDaily,
+        keepWeekly: o.keepWeekly,
+        keepMonthly: o.keepMonthly,
+        keepYearly: o.keepYearly,
+        keepWithin: o.keepWithin,
+        keepLabels: o.keepLabel,
+        groupBy: o.groupBy,
+        incompleteGrace: o.incompleteGrace,
+        dryRun: o.dryRun
+      },
+      file,
+      env,
+      reporter
+    );
+    const run = ({ policyFrom: _from, config: _config, ...options }) => prune(options);
+    if (!perLocation(o.from, file)) {
+      const result = await run(plan[0]);
+      if (o.json) printJson(result);
+      else printPrune(result);
+      return;
     }
-    const groupBy = parseGroupBy(o.groupBy);
-    const [dest] = openDestinations([o.from], storage(o), "--from");
-    const result = await prune({
-      destination: dest,
-      policy,
-      groupBy,
-      dryRun: !!o.dryRun,
-      incompleteGraceMs: parseDuration(o.incompleteGrace, "--incomplete-grace"),
-      reporter,
-      lock: resolveLock(o, env)
-    });
-    if (o.json) printJson(result);
+    for (const l of file ? [...file.destinations, ...file.copyTo] : []) {
+      if (!plan.some((p) => p.config === l)) reporter.info(`${l.name ?? printable(l.url)} is not pruned: it has no retention: in ${printable(file.path)}`);
+    }
+    const outcomes = await eachLocation(plan.map((p) => p.destination), "prune of", (_d, i) => run(plan[i]), reporter);
+    if (o.json) printJson(outcomes.map((x, i) => "result" in x ? { location: x.location, policyFrom: plan[i].policyFrom, ...x.result } : x));
     else {
-      for (const s of result.series) {
-        process.stdout.write(`series ${printable(s.name)}
+      for (const [i, x] of outcomes.entries()) {
+        if (!("result" in x)) continue;
+        process.stdout.write(`location ${x.location} (${plan[i].policyFrom === "file" ? `retention: of ${printable(file?.path ?? "")}` : "the --keep-* flags"})
 `);
-        for (const k of result.kept.filter((x) => x.series === s.name)) process.stdout.write(`  keep   ${k.id} ${k.startedAt}  (${k.reasons.map(printable).join(", ")})
-`);
-        for (const r of result.removed.filter((x) => x.series === s.name)) process.stdout.write(`  ${result.dryRun ? "would remove" : "remove"} ${r.id} ${r.startedAt}
-`);
+        printPrune(x.result, "  ");
       }
-      for (const r of result.incompleteRemoved) process.stdout.write(`${result.dryRun ? "would remove" : "remove"} ${r} (incomplete)
-`);
-      for (const r of result.retained) process.stdout.write(`retain ${r.id} (delete refused: ${r.reason})
-`);
     }
+    const failed = outcomes.find((x) => "error" in x);
+    if (failed && "error" in failed) ctx.exitCode = failed.exitCode;
   });
   commonOptions(
-    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").requiredOption("--from <dest>", "where the backups are").requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long", "5m").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup; default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable; replaces encryption.recipients of --config)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key (default with --config: its signing:)").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const targets = targetsOf(o, env, reporter);
-    const decrypt = await resolveDecryption({ identityFile: o.identityFile, ...passphraseFromEnv(o.passphraseEnv, env) }, reporter);
-    if (!decrypt) throw new UsageError("rollback needs the key", "pass --identity-file FILE or --passphrase-env NAME");
-    for (const r of o.recipient) validateRecipient(r);
-    const trusted = await resolveTrust({ trustFiles: o.trust });
-    const signingKey = await resolveSigningKey({ signKeyFile: o.signKey }, reporter);
-    const [dest] = openDestinations([o.from], storage(o), "--from");
-    const result = await rollback({
-      destination: dest,
-      selection: { selector: o.backup, before: o.before },
-      decrypt,
-      recipients: o.recipient,
-      trusted,
-      signingKey,
-      targets,
-      confirm: o.confirm,
-      checkSql: o.checkSql,
-      checkFile: o.checkFile,
-      origin: originFromEnv(env),
-      reporter,
-      lock: resolveLock(o, env),
-      dbLockTimeoutMs: resolveDbLockTimeout(o.dbLockTimeout),
-      ...resolvePgBin(o.pgBin)
-    });
+    const options = await resolveRollbackConfig(
+      {
+        ...readFlags(o),
+        from: o.from,
+        ...targetFlags(o),
+        before: o.before,
+        recipients: o.recipient,
+        signKeyFile: o.signKey,
+        confirm: o.confirm,
+        checkSql: o.checkSql,
+        checkFile: o.checkFile,
+        dbLockTimeout: o.dbLockTimeout,
+        pgBin: o.pgBin
+      },
+      await configOf(o),
+      env,
+      reporter
+    );
+    const result = await rollback(options);
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ""}; safety backup ${result.safetyBackupId}
 `);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
+  });
+  const config = program2.command("config").description("work with a strongbox.yml configuration file");
+  config.command("check").description("check a configuration file and print it as the commands will read it (secrets are only named, never shown); exit 2 on any problem").requiredOption("--config <file>", "the configuration file, e.g. strongbox.yml").option("--json", "print the result as JSON on stdout").action(async (o) => {
+    let file;
+    try {
+      file = await loadConfigFile(o.config);
+    } catch (err) {
+      if (o.json && err instanceof ConfigFileError) printJson({ file: err.file, ok: false, problems: err.problems });
+      throw err;
+    }
+    const description = describeConfig(file, env);
+    if (o.json) printJson(description);
+    else process.stdout.write(formatDescription(description));
+    const unset = description.environment.filter((v) => !v.set);
+    if (unset.length) reporter.warning(`${unset.length} environment variable(s) the file names are not set here: ${unset.map((v) => v.name).join(", ")} (fine on a machine that does not run the backup)`);
   });
 }
 

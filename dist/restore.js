@@ -2,51 +2,31 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-MLW6EGMW.js";
+} from "./chunks/chunk-MQT4J7N6.js";
+import {
+  configInput,
+  getRestoreInputs
+} from "./chunks/chunk-NPBJBL25.js";
 import {
   actionsReporter,
-  commaList,
-  decryptionInputs,
-  flag,
-  getInput,
-  optional,
   runAction,
   setOutput,
-  storageInputs,
-  targetInputs,
-  trustInputs,
   writeSummary
-} from "./chunks/chunk-4SDCD446.js";
+} from "./chunks/chunk-BIAFBRFE.js";
 import {
-  exitSoonIfCancelled,
-  openDestinations,
-  resolveDbLockTimeout,
-  resolveLock,
-  resolvePgBin
-} from "./chunks/chunk-DAVZWY5Q.js";
+  resolveRestoreConfig
+} from "./chunks/chunk-GCZZTMON.js";
+import {
+  exitSoonIfCancelled
+} from "./chunks/chunk-LJU3Y3JX.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts
 async function runRestoreAction() {
   await runAction(async () => {
-    const targets = targetInputs();
-    const decrypt = await decryptionInputs();
-    const trusted = await trustInputs();
-    const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
-    const result = await restore({
-      destination: dest,
-      selection: { selector: optional("backup") ?? "latest" },
-      decrypt,
-      trusted,
-      targets,
-      only: commaList("only"),
-      force: flag("force"),
-      reporter: actionsReporter,
-      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env),
-      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")),
-      ...resolvePgBin(optional("pg-bin"))
-    });
+    const inputs = getRestoreInputs();
+    const result = await restore(await resolveRestoreConfig(inputs, await configInput(inputs), process.env, actionsReporter));
     setOutput("backup-id", result.backupId);
     const release = releaseOf(result.manifest.origin);
     setOutput("git-sha", release.gitSha ?? "");

@@ -1,36 +1,27 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-M723HMTI.js";
-import "./chunks/chunk-MLW6EGMW.js";
-import "./chunks/chunk-QPEQ4LHB.js";
+} from "./chunks/chunk-WM2KA54R.js";
+import "./chunks/chunk-MQT4J7N6.js";
+import "./chunks/chunk-KNHL22D3.js";
+import {
+  configInput,
+  getRollbackInputs
+} from "./chunks/chunk-NPBJBL25.js";
 import {
   actionsReporter,
-  commaList,
-  decryptionInputs,
-  getInput,
-  list,
-  optional,
   runAction,
   setFailed,
   setOutput,
-  signingKeyInput,
-  storageInputs,
-  targetInputs,
-  trustInputs,
   writeSummary
-} from "./chunks/chunk-4SDCD446.js";
+} from "./chunks/chunk-BIAFBRFE.js";
 import {
-  UsageError,
+  resolveRollbackConfig
+} from "./chunks/chunk-GCZZTMON.js";
+import {
   childEnvironment,
-  exitSoonIfCancelled,
-  openDestinations,
-  originFromEnv,
-  resolveDbLockTimeout,
-  resolveLock,
-  resolvePgBin,
-  validateRecipient
-} from "./chunks/chunk-DAVZWY5Q.js";
+  exitSoonIfCancelled
+} from "./chunks/chunk-LJU3Y3JX.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -55,31 +46,8 @@ async function changesBetween(workspace, from, to) {
 // src/actions/rollback.ts
 async function runRollbackAction() {
   await runAction(async () => {
-    const targets = targetInputs();
-    const decrypt = await decryptionInputs();
-    const signingKey = await signingKeyInput();
-    const trusted = await trustInputs();
-    if (!decrypt) throw new UsageError("rollback needs the key", "set the identity (or passphrase) input from a secret");
-    const recipients = commaList("recipient");
-    for (const r of recipients) validateRecipient(r);
-    const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
-    const result = await rollback({
-      destination: dest,
-      selection: { selector: getInput("backup", { required: true }), before: optional("before") },
-      decrypt,
-      recipients,
-      trusted,
-      signingKey,
-      targets,
-      confirm: getInput("confirm"),
-      checkSql: list("check-sql"),
-      checkFile: optional("check-file"),
-      origin: originFromEnv(process.env),
-      reporter: actionsReporter,
-      lock: resolveLock({ lockWait: optional("lock-wait") }, process.env),
-      dbLockTimeoutMs: resolveDbLockTimeout(optional("db-lock-timeout")),
-      ...resolvePgBin(optional("pg-bin"))
-    });
+    const inputs = getRollbackInputs();
+    const result = await rollback(await resolveRollbackConfig(inputs, await configInput(inputs), process.env, actionsReporter));
     setOutput("backup-id", result.backupId);
     setOutput("git-sha", result.gitSha ?? "");
     setOutput("git-ref", result.gitRef ?? "");

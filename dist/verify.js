@@ -1,66 +1,95 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
+  verifyAcross
+} from "./chunks/chunk-W7EMEDJW.js";
+import {
   verify
-} from "./chunks/chunk-QPEQ4LHB.js";
+} from "./chunks/chunk-KNHL22D3.js";
+import {
+  configInput,
+  getVerifyInputs
+} from "./chunks/chunk-NPBJBL25.js";
 import {
   actionsReporter,
-  decryptionInputs,
-  flag,
-  getInput,
-  optional,
   runAction,
   setFailed,
   setOutput,
-  storageInputs,
-  trustInputs,
   writeSummary
-} from "./chunks/chunk-4SDCD446.js";
+} from "./chunks/chunk-BIAFBRFE.js";
 import {
-  UsageError,
+  resolveVerifyConfig
+} from "./chunks/chunk-GCZZTMON.js";
+import {
   describeSignature,
-  exitSoonIfCancelled,
-  openDestinations,
-  parseDuration,
-  resolveLock
-} from "./chunks/chunk-DAVZWY5Q.js";
+  exitSoonIfCancelled
+} from "./chunks/chunk-LJU3Y3JX.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts
 async function runVerifyAction() {
   await runAction(async () => {
-    const deep = flag("deep");
-    const maxAge = optional("max-age");
-    const maxAgeMs = maxAge ? parseDuration(maxAge, "max-age") : void 0;
-    const decrypt = await decryptionInputs();
-    if (deep && !decrypt) throw new UsageError("deep verification needs the key", "set the identity (or passphrase) input from a secret");
-    const trusted = await trustInputs();
-    const [dest] = openDestinations([getInput("from")], storageInputs(), "from");
-    const result = await verify({ destination: dest, selector: optional("backup") ?? "latest", deep, decrypt, trusted, maxAgeMs, reporter: actionsReporter, lock: resolveLock({ lockWait: optional("lock-wait") }, process.env) });
+    const inputs = getVerifyInputs();
+    const { destinations, destination, ...options } = await resolveVerifyConfig(inputs, await configInput(inputs), process.env, actionsReporter);
+    if (destinations.length > 1) {
+      const across = await verifyAcross({ ...options, destinations });
+      await reportAcross(across);
+      return finish(across.ok, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+    }
+    const result = await verify({ ...options, destination });
     setOutput("ok", String(result.ok));
     setOutput("backup-id", result.backupId);
     setOutput("age-seconds", String(Math.round(result.ageSeconds)));
     setOutput("problems", JSON.stringify(result.problems));
     await writeSummary(
-      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}; ${describeSignature(result.signature, !!trusted)}.`, true).addTable([
+      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}; ${describeSignature(result.signature, !!options.trusted)}.`, true).addTable([
         [
           { data: "Artifact", header: true },
           { data: "Object", header: true },
           { data: "Result", header: true }
         ],
-        ...result.artifacts.map((a) => [a.name, `<code>${a.object}</code>`, a.storedOk ? a.plaintextOk ? "stored + plaintext OK" : "stored OK" : "FAILED"]),
+        ...result.artifacts.map((a) => [a.name, `<code>${a.object}</code>`, artifactResult(a)]),
         ...result.problems.filter((p) => !p.artifact).map((p) => ["\u2014", "\u2014", p.problem])
       ])
     );
-    if (!result.ok) {
-      setOutput("status", "failure");
-      setOutput("exit-code", String(result.exitCode));
-      setFailed(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
-    } else {
-      setOutput("status", "success");
-      setOutput("exit-code", "0");
-    }
+    finish(result.ok, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
   }, { what: "the Strongbox verify step" });
+}
+var artifactResult = (a) => a.storedOk ? a.plaintextOk ? "stored + plaintext OK" : "stored OK" : "FAILED";
+function finish(ok, exitCode, failure) {
+  if (ok) {
+    setOutput("status", "success");
+    setOutput("exit-code", "0");
+    return;
+  }
+  setOutput("status", "failure");
+  setOutput("exit-code", String(exitCode));
+  setFailed(failure());
+}
+async function reportAcross(across) {
+  const first = across.locations[0]?.result;
+  const problems = [
+    ...across.locations.flatMap((l) => (l.result?.problems ?? []).map((p) => ({ location: l.location, ...p }))),
+    // Differences between locations, and a location where it could not run (missing, unreachable).
+    ...across.problems
+  ];
+  setOutput("ok", String(across.ok));
+  setOutput("consistent", String(across.consistent));
+  setOutput("backup-id", across.backupId);
+  setOutput("age-seconds", first ? String(Math.round(first.ageSeconds)) : "");
+  setOutput("problems", JSON.stringify(problems));
+  await writeSummary(
+    (s) => s.addHeading(`Strongbox verify across ${across.locations.length} locations: ${across.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${across.backupId}</code>${across.consistent ? ": every location holds it with identical SHA-256s" : ": the locations DIFFER"}${first?.deep ? ", deep check (decrypted)" : ""}.`, true).addTable([
+      [
+        { data: "Location", header: true },
+        { data: "Result", header: true }
+      ],
+      ...across.locations.map((l) => {
+        const bad = [...l.result?.problems ?? [], ...across.problems.filter((p) => p.location === l.location)].map((p) => p.problem);
+        return [`<code>${l.location}</code>`, bad.length ? `FAILED: ${bad.join("; ")}` : "OK"];
+      })
+    ])
+  );
 }
 
 // src/entries/verify.ts
