@@ -439,7 +439,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--to <dst>', 'the repository to copy them to (repeatable; default with --config: its copy-to tiers)', collect)
       .option('--config <file>', CONFIG_HELP)
       .option('--backup <selector>', 'backup id, latest, or label:NAME (repeatable)', collect, [])
-      .option('--all', 'every complete backup at --from (the default with --config when no --backup or --label is given)')
+      .option('--all', 'every complete backup at --from')
+      .option('--new', 'every complete backup newer than the newest one of its series at --to (the default with --config when no --backup, --label or --all is given): a nightly tier copy that catches up missed nights but never re-copies what the tier pruned')
       .option('--label <label>', 'every complete backup with this label (repeatable)', collect, [])
       .option('--init', 'create the repository at --to first if it holds none (as `strongbox init` does)')
       .addOption(new Option('--confirm-upload <mode>', 'read each copied object back and check its SHA-256 (hash, the default) or only its size').choices(['hash', 'size']))
@@ -447,13 +448,13 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   ).action(async (o) => {
     const file = await configOf(o);
     const cfg = resolveCopyConfig(
-      { ...storage(o), ...lockFlags(o), from: o.from, to: o.to, backups: o.backup, all: o.all, labels: o.label, init: o.init, confirm: o.confirmUpload },
+      { ...storage(o), ...lockFlags(o), from: o.from, to: o.to, backups: o.backup, all: o.all, newer: o.new, labels: o.label, init: o.init, confirm: o.confirmUpload },
       file,
       env,
       reporter,
     );
     const copyTo = (destination: Destination) =>
-      copy({ source: cfg.from, destination, selectors: cfg.selectors, all: cfg.all, labels: cfg.labels, confirm: cfg.confirm, init: cfg.init, reporter, lock: cfg.lock });
+      copy({ source: cfg.from, destination, selectors: cfg.selectors, all: cfg.all, newer: cfg.newer, groupBy: cfg.groupBy, labels: cfg.labels, confirm: cfg.confirm, init: cfg.init, reporter, lock: cfg.lock });
     const report = (result: CopyResult, indent = '') => {
       if (!o.json) for (const b of result.backups) process.stdout.write(`${indent}${b.status} ${b.id}${b.status === 'copied' ? ` ${formatBytes(b.bytes)}` : ''}\n`);
       if (result.failed) reporter.error(`${result.failed} backup(s) not copied to ${result.destination}, listed above`);

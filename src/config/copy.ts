@@ -1,4 +1,5 @@
 import type { LockSettings } from '../core/locking.js';
+import type { GroupBy } from '../core/series.js';
 import type { Destination } from '../destinations/types.js';
 import { UsageError } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -18,6 +19,9 @@ export interface CopyOptions {
   selectors: string[];
   all: boolean;
   labels: string[];
+  /** --new: backups newer than the newest of their series at each tier. */
+  newer: boolean;
+  groupBy?: GroupBy;
   /** Create a repository at a destination that holds none. */
   init: boolean;
   confirm: 'hash' | 'size';
@@ -32,6 +36,7 @@ export interface CopySettings extends StorageSettings {
   to?: string[];
   backups?: string[];
   all?: boolean;
+  newer?: boolean;
   labels?: string[];
   init?: boolean;
   confirm?: string;
@@ -49,9 +54,11 @@ export function resolveCopyConfig(flags: CopySettings, file: ConfigFile | undefi
     from,
     to,
     selectors: flags.backups ?? [],
-    // With the file, no selector means every backup: a nightly tier copy catches up what it
-    // missed, and those already there are skipped (one manifest read each).
-    all: !!flags.all || (file !== undefined && !given(flags.backups) && !given(flags.labels)),
+    all: !!flags.all,
+    // With the file and no selector: what each tier lacks that is newer than its newest backup
+    // of the series. A missed night is caught up; what the tier's retention removed stays removed.
+    newer: !!flags.newer || (file !== undefined && !flags.all && !given(flags.backups) && !given(flags.labels)),
+    groupBy: file?.groupBy,
     labels: flags.labels ?? [],
     init: !!flags.init,
     confirm,

@@ -12,6 +12,7 @@ import { validateLabels } from './backup.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertRepository, ensureRepositories, listBackups, objectKey, selectBackup, type BackupEntry } from './repository.js';
 import { MANIFEST_NAME, SIGNATURE_NAME, type Manifest } from './types.js';
+import { seriesKeyOf, type GroupBy } from './series.js';
 
 export interface CopyOptions {
   source: Destination;
@@ -22,6 +23,14 @@ export interface CopyOptions {
   all: boolean;
   /** Complete backups carrying any of these labels. */
   labels: string[];
+  /**
+   * `--new`: every complete backup newer than the newest complete backup of its series at the
+   * destination (all of a series the destination does not hold yet). What a nightly tier copy
+   * wants: a missed night is caught up, and what the tier's own retention removed is not copied again.
+   */
+  newer?: boolean;
+  /** How `newer` forms series (prune's --group-by); default: by sources. */
+  groupBy?: GroupBy;
   /** How each object is confirmed at the destination: read back and hashed (default), or its size. */
   confirm?: 'hash' | 'size';
   /** Create the destination repository where none is, by the rules of `strongbox init`. */
@@ -63,8 +72,8 @@ export interface CopyResult {
 export async function copy(opts: CopyOptions): Promise<CopyResult> {
   const { source, destination, reporter } = opts;
   const now = opts.now ?? (() => new Date());
-  if (!opts.all && !opts.selectors.length && !opts.labels.length) {
-    throw new UsageError('copy needs to know which backups to copy', 'pass --backup ID|latest|label:NAME (repeatable), --label NAME (repeatable) or --all');
+  if (!opts.all && !opts.newer && !opts.selectors.length && !opts.labels.length) {
+    throw new UsageError('copy needs to know which backups to copy', 'pass --backup ID|latest|label:NAME (repeatable), --label NAME (repeatable), --new or --all');
   }
   validateLabels(opts.labels);
   if (source.display === destination.display) {
@@ -85,9 +94,11 @@ type Selected = { entry: BackupEntry; damaged?: undefined } | { entry: BackupEnt
 async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
   const { source, destination: dest, reporter } = opts;
   const entries = await listBackups(source, reporter);
-  const chosen = select(entries, opts);
-  const atDest = new Map((await listBackups(dest, reporter)).map((e) => [e.id, e]));
-  reporter.info(`Copying ${chosen.length} backup(s) from ${source.display} to ${dest.display}`);
+  const destEntries = await listBackups(dest, reporter);
+  const chosen = select(entries, opts, destEntries);
+  const atDest = new Map(destEntries.map((e) => [e.id, e]));
+  if (!chosen.length) reporter.info(`Nothing to copy: ${dest.display} already holds the newest backup of every series at ${source.display}`);
+  else reporter.info(`Copying ${chosen.length} backup(s) from ${source.display} to ${dest.display}`);
 
   const results: CopiedBackup[] = [];
   const done = () => results.filter((r) => r.status === 'copied').length;
@@ -147,7 +158,7 @@ async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
 }
 
 /** The backups the flags name, each once, oldest first; damaged ones (only --all reaches them) marked. */
-function select(entries: BackupEntry[], opts: CopyOptions): Selected[] {
+function select(entries: BackupEntry[], opts: CopyOptions, destEntries: BackupEntry[]): Selected[] {
   const picked = new Map<string, Selected>();
   // An explicit selector that matches nothing is an error, as for restore (exit 4).
   for (const s of opts.selectors) {
@@ -168,6 +179,18 @@ function select(entries: BackupEntry[], opts: CopyOptions): Selected[] {
       if (e.complete) picked.set(e.id, { entry: e });
       else if (e.damaged) picked.set(e.id, { entry: e, damaged: e.damaged, hint: e.damagedHint });
     }
+  }
+  if (opts.newer) {
+    const series = (e: BackupEntry) => seriesKeyOf(e.manifest!, opts.groupBy);
+    const newest = new Map<string, string>();
+    for (const e of destEntries) {
+      if (!e.complete) continue;
+      const k = series(e);
+      if ((newest.get(k) ?? '') < e.manifest!.startedAt) newest.set(k, e.manifest!.startedAt);
+    }
+    for (const e of entries) if (e.complete && e.manifest!.startedAt > (newest.get(series(e)) ?? '')) picked.set(e.id, { entry: e });
+    // Nothing newer is the normal state of an up-to-date tier, not an error.
+    if (!picked.size && !opts.all && !opts.selectors.length && !opts.labels.length) return [];
   }
   if (!picked.size) {
     const what = [...opts.labels.map((l) => `label ${l}`), ...(opts.all ? ['--all'] : [])].join(', ');

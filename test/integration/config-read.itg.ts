@@ -82,14 +82,18 @@ describe('one strongbox.yml for every reading command', () => {
     }
   }, 60_000);
 
-  it('copy --config copies every backup from the first destination to the tier, then skips them all (exit 0 both times)', async () => {
+  it('copy --config copies every backup from the first destination to a new tier; a rerun finds nothing newer, --all skips them all (exit 0 each time)', async () => {
     const first = await cli(['copy', '--config', config, '--json']);
     expect(first.code, first.stderr).toBe(0);
     const [tier] = json<{ source: string; destination: string; copied: number; skipped: number }[]>(first);
     expect(tier).toMatchObject({ source: local, destination: nas, copied: 4, skipped: 0 });
     const again = await cli(['copy', '--config', config]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toBe(`to ${nas}\n${ids.map((id) => `  skipped ${id}\n`).join('')}`);
+    expect(again.stdout).toBe(`to ${nas}\n`);
+    expect(again.stderr).toContain(`${nas} already holds the newest backup of every series`);
+    const all = await cli(['copy', '--config', config, '--all']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toBe(`to ${nas}\n${ids.map((id) => `  skipped ${id}\n`).join('')}`);
   }, 60_000);
 
   it('list --config lists the first destination, --from NAME another location', async () => {
@@ -158,9 +162,10 @@ describe('one strongbox.yml for every reading command', () => {
     const r = await cli(['copy', '--config', broken, '--json']);
     expect(r.code, r.stderr).toBe(8);
     const results = json<({ destination: string; copied: number; skipped: number } | { destination: string; error: string; exitCode: number })[]>(r);
-    // The default selection is every backup: the one the NAS pruned (keep-last 1) while the disk keeps it is copied again.
+    // The default selection is what is newer than the tier's newest backup: the ones the NAS
+    // pruned (keep-last 1) while the disk still keeps them are not copied back.
     expect(results.map((x) => [x.destination, 'error' in x ? x.exitCode : [x.copied, x.skipped]])).toEqual([
-      [nas, [1, 1]],
+      [nas, [0, 0]],
       [join(work, 'no-such-tier'), 4],
     ]);
   }, 60_000);

@@ -255,6 +255,16 @@ describe('resolveCopyConfig', () => {
     const o = resolveCopyConfig(flags, file(), {}, reporter().r);
     expect([o.from.display, o.to.map((d) => d.display)]).toEqual([from, to]);
   });
+  it.each([
+    ['with the file and no selector: --new (what each tier lacks, newer than its newest)', {}, true, { newer: true, all: false }],
+    ['--all given: every backup, not --new', { all: true }, true, { newer: false, all: true }],
+    ['--backup given: only it', { backups: ['latest'] }, true, { newer: false, all: false, selectors: ['latest'] }],
+    ['--label given: only those', { labels: ['nightly'] }, true, { newer: false, all: false, labels: ['nightly'] }],
+    ['no file, no selector: nothing chosen (the core refuses to guess)', { from: '/a', to: ['/b'] }, false, { newer: false, all: false }],
+  ] as [string, CopySettings, boolean, Record<string, unknown>][])('selection: %s', (_name, flags, withFile, expected) => {
+    const o = resolveCopyConfig(flags, withFile ? file() : undefined, {}, reporter().r);
+    expect(o).toMatchObject(expected);
+  });
   it('refuses copying a location onto itself', async () => {
     await expectUsage(() => resolveCopyConfig({ from: 'local', to: ['local'] }, file(), {}, reporter().r), /same location/);
   });

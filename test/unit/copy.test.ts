@@ -102,6 +102,29 @@ describe('copy', () => {
     expect(await completeIds(dst)).toEqual([a.id, b.id, c.id]);
   });
 
+  it('--new copies per series only what is newer than the tier holds: never what the tier pruned, all of a series it lacks', async () => {
+    const src = new Named('memory://src');
+    const dst = new Named('memory://dst');
+    const other = join(work, 'other-tree');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'o.txt'), 'other series\n');
+    const a1 = await takeBackup(src);
+    const b1 = await takeBackup(src, { sources: [{ kind: 'files', location: other }] });
+    const a2 = await takeBackup(src);
+    // The tier holds only a2 (its retention removed a1): a1 is older than a2, so it stays away;
+    // the other series is not at the tier at all, so it comes whole.
+    await copy(opts(src, dst, { all: false, selectors: [a2.id] }));
+    const first = await copy(opts(src, dst, { all: false, newer: true }));
+    expect(first.backups.map((x) => [x.id, x.status])).toEqual([[b1.id, 'copied']]);
+    expect(await completeIds(dst)).not.toContain(a1.id);
+    const a3 = await takeBackup(src);
+    const second = await copy(opts(src, dst, { all: false, newer: true }));
+    expect(second.backups.map((x) => [x.id, x.status])).toEqual([[a3.id, 'copied']]);
+    // Up to date: nothing selected, nothing failed, exit 0.
+    const third = await copy(opts(src, dst, { all: false, newer: true }));
+    expect(third).toMatchObject({ backups: [], copied: 0, failed: 0, exitCode: 0 });
+  });
+
   it('refuses to guess what to copy, and an unknown label matches nothing', async () => {
     const src = new Named('memory://src');
     const dst = new Named('memory://dst');
