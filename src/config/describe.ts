@@ -4,6 +4,7 @@ import { formatDuration } from '../core/duration.js';
 import type { RetentionPolicy } from '../core/retention.js';
 import { DEFAULT_GROUP_BY } from '../core/series.js';
 import { openDestination } from '../destinations/index.js';
+import { syntaxOnlyEnv } from './schema.js';
 import { formatBytes } from '../shared/format.js';
 import { printable } from '../shared/text.js';
 import type { ConfigFile, ConfigLocation, ConfigSource } from './file.js';
@@ -69,7 +70,7 @@ export function describeConfig(file: ConfigFile, env: NodeJS.ProcessEnv): Config
     }
     return {
       ...(l.name ? { name: l.name } : {}),
-      location: openDestination(l.url, { env: {} }).display,
+      location: openDestination(l.url, {}, syntaxOnlyEnv(l.url)).display,
       ...(l.retention ? { retention: retentionRules(l.retention) } : {}),
       ...(l.quota ? { quota: l.quota } : {}),
     };

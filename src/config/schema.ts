@@ -7,6 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import { MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_BYTES, METADATA_KEY } from '../core/metadata.js';
 import { GROUP_BY } from '../core/series.js';
 import { openDestination } from '../destinations/index.js';
+import { parseS3Url } from '../destinations/s3-location.js';
 import { StrongboxError } from '../shared/errors.js';
 import { findSourceAdapter } from '../sources/index.js';
 import { parseSize } from './size.js';
@@ -63,7 +64,18 @@ const envName = z.string().check(
 );
 // A bare number is accepted by the shape so that parseDuration can say which unit is missing.
 const duration = (key: string, limits = {}) => z.pipe(z.union([z.string(), z.number()]), z.transform(String)).check(via((v: string) => void parseDuration(v, key, limits)));
-const location = text.check(via((v: string) => void openDestination(v, {})));
+const location = text.check(via((v: string) => void openDestination(v, {}, syntaxOnlyEnv(v))));
+
+/**
+ * The environment a location is checked with when the file is read: its syntax and settings
+ * only. The `credentials=NAME` variables are read when a command opens the location, so
+ * `config check` works where the secrets are not (it says whether each is set).
+ */
+export function syntaxOnlyEnv(v: string): Record<string, string> {
+  if (!/^s3:\/\//i.test(v.trim())) return {};
+  const name = parseS3Url(v.trim()).settings.credentials;
+  return name ? { [`${name}_ACCESS_KEY_ID`]: 'not-read-yet', [`${name}_SECRET_ACCESS_KEY`]: 'not-read-yet' } : {};
+}
 const label = text.check(via((v: string) => validateLabels([v])));
 const recipient = z.string().check(via((v: string) => validateRecipient(v)));
 

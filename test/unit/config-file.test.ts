@@ -88,6 +88,15 @@ describe('a valid file', () => {
     expect([c.labels, c.compression, c.level, c.groupBy, c.lockWait]).toEqual([['nightly'], 'zstd', 3, 'sources', '10m']);
   });
 
+  it('a location whose credentials=NAME variables are not set here still loads (they are read when a command opens it)', () => {
+    const name = 'SB_TEST_UNSET_CREDS';
+    expect(process.env[`${name}_ACCESS_KEY_ID`]).toBeUndefined();
+    const f = parseConfigText(`destinations:\n  - url: s3://b/p?endpoint=https://x.r2.cloudflarestorage.com&credentials=${name}\n`, FILE);
+    expect(f.destinations.map((d) => d.url)).toEqual([`s3://b/p?endpoint=https://x.r2.cloudflarestorage.com&credentials=${name}`]);
+    // The syntax is still checked at load: an unknown parameter is refused with its line.
+    expect(problems(`destinations:\n  - url: s3://b/p?endpont=https://x&credentials=${name}\n`).map((p) => [p.line, p.key])).toEqual([[2, 'destinations[0].url']]);
+  });
+
   it('an empty file is an empty configuration (flags give everything)', () => {
     const c = parseConfigText('# nothing yet\n', FILE);
     expect(c.sources).toBeUndefined();
