@@ -128,13 +128,12 @@ async function run(opts: CopyOptions, activity: Activity): Promise<CopyResult> {
       activity.what = `copy from ${source.display} to ${dest.display}`;
       activity.outcome = `${done()} backup(s) copied and complete there, the others not started`;
     } catch (err) {
-      // The destination or the network failed, or we were cancelled: stop here. What is left
-      // has no manifest, so it never looks complete; a rerun overwrites it, prune collects it.
-      // It is not deleted: unlike a backup's, this id is not ours alone, and a parallel copy
-      // of the same backup may be about to commit those very objects.
+      // The destination or the network failed, or we were cancelled: stop here. Damaged bytes
+      // at the source: this backup is skipped. Either way what is left has no manifest, so it
+      // never looks complete; a rerun (from a good source) overwrites it, prune collects it.
+      // Nothing is deleted: unlike a backup's, this id is not ours alone, and a parallel copy
+      // of the same backup from another source may have committed those very objects.
       if (!(err instanceof SourceDamage) && !(err instanceof ConflictError)) throw err;
-      // Bad bytes at the source fail every copy of this backup alike: tidy up after ourselves.
-      if (err instanceof SourceDamage) await removePartial(dest, entry.id, reporter);
       results.push(failed(entry.id, err.message, err.hint));
     }
   }
@@ -307,13 +306,4 @@ async function copyObject(source: Destination, dest: Destination, key: string, e
   await feeding;
   // A put that returned although the check failed would be a broken destination; never trust it.
   if (damage) throw damage;
-}
-
-/** Best effort: a failed copy tidies its own objects; prune collects whatever a kill leaves. */
-async function removePartial(dest: Destination, id: string, reporter: Reporter): Promise<void> {
-  try {
-    for await (const o of dest.list(`${id}/`)) await dest.delete(o.key);
-  } catch (err) {
-    reporter.warning(`could not remove the partial copy of ${id} from ${dest.display}: ${errorMessage(err)} (prune will)`);
-  }
 }
