@@ -25,7 +25,8 @@ export function parseMetaFlags(values: string[] | undefined, flag = '--meta'): R
   const out: Record<string, string> = {};
   for (const v of values ?? []) {
     const eq = v.indexOf('=');
-    if (eq <= 0) throw new UsageError(`${flag} "${v.slice(0, 80)}" is not key=value`, `e.g. ${flag} release=v1.4.2`);
+    // Not repeated: a value pasted without its key may be anything, a secret too.
+    if (eq <= 0) throw new UsageError(`a ${flag} value is not key=value (the value is not shown)`, `e.g. ${flag} release=v1.4.2`);
     out[v.slice(0, eq).trim()] = v.slice(eq + 1);
   }
   return out;

@@ -4,7 +4,7 @@ import { validateRecipient } from '../codecs/age/index.js';
 import { parseCompression, validateLevel } from '../codecs/compress.js';
 import { validateLabels } from '../core/backup.js';
 import { parseDuration } from '../core/duration.js';
-import { MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_BYTES, METADATA_KEY } from '../core/metadata.js';
+import { MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_BYTES, METADATA_KEY, looksSecret } from '../core/metadata.js';
 import { GROUP_BY } from '../core/series.js';
 import { openDestination } from '../destinations/index.js';
 import { parseS3Url } from '../destinations/s3-location.js';
@@ -286,7 +286,8 @@ export function crossChecks(data: unknown): Issue[] {
     if (entries.length > MAX_METADATA) out.push({ path: ['metadata'], message: `has ${entries.length} entries; at most ${MAX_METADATA} are stored` });
     for (const [k, v] of entries) {
       if (!META_KEY.test(k)) out.push({ path: ['metadata', k], atKey: true, message: 'is not a metadata key: letters, digits, ".", "_" and "-", up to 64' });
-      if (typeof v === 'string' && Buffer.byteLength(v) > MAX_METADATA_VALUE) out.push({ path: ['metadata', k], message: `is ${Buffer.byteLength(v)} bytes long; a metadata value is at most ${MAX_METADATA_VALUE}` });
+      if (typeof v === 'string' && looksSecret(v)) out.push({ path: ['metadata', k], message: 'looks like it holds a secret (a URL with a password, a private key); the value is not shown, and metadata is stored unencrypted in every manifest' });
+      else if (typeof v === 'string' && Buffer.byteLength(v) > MAX_METADATA_VALUE) out.push({ path: ['metadata', k], message: `is ${Buffer.byteLength(v)} bytes long; a metadata value is at most ${MAX_METADATA_VALUE}` });
     }
   }
   if (typeof data.level === 'number' && Number.isInteger(data.level)) {

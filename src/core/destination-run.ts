@@ -3,6 +3,7 @@ import { isCancelled } from '../shared/cancel.js';
 import { ExitCode, StrongboxError, UsageError, errorMessage, type ExitCodeValue } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
 import type { HeldLock } from './lock.js';
+import { MANIFEST_NAME, SIGNATURE_NAME } from './types.js';
 
 /** How one destination of a backup ended. */
 export interface DestinationOutcome {
@@ -142,7 +143,12 @@ function exitCodeOf(err: unknown): number {
 /** Best effort: a failed run tidies its own objects; prune collects whatever a kill or an unreachable store leaves. */
 export async function removePartial(dest: Destination, id: string, reporter: Reporter): Promise<void> {
   try {
-    for await (const o of dest.list(`${id}/`)) await dest.delete(o.key);
+    // The manifest first (a write that reported failure may have landed), then the signature:
+    // a cleanup cut short must never leave a listed backup whose artifacts are gone.
+    const keys: string[] = [];
+    for await (const o of dest.list(`${id}/`)) keys.push(o.key);
+    const rank = (k: string) => (k.endsWith(`/${MANIFEST_NAME}`) ? 0 : k.endsWith(`/${SIGNATURE_NAME}`) ? 1 : 2);
+    for (const key of keys.sort((a, b) => rank(a) - rank(b))) await dest.delete(key);
   } catch (err) {
     reporter.warning(`could not remove the partial backup ${id} from ${dest.display}: ${errorMessage(err)} (prune will)`);
   }

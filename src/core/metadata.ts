@@ -18,9 +18,16 @@ export function metadataProblems(m: unknown): string[] {
   for (const [k, v] of entries) {
     if (!METADATA_KEY.test(k)) p.push(`metadata key ${JSON.stringify(k.slice(0, 80))} is not allowed (letters, digits, ".", "_" and "-", up to 64)`);
     if (typeof v !== 'string') p.push(`metadata ${JSON.stringify(k.slice(0, 80))} is not text`);
+    // The manifest is readable by anyone who can read the storage, without the key.
+    else if (looksSecret(v)) p.push(`metadata ${JSON.stringify(k.slice(0, 80))} looks like it holds a secret (a URL with a password, a private key); the value is not shown, and metadata is stored unencrypted`);
     else if (Buffer.byteLength(v) > MAX_METADATA_VALUE_BYTES) p.push(`metadata ${JSON.stringify(k.slice(0, 80))} is ${Buffer.byteLength(v)} bytes long; at most ${MAX_METADATA_VALUE_BYTES} are allowed`);
   }
   return p;
+}
+
+/** A URL with user:password@, an age identity, a PEM/OpenSSH private key. */
+export function looksSecret(v: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i.test(v) || /AGE-SECRET-KEY-/i.test(v) || /-----BEGIN /.test(v);
 }
 
 export function validateMetadata(m: Record<string, string>): void {

@@ -189,6 +189,19 @@ describe('literal secrets are refused without being repeated', () => {
   });
 });
 
+describe('metadata holding a secret', () => {
+  it('is refused in the file and by --meta, naming the key, never the value (a manifest is readable without the key)', async () => {
+    const text = 'metadata:\n  note: "postgres://app:Hunter2Secret@db/app"\n';
+    const ps = problems(text);
+    expect(ps.map((p) => [p.line, p.key])).toEqual([[2, 'metadata.note']]);
+    expect(JSON.stringify(ps)).not.toContain('Hunter2Secret');
+    const { validateMetadata } = await import('../../src/core/metadata.js');
+    expect(() => validateMetadata({ db: 'postgres://app:Hunter2Secret@db/app' })).toThrow(/metadata "db" looks like it holds a secret/);
+    expect(() => validateMetadata({ db: 'postgres://app:Hunter2Secret@db/app' })).not.toThrow(/Hunter2Secret/);
+    expect(() => validateMetadata({ release: 'v1.4.2', url: 'https://example.com/x' })).not.toThrow();
+  });
+});
+
 describe('loadConfigFile', () => {
   it('reads a file from disk', async () => {
     writeFileSync(FILE, VALID);

@@ -129,7 +129,7 @@ describe('resolveBackupConfig', () => {
     ['the file\'s passphrase variable is empty', {}, BASE.replace(/recipients: \[.*\]/, 'passphrase-env: PP'), { ...ENV, PP: '' }, /encryption\.passphrase-env: environment variable PP is empty/],
     ['no destination anywhere', {}, 'sources: [{ files: media }]\nencryption: { unencrypted: true }\n', {}, /--to is required/],
     ['no key anywhere', { to: ['/x'], files: [tree] }, undefined, {}, /no encryption key given/],
-    ['a bad --meta', { meta: ['novalue'] }, BASE, ENV, /--meta "novalue" is not key=value/],
+    ['a bad --meta', { meta: ['novalue'] }, BASE, ENV, /a --meta value is not key=value \(the value is not shown\)/],
     ['a --meta key that is not allowed', { meta: ['a b=c'] }, BASE, ENV, /metadata key "a b" is not allowed/],
   ] as [string, BackupCommandSettings, string | undefined, Record<string, string>, RegExp][])('refuses: %s', async (_rule, flags, text, env, message) => {
     await expectUsage(resolveBackupConfig(flags, text === undefined ? undefined : file(text), env, reporter().r, { host: 'test' }), message);
