@@ -109,6 +109,7 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
       region: flags.region,
       pathStyle: flags.pathStyle,
       preset: flags.preset,
+      env,
     },
     reporter,
     origin,

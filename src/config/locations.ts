@@ -4,6 +4,8 @@ import { UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import { silentReporter, type Reporter } from '../shared/reporter.js';
 import type { ConfigFile, ConfigLocation } from './file.js';
+import { openDestination } from '../destinations/index.js';
+import { syntaxOnlyEnv } from './schema.js';
 import { openDestinations, resolvePolicy, type RetentionSettings, type StorageSettings } from './settings.js';
 
 /**
@@ -15,7 +17,21 @@ export function lookupLocation(value: string, file: ConfigFile | undefined): Con
   if (!file) return undefined;
   const all = [...file.destinations, ...file.copyTo];
   const v = value.trim();
-  return all.find((l) => l.name === v) ?? all.find((l) => l.url === v);
+  const byName = all.find((l) => l.name === v) ?? all.find((l) => l.url === v);
+  if (byName) return byName;
+  // The same place spelled otherwise (`../backups` for the file's `./backups`, another query
+  // order) is still that location, with its retention and quota.
+  const shown = where(v);
+  return shown === undefined ? undefined : all.find((l) => where(l.url) === shown);
+}
+
+/** How a location is named once opened (a resolved path; bucket, prefix and endpoint), without reading its credentials. */
+function where(url: string): string | undefined {
+  try {
+    return openDestination(url, {}, syntaxOnlyEnv(url)).display;
+  } catch {
+    return undefined; // not a location: the caller reports it when it opens the value
+  }
 }
 
 export interface OpenedLocation {

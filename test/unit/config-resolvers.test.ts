@@ -135,6 +135,13 @@ describe('resolveBackupConfig', () => {
     await expectUsage(resolveBackupConfig(flags, text === undefined ? undefined : file(text), env, reporter().r, { host: 'test' }), message);
   });
 
+  it('opens the destinations with the environment it is given (credentials=NAME read from it, not process.env)', async () => {
+    const { r } = reporter();
+    const o = await resolveBackupConfig({ to: ['s3://bucket/db?endpoint=https://x.r2.cloudflarestorage.com&credentials=SBX'] }, file(BASE), { ...ENV, SBX_ACCESS_KEY_ID: 'AKIDSBX', SBX_SECRET_ACCESS_KEY: 'sbx-secret-value' }, r, { host: 'test' });
+    expect(o.destinations.map((d) => d.display)).toEqual(['s3://bucket/db (x.r2.cloudflarestorage.com)']);
+    expect(r.mask('sbx-secret-value')).toBe('***');
+  });
+
   it('masks the secrets it reads before anything prints them', async () => {
     const { r } = reporter();
     await resolveBackupConfig({}, file(`${BASE}signing: { key-env: SIGNING_KEY }\n`), { ...ENV, SIGNING_KEY: formatPrivateKey(signing) }, r, { host: 'test' });
@@ -227,6 +234,7 @@ describe('resolveRetentionPlan and resolvePruneConfig', () => {
     ['a named location keeps its own policy', { locations: ['cloud'] }, [['s3://bucket/db', { keepDaily: 30, keepMonthly: 12 }, 'file']]],
     ['a location given by URL finds its policy in the file', { locations: [join(work, 'nas')] }, [[join(work, 'nas'), { keepWeekly: 4 }, 'file']]],
     ['a location the file does not list, without flags, is not pruned', { locations: ['/elsewhere'] }, []],
+    ['the same folder spelled otherwise still finds its policy', { locations: [join(work, 'x', '..', 'nas')] }, [[join(work, 'nas'), { keepWeekly: 4 }, 'file']]],
   ])('%s', (_rule, flags, expected) => expect(plan(flags)).toEqual(expected));
 
   it('prune: one PruneOptions per location, with the file\'s group-by and lock', () => {
