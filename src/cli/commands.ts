@@ -330,8 +330,9 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === 'committed');
     const quota = await checkQuotas(quotaTargets(committed), reporter);
     // The CLI backup only backs up: say what the file asks for that is left to the next commands.
-    if (file && (file.copyTo.length || [...file.destinations, ...file.copyTo].some((l) => l.retention))) {
-      reporter.info(`backup ${result.id} was not copied or pruned: then run strongbox copy --config ${printable(file.path)} and strongbox prune --config ${printable(file.path)}`);
+    const left = file ? [...(file.copyTo.length ? ['copy'] : []), ...([...file.destinations, ...file.copyTo].some((l) => l.retention) ? ['prune'] : [])] : [];
+    if (left.length) {
+      reporter.info(`backup ${result.id} was not ${left.map((c) => (c === 'copy' ? 'copied' : 'pruned')).join(' or ')}: then run ${left.map((c) => `strongbox ${c} --config ${printable(file!.path)}`).join(' and ')}`);
     }
     if (o.json) {
       printJson({
@@ -465,6 +466,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       if (o.json) printJson(result);
       report(result);
       if (result.failed) ctx.exitCode = result.exitCode;
+      return;
+    }
+    if (!cfg.to.length) {
+      reporter.info(`nothing to copy: ${printable(file!.path)} lists no copy-to: tiers`);
+      if (o.json) printJson([]);
       return;
     }
     const outcomes = await eachLocation(cfg.to, 'copy to', copyTo, reporter);

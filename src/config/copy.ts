@@ -46,7 +46,10 @@ export interface CopySettings extends StorageSettings {
 
 export function resolveCopyConfig(flags: CopySettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): CopyOptions {
   const from = openLocations(flags.from !== undefined ? [flags.from] : undefined, file?.destinations.slice(0, 1) ?? [], flags, '--from', file, reporter, env)[0]!.destination;
-  const to = openLocations(flags.to, file?.copyTo ?? [], flags, '--to', file, reporter, env).map((o) => o.destination);
+  // A file without copy-to: tiers has nothing to copy to; that is no error (a nightly chain
+  // `backup && copy && prune --config` serves files with and without tiers alike).
+  const noTiers = file !== undefined && !given(flags.to) && file.copyTo.length === 0;
+  const to = noTiers ? [] : openLocations(flags.to, file?.copyTo ?? [], flags, '--to', file, reporter, env).map((o) => o.destination);
   for (const d of to) if (d.display === from.display) throw new UsageError(`copy --to ${d.display} is the same location as --from`, 'copy between two different locations');
   const confirm = flags.confirm?.trim() || 'hash';
   if (confirm !== 'hash' && confirm !== 'size') throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);

@@ -273,6 +273,11 @@ describe('resolveCopyConfig', () => {
     const o = resolveCopyConfig(flags, withFile ? file() : undefined, {}, reporter().r);
     expect(o).toMatchObject(expected);
   });
+  it('a file without copy-to: tiers has nothing to copy to (no error: the nightly chain runs for every file)', () => {
+    const noTiers = BASE.replace(/copy-to:\n  - url: nas\n    name: nas\n    retention: \{ keep-weekly: 4 \}\n/, '');
+    expect(noTiers).not.toContain('copy-to');
+    expect(resolveCopyConfig({}, file(noTiers), {}, reporter().r).to).toEqual([]);
+  });
   it('refuses copying a location onto itself', async () => {
     await expectUsage(() => resolveCopyConfig({ from: 'local', to: ['local'] }, file(), {}, reporter().r), /same location/);
   });
