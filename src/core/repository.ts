@@ -83,7 +83,7 @@ export async function initRepositories(dests: Destination[], now: Date, warn?: (
 export async function checkRepository(dest: Destination, init: boolean): Promise<{ create: boolean; warnings: string[] }> {
   const state = await inspectLocation(dest);
   if (state.kind === 'repository') return { create: false, warnings: [] };
-  if (!init) throw noRepositoryError(dest, state, true);
+  if (!init) throw await noRepositoryError(dest, state, true);
   if (state.kind === 'occupied') throw occupiedError(dest, state.names);
   return { create: true, warnings: dest.checkNewRoot ? await dest.checkNewRoot() : [] };
 }
@@ -106,18 +106,33 @@ export async function ensureRepositories(dests: Destination[], now: Date, init =
   return missing;
 }
 
-function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): NotFoundError {
+async function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): Promise<NotFoundError> {
   const where = dest.localPath ? 'the folder is empty or missing' : 'nothing is stored there';
   const what = state.kind === 'empty' ? `${MARKER} is missing; ${where}` : `${MARKER} is missing`;
+  // Something else lives there: most likely a wrong path, and init would refuse it anyway.
+  if (state.kind === 'occupied') return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository`);
+  // A NAS or drive that is not mounted looks like a missing folder under an empty (or missing)
+  // one: say so, and offer no --init, which would fill the disk below the mount point.
+  const unmounted = await newRootProblem(dest);
+  if (unmounted) return new NotFoundError(`no Strongbox repository at ${dest.display} (${what}): ${unmounted}`, 'mount the volume (or fix the path) and run again; only a location that really is new needs `strongbox init`');
   const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix (and, for a non-AWS store, --endpoint or --preset)';
   // A non-AWS store needs its --endpoint (or --preset) on init too, or init looks in AWS.
   // The location URL carries its settings when it has any; else the flags must be repeated.
   const to = dest.location ?? dest.display;
   const storeFlags = dest.localPath || to.includes('?') ? '' : ' plus the same --endpoint/--preset/--region';
   const create = `to start a new repository here, run \`strongbox init --to ${/^[\w/.:@%+=,-]+$/.test(to) ? to : `'${to}'`}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
-  // Something else lives there: most likely a wrong path, and init would refuse it anyway.
-  const hint = state.kind === 'occupied' ? `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository` : `${check}; ${create}`;
-  return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, hint);
+  return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, `${check}; ${create}`);
+}
+
+/** Why creating the repository here would be wrong (a missing or empty parent, an unmounted mount point); undefined when nothing says so. */
+async function newRootProblem(dest: Destination): Promise<string | undefined> {
+  if (!dest.checkNewRoot) return undefined;
+  try {
+    const warnings = await dest.checkNewRoot();
+    return warnings.length ? warnings.join('; ') : undefined;
+  } catch (err) {
+    return err instanceof StrongboxError ? err.message.replace(/^will not create a Strongbox repository at [^:]*: /, '') : undefined;
+  }
 }
 
 /**
@@ -127,7 +142,7 @@ function noRepositoryError(dest: Destination, state: LocationState, forBackup: b
  */
 export async function assertRepository(dest: Destination): Promise<void> {
   if (await dest.stat(MARKER)) return;
-  throw noRepositoryError(dest, await inspectLocation(dest), false);
+  throw await noRepositoryError(dest, await inspectLocation(dest), false);
 }
 
 export interface BackupEntry {

@@ -118,7 +118,8 @@ function awsRegion(endpoint: string): string | undefined {
 export function normalizeEndpoint(raw: string): string {
   const value = raw.trim();
   const url = parseEndpoint(value);
-  if (url.search || url.hash) throw new UsageError(`the S3 endpoint "${value}" must not have a query or fragment`);
+  // Not repeated: a query is where a presigned URL carries its signature.
+  if (url.search || url.hash) throw new UsageError(`the S3 endpoint ${url.protocol}//${url.host} must not have a query or fragment (the rest is not shown)`, 'give the bare address, e.g. https://s3.us-west-004.backblazeb2.com');
   return url.toString().replace(/\/$/, '');
 }
 

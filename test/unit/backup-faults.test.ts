@@ -150,7 +150,7 @@ describe('verify and restore faults', () => {
 describe('#26 #30 repositories are created explicitly', () => {
   const exitOf = (p: Promise<unknown>) => p.then(() => 0, (e: unknown) => e as { exitCode?: number; message: string; hint?: string });
 
-  it('backup into a folder under an empty (unmounted) share fails with exit 4 and a hint naming init, creating nothing', async () => {
+  it('backup into a folder under an empty (unmounted) share fails with exit 4 and a hint to mount it (not --init), creating nothing', async () => {
     const { LocalDestination } = await import('../../src/destinations/local.js');
     const share = join(work, 'nas-share');
     mkdirSync(share);
@@ -158,8 +158,8 @@ describe('#26 #30 repositories are created explicitly', () => {
     const err = await exitOf(backup(options(new LocalDestination(repo), { init: false })));
     expect(err).toMatchObject({ exitCode: 4 });
     expect((err as Error).message).toContain(`no Strongbox repository at ${repo}`);
-    expect((err as { hint: string }).hint).toContain(`strongbox init --to ${repo}`);
-    expect((err as { hint: string }).hint).toContain('--init');
+    expect((err as { hint: string }).hint).toMatch(/^mount the volume .*`strongbox init`/);
+    expect((err as { hint: string }).hint).not.toContain('--init');
     expect(readdirSync(share)).toEqual([]);
     // and a reader finds no repository either, instead of reporting OK
     const v = await exitOf(verify({ destination: new LocalDestination(repo), selector: 'latest', deep: false, reporter: silentReporter }));
@@ -208,6 +208,23 @@ describe('#26 #30 repositories are created explicitly', () => {
     const made = await backup(options(new LocalDestination(repo), { reporter: { ...silentReporter, warning: (m: string) => warnings.push(m) } }));
     expect(warnings).toContain(`${share} is an empty folder and no mount point: if a volume should be mounted there, it is not, and the repository ${repo} is created on the disk below it`);
     expect(readdirSync(repo).sort()).toEqual([made.id, 'strongbox.json']);
+  });
+
+  it('without --init, a missing repository under an empty or missing parent (an unmounted NAS) says so and offers no --init', async () => {
+    const { LocalDestination } = await import('../../src/destinations/local.js');
+    const share = join(work, 'unmounted-share');
+    mkdirSync(share);
+    for (const [repo, why] of [
+      [join(share, 'app'), `${share} is an empty folder and no mount point`],
+      [join(work, 'no-such-share', 'x', 'app'), `the folder ${join(work, 'no-such-share')} does not exist`],
+    ] as const) {
+      const err = (await backup(options(new LocalDestination(repo), { init: false })).then(() => undefined, (e: unknown) => e)) as { message: string; hint?: string; exitCode: number };
+      expect(err).toMatchObject({ exitCode: 4 });
+      expect(err.message).toContain(why);
+      expect(err.hint).toMatch(/mount the volume/);
+      expect(err.hint).not.toMatch(/--init/);
+    }
+    expect(readdirSync(share)).toEqual([]);
   });
 
   it('--init under a mount point that fstab declares but that is not mounted is refused (exit 7), nothing created', async () => {

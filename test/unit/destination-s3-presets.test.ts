@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/shared/errors.js';
 import { S3Destination } from '../../src/destinations/s3.js';
-import { detectPreset, resolveS3Config } from '../../src/destinations/s3-presets.js';
+import { detectPreset, normalizeEndpoint, resolveS3Config } from '../../src/destinations/s3-presets.js';
 
 describe('S3 provider presets', () => {
   it('leaves AWS S3 to the SDK defaults (checksums on, region from the SDK chain)', () => {
@@ -155,3 +155,22 @@ function fakeS3(onRequest: (headers: Record<string, string>) => void) {
     },
   } as unknown as S3Client['config']['requestHandler'];
 }
+
+describe('an endpoint with a query (a presigned URL pasted as endpoint)', () => {
+  it('is refused without repeating the query, also when it arrives percent-encoded in a location URL', async () => {
+    const { openDestination } = await import('../../src/destinations/index.js');
+    for (const attempt of [
+      () => normalizeEndpoint('http://127.0.0.1:9?X-Amz-Signature=SuperSecret123'),
+      () => openDestination('s3://b/p?endpoint=http://127.0.0.1:9%3FX-Amz-Signature%3DSuperSecret123', {}, {}),
+    ]) {
+      let message = '';
+      try {
+        attempt();
+      } catch (err) {
+        message = `${(err as Error).message} ${(err as { hint?: string }).hint ?? ''}`;
+      }
+      expect(message).toMatch(/must not have a query or fragment/);
+      expect(message).not.toContain('SuperSecret123');
+    }
+  });
+});
