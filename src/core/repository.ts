@@ -106,22 +106,25 @@ export async function ensureRepositories(dests: Destination[], now: Date, init =
   return missing;
 }
 
+/** No repository at a location at all (as opposed to a backup missing from one): exit 4. */
+export class NoRepositoryError extends NotFoundError {}
+
 async function noRepositoryError(dest: Destination, state: LocationState, forBackup: boolean): Promise<NotFoundError> {
   const where = dest.localPath ? 'the folder is empty or missing' : 'nothing is stored there';
   const what = state.kind === 'empty' ? `${MARKER} is missing; ${where}` : `${MARKER} is missing`;
   // Something else lives there: most likely a wrong path, and init would refuse it anyway.
-  if (state.kind === 'occupied') return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository`);
+  if (state.kind === 'occupied') return new NoRepositoryError(`no Strongbox repository at ${dest.display} (${what})`, `check the path: it holds ${state.names.map((n) => printable(n)).join(', ')}, but no repository`);
   // A NAS or drive that is not mounted looks like a missing folder under an empty (or missing)
   // one: say so, and offer no --init, which would fill the disk below the mount point.
   const unmounted = await newRootProblem(dest);
-  if (unmounted) return new NotFoundError(`no Strongbox repository at ${dest.display} (${what}): ${unmounted}`, 'mount the volume (or fix the path) and run again; only a location that really is new needs `strongbox init`');
+  if (unmounted) return new NoRepositoryError(`no Strongbox repository at ${dest.display} (${what}): ${unmounted}`, 'mount the volume (or fix the path) and run again; only a location that really is new needs `strongbox init`');
   const check = dest.localPath ? 'for a NAS or removable volume, check that it is mounted' : 'check the bucket and prefix (and, for a non-AWS store, --endpoint or --preset)';
   // A non-AWS store needs its --endpoint (or --preset) on init too, or init looks in AWS.
   // The location URL carries its settings when it has any; else the flags must be repeated.
   const to = dest.location ?? dest.display;
   const storeFlags = dest.localPath || to.includes('?') ? '' : ' plus the same --endpoint/--preset/--region';
   const create = `to start a new repository here, run \`strongbox init --to ${/^[\w/.:@%+=,-]+$/.test(to) ? to : `'${to}'`}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
-  return new NotFoundError(`no Strongbox repository at ${dest.display} (${what})`, `${check}; ${create}`);
+  return new NoRepositoryError(`no Strongbox repository at ${dest.display} (${what})`, `${check}; ${create}`);
 }
 
 /** Why creating the repository here would be wrong (a missing or empty parent, an unmounted mount point); undefined when nothing says so. */

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { Destination } from '../destinations/types.js';
 import { ExitCode, NotFoundError, StrongboxError, errorMessage } from '../shared/errors.js';
 import { isBackupId } from './backup-id.js';
-import { readManifestWithBytes } from './repository.js';
+import { NoRepositoryError, readManifestWithBytes } from './repository.js';
 import type { Manifest } from './types.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
 
@@ -56,7 +56,9 @@ export async function verifyAcross(opts: VerifyAcrossOptions): Promise<VerifyAcr
       return result;
     } catch (err) {
       if (!(err instanceof StrongboxError) || (!backupId && dest === first)) throw err;
-      const missing = err instanceof NotFoundError;
+      // The backup missing from a location is what this check finds (3); a location without any
+      // repository (an unmounted NAS) could not be checked at all, and keeps its own code (4).
+      const missing = err instanceof NotFoundError && !(err instanceof NoRepositoryError);
       const exitCode = missing ? ExitCode.verifyFailed : err.exitCode;
       locations.push({ location: dest.display, error: { message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode } });
       problems.push({ location: dest.display, problem: missing ? `does not hold backup ${backupId}: ${err.message}` : err.message });

@@ -340,4 +340,13 @@ describe('verify across locations', () => {
     expect(r).toMatchObject({ ok: false, consistent: false, backupId: newer.id, exitCode: 3 });
     expect(r.problems).toEqual([expect.objectContaining({ location: 'memory://b', problem: expect.stringContaining(`does not hold backup ${newer.id}`) })]);
   });
+
+  it('a location holding no repository at all (an unmounted NAS) could not be checked: exit 4, naming it', async () => {
+    const a = new Named('memory://a');
+    const gone = new Named('memory://gone');
+    const made = await takeBackup(a);
+    const r = await verifyAcross({ destinations: [a, gone], selector: 'latest', deep: false, reporter: silentReporter, lock: { held: true } });
+    expect(r).toMatchObject({ ok: false, backupId: made.id, exitCode: 4 });
+    expect(r.locations[1]).toMatchObject({ location: 'memory://gone', error: { exitCode: 4, message: expect.stringContaining('no Strongbox repository at memory://gone') } });
+  });
 });
