@@ -1,4 +1,5 @@
 import { ownerState, ownerTag } from '../shared/owned-names.js';
+import { objectName } from '../destinations/types.js';
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { objectKey } from './repository.js';
 import type { ArtifactRecord } from './types.js';
 
 export function storedLocation(dest: Destination, backupId: string, a: ArtifactRecord): string {
-  return `${dest.display}/${objectKey(backupId, a.key)}`;
+  return `${objectName(dest, objectKey(backupId, a.key))}`;
 }
 
 function mismatch(what: 'stored object' | 'restored plaintext', where: string, expected: { size: number; sha256: string }) {

@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { objectName } from '../destinations/types.js';
 import type { Readable } from 'node:stream';
 import { createEncryptStream, type EncryptOptions } from '../codecs/age/index.js';
 import { compressionExtension, createCompressor } from '../codecs/compress.js';
@@ -183,10 +184,10 @@ export async function confirmStored(
   mode: 'hash' | 'size',
 ): Promise<void> {
   const info = await dest.stat(key);
-  if (!info) throw new StrongboxError(`${dest.display}/${key} is missing right after its upload`, { hint: 'check the destination; the backup was not committed' });
+  if (!info) throw new StrongboxError(`${objectName(dest, key)} is missing right after its upload`, { hint: 'check the destination; the backup was not committed' });
   if (info.size !== expected.size) {
     throw new StrongboxError(
-      `${dest.display}/${key} holds ${info.size} bytes but ${expected.size} were uploaded`,
+      `${objectName(dest, key)} holds ${info.size} bytes but ${expected.size} were uploaded`,
       { hint: 'the destination did not store the object faithfully; the backup was not committed' },
     );
   }
@@ -200,7 +201,7 @@ export async function confirmStored(
   }, { signal });
   if (check.result.sha256 !== expected.sha256 || check.result.size !== expected.size) {
     throw new StrongboxError(
-      `${dest.display}/${key} reads back with SHA-256 ${check.result.sha256}, not the uploaded ${expected.sha256}`,
+      `${objectName(dest, key)} reads back with SHA-256 ${check.result.sha256}, not the uploaded ${expected.sha256}`,
       { hint: 'the destination did not store the object faithfully; the backup was not committed' },
     );
   }

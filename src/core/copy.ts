@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { objectName } from '../destinations/types.js';
 import { pipeline } from 'node:stream/promises';
 import { expectDigest } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
@@ -227,7 +228,7 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   // Found from the listing before a byte moves: a missing or truncated object.
   for (const a of m.artifacts) {
     const size = listed.get(objectKey(m.id, a.key));
-    const where = `${source.display}/${objectKey(m.id, a.key)}`;
+    const where = `${objectName(source, objectKey(m.id, a.key))}`;
     if (size === undefined) throw new SourceDamage(`artifact ${a.name} of backup ${m.id} is missing at the source (${where})`, 'the backup was not copied; check the source storage');
     if (size !== a.stored.size) throw new SourceDamage(`stored object ${where} holds ${size} bytes, its manifest says ${a.stored.size}`, 'the backup is damaged at the source and was not copied');
   }
@@ -243,14 +244,14 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   const sigKey = objectKey(m.id, SIGNATURE_NAME);
   if (listed.has(sigKey)) {
     const sig = await source.getBytes(sigKey);
-    if (!sig) throw new SourceDamage(`the signature ${source.display}/${sigKey} disappeared while copying`, 'the backup was not copied; rerun the copy');
+    if (!sig) throw new SourceDamage(`the signature ${objectName(source, sigKey)} disappeared while copying`, 'the backup was not copied; rerun the copy');
     await dest.putBytes(sigKey, sig);
     bytes += sig.length;
   }
   // Still all there, as confirmed? (A parallel run's cleanup could have removed some.)
   for (const a of m.artifacts) {
     const info = await dest.stat(objectKey(m.id, a.key));
-    if (info?.size !== a.stored.size) throw new StrongboxError(`${dest.display}/${objectKey(m.id, a.key)} changed after it was confirmed`, { hint: 'another run is writing this backup there; rerun the copy once it is done' });
+    if (info?.size !== a.stored.size) throw new StrongboxError(`${objectName(dest, objectKey(m.id, a.key))} changed after it was confirmed`, { hint: 'another run is writing this backup there; rerun the copy once it is done' });
   }
   throwIfCancelled(); // the last moment a cancellation leaves nothing committed
   const manifestKey = objectKey(m.id, MANIFEST_NAME);
@@ -271,7 +272,7 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
  * destination stores nothing under the key (the Destination contract: put is atomic).
  */
 async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }): Promise<void> {
-  const where = `${source.display}/${key}`;
+  const where = `${objectName(source, key)}`;
   const signal = cancelSignal();
   let damage: SourceDamage | undefined;
   let readFailure: unknown;

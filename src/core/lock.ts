@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { objectName } from '../destinations/types.js';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { cancelSignal, onForcedExit } from '../shared/cancel.js';
 import { currentOwner, ownerIsGone, systemProbe, type OwnerProbe, type ProcessOwner } from '../shared/process-owner.js';
@@ -186,7 +187,7 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
   const key = lockKey(holder.id);
   const body = encode(holder);
   if (dest.putBytesIfAbsent) {
-    if (!(await dest.putBytesIfAbsent(key, body))) throw new StrongboxError(`lock ${dest.display}/${key} already exists; lock ids are random, so this should not happen — retry`);
+    if (!(await dest.putBytesIfAbsent(key, body))) throw new StrongboxError(`lock ${objectName(dest, key)} already exists; lock ids are random, so this should not happen — retry`);
   } else {
     await dest.putBytes(key, body);
   }
@@ -200,7 +201,7 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
       const all = await freshLocks(ctx);
       if (!all.some((l) => l.key === key)) {
         throw new LockedError(
-          `the lock ${dest.display}/${key} this run just wrote has disappeared`,
+          `the lock ${objectName(dest, key)} this run just wrote has disappeared`,
           'another run removed it, which happens only when clocks disagree by more than the stale timeout; check the clocks and retry',
         );
       }
@@ -286,7 +287,7 @@ function hold(ctx: Ctx, holder: LockHolder, key: string): HeldLock {
     try {
       // A lock that vanished was broken as stale by another run: do not resurrect it.
       if (!(await dest.stat(key))) {
-        lose(`the lock ${dest.display}/${key} held by this ${holder.operation} was removed by another run`);
+        lose(`the lock ${objectName(dest, key)} held by this ${holder.operation} was removed by another run`);
         return;
       }
       const now = ctx.now();
@@ -295,8 +296,8 @@ function hold(ctx: Ctx, holder: LockHolder, key: string): HeldLock {
       lastRefresh = now.getTime();
     } catch (err) {
       const since = ctx.now().getTime() - lastRefresh;
-      opts.reporter.warning(`Could not refresh the lock ${dest.display}/${key} (${errorMessage(err)}); last refreshed ${formatDuration(since)} ago`);
-      if (since > ctx.staleMs) lose(`the lock ${dest.display}/${key} has not been refreshed for ${formatDuration(since)} and may have been taken over`);
+      opts.reporter.warning(`Could not refresh the lock ${objectName(dest, key)} (${errorMessage(err)}); last refreshed ${formatDuration(since)} ago`);
+      if (since > ctx.staleMs) lose(`the lock ${objectName(dest, key)} has not been refreshed for ${formatDuration(since)} and may have been taken over`);
     }
   };
   const refresh = () => (inflight = inflight.then(refreshOnce));
@@ -323,7 +324,7 @@ function hold(ctx: Ctx, holder: LockHolder, key: string): HeldLock {
         unregister();
         // Throwing here would hide the outcome of the operation; the lock expires on its own.
         opts.reporter.warning(
-          `Could not remove the lock ${dest.display}/${key} (${errorMessage(err)}); other runs are blocked until it goes stale in ${formatDuration(ctx.staleMs)}`,
+          `Could not remove the lock ${objectName(dest, key)} (${errorMessage(err)}); other runs are blocked until it goes stale in ${formatDuration(ctx.staleMs)}`,
         );
       }
     },

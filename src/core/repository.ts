@@ -1,4 +1,5 @@
 import { isBackupId } from './backup-id.js';
+import { objectName } from '../destinations/types.js';
 import { NotFoundError, RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { ManifestError, parseManifest } from './manifest.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -201,8 +202,8 @@ export async function readManifestWithBytes(dest: Destination, id: string): Prom
   const key = objectKey(id, MANIFEST_NAME);
   const bytes = await dest.getBytes(key);
   if (!bytes) throw new NotFoundError(`backup ${id} has no manifest at ${dest.display}`, 'it is incomplete (an interrupted run) and cannot be restored');
-  const manifest = parseManifest(bytes, `${dest.display}/${key}`);
-  if (manifest.id !== id) throw new StrongboxError(`manifest ${dest.display}/${key} names backup ${manifest.id}, not ${id}`);
+  const manifest = parseManifest(bytes, `${objectName(dest, key)}`);
+  if (manifest.id !== id) throw new StrongboxError(`manifest ${objectName(dest, key)} names backup ${manifest.id}, not ${id}`);
   return { manifest, bytes };
 }
 

@@ -1,4 +1,5 @@
 import type { DecryptOptions } from '../codecs/age/index.js';
+import { objectName } from '../destinations/types.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import type { ArtifactKind, SourceAdapter, TargetContext } from '../sources/adapter.js';
@@ -77,7 +78,7 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
   const missing = jobs.filter((j) => !present.has(`${m.id}/${j.artifact.key}`));
   if (missing.length) {
     throw new VerificationError(
-      `backup ${m.id} is damaged: ${missing.map((j) => `${printable(j.artifact.name)} (${dest.display}/${m.id}/${printable(j.artifact.key)}) is missing`).join(', ')}; nothing was written`,
+      `backup ${m.id} is damaged: ${missing.map((j) => `${printable(j.artifact.name)} (${objectName(dest, `${m.id}/${printable(j.artifact.key)}`)}) is missing`).join(', ')}; nothing was written`,
       'restore another backup (strongbox list) and check the storage',
     );
   }

@@ -1,4 +1,5 @@
 import type { DecryptOptions } from '../codecs/age/index.js';
+import { objectName } from '../destinations/types.js';
 import { fingerprint, parseSignature, verifySignature, type SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
 import { printable } from '../shared/text.js';
@@ -87,7 +88,7 @@ async function trustProblem(
   e: BackupEntry,
   trusted: SshPublicKey[],
 ): Promise<{ problem: string; signer?: undefined } | { problem?: undefined; signer: string }> {
-  const where = `${dest.display}/${objectKey(e.id, SIGNATURE_NAME)}`;
+  const where = `${objectName(dest, objectKey(e.id, SIGNATURE_NAME))}`;
   const bytes = e.objects.some((o) => o.key === objectKey(e.id, SIGNATURE_NAME)) ? await dest.getBytes(objectKey(e.id, SIGNATURE_NAME)) : undefined;
   if (!bytes) return { problem: `is not signed (no ${SIGNATURE_NAME}), but trusted keys were named (--trust, trusted-keys)` };
   let sig;

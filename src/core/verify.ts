@@ -1,4 +1,5 @@
 import type { DecryptOptions } from '../codecs/age/index.js';
+import { objectName } from '../destinations/types.js';
 import type { Destination } from '../destinations/types.js';
 import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
@@ -75,7 +76,7 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
   const chosen = await selectTrusted(dest, entries, { selector: opts.selector }, opts.trusted, reporter);
   const m = chosen.manifest;
   activity.what = `verify of ${m.id} at ${dest.display}`;
-  const manifestAt = `${dest.display}/${objectKey(m.id, MANIFEST_NAME)}`;
+  const manifestAt = `${objectName(dest, objectKey(m.id, MANIFEST_NAME))}`;
   const problems: VerifyProblem[] = [];
   // Each problem is printed once, when found; the edges end with a one-line summary.
   // Those found before the "Verifying …" header are printed right after it, so they follow the backup's name.
@@ -92,7 +93,7 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
   if (opts.selector === 'latest') {
     // A newer backup whose manifest can't be read must not let an older one pass as "latest".
     for (const e of entries) {
-      if (e.damaged && e.time > chosen.time) problem({ object: `${dest.display}/${e.id}/manifest.json`, problem: `newer backup ${e.id} is unreadable: ${e.damaged} (${e.damagedHint})` });
+      if (e.damaged && e.time > chosen.time) problem({ object: objectName(dest, `${e.id}/manifest.json`), problem: `newer backup ${e.id} is unreadable: ${e.damaged} (${e.damagedHint})` });
     }
   }
   const deep = opts.deep || opts.decrypt !== undefined;

@@ -7,6 +7,7 @@ import type { Destination } from './types.js';
 export { LocalDestination } from './local.js';
 export { S3Destination } from './s3.js';
 export type { Destination, ObjectInfo } from './types.js';
+export { objectName } from './types.js';
 export type { DestinationFactory, DestinationOptions } from './location.js';
 export { destinationFactories } from './registry.js';
 

@@ -298,7 +298,7 @@ export class S3Destination implements Destination {
     return this.prefix + key;
   }
 
-  private where(key: string): string {
+  where(key: string): string {
     return `${this.url}/${printable(key)}${this.at}`;
   }
 

@@ -22,6 +22,8 @@ export interface ObjectInfo {
 export interface Destination {
   /** Printable location with any credentials removed, e.g. `s3://bucket/prefix` or `/mnt/nas/db`. */
   readonly display: string;
+  /** How an object is named in messages (`s3://b/p/key (host)`); without it, `${display}/${key}`. */
+  where?(key: string): string;
   /** The repository's folder when it lives on this machine's file system (local/NAS). */
   readonly localPath?: string;
   /**
@@ -67,4 +69,9 @@ export interface Destination {
    * exclusive lock, so no running write is touched.
    */
   removeAbandonedWrites?(before: Date, dryRun: boolean): Promise<string[]>;
+}
+
+/** The printable name of object `key` at `dest`, for messages. */
+export function objectName(dest: Pick<Destination, 'display' | 'where'>, key: string): string {
+  return dest.where ? dest.where(key) : `${dest.display}/${key}`;
 }

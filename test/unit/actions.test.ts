@@ -63,15 +63,27 @@ describe('backup action', () => {
   });
 
   it('a destination without a repository fails with exit code 4 naming init, and nothing is created', async () => {
+    const parent = join(work, 'backups-parent');
+    mkdirSync(join(parent, 'other'), { recursive: true });
+    const log = quiet();
+    const out = runnerEnv('action.yml', { to: join(parent, 'app'), files: tree, recipient: generateIdentity().recipient });
+    await runBackupAction();
+    expect(process.exitCode).toBe(1);
+    expect(outputs(out)['exit-code']).toBe('4');
+    expect(log.join('')).toMatch(/::error::no Strongbox repository at .*backups-parent\/app/);
+    expect(log.join('')).toMatch(/init: true/);
+    expect(readdirSync(parent)).toEqual(['other']);
+  });
+
+  it('under an empty share (a volume not mounted) it says so and offers no init: true', async () => {
     const share = join(work, 'empty-share');
     mkdirSync(share);
     const log = quiet();
     const out = runnerEnv('action.yml', { to: join(share, 'app'), files: tree, recipient: generateIdentity().recipient });
     await runBackupAction();
-    expect(process.exitCode).toBe(1);
     expect(outputs(out)['exit-code']).toBe('4');
-    expect(log.join('')).toMatch(/::error::no Strongbox repository at .*empty-share\/app/);
-    expect(log.join('')).toMatch(/init: true/);
+    expect(log.join('')).toMatch(/empty-share is an empty folder and no mount point/);
+    expect(log.join('')).not.toMatch(/init: true/);
     expect(readdirSync(share)).toEqual([]);
   });
 
