@@ -4,6 +4,7 @@ import { AllDestinationsFailedError, type DestinationOutcome } from '../core/des
 import type { Reporter } from '../shared/reporter.js';
 import { listBackups } from '../core/repository.js';
 import type { Destination } from '../destinations/types.js';
+import type { LocationOutcome } from '../core/after-backup.js';
 import { printable } from '../shared/text.js';
 
 /** What the backup action knew when it failed, filled in as it goes. */
@@ -69,14 +70,6 @@ export async function writeBackupFailureSummary(err: unknown, exitCode: number, 
     ]);
   } else s.addRaw('<p>No destination was opened: the inputs were refused before anything was written.</p>', true);
   await s.write();
-}
-
-/** How a destination or a copy-to tier ended: the backup's outcome there, and what retention removed. */
-export interface LocationOutcome extends DestinationOutcome {
-  /** Set for a copy-to tier (the backup copied there after it was committed at the destinations). */
-  tier?: 'copy-to';
-  /** Backup ids retention removed there; absent where retention did not run. */
-  pruned?: string[];
 }
 
 /** The job summary's table of a backup's destinations and tiers: Destination | Status | Reason | Pruned. */

@@ -1,24 +1,20 @@
 import * as core from '@actions/core';
 import { backup, type BackupResult } from '../core/backup.js';
-import { copy } from '../core/copy.js';
-import { ExitCode, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
+import { copyToTier, pruneHolders, verifyCommitted, type LocationOutcome } from '../core/after-backup.js';
+import { ExitCode, UsageError } from '../shared/errors.js';
 import { logText } from '../shared/text.js';
 import { formatBytes } from '../shared/format.js';
 import { backupLocations, quotaTargets, resolveBackupConfig, resolveCopyTiers } from '../config/backup.js';
 import { given } from '../config/env.js';
 import { loadConfigFile } from '../config/file.js';
-import { resolveRetentionPlan, type OpenedLocation, type RetentionPlanEntry } from '../config/locations.js';
-import type { LockSettings } from '../core/locking.js';
-import { prune } from '../core/prune.js';
+import { resolveRetentionPlan } from '../config/locations.js';
 import { checkQuotas, type QuotaUsage } from '../core/quota.js';
-import { parseGroupBy, type GroupBy } from '../core/series.js';
-import { verify } from '../core/verify.js';
-import type { Destination } from '../destinations/types.js';
+import { parseGroupBy } from '../core/series.js';
 import type { Reporter } from '../shared/reporter.js';
 import { forkPullRequestReason } from './fork.js';
 import { getBackupInputs } from './backup-inputs.js';
 import { actionsReporter } from './reporter.js';
-import { destinationRows, writeBackupFailureSummary, type BackupRunState, type LocationOutcome } from './backup-failure.js';
+import { destinationRows, writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
 import { beginActivity } from '../shared/cancel.js';
 
@@ -75,18 +71,18 @@ export async function runBackupAction(): Promise<void> {
       core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
       core.setOutput('destinations', JSON.stringify(outcomes));
       state.stage = 'verifying the new backup';
-      await verifyAt(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
+      await verifyCommitted(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
       state.stage = 'copying the new backup to the copy-to tiers';
       const holders = [...committedAt];
       for (const tier of tiers) {
-        const outcome = await copyToTier(committedAt, tier.destination, result.id, options, reporter);
+        const outcome = await copyToTier(committedAt.map((d) => d.destination), tier.destination, result.id, options, reporter);
         outcomes.push(outcome);
         if (outcome.status === 'committed') holders.push(tier);
       }
       core.setOutput('copied', JSON.stringify(outcomes.filter((o) => o.tier && o.status === 'committed').map((o) => o.location)));
       core.setOutput('destinations', JSON.stringify(outcomes));
       state.stage = 'applying retention';
-      const pruned = await pruneEach(plan, holders, outcomes, groupBy, options.lock, reporter);
+      const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter);
       core.setOutput('pruned', JSON.stringify(pruned));
       core.setOutput('destinations', JSON.stringify(outcomes));
       state.stage = 'measuring the quotas';
@@ -108,55 +104,6 @@ export async function runBackupAction(): Promise<void> {
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
   }, { what: 'the Strongbox backup step', onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
-}
-
-/**
- * The new backup is verified at every destination it was committed to before anything is
- * copied or pruned (a destination where it failed is left alone), so a broken run can never
- * prune away the older good backups.
- */
-async function verifyAt(destinations: Destination[], id: string, lock: LockSettings | undefined, reporter: Reporter): Promise<void> {
-  for (const dest of destinations) {
-    const check = await verify({ destination: dest, selector: id, deep: false, reporter, lock });
-    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; nothing was copied and retention was not applied`);
-  }
-}
-
-/**
- * Copies the new backup to one tier, from a committed destination (a local one when there
- * is one: no download), then verifies it there. A tier that fails is that tier's outcome,
- * never the run's end: the backup is safe at its destinations, and the run is partial.
- */
-async function copyToTier(committed: OpenedLocation[], tier: Destination, id: string, options: { confirm?: 'hash' | 'size'; init?: boolean; lock?: LockSettings }, reporter: Reporter): Promise<LocationOutcome> {
-  const source = (committed.find((d) => d.destination.localPath) ?? committed[0]!).destination;
-  const failed = (error: string, hint?: string, exitCode?: number): LocationOutcome => ({ location: tier.display, status: 'failed', error, ...(hint ? { hint } : {}), ...(exitCode ? { exitCode } : {}), tier: 'copy-to' });
-  try {
-    const r = await copy({ source, destination: tier, selectors: [id], all: false, labels: [], confirm: options.confirm, init: options.init, reporter, lock: options.lock });
-    const bad = r.backups.find((x) => x.status === 'failed');
-    if (bad) return failed(bad.error ?? 'not copied', bad.hint, r.exitCode || undefined);
-    const check = await verify({ destination: tier, selector: id, deep: false, reporter, lock: options.lock });
-    if (!check.ok) return failed(`copied, but the copy failed verification: ${check.problems.map((p) => p.problem).join('; ')}`, `strongbox verify --from ${tier.location ?? tier.display} --backup ${id}`, ExitCode.verifyFailed);
-    reporter.info(`backup ${id} copied from ${source.display} to ${tier.display} and verified there`);
-    return { location: tier.display, status: 'committed', tier: 'copy-to' };
-  } catch (err) {
-    return failed(errorMessage(err), err instanceof StrongboxError ? err.hint : undefined, err instanceof StrongboxError ? err.exitCode : undefined);
-  }
-}
-
-/** Each location that holds the new backup, pruned with its own policy (the keep-* inputs', else its `retention:`). */
-async function pruneEach(plan: RetentionPlanEntry[], holders: OpenedLocation[], outcomes: LocationOutcome[], groupBy: GroupBy, lock: LockSettings | undefined, reporter: Reporter): Promise<string[]> {
-  const all: string[] = [];
-  for (const entry of plan) {
-    if (!holders.some((h) => h.destination === entry.destination)) continue;
-    const dest = entry.destination;
-    const r = await prune({ destination: dest, policy: entry.policy, groupBy, dryRun: false, reporter, lock });
-    const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
-    all.push(...removed);
-    const outcome = outcomes.find((o) => o.location === dest.display);
-    if (outcome) outcome.pruned = removed;
-    if (r.retained.length) core.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(', ')}`);
-  }
-  return [...new Set(all)];
 }
 
 function summarize(s: typeof core.summary, result: BackupResult, outcomes: LocationOutcome[], quota: QuotaUsage[], signed: boolean, secrets: string[]): void {
