@@ -98,7 +98,7 @@ export function parseRecipient(recipient: string): KeyObject {
   if (!decoded || decoded.prefix !== RECIPIENT_HRP || decoded.bytes.length !== 32 || text !== lower) {
     throw new UsageError(
       `not a valid age recipient:${shown}`,
-      'A recipient is the lowercase age1… public key printed by `age-keygen` (or `age-keygen -y key.txt`).',
+      'A recipient is the lowercase age1… public key printed by `strongbox keygen` (or `age-keygen`; `age-keygen -y key.txt` for an existing key).',
     );
   }
   const key = publicKeyFromRaw(decoded.bytes);
