@@ -7,10 +7,10 @@ import {
   quotaTargets,
   resolveBackupConfig,
   resolveCopyTiers
-} from "./chunks/chunk-W24PRDZD.js";
+} from "./chunks/chunk-YZ23X7QF.js";
 import {
   verify
-} from "./chunks/chunk-KNHL22D3.js";
+} from "./chunks/chunk-3BCKDMFS.js";
 import {
   actionsReporter,
   commaList,
@@ -25,7 +25,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-BIAFBRFE.js";
+} from "./chunks/chunk-EM5ZAHVQ.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -45,9 +45,45 @@ import {
   parseGroupBy,
   printable,
   resolveRetentionPlan
-} from "./chunks/chunk-LJU3Y3JX.js";
+} from "./chunks/chunk-KZD63BOM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
+
+// src/core/after-backup.ts
+async function verifyCommitted(destinations, id, lock, reporter) {
+  for (const dest of destinations) {
+    const check = await verify({ destination: dest, selector: id, deep: false, reporter, lock });
+    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; nothing was copied and retention was not applied`);
+  }
+}
+async function copyToTier(committed, tier, id, options, reporter) {
+  const source = committed.find((d) => d.localPath) ?? committed[0];
+  const failed = (error, hint, exitCode) => ({ location: tier.display, status: "failed", error, ...hint ? { hint } : {}, ...exitCode ? { exitCode } : {}, tier: "copy-to" });
+  try {
+    const r = await copy({ source, destination: tier, selectors: [id], all: false, labels: [], confirm: options.confirm, init: options.init, reporter, lock: options.lock });
+    const bad = r.backups.find((x) => x.status === "failed");
+    if (bad) return failed(bad.error ?? "not copied", bad.hint, r.exitCode || void 0);
+    const check = await verify({ destination: tier, selector: id, deep: false, reporter, lock: options.lock });
+    if (!check.ok) return failed(`copied, but the copy failed verification: ${check.problems.map((p) => p.problem).join("; ")}`, `strongbox verify --from ${tier.location ?? tier.display} --backup ${id}`, ExitCode.verifyFailed);
+    reporter.info(`backup ${id} copied from ${source.display} to ${tier.display} and verified there`);
+    return { location: tier.display, status: "committed", tier: "copy-to" };
+  } catch (err) {
+    return failed(errorMessage(err), err instanceof StrongboxError ? err.hint : void 0, err instanceof StrongboxError ? err.exitCode : void 0);
+  }
+}
+async function pruneHolders(plan, holders, outcomes, groupBy, lock, reporter) {
+  const all = [];
+  for (const { destination: dest, policy } of plan) {
+    if (!holders.includes(dest)) continue;
+    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter, lock });
+    const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
+    all.push(...removed);
+    const outcome = outcomes.find((o) => o.location === dest.display);
+    if (outcome) outcome.pruned = removed;
+    if (r.retained.length) reporter.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(", ")}`);
+  }
+  return [...new Set(all)];
+}
 
 // src/actions/fork.ts
 import { readFileSync } from "node:fs";
@@ -262,18 +298,18 @@ async function runBackupAction() {
       setOutput("duration-seconds", result.durationSeconds.toFixed(1));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "verifying the new backup";
-      await verifyAt(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
+      await verifyCommitted(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
       state.stage = "copying the new backup to the copy-to tiers";
       const holders = [...committedAt];
       for (const tier of tiers) {
-        const outcome = await copyToTier(committedAt, tier.destination, result.id, options, reporter);
+        const outcome = await copyToTier(committedAt.map((d) => d.destination), tier.destination, result.id, options, reporter);
         outcomes.push(outcome);
         if (outcome.status === "committed") holders.push(tier);
       }
       setOutput("copied", JSON.stringify(outcomes.filter((o) => o.tier && o.status === "committed").map((o) => o.location)));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "applying retention";
-      const pruned = await pruneEach(plan, holders, outcomes, groupBy, options.lock, reporter);
+      const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter);
       setOutput("pruned", JSON.stringify(pruned));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "measuring the quotas";
@@ -295,41 +331,6 @@ ${d.hint}` : ""}`));
     setOutput("status", "success");
     setOutput("exit-code", "0");
   }, { what: "the Strongbox backup step", onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
-}
-async function verifyAt(destinations, id, lock, reporter) {
-  for (const dest of destinations) {
-    const check = await verify({ destination: dest, selector: id, deep: false, reporter, lock });
-    if (!check.ok) throw new VerificationError(`the new backup ${id} failed verification at ${dest.display}; nothing was copied and retention was not applied`);
-  }
-}
-async function copyToTier(committed, tier, id, options, reporter) {
-  const source = (committed.find((d) => d.destination.localPath) ?? committed[0]).destination;
-  const failed = (error, hint, exitCode) => ({ location: tier.display, status: "failed", error, ...hint ? { hint } : {}, ...exitCode ? { exitCode } : {}, tier: "copy-to" });
-  try {
-    const r = await copy({ source, destination: tier, selectors: [id], all: false, labels: [], confirm: options.confirm, init: options.init, reporter, lock: options.lock });
-    const bad = r.backups.find((x) => x.status === "failed");
-    if (bad) return failed(bad.error ?? "not copied", bad.hint, r.exitCode || void 0);
-    const check = await verify({ destination: tier, selector: id, deep: false, reporter, lock: options.lock });
-    if (!check.ok) return failed(`copied, but the copy failed verification: ${check.problems.map((p) => p.problem).join("; ")}`, `strongbox verify --from ${tier.location ?? tier.display} --backup ${id}`, ExitCode.verifyFailed);
-    reporter.info(`backup ${id} copied from ${source.display} to ${tier.display} and verified there`);
-    return { location: tier.display, status: "committed", tier: "copy-to" };
-  } catch (err) {
-    return failed(errorMessage(err), err instanceof StrongboxError ? err.hint : void 0, err instanceof StrongboxError ? err.exitCode : void 0);
-  }
-}
-async function pruneEach(plan, holders, outcomes, groupBy, lock, reporter) {
-  const all = [];
-  for (const entry of plan) {
-    if (!holders.some((h) => h.destination === entry.destination)) continue;
-    const dest = entry.destination;
-    const r = await prune({ destination: dest, policy: entry.policy, groupBy, dryRun: false, reporter, lock });
-    const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
-    all.push(...removed);
-    const outcome = outcomes.find((o) => o.location === dest.display);
-    if (outcome) outcome.pruned = removed;
-    if (r.retained.length) warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(", ")}`);
-  }
-  return [...new Set(all)];
 }
 function summarize(s, result, outcomes, quota, signed, secrets) {
   const held = outcomes.filter((d) => d.status === "committed");

@@ -6,26 +6,26 @@ import {
   prune,
   quotaTargets,
   resolveBackupConfig
-} from "./chunks/chunk-W24PRDZD.js";
+} from "./chunks/chunk-YZ23X7QF.js";
 import {
   rollback
-} from "./chunks/chunk-WM2KA54R.js";
+} from "./chunks/chunk-7HMP3XGW.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-MQT4J7N6.js";
+} from "./chunks/chunk-MZKXL7YT.js";
 import {
   verifyAcross
-} from "./chunks/chunk-W7EMEDJW.js";
+} from "./chunks/chunk-OKKB4N56.js";
 import {
   verify
-} from "./chunks/chunk-KNHL22D3.js";
+} from "./chunks/chunk-3BCKDMFS.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig
-} from "./chunks/chunk-GCZZTMON.js";
+} from "./chunks/chunk-WZHPFN7O.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -70,8 +70,9 @@ import {
   resolveLock,
   resolveRetentionPlan,
   signatureJson,
-  sourceIdentity
-} from "./chunks/chunk-LJU3Y3JX.js";
+  sourceIdentity,
+  syntaxOnlyEnv
+} from "./chunks/chunk-KZD63BOM.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3548,7 +3549,7 @@ function describeConfig(file, env) {
     }
     return {
       ...l.name ? { name: l.name } : {},
-      location: openDestination(l.url, { env: {} }).display,
+      location: openDestination(l.url, {}, syntaxOnlyEnv(l.url)).display,
       ...l.retention ? { retention: retentionRules(l.retention) } : {},
       ...l.quota ? { quota: l.quota } : {}
     };
@@ -3663,7 +3664,8 @@ function resolvePruneConfig(flags, file, env, reporter) {
 // src/config/copy.ts
 function resolveCopyConfig(flags, file, env, reporter) {
   const from = openLocations(flags.from !== void 0 ? [flags.from] : void 0, file?.destinations.slice(0, 1) ?? [], flags, "--from", file, reporter, env)[0].destination;
-  const to = openLocations(flags.to, file?.copyTo ?? [], flags, "--to", file, reporter, env).map((o) => o.destination);
+  const noTiers = file !== void 0 && !given(flags.to) && file.copyTo.length === 0;
+  const to = noTiers ? [] : openLocations(flags.to, file?.copyTo ?? [], flags, "--to", file, reporter, env).map((o) => o.destination);
   for (const d of to) if (d.display === from.display) throw new UsageError(`copy --to ${d.display} is the same location as --from`, "copy between two different locations");
   const confirm = flags.confirm?.trim() || "hash";
   if (confirm !== "hash" && confirm !== "size") throw new UsageError(`--confirm-upload "${confirm}" must be hash or size`);
@@ -3671,9 +3673,11 @@ function resolveCopyConfig(flags, file, env, reporter) {
     from,
     to,
     selectors: flags.backups ?? [],
-    // With the file, no selector means every backup: a nightly tier copy catches up what it
-    // missed, and those already there are skipped (one manifest read each).
-    all: !!flags.all || file !== void 0 && !given(flags.backups) && !given(flags.labels),
+    all: !!flags.all,
+    // With the file and no selector: what each tier lacks that is newer than its newest backup
+    // of the series. A missed night is caught up; what the tier's retention removed stays removed.
+    newer: !!flags.newer || file !== void 0 && !flags.all && !given(flags.backups) && !given(flags.labels),
+    groupBy: file?.groupBy,
     labels: flags.labels ?? [],
     init: !!flags.init,
     confirm,
@@ -3884,8 +3888,9 @@ ${identity}
     if (result.status === "partial") ctx.exitCode = ExitCode.partial;
     const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === "committed");
     const quota = await checkQuotas(quotaTargets(committed), reporter);
-    if (file && (file.copyTo.length || [...file.destinations, ...file.copyTo].some((l) => l.retention))) {
-      reporter.info(`backup ${result.id} was not copied or pruned: then run strongbox copy --config ${printable(file.path)} and strongbox prune --config ${printable(file.path)}`);
+    const left = file ? [...file.copyTo.length ? ["copy"] : [], ...[...file.destinations, ...file.copyTo].some((l) => l.retention) ? ["prune"] : []] : [];
+    if (left.length) {
+      reporter.info(`backup ${result.id} was not ${left.map((c) => c === "copy" ? "copied" : "pruned").join(" or ")}: then run ${left.map((c) => `strongbox ${c} --config ${printable(file.path)}`).join(" and ")}`);
     }
     if (o.json) {
       printJson({
@@ -3966,16 +3971,16 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect, []).option("--all", "every complete backup at --from (the default with --config when no --backup or --label is given)").option("--label <label>", "every complete backup with this label (repeatable)", collect, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
+    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect, []).option("--all", "every complete backup at --from").option("--new", "every complete backup newer than the newest one of its series at --to (the default with --config when no --backup, --label or --all is given): a nightly tier copy that catches up missed nights but never re-copies what the tier pruned").option("--label <label>", "every complete backup with this label (repeatable)", collect, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = await configOf(o);
     const cfg = resolveCopyConfig(
-      { ...storage(o), ...lockFlags(o), from: o.from, to: o.to, backups: o.backup, all: o.all, labels: o.label, init: o.init, confirm: o.confirmUpload },
+      { ...storage(o), ...lockFlags(o), from: o.from, to: o.to, backups: o.backup, all: o.all, newer: o.new, labels: o.label, init: o.init, confirm: o.confirmUpload },
       file,
       env,
       reporter
     );
-    const copyTo = (destination) => copy({ source: cfg.from, destination, selectors: cfg.selectors, all: cfg.all, labels: cfg.labels, confirm: cfg.confirm, init: cfg.init, reporter, lock: cfg.lock });
+    const copyTo = (destination) => copy({ source: cfg.from, destination, selectors: cfg.selectors, all: cfg.all, newer: cfg.newer, groupBy: cfg.groupBy, labels: cfg.labels, confirm: cfg.confirm, init: cfg.init, reporter, lock: cfg.lock });
     const report = (result, indent = "") => {
       if (!o.json) for (const b of result.backups) process.stdout.write(`${indent}${b.status} ${b.id}${b.status === "copied" ? ` ${formatBytes(b.bytes)}` : ""}
 `);
@@ -3986,6 +3991,11 @@ ${identity}
       if (o.json) printJson(result);
       report(result);
       if (result.failed) ctx.exitCode = result.exitCode;
+      return;
+    }
+    if (!cfg.to.length) {
+      reporter.info(`nothing to copy: ${printable(file.path)} lists no copy-to: tiers`);
+      if (o.json) printJson([]);
       return;
     }
     const outcomes = await eachLocation(cfg.to, "copy to", copyTo, reporter);

@@ -2,23 +2,23 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-MQT4J7N6.js";
+} from "./chunks/chunk-MZKXL7YT.js";
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-NPBJBL25.js";
+} from "./chunks/chunk-C4OYN5G2.js";
 import {
   actionsReporter,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-BIAFBRFE.js";
+} from "./chunks/chunk-EM5ZAHVQ.js";
 import {
   resolveRestoreConfig
-} from "./chunks/chunk-GCZZTMON.js";
+} from "./chunks/chunk-WZHPFN7O.js";
 import {
   exitSoonIfCancelled
-} from "./chunks/chunk-LJU3Y3JX.js";
+} from "./chunks/chunk-KZD63BOM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,27 +1,27 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-WM2KA54R.js";
-import "./chunks/chunk-MQT4J7N6.js";
-import "./chunks/chunk-KNHL22D3.js";
+} from "./chunks/chunk-7HMP3XGW.js";
+import "./chunks/chunk-MZKXL7YT.js";
+import "./chunks/chunk-3BCKDMFS.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-NPBJBL25.js";
+} from "./chunks/chunk-C4OYN5G2.js";
 import {
   actionsReporter,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-BIAFBRFE.js";
+} from "./chunks/chunk-EM5ZAHVQ.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-GCZZTMON.js";
+} from "./chunks/chunk-WZHPFN7O.js";
 import {
   childEnvironment,
   exitSoonIfCancelled
-} from "./chunks/chunk-LJU3Y3JX.js";
+} from "./chunks/chunk-KZD63BOM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,28 +1,28 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verifyAcross
-} from "./chunks/chunk-W7EMEDJW.js";
+} from "./chunks/chunk-OKKB4N56.js";
 import {
   verify
-} from "./chunks/chunk-KNHL22D3.js";
+} from "./chunks/chunk-3BCKDMFS.js";
 import {
   configInput,
   getVerifyInputs
-} from "./chunks/chunk-NPBJBL25.js";
+} from "./chunks/chunk-C4OYN5G2.js";
 import {
   actionsReporter,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-BIAFBRFE.js";
+} from "./chunks/chunk-EM5ZAHVQ.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-GCZZTMON.js";
+} from "./chunks/chunk-WZHPFN7O.js";
 import {
   describeSignature,
   exitSoonIfCancelled
-} from "./chunks/chunk-LJU3Y3JX.js";
+} from "./chunks/chunk-KZD63BOM.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
