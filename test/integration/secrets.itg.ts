@@ -105,8 +105,18 @@ describe('database passwords', () => {
     const isDump = (p: ProcInfo) => p.comm === 'pg_dump' && p.cmdline.includes('--format=custom');
     await waitFor(() => [...bw.seen.values()].some(isDump), 'pg_dump to run');
     await waitFor(async () => (await waitingSessions(source)) > 0, 'pg_dump to wait for the table lock');
-    const pgDump = [...bw.seen.values()].find(isDump)!;
-    expect(readFileSync(`/proc/${pgDump.pid}/environ`, 'utf8').split('\0')).toContain(`PGPASSWORD=${PASSWORD}`);
+    // Read while it runs: /proc/PID/environ reads empty for a moment around exec (the wrapper
+    // Debian puts in front of pg_dump execs the real one under the same pid).
+    const environOf = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      } catch {
+        return [];
+      }
+    };
+    await waitFor(() => [...bw.seen.values()].filter(isDump).some((p) => environOf(p.pid).length > 1), 'the environment of the running pg_dump');
+    const pgDump = [...bw.seen.values()].filter(isDump).find((p) => environOf(p.pid).length > 1)!;
+    expect(environOf(pgDump.pid)).toContain(`PGPASSWORD=${PASSWORD}`);
     await releaseTableLock(source);
     const br = await b.done;
     expect(br.code, br.stderr).toBe(0);
