@@ -7,6 +7,7 @@ import type { ConfigFile, ConfigLocation, ConfigSource } from './file.js';
 import type { Destination } from '../destinations/types.js';
 import { UsageError } from '../shared/errors.js';
 import { lookupLocation, type OpenedLocation } from './locations.js';
+import { resolveSigningConfig } from './signing.js';
 import {
   maskLocation,
   openDestinations,
@@ -17,7 +18,6 @@ import {
   resolveLock,
   resolvePostgresOptions,
   resolveRowCounts,
-  resolveSigningKey,
   urlsFromEnv,
   warnPasswordInArgv,
   type PostgresBackupSettings,
@@ -114,7 +114,7 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
     reporter,
     origin,
   );
-  const signingKey = await signingKeyFromFlagsOrFile(flags, file, env, reporter);
+  const signingKey = await resolveSigningConfig(flags, file, env, reporter);
   return {
     ...options,
     signingKey,
@@ -168,18 +168,6 @@ function keyFromFlagsOrFile(flags: BackupCommandSettings, file: ConfigFile | und
   // Not masked yet: resolveEncryption refuses a short passphrase first, then registers it.
   const passphrase = e.passphraseEnv !== undefined ? secretFromEnv(e.passphraseEnv, env, where, 'the passphrase', undefined) : undefined;
   return { recipients: e.recipients, unencrypted: e.unencrypted, passphrase, passphraseSource: e.passphraseEnv !== undefined ? `$${e.passphraseEnv}` : undefined };
-}
-
-async function signingKeyFromFlagsOrFile(flags: BackupCommandSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter) {
-  if (flags.signingKey !== undefined || flags.signKeyFile !== undefined || !file?.signing) {
-    return resolveSigningKey({ signKeyFile: flags.signKeyFile, signingKey: flags.signingKey, source: flags.signingKeySource }, reporter);
-  }
-  const s = file.signing;
-  if (s.keyEnv !== undefined) {
-    const text = secretFromEnv(s.keyEnv, env, file.where(['signing', 'key-env']), 'the OpenSSH signing key (strongbox keygen --signing)', reporter);
-    return resolveSigningKey({ signingKey: text, source: `$${s.keyEnv} (signing.key-env)` }, reporter);
-  }
-  return resolveSigningKey({ signKeyFile: s.keyFile }, reporter);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Reporter } from '../shared/reporter.js';
 import { given, secretFromEnv } from './env.js';
 import type { ConfigFile } from './file.js';
 import { openLocations } from './locations.js';
+import { resolveSigningConfig } from './signing.js';
 import {
   maskLocation,
   originFromEnv,
@@ -20,7 +21,6 @@ import {
   resolveDecryption,
   resolveLock,
   resolvePgBin,
-  resolveSigningKey,
   resolveTrust,
   urlsFromEnv,
   warnPasswordInArgv,
@@ -67,9 +67,11 @@ export interface TargetSettings {
 }
 
 /** The key that opens a backup: the flags' when any is given, else the file's `decryption:`. */
+/** A key given on the command line (or as an input) replaces the file's `decryption:` as a whole. */
+const keyGiven = (flags: KeyFlags) => flags.identityFile !== undefined || flags.identity !== undefined || flags.passphraseEnv !== undefined || flags.passphrase !== undefined;
+
 export async function resolveKey(flags: KeyFlags, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<DecryptOptions | undefined> {
-  const flagKey = flags.identityFile !== undefined || flags.identity !== undefined || flags.passphraseEnv !== undefined || flags.passphrase !== undefined;
-  if (flagKey || !file?.decryption) {
+  if (keyGiven(flags) || !file?.decryption) {
     const pass = flags.passphrase !== undefined ? { passphrase: flags.passphrase, passphraseSource: flags.passphraseSource } : passphraseFromEnv(flags.passphraseEnv, env);
     return resolveDecryption({ identityFile: flags.identityFile, identity: flags.identity, ...pass }, reporter);
   }
@@ -145,9 +147,8 @@ export interface VerifyConfig extends VerifyOptions {
 
 export async function resolveVerifyConfig(flags: VerifySettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<VerifyConfig> {
   const maxAgeMs = flags.maxAge !== undefined && flags.maxAge.trim() !== '' ? parseDuration(flags.maxAge, '--max-age') : undefined;
-  const flagKey = flags.identityFile !== undefined || flags.identity !== undefined || flags.passphraseEnv !== undefined || flags.passphrase !== undefined;
   // The file's key is used only when --deep asks for it: a plain verify runs where no key is (the backup job).
-  const decrypt = flagKey || flags.deep ? await resolveKey(flags, file, env, reporter) : undefined;
+  const decrypt = keyGiven(flags) || flags.deep ? await resolveKey(flags, file, env, reporter) : undefined;
   if (flags.deep && !decrypt) {
     throw new UsageError('--deep needs the key', `pass --identity-file FILE or --passphrase-env NAME${file ? `, or add decryption: { identity-file: … } to ${file.path}` : ''} (action: the identity or passphrase input, from a secret)`);
   }
@@ -192,13 +193,7 @@ export async function resolveRollbackConfig(flags: RollbackSettings, file: Confi
   const recipients = given(flags.recipients) ? flags.recipients.map((r) => r.trim()) : (file?.encryption?.recipients ?? []);
   for (const r of recipients) validateRecipient(r);
   const trusted = await resolveTrusted(flags, file);
-  let signingKey;
-  if (flags.signKeyFile !== undefined || flags.signingKey !== undefined || !file?.signing) {
-    signingKey = await resolveSigningKey({ signKeyFile: flags.signKeyFile, signingKey: flags.signingKey, source: flags.signingKeySource }, reporter);
-  } else if (file.signing.keyEnv !== undefined) {
-    const text = secretFromEnv(file.signing.keyEnv, env, file.where(['signing', 'key-env']), 'the OpenSSH signing key', reporter);
-    signingKey = await resolveSigningKey({ signingKey: text, source: `$${file.signing.keyEnv} (signing.key-env)` }, reporter);
-  } else signingKey = await resolveSigningKey({ signKeyFile: file.signing.keyFile }, reporter);
+  const signingKey = await resolveSigningConfig(flags, file, env, reporter);
   return {
     destination: fromLocation(flags, file, env, reporter),
     selection: { selector: flags.backup.trim(), before: flags.before },

@@ -6,7 +6,7 @@ import type { Reporter } from '../shared/reporter.js';
 import { FORMAT_VERSION, MANIFEST_NAME, type Manifest } from './types.js';
 import type { Destination, ObjectInfo } from '../destinations/types.js';
 import type { ArtifactKind } from '../sources/adapter.js';
-import { printable } from '../shared/text.js';
+import { printable, shellWord } from '../shared/text.js';
 import { sourceIdentity } from './series.js';
 
 /**
@@ -124,7 +124,7 @@ async function noRepositoryError(dest: Destination, state: LocationState, forBac
   // The location URL carries its settings when it has any; else the flags must be repeated.
   const to = dest.location ?? dest.display;
   const storeFlags = dest.localPath || to.includes('?') ? '' : ' plus the same --endpoint/--preset/--region';
-  const create = `to start a new repository here, run \`strongbox init --to ${/^[\w/.:@%+=,-]+$/.test(to) ? to : `'${to}'`}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
+  const create = `to start a new repository here, run \`strongbox init --to ${shellWord(to)}\`${storeFlags}${forBackup ? ' or pass --init (action input init: true)' : ''}`;
   return new NoRepositoryError(`no Strongbox repository at ${dest.display} (${what})`, `${check}; ${create}`);
 }
 

@@ -10,6 +10,7 @@ import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessa
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from '../shared/reporter.js';
 import { assertRepository, listBackups, warnNewerDamaged, type Selection } from './repository.js';
+import { shellWord } from '../shared/text.js';
 import { restore, restoreNeeds, targetContext, type Targets } from './restore.js';
 import { checkCanDecrypt } from './artifact-reader.js';
 import type { Compression, Origin } from './types.js';
@@ -242,8 +243,7 @@ function undoCommand(dest: Destination, safetyId: string, opts: RollbackOptions)
   const key = opts.decrypt.passphrase !== undefined ? '--passphrase-env NAME' : '--identity-file KEY';
   // As the adapters display them: a URL without its password (give it as the URL's own
   // environment variable or credentials file would), a path made absolute.
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const targets = givenTargets(opts.targets).map(({ adapter, target }) => `${adapter.targetFlag} ${quote(adapter.displayTarget(adapter.normalizeTarget(target)))}`);
+  const targets = givenTargets(opts.targets).map(({ adapter, target }) => `${adapter.targetFlag} ${shellWord(adapter.displayTarget(adapter.normalizeTarget(target)))}`);
   const from = dest.location ?? dest.display;
-  return `strongbox restore --from ${/^[\w/.:@%+=,-]+$/.test(from) ? from : quote(from)} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
+  return `strongbox restore --from ${shellWord(from)} --backup ${safetyId} ${key} ${targets.join(' ')} --force`;
 }

@@ -37,3 +37,8 @@ export function logText(message: string): string {
     .map((line) => printable(line).replace(/^(\s*)::/, '$1\\u003a:'))
     .join('\n');
 }
+
+/** A word for a command line we print for the user to paste: as it is when safe, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[\w/.:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}

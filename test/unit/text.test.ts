@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasControl, printable } from '../../src/shared/text.js';
+import { hasControl, printable, shellWord } from '../../src/shared/text.js';
 
 describe('printable', () => {
   it('turns a forged workflow command in a file name into one visible line', () => {
@@ -33,5 +33,14 @@ describe('log lines (reporters)', () => {
   it('no line holds the legacy `##[cmd]` form, at its start or inside it', async () => {
     const { logText } = await import('../../src/shared/text.js');
     expect(logText('skipping "a##[error]x"\n##[group]forged')).toBe('skipping "a#\\u0023[error]x"\n#\\u0023[group]forged');
+  });
+});
+
+describe('shellWord', () => {
+  it('leaves a safe word as it is and single-quotes anything else, so a printed command pastes as shown', () => {
+    expect(shellWord('/var/backups/strongbox')).toBe('/var/backups/strongbox');
+    expect(shellWord('postgres://u@h:5432/db')).toBe('postgres://u@h:5432/db');
+    expect(shellWord("s3://b/p?endpoint=http://h:9&credentials=R2")).toBe("'s3://b/p?endpoint=http://h:9&credentials=R2'");
+    expect(shellWord("/mnt/it's here")).toBe("'/mnt/it'\\''s here'");
   });
 });
