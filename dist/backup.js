@@ -7,10 +7,10 @@ import {
   quotaTargets,
   resolveBackupConfig,
   resolveCopyTiers
-} from "./chunks/chunk-YZ23X7QF.js";
+} from "./chunks/chunk-F4RJXOCP.js";
 import {
   verify
-} from "./chunks/chunk-3BCKDMFS.js";
+} from "./chunks/chunk-2RPSDHQG.js";
 import {
   actionsReporter,
   commaList,
@@ -25,7 +25,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-EM5ZAHVQ.js";
+} from "./chunks/chunk-NPGSIHNB.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -45,7 +45,7 @@ import {
   parseGroupBy,
   printable,
   resolveRetentionPlan
-} from "./chunks/chunk-KZD63BOM.js";
+} from "./chunks/chunk-R3K3UYMI.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

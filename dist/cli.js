@@ -6,26 +6,26 @@ import {
   prune,
   quotaTargets,
   resolveBackupConfig
-} from "./chunks/chunk-YZ23X7QF.js";
+} from "./chunks/chunk-F4RJXOCP.js";
 import {
   rollback
-} from "./chunks/chunk-7HMP3XGW.js";
+} from "./chunks/chunk-VFHCMFRV.js";
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-MZKXL7YT.js";
+} from "./chunks/chunk-DZPXWKE3.js";
 import {
   verifyAcross
-} from "./chunks/chunk-OKKB4N56.js";
+} from "./chunks/chunk-PRHIEWI7.js";
 import {
   verify
-} from "./chunks/chunk-3BCKDMFS.js";
+} from "./chunks/chunk-2RPSDHQG.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig
-} from "./chunks/chunk-WZHPFN7O.js";
+} from "./chunks/chunk-LIE23JIT.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -72,7 +72,7 @@ import {
   signatureJson,
   sourceIdentity,
   syntaxOnlyEnv
-} from "./chunks/chunk-KZD63BOM.js";
+} from "./chunks/chunk-R3K3UYMI.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -2,23 +2,23 @@ import { createRequire as __sbCreateRequire } from 'node:module'; const require 
 import {
   releaseOf,
   restore
-} from "./chunks/chunk-MZKXL7YT.js";
+} from "./chunks/chunk-DZPXWKE3.js";
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-C4OYN5G2.js";
+} from "./chunks/chunk-IUREPJ2N.js";
 import {
   actionsReporter,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-EM5ZAHVQ.js";
+} from "./chunks/chunk-NPGSIHNB.js";
 import {
   resolveRestoreConfig
-} from "./chunks/chunk-WZHPFN7O.js";
+} from "./chunks/chunk-LIE23JIT.js";
 import {
   exitSoonIfCancelled
-} from "./chunks/chunk-KZD63BOM.js";
+} from "./chunks/chunk-R3K3UYMI.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,27 +1,27 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-7HMP3XGW.js";
-import "./chunks/chunk-MZKXL7YT.js";
-import "./chunks/chunk-3BCKDMFS.js";
+} from "./chunks/chunk-VFHCMFRV.js";
+import "./chunks/chunk-DZPXWKE3.js";
+import "./chunks/chunk-2RPSDHQG.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-C4OYN5G2.js";
+} from "./chunks/chunk-IUREPJ2N.js";
 import {
   actionsReporter,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-EM5ZAHVQ.js";
+} from "./chunks/chunk-NPGSIHNB.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-WZHPFN7O.js";
+} from "./chunks/chunk-LIE23JIT.js";
 import {
   childEnvironment,
   exitSoonIfCancelled
-} from "./chunks/chunk-KZD63BOM.js";
+} from "./chunks/chunk-R3K3UYMI.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

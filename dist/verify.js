@@ -1,28 +1,28 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   verifyAcross
-} from "./chunks/chunk-OKKB4N56.js";
+} from "./chunks/chunk-PRHIEWI7.js";
 import {
   verify
-} from "./chunks/chunk-3BCKDMFS.js";
+} from "./chunks/chunk-2RPSDHQG.js";
 import {
   configInput,
   getVerifyInputs
-} from "./chunks/chunk-C4OYN5G2.js";
+} from "./chunks/chunk-IUREPJ2N.js";
 import {
   actionsReporter,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-EM5ZAHVQ.js";
+} from "./chunks/chunk-NPGSIHNB.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-WZHPFN7O.js";
+} from "./chunks/chunk-LIE23JIT.js";
 import {
   describeSignature,
   exitSoonIfCancelled
-} from "./chunks/chunk-KZD63BOM.js";
+} from "./chunks/chunk-R3K3UYMI.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
