@@ -281,9 +281,11 @@ describe('copy memory', () => {
     const toS3Small = await peakRss(['copy', '--from', bigRepo, '--to', s3url(`mem-${n}`), '--init', '--all', '--confirm-upload', 'size', ...s3flags()]);
     const mb = (x: number) => `${(x / MiB).toFixed(0)} MiB`;
     process.stderr.write(`copy peak RSS: small ${mb(small)}, 200 MiB local→local ${mb(local)}, 50 MiB local→S3 ${mb(toS3Small)}, 200 MiB local→S3 ${mb(toS3)}\n`);
-    // Generous bounds, not timings: the object is 200 MiB. The S3 uploader holds up to
-    // (queueSize + 1) × 16 MiB parts in flight by design (and the SDK copies some of them).
-    expect(local - small).toBeLessThan(64 * MiB);
+    // Generous bounds, not timings: the object is 200 MiB, so holding it would add at least
+    // that. Node 24's collector lets streamed chunks pile up further before it runs (seen: +67
+    // MiB local→local, +37 MiB on Node 20). The S3 uploader holds up to (queueSize + 1) ×
+    // 16 MiB parts in flight by design (and the SDK copies some of them).
+    expect(local - small).toBeLessThan(128 * MiB);
     expect(toS3 - small).toBeLessThan(160 * MiB);
     expect(toS3 - toS3Small).toBeLessThan(96 * MiB);
     rmSync(bigRepo, { recursive: true, force: true });
