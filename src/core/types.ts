@@ -1,6 +1,7 @@
 import type { ArtifactKind, RowCountMode, RowCounts, SourceDetails } from '../sources/adapter.js';
 
 import type { Compression } from '../codecs/compress.js';
+import type { Alert } from '../shared/alert.js';
 
 export type { Compression };
 
@@ -65,4 +66,6 @@ export interface Manifest {
   artifacts: ArtifactRecord[];
   /** What the team records with the backup (`metadata:` in strongbox.yml, `--meta`); absent when none. */
   metadata?: Record<string, string>;
+  /** Anomalies found against the series' history when the backup was taken; absent when none. */
+  alerts?: Alert[];
 }

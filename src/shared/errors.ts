@@ -21,6 +21,10 @@ export const ExitCode = {
   refused: 7,
   /** A backup (or copy) committed at some destinations and failed at others. */
   partial: 8,
+  /** The run succeeded but raised an anomaly alert, and --fail-on-alert was given. */
+  alert: 9,
+  /** A restore drill restored something different from what the manifest records, or a check failed. */
+  drillFailed: 10,
   // Cancelled by a signal: 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), set by the
   // edges from src/shared/cancel.ts, never carried by an error.
 } as const;
