@@ -29,11 +29,18 @@ import { resolveCopyConfig } from '../config/copy.js';
 import { backupLocations, quotaTargets, resolveBackupConfig, type BackupCommandSettings } from '../config/backup.js';
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
+import type { RunEvent } from '../notify/event.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
   env: NodeJS.ProcessEnv;
   exitCode: number;
+  /**
+   * What the command did, for notifications (--notify, --healthcheck): each unattended command
+   * sets the fields it knows (backup id, sizes, destinations, alerts, details) once its work
+   * is done; main builds the RunEvent from it, the exit code and any error.
+   */
+  outcome?: Partial<RunEvent>;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
