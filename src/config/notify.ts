@@ -41,8 +41,8 @@ const TIMEOUT_LIMITS = { minMs: 1_000, maxMs: 300_000 };
  */
 export function urlSecrets(text: string, url: URL): string[] {
   const out = [text, text.replace(/^[a-z]+\+/i, ''), url.href, url.href.replace(/^[a-z]+\+/i, '')];
-  if (url.username) out.push(decodeURIComponent(url.username));
-  if (url.password) out.push(decodeURIComponent(url.password));
+  // A user name is a secret only beside a password (https://user:pass@…); a mail login name is not.
+  if (url.password) out.push(decodeURIComponent(url.username), decodeURIComponent(url.password));
   const tokenish = (s: string) => s.length >= 6 && (s.length >= 16 || /[0-9A-Z]/.test(s));
   const path = url.pathname.replace(/^\/+/, '');
   if (path.length >= 6) out.push(path);
