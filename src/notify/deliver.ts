@@ -17,10 +17,11 @@ export interface Timers {
 }
 
 export const realTimers: Timers = {
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms).unref()),
+  // Not unref'd: at the end of a CLI run these timers are all that keeps the process alive
+  // between retries (an unref'd one would let Node exit mid-await, with code 13).
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   after: (ms, fn) => {
     const t = setTimeout(fn, ms);
-    t.unref();
     return () => clearTimeout(t);
   },
 };
