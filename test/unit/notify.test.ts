@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeConfig } from '../../src/config/describe.js';
 import { ConfigFileError, parseConfigText } from '../../src/config/file.js';
 import { resolveNotifyConfig, type NotifySettings } from '../../src/config/notify.js';
 import { DeliveryError } from '../../src/notify/channel.js';
@@ -202,6 +203,17 @@ describe('notify: in strongbox.yml', () => {
       }
     })();
     expect(unset).toMatch(/strongbox\.yml:2:\d+: notify\[0\]\.url-env: environment variable SLACK_WEBHOOK is unset/);
+  });
+
+  it('config check names the notification variables and whether each is set', () => {
+    const file = parseConfigText('notify:\n  - url-env: SLACK_WEBHOOK\nnotify-secret-env: HOOK_KEY\nhealthcheck-env: HC_URL\n', '/tmp/strongbox.yml');
+    const d = describeConfig(file, { SLACK_WEBHOOK: 'slack+https://hooks.slack.com/services/x' });
+    expect(d.environment).toEqual(expect.arrayContaining([
+      { name: 'SLACK_WEBHOOK', set: true, usedBy: 'notify[0].url-env' },
+      { name: 'HOOK_KEY', set: false, usedBy: 'notify-secret-env' },
+      { name: 'HC_URL', set: false, usedBy: 'healthcheck-env' },
+    ]));
+    expect(JSON.stringify(d)).not.toContain('hooks.slack.com');
   });
 
   it('refuses a webhook or Slack URL written in the file, without showing it', () => {
