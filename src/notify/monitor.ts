@@ -109,9 +109,10 @@ export function startMonitor(operation: Operation, settings: MonitorSettings, de
   return {
     async finish(result) {
       const event = maskDeep(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
+      // Long settled by now in a real run; awaited first so the receiver sees start before anything else.
+      const deliveries = started ? [await started] : [];
       const sending = selected(settings.on, event.status) ? settings.channels : [];
-      const deliveries = await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers)));
-      if (started) deliveries.unshift(await started);
+      deliveries.push(...(await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers)))));
       if (hc) {
         const log = deps.mask(healthLog(event, (deps.logTail?.() ?? []).map(deps.mask)));
         deliveries.push(await deliver(`${hc.display} ${event.exitCode === ExitCode.ok ? 'success' : 'fail'}`, (signal) => hc.ping(event.exitCode === ExitCode.ok ? 'success' : 'fail', log, signal), settings.delivery, timers));
@@ -140,6 +141,8 @@ export async function monitored(
   settings: MonitorSettings,
   deps: MonitorDeps,
   body: () => Promise<RunOutcome>,
+  /** Called with the report also when `body` throws (the actions' `notify-failed` output). */
+  onReport?: (report: MonitorReport) => void,
 ): Promise<{ result: RunOutcome; report: MonitorReport }> {
   const monitor = startMonitor(operation, settings, deps);
   let result: RunOutcome;
@@ -147,8 +150,10 @@ export async function monitored(
     result = await body();
   } catch (err) {
     const e = err as { exitCode?: number; hint?: string; message?: string };
-    await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } });
+    onReport?.(await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } }));
     throw err;
   }
-  return { result, report: await monitor.finish(result) };
+  const report = await monitor.finish(result);
+  onReport?.(report);
+  return { result, report };
 }

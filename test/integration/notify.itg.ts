@@ -142,6 +142,16 @@ describe('notifications from the CLI', () => {
     expectNoSecret(r);
   });
 
+  it('notify: of --config: the URL from its variable, notify-on and the healthcheck from the file', async () => {
+    const cfg = join(work, 'strongbox.yml');
+    writeFileSync(cfg, `sources:\n  - files: ${tree('cfg-tree')}\ndestinations:\n  - url: ${join(work, 'cfg-repo')}\nencryption:\n  passphrase-env: SB_PASS\nnotify:\n  - url-env: HOOK_URL\nnotify-on: always\nhealthcheck-env: HC_URL\n`);
+    const r = await runCli(['backup', '--config', cfg, '--init'], { env: { ...env, HOOK_URL: `${http.url}/hook/${HOOK_TOKEN}`, HC_URL: `${http.url}/ping/${HC_UUID}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(http.requests.map((q) => q.path)).toEqual([`/ping/${HC_UUID}/start`, `/hook/${HOOK_TOKEN}`, `/ping/${HC_UUID}`]);
+    expect(webhookEvent()).toMatchObject({ operation: 'backup', status: 'success', backupId: r.stdout.trim() });
+    expectNoSecret(r);
+  });
+
   it('a bad --notify URL exits 2 before anything is done, without echoing it', async () => {
     const repo = join(work, 'bad-url');
     const r = await cli(['backup', '--to', repo, '--init', '--files', tree('b-tree'), '--passphrase-env', 'SB_PASS', '--notify', `http://hooks.example.com/${HOOK_TOKEN}`]);
