@@ -150,7 +150,9 @@ export async function monitored(
     result = await body();
   } catch (err) {
     const e = err as { exitCode?: number; hint?: string; message?: string };
-    onReport?.(await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } }));
+    // Not `onReport?.(await …)`: optional chaining would skip the finish without a callback.
+    const report = await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } });
+    onReport?.(report);
     throw err;
   }
   const report = await monitor.finish(result);
