@@ -30,6 +30,7 @@ import { backupLocations, quotaTargets, resolveBackupConfig, type BackupCommandS
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
+import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from './outcome.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
@@ -328,6 +329,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     };
     const options = await resolveBackupConfig(flags, file, env, reporter);
     const result = await backup(options);
+    ctx.outcome = backupOutcome(result);
     // Committed at some destinations, failed at others: each failure said, and exit 8.
     for (const d of result.destinations) {
       if (d.status === 'failed') reporter.warning(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `\n  ${d.hint}` : ''}`);
@@ -420,6 +422,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     );
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
+      ctx.outcome = verifyAcrossOutcome(across);
       if (o.json) printJson(across);
       if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? ' (deep)' : ''}`);
       else {
@@ -430,6 +433,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       return;
     }
     const result = await verify({ ...options, destination });
+    ctx.outcome = verifyOutcome(result, destination.display);
     if (o.json) printJson(result);
     if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
     else {
@@ -470,6 +474,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     // One tier named on the command line: the single copy as ever (its failure is the run's).
     if (!perLocation(o.to, file)) {
       const result = await copyTo(cfg.to[0]!);
+      ctx.outcome = copyOutcome([{ location: result.destination, result }]);
       if (o.json) printJson(result);
       report(result);
       if (result.failed) ctx.exitCode = result.exitCode;
@@ -481,6 +486,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       return;
     }
     const outcomes = await eachLocation(cfg.to, 'copy to', copyTo, reporter);
+    ctx.outcome = copyOutcome(outcomes);
     if (o.json) printJson(outcomes.map((x) => ('result' in x ? x.result : { source: cfg.from.display, destination: x.location, error: x.error, hint: x.hint, exitCode: x.exitCode })));
     for (const x of outcomes) {
       if (!('result' in x)) continue;
@@ -514,6 +520,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   ).action(async (o) => {
     const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
     const result = await restore(options);
+    ctx.outcome = restoreOutcome(result);
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
   });
 
@@ -561,6 +568,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const run = ({ policyFrom: _from, config: _config, ...options }: PruneConfig) => prune(options);
     if (!perLocation(o.from, file)) {
       const result = await run(plan[0]!);
+      ctx.outcome = pruneOutcome([{ location: plan[0]!.destination.display, result }]);
       if (o.json) printJson(result);
       else printPrune(result);
       return;
@@ -569,6 +577,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       if (!plan.some((p) => p.config === l)) reporter.info(`${l.name ?? printable(l.url)} is not pruned: it has no retention: in ${printable(file!.path)}`);
     }
     const outcomes = await eachLocation(plan.map((p) => p.destination), 'prune of', (_d, i) => run(plan[i]!), reporter);
+    ctx.outcome = pruneOutcome(outcomes);
     if (o.json) printJson(outcomes.map((x, i) => ('result' in x ? { location: x.location, policyFrom: plan[i]!.policyFrom, ...x.result } : x)));
     else {
       for (const [i, x] of outcomes.entries()) {
@@ -627,6 +636,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       reporter,
     );
     const result = await rollback(options);
+    ctx.outcome = rollbackOutcome(result);
     if (o.json) printJson(result);
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;

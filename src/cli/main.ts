@@ -5,7 +5,10 @@ import { VERSION } from '../version.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
 import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
 import { handleCancelSignals } from '../shared/signals.js';
-import { registerCommands } from './commands.js';
+import type { Operation } from '../notify/event.js';
+import type { RunMonitor } from '../notify/monitor.js';
+import { registerCommands, type CliContext } from './commands.js';
+import { LogTail, NOTIFYING_COMMANDS, notifyOptions, startCliMonitor } from './notify-flags.js';
 
 /**
  * `strongbox` — the same operations as the actions, from a terminal (for when GitHub itself
@@ -14,44 +17,67 @@ import { registerCommands } from './commands.js';
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   quietAwsNodeVersionWarning();
   ignoreOutputErrors();
-  const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
+  const tail = new LogTail();
+  const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG, onLine: (line) => tail.add(line) });
   const program = new Command('strongbox')
     .version(VERSION)
     .description('Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) })
     .showHelpAfterError('(run with --help for usage)');
-  const ctx = { reporter, env, exitCode: ExitCode.ok as number };
+  const ctx: CliContext = { reporter, env, exitCode: ExitCode.ok as number };
   registerCommands(program, ctx);
+  for (const c of program.commands) if ((NOTIFYING_COMMANDS as readonly string[]).includes(c.name())) notifyOptions(c);
+  // Started once the command's options are parsed (a bad notify URL exits 2 before any work);
+  // finished below with the exit code, whatever ended the command.
+  let monitor: RunMonitor | undefined;
+  program.hook('preAction', async (_program, action) => {
+    if (action.parent === program && (NOTIFYING_COMMANDS as readonly string[]).includes(action.name())) {
+      monitor = await startCliMonitor(action.name() as Operation, action.opts(), env, reporter, tail);
+    }
+  });
   const command = argv.find((a) => !a.startsWith('-')) ?? 'strongbox';
   const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.info(line) });
+  let ended: { code: number; error?: { message: string; hint?: string } };
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    const late = cancellation();
-    // The signal came after the commit point: the result stands, and is what we report.
-    if (late) reporter.warning(`${late.signal} arrived after the ${command} had completed; its result stands`);
-    return ctx.exitCode;
-  } catch (err) {
-    // Whatever error the teardown produced, a cancelled run ends with one line saying so.
-    const cancelled = cancellation();
-    if (cancelled) {
-      reporter.info(cancellationLine(command)!);
-      if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
-      return CANCEL_EXIT_CODES[cancelled.signal];
-    }
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (err instanceof StrongboxError) {
-      reporter.error(err.message);
-      if (err.hint) reporter.info(`hint: ${err.hint}`);
-      return err.exitCode;
-    }
-    reporter.error(`unexpected failure: ${errorMessage(err)}`);
-    if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
-    return ExitCode.failure;
+    ended = await run();
   } finally {
     uninstall();
+  }
+  if (monitor) {
+    const error = ended.error ?? (ended.code !== ExitCode.ok && tail.lastError() ? { message: tail.lastError()! } : undefined);
+    await monitor.finish({ exitCode: ended.code, outcome: ctx.outcome, error });
+  }
+  return ended.code;
+
+  async function run(): Promise<typeof ended> {
+    try {
+      await program.parseAsync(argv, { from: 'user' });
+      const late = cancellation();
+      // The signal came after the commit point: the result stands, and is what we report.
+      if (late) reporter.warning(`${late.signal} arrived after the ${command} had completed; its result stands`);
+      return { code: ctx.exitCode };
+    } catch (err) {
+      // Whatever error the teardown produced, a cancelled run ends with one line saying so.
+      const cancelled = cancellation();
+      if (cancelled) {
+        const line = cancellationLine(command)!;
+        reporter.info(line);
+        if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
+        return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
+      }
+      if (err instanceof CommanderError) {
+        return { code: err.exitCode === 0 ? ExitCode.ok : ExitCode.usage, error: { message: err.message } };
+      }
+      if (err instanceof StrongboxError) {
+        reporter.error(err.message);
+        if (err.hint) reporter.info(`hint: ${err.hint}`);
+        return { code: err.exitCode, error: { message: err.message, hint: err.hint } };
+      }
+      reporter.error(`unexpected failure: ${errorMessage(err)}`);
+      if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
+      return { code: ExitCode.failure, error: { message: `unexpected failure: ${errorMessage(err)}` } };
+    }
   }
 }
 

@@ -57,6 +57,10 @@ export function describeConfig(file: ConfigFile, env: NodeJS.ProcessEnv): Config
     return name;
   };
   const key = (at: string) => at.slice(at.lastIndexOf(': ') + 2);
+  // The notification variables: named so `config check` says whether each is set here.
+  file.notify?.channels.forEach((c, i) => ref(c.env, `notify[${i}].url-env`));
+  ref(file.notify?.secretEnv, 'notify-secret-env');
+  ref(file.notify?.healthcheckEnv, 'healthcheck-env');
   const sources = (file.sources ?? []).map((s: ConfigSource) => ({
     kind: s.kind,
     ...(s.location !== undefined ? { location: printable(s.location) } : {}),

@@ -51,6 +51,8 @@ export interface ConfigFile {
   lockWait?: string;
   lockStale?: string;
   dbLockTimeout?: string;
+  /** `notify:` and its companions (src/config/notify.ts reads the variables they name). */
+  notify?: { channels: { url?: string; env?: string }[]; on?: 'failure' | 'always'; secretEnv?: string; timeout?: string; healthcheckEnv?: string };
   /** `FILE:LINE:COL: key.path` of a key, for errors found later (an unset variable). */
   where(path: (string | number)[]): string;
 }
@@ -272,7 +274,20 @@ function normalize(raw: RawConfig, file: string, where: (path: (string | number)
     lockWait: raw['lock-wait'],
     lockStale: raw['lock-stale'],
     dbLockTimeout: raw['db-lock-timeout'],
+    notify: notifyOf(raw),
     where,
+  };
+}
+
+function notifyOf(raw: RawConfig): ConfigFile['notify'] {
+  const keys = ['notify', 'notify-on', 'notify-secret-env', 'notify-timeout', 'healthcheck-env'] as const;
+  if (keys.every((k) => raw[k] === undefined)) return undefined;
+  return {
+    channels: (raw.notify ?? []).map((c) => ({ url: c.url?.trim(), env: c['url-env'] })),
+    on: raw['notify-on'],
+    secretEnv: raw['notify-secret-env'],
+    timeout: raw['notify-timeout'],
+    healthcheckEnv: raw['healthcheck-env'],
   };
 }
 

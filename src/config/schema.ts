@@ -8,7 +8,8 @@ import { MAX_METADATA_ENTRIES, MAX_METADATA_VALUE_BYTES, METADATA_KEY, looksSecr
 import { GROUP_BY } from '../core/series.js';
 import { openDestination } from '../destinations/index.js';
 import { parseS3Url } from '../destinations/s3-location.js';
-import { StrongboxError } from '../shared/errors.js';
+import { channelFactories, findChannelFactory } from '../notify/registry.js';
+import { StrongboxError, UsageError } from '../shared/errors.js';
 import { findSourceAdapter } from '../sources/index.js';
 import { parseSize } from './size.js';
 
@@ -115,6 +116,31 @@ export const destinationSchema = z.strictObject({
   quota: z.optional(z.union([z.string(), z.number()]).check(via((v: string | number) => void parseSize(v, 'quota')))),
 });
 
+/**
+ * A notification channel in the file. Webhook, Slack and healthcheck URLs are credentials
+ * (whoever has one can post or ping), so the file only names their variable (`url-env:`); a
+ * mail URL holds no secret (its password comes from SMTP_PASSWORD or password-env=), so
+ * `url:` may give it literally.
+ */
+export const notifyChannelSchema = z.strictObject({
+  url: z.optional(
+    text.check(
+      via((v: string) => {
+        let scheme: string;
+        try {
+          scheme = new URL(v.trim()).protocol.replace(/:$/, '');
+        } catch {
+          throw new UsageError('is not a URL (the value is not shown)', 'e.g. smtp://user@mail.example.com:587?from=…&to=…, or url-env: NAME for a webhook');
+        }
+        const factory = findChannelFactory(scheme);
+        if (!factory) throw new UsageError(`"${scheme}://" is not a notification channel`, `give one of: ${channelFactories.map((f) => f.form).join('; ')}`);
+        if (factory.urlIsSecret) throw new UsageError(`a ${factory.channel} URL is a credential and never goes in the file (the value is not shown)`, 'put it in an environment variable and name it: url-env: NAME (in Actions, from a secret)');
+      }),
+    ),
+  ),
+  'url-env': z.optional(envName),
+});
+
 export const configSchema = z.strictObject({
   version: z.optional(z.literal(1, { error: 'must be 1 (the only version this Strongbox knows)' })),
   sources: z.optional(z.array(sourceSchema)),
@@ -138,6 +164,11 @@ export const configSchema = z.strictObject({
   'lock-wait': z.optional(duration('lock-wait')),
   'lock-stale': z.optional(duration('lock-stale', { minMs: 60_000 })),
   'db-lock-timeout': z.optional(duration('db-lock-timeout')),
+  notify: z.optional(z.array(notifyChannelSchema)),
+  'notify-on': z.optional(z.enum(['failure', 'always'])),
+  'notify-secret-env': z.optional(envName),
+  'notify-timeout': z.optional(duration('notify-timeout', { minMs: 1_000, maxMs: 300_000 })),
+  'healthcheck-env': z.optional(envName),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -151,6 +182,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (p === '') return shapeOf(configSchema);
   if (p === 'sources.[]') return shapeOf(sourceSchema);
   if (p === 'destinations.[]' || p === 'copy-to.[]') return shapeOf(destinationSchema);
+  if (p === 'notify.[]') return shapeOf(notifyChannelSchema);
   if (p.endsWith('.[].retention')) return shapeOf(retentionSchema);
   const top = configSchema.shape[p as keyof typeof configSchema.shape];
   const inner = (top?._zod.def as { innerType?: z.ZodMiniType } | undefined)?.innerType;
@@ -263,6 +295,13 @@ export function crossChecks(data: unknown): Issue[] {
       else urls.set(d.url.trim(), `${list}[${i}]`);
     }
     if (isObj(d.retention) && Object.values(d.retention).every((v) => v === 0 || (Array.isArray(v) && v.length === 0))) out.push({ path: [list, i, 'retention'], message: 'is empty: it names no backups to keep', hint: 'give at least one keep-* rule, e.g. { keep-daily: 7 }, or leave retention out (then this location is never pruned)' });
+  }
+  if (Array.isArray(data.notify)) {
+    data.notify.forEach((c, i) => {
+      if (!isObj(c)) return;
+      const chosen = ['url', 'url-env'].filter((k) => k in c);
+      if (chosen.length !== 1) out.push({ path: ['notify', i], missing: chosen.length === 0, message: chosen.length ? 'give url or url-env, not both' : 'names no channel: give url-env: NAME (or url: for an smtp:// URL)' });
+    });
   }
   if (isObj(data.encryption)) {
     const e = data.encryption;

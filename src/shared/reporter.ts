@@ -35,12 +35,14 @@ export class SecretMasker {
 export class ConsoleReporter implements Reporter {
   private readonly masker = new SecretMasker();
   constructor(
-    private readonly opts: { verbose?: boolean; write?: (line: string) => void } = {},
+    private readonly opts: { verbose?: boolean; write?: (line: string) => void; onLine?: (line: string) => void } = {},
   ) {}
   private out(line: string): void {
     // Defence in depth: control characters in user data never reach the terminal (or, when
     // the CLI runs in a workflow step, forge a workflow command).
     const masked = logText(this.masker.mask(line));
+    // The healthcheck log keeps the last lines (masked as printed).
+    this.opts.onLine?.(masked);
     if (this.opts.write) this.opts.write(masked);
     else if (!process.stderr.destroyed) {
       try {

@@ -1,0 +1,69 @@
+import { Option, type Command } from 'commander';
+import { loadConfigFile } from '../config/file.js';
+import { resolveNotifyConfig, type NotifyFlags } from '../config/notify.js';
+import type { Operation } from '../notify/event.js';
+import { monitoringOff, startMonitor, type RunMonitor } from '../notify/monitor.js';
+import type { ConsoleReporter } from '../shared/reporter.js';
+
+/** The commands that run unattended and report their own outcome (issue 10 §1). */
+export const NOTIFYING_COMMANDS: readonly Operation[] = ['backup', 'verify', 'drill', 'prune', 'copy', 'restore', 'rollback'];
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/**
+ * --notify, --notify-secret-env, --notify-on, --notify-timeout and --healthcheck. main.ts adds
+ * them to every command of NOTIFYING_COMMANDS it finds, so a new command (drill) gets them by
+ * being in that list. No commander defaults: the file's notify-on:/notify-timeout: apply when
+ * a flag is not given.
+ */
+export function notifyOptions(cmd: Command): Command {
+  // Idempotent: a command that adds them itself and main adding them again must not clash.
+  if (cmd.options.some((o) => o.long === '--notify')) return cmd;
+  return cmd
+    .option('--notify <url>', 'send the outcome to this channel: https://… (JSON webhook), slack+https://hooks.slack.com/services/…, smtp://user@host:587?from=…&to=… (repeatable; replaces notify: of --config)', collect)
+    .option('--notify-secret-env <name>', 'sign webhook bodies with the secret in this environment variable (header X-Strongbox-Signature: sha256=HMAC)')
+    .addOption(new Option('--notify-on <when>', 'failure: failures, partial results and alerts (the default); always: also every success').choices(['failure', 'always']))
+    .option('--notify-timeout <duration>', 'give up one delivery attempt after this long (default 10s; 2 retries with backoff)')
+    .option('--healthcheck <url>', 'healthchecks.io ping URL: URL/start at the start, URL on success, URL/fail on failure, with the last lines of the log');
+}
+
+export function notifyFlags(o: Record<string, unknown>): NotifyFlags {
+  return {
+    notify: o.notify as string[] | undefined,
+    notifySecretEnv: o.notifySecretEnv as string | undefined,
+    notifyOn: o.notifyOn as string | undefined,
+    notifyTimeout: o.notifyTimeout as string | undefined,
+    healthcheck: o.healthcheck as string | undefined,
+  };
+}
+
+/** The last lines the run printed, for the healthcheck log. */
+export class LogTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly max = 30) {}
+  add(text: string): void {
+    for (const line of text.split('\n')) {
+      this.lines.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      if (this.lines.length > this.max) this.lines.shift();
+    }
+  }
+  get(): string[] {
+    return [...this.lines];
+  }
+  /** The last `error:` line printed: the failure's message when the command did not throw. */
+  lastError(): string | undefined {
+    return [...this.lines].reverse().find((l) => l.startsWith('error: '))?.slice('error: '.length);
+  }
+}
+
+/**
+ * Starts the monitor of one CLI command from its parsed options (and --config's notify:), or
+ * returns undefined when it has nothing to send. A bad URL is a UsageError (exit 2) before
+ * the command does anything.
+ */
+export async function startCliMonitor(operation: Operation, o: Record<string, unknown>, env: NodeJS.ProcessEnv, reporter: ConsoleReporter, tail: LogTail): Promise<RunMonitor | undefined> {
+  const file = typeof o.config === 'string' ? await loadConfigFile(o.config) : undefined;
+  const settings = resolveNotifyConfig(notifyFlags(o), file, env, reporter);
+  if (monitoringOff(settings)) return undefined;
+  return startMonitor(operation, settings, { reporter, mask: (s) => reporter.mask(s), logTail: () => tail.get() });
+}

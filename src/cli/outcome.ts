@@ -1,0 +1,83 @@
+import type { BackupResult } from '../core/backup.js';
+import type { CopyResult } from '../core/copy.js';
+import type { PruneResult } from '../core/prune.js';
+import type { RestoreResult } from '../core/restore.js';
+import type { RollbackResult } from '../core/rollback.js';
+import { seriesOf } from '../core/series.js';
+import type { VerifyResult } from '../core/verify.js';
+import type { RunEvent } from '../notify/event.js';
+
+/**
+ * What each command puts in `ctx.outcome` for its notification: one line in each command's
+ * action, the translation kept here. Only displayed locations and figures, never a secret.
+ */
+export function backupOutcome(r: BackupResult): Partial<RunEvent> {
+  const m = r.manifest;
+  return {
+    backupId: r.id,
+    series: seriesOf(m),
+    labels: m.labels,
+    ...(m.metadata && Object.keys(m.metadata).length ? { metadata: m.metadata } : {}),
+    plaintextBytes: r.plaintextBytes,
+    storedBytes: r.storedBytes,
+    destinations: r.destinations.map((d) => ({ location: d.location, status: d.status, ...(d.error ? { error: d.error } : {}) })),
+    ...(m.alerts?.length ? { alerts: m.alerts } : {}),
+    details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size })) },
+  };
+}
+
+export function verifyOutcome(r: VerifyResult, location: string): Partial<RunEvent> {
+  return {
+    backupId: r.backupId,
+    destinations: [{ location, status: r.ok ? 'ok' : 'failed', ...(r.problems.length ? { error: r.problems.map((p) => p.problem).join('; ') } : {}) }],
+    details: { deep: r.deep, ageSeconds: r.ageSeconds, problems: r.problems.map((p) => ({ artifact: p.artifact, problem: p.problem })) },
+    ...(r.ok ? {} : { error: { message: `backup ${r.backupId} failed verification: ${r.problems.map((p) => p.problem).join('; ')}` } }),
+  };
+}
+
+export function verifyAcrossOutcome(a: { ok: boolean; backupId: string; locations: { location: string; result?: VerifyResult }[]; problems: { location?: string; problem: string }[] }): Partial<RunEvent> {
+  return {
+    backupId: a.backupId,
+    destinations: a.locations.map((l) => {
+      const bad = !l.result?.ok || a.problems.some((p) => p.location === l.location);
+      return { location: l.location, status: bad ? 'failed' : 'ok' };
+    }),
+    details: { problems: a.problems },
+    ...(a.ok ? {} : { error: { message: `backup ${a.backupId} failed verification across locations: ${a.problems.map((p) => p.problem).join('; ')}` } }),
+  };
+}
+
+export function copyOutcome(results: { location: string; result?: CopyResult; error?: string }[]): Partial<RunEvent> {
+  return {
+    destinations: results.map((x) => ({ location: x.location, status: x.result && !x.result.failed ? 'ok' : 'failed', ...(x.error ? { error: x.error } : x.result?.failed ? { error: `${x.result.failed} backup(s) not copied` } : {}) })),
+    details: { copied: sum(results, 'copied'), skipped: sum(results, 'skipped'), failed: sum(results, 'failed'), bytes: sum(results, 'bytes') },
+  };
+}
+
+const sum = (xs: { result?: CopyResult }[], k: 'copied' | 'skipped' | 'failed' | 'bytes') => xs.reduce((n, x) => n + (x.result?.[k] ?? 0), 0);
+
+export function pruneOutcome(results: { location: string; result?: PruneResult; error?: string }[]): Partial<RunEvent> {
+  return {
+    destinations: results.map((x) => ({ location: x.location, status: x.result ? 'ok' : 'failed', ...(x.error ? { error: x.error } : {}) })),
+    details: {
+      dryRun: results.some((x) => x.result?.dryRun),
+      removed: results.reduce((n, x) => n + (x.result?.removed.length ?? 0), 0),
+      kept: results.reduce((n, x) => n + (x.result?.kept.length ?? 0), 0),
+      incompleteRemoved: results.reduce((n, x) => n + (x.result?.incompleteRemoved.length ?? 0), 0),
+    },
+  };
+}
+
+export function restoreOutcome(r: RestoreResult): Partial<RunEvent> {
+  return { backupId: r.backupId, series: seriesOf(r.manifest), labels: r.manifest.labels, details: { restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })) } };
+}
+
+export function rollbackOutcome(r: RollbackResult): Partial<RunEvent> {
+  const failed = r.checks.filter((c) => !c.ok);
+  return {
+    backupId: r.backupId,
+    // The checks' SQL is the team's own text and may quote data: only their counts go out.
+    details: { safetyBackupId: r.safetyBackupId, gitSha: r.gitSha, restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })), checks: r.checks.length, checksFailed: failed.length },
+    ...(failed.length ? { error: { message: `rolled back to ${r.backupId}, but ${failed.length} of ${r.checks.length} check(s) failed` } } : {}),
+  };
+}

@@ -1,0 +1,156 @@
+import { hostname } from 'node:os';
+import { parseDuration } from '../core/duration.js';
+import type { ChannelOptions, Notifier } from '../notify/channel.js';
+import { DEFAULT_DELIVERY } from '../notify/deliver.js';
+import type { RunEvent } from '../notify/event.js';
+import { openHealthcheck, type Healthcheck } from '../notify/healthcheck.js';
+import type { MonitorSettings } from '../notify/monitor.js';
+import { channelFactories, findChannelFactory } from '../notify/registry.js';
+import { StrongboxError, UsageError } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
+import { given, secretFromEnv } from './env.js';
+import type { ConfigFile } from './file.js';
+
+/** The flags (CLI) or inputs (actions) of notifications; undefined: not given. */
+export interface NotifyFlags {
+  /** `--notify URL` (repeatable; input notify, one per line): replaces the file's `notify:` list. */
+  notify?: string[];
+  /** `--notify-secret-env NAME`: the HMAC key for webhooks. */
+  notifySecretEnv?: string;
+  /** The HMAC key itself (action input notify-secret). */
+  notifySecret?: string;
+  notifyOn?: string;
+  notifyTimeout?: string;
+  healthcheck?: string;
+  /** What the edge calls them in messages: `--notify` (CLI) or `notify` (input). */
+  names?: { notify: string; healthcheck: string; secretEnv: string; on: string; timeout: string };
+}
+
+export type NotifySettings = MonitorSettings;
+
+const CLI_NAMES = { notify: '--notify', healthcheck: '--healthcheck', secretEnv: '--notify-secret-env', on: '--notify-on', timeout: '--notify-timeout' };
+
+/** A notification timeout below 1 s would fail every slow-but-working endpoint; above 5 min would hold a finished run. */
+const TIMEOUT_LIMITS = { minMs: 1_000, maxMs: 300_000 };
+
+/**
+ * The parts of a notification URL that are credentials: the whole URL (and the form fetch
+ * uses, without `slack+`), its user info, and every path segment or query value that looks
+ * like a token (long, or holding digits or capitals: `T0123/B0456/XyZ…`, a healthcheck UUID).
+ * Masked before anything can print them.
+ */
+export function urlSecrets(text: string, url: URL): string[] {
+  const out = [text, text.replace(/^[a-z]+\+/i, ''), url.href, url.href.replace(/^[a-z]+\+/i, '')];
+  // A user name is a secret only beside a password (https://user:pass@…); a mail login name is not.
+  if (url.password) out.push(decodeURIComponent(url.username), decodeURIComponent(url.password));
+  const tokenish = (s: string) => s.length >= 6 && (s.length >= 16 || /[0-9A-Z]/.test(s));
+  const path = url.pathname.replace(/^\/+/, '');
+  if (path.length >= 6) out.push(path);
+  for (const seg of url.pathname.split('/')) if (tokenish(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
+  for (const [k, v] of url.searchParams) if (k !== 'from' && k !== 'to' && k !== 'password-env' && tokenish(v)) out.push(v);
+  return out;
+}
+
+function parse(text: string, where: string, reporter: Reporter): URL {
+  const trimmed = text.trim();
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    // Register what we can first: the value may be a token pasted without its scheme.
+    if (trimmed) reporter.setSecret(trimmed);
+    throw new UsageError(`${where} is not a URL (the value is not shown)`, `give one of: ${channelFactories.map((f) => f.form).join('; ')}`);
+  }
+  for (const s of urlSecrets(trimmed, url)) reporter.setSecret(s);
+  return url;
+}
+
+/** Opens one channel URL; a problem is a UsageError naming `where`, never the URL. */
+export function openChannel(text: string, where: string, opts: ChannelOptions, reporter: Reporter): Notifier {
+  const url = parse(text, where, reporter);
+  const scheme = url.protocol.replace(/:$/, '');
+  const factory = findChannelFactory(scheme);
+  if (!factory) throw new UsageError(`${where}: "${scheme}://" is not a notification channel`, `give one of: ${channelFactories.map((f) => f.form).join('; ')}`);
+  try {
+    return factory.open(url, opts);
+  } catch (err) {
+    if (err instanceof StrongboxError) throw new UsageError(`${where}: ${err.message}`, err.hint);
+    throw err;
+  }
+}
+
+function healthcheckOf(text: string, where: string, reporter: Reporter): Healthcheck {
+  const url = parse(text, where, reporter);
+  try {
+    return openHealthcheck(url);
+  } catch (err) {
+    if (err instanceof StrongboxError) throw new UsageError(`${where}: ${err.message}`, err.hint);
+    throw err;
+  }
+}
+
+/** In GitHub Actions, where the run is (its page is what a person opens from the message). */
+export function githubFromEnv(env: NodeJS.ProcessEnv): RunEvent['github'] {
+  if (!env.GITHUB_RUN_ID || !env.GITHUB_REPOSITORY) return undefined;
+  const server = (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '');
+  return {
+    repository: env.GITHUB_REPOSITORY,
+    workflow: env.GITHUB_WORKFLOW,
+    runId: env.GITHUB_RUN_ID,
+    runUrl: `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1' ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ''}`,
+    sha: env.GITHUB_SHA,
+    ref: env.GITHUB_REF,
+  };
+}
+
+/**
+ * Notifications and the healthcheck of one run: the flags' (a given `--notify` list replaces
+ * the file's `notify:`), else the file's. Every URL is checked here, before the run starts,
+ * and masked; a problem exits 2 naming the flag or the file's line, never the URL.
+ */
+export function resolveNotifyConfig(flags: NotifyFlags, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter, tls?: ChannelOptions['tls']): NotifySettings {
+  const names = flags.names ?? CLI_NAMES;
+  const n = file?.notify;
+  const onText = flags.notifyOn?.trim() || n?.on;
+  if (onText !== undefined && onText !== 'failure' && onText !== 'always') {
+    throw new UsageError(`${flags.notifyOn?.trim() ? names.on : file!.where(['notify-on'])} must be failure or always`, 'failure (the default) notifies on failures, partial results and alerts; always also on success');
+  }
+  const timeoutText = flags.notifyTimeout?.trim() || n?.timeout;
+  const timeoutMs = timeoutText ? parseDuration(timeoutText, flags.notifyTimeout?.trim() ? names.timeout : file!.where(['notify-timeout']), TIMEOUT_LIMITS) : DEFAULT_DELIVERY.timeoutMs;
+
+  let signingSecret: string | undefined = flags.notifySecret || undefined;
+  if (signingSecret) reporter.setSecret(signingSecret);
+  else if (flags.notifySecretEnv?.trim()) signingSecret = secretFromEnv(flags.notifySecretEnv.trim(), env, names.secretEnv, 'the webhook signing secret', reporter);
+  else if (n?.secretEnv) signingSecret = secretFromEnv(n.secretEnv, env, file!.where(['notify-secret-env']), 'the webhook signing secret', reporter);
+
+  const opts = (where: string): ChannelOptions => ({
+    signingSecret,
+    tls,
+    readSecret: (name, what) => secretFromEnv(name, env, `${where}: password-env`, what, reporter),
+  });
+  const channels: Notifier[] = [];
+  if (given(flags.notify)) {
+    const list = flags.notify.filter((v) => v.trim());
+    list.forEach((text, i) => channels.push(openChannel(text, list.length > 1 ? `${names.notify} #${i + 1}` : names.notify, opts(names.notify), reporter)));
+  } else {
+    for (const [i, c] of (n?.channels ?? []).entries()) {
+      const where = file!.where(['notify', i]);
+      const text = c.env !== undefined ? secretFromEnv(c.env, env, `${where}.url-env`, 'the notification URL', reporter) : c.url!;
+      channels.push(openChannel(text, where, opts(where), reporter));
+    }
+  }
+  let healthcheck: Healthcheck | undefined;
+  if (flags.healthcheck?.trim()) healthcheck = healthcheckOf(flags.healthcheck, names.healthcheck, reporter);
+  else if (n?.healthcheckEnv) {
+    const where = file!.where(['healthcheck-env']);
+    healthcheck = healthcheckOf(secretFromEnv(n.healthcheckEnv, env, where, 'the healthcheck ping URL', reporter), where, reporter);
+  }
+  return {
+    channels,
+    on: (onText as NotifySettings['on'] | undefined) ?? 'failure',
+    healthcheck,
+    delivery: { ...DEFAULT_DELIVERY, timeoutMs },
+    host: hostname(),
+    github: githubFromEnv(env),
+  };
+}

@@ -1,0 +1,161 @@
+import type { Alert } from '../shared/alert.js';
+import { ExitCode } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
+import type { Notifier } from './channel.js';
+import { deliver, realTimers, type DeliveryPolicy, type DeliveryRecord, type Timers } from './deliver.js';
+import type { EventStatus, Operation, RunEvent } from './event.js';
+import type { Healthcheck } from './healthcheck.js';
+import { detailLines, headline } from './summary.js';
+
+/** Built by src/config/notify.ts from flags, the file and the environment. */
+export interface MonitorSettings {
+  channels: Notifier[];
+  /** `failure` (default): only runs that did not simply succeed; alerts and partial results always notify. */
+  on: 'failure' | 'always';
+  healthcheck?: Healthcheck;
+  delivery: DeliveryPolicy;
+  host: string;
+  /** Where the run is, in GitHub Actions (from GITHUB_* as the resolver read them). */
+  github?: RunEvent['github'];
+}
+
+export interface MonitorDeps {
+  reporter: Reporter;
+  /** Replaces every registered secret in a text: applied to every string of the event and the log. */
+  mask(text: string): string;
+  /** The run's last printed lines (already masked once), for the healthcheck log. */
+  logTail?: () => string[];
+  now?: () => Date;
+  timers?: Timers;
+}
+
+/** What a run ended with, as the edge knows it. */
+export interface RunOutcome {
+  exitCode: number;
+  /** The fields the command set (backup id, sizes, destinations, alerts, details). */
+  outcome?: Partial<RunEvent>;
+  /** A thrown error's message and hint (or the last error the command printed). */
+  error?: { message: string; hint?: string };
+}
+
+export interface MonitorReport {
+  event: RunEvent;
+  /** One per channel that `on` selected, and one for each healthcheck ping. */
+  deliveries: DeliveryRecord[];
+  /** The deliveries that failed (each was warned about): the actions' `notify-failed`. */
+  failed: DeliveryRecord[];
+}
+
+export interface RunMonitor {
+  /** Builds the event, sends it where `on` says, pings the healthcheck; never throws. */
+  finish(result: RunOutcome): Promise<MonitorReport>;
+}
+
+/** success, or what went wrong: exit 8 is `partial`, an alert (exit 0 with alerts, or 9) is `alert`, any other non-zero exit `failure`. */
+export function statusOf(exitCode: number, alerts: Alert[] | undefined): EventStatus {
+  if (exitCode === ExitCode.partial) return 'partial';
+  if (exitCode === ExitCode.alert) return 'alert';
+  if (exitCode !== ExitCode.ok) return 'failure';
+  return alerts?.length ? 'alert' : 'success';
+}
+
+export function selected(on: MonitorSettings['on'], status: EventStatus): boolean {
+  return on === 'always' || status !== 'success';
+}
+
+/** Every string of a value passed through `mask` (a secret inside an error message, a label). */
+function maskDeep<T>(value: T, mask: (s: string) => string): T {
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask)) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)])) as T;
+  return value;
+}
+
+export function buildEvent(operation: Operation, startedAt: Date, finishedAt: Date, settings: Pick<MonitorSettings, 'host' | 'github'>, result: RunOutcome): RunEvent {
+  const o = result.outcome ?? {};
+  const event: RunEvent = {
+    ...o,
+    version: 1,
+    operation,
+    status: statusOf(result.exitCode, o.alerts),
+    exitCode: result.exitCode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    host: settings.host,
+  };
+  if (!o.error && result.error && result.exitCode !== ExitCode.ok) event.error = result.error;
+  if (settings.github && !o.github) event.github = settings.github;
+  return event;
+}
+
+/** The healthcheck body: what happened, then the last lines the run printed. */
+function healthLog(event: RunEvent, tail: string[]): string {
+  return [headline(event), ...detailLines(event), '', ...(tail.length ? ['last lines:', ...tail] : [])].join('\n') + '\n';
+}
+
+/**
+ * Watches one unattended run: pings the healthcheck's /start at once (without making the run
+ * wait for it), and at the end builds the RunEvent, sends it to the channels `on` selects and
+ * pings success or /fail. Both edges (CLI and actions) call this; see `monitored`.
+ */
+export function startMonitor(operation: Operation, settings: MonitorSettings, deps: MonitorDeps): RunMonitor {
+  const now = deps.now ?? (() => new Date());
+  const timers = deps.timers ?? realTimers;
+  const startedAt = now();
+  const hc = settings.healthcheck;
+  // One attempt: a healthcheck service that is down must not delay the run's end by its retries twice.
+  const started = hc ? deliver(`${hc.display} start`, (signal) => hc.ping('start', '', signal), { ...settings.delivery, retries: 0 }, timers) : undefined;
+  return {
+    async finish(result) {
+      const event = maskDeep(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
+      // Long settled by now in a real run; awaited first so the receiver sees start before anything else.
+      const deliveries = started ? [await started] : [];
+      const sending = selected(settings.on, event.status) ? settings.channels : [];
+      deliveries.push(...(await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers)))));
+      if (hc) {
+        const log = deps.mask(healthLog(event, (deps.logTail?.() ?? []).map(deps.mask)));
+        deliveries.push(await deliver(`${hc.display} ${event.exitCode === ExitCode.ok ? 'success' : 'fail'}`, (signal) => hc.ping(event.exitCode === ExitCode.ok ? 'success' : 'fail', log, signal), settings.delivery, timers));
+      }
+      const failed = deliveries.filter((d) => !d.ok);
+      for (const d of failed) {
+        deps.reporter.warning(deps.mask(`notification to ${d.channel} was not delivered (${d.attempts} attempt${d.attempts > 1 ? 's' : ''}): ${d.error}; the ${operation}'s own result stands`));
+      }
+      for (const d of deliveries.filter((x) => x.ok)) deps.reporter.debug(`notified ${d.channel}`);
+      return { event, deliveries, failed };
+    },
+  };
+}
+
+/** True when there is nothing to send or ping: the edges skip the monitor entirely. */
+export function monitoringOff(settings: MonitorSettings): boolean {
+  return settings.channels.length === 0 && !settings.healthcheck;
+}
+
+/**
+ * Runs `body` under a monitor. A thrown error is reported (exit code from a StrongboxError)
+ * and rethrown after the notifications, so the run's result is exactly what it would be.
+ */
+export async function monitored(
+  operation: Operation,
+  settings: MonitorSettings,
+  deps: MonitorDeps,
+  body: () => Promise<RunOutcome>,
+  /** Called with the report also when `body` throws (the actions' `notify-failed` output). */
+  onReport?: (report: MonitorReport) => void,
+): Promise<{ result: RunOutcome; report: MonitorReport }> {
+  const monitor = startMonitor(operation, settings, deps);
+  let result: RunOutcome;
+  try {
+    result = await body();
+  } catch (err) {
+    const e = err as { exitCode?: number; hint?: string; message?: string };
+    // Not `onReport?.(await …)`: optional chaining would skip the finish without a callback.
+    const report = await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } });
+    onReport?.(report);
+    throw err;
+  }
+  const report = await monitor.finish(result);
+  onReport?.(report);
+  return { result, report };
+}
