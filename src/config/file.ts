@@ -51,6 +51,8 @@ export interface ConfigFile {
   lockWait?: string;
   lockStale?: string;
   dbLockTimeout?: string;
+  /** `alerts:` as written (percentages still text; parsed by the backup resolver). */
+  alerts?: { sizeChange?: string; durationChange?: string; rowsDrop?: string; quota?: string; fail?: boolean };
   /** `FILE:LINE:COL: key.path` of a key, for errors found later (an unset variable). */
   where(path: (string | number)[]): string;
 }
@@ -272,9 +274,18 @@ function normalize(raw: RawConfig, file: string, where: (path: (string | number)
     lockWait: raw['lock-wait'],
     lockStale: raw['lock-stale'],
     dbLockTimeout: raw['db-lock-timeout'],
+    alerts: raw.alerts && {
+      sizeChange: text(raw.alerts['size-change']),
+      durationChange: text(raw.alerts['duration-change']),
+      rowsDrop: text(raw.alerts['rows-drop']),
+      quota: text(raw.alerts.quota),
+      fail: raw.alerts.fail,
+    },
     where,
   };
 }
+
+const text = (v: string | number | undefined) => (v === undefined ? undefined : String(v).trim());
 
 function retention(r: NonNullable<RawDestination['retention']>): RetentionPolicy {
   const p: RetentionPolicy = {};

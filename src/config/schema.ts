@@ -11,6 +11,7 @@ import { parseS3Url } from '../destinations/s3-location.js';
 import { StrongboxError } from '../shared/errors.js';
 import { findSourceAdapter } from '../sources/index.js';
 import { parseSize } from './size.js';
+import { parsePercent } from './percent.js';
 
 /**
  * The schema of `strongbox.yml` (COMMON.md, issue 7 §2). zod checks the shape — types, and
@@ -115,6 +116,17 @@ export const destinationSchema = z.strictObject({
   quota: z.optional(z.union([z.string(), z.number()]).check(via((v: string | number) => void parseSize(v, 'quota')))),
 });
 
+const percent = (key: string, max?: number) => z.union([z.string(), z.number()]).check(via((v: string | number) => void parsePercent(v, key, max)));
+
+/** Anomaly and quota alerts (the --alert-* and --quota-alert flags, --fail-on-alert). */
+export const alertsSchema = z.strictObject({
+  'size-change': z.optional(percent('size-change')),
+  'duration-change': z.optional(percent('duration-change')),
+  'rows-drop': z.optional(percent('rows-drop', 100)),
+  quota: z.optional(percent('quota', 100)),
+  fail: z.optional(z.boolean()),
+});
+
 export const configSchema = z.strictObject({
   version: z.optional(z.literal(1, { error: 'must be 1 (the only version this Strongbox knows)' })),
   sources: z.optional(z.array(sourceSchema)),
@@ -138,6 +150,7 @@ export const configSchema = z.strictObject({
   'lock-wait': z.optional(duration('lock-wait')),
   'lock-stale': z.optional(duration('lock-stale', { minMs: 60_000 })),
   'db-lock-timeout': z.optional(duration('db-lock-timeout')),
+  alerts: z.optional(alertsSchema),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
