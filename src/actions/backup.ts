@@ -114,7 +114,6 @@ export async function runBackupAction(): Promise<void> {
       core.setOutput('status', 'alert');
       core.setOutput('exit-code', String(ExitCode.alert));
       core.setFailed(logText(`backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join('; ')}`));
-      process.exitCode = ExitCode.alert;
       return;
     }
     core.setOutput('status', 'success');
