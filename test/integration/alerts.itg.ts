@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,3 +96,27 @@ describe('anomaly alerts and the retention guard (PostgreSQL)', () => {
     expect(complete()).toEqual([before[4]]);
   }, 120_000);
 });
+
+describe('quota alerts from the CLI', () => {
+  it("--quota applies to --to; the file's alerts: { fail: true } exits 9, --no-fail-on-alert beats it", async () => {
+    const dir = join(work, 'quota');
+    mkdirSync(join(dir, 'tree'), { recursive: true });
+    writeFileSync(join(dir, 'tree', 'a.txt'), 'hello '.repeat(100));
+    writeFileSync(join(dir, 'strongbox.yml'), 'alerts:\n  fail: true\n  quota: 50%\n');
+    const to = join(dir, 'repo');
+    const args = ['backup', '--config', join(dir, 'strongbox.yml'), '--to', to, '--init', '--files', join(dir, 'tree'), '--recipient', key.recipient, '--quota', '1MB', '--json'];
+    const quiet = await cli(args);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect((JSON.parse(quiet.stdout) as { alerts: Alert[] }).alerts).toEqual([]);
+    const full = await cli([...args.slice(0, -3), '--quota', '1KB', '--json']);
+    expect(full.code, full.stderr).toBe(9);
+    const out = JSON.parse(full.stdout) as { id: string; alerts: Alert[] };
+    expect(out.alerts).toEqual([expect.objectContaining({ kind: 'quota', subject: to, baseline: 1000, thresholdPercent: 100 })]);
+    expect(manifestAt(to, out.id).alerts).toBeUndefined();
+    expect((await cli([...args.slice(0, -3), '--quota', '1KB', '--no-fail-on-alert'])).code).toBe(0);
+  }, 60_000);
+});
+
+function manifestAt(dir: string, id: string): Manifest {
+  return JSON.parse(readFileSync(join(dir, id, 'manifest.json'), 'utf8')) as Manifest;
+}
