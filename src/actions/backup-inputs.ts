@@ -18,6 +18,8 @@ export interface BackupInputs {
   /** The keep-* inputs: when any is given it applies to every location, else each location's own `retention:`. */
   retention: RetentionSettings;
   groupBy?: string;
+  /** `force-prune`: retention runs even where the retention guard would keep a series whole. */
+  forcePrune: boolean;
   /** Values that must never reach the job summary (masked in the log already). */
   secrets: string[];
 }
@@ -69,6 +71,13 @@ export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = pro
       init: flag('init') || undefined,
       lockWait: optional('lock-wait'),
       dbLockTimeout: optional('db-lock-timeout'),
+      groupBy: optional('group-by'),
+      alertSizeChange: optional('alert-size-change'),
+      alertDurationChange: optional('alert-duration-change'),
+      alertRowsDrop: optional('alert-rows-drop'),
+      failOnAlert: flag('fail-on-alert') || undefined,
+      quota: optional('quota'),
+      quotaAlert: optional('quota-alert'),
       ...storageInputs(),
     },
     copyTo: list('copy-to'),
@@ -83,6 +92,7 @@ export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = pro
       keepLabels: commaList('keep-label'),
     },
     groupBy: optional('group-by'),
+    forcePrune: flag('force-prune'),
     secrets: [passphrase, signingKey, mysqlPwd].filter((s): s is string => !!s),
   };
 }

@@ -3,8 +3,10 @@ import { backup, type BackupResult } from '../core/backup.js';
 import { copyToTier, pruneHolders, verifyCommitted, type LocationOutcome } from '../core/after-backup.js';
 import { ExitCode, UsageError } from '../shared/errors.js';
 import { logText } from '../shared/text.js';
+
 import { formatBytes } from '../shared/format.js';
-import { backupLocations, quotaTargets, resolveBackupConfig, resolveCopyTiers } from '../config/backup.js';
+import { backupLocations, quotaTargets, resolveAlertSettings, resolveBackupConfig, resolveCopyTiers } from '../config/backup.js';
+import type { Alert } from '../shared/alert.js';
 import { given } from '../config/env.js';
 import { loadConfigFile } from '../config/file.js';
 import { resolveRetentionPlan } from '../config/locations.js';
@@ -47,6 +49,7 @@ export async function runBackupAction(): Promise<void> {
     }
     // Everything checked before anything is written: a bad tier or keep-* input fails fast.
     const options = await resolveBackupConfig(b, file, process.env, reporter);
+    const alerting = resolveAlertSettings(b, file);
     const groupBy = parseGroupBy(inputs.groupBy ?? file?.groupBy, 'group-by');
     const destinations = backupLocations(options, b, file);
     const tiers = resolveCopyTiers(inputs.copyTo, file, b, options.destinations, reporter, process.env);
@@ -70,6 +73,7 @@ export async function runBackupAction(): Promise<void> {
       core.setOutput('plaintext-size', String(result.plaintextBytes));
       core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
       core.setOutput('destinations', JSON.stringify(outcomes));
+      core.setOutput('alerts', JSON.stringify(result.alerts));
       state.stage = 'verifying the new backup';
       await verifyCommitted(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
       state.stage = 'copying the new backup to the copy-to tiers';
@@ -82,16 +86,20 @@ export async function runBackupAction(): Promise<void> {
       core.setOutput('copied', JSON.stringify(outcomes.filter((o) => o.tier && o.status === 'committed').map((o) => o.location)));
       core.setOutput('destinations', JSON.stringify(outcomes));
       state.stage = 'applying retention';
-      const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter);
+      const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter, inputs.forcePrune);
       core.setOutput('pruned', JSON.stringify(pruned));
       core.setOutput('destinations', JSON.stringify(outcomes));
       state.stage = 'measuring the quotas';
-      quota = await checkQuotas(quotaTargets(holders), reporter);
+      // The quota input applies to the destinations; a tier keeps the file's quota.
+      const measured = [...quotaTargets(committedAt, alerting.quotaBytes), ...quotaTargets(holders.filter((h) => !committedAt.includes(h)))];
+      quota = await checkQuotas(measured, reporter, alerting.quotaAlertPercent);
     } finally {
       after.end();
     }
+    const alerts: Alert[] = [...result.alerts, ...quota.flatMap((q) => (q.alert ? [q.alert] : []))];
+    core.setOutput('alerts', JSON.stringify(alerts));
     const failed = outcomes.filter((d) => d.status === 'failed');
-    await writeSummary((s) => summarize(s, result, outcomes, quota, !!options.signingKey, state.secrets));
+    await writeSummary((s) => summarize(s, result, outcomes, quota, alerts, !!options.signingKey, state.secrets));
     // Last, so a failed prune after a committed backup is reported as the failure it is.
     if (failed.length) {
       for (const d of failed) core.warning(logText(`backup ${result.id} was NOT ${d.tier ? 'copied to' : 'committed at'} ${d.location}: ${d.error}${d.hint ? `\n${d.hint}` : ''}`));
@@ -101,12 +109,19 @@ export async function runBackupAction(): Promise<void> {
       core.setFailed(logText(`backup ${result.id} is committed at ${held.join(', ')} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join('; ')}`));
       return;
     }
+    if (alerts.length && alerting.failOnAlert) {
+      // The backup stays committed (and pruned, guard permitting); the step fails so someone looks.
+      core.setOutput('status', 'alert');
+      core.setOutput('exit-code', String(ExitCode.alert));
+      core.setFailed(logText(`backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join('; ')}`));
+      return;
+    }
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
   }, { what: 'the Strongbox backup step', onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
 }
 
-function summarize(s: typeof core.summary, result: BackupResult, outcomes: LocationOutcome[], quota: QuotaUsage[], signed: boolean, secrets: string[]): void {
+function summarize(s: typeof core.summary, result: BackupResult, outcomes: LocationOutcome[], quota: QuotaUsage[], alerts: Alert[], signed: boolean, secrets: string[]): void {
   const held = outcomes.filter((d) => d.status === 'committed');
   const partial = outcomes.some((d) => d.status === 'failed');
   const pruned = [...new Set(outcomes.flatMap((o) => o.pruned ?? []))];
@@ -131,5 +146,9 @@ function summarize(s: typeof core.summary, result: BackupResult, outcomes: Locat
     .addTable(destinationRows(outcomes, secrets))
     .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
   if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true);
-  if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round((q.usedBytes / q.quotaBytes) * 100)}%)${q.usedBytes > q.quotaBytes ? ' OVER' : q.usedBytes >= 0.8 * q.quotaBytes ? ' nearly full' : ''}`).join('; ')}.`, true);
+  if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round((q.usedBytes / q.quotaBytes) * 100)}%)${q.usedBytes > q.quotaBytes ? ' OVER' : q.alert ? ' nearly full' : ''}`).join('; ')}.`, true);
+  // One line per alert; the messages name artifacts, tables and locations, never a secret.
+  for (const a of alerts) s.addRaw(`⚠️ Alert (${a.kind}): ${escapeHtml(a.message)}`, true);
 }
+
+const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

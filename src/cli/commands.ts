@@ -26,7 +26,7 @@ import { resolveInitConfig } from '../config/locations.js';
 import { resolveListConfig, resolveRestoreConfig, resolveRollbackConfig, resolveVerifyConfig, type TargetSettings } from '../config/read.js';
 import { resolvePruneConfig, type PruneConfig } from '../config/prune.js';
 import { resolveCopyConfig } from '../config/copy.js';
-import { backupLocations, quotaTargets, resolveBackupConfig, type BackupCommandSettings } from '../config/backup.js';
+import { backupLocations, quotaTargets, resolveAlertSettings, resolveBackupConfig, type BackupCommandSettings } from '../config/backup.js';
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
@@ -193,6 +193,9 @@ function printPrune(result: PruneResult, indent = ''): void {
   }
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
+  for (const g of result.guarded) {
+    out(`${g.forced ? 'guard overridden (--force)' : 'guarded'}: series ${printable(g.series)}, newest backup ${g.backup}: ${g.alerts.map((a) => a.message).join('; ')}`);
+  }
 }
 
 function printJson(value: unknown): void {
@@ -287,6 +290,13 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .addOption(new Option('--row-counts <mode>', "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(['exact', 'estimate', 'none']))
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .addOption(new Option('--confirm-upload <mode>', 'read each stored object back and check its SHA-256 (hash) or only its size (default: hash)').choices(['hash', 'size']))
+      .option('--alert-size-change <pct>', "alert when an artifact's plaintext or stored size moves more than this against the median of its series' last backups (default 20%; 0 off)")
+      .option('--alert-duration-change <pct>', 'alert when the backup takes this much longer than the median of its series (default 50%; 0 off)')
+      .option('--alert-rows-drop <pct>', "alert when a table's exact row count, or a file tree's entry count, drops more than this (default 20%; 0 off)")
+      .option('--fail-on-alert', 'exit 9 when the backup raised an alert (it stays committed)')
+      .option('--no-fail-on-alert', "do not, whatever the file's alerts: { fail: true } says")
+      .option('--quota <size>', "alert when a destination holds this share of SIZE (e.g. 200GB; each --to, over the file's quota:)")
+      .option('--quota-alert <pct>', 'the share of the quota that raises the alert (default 80%)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const file = o.config !== undefined ? await loadConfigFile(o.config) : undefined;
@@ -324,9 +334,16 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       lockWait: o.lockWait,
       lockStale: o.lockStale,
       dbLockTimeout: o.dbLockTimeout,
+      alertSizeChange: o.alertSizeChange,
+      alertDurationChange: o.alertDurationChange,
+      alertRowsDrop: o.alertRowsDrop,
+      failOnAlert: o.failOnAlert,
+      quota: o.quota,
+      quotaAlert: o.quotaAlert,
       argv: true,
       ...storage(o),
     };
+    const alerting = resolveAlertSettings(flags, file);
     const options = await resolveBackupConfig(flags, file, env, reporter);
     const result = await backup(options);
     ctx.outcome = backupOutcome(result);
@@ -337,7 +354,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     if (result.status === 'partial') ctx.exitCode = ExitCode.partial;
     // Only where this backup committed: a warning, never a failure.
     const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === 'committed');
-    const quota = await checkQuotas(quotaTargets(committed), reporter);
+    const quota = await checkQuotas(quotaTargets(committed, alerting.quotaBytes), reporter, alerting.quotaAlertPercent);
+    const alerts = [...result.alerts, ...quota.flatMap((q) => (q.alert ? [q.alert] : []))];
+    if (alerts.length) ctx.outcome = { ...ctx.outcome, alerts };
+    // After the commit: the backup stays, the exit says it needs a look (a partial run's 8 stays).
+    if (alerts.length && alerting.failOnAlert && ctx.exitCode === 0) ctx.exitCode = ExitCode.alert;
     // The CLI backup only backs up: say what the file asks for that is left to the next commands.
     const left = file ? [...(file.copyTo.length ? ['copy'] : []), ...([...file.destinations, ...file.copyTo].some((l) => l.retention) ? ['prune'] : [])] : [];
     if (left.length) {
@@ -355,6 +376,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         signedBy: options.signingKey ? fingerprint(options.signingKey.publicKey.raw) : null,
         artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 })),
         quota,
+        alerts,
       });
     } else process.stdout.write(`${result.id}\n`);
   });
@@ -541,6 +563,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--group-by <what>', 'apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)')
       .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this (default: 24h)')
       .option('--dry-run', 'show what would be deleted, delete nothing')
+      .option('--force', "prune even a series whose newest backup carries a size or row-drop alert (the retention guard keeps such a series whole)")
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const file = await configOf(o);
@@ -560,6 +583,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
         groupBy: o.groupBy,
         incompleteGrace: o.incompleteGrace,
         dryRun: o.dryRun,
+        force: !!o.force,
       },
       file,
       env,

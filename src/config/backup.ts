@@ -8,6 +8,11 @@ import type { Destination } from '../destinations/types.js';
 import { UsageError } from '../shared/errors.js';
 import { lookupLocation, type OpenedLocation } from './locations.js';
 import { resolveSigningConfig } from './signing.js';
+import { parsePercent } from './percent.js';
+import { parseSize } from './size.js';
+import { DEFAULT_THRESHOLDS, type AlertThresholds } from '../core/anomaly.js';
+import { DEFAULT_QUOTA_ALERT_PERCENT } from '../core/quota.js';
+import { parseGroupBy } from '../core/series.js';
 import {
   maskLocation,
   openDestinations,
@@ -64,6 +69,50 @@ export interface BackupCommandSettings extends StorageSettings {
   dbLockTimeout?: string;
   /** The source URLs were typed into argv (the CLI): warn about a password in one. */
   argv?: boolean;
+  /** Series grouping for the anomaly history (the action's group-by; else the file's). */
+  groupBy?: string;
+  /** `--alert-size-change 20%` etc.: percentages, `0` off; undefined: the file's, else the default. */
+  alertSizeChange?: string;
+  alertDurationChange?: string;
+  alertRowsDrop?: string;
+  /** `--fail-on-alert`: exit 9 after the backup is committed when it raised an alert. */
+  failOnAlert?: boolean;
+  /** `--quota SIZE`: applies to each destination, over the file's `quota:`. */
+  quota?: string;
+  /** `--quota-alert 80%`. */
+  quotaAlert?: string;
+}
+
+/** What the alerts of a backup run are measured against, and what they do. */
+export interface AlertSettings {
+  thresholds: AlertThresholds;
+  failOnAlert: boolean;
+  /** The share of a quota that raises a `quota` alert (0: only when over it). */
+  quotaAlertPercent: number;
+  /** `--quota`: every destination's quota in bytes, over the file's. */
+  quotaBytes?: number;
+}
+
+/** The alert settings: a flag given wins, then the file's `alerts:`, then the defaults. */
+export function resolveAlertSettings(flags: Pick<BackupCommandSettings, 'alertSizeChange' | 'alertDurationChange' | 'alertRowsDrop' | 'failOnAlert' | 'quota' | 'quotaAlert'>, file: ConfigFile | undefined): AlertSettings {
+  const f = file?.alerts;
+  const pick = (flag: string | undefined, fileValue: string | undefined, name: string, key: string, fallback: number, max?: number) => {
+    const v = flag?.trim() ? flag : undefined;
+    if (v !== undefined) return parsePercent(v, name, max);
+    if (fileValue !== undefined) return parsePercent(fileValue, file!.where(['alerts', key]), max);
+    return fallback;
+  };
+  return {
+    thresholds: {
+      ...DEFAULT_THRESHOLDS,
+      sizeChangePercent: pick(flags.alertSizeChange, f?.sizeChange, '--alert-size-change', 'size-change', DEFAULT_THRESHOLDS.sizeChangePercent),
+      durationChangePercent: pick(flags.alertDurationChange, f?.durationChange, '--alert-duration-change', 'duration-change', DEFAULT_THRESHOLDS.durationChangePercent),
+      rowsDropPercent: pick(flags.alertRowsDrop, f?.rowsDrop, '--alert-rows-drop', 'rows-drop', DEFAULT_THRESHOLDS.rowsDropPercent, 100),
+    },
+    failOnAlert: flags.failOnAlert ?? f?.fail ?? false,
+    quotaAlertPercent: pick(flags.quotaAlert, f?.quota, '--quota-alert', 'quota', DEFAULT_QUOTA_ALERT_PERCENT, 100),
+    ...(flags.quota?.trim() ? { quotaBytes: parseSize(flags.quota, '--quota') } : {}),
+  };
 }
 
 const SOURCE_FLAGS = ['postgres', 'postgresEnv', 'mysql', 'mysqlEnv', 'sqlite', 'files'] as const;
@@ -121,6 +170,8 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
     init: !!flags.init,
     lock: resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env),
     dbLockTimeoutMs: resolveDbLockTimeout(flags.dbLockTimeout ?? file?.dbLockTimeout),
+    alerts: resolveAlertSettings(flags, file).thresholds,
+    groupBy: parseGroupBy(flags.groupBy ?? file?.groupBy, 'group-by'),
   };
 }
 
@@ -204,7 +255,13 @@ export function resolveCopyTiers(values: string[] | undefined, file: ConfigFile 
   return tiers.map((destination, i) => ({ destination, config: list[i]!.config }));
 }
 
-/** The locations (of those given) that have a `quota:` in the file, as checkQuotas takes them. */
-export function quotaTargets(locations: OpenedLocation[]): { destination: Destination; quotaBytes: number }[] {
-  return locations.flatMap((l) => (l.config?.quota ? [{ destination: l.destination, quotaBytes: l.config.quota.bytes }] : []));
+/**
+ * The locations (of those given) that have a quota, as checkQuotas takes them: `quotaBytes`
+ * (the --quota flag, for every location) over the file's `quota:`.
+ */
+export function quotaTargets(locations: OpenedLocation[], quotaBytes?: number): { destination: Destination; quotaBytes: number }[] {
+  return locations.flatMap((l) => {
+    const bytes = quotaBytes ?? l.config?.quota?.bytes;
+    return bytes ? [{ destination: l.destination, quotaBytes: bytes }] : [];
+  });
 }

@@ -53,6 +53,8 @@ export interface ConfigFile {
   dbLockTimeout?: string;
   /** `notify:` and its companions (src/config/notify.ts reads the variables they name). */
   notify?: { channels: { url?: string; env?: string }[]; on?: 'failure' | 'always'; secretEnv?: string; timeout?: string; healthcheckEnv?: string };
+  /** `alerts:` as written (percentages still text; parsed by the backup resolver). */
+  alerts?: { sizeChange?: string; durationChange?: string; rowsDrop?: string; quota?: string; fail?: boolean };
   /** `FILE:LINE:COL: key.path` of a key, for errors found later (an unset variable). */
   where(path: (string | number)[]): string;
 }
@@ -275,6 +277,13 @@ function normalize(raw: RawConfig, file: string, where: (path: (string | number)
     lockStale: raw['lock-stale'],
     dbLockTimeout: raw['db-lock-timeout'],
     notify: notifyOf(raw),
+    alerts: raw.alerts && {
+      sizeChange: text(raw.alerts['size-change']),
+      durationChange: text(raw.alerts['duration-change']),
+      rowsDrop: text(raw.alerts['rows-drop']),
+      quota: text(raw.alerts.quota),
+      fail: raw.alerts.fail,
+    },
     where,
   };
 }
@@ -290,6 +299,7 @@ function notifyOf(raw: RawConfig): ConfigFile['notify'] {
     healthcheckEnv: raw['healthcheck-env'],
   };
 }
+const text = (v: string | number | undefined) => (v === undefined ? undefined : String(v).trim());
 
 function retention(r: NonNullable<RawDestination['retention']>): RetentionPolicy {
   const p: RetentionPolicy = {};

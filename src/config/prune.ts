@@ -14,6 +14,8 @@ export interface PruneSettings extends RetentionSettings, StorageSettings {
   groupBy?: string;
   incompleteGrace?: string;
   dryRun?: boolean;
+  /** Override the retention guard. */
+  force?: boolean;
   lockWait?: string;
   lockStale?: string;
 }
@@ -38,6 +40,6 @@ export function resolvePruneConfig(flags: PruneSettings, file: ConfigFile | unde
     );
   }
   const lock = resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env);
-  return plan.map((p) => ({ destination: p.destination, policy: p.policy, groupBy, dryRun: !!flags.dryRun, incompleteGraceMs, reporter, lock, policyFrom: p.from, config: p.config }));
+  return plan.map((p) => ({ destination: p.destination, policy: p.policy, groupBy, dryRun: !!flags.dryRun, force: !!flags.force, incompleteGraceMs, reporter, lock, policyFrom: p.from, config: p.config }));
 }
 

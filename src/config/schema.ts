@@ -12,6 +12,7 @@ import { channelFactories, findChannelFactory } from '../notify/registry.js';
 import { StrongboxError, UsageError } from '../shared/errors.js';
 import { findSourceAdapter } from '../sources/index.js';
 import { parseSize } from './size.js';
+import { parsePercent } from './percent.js';
 
 /**
  * The schema of `strongbox.yml` (COMMON.md, issue 7 §2). zod checks the shape — types, and
@@ -141,6 +142,17 @@ export const notifyChannelSchema = z.strictObject({
   'url-env': z.optional(envName),
 });
 
+const percent = (key: string, max?: number) => z.union([z.string(), z.number()]).check(via((v: string | number) => void parsePercent(v, key, max)));
+
+/** Anomaly and quota alerts (the --alert-* and --quota-alert flags, --fail-on-alert). */
+export const alertsSchema = z.strictObject({
+  'size-change': z.optional(percent('size-change')),
+  'duration-change': z.optional(percent('duration-change')),
+  'rows-drop': z.optional(percent('rows-drop', 100)),
+  quota: z.optional(percent('quota', 100)),
+  fail: z.optional(z.boolean()),
+});
+
 export const configSchema = z.strictObject({
   version: z.optional(z.literal(1, { error: 'must be 1 (the only version this Strongbox knows)' })),
   sources: z.optional(z.array(sourceSchema)),
@@ -169,6 +181,7 @@ export const configSchema = z.strictObject({
   'notify-secret-env': z.optional(envName),
   'notify-timeout': z.optional(duration('notify-timeout', { minMs: 1_000, maxMs: 300_000 })),
   'healthcheck-env': z.optional(envName),
+  alerts: z.optional(alertsSchema),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -72,11 +72,13 @@ export async function copyToTier(
  * Each location that holds the new backup, pruned with its own policy; a location where this
  * run's backup did not arrive is never pruned. Records what was removed in `outcomes`.
  */
-export async function pruneHolders(plan: RetentionTarget[], holders: Destination[], outcomes: LocationOutcome[], groupBy: GroupBy, lock: LockSettings | undefined, reporter: Reporter): Promise<string[]> {
+export async function pruneHolders(plan: RetentionTarget[], holders: Destination[], outcomes: LocationOutcome[], groupBy: GroupBy, lock: LockSettings | undefined, reporter: Reporter, force = false): Promise<string[]> {
   const all: string[] = [];
   for (const { destination: dest, policy } of plan) {
     if (!holders.includes(dest)) continue;
-    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter, lock });
+    // The guard applies here too, to the backup this run just made: an emptied database's
+    // first backup must not rotate the good ones out (force overrides, as prune --force).
+    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter, lock, force });
     const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
     all.push(...removed);
     const outcome = outcomes.find((o) => o.location === dest.display);

@@ -13,10 +13,13 @@ import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { serializeManifest } from './manifest.js';
 import type { Reporter } from '../shared/reporter.js';
-import { checkRepository, createRepository, objectKey } from './repository.js';
+import { checkRepository, createRepository, listBackups, objectKey } from './repository.js';
 import type { LockSettings } from './locking.js';
 import { acquireLock } from './lock.js';
 import { DestinationRun, type DestinationOutcome } from './destination-run.js';
+import { DEFAULT_THRESHOLDS, detectAnomalies, type AlertThresholds } from './anomaly.js';
+import { DEFAULT_GROUP_BY, type GroupBy } from './series.js';
+import type { Alert } from '../shared/alert.js';
 import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
 export type { SourceSpec } from '../sources/adapter.js';
@@ -41,6 +44,10 @@ export interface BackupOptions {
   dbLockTimeoutMs?: number;
   /** Stored in the manifest as given (validated by src/config); omitted when empty. */
   metadata?: Record<string, string>;
+  /** Anomaly thresholds against the series' history (default 20 % size, 50 % duration, 20 % rows). */
+  alerts?: AlertThresholds;
+  /** How backups form series, for the history the alerts compare with (default `sources`). */
+  groupBy?: GroupBy;
 }
 
 export type { DestinationOutcome } from './destination-run.js';
@@ -55,6 +62,8 @@ export interface BackupResult {
   plaintextBytes: number;
   storedBytes: number;
   durationSeconds: number;
+  /** Anomalies against the series' history, as recorded in the manifest (empty when none). */
+  alerts: Alert[];
 }
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -185,6 +194,8 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
     artifacts,
     ...(opts.metadata && Object.keys(opts.metadata).length ? { metadata: opts.metadata } : {}),
   };
+  const alerts = await anomalies(manifest, dests.live, opts);
+  if (alerts.length) manifest.alerts = alerts;
   // The manifest names no destination, so its bytes (and the signature over them) are the
   // same at every destination that commits, whichever others failed.
   const body = serializeManifest(manifest);
@@ -226,7 +237,37 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
   const storedBytes = artifacts.reduce((n, a) => n + a.stored.size, 0);
   const where = status === 'partial' ? ` at ${dests.live.length} of ${outcomes.length} destinations` : '';
   reporter.info(`Backup ${id} complete${where}: ${artifacts.length} artifact(s), ${formatBytes(plaintextBytes)} → ${formatBytes(storedBytes)} in ${manifest.durationSeconds.toFixed(1)} s`);
-  return { id, manifest, destinations: outcomes, status, plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds };
+  for (const a of alerts) reporter.warning(`alert: ${a.message}`);
+  return { id, manifest, destinations: outcomes, status, plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds, alerts };
+}
+
+/**
+ * The new backup against its series' history at the destinations it is being committed to
+ * (each listing merged, by id). Never a reason to fail: a listing that fails is a warning, and
+ * the comparison uses what could be read.
+ */
+async function anomalies(manifest: Manifest, destinations: Destination[], opts: BackupOptions): Promise<Alert[]> {
+  const { reporter } = opts;
+  const history = new Map<string, Manifest>();
+  // Damaged manifests are prune's and verify's news; here they only leave the baseline.
+  const quiet: Reporter = {
+    debug: (m) => reporter.debug(m),
+    info: (m) => reporter.debug(m),
+    warning: (m) => reporter.debug(`history: ${m}`),
+    error: (m) => reporter.error(m),
+    setSecret: (x) => reporter.setSecret(x),
+  };
+  for (const dest of destinations) {
+    try {
+      for (const e of await listBackups(dest, quiet)) if (e.manifest && !e.damaged) history.set(e.id, e.manifest);
+    } catch (err) {
+      reporter.warning(`could not read the backup history at ${dest.display} to look for anomalies: ${errorMessage(err)}; the backup goes on without that comparison`);
+    }
+  }
+  const result = detectAnomalies(manifest, [...history.values()], opts.alerts ?? DEFAULT_THRESHOLDS, opts.groupBy ?? DEFAULT_GROUP_BY);
+  if (result.skipped) reporter.debug(result.skipped);
+  else reporter.debug(`anomaly check of ${manifest.id}: against the median of ${result.historyCount} earlier backup(s) of its series, ${result.alerts.length} alert(s)`);
+  return result.alerts;
 }
 
 async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): Promise<ArtifactPlan[]> {

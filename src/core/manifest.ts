@@ -72,6 +72,10 @@ function checkShape(d: Record<string, unknown>): string[] {
   if (!isObject(d.encryption)) p.push('encryption is missing');
   else known(d.encryption, 'scheme', SCHEMES, 'encryption.');
   if (d.metadata !== undefined) p.push(...metadataProblems(d.metadata));
+  // Older manifests have none; the retention guard reads each one's kind.
+  if (d.alerts !== undefined && !(Array.isArray(d.alerts) && d.alerts.every((a) => isObject(a) && typeof a.kind === 'string' && typeof a.message === 'string'))) {
+    p.push('alerts is not a list of alerts (each with a kind and a message)');
+  }
   if (!Array.isArray(d.artifacts)) {
     p.push('artifacts is not a list');
     return p;

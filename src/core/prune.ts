@@ -6,6 +6,8 @@ import { assertRepository, listBackups, objectKey, type BackupEntry } from './re
 import { applyRetentionBySeries, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
 import { DEFAULT_GROUP_BY, seriesKeyOf, seriesNames, type GroupBy } from './series.js';
 import { MANIFEST_NAME } from './types.js';
+import { guardRetention } from './retention-guard.js';
+import type { Alert } from '../shared/alert.js';
 import { printable } from '../shared/text.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 
@@ -19,6 +21,8 @@ export interface PruneOptions {
   now?: () => Date;
   incompleteGraceMs?: number;
   lock?: LockSettings;
+  /** Override the retention guard (a series whose newest backup carries a size or row-drop alert). */
+  force?: boolean;
 }
 
 export interface PruneResult {
@@ -41,6 +45,11 @@ export interface PruneResult {
   retained: { id: string; reason: string }[];
   /** Temp files of writes a killed run never finished, removed after the grace period. */
   abandonedWrites: string[];
+  /**
+   * Series whose newest backup carries a size or row-drop alert: nothing in them was removed
+   * (`spared` lists what the policy alone would have removed), unless `forced`.
+   */
+  guarded: { series: string; backup: string; alerts: Alert[]; spared: string[]; forced: boolean }[];
 }
 
 /**
@@ -64,7 +73,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     const names = seriesNames(current.flatMap((e) => (e.manifest && !e.damaged ? [e.manifest] : [])), groupBy);
     // Decided in full (including refusing a label-only policy that matches nothing) before
     // anything is deleted.
-    const decision = applyRetentionBySeries(
+    const policyDecision = applyRetentionBySeries(
       current
         .filter((e) => !e.damaged)
         .map((e) => ({
@@ -79,6 +88,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       now,
       { incompleteGraceMs: opts.incompleteGraceMs },
     );
+    const complete = new Map(current.flatMap((e) => (e.manifest && !e.damaged ? [[e.id, { time: e.time.getTime(), alerts: e.manifest.alerts }] as const] : [])));
+    const { decision, guarded } = guardRetention(policyDecision, complete, !!opts.force);
     for (const [id, key] of Object.entries(decision.series)) decision.series[id] = names.get(key) ?? key;
     for (const l of decision.unmatchedLabels) reporter.warning(`--keep-label ${printable(l)} matches no backup at ${dest.display}; it keeps nothing`);
     const result: PruneResult = {
@@ -94,7 +105,13 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       unreadable,
       retained: [],
       abandonedWrites: [],
+      guarded: guarded.map((g) => ({ ...g, series: decision.series[g.backup]! })),
     };
+    for (const g of result.guarded) {
+      const why = g.alerts.map((a) => a.message).join('; ');
+      if (g.forced) reporter.warning(`series ${printable(g.series)}: its newest backup ${g.backup} carries alert(s) (${why}); --force given, so retention applies anyway`);
+      else reporter.warning(`series ${printable(g.series)}: nothing removed, ${g.spared.length} backup(s) kept by the retention guard — its newest backup ${g.backup} carries alert(s): ${why}. Check the data; once the new size is right, prune with --force`);
+    }
     for (const f of result.future) reporter.warning(`backup ${f} is dated in the future (${byId.get(f)!.manifest!.startedAt}); ignored by time rules and kept — check the clock of the machine that made it`);
     for (const u of unreadable) reporter.warning(`backup ${u.id} kept: its manifest cannot be read (${u.problem})`);
 

@@ -52,7 +52,7 @@ export interface BackupCandidate {
   lastModified?: Date;
 }
 
-export type KeepReason = 'newest' | 'last' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'within' | `label:${string}`;
+export type KeepReason = 'newest' | 'guarded' | 'last' | 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly' | 'within' | `label:${string}`;
 
 export interface RetentionDecision {
   /** Newest first. */

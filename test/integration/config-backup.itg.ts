@@ -139,7 +139,7 @@ describe('strongbox backup --config', () => {
     expect(manifest.metadata).toEqual({ app: 'clinic' });
     expect(manifest.artifacts.every((a) => a.compression.algorithm === 'gzip')).toBe(true);
     // The quota (1KB) is a warning naming the location, never a failure.
-    expect(json.quota).toEqual([{ location: local(), usedBytes: expect.any(Number), quotaBytes: 1000 }]);
+    expect(json.quota).toEqual([{ location: local(), usedBytes: expect.any(Number), quotaBytes: 1000, alert: expect.objectContaining({ kind: 'quota', subject: local(), baseline: 1000 }) }]);
     expect(json.quota[0]!.usedBytes).toBeGreaterThan(1000);
     // The CLI backup only backs up: the file's tiers and retention are left to copy/prune.
     expect(r.stderr).toContain(`backup ${firstId} was not copied or pruned: then run strongbox copy --config ${configFile} and strongbox prune --config ${configFile}`);

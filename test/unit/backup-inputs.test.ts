@@ -82,6 +82,22 @@ const rows: Row[] = [
     expect(i.retention).toMatchObject({ keepLast: '3', keepWithin: '7d', keepLabels: ['release', 'pre-release'] });
     expect(i.groupBy).toBe('labels');
   }],
+  [
+    'alert-*, fail-on-alert, quota, quota-alert, force-prune: read as given; empty ones stay unset',
+    { 'alert-size-change': '30%', 'alert-duration-change': '0', 'alert-rows-drop': '10', 'fail-on-alert': 'true', quota: '200GB', 'quota-alert': '90%', 'force-prune': 'true' },
+    (i) => {
+      expect(i.backup).toMatchObject({ alertSizeChange: '30%', alertDurationChange: '0', alertRowsDrop: '10', failOnAlert: true, quota: '200GB', quotaAlert: '90%' });
+      expect(i.forcePrune).toBe(true);
+    },
+  ],
+  [
+    'alert inputs not given: nothing set (the file\'s alerts: or the defaults apply)',
+    {},
+    (i) => {
+      expect(i.backup).toMatchObject({ alertSizeChange: undefined, alertDurationChange: undefined, alertRowsDrop: undefined, failOnAlert: undefined, quota: undefined, quotaAlert: undefined });
+      expect(i.forcePrune).toBe(false);
+    },
+  ],
 ];
 
 describe('getBackupInputs: the action\'s inputs → BackupInputs', () => {

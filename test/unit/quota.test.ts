@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkQuotas, storedBytes } from '../../src/core/quota.js';
+import { checkQuotas, quotaAlert, storedBytes } from '../../src/core/quota.js';
 import type { Destination } from '../../src/destinations/types.js';
 import type { Reporter } from '../../src/shared/reporter.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
@@ -32,9 +32,16 @@ describe('quota', () => {
   it.each(rows)('%s', async (_what, used, quota, warning) => {
     const { r, warnings } = reporter();
     const dest = await holding([used]);
-    expect(await checkQuotas([{ destination: dest, quotaBytes: quota }], r)).toEqual([{ location: 'memory://nas', usedBytes: used, quotaBytes: quota }]);
-    if (warning) expect(warnings).toEqual([expect.stringMatching(warning)]);
-    else expect(warnings).toEqual([]);
+    const usage = await checkQuotas([{ destination: dest, quotaBytes: quota }], r);
+    expect(usage).toMatchObject([{ location: 'memory://nas', usedBytes: used, quotaBytes: quota }]);
+    if (warning) {
+      expect(warnings).toEqual([expect.stringMatching(warning)]);
+      // The warning is the alert's message: the same words reach --json, outputs and notifications.
+      expect(usage[0]!.alert).toMatchObject({ kind: 'quota', subject: 'memory://nas', value: used, baseline: quota, message: warnings[0] });
+    } else {
+      expect(warnings).toEqual([]);
+      expect(usage[0]!.alert).toBeUndefined();
+    }
   });
 
   it('a location that cannot be measured is a warning, not a failure, and the others are still measured', async () => {
@@ -42,7 +49,17 @@ describe('quota', () => {
     const broken = { display: 's3://b/p', list: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('connect ECONNREFUSED')) }) }) } as unknown as Destination;
     const ok = await holding([900], 'memory://ok');
     const usage = await checkQuotas([{ destination: broken, quotaBytes: 1000 }, { destination: ok, quotaBytes: 1000 }], r);
-    expect(usage).toEqual([{ location: 'memory://ok', usedBytes: 900, quotaBytes: 1000 }]);
+    expect(usage).toMatchObject([{ location: 'memory://ok', usedBytes: 900, quotaBytes: 1000 }]);
     expect(warnings).toEqual([expect.stringMatching(/^could not measure s3:\/\/b\/p against its quota of 1000 B: connect ECONNREFUSED/), expect.stringMatching(/memory:\/\/ok is nearly full/)]);
+  });
+
+  it('--quota-alert moves the threshold; 0 alerts only when over the quota', async () => {
+    const { r, warnings } = reporter();
+    const dest = await holding([900]);
+    expect((await checkQuotas([{ destination: dest, quotaBytes: 1000 }], r, 95))[0]!.alert).toBeUndefined();
+    expect((await checkQuotas([{ destination: dest, quotaBytes: 1000 }], r, 90))[0]!.alert).toMatchObject({ kind: 'quota', changePercent: 90, thresholdPercent: 90 });
+    expect(warnings).toEqual([expect.stringMatching(/nearly full: it holds 900 B of its 1000 B quota \(90%\), the alert is at 90%/)]);
+    expect(quotaAlert({ location: 'x', usedBytes: 999, quotaBytes: 1000 }, 0)).toBeUndefined();
+    expect(quotaAlert({ location: 'x', usedBytes: 1001, quotaBytes: 1000 }, 0)).toMatchObject({ kind: 'quota', thresholdPercent: 100 });
   });
 });
