@@ -5,6 +5,8 @@ import { printable } from '../shared/text.js';
 /** `strongbox history` for a terminal: one line per backup, its alerts below it, then the totals. */
 
 export function formatSeconds(s: number): string {
+  // Short runs keep two decimals: 0.04 s is not 0.0 s.
+  if (s < 10) return `${s.toFixed(2)} s`;
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
