@@ -212,3 +212,26 @@ describe('strongbox history (CLI)', () => {
     expect(err).toContain('--group-by "host" is not one of');
   });
 });
+
+describe('history edge cases', () => {
+  it('an empty repository: text says no backups, the page renders with zero totals and no chart', async () => {
+    const dest = new MemoryDestination();
+    await plantRepository(dest, []);
+    const h = await readHistory(dest, {}, silentReporter);
+    expect(formatHistory(h)).toBe('history of memory://test (series by sources)\nno backups\n');
+    const html = historyHtml(h, new Date('2026-11-21T00:00:00Z'));
+    expect(html).not.toContain('<svg');
+    expect(html).not.toMatch(/NaN|Infinity/);
+    expect(html).toMatch(/<th>Repository<\/th><th class="num">0<\/th>/);
+  });
+
+  it('one backup in a series, or all of zero size and duration: the chart has its point, and no NaN or Infinity', async () => {
+    const h = buildHistory([], 'x');
+    expect(h.rows).toEqual([]);
+    const dest = new MemoryDestination();
+    await plantRepository(dest, [{ at: 1, stored: 0, plaintext: 0, duration: 0 }]);
+    const html = historyHtml(await readHistory(dest, {}, silentReporter), new Date());
+    expect(html).not.toMatch(/NaN|Infinity/);
+    expect((html.match(/<circle /g) ?? []).length).toBe(3);
+  });
+});

@@ -67,3 +67,13 @@ describe('strongbox show', () => {
     expect(await main(['show', '--from', repo, '--backup', 'yesterday'], {})).toBe(2);
   });
 });
+
+describe('strongbox show of a damaged backup', () => {
+  it('exits 3 naming it and what is wrong', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(repo, idAt(2), 'manifest.json'), '{"format":"1.0"');
+    expect(await main(['show', '--from', repo, '--backup', idAt(2)], {})).toBe(3);
+    expect(err).toContain(`backup ${idAt(2)} is damaged`);
+    expect(err).toContain('not valid JSON');
+  });
+});
