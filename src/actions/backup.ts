@@ -19,6 +19,7 @@ import { actionsReporter } from './reporter.js';
 import { destinationRows, writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary } from './run.js';
 import { beginActivity } from '../shared/cancel.js';
+import { writeSeriesHistorySummary } from './series-history.js';
 
 export async function runBackupAction(): Promise<void> {
   const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
@@ -100,6 +101,7 @@ export async function runBackupAction(): Promise<void> {
     core.setOutput('alerts', JSON.stringify(alerts));
     const failed = outcomes.filter((d) => d.status === 'failed');
     await writeSummary((s) => summarize(s, result, outcomes, quota, alerts, !!options.signingKey, state.secrets));
+    await writeSeriesHistorySummary(committedAt[0]?.destination, result.id, groupBy, reporter);
     // Last, so a failed prune after a committed backup is reported as the failure it is.
     if (failed.length) {
       for (const d of failed) core.warning(logText(`backup ${result.id} was NOT ${d.tier ? 'copied to' : 'committed at'} ${d.location}: ${d.error}${d.hint ? `\n${d.hint}` : ''}`));

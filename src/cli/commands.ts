@@ -31,6 +31,8 @@ import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
 import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from './outcome.js';
+import { registerHistoryCommand } from './history-command.js';
+import { registerShowCommand } from './show-command.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
@@ -52,7 +54,7 @@ const STORAGE_FLAGS = ['endpoint', 'region', 'path-style', 'preset'];
  * The global storage flags: defaults for every S3 location that does not set its own. Each may
  * be given once; a second --endpoint used to win silently, sending every S3 location to it.
  */
-function storageOptions(cmd: Command): Command {
+export function storageOptions(cmd: Command): Command {
   cmd
     .option('--endpoint <url>', 'S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, …)')
     .option('--region <region>', 'S3 region for every S3 location without ?region=')
@@ -86,7 +88,7 @@ function commonOptions(cmd: Command): Command {
     .option('--lock-stale <duration>', 'treat a lock not refreshed for this long as abandoned (default 30m)');
 }
 
-function storage(o: Record<string, unknown>): StorageSettings {
+export function storage(o: Record<string, unknown>): StorageSettings {
   return { endpoint: o.endpoint as string | undefined, region: o.region as string | undefined, pathStyle: !!o.pathStyle, preset: o.preset as string | undefined };
 }
 
@@ -113,17 +115,17 @@ function describeLocation(dest: Destination): string {
 }
 
 /** gitSha/gitRef = the release to redeploy, backupRunSha/backupRunRef = the run that took it (release.ts). */
-function releaseJson(origin: Origin) {
+export function releaseJson(origin: Origin) {
   const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
   return { gitSha, gitRef, backupRunSha, backupRunRef };
 }
 
-const CONFIG_HELP = 'read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)';
+export const CONFIG_HELP = 'read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)';
 const DB_LOCK_TIMEOUT_HELP =
   'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)';
 
 /** `--config FILE`, read and checked (a problem exits 2 naming the file, line and key); undefined without it. */
-function configOf(o: { config?: string }): Promise<ConfigFile | undefined> {
+export function configOf(o: { config?: string }): Promise<ConfigFile | undefined> {
   return o.config !== undefined ? loadConfigFile(o.config) : Promise.resolve(undefined);
 }
 
@@ -198,7 +200,7 @@ function printPrune(result: PruneResult, indent = ''): void {
   }
 }
 
-function printJson(value: unknown): void {
+export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
@@ -665,6 +667,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
+  registerHistoryCommand(program, ctx);
+  registerShowCommand(program, ctx);
   const config = program.command('config').description('work with a strongbox.yml configuration file');
   config
     .command('check')

@@ -1,0 +1,7 @@
+/**
+ * Text from a manifest (labels, metadata, artifact names, alert messages) is user text: every
+ * piece of it goes into HTML or SVG through this, as element text or a double-quoted attribute.
+ */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
