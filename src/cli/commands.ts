@@ -30,6 +30,7 @@ import { backupLocations, quotaTargets, resolveBackupConfig, type BackupCommandS
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
+import { registerDrillCommand } from './drill-command.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
@@ -79,7 +80,7 @@ function refuseRepeats(cmd: Command, flags: string[]): void {
 }
 
 /** Storage and lock flags, shared by every command that opens a destination. */
-function commonOptions(cmd: Command): Command {
+export function commonOptions(cmd: Command): Command {
   return storageOptions(cmd)
     .option('--lock-wait <duration>', 'wait this long for another run\'s lock on the destination (default: fail at once)')
     .option('--lock-stale <duration>', 'treat a lock not refreshed for this long as abandoned (default 30m)');
@@ -122,14 +123,14 @@ const DB_LOCK_TIMEOUT_HELP =
   'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)';
 
 /** `--config FILE`, read and checked (a problem exits 2 naming the file, line and key); undefined without it. */
-function configOf(o: { config?: string }): Promise<ConfigFile | undefined> {
+export function configOf(o: { config?: string }): Promise<ConfigFile | undefined> {
   return o.config !== undefined ? loadConfigFile(o.config) : Promise.resolve(undefined);
 }
 
 const lockFlags = (o: Record<string, unknown>) => ({ lockWait: o.lockWait as string | undefined, lockStale: o.lockStale as string | undefined });
 
 /** The flags restore, verify and rollback share, as their resolvers take them (undefined: not given). */
-function readFlags(o: Record<string, unknown>) {
+export function readFlags(o: Record<string, unknown>) {
   return { ...storage(o), ...lockFlags(o), backup: o.backup as string | undefined, identityFile: o.identityFile as string | undefined, passphraseEnv: o.passphraseEnv as string | undefined, trustFiles: o.trust as string[] };
 }
 
@@ -194,7 +195,7 @@ function printPrune(result: PruneResult, indent = ''): void {
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
 }
 
-function printJson(value: unknown): void {
+export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
@@ -631,6 +632,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
+  registerDrillCommand(program, ctx);
   const config = program.command('config').description('work with a strongbox.yml configuration file');
   config
     .command('check')
