@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCli } from '../helpers/backup-fixtures.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { MY_HOST, MY_PORT, MY_USER, mysqlSql, mysqlTestDatabases, type MysqlTestDatabase } from '../helpers/mysql.js';
 import { PG_HOST, PG_PORT, PG_USER, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
@@ -202,5 +203,26 @@ describe('strongbox drill on real servers', () => {
     expect(result.artifacts.filter((a) => a.status === 'ok').map((a) => a.kind).sort()).toEqual(['mysql', 'postgres', 'sqlite']);
     expect(r.stderr).toMatch(/DRILL FAILED/);
     expect(await leftovers()).toEqual([]);
+  });
+
+  it('SIGTERM mid-restore exits 143 with one line naming the drill, and still drops the scratch database', async () => {
+    const big = await createTestDatabase('sb_drill_big');
+    try {
+      await big.sql(`CREATE TABLE events (id int PRIMARY KEY, body text); INSERT INTO events SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 400000) g;`);
+      const bigRepo = join(work, 'big-repo');
+      const b = await cli(['backup', '--to', bigRepo, '--init', '--postgres', big.url, '--unencrypted']);
+      expect(b.code, b.stderr).toBe(0);
+      const running = startCli(['drill', '--from', bigRepo, '--postgres-scratch', PG_SERVER], { TMPDIR: tmp });
+      await running.waitForStderr(/restoring postgres-/);
+      const scratchDb = /\/(strongbox_drill_[0-9a-f]+)/.exec((await pgDatabases()).map((d) => `/${d}`).join(' '))?.[1];
+      expect(scratchDb).toBeDefined();
+      process.kill(running.pid, 'SIGTERM');
+      const r = await running.done;
+      expect(r.code, r.stderr).toBe(143);
+      expect(r.stderr).toMatch(/^cancelled by SIGTERM: drill from \S+ stopped, only scratch targets were written$/m);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      await big.drop();
+    }
   });
 });

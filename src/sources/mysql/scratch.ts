@@ -23,10 +23,13 @@ export function withMysqlDatabase(url: string, name: string): string {
   return `${m[1]}/${encodeURIComponent(name)}${url.trim().slice(m[0].length)}`;
 }
 
-async function connect(target: string) {
+/** Never aborted: the drop is what a cancellation runs, so it must not be cancelled itself. */
+const NEVER = new AbortController().signal;
+
+async function connect(target: string, signal?: AbortSignal) {
   const t = parseMysqlUrl(target, '--mysql-scratch');
   const mask = maskerFor(target, t);
-  return { t, mask, tools: await detectTools(t, mask) };
+  return { t, mask, tools: await detectTools(t, mask, signal) };
 }
 
 export async function createMysqlScratch(url: string, name: string): Promise<{ target: string; created: boolean }> {
@@ -37,6 +40,6 @@ export async function createMysqlScratch(url: string, name: string): Promise<{ t
 }
 
 export async function dropMysqlScratch(target: string): Promise<void> {
-  const { t, mask, tools } = await connect(target);
-  await query(tools.client, t, `DROP DATABASE IF EXISTS ${ident(t.database)}`, { mask, database: null });
+  const { t, mask, tools } = await connect(target, NEVER);
+  await query(tools.client, t, `DROP DATABASE IF EXISTS ${ident(t.database)}`, { mask, database: null, signal: NEVER });
 }

@@ -1,4 +1,4 @@
-import { maskerFor, psqlQuery } from './connection.js';
+import { NEVER, maskerFor, psqlQuery } from './connection.js';
 import { parsePostgresUrl } from './url.js';
 
 /**
@@ -43,9 +43,12 @@ export async function createPostgresScratch(url: string, name: string): Promise<
   return { target, created: true };
 }
 
-/** Drops it even while a (killed) restore's session still holds it. */
+/**
+ * Drops it even while a (killed) restore's session still holds it, and also after a
+ * cancellation: the drop is the cleanup that cancellation runs, so it is not itself cancelled.
+ */
 export async function dropPostgresScratch(target: string): Promise<void> {
   const name = parsePostgresUrl(target).database;
   const { t, mask } = maintenance(target);
-  await psqlQuery(t, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, {}, mask);
+  await psqlQuery(t, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, {}, mask, NEVER);
 }
