@@ -1,4 +1,5 @@
 import { loadConfigFile, type ConfigFile } from '../config/file.js';
+import type { DrillSettings } from '../config/drill.js';
 import type { KeyFlags, RestoreSettings, RollbackSettings, TargetSettings, VerifySettings } from '../config/read.js';
 import { commaList, flag, list, optional, secret, storageInputs } from './inputs.js';
 
@@ -74,6 +75,21 @@ export function getRollbackInputs(): RollbackInputs {
     confirm: optional('confirm'),
     checkSql: list('check-sql'),
     checkFile: optional('check-file'),
+  };
+}
+
+/**
+ * The verify action's drill inputs: scratch targets (`drill-postgres` ↔ `--postgres-scratch`)
+ * and checks. Any scratch given makes the action drill the backup it verified.
+ */
+export function getDrillInputs(): Pick<DrillSettings, 'postgresScratch' | 'mysqlScratch' | 'sqliteScratch' | 'filesScratch' | 'checkSql' | 'maxAge'> {
+  return {
+    postgresScratch: optional('drill-postgres'),
+    mysqlScratch: optional('drill-mysql'),
+    sqliteScratch: optional('drill-sqlite'),
+    filesScratch: optional('drill-files'),
+    checkSql: list('drill-check-sql'),
+    maxAge: optional('drill-max-age'),
   };
 }
 

@@ -3,7 +3,9 @@ import { resolveVerifyConfig } from '../config/read.js';
 import { describeSignature } from '../core/trust.js';
 import { verify, type VerifyResult } from '../core/verify.js';
 import { verifyAcross, type VerifyAcrossResult } from '../core/verify-across.js';
-import { configInput, getVerifyInputs } from './read-inputs.js';
+import { drillRequested, resolveDrillConfig } from '../config/drill.js';
+import { drill, type DrillResult } from '../core/drill.js';
+import { configInput, getDrillInputs, getVerifyInputs, type VerifyInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
 import { runAction, writeSummary } from './run.js';
 
@@ -14,7 +16,10 @@ export async function runVerifyAction(): Promise<void> {
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
       await reportAcross(across);
-      return finish(across.ok, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+      if (!across.ok) return finish(false, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+      const drilled = await drillAfterVerify(inputs, across.backupId);
+      if (drilled && !drilled.ok) return finish(false, drilled.exitCode, () => `DRILL FAILED: backup ${across.backupId} did not restore as recorded (${drillFailures(drilled)})`);
+      return finish(true, 0, () => '');
     }
     const result = await verify({ ...options, destination });
     core.setOutput('ok', String(result.ok));
@@ -36,9 +41,51 @@ export async function runVerifyAction(): Promise<void> {
         ]),
     );
     // Each problem was already reported as an error annotation when found.
-    finish(result.ok, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    if (!result.ok) return finish(false, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    const drilled = await drillAfterVerify(inputs, result.backupId);
+    if (drilled && !drilled.ok) return finish(false, drilled.exitCode, () => `DRILL FAILED: backup ${result.backupId} did not restore as recorded (${drillFailures(drilled)})`);
+    finish(true, 0, () => '');
   }, { what: 'the Strongbox verify step' });
 }
+
+/**
+ * With drill inputs: the backup just verified is restored into scratch targets (the CLI's
+ * `strongbox drill`), its RTO measured; outputs `rto-seconds` and `drill` (the result as JSON).
+ */
+async function drillAfterVerify(inputs: VerifyInputs, backupId: string): Promise<DrillResult | undefined> {
+  const drillInputs = getDrillInputs();
+  if (!drillRequested(drillInputs)) return undefined;
+  const file = await configInput(inputs);
+  const options = await resolveDrillConfig({ ...inputs, ...drillInputs, from: inputs.from?.[0], backup: backupId }, file, process.env, actionsReporter);
+  const result = await drill(options);
+  core.setOutput('rto-seconds', String(result.rtoSeconds));
+  core.setOutput('drill', JSON.stringify(result));
+  await writeSummary((s) =>
+    s
+      .addHeading(`Strongbox restore drill: ${result.ok ? 'OK' : 'FAILED'}`, 2)
+      .addRaw(`Backup <code>${result.backupId}</code> restored into scratch targets in ${result.rtoSeconds.toFixed(1)} s (RTO).`, true)
+      .addTable([
+        [
+          { data: 'Artifact', header: true },
+          { data: 'Scratch target', header: true },
+          { data: 'Compared', header: true },
+          { data: 'Seconds', header: true },
+          { data: 'Result', header: true },
+        ],
+        ...result.artifacts.map((a) => [
+          a.name,
+          a.target ? `<code>${a.target}</code>` : '—',
+          [a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables` : '', a.compared ?? ''].filter(Boolean).join(', ') || '—',
+          a.seconds !== undefined ? a.seconds.toFixed(1) : '—',
+          a.status === 'ok' ? 'OK' : a.status === 'skipped' ? `skipped: ${a.problem ?? ''}` : `DIFFERENCE: ${a.problem ?? ''}`,
+        ]),
+        ...result.checks.map((c) => [`check <code>${c.check}</code>`, '—', c.detail, '—', c.ok ? 'OK' : 'FAILED']),
+      ]),
+  );
+  return result;
+}
+
+const drillFailures = (r: DrillResult) => [...r.artifacts.filter((a) => a.status === 'difference').map((a) => a.name), ...r.checks.filter((c) => !c.ok).map((c) => `check ${c.check}`)].join(', ');
 
 const artifactResult = (a: VerifyResult['artifacts'][number]) => (a.storedOk ? (a.plaintextOk ? 'stored + plaintext OK' : 'stored OK') : 'FAILED');
 

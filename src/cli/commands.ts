@@ -33,6 +33,7 @@ import type { RunEvent } from '../notify/event.js';
 import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from './outcome.js';
 import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
+import { registerDrillCommand } from './drill-command.js';
 
 export interface CliContext {
   reporter: ConsoleReporter;
@@ -82,7 +83,7 @@ function refuseRepeats(cmd: Command, flags: string[]): void {
 }
 
 /** Storage and lock flags, shared by every command that opens a destination. */
-function commonOptions(cmd: Command): Command {
+export function commonOptions(cmd: Command): Command {
   return storageOptions(cmd)
     .option('--lock-wait <duration>', 'wait this long for another run\'s lock on the destination (default: fail at once)')
     .option('--lock-stale <duration>', 'treat a lock not refreshed for this long as abandoned (default 30m)');
@@ -132,7 +133,7 @@ export function configOf(o: { config?: string }): Promise<ConfigFile | undefined
 const lockFlags = (o: Record<string, unknown>) => ({ lockWait: o.lockWait as string | undefined, lockStale: o.lockStale as string | undefined });
 
 /** The flags restore, verify and rollback share, as their resolvers take them (undefined: not given). */
-function readFlags(o: Record<string, unknown>) {
+export function readFlags(o: Record<string, unknown>) {
   return { ...storage(o), ...lockFlags(o), backup: o.backup as string | undefined, identityFile: o.identityFile as string | undefined, passphraseEnv: o.passphraseEnv as string | undefined, trustFiles: o.trust as string[] };
 }
 
@@ -669,6 +670,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   });
   registerHistoryCommand(program, ctx);
   registerShowCommand(program, ctx);
+  registerDrillCommand(program, ctx);
   const config = program.command('config').description('work with a strongbox.yml configuration file');
   config
     .command('check')

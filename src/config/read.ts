@@ -101,11 +101,11 @@ export function resolveTargets(t: TargetSettings, env: NodeJS.ProcessEnv, report
 }
 
 /** `--from` (a location or a name in the file), else the file's first destination. */
-function fromLocation(s: ReadSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Destination {
+export function fromLocation(s: ReadSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Destination {
   return openLocations(s.from !== undefined ? [s.from] : undefined, file?.destinations.slice(0, 1) ?? [], s, '--from', file, reporter, env)[0]!.destination;
 }
 
-const lockOf = (s: ReadSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv) => resolveLock({ lockWait: s.lockWait ?? file?.lockWait, lockStale: s.lockStale ?? file?.lockStale }, env);
+export const lockOf = (s: ReadSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv) => resolveLock({ lockWait: s.lockWait ?? file?.lockWait, lockStale: s.lockStale ?? file?.lockStale }, env);
 
 export interface RestoreSettings extends ReadSettings, TargetSettings {
   only?: string[];

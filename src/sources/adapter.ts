@@ -153,4 +153,22 @@ export interface SourceAdapter {
   restore(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext): Promise<void>;
   /** Rows a query returns against the target (`rollback --check-sql`); databases only. */
   countQueryRows?(target: string, sql: string, ctx: TargetContext): Promise<number>;
+
+  /**
+   * Restore drills (servers only). The database a scratch URL names, or undefined when it
+   * names only a server (then the drill picks a fresh name).
+   */
+  scratchName?(url: string): string | undefined;
+  /**
+   * Makes database `name` on the server `url` names ready for a drill: `created` false when it
+   * existed already (the drill then requires it empty and never drops it). Returns its URL.
+   */
+  createScratch?(url: string, name: string, ctx: TargetContext): Promise<{ target: string; created: boolean }>;
+  /**
+   * Restore drills: compares a restored target with what the manifest recorded beyond row
+   * counts (which restore compares itself): a file tree's entries and bytes.
+   */
+  compareRestored?(target: string, artifact: RestoreArtifact): Promise<{ compared: string; differences: string[] }>;
+  /** Drops a database createScratch created, whatever the restore left in it. */
+  dropScratch?(target: string, ctx: TargetContext): Promise<void>;
 }

@@ -227,6 +227,7 @@ describe('workflows in .github/workflows', () => {
         'example-three-locations.yml',
         'example-tiers.yml',
         'example-matrix.yml',
+        'example-drill.yml',
       ]),
     );
   });
@@ -242,6 +243,7 @@ describe('workflows in .github/workflows', () => {
     expect([...uses('example-pre-deploy.yml')]).toEqual(['.']);
     expect([...uses('example-rollback.yml')]).toEqual(['actions/rollback']);
     expect([...uses('example-restore.yml')]).toEqual(['actions/restore']);
+    expect([...uses('example-drill.yml')]).toEqual(['actions/verify']);
     // Storage tiers (issue 7): the backup action, the CLI for verify/copy/prune across locations.
     expect([...uses('example-three-locations.yml')]).toEqual(['.']);
     expect([...uses('example-tiers.yml')]).toEqual(['.']);

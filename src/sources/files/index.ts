@@ -8,6 +8,7 @@ import { dumpFiles, refuseLeftOutRoot, treeRoot } from './archive.js';
 import { restoreFiles } from './extract.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { checkRestoreTarget } from './target.js';
+import { compareTree } from './count.js';
 
 export function filesArtifactName(path: string): string {
   return `files-${safeName(basename(resolve(path)), 'root')}`;
@@ -52,6 +53,7 @@ export const filesAdapter: SourceAdapter = {
   },
   verifyBeforeRestore: false,
   restore: async (input, target, _artifact, ctx) => void (await restoreFiles(input, target, { force: ctx.force, reporter: ctx.reporter })),
+  compareRestored: (target, artifact) => compareTree(resolve(target), artifact),
 };
 
 async function isEmptyOrMissing(dir: string): Promise<boolean> {

@@ -5,6 +5,7 @@ import { dumpMysql } from './dump.js';
 import { countTargetObjects, restoreMysql, targetOf } from './restore.js';
 import { detectTools } from './tools.js';
 import { safeName } from '../artifact-name.js';
+import { createMysqlScratch, dropMysqlScratch, mysqlScratchName } from './scratch.js';
 import { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
 
 export { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
@@ -77,4 +78,7 @@ export const mysqlAdapter: SourceAdapter = {
     const { t, mask, tools } = await connect(target, ctx);
     return (await query(tools.client, t, sql, { mask })).length;
   },
+  scratchName: mysqlScratchName,
+  createScratch: (url, name) => createMysqlScratch(url, name),
+  dropScratch: (target) => dropMysqlScratch(target),
 };

@@ -6,6 +6,7 @@ import { dumpPostgres } from './dump.js';
 import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
 import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
+import { createPostgresScratch, dropPostgresScratch, postgresScratchName } from './scratch.js';
 import { holdsWholeSchemas, isPartialDump, scopeFromOptions } from './scope.js';
 
 export function postgresArtifactName(url: string): string {
@@ -74,4 +75,7 @@ export const postgresAdapter: SourceAdapter = {
     });
   },
   countQueryRows: (target, sql) => countQueryRows(target, sql),
+  scratchName: postgresScratchName,
+  createScratch: (url, name) => createPostgresScratch(url, name),
+  dropScratch: (target) => dropPostgresScratch(target),
 };

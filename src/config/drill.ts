@@ -1,0 +1,74 @@
+import { parseDuration } from '../core/duration.js';
+import type { DrillOptions, ScratchTargets } from '../core/drill.js';
+import { UsageError } from '../shared/errors.js';
+import type { Reporter } from '../shared/reporter.js';
+import type { ConfigFile } from './file.js';
+import { fromLocation, lockOf, resolveKey, resolveTrusted, type ReadSettings } from './read.js';
+import { maskLocation, resolveDbLockTimeout, resolvePgBin, urlsFromEnv, warnPasswordInArgv } from './settings.js';
+
+/** `strongbox drill` and the verify action's drill inputs, as the edges read them (undefined: not given). */
+export interface DrillSettings extends ReadSettings {
+  postgresScratch?: string;
+  postgresScratchEnv?: string;
+  mysqlScratch?: string;
+  mysqlScratchEnv?: string;
+  sqliteScratch?: string;
+  filesScratch?: string;
+  checkSql?: string[];
+  maxAge?: string;
+  keep?: boolean;
+  dbLockTimeout?: string;
+  pgBin?: string;
+  /** The scratch URLs were typed into argv (the CLI): warn about a password in one. */
+  argv?: boolean;
+}
+
+/** True when any drill input is given (the verify action then drills after verifying). */
+export function drillRequested(s: DrillSettings): boolean {
+  return [s.postgresScratch, s.postgresScratchEnv, s.mysqlScratch, s.mysqlScratchEnv, s.sqliteScratch, s.filesScratch].some((v) => v !== undefined && v.trim() !== '');
+}
+
+export function resolveScratch(s: DrillSettings, env: NodeJS.ProcessEnv, reporter: Reporter): ScratchTargets {
+  const url = (kind: 'postgres' | 'mysql', value: string | undefined, envName: string | undefined) => {
+    const flag = `--${kind}-scratch`;
+    const v = value?.trim() ? value.trim() : undefined;
+    const e = envName?.trim() ? envName.trim() : undefined;
+    if (v !== undefined && e !== undefined) throw new UsageError(`${flag} and ${flag}-env both name the scratch server`, 'give one of them');
+    const u = e !== undefined ? urlsFromEnv([e], env, `${flag}-env`)[0] : v;
+    if (u !== undefined) maskLocation(kind, u, reporter);
+    if (v !== undefined && s.argv) warnPasswordInArgv(v, flag, `${flag}-env`, reporter, kind);
+    return u;
+  };
+  const path = (p: string | undefined) => (p?.trim() ? p.trim() : undefined);
+  const out: ScratchTargets = {};
+  const put = (kind: string, v: string | undefined) => {
+    if (v !== undefined) out[kind] = v;
+  };
+  put('postgres', url('postgres', s.postgresScratch, s.postgresScratchEnv));
+  put('mysql', url('mysql', s.mysqlScratch, s.mysqlScratchEnv));
+  put('sqlite', path(s.sqliteScratch));
+  put('files', path(s.filesScratch));
+  return out;
+}
+
+export async function resolveDrillConfig(flags: DrillSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<DrillOptions> {
+  const scratch = resolveScratch(flags, env, reporter);
+  const maxAgeMs = flags.maxAge?.trim() ? parseDuration(flags.maxAge, '--max-age') : undefined;
+  const checkSql = (flags.checkSql ?? []).map((q) => q.trim()).filter(Boolean);
+  // A drill restores, so it needs the key whenever the backup is encrypted; the core says so then.
+  const decrypt = await resolveKey(flags, file, env, reporter);
+  return {
+    destination: fromLocation(flags, file, env, reporter),
+    selection: { selector: flags.backup?.trim() || 'latest' },
+    decrypt,
+    trusted: await resolveTrusted(flags, file),
+    scratch,
+    checkSql,
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    keep: !!flags.keep,
+    reporter,
+    lock: lockOf(flags, file, env),
+    dbLockTimeoutMs: resolveDbLockTimeout(flags.dbLockTimeout ?? file?.dbLockTimeout),
+    ...resolvePgBin(flags.pgBin),
+  };
+}
