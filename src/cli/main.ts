@@ -11,20 +11,35 @@ import { registerCommands } from './commands.js';
  * `strongbox` — the same operations as the actions, from a terminal (for when GitHub itself
  * is down). Human messages go to stderr; `--json` puts one result object on stdout.
  */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: { terminal?: boolean; now?: () => Date } = {}): Promise<number> {
   quietAwsNodeVersionWarning();
   ignoreOutputErrors();
-  const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
+  // On a terminal a person watches: progress redrawn in place, no timestamps. Anywhere else
+  // (cron mail, CI logs, a file) lines are read later: each says when, and progress is a line per 15 s.
+  const terminal = io.terminal ?? !!process.stderr.isTTY;
+  const reporter = new ConsoleReporter({
+    verbose: !!env.STRONGBOX_DEBUG,
+    timestamps: !terminal,
+    now: io.now,
+    progress: terminal ? 'terminal' : 'log',
+    progressIntervalMs: progressInterval(env.STRONGBOX_PROGRESS_INTERVAL_MS),
+  });
   const program = new Command('strongbox')
     .version(VERSION)
     .description('Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.')
+    .option('-q, --quiet', 'no progress and no informational lines; warnings, errors and results still print (also after the command: strongbox backup --quiet …)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({ writeErr: (s) => reporter.writeErr(s), writeOut: (s) => process.stdout.write(s) })
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)');
+  // Program options are read after and before the command's name alike; applied before it runs.
+  program.hook('preAction', () => {
+    if (program.opts().quiet) reporter.quiet = true;
+  });
   const ctx = { reporter, env, exitCode: ExitCode.ok as number };
   registerCommands(program, ctx);
   const command = argv.find((a) => !a.startsWith('-')) ?? 'strongbox';
-  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.info(line) });
+  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.notice(line) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     const late = cancellation();
@@ -35,7 +50,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     // Whatever error the teardown produced, a cancelled run ends with one line saying so.
     const cancelled = cancellation();
     if (cancelled) {
-      reporter.info(cancellationLine(command)!);
+      reporter.notice(cancellationLine(command)!);
       if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
       return CANCEL_EXIT_CODES[cancelled.signal];
     }
@@ -44,7 +59,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     if (err instanceof StrongboxError) {
       reporter.error(err.message);
-      if (err.hint) reporter.info(`hint: ${err.hint}`);
+      if (err.hint) reporter.notice(`hint: ${err.hint}`);
       return err.exitCode;
     }
     reporter.error(`unexpected failure: ${errorMessage(err)}`);
@@ -53,6 +68,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } finally {
     uninstall();
   }
+}
+
+/**
+ * STRONGBOX_PROGRESS_INTERVAL_MS: a test and diagnostic knob (README "Progress and timing"):
+ * how often progress is drawn, instead of 250 ms on a terminal and 15 s elsewhere.
+ */
+function progressInterval(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 let outputGuarded = false;

@@ -54,6 +54,13 @@ export const mysqlAdapter: SourceAdapter = {
     // A missing database is created by the restore (with the backup's character set), so only the server must answer.
     await connect(target, ctx);
   },
+  async estimateSize(spec, ctx) {
+    const { t, mask, tools } = await connect(spec.location, ctx);
+    // information_schema's data_length: the server's own estimate of the rows' bytes, no scan.
+    const rows = await query(tools.client, t, `SELECT COALESCE(SUM(data_length), 0) FROM information_schema.TABLES WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'`, { mask });
+    const bytes = Number(rows[0]?.[0]);
+    return Number.isFinite(bytes) ? { bytes } : undefined;
+  },
   async isTargetEmpty(target, ctx) {
     const { t, mask, tools } = await connect(target, ctx);
     const schema = await readSchema(tools.client, t, mask);

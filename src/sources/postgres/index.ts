@@ -6,6 +6,7 @@ import { dumpPostgres } from './dump.js';
 import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
 import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
+import { maskerFor, psqlQuery } from './connection.js';
 import { holdsWholeSchemas, isPartialDump, scopeFromOptions } from './scope.js';
 
 export function postgresArtifactName(url: string): string {
@@ -21,6 +22,14 @@ export function redactPostgresUrl(url: string): string {
   }
 }
 
+/**
+ * The tables' data as the server stores it (heap and TOAST, not indexes, which a dump holds as
+ * one CREATE INDEX line): close to what pg_dump writes, and read from the catalog at no cost.
+ */
+const TABLE_BYTES_SQL = `select coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) from pg_catalog.pg_class c
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'`;
+
 /** PostgreSQL through pg_dump's custom format; restores in one transaction (see restore.ts). */
 export const postgresAdapter: SourceAdapter = {
   kind: 'postgres',
@@ -35,6 +44,11 @@ export const postgresAdapter: SourceAdapter = {
   checkSource: (spec) => {
     parsePostgresUrl(spec.location);
     scopeFromOptions(spec.options);
+  },
+  estimateSize: async (spec) => {
+    const t = parsePostgresUrl(spec.location);
+    const bytes = Number(await psqlQuery(t, TABLE_BYTES_SQL, {}, maskerFor(spec.location, t)));
+    return Number.isFinite(bytes) ? { bytes } : undefined;
   },
   dump: (spec, ctx) =>
     dumpPostgres(spec.location, ctx.reporter, {
