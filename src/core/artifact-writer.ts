@@ -168,13 +168,26 @@ export function zstdThreads(kind: string): 1 | 2 {
   return kind === 'sqlite' ? 2 : 1;
 }
 
-/** An estimate that fails (no psql on PATH, a permission) only costs the ETA, never the backup. */
+/** How long the backup waits for a size estimate before it starts without one. */
+const ESTIMATE_WAIT_MS = 15_000;
+
+/**
+ * An estimate that fails (no psql on PATH, a permission) or is slow only costs the ETA, never
+ * the backup: after ESTIMATE_WAIT_MS the dump starts without it.
+ */
 async function estimateOf(plan: ArtifactPlan, reporter: Reporter): Promise<number | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ESTIMATE_WAIT_MS);
+    timer.unref();
+  });
   try {
-    return (await plan.estimate!())?.bytes;
+    return (await Promise.race([plan.estimate!(), late]))?.bytes;
   } catch (err) {
     reporter.debug(`no size estimate for ${plan.name}: ${errorMessage(err)}`);
     return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -4,6 +4,7 @@ import { postgresAdapter } from '../../src/sources/postgres/index.js';
 import { silentReporter } from '../../src/shared/reporter.js';
 import { mysqlTestDatabases } from '../helpers/mysql.js';
 import { testDatabases } from '../helpers/pg.js';
+import { holdTableLock, releaseTableLock } from '../helpers/pg-locks.js';
 
 /**
  * The servers' own size statistics, as the progress line's total: read from the catalog (no
@@ -27,6 +28,23 @@ describe('size estimates of database sources', () => {
     expect(est!.bytes).toBeLessThan(12 << 20);
     const empty = await pg.create('estimate_empty', 'SELECT 1');
     expect((await postgresAdapter.estimateSize!({ kind: 'postgres', location: empty.url }, ctx))!.bytes).toBe(0);
+  });
+
+  it('PostgreSQL: a table locked by a migration does not stall the estimate; the planner\'s page counts answer', async () => {
+    const db = await pg.create('estimate_locked', `CREATE TABLE t (id int PRIMARY KEY, body text);
+      INSERT INTO t SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 20000) g;`);
+    await db.sql('VACUUM ANALYZE t'); // what autovacuum does: the page counts the fallback reads
+    const holder = await holdTableLock(db, 't');
+    try {
+      const started = Date.now();
+      const est = await postgresAdapter.estimateSize!({ kind: 'postgres', location: db.url }, ctx);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(est!.bytes).toBeGreaterThan(4 << 20);
+      expect(est!.bytes).toBeLessThan(12 << 20);
+    } finally {
+      await releaseTableLock(db);
+      holder.kill();
+    }
   });
 
   it('MySQL/MariaDB: the sum of data_length of the database\'s tables', async () => {

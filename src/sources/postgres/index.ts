@@ -24,11 +24,27 @@ export function redactPostgresUrl(url: string): string {
 
 /**
  * The tables' data as the server stores it (heap and TOAST, not indexes, which a dump holds as
- * one CREATE INDEX line): close to what pg_dump writes, and read from the catalog at no cost.
+ * one CREATE INDEX line): close to what pg_dump writes. pg_table_size takes a share lock on
+ * each table, so a migration's ACCESS EXCLUSIVE lock would stall it: it gives up after 1 s and
+ * the planner's page counts (no lock, as fresh as the last VACUUM/ANALYZE) answer instead.
  */
-const TABLE_BYTES_SQL = `select coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) from pg_catalog.pg_class c
-  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+const USER_TABLES = `from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'`;
+const TABLE_BYTES_SQL = `set lock_timeout = '1s'; set statement_timeout = '10s';
+  select coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) ${USER_TABLES}`;
+const PLANNER_BYTES_SQL = `set statement_timeout = '10s';
+  select coalesce(sum(c.relpages::bigint + coalesce(t.relpages, 0)), 0) * current_setting('block_size')::bigint
+  from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  left join pg_catalog.pg_class t on t.oid = c.reltoastrelid
+  where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'`;
+
+async function estimatePostgres(location: string): Promise<{ bytes: number } | undefined> {
+  const t = parsePostgresUrl(location);
+  const mask = maskerFor(location, t);
+  const sql = (q: string) => psqlQuery(t, q, {}, mask).then((out) => Number(out.split('\n').pop()));
+  const bytes = await sql(TABLE_BYTES_SQL).catch(() => sql(PLANNER_BYTES_SQL));
+  return Number.isFinite(bytes) ? { bytes } : undefined;
+}
 
 /** PostgreSQL through pg_dump's custom format; restores in one transaction (see restore.ts). */
 export const postgresAdapter: SourceAdapter = {
@@ -45,11 +61,7 @@ export const postgresAdapter: SourceAdapter = {
     parsePostgresUrl(spec.location);
     scopeFromOptions(spec.options);
   },
-  estimateSize: async (spec) => {
-    const t = parsePostgresUrl(spec.location);
-    const bytes = Number(await psqlQuery(t, TABLE_BYTES_SQL, {}, maskerFor(spec.location, t)));
-    return Number.isFinite(bytes) ? { bytes } : undefined;
-  },
+  estimateSize: (spec) => estimatePostgres(spec.location),
   dump: (spec, ctx) =>
     dumpPostgres(spec.location, ctx.reporter, {
       lockTimeoutMs: ctx.lockTimeoutMs,
