@@ -183,3 +183,34 @@ describe('ConsoleReporter', () => {
     expect(raw.join('')).toContain('backup ***');
   });
 });
+
+describe('the CLI', () => {
+  async function run(argv: string[], terminal: boolean): Promise<{ code: number; stderr: string }> {
+    const { main } = await import('../../src/cli/main.js');
+    const { vi } = await import('vitest');
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+    try {
+      const code = await main(argv, {}, { terminal, now: () => new Date('2026-12-01T20:40:00.123Z') });
+      return { code, stderr };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('outside a terminal stamps every line (the hint too) with the injected clock; on a terminal none', async () => {
+    const piped = await run(['list', '--from', '/nonexistent/strongbox-repo'], false);
+    expect(piped.code).toBe(4);
+    const lines = piped.stderr.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l).toMatch(/^2026-12-01T20:40:00Z (error|hint): /);
+    const tty = await run(['list', '--from', '/nonexistent/strongbox-repo'], true);
+    expect(tty.stderr).toMatch(/^error: /);
+  });
+
+  it('commander\'s usage errors are stamped too, and --quiet keeps the error', async () => {
+    const r = await run(['--quiet', 'list', '--bogus'], false);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^2026-12-01T20:40:00Z error: unknown option '--bogus'$/m);
+  });
+});
