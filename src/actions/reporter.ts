@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import type { Reporter } from '../shared/reporter.js';
 import { logText } from '../shared/text.js';
+import { ProgressRenderer } from '../shared/progress.js';
 
 /**
  * Reporter for GitHub Actions: the runner masks registered secrets in every log line. Every
@@ -15,4 +16,6 @@ export const actionsReporter: Reporter = {
   setSecret: (s) => {
     if (s) core.setSecret(s);
   },
+  // The runner timestamps every line and shows no terminal: a line every 15 s, none for shorter work.
+  progress: new ProgressRenderer({ mode: 'log', write: (line) => core.info(logText(line)) }),
 };

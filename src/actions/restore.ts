@@ -17,12 +17,13 @@ export async function runRestoreAction(): Promise<void> {
     core.setOutput('backup-run-sha', release.backupRunSha ?? '');
     core.setOutput('backup-run-ref', release.backupRunRef ?? '');
     core.setOutput('restored', JSON.stringify(result.restored));
+    core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
     await writeSummary((s) =>
       s
         .addHeading('Strongbox restore', 2)
-        .addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}${release.gitSha ? `; release to redeploy with it: git <code>${release.gitSha.slice(0, 12)}</code>${release.gitShaSource === 'backup-run' ? ' (no deployed sha recorded: the commit of the run that took it)' : ''}` : ''}.`, true)
+        .addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}, in ${result.durationSeconds.toFixed(1)} s${release.gitSha ? `; release to redeploy with it: git <code>${release.gitSha.slice(0, 12)}</code>${release.gitShaSource === 'backup-run' ? ' (no deployed sha recorded: the commit of the run that took it)' : ''}` : ''}.`, true)
         .addTable([
           [
             { data: 'Artifact', header: true },

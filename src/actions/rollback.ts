@@ -18,6 +18,7 @@ export async function runRollbackAction(): Promise<void> {
     core.setOutput('safety-backup-id', result.safetyBackupId);
     const failed = result.checks.filter((c) => !c.ok);
     core.setOutput('checks-ok', String(failed.length === 0));
+    core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
     const current = process.env.GITHUB_SHA;
     const changes = await changesBetween(process.env.GITHUB_WORKSPACE, result.gitSha, current);
     await writeSummary((s) => {
@@ -39,7 +40,7 @@ export async function runRollbackAction(): Promise<void> {
               : '',
           true,
         )
-        .addRaw(`Restored: ${result.restored.map((r) => `${r.name} → <code>${r.target}</code>`).join(', ')}`, true);
+        .addRaw(`Restored: ${result.restored.map((r) => `${r.name} → <code>${r.target}</code>`).join(', ')}; the rollback took ${result.durationSeconds.toFixed(1)} s (safety backup, its verification, restore, checks).`, true);
       if (result.checks.length) {
         s.addHeading('Smoke checks', 3).addList(result.checks.map((c) => `${c.ok ? '✅' : '❌'} ${c.check}: ${c.detail}`));
       }

@@ -26,10 +26,11 @@ export async function runVerifyAction(): Promise<void> {
     core.setOutput('backup-id', result.backupId);
     core.setOutput('age-seconds', String(Math.round(result.ageSeconds)));
     core.setOutput('problems', JSON.stringify(result.problems));
+    core.setOutput('duration-seconds', result.durationSeconds.toFixed(1));
     await writeSummary((s) =>
       s
         .addHeading(`Strongbox verify: ${result.ok ? 'OK' : 'FAILED'}`, 2)
-        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}; ${describeSignature(result.signature, !!options.trusted)}.`, true)
+        .addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ', deep check (decrypted)' : ''}; ${describeSignature(result.signature, !!options.trusted)}. Checked in ${result.durationSeconds.toFixed(1)} s.`, true)
         .addTable([
           [
             { data: 'Artifact', header: true },
@@ -116,10 +117,11 @@ async function reportAcross(across: VerifyAcrossResult): Promise<void> {
   core.setOutput('backup-id', across.backupId);
   core.setOutput('age-seconds', first ? String(Math.round(first.ageSeconds)) : '');
   core.setOutput('problems', JSON.stringify(problems));
+  core.setOutput('duration-seconds', across.durationSeconds.toFixed(1));
   await writeSummary((s) =>
     s
       .addHeading(`Strongbox verify across ${across.locations.length} locations: ${across.ok ? 'OK' : 'FAILED'}`, 2)
-      .addRaw(`Backup <code>${across.backupId}</code>${across.consistent ? ': every location holds it with identical SHA-256s' : ': the locations DIFFER'}${first?.deep ? ', deep check (decrypted)' : ''}.`, true)
+      .addRaw(`Backup <code>${across.backupId}</code>${across.consistent ? ': every location holds it with identical SHA-256s' : ': the locations DIFFER'}${first?.deep ? ', deep check (decrypted)' : ''}. Checked in ${across.durationSeconds.toFixed(1)} s.`, true)
       .addTable([
         [
           { data: 'Location', header: true },

@@ -201,6 +201,9 @@ function printPrune(result: PruneResult, indent = ''): void {
   }
 }
 
+/** A duration in a result line: `12.3 s`, as backup prints it. */
+const seconds = (s: number) => `${s.toFixed(1)} s`;
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
@@ -449,10 +452,10 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       const across = await verifyAcross({ ...options, destinations });
       ctx.outcome = verifyAcrossOutcome(across);
       if (o.json) printJson(across);
-      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? ' (deep)' : ''}`);
+      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? ' (deep)' : ''}, in ${seconds(across.durationSeconds)}`);
       else {
         const bad = across.locations.filter((l) => !l.result?.ok || across.problems.some((p) => p.location === l.location)).map((l) => l.location);
-        reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(', ')}: listed above`);
+        reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(', ')}: listed above (checked in ${seconds(across.durationSeconds)})`);
         ctx.exitCode = across.exitCode;
       }
       return;
@@ -460,10 +463,10 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const result = await verify({ ...options, destination });
     ctx.outcome = verifyOutcome(result, destination.display);
     if (o.json) printJson(result);
-    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ''}`);
+    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? ' (deep)' : ''}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ''}, in ${seconds(result.durationSeconds)}`);
     else {
       // Each problem was printed as it was found; one summary line, not a second copy.
-      reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+      reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above (checked in ${seconds(result.durationSeconds)})`);
       ctx.exitCode = result.exitCode;
     }
   });
@@ -546,7 +549,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
     const result = await restore(options);
     ctx.outcome = restoreOutcome(result);
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...releaseJson(result.manifest.origin) });
   });
 
   commonOptions(
@@ -665,7 +668,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     const result = await rollback(options);
     ctx.outcome = rollbackOutcome(result);
     if (o.json) printJson(result);
-    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}\n`);
+    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ''}; safety backup ${result.safetyBackupId}; took ${seconds(result.durationSeconds)}\n`);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
   registerHistoryCommand(program, ctx);

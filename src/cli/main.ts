@@ -14,17 +14,33 @@ import { LogTail, NOTIFYING_COMMANDS, notifyOptions, startCliMonitor } from './n
  * `strongbox` — the same operations as the actions, from a terminal (for when GitHub itself
  * is down). Human messages go to stderr; `--json` puts one result object on stdout.
  */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: { terminal?: boolean; now?: () => Date } = {}): Promise<number> {
   quietAwsNodeVersionWarning();
   ignoreOutputErrors();
   const tail = new LogTail();
-  const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG, onLine: (line) => tail.add(line) });
+  // On a terminal a person watches: progress redrawn in place, no timestamps. Anywhere else
+  // (cron mail, CI logs, a file) lines are read later: each says when, and progress is a line per 15 s.
+  const terminal = io.terminal ?? !!process.stderr.isTTY;
+  const reporter = new ConsoleReporter({
+    verbose: !!env.STRONGBOX_DEBUG,
+    timestamps: !terminal,
+    now: io.now,
+    progress: terminal ? 'terminal' : 'log',
+    progressIntervalMs: progressInterval(env.STRONGBOX_PROGRESS_INTERVAL_MS),
+    onLine: (line) => tail.add(line),
+  });
   const program = new Command('strongbox')
     .version(VERSION)
     .description('Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.')
+    .option('-q, --quiet', 'no progress and no informational lines; warnings, errors and results still print (also after the command: strongbox backup --quiet …)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({ writeErr: (s) => reporter.writeErr(s), writeOut: (s) => process.stdout.write(s) })
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)');
+  // Program options are read after and before the command's name alike; applied before it runs.
+  program.hook('preAction', () => {
+    if (program.opts().quiet) reporter.quiet = true;
+  });
   const ctx: CliContext = { reporter, env, exitCode: ExitCode.ok as number };
   registerCommands(program, ctx);
   for (const c of program.commands) if ((NOTIFYING_COMMANDS as readonly string[]).includes(c.name())) notifyOptions(c);
@@ -37,7 +53,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   });
   const command = argv.find((a) => !a.startsWith('-')) ?? 'strongbox';
-  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.info(line) });
+  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.notice(line) });
   let ended: { code: number; error?: { message: string; hint?: string } };
   try {
     ended = await run();
@@ -62,7 +78,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const cancelled = cancellation();
       if (cancelled) {
         const line = cancellationLine(command)!;
-        reporter.info(line);
+        reporter.notice(line);
         if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
         return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
       }
@@ -71,7 +87,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       }
       if (err instanceof StrongboxError) {
         reporter.error(err.message);
-        if (err.hint) reporter.info(`hint: ${err.hint}`);
+        if (err.hint) reporter.notice(`hint: ${err.hint}`);
         return { code: err.exitCode, error: { message: err.message, hint: err.hint } };
       }
       reporter.error(`unexpected failure: ${errorMessage(err)}`);
@@ -79,6 +95,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return { code: ExitCode.failure, error: { message: `unexpected failure: ${errorMessage(err)}` } };
     }
   }
+}
+
+/**
+ * STRONGBOX_PROGRESS_INTERVAL_MS: a test and diagnostic knob (README "Progress and timing"):
+ * how often progress is drawn, instead of 250 ms on a terminal and 15 s elsewhere.
+ */
+function progressInterval(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text && Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 let outputGuarded = false;

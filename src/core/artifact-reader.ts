@@ -14,6 +14,14 @@ import { cancelSignal } from '../shared/cancel.js';
 import { IntegrityError, StrongboxError, UsageError, WrongKeyError } from '../shared/errors.js';
 import { objectKey } from './repository.js';
 import type { ArtifactRecord } from './types.js';
+import { withProgress, type Progress } from '../shared/progress.js';
+
+/** Long reads show progress: stored bytes read of the stored size the manifest records. */
+export interface ShowProgress {
+  progress?: Progress;
+  /** `restore files-media`, `verify postgres-appdb`. */
+  label: string;
+}
 
 export function storedLocation(dest: Destination, backupId: string, a: ArtifactRecord): string {
   return `${objectName(dest, objectKey(backupId, a.key))}`;
@@ -38,6 +46,7 @@ export async function openPlaintext(
   decrypt: DecryptOptions | undefined,
   /** Read this verified copy (fetchVerified) instead of the storage. */
   local?: LocalCopy,
+  show?: ShowProgress,
 ): Promise<Readable> {
   const where = storedLocation(dest, backupId, a);
   if (a.encryption.scheme === 'age' && !decrypt) {
@@ -46,10 +55,11 @@ export async function openPlaintext(
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const source = local ? createReadStream(local.path) : await dest.get(objectKey(backupId, a.key));
   let stages;
+  const stored = expectDigest(a.stored, mismatch('stored object', where, a.stored));
   try {
     stages = [
       source,
-      expectDigest(a.stored, mismatch('stored object', where, a.stored)),
+      stored,
       a.encryption.scheme === 'age' ? createDecryptStream(decrypt!) : undefined,
       createDecompressor(a.compression.algorithm),
       expectDigest(a.plaintext, mismatch('restored plaintext', where, a.plaintext)),
@@ -62,14 +72,21 @@ export async function openPlaintext(
   }
   // pipeline destroys `out` with the first error, which is how the consumer learns of it.
   // A cancellation destroys every stage (zstd too), and `out` with it.
-  pipeline(stages as unknown as [Readable, PassThrough], { signal: cancelSignal() }).catch(() => {});
+  const shown = show?.progress?.start({ label: show.label, total: a.stored.size, done: () => stored.size });
+  pipeline(stages as unknown as [Readable, PassThrough], { signal: cancelSignal() })
+    .catch(() => {})
+    .finally(() => shown?.end());
   return out;
 }
 
 /** Reads the stored object once, checking its size and SHA-256 without decrypting. */
-export async function checkStored(dest: Destination, backupId: string, a: ArtifactRecord): Promise<void> {
+export async function checkStored(dest: Destination, backupId: string, a: ArtifactRecord, show?: ShowProgress): Promise<void> {
   const where = storedLocation(dest, backupId, a);
-  await pipeline(await dest.get(objectKey(backupId, a.key)), expectDigest(a.stored, mismatch('stored object', where, a.stored)), drain, { signal: cancelSignal() });
+  const source = await dest.get(objectKey(backupId, a.key));
+  const check = expectDigest(a.stored, mismatch('stored object', where, a.stored));
+  await withProgress(show?.progress, { label: show?.label ?? '', total: a.stored.size, done: () => check.size }, () =>
+    pipeline(source, check, drain, { signal: cancelSignal() }),
+  );
 }
 
 /** A stored object's bytes in a private temp file, proven to match the manifest. */
@@ -87,7 +104,7 @@ export interface LocalCopy {
  * second download leaves a window to swap it again. The folder goes on every path, on an
  * exit during cleanup too (the 'exit' hook).
  */
-export async function fetchVerified(dest: Destination, backupId: string, a: ArtifactRecord): Promise<LocalCopy> {
+export async function fetchVerified(dest: Destination, backupId: string, a: ArtifactRecord, show?: ShowProgress): Promise<LocalCopy> {
   const where = storedLocation(dest, backupId, a);
   const base = tmpdir();
   const noSpace = (free?: number) =>
@@ -107,11 +124,10 @@ export async function fetchVerified(dest: Destination, backupId: string, a: Arti
   };
   const path = join(dir, 'artifact');
   try {
-    await pipeline(
-      await dest.get(objectKey(backupId, a.key)),
-      expectDigest(a.stored, mismatch('stored object', where, a.stored)),
-      createWriteStream(path, { flags: 'wx', mode: 0o600 }),
-      { signal: cancelSignal() },
+    const source = await dest.get(objectKey(backupId, a.key));
+    const check = expectDigest(a.stored, mismatch('stored object', where, a.stored));
+    await withProgress(show?.progress, { label: show?.label ?? '', total: a.stored.size, done: () => check.size }, () =>
+      pipeline(source, check, createWriteStream(path, { flags: 'wx', mode: 0o600 }), { signal: cancelSignal() }),
     );
   } catch (err) {
     await remove();

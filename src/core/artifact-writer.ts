@@ -5,11 +5,13 @@ import { createEncryptStream, type EncryptOptions } from '../codecs/age/index.js
 import { compressionExtension, createCompressor } from '../codecs/compress.js';
 import { HashingStream } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
-import type { ArtifactKind, SourceDump } from '../sources/adapter.js';
+import type { ArtifactKind, SizeEstimate, SourceDump } from '../sources/adapter.js';
+import { printable } from '../shared/text.js';
 import { cancelSignal } from '../shared/cancel.js';
 import { StoppedError, StrongboxError, errorMessage } from '../shared/errors.js';
 import { NoOutputLeftError, fanOut, type FanOut } from './fan-out.js';
 import type { Reporter } from '../shared/reporter.js';
+import { withProgress, type Progress } from '../shared/progress.js';
 import { objectKey } from './repository.js';
 import { formatBytes } from '../shared/format.js';
 import type { ArtifactRecord, Compression } from './types.js';
@@ -20,6 +22,8 @@ export interface ArtifactPlan {
   /** Extension of the plaintext, e.g. `.dump` or `.tar`. */
   extension: string;
   open(): Promise<SourceDump> | SourceDump;
+  /** The adapter's size estimate, asked only when progress is shown (src/sources/adapter.ts). */
+  estimate?(): Promise<SizeEstimate | undefined>;
 }
 
 export interface WriteContext {
@@ -55,6 +59,8 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   // One per upload, so a failed destination's multipart upload is aborted alone.
   const aborts = dests.map(() => new AbortController());
 
+  const progress = ctx.reporter.progress;
+  const total = progress && plan.estimate ? await estimateOf(plan, ctx.reporter) : undefined;
   const dump = await plan.open();
   // Every stage is built before the pipeline runs. One that throws while being built (the
   // encryptor refusing its key after zstd was spawned) must still tear down the ones already
@@ -119,7 +125,9 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
       },
     ),
   );
-  const [uploaded] = await Promise.all([Promise.all(uploads), ...source]);
+  // Plaintext bytes read from the source: the counter the hash stage keeps anyway.
+  const shown = progress?.start({ label: `backup ${printable(plan.name)}`, total, done: () => plainHash.size });
+  const [uploaded] = await Promise.all([Promise.all(uploads), ...source]).finally(() => shown?.end());
   // Every destination gone is what stopped the source then, not a fault of the source.
   if (sourceErrors.length && !fan.allDetached) throw sourceCause(sourceErrors);
   for (const [i, err] of uploadErrors) ctx.drop(dests[i]!, err); // throws once none is left
@@ -139,7 +147,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   for (const [i, dest] of dests.entries()) {
     if (!uploaded[i]) continue;
     try {
-      await confirmStored(dest, fullKey, stored, ctx.confirm);
+      await confirmStored(dest, fullKey, stored, ctx.confirm, ctx.reporter.progress);
     } catch (err) {
       ctx.drop(dest, err);
     }
@@ -158,6 +166,29 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
  */
 export function zstdThreads(kind: string): 1 | 2 {
   return kind === 'sqlite' ? 2 : 1;
+}
+
+/** How long the backup waits for a size estimate before it starts without one. */
+const ESTIMATE_WAIT_MS = 15_000;
+
+/**
+ * An estimate that fails (no psql on PATH, a permission) or is slow only costs the ETA, never
+ * the backup: after ESTIMATE_WAIT_MS the dump starts without it.
+ */
+async function estimateOf(plan: ArtifactPlan, reporter: Reporter): Promise<number | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ESTIMATE_WAIT_MS);
+    timer.unref();
+  });
+  try {
+    return (await Promise.race([plan.estimate!(), late]))?.bytes;
+  } catch (err) {
+    reporter.debug(`no size estimate for ${plan.name}: ${errorMessage(err)}`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 type Stage = { on(event: 'error', listener: () => void): Stage; destroy(): unknown };
@@ -182,6 +213,7 @@ export async function confirmStored(
   key: string,
   expected: { size: number; sha256: string },
   mode: 'hash' | 'size',
+  progress?: Progress,
 ): Promise<void> {
   const info = await dest.stat(key);
   if (!info) throw new StrongboxError(`${objectName(dest, key)} is missing right after its upload`, { hint: 'check the destination; the backup was not committed' });
@@ -194,11 +226,14 @@ export async function confirmStored(
   if (mode === 'size') return;
   const check = new HashingStream();
   const signal = cancelSignal();
-  await pipeline(await dest.get(key, { signal }), check, async function* (source) {
-    for await (const _ of source) {
-      // drain
-    }
-  }, { signal });
+  const stream = await dest.get(key, { signal });
+  await withProgress(progress, { label: `read back ${printable(key.slice(key.lastIndexOf('/') + 1))} at ${dest.display}`, total: expected.size, done: () => check.size }, () =>
+    pipeline(stream, check, async function* (source) {
+      for await (const _ of source) {
+        // drain
+      }
+    }, { signal }),
+  );
   if (check.result.sha256 !== expected.sha256 || check.result.size !== expected.size) {
     throw new StrongboxError(
       `${objectName(dest, key)} reads back with SHA-256 ${check.result.sha256}, not the uploaded ${expected.sha256}`,

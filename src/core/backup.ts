@@ -290,7 +290,13 @@ async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinat
   return sources.map((s): ArtifactPlan => {
     const adapter = sourceAdapter(s.kind);
     // The repositories are looked up again when the dump starts: `init` may have created one since.
-    return { name: unique(adapter.artifactName(s)), kind: s.kind, extension: adapter.extension, open: () => adapter.dump(s, { ...ctx, leaveOut: localRepositories(destinations) }) };
+    return {
+      name: unique(adapter.artifactName(s)),
+      kind: s.kind,
+      extension: adapter.extension,
+      open: () => adapter.dump(s, { ...ctx, leaveOut: localRepositories(destinations) }),
+      ...(adapter.estimateSize ? { estimate: () => adapter.estimateSize!(s, ctx) } : {}),
+    };
   });
 }
 

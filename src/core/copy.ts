@@ -8,6 +8,8 @@ import { ExitCode, NotFoundError, StrongboxError, UsageError, VerificationError,
 import { formatBytes } from '../shared/format.js';
 import type { Reporter } from '../shared/reporter.js';
 import { confirmStored } from './artifact-writer.js';
+import type { ShowProgress } from './artifact-reader.js';
+import { printable } from '../shared/text.js';
 import { isBackupId } from './backup-id.js';
 import { validateLabels } from './backup.js';
 import { withLocks, type LockSettings } from './locking.js';
@@ -236,8 +238,8 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   for (const a of m.artifacts) {
     throwIfCancelled();
     const key = objectKey(m.id, a.key);
-    await copyObject(source, dest, key, a.stored);
-    await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash');
+    await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` });
+    await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash', reporter.progress);
     bytes += a.stored.size;
     reporter.info(`  ${m.id}/${a.key}: ${formatBytes(a.stored.size)} copied and confirmed`);
   }
@@ -271,7 +273,7 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
  * the stream before its end when the bytes differ from the manifest, so the put fails and the
  * destination stores nothing under the key (the Destination contract: put is atomic).
  */
-async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }): Promise<void> {
+async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }, show: ShowProgress): Promise<void> {
   const where = `${objectName(source, key)}`;
   const signal = cancelSignal();
   let damage: SourceDamage | undefined;
@@ -290,9 +292,11 @@ async function copyObject(source: Destination, dest: Destination, key: string, e
   body.on('error', (err) => (readFailure ??= err));
   // pipeline carries errors both ways: a failed put destroys the reader, a failed check the put's body.
   const feeding = pipeline(body, check, { signal }).catch(() => {});
+  const shown = show.progress?.start({ label: show.label, total: expected.size, done: () => check.size });
   try {
     await dest.put(key, check, { signal });
   } catch (err) {
+    shown?.end();
     // A put that failed before reading its body leaves the reader open: close it.
     if (!check.destroyed) check.destroy();
     await feeding;
@@ -304,6 +308,7 @@ async function copyObject(source: Destination, dest: Destination, key: string, e
       hint: err instanceof StrongboxError && err.hint ? err.hint : 'check the destination and rerun the copy; nothing was committed for this backup',
     });
   }
+  shown?.end();
   await feeding;
   // A put that returned although the check failed would be a broken destination; never trust it.
   if (damage) throw damage;

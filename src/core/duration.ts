@@ -67,3 +67,8 @@ export function formatDuration(ms: number): string {
   }
   return sign + out.filter((p) => !p.startsWith('0')).join('');
 }
+
+/** Seconds from `started` to now (the injected clock), to the millisecond: durations in results. */
+export function secondsSince(started: Date, now: () => Date = () => new Date()): number {
+  return (now().getTime() - started.getTime()) / 1000;
+}

@@ -13,6 +13,7 @@ import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
 import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
+import { secondsSince } from './duration.js';
 
 export interface RestoreOptions {
   destination: Destination;
@@ -31,12 +32,15 @@ export interface RestoreOptions {
   dbLockTimeoutMs?: number;
   /** A folder of PostgreSQL client tools to prefer (`--pg-bin`). */
   pgBin?: string;
+  now?: () => Date;
 }
 
 export interface RestoreResult {
   backupId: string;
   manifest: Manifest;
   restored: { name: string; kind: string; target: string }[];
+  /** From holding the lock to the last target restored: the restore's share of an RTO. */
+  durationSeconds: number;
 }
 
 /** A target per kind of artifact, as `--<kind>-target` gave it. */
@@ -65,6 +69,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
 
 async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
+  const started = (opts.now ?? (() => new Date()))();
   const entries = await listBackups(dest, reporter);
   const chosen = await selectTrusted(dest, entries, { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
   warnNewerDamaged(entries, chosen, opts.selection.selector, reporter);
@@ -94,14 +99,15 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
   activity.what = `restore of ${m.id}`;
   const locals = new Map<Job, LocalCopy>();
   try {
-    return await restoreJobs(opts, m, jobs, locals, activity);
+    return await restoreJobs(opts, m, jobs, locals, activity, started);
   } finally {
     for (const copy of locals.values()) await copy.remove();
   }
 }
 
-async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], locals: Map<Job, LocalCopy>, activity: Activity): Promise<RestoreResult> {
+async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], locals: Map<Job, LocalCopy>, activity: Activity, started: Date): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
+  const show = (verb: string, job: Job) => ({ progress: reporter.progress, label: `${verb} ${printable(job.artifact.name)}` });
   for (const job of jobs) {
     if (job.artifact.encryption.scheme === 'age' && !opts.decrypt) {
       throw new UsageError(`backup ${m.id} is encrypted`, 'pass --identity-file FILE or --passphrase-env NAME');
@@ -113,13 +119,13 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
       // stored bytes are proven against the (signed) manifest before it sees one, and the
       // restore reads that same local copy, so nothing can be swapped in between.
       reporter.info(`  downloading ${printable(job.artifact.name)} (${job.artifact.stored.size} bytes) and checking its SHA-256…`);
-      locals.set(job, await fetchVerified(dest, m.id, job.artifact));
+      locals.set(job, await fetchVerified(dest, m.id, job.artifact, show('download', job)));
     } else if (jobs.length > 1) {
       // A staged restore verifies while extracting, swapped in only at the end.
       // With several artifacts, read it through first, so a damaged one can't leave another
       // restored and this one not.
       reporter.info(`  checking ${printable(job.artifact.name)}…`);
-      await checkStored(dest, m.id, job.artifact);
+      await checkStored(dest, m.id, job.artifact, show('check', job));
     }
   }
 
@@ -127,7 +133,7 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   for (const job of jobs) {
     throwIfCancelled();
     reporter.info(`  restoring ${describeArtifact(job.artifact)} → ${job.display}`);
-    const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job));
+    const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job), show('restore', job));
     try {
       await job.adapter.restore(plain, job.target, job.artifact, targetContext(opts));
     } catch (err) {
@@ -140,8 +146,9 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
     const left = jobs.slice(restored.length).map((j) => `${printable(j.artifact.name)} → ${j.display}`);
     activity.outcome = `${restored.map((r) => `${printable(r.name)} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;
   }
-  reporter.info(`Restored ${restored.length} artifact(s) from ${m.id}`);
-  return { backupId: m.id, manifest: m, restored };
+  const durationSeconds = secondsSince(started, opts.now);
+  reporter.info(`Restored ${restored.length} artifact(s) from ${m.id} in ${durationSeconds.toFixed(1)} s`);
+  return { backupId: m.id, manifest: m, restored, durationSeconds };
 }
 
 export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin'>): TargetContext {

@@ -9,6 +9,7 @@ import { backup, type SourceSpec } from './backup.js';
 import { RefusedError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from '../shared/reporter.js';
+import { secondsSince } from './duration.js';
 import { assertRepository, listBackups, warnNewerDamaged, type Selection } from './repository.js';
 import { shellWord } from '../shared/text.js';
 import { restore, restoreNeeds, targetContext, type Targets } from './restore.js';
@@ -49,6 +50,7 @@ export interface RollbackOptions {
   dbLockTimeoutMs?: number;
   /** A folder of PostgreSQL client tools to prefer (`--pg-bin`), for the restore. */
   pgBin?: string;
+  now?: () => Date;
 }
 
 export interface RollbackCheck {
@@ -71,6 +73,8 @@ export interface RollbackResult {
   checks: RollbackCheck[];
   /** The command that undoes this rollback (restores the safety backup). */
   undo: string;
+  /** From holding the lock to the end of the smoke checks: safety backup, its verify, restore, checks. */
+  durationSeconds: number;
 }
 
 /** The targets given, in the registry's order (databases first). */
@@ -105,6 +109,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
   const activity = beginActivity(`rollback of ${expected}`, 'the targets were left unchanged');
   return withLocks<RollbackResult>([dest], 'rollback', true, opts.lock, reporter, async () => {
     const held: LockSettings = { ...opts.lock, held: true };
+    const started = (opts.now ?? (() => new Date()))();
     const entries = await listBackups(dest, reporter);
     const snapshot = await selectTrusted(dest, entries, { ...opts.selection, unique: true, needs: restoreNeeds(opts) }, opts.trusted, reporter);
     warnNewerDamaged(entries, snapshot, opts.selection.selector, reporter);
@@ -146,8 +151,9 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       lock: held,
       signingKey: opts.signingKey,
       dbLockTimeoutMs: opts.dbLockTimeoutMs,
+      ...(opts.now ? { now: opts.now } : {}),
     });
-    const check = await verify({ destination: dest, selector: safety.id, deep: true, decrypt: opts.decrypt, reporter, lock: held });
+    const check = await verify({ destination: dest, selector: safety.id, deep: true, decrypt: opts.decrypt, reporter, lock: held, ...(opts.now ? { now: opts.now } : {}) });
     if (!check.ok) {
       throw new VerificationError(
         `the safety backup ${safety.id} failed verification (${check.problems.map((p) => p.problem).join('; ')}); nothing was rolled back`,
@@ -171,6 +177,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
         lock: held,
         dbLockTimeoutMs: opts.dbLockTimeoutMs,
         pgBin: opts.pgBin,
+        ...(opts.now ? { now: opts.now } : {}),
       });
     } catch (err) {
       throw new StrongboxError(`restoring ${m.id} failed: ${errorMessage(err)}`, {
@@ -190,6 +197,8 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       else reporter.error(line);
     }
     if (checks.some((c) => !c.ok)) reporter.error(`Smoke checks failed after the rollback. To return to the state before it: ${undo}`);
+    const durationSeconds = secondsSince(started, opts.now);
+    reporter.info(`Rolled back to ${m.id} in ${durationSeconds.toFixed(1)} s`);
     return {
       backupId: m.id,
       snapshotStartedAt: m.startedAt,
@@ -198,6 +207,7 @@ export async function rollback(opts: RollbackOptions): Promise<RollbackResult> {
       restored: restored.restored,
       checks,
       undo,
+      durationSeconds,
     };
   }).finally(() => activity.end());
 }

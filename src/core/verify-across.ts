@@ -4,6 +4,7 @@ import { ExitCode, NotFoundError, StrongboxError, errorMessage } from '../shared
 import { isBackupId } from './backup-id.js';
 import { NoRepositoryError, readManifestWithBytes } from './repository.js';
 import type { Manifest } from './types.js';
+import { secondsSince } from './duration.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
 
 export interface VerifyAcrossOptions extends Omit<VerifyOptions, 'destination'> {
@@ -34,6 +35,8 @@ export interface VerifyAcrossResult {
   /** What differs between locations (each location's own verify problems are in its result). */
   problems: LocationProblem[];
   exitCode: number;
+  /** Every location's verify and the comparison, end to end. */
+  durationSeconds: number;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function verifyAcross(opts: VerifyAcrossOptions): Promise<VerifyAcr
   const [first, ...rest] = opts.destinations;
   if (!first || !rest.length) throw new StrongboxError('verifyAcross needs two or more locations');
   const { reporter } = opts;
+  const started = (opts.now ?? (() => new Date()))();
   const locations: LocationVerify[] = [];
   const problems: LocationProblem[] = [];
   // The first location names the backup; without an id nothing else can be checked.
@@ -96,7 +100,7 @@ export async function verifyAcross(opts: VerifyAcrossOptions): Promise<VerifyAcr
   // Could not check somewhere (unreachable, locked, wrong key) outranks "checked and found a problem".
   const other = locationCodes.find((c) => c !== ExitCode.ok && c !== ExitCode.verifyFailed);
   const exitCode = ok ? ExitCode.ok : (other ?? ExitCode.verifyFailed);
-  return { ok, backupId, consistent, locations, problems, exitCode };
+  return { ok, backupId, consistent, locations, problems, exitCode, durationSeconds: secondsSince(started, opts.now) };
 }
 
 function compareManifests(ref: Manifest, other: Manifest, refAt: string): Omit<LocationProblem, 'location'>[] {

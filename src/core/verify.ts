@@ -5,6 +5,7 @@ import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
+import { secondsSince } from './duration.js';
 import { assertRepository, damagedError, listBackups, objectKey } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignatureStatus, selectTrusted, type SignatureStatus } from './trust.js';
@@ -46,6 +47,8 @@ export interface VerifyResult {
   signature: SignatureStatus;
   /** 0, 3 (a problem found), or 5 (the key opens no artifact's header). */
   exitCode: number;
+  /** From holding the lock to the last artifact checked. */
+  durationSeconds: number;
 }
 
 /**
@@ -63,6 +66,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
 async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResult> {
   const { destination: dest, reporter } = opts;
   const now = (opts.now ?? (() => new Date()))();
+  const progressOf = (a: { name: string }) => ({ progress: reporter.progress, label: `verify ${printable(a.name)}` });
   const entries = await listBackups(dest, reporter);
   const damaged = entries.filter((e) => e.damaged);
   const named = damaged.find((e) => e.id === opts.selector);
@@ -140,13 +144,13 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
       // A manifest that contradicts its own encryption is not read as plaintext.
       if (deep && encryptionOk && (opts.decrypt !== undefined || a.encryption.scheme === 'none')) {
         // One read checks all three: stored SHA-256, age authentication, plaintext SHA-256.
-        const plain = await openPlaintext(dest, m.id, a, opts.decrypt);
+        const plain = await openPlaintext(dest, m.id, a, opts.decrypt, undefined, progressOf(a));
         for await (const _ of plain) {
           // discard
         }
         row.storedOk = row.plaintextOk = true;
       } else {
-        await checkStored(dest, m.id, a);
+        await checkStored(dest, m.id, a, progressOf(a));
         row.storedOk = true;
       }
       reporter.info(`  ok ${printable(a.name)} [${printable(a.kind)}] (${where})`);
@@ -156,7 +160,8 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
     }
   }
   const exitCode = problems.some((p) => p.exitCode === ExitCode.wrongKey) ? ExitCode.wrongKey : problems.length ? ExitCode.verifyFailed : ExitCode.ok;
-  return { ok: problems.length === 0, backupId: m.id, finishedAt: m.finishedAt, ageSeconds, deep, artifacts, problems, signature, exitCode };
+  const durationSeconds = secondsSince(now, opts.now);
+  return { ok: problems.length === 0, backupId: m.id, finishedAt: m.finishedAt, ageSeconds, deep, artifacts, problems, signature, exitCode, durationSeconds };
 }
 
 function exitFor(err: StrongboxError): number {

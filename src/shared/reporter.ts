@@ -1,4 +1,5 @@
 import { logText } from '../shared/text.js';
+import { ProgressRenderer, type Every, type Progress } from './progress.js';
 
 /**
  * How the core talks to a person. The Actions edge implements it with @actions/core (log
@@ -12,6 +13,8 @@ export interface Reporter {
   error(message: string): void;
   /** Registers a secret so that it is never printed, in any later line, by this reporter. */
   setSecret(secret: string): void;
+  /** Where long work reports its progress (src/shared/progress.ts); absent: nowhere. */
+  readonly progress?: Progress;
 }
 
 /** Replaces every registered secret (and its URL-encoded form) with ***. */
@@ -31,31 +34,84 @@ export class SecretMasker {
   }
 }
 
+export interface ConsoleReporterOptions {
+  verbose?: boolean;
+  /** Where lines go (one call per line, no newline); default stderr. */
+  write?: (line: string) => void;
+  /**
+   * Start every line with its UTC time (`2026-12-01T20:40:00Z `): the CLI does when stderr is
+   * no terminal (cron mail, CI logs, a file), where lines are read later. Off by default.
+   */
+  timestamps?: boolean;
+  now?: () => Date;
+  /** How progress shows: redrawn in place (a terminal), a line every interval (logs), or not at all. */
+  progress?: 'terminal' | 'log';
+  /** Progress interval (default 250 ms on a terminal, 15 s in logs), scheduler and raw terminal writer: for tests. */
+  progressIntervalMs?: number;
+  every?: Every;
+  writeRaw?: (text: string) => void;
+  /** --quiet: no progress and no informational lines; warnings, errors and notices still print. */
+  quiet?: boolean;
+  /** Sees every line as printed (masked): the healthcheck's log tail. */
+  onLine?: (line: string) => void;
+}
+
 /** Reporter for terminals: human lines on stderr so stdout stays free for --json output. */
 export class ConsoleReporter implements Reporter {
   private readonly masker = new SecretMasker();
-  constructor(
-    private readonly opts: { verbose?: boolean; write?: (line: string) => void; onLine?: (line: string) => void } = {},
-  ) {}
+  private readonly renderer?: ProgressRenderer;
+  /** Set by the CLI's global --quiet once the command line is parsed. */
+  quiet: boolean;
+  constructor(private readonly opts: ConsoleReporterOptions = {}) {
+    this.quiet = !!opts.quiet;
+    if (opts.progress) {
+      const now = opts.now;
+      this.renderer = new ProgressRenderer({
+        mode: opts.progress,
+        // Log lines go through out() (masked, timestamped); the terminal line is raw, and masked too.
+        write: opts.progress === 'log' ? (line) => this.out(line) : (text) => this.raw(this.masker.mask(text)),
+        intervalMs: opts.progressIntervalMs,
+        every: opts.every,
+        now: now ? () => now().getTime() : undefined,
+        width: () => (opts.writeRaw ? undefined : process.stderr.columns),
+      });
+    }
+  }
+  get progress(): Progress | undefined {
+    return this.quiet ? undefined : this.renderer;
+  }
+  private raw(text: string): void {
+    if (this.opts.writeRaw) return this.opts.writeRaw(text);
+    if (process.stderr.destroyed) return;
+    try {
+      process.stderr.write(text);
+    } catch {
+      // A closed stderr (EPIPE) must never abort the operation or its cleanup.
+    }
+  }
   private out(line: string): void {
     // Defence in depth: control characters in user data never reach the terminal (or, when
     // the CLI runs in a workflow step, forge a workflow command).
-    const masked = logText(this.masker.mask(line));
+    let masked = logText(this.masker.mask(line));
+    if (this.opts.timestamps) {
+      const stamp = `${(this.opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z')} `;
+      masked = masked.split('\n').map((l) => stamp + l).join('\n');
+    }
     // The healthcheck log keeps the last lines (masked as printed).
     this.opts.onLine?.(masked);
+    // The progress line is erased first; its next tick draws it again below this line.
+    if (this.opts.progress === 'terminal') this.renderer?.clear();
     if (this.opts.write) this.opts.write(masked);
-    else if (!process.stderr.destroyed) {
-      try {
-        process.stderr.write(masked + '\n');
-      } catch {
-        // A closed stderr (EPIPE) must never abort the operation or its cleanup.
-      }
-    }
+    else this.raw(masked + '\n');
   }
   debug(message: string): void {
     if (this.opts.verbose) this.out(`debug: ${message}`);
   }
   info(message: string): void {
+    if (!this.quiet) this.out(message);
+  }
+  /** A line that --quiet keeps: the hint after an error, the line saying a run was cancelled. */
+  notice(message: string): void {
     this.out(message);
   }
   warning(message: string): void {
@@ -69,6 +125,10 @@ export class ConsoleReporter implements Reporter {
   }
   mask(text: string): string {
     return this.masker.mask(text);
+  }
+  /** Commander's own messages (usage errors), as log lines: masked and timestamped. */
+  writeErr(text: string): void {
+    for (const line of text.replace(/\n$/, '').split('\n')) this.notice(line);
   }
 }
 

@@ -61,6 +61,12 @@ export interface SourceDump {
   rowCountMode?: RowCountMode;
 }
 
+export interface SizeEstimate {
+  bytes: number;
+  /** Files and folders, for a tree. */
+  entries?: number;
+}
+
 /** A local repository that a file tree must leave out (by device + inode). */
 export interface LeaveOut {
   dev: number;
@@ -118,6 +124,12 @@ export interface SourceAdapter {
   /** Refuses a source that cannot be backed up (a missing path, a malformed URL) before anything is written. */
   checkSource?(spec: SourceSpec, ctx: DumpContext): void | Promise<void>;
   dump(spec: SourceSpec, ctx: DumpContext): Promise<SourceDump>;
+  /**
+   * Roughly how many plaintext bytes the dump will produce, for the progress line's ETA: cheap
+   * (a stat walk, the server's own size statistics), never a second read of the data. Resolves
+   * undefined when it cannot tell; progress then shows bytes and rate only.
+   */
+  estimateSize?(spec: SourceSpec, ctx: DumpContext): Promise<SizeEstimate | undefined>;
   /**
    * What identifies the source across backups, from the manifest's details (a path, a
    * host/database): retention keeps series apart by it. Empty when not recorded.

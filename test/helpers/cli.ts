@@ -26,3 +26,11 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/**
+ * stderr without the UTC timestamp the CLI puts before each line when stderr is no terminal
+ * (always so here), for assertions anchored at the start of a line.
+ */
+export function untimed(stderr: string): string {
+  return stderr.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /gm, '');
+}

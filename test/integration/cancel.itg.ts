@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, untimed } from '../helpers/cli.js';
 import { startCli } from '../helpers/backup-fixtures.js';
 import { childrenOf, isRunning, waitFor, type ProcInfo } from '../helpers/cli-process.js';
 import { testDatabases, type TestDatabase } from '../helpers/pg.js';
@@ -55,7 +55,7 @@ async function filesIn(dir: string): Promise<string[]> {
 }
 
 function cancelLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('cancelled by'));
+  return untimed(stderr).split('\n').filter((l) => l.startsWith('cancelled by'));
 }
 
 async function expectGone(children: ProcInfo[]): Promise<void> {
@@ -82,7 +82,7 @@ describe('cancellation of a backup', () => {
       const lines = cancelLines(r.stderr);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(new RegExp(`^cancelled by ${sig}: backup \\d{8}T\\d{6}Z-[0-9a-f]+ stopped, nothing was committed$`));
-      expect(r.stderr).not.toMatch(/^(error|warning):/m);
+      expect(untimed(r.stderr)).not.toMatch(/^(error|warning):/m);
       await expectGone(children);
 
       // Nothing committed, nothing half-written: only the repository's own file is left.

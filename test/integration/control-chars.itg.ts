@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult, untimed } from '../helpers/cli.js';
 
 /**
  * Paths and names from the user or the storage are printed on one line, escaped (TRIAL 6):
@@ -24,7 +24,7 @@ afterAll(() => {
 
 /** No line of stderr may start a workflow command; the escaped value is on the line that names it. */
 function expectOneLine(r: CliResult, escaped: string): void {
-  const lines = r.stderr.split('\n');
+  const lines = untimed(r.stderr).split('\n');
   expect(lines.filter((l) => /^\s*(::|##\[)/.test(l)), r.stderr).toEqual([]);
   expect(lines.some((l) => l.includes(escaped)), r.stderr).toBe(true);
 }

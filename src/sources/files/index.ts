@@ -6,6 +6,7 @@ import type { SourceAdapter, SourceDetails, TargetContext } from '../adapter.js'
 import { safeName } from '../artifact-name.js';
 import { dumpFiles, refuseLeftOutRoot, treeRoot } from './archive.js';
 import { restoreFiles } from './extract.js';
+import { estimateTree } from './estimate.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { checkRestoreTarget } from './target.js';
 import { compareTree } from './count.js';
@@ -28,6 +29,7 @@ export const filesAdapter: SourceAdapter = {
     // A tree that is the repository (a --to that exists already): refused before init creates it.
     refuseLeftOutRoot(spec.location, ctx.leaveOut);
   },
+  estimateSize: (spec) => estimateTree(spec.location, spec.options?.exclude),
   dump: async (spec, ctx) => dumpFiles(spec.location, { exclude: spec.options?.exclude, reporter: ctx.reporter, leaveOut: ctx.leaveOut }),
   sourceIdentity: (s: SourceDetails) => (typeof s.path === 'string' ? s.path : ''),
   normalizeTarget: (target) => resolve(target),

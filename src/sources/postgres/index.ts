@@ -7,6 +7,7 @@ import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
 import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
 import { createPostgresScratch, dropPostgresScratch, postgresScratchName } from './scratch.js';
+import { maskerFor, psqlQuery } from './connection.js';
 import { holdsWholeSchemas, isPartialDump, scopeFromOptions } from './scope.js';
 
 export function postgresArtifactName(url: string): string {
@@ -20,6 +21,30 @@ export function redactPostgresUrl(url: string): string {
   } catch {
     return '(invalid PostgreSQL URL)';
   }
+}
+
+/**
+ * The tables' data as the server stores it (heap and TOAST, not indexes, which a dump holds as
+ * one CREATE INDEX line): close to what pg_dump writes. pg_table_size takes a share lock on
+ * each table, so a migration's ACCESS EXCLUSIVE lock would stall it: it gives up after 1 s and
+ * the planner's page counts (no lock, as fresh as the last VACUUM/ANALYZE) answer instead.
+ */
+const USER_TABLES = `from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'`;
+const TABLE_BYTES_SQL = `set lock_timeout = '1s'; set statement_timeout = '10s';
+  select coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) ${USER_TABLES}`;
+const PLANNER_BYTES_SQL = `set statement_timeout = '10s';
+  select coalesce(sum(c.relpages::bigint + coalesce(t.relpages, 0)), 0) * current_setting('block_size')::bigint
+  from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  left join pg_catalog.pg_class t on t.oid = c.reltoastrelid
+  where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_(toast|temp_)'`;
+
+async function estimatePostgres(location: string): Promise<{ bytes: number } | undefined> {
+  const t = parsePostgresUrl(location);
+  const mask = maskerFor(location, t);
+  const sql = (q: string) => psqlQuery(t, q, {}, mask).then((out) => Number(out.split('\n').pop()));
+  const bytes = await sql(TABLE_BYTES_SQL).catch(() => sql(PLANNER_BYTES_SQL));
+  return Number.isFinite(bytes) ? { bytes } : undefined;
 }
 
 /** PostgreSQL through pg_dump's custom format; restores in one transaction (see restore.ts). */
@@ -37,6 +62,7 @@ export const postgresAdapter: SourceAdapter = {
     parsePostgresUrl(spec.location);
     scopeFromOptions(spec.options);
   },
+  estimateSize: (spec) => estimatePostgres(spec.location),
   dump: (spec, ctx) =>
     dumpPostgres(spec.location, ctx.reporter, {
       lockTimeoutMs: ctx.lockTimeoutMs,

@@ -28,6 +28,11 @@ export const sqliteAdapter: SourceAdapter = {
     await checkSqliteSource(spec.location);
   },
   dump: dumpSqlite,
+  // The dump is a consistent copy of the file, so the file's size (with its WAL) is the estimate.
+  async estimateSize(spec) {
+    const sizes = await Promise.all(['', '-wal'].map((x) => stat(spec.location + x).then((s) => s.size, () => 0)));
+    return { bytes: sizes[0]! + sizes[1]! };
+  },
   sourceIdentity: (details) => (typeof details.path === 'string' ? details.path : ''),
 
   normalizeTarget: (target) => resolve(target),
