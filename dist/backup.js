@@ -3,14 +3,19 @@ import {
   backupLocations,
   checkQuotas,
   copy,
+  escapeHtml,
+  formatSeconds,
   prune,
   quotaTargets,
+  readHistory,
+  resolveAlertSettings,
   resolveBackupConfig,
-  resolveCopyTiers
-} from "./chunks/chunk-F4RJXOCP.js";
+  resolveCopyTiers,
+  shortTime
+} from "./chunks/chunk-G53GTFC6.js";
 import {
   verify
-} from "./chunks/chunk-2RPSDHQG.js";
+} from "./chunks/chunk-BCAH7YI4.js";
 import {
   actionsReporter,
   commaList,
@@ -25,7 +30,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-NPGSIHNB.js";
+} from "./chunks/chunk-SRFXAHSA.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -45,7 +50,7 @@ import {
   parseGroupBy,
   printable,
   resolveRetentionPlan
-} from "./chunks/chunk-R3K3UYMI.js";
+} from "./chunks/chunk-KVUWN6E4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -71,11 +76,11 @@ async function copyToTier(committed, tier, id, options, reporter) {
     return failed(errorMessage(err), err instanceof StrongboxError ? err.hint : void 0, err instanceof StrongboxError ? err.exitCode : void 0);
   }
 }
-async function pruneHolders(plan, holders, outcomes, groupBy, lock, reporter) {
+async function pruneHolders(plan, holders, outcomes, groupBy, lock, reporter, force = false) {
   const all = [];
   for (const { destination: dest, policy } of plan) {
     if (!holders.includes(dest)) continue;
-    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter, lock });
+    const r = await prune({ destination: dest, policy, groupBy, dryRun: false, reporter, lock, force });
     const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
     all.push(...removed);
     const outcome = outcomes.find((o) => o.location === dest.display);
@@ -149,6 +154,13 @@ function getBackupInputs(reporter, env = process.env) {
       init: flag("init") || void 0,
       lockWait: optional("lock-wait"),
       dbLockTimeout: optional("db-lock-timeout"),
+      groupBy: optional("group-by"),
+      alertSizeChange: optional("alert-size-change"),
+      alertDurationChange: optional("alert-duration-change"),
+      alertRowsDrop: optional("alert-rows-drop"),
+      failOnAlert: flag("fail-on-alert") || void 0,
+      quota: optional("quota"),
+      quotaAlert: optional("quota-alert"),
       ...storageInputs()
     },
     copyTo: list("copy-to"),
@@ -163,6 +175,7 @@ function getBackupInputs(reporter, env = process.env) {
       keepLabels: commaList("keep-label")
     },
     groupBy: optional("group-by"),
+    forcePrune: flag("force-prune"),
     secrets: [passphrase, signingKey, mysqlPwd].filter((s) => !!s)
   };
 }
@@ -178,7 +191,7 @@ var READ_TIMEOUT_MS = 2e4;
 async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   const timeoutMs = budgetMs === void 0 ? READ_TIMEOUT_MS : Math.max(100, (budgetMs - 300) / Math.max(1, state.destinations.length));
-  const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtml(printable(line))).join("<br>");
+  const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtml2(printable(line))).join("<br>");
   const hint = err instanceof StrongboxError ? err.hint : void 0;
   const outcomes = err instanceof AllDestinationsFailedError ? err.outcomes : state.outcomes;
   if (err instanceof AllDestinationsFailedError) setOutput("destinations", JSON.stringify(err.outcomes));
@@ -207,7 +220,7 @@ async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
   await s.write();
 }
 function destinationRows(outcomes, secrets) {
-  const clean = (text) => escapeHtml(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join("***"), text)));
+  const clean = (text) => escapeHtml2(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join("***"), text)));
   return [
     [
       { data: "Destination", header: true },
@@ -248,8 +261,71 @@ async function holds(dest, state, timeoutMs) {
     if (timer) clearTimeout(timer);
   }
 }
-function escapeHtml(text) {
+function escapeHtml2(text) {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+// src/report/series-summary.ts
+var RECENT_BACKUPS = 10;
+var UNITS = [
+  ["B", 1],
+  ["KiB", 1024],
+  ["MiB", 1024 ** 2],
+  ["GiB", 1024 ** 3],
+  ["TiB", 1024 ** 4]
+];
+function unitFor(max) {
+  return [...UNITS].reverse().find(([, n]) => max >= n) ?? UNITS[0];
+}
+function seriesSummaryMarkdown(series, rows, currentId, limit = RECENT_BACKUPS) {
+  const recent = rows.filter((r) => !r.damaged).slice(-limit);
+  if (!recent.length) return "";
+  const t = (s) => escapeHtml(printable(s));
+  const head = `<h3>Recent backups of series <code>${t(series)}</code></h3>`;
+  const body = [...recent].reverse().map((r) => {
+    const mark = r.id === currentId ? " (this backup)" : "";
+    const alerts = r.alerts.length ? `\u26A0\uFE0F ${r.alerts.map((a) => t(a.message)).join("<br>")}` : "\u2014";
+    return `<tr><td>${t(shortTime(r.time))}${mark}</td><td><code>${t(r.id)}</code></td><td>${formatBytes(r.storedBytes)}</td><td>${formatBytes(r.plaintextBytes)}</td><td>${formatSeconds(r.durationSeconds)}</td><td>${alerts}</td></tr>`;
+  }).join("");
+  const table = `<table><tr><th>Time (UTC)</th><th>Backup</th><th>Stored</th><th>Plaintext</th><th>Duration</th><th>Alerts</th></tr>${body}</table>`;
+  return `${head}
+${table}
+
+${recent.length > 1 ? mermaidSizeChart(recent) : ""}`;
+}
+function mermaidSizeChart(rows) {
+  const max = Math.max(...rows.map((r) => r.storedBytes));
+  const [unit, div] = unitFor(max);
+  const label = (iso) => `"${new Date(Date.parse(iso)).toISOString().slice(5, 16).replace("T", " ")}"`;
+  const values = rows.map((r) => Number((r.storedBytes / div).toFixed(2)));
+  const top = Math.max(...values) * 1.1 || 1;
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `  title "Stored size (${unit}), last ${rows.length} backups"`,
+    `  x-axis [${rows.map((r) => label(r.time)).join(", ")}]`,
+    `  y-axis "${unit}" 0 --> ${Number(top.toFixed(2))}`,
+    `  bar [${values.join(", ")}]`,
+    "```",
+    ""
+  ].join("\n");
+}
+
+// src/actions/series-history.ts
+async function writeSeriesHistorySummary(dest, backupId, groupBy, reporter) {
+  if (!dest || !process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    const markdown = await seriesHistoryMarkdown(dest, backupId, groupBy, reporter);
+    if (markdown) await writeSummary((s) => s.addRaw(markdown, true));
+  } catch (err) {
+    reporter.warning(`the job summary leaves out the recent backups of this series: reading the history at ${dest.display} failed: ${errorMessage(err)}`);
+  }
+}
+async function seriesHistoryMarkdown(dest, backupId, groupBy, reporter) {
+  const history = await readHistory(dest, { groupBy }, reporter);
+  const series = history.rows.find((r) => r.id === backupId)?.series;
+  if (series == null) return "";
+  return seriesSummaryMarkdown(series, history.rows.filter((r) => r.series === series), backupId);
 }
 
 // src/actions/backup.ts
@@ -276,6 +352,7 @@ async function runBackupAction() {
       );
     }
     const options = await resolveBackupConfig(b, file, process.env, reporter);
+    const alerting = resolveAlertSettings(b, file);
     const groupBy = parseGroupBy(inputs.groupBy ?? file?.groupBy, "group-by");
     const destinations = backupLocations(options, b, file);
     const tiers = resolveCopyTiers(inputs.copyTo, file, b, options.destinations, reporter, process.env);
@@ -297,6 +374,7 @@ async function runBackupAction() {
       setOutput("plaintext-size", String(result.plaintextBytes));
       setOutput("duration-seconds", result.durationSeconds.toFixed(1));
       setOutput("destinations", JSON.stringify(outcomes));
+      setOutput("alerts", JSON.stringify(result.alerts));
       state.stage = "verifying the new backup";
       await verifyCommitted(committedAt.map((d) => d.destination), result.id, options.lock, reporter);
       state.stage = "copying the new backup to the copy-to tiers";
@@ -309,16 +387,20 @@ async function runBackupAction() {
       setOutput("copied", JSON.stringify(outcomes.filter((o) => o.tier && o.status === "committed").map((o) => o.location)));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "applying retention";
-      const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter);
+      const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter, inputs.forcePrune);
       setOutput("pruned", JSON.stringify(pruned));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "measuring the quotas";
-      quota = await checkQuotas(quotaTargets(holders), reporter);
+      const measured = [...quotaTargets(committedAt, alerting.quotaBytes), ...quotaTargets(holders.filter((h) => !committedAt.includes(h)))];
+      quota = await checkQuotas(measured, reporter, alerting.quotaAlertPercent);
     } finally {
       after.end();
     }
+    const alerts = [...result.alerts, ...quota.flatMap((q) => q.alert ? [q.alert] : [])];
+    setOutput("alerts", JSON.stringify(alerts));
     const failed = outcomes.filter((d) => d.status === "failed");
-    await writeSummary((s) => summarize(s, result, outcomes, quota, !!options.signingKey, state.secrets));
+    await writeSummary((s) => summarize(s, result, outcomes, quota, alerts, !!options.signingKey, state.secrets));
+    await writeSeriesHistorySummary(committedAt[0]?.destination, result.id, groupBy, reporter);
     if (failed.length) {
       for (const d of failed) warning(logText(`backup ${result.id} was NOT ${d.tier ? "copied to" : "committed at"} ${d.location}: ${d.error}${d.hint ? `
 ${d.hint}` : ""}`));
@@ -328,11 +410,17 @@ ${d.hint}` : ""}`));
       setFailed(logText(`backup ${result.id} is committed at ${held.join(", ")} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join("; ")}`));
       return;
     }
+    if (alerts.length && alerting.failOnAlert) {
+      setOutput("status", "alert");
+      setOutput("exit-code", String(ExitCode.alert));
+      setFailed(logText(`backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join("; ")}`));
+      return;
+    }
     setOutput("status", "success");
     setOutput("exit-code", "0");
   }, { what: "the Strongbox backup step", onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
 }
-function summarize(s, result, outcomes, quota, signed, secrets) {
+function summarize(s, result, outcomes, quota, alerts, signed, secrets) {
   const held = outcomes.filter((d) => d.status === "committed");
   const partial = outcomes.some((d) => d.status === "failed");
   const pruned = [...new Set(outcomes.flatMap((o) => o.pruned ?? []))];
@@ -353,8 +441,10 @@ function summarize(s, result, outcomes, quota, signed, secrets) {
     ])
   ]).addTable(destinationRows(outcomes, secrets)).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? "Manifest signed." : "Manifest unsigned."}`, true);
   if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(", ")}` : ""}.`, true);
-  if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round(q.usedBytes / q.quotaBytes * 100)}%)${q.usedBytes > q.quotaBytes ? " OVER" : q.usedBytes >= 0.8 * q.quotaBytes ? " nearly full" : ""}`).join("; ")}.`, true);
+  if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round(q.usedBytes / q.quotaBytes * 100)}%)${q.usedBytes > q.quotaBytes ? " OVER" : q.alert ? " nearly full" : ""}`).join("; ")}.`, true);
+  for (const a of alerts) s.addRaw(`\u26A0\uFE0F Alert (${a.kind}): ${escapeHtml3(a.message)}`, true);
 }
+var escapeHtml3 = (t) => t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 // src/entries/backup.ts
 await runBackupAction();

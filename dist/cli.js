@@ -3,34 +3,43 @@ import {
   backupLocations,
   checkQuotas,
   copy,
+  escapeHtml,
+  formatHistory,
+  formatSeconds,
   prune,
   quotaTargets,
-  resolveBackupConfig
-} from "./chunks/chunk-F4RJXOCP.js";
+  readHistory,
+  resolveAlertSettings,
+  resolveBackupConfig,
+  shortTime
+} from "./chunks/chunk-G53GTFC6.js";
 import {
   rollback
-} from "./chunks/chunk-VFHCMFRV.js";
+} from "./chunks/chunk-HPOD4XAI.js";
 import {
-  releaseOf,
-  restore
-} from "./chunks/chunk-DZPXWKE3.js";
+  releaseOf
+} from "./chunks/chunk-PZQOPBRM.js";
 import {
+  drill,
+  resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-PRHIEWI7.js";
+} from "./chunks/chunk-2BEQM7AY.js";
 import {
   verify
-} from "./chunks/chunk-2RPSDHQG.js";
+} from "./chunks/chunk-BCAH7YI4.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
-  resolveVerifyConfig
-} from "./chunks/chunk-LIE23JIT.js";
+  resolveVerifyConfig,
+  restore
+} from "./chunks/chunk-XCCNICKF.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
   ConsoleReporter,
   DEFAULT_GROUP_BY,
+  DeliveryError,
   ExitCode,
   FORMAT_VERSION,
   RefusedError,
@@ -41,11 +50,15 @@ import {
   backup,
   cancellation,
   cancellationLine,
+  channelFactories,
+  checkHttpTarget,
   describeArtifact,
   describeBackup,
   describeSignature,
+  detailLines,
   errorMessage,
   exitSoonIfCancelled,
+  findChannelFactory,
   fingerprint,
   formatBytes,
   formatDuration,
@@ -55,6 +68,8 @@ import {
   generateSigningKey,
   given,
   handleCancelSignals,
+  headline,
+  hostOf,
   initRepositories,
   listBackups,
   loadConfigFile,
@@ -62,6 +77,7 @@ import {
   openLocations,
   parseDuration,
   parseGroupBy,
+  post,
   printable,
   quietAwsNodeVersionWarning,
   readSignatureStatus,
@@ -69,10 +85,16 @@ import {
   resolveInitConfig,
   resolveLock,
   resolveRetentionPlan,
+  secretFromEnv,
+  selectBackup,
+  seriesKeyOf,
+  seriesNames,
+  seriesOf,
   signatureJson,
   sourceIdentity,
-  syntaxOnlyEnv
-} from "./chunks/chunk-R3K3UYMI.js";
+  syntaxOnlyEnv,
+  warnNewerDamaged
+} from "./chunks/chunk-KVUWN6E4.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3524,7 +3546,7 @@ var {
 } = import_index.default;
 
 // src/cli/commands.ts
-import { lstat, rm, writeFile } from "node:fs/promises";
+import { lstat, rm, writeFile as writeFile2 } from "node:fs/promises";
 
 // src/config/describe.ts
 import { existsSync } from "node:fs";
@@ -3536,6 +3558,9 @@ function describeConfig(file, env) {
     return name;
   };
   const key = (at) => at.slice(at.lastIndexOf(": ") + 2);
+  file.notify?.channels.forEach((c, i) => ref(c.env, `notify[${i}].url-env`));
+  ref(file.notify?.secretEnv, "notify-secret-env");
+  ref(file.notify?.healthcheckEnv, "healthcheck-env");
   const sources = (file.sources ?? []).map((s) => ({
     kind: s.kind,
     ...s.location !== void 0 ? { location: printable(s.location) } : {},
@@ -3630,7 +3655,7 @@ function formatDescription(d) {
     ].filter(Boolean);
     lines.push(`Decryption (restore, rollback, verify --deep): ${parts.join(", ")}`);
   }
-  if (d.trust.length) lines.push(`Trusted signing keys: ${d.trust.map((t) => `${printable(t.file)}${t.exists ? "" : " (NOT FOUND here)"}`).join(", ")}`);
+  if (d.trust.length) lines.push(`Trusted signing keys: ${d.trust.map((t2) => `${printable(t2.file)}${t2.exists ? "" : " (NOT FOUND here)"}`).join(", ")}`);
   lines.push(`Labels: ${d.labels.length ? d.labels.join(", ") : "none"}`);
   const meta = Object.entries(d.metadata);
   lines.push(`Metadata: ${meta.length ? meta.map(([k, v]) => `${k}=${printable(v)}`).join(", ") : "none"}`);
@@ -3658,7 +3683,7 @@ function resolvePruneConfig(flags, file, env, reporter) {
     );
   }
   const lock = resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env);
-  return plan.map((p) => ({ destination: p.destination, policy: p.policy, groupBy, dryRun: !!flags.dryRun, incompleteGraceMs, reporter, lock, policyFrom: p.from, config: p.config }));
+  return plan.map((p) => ({ destination: p.destination, policy: p.policy, groupBy, dryRun: !!flags.dryRun, force: !!flags.force, incompleteGraceMs, reporter, lock, policyFrom: p.from, config: p.config }));
 }
 
 // src/config/copy.ts
@@ -3686,8 +3711,390 @@ function resolveCopyConfig(flags, file, env, reporter) {
   };
 }
 
-// src/cli/commands.ts
+// src/cli/outcome.ts
+function backupOutcome(r) {
+  const m = r.manifest;
+  return {
+    backupId: r.id,
+    series: seriesOf(m),
+    labels: m.labels,
+    ...m.metadata && Object.keys(m.metadata).length ? { metadata: m.metadata } : {},
+    plaintextBytes: r.plaintextBytes,
+    storedBytes: r.storedBytes,
+    destinations: r.destinations.map((d) => ({ location: d.location, status: d.status, ...d.error ? { error: d.error } : {} })),
+    ...m.alerts?.length ? { alerts: m.alerts } : {},
+    details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size })) }
+  };
+}
+function verifyOutcome(r, location) {
+  return {
+    backupId: r.backupId,
+    destinations: [{ location, status: r.ok ? "ok" : "failed", ...r.problems.length ? { error: r.problems.map((p) => p.problem).join("; ") } : {} }],
+    details: { deep: r.deep, ageSeconds: r.ageSeconds, problems: r.problems.map((p) => ({ artifact: p.artifact, problem: p.problem })) },
+    ...r.ok ? {} : { error: { message: `backup ${r.backupId} failed verification: ${r.problems.map((p) => p.problem).join("; ")}` } }
+  };
+}
+function verifyAcrossOutcome(a) {
+  return {
+    backupId: a.backupId,
+    destinations: a.locations.map((l) => {
+      const bad = !l.result?.ok || a.problems.some((p) => p.location === l.location);
+      return { location: l.location, status: bad ? "failed" : "ok" };
+    }),
+    details: { problems: a.problems },
+    ...a.ok ? {} : { error: { message: `backup ${a.backupId} failed verification across locations: ${a.problems.map((p) => p.problem).join("; ")}` } }
+  };
+}
+function copyOutcome(results) {
+  return {
+    destinations: results.map((x) => ({ location: x.location, status: x.result && !x.result.failed ? "ok" : "failed", ...x.error ? { error: x.error } : x.result?.failed ? { error: `${x.result.failed} backup(s) not copied` } : {} })),
+    details: { copied: sum(results, "copied"), skipped: sum(results, "skipped"), failed: sum(results, "failed"), bytes: sum(results, "bytes") }
+  };
+}
+var sum = (xs, k) => xs.reduce((n, x) => n + (x.result?.[k] ?? 0), 0);
+function pruneOutcome(results) {
+  return {
+    destinations: results.map((x) => ({ location: x.location, status: x.result ? "ok" : "failed", ...x.error ? { error: x.error } : {} })),
+    details: {
+      dryRun: results.some((x) => x.result?.dryRun),
+      removed: results.reduce((n, x) => n + (x.result?.removed.length ?? 0), 0),
+      kept: results.reduce((n, x) => n + (x.result?.kept.length ?? 0), 0),
+      incompleteRemoved: results.reduce((n, x) => n + (x.result?.incompleteRemoved.length ?? 0), 0)
+    }
+  };
+}
+function restoreOutcome(r) {
+  return { backupId: r.backupId, series: seriesOf(r.manifest), labels: r.manifest.labels, details: { restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })) } };
+}
+function rollbackOutcome(r) {
+  const failed = r.checks.filter((c) => !c.ok);
+  return {
+    backupId: r.backupId,
+    // The checks' SQL is the team's own text and may quote data: only their counts go out.
+    details: { safetyBackupId: r.safetyBackupId, gitSha: r.gitSha, restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })), checks: r.checks.length, checksFailed: failed.length },
+    ...failed.length ? { error: { message: `rolled back to ${r.backupId}, but ${failed.length} of ${r.checks.length} check(s) failed` } } : {}
+  };
+}
+
+// src/cli/history-command.ts
+import { writeFile } from "node:fs/promises";
+
+// src/config/history.ts
+function resolveHistoryConfig(flags, file, env, reporter) {
+  const { destination, label } = resolveListConfig({ ...flags, label: flags.label }, file, env, reporter);
+  const groupBy = flags.groupBy !== void 0 ? parseGroupBy(flags.groupBy) : file?.groupBy ?? parseGroupBy(void 0);
+  const series = flags.series?.trim() || void 0;
+  return { destination, filters: { series, label, groupBy } };
+}
+function resolveShowConfig(flags, file, env, reporter) {
+  const { destination } = resolveListConfig(flags, file, env, reporter);
+  return { destination, selection: { selector: flags.backup?.trim() || "latest" }, groupBy: file?.groupBy ?? parseGroupBy(void 0) };
+}
+
+// src/report/svg-chart.ts
+var M = { left: 70, right: 16, top: 26, bottom: 30 };
+function lineChart(o) {
+  const width = o.width ?? 560;
+  const height = o.height ?? 200;
+  const all = o.lines.flatMap((l) => l.points);
+  const tMin = Math.min(...all.map((p) => p.t));
+  const tMax = Math.max(...all.map((p) => p.t));
+  const vMax = Math.max(0, ...all.map((p) => p.v));
+  const plotW = width - M.left - M.right;
+  const plotH = height - M.top - M.bottom;
+  const x = (t2) => M.left + (tMax > tMin ? (t2 - tMin) / (tMax - tMin) * plotW : plotW / 2);
+  const y = (v) => M.top + plotH - (vMax > 0 ? v / vMax * plotH : 0);
+  const f = (n) => n.toFixed(1);
+  const attrs = Object.entries(o.attrs ?? {}).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`).join("");
+  const out = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img"${attrs}>`);
+  out.push(`<title>${escapeHtml(o.title)}</title>`);
+  out.push(`<text x="${M.left}" y="16" class="chart-title">${escapeHtml(o.title)}</text>`);
+  out.push(`<line class="axis" x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + plotH}"/>`);
+  out.push(`<line class="axis" x1="${M.left}" y1="${M.top + plotH}" x2="${M.left + plotW}" y2="${M.top + plotH}"/>`);
+  out.push(`<text class="tick" x="${M.left - 6}" y="${M.top + 4}" text-anchor="end">${escapeHtml(o.format(vMax))}</text>`);
+  out.push(`<text class="tick" x="${M.left - 6}" y="${M.top + plotH}" text-anchor="end">${escapeHtml(o.format(0))}</text>`);
+  if (all.length) {
+    out.push(`<text class="tick" x="${M.left}" y="${height - 8}">${escapeHtml(day(tMin))}</text>`);
+    if (tMax > tMin) out.push(`<text class="tick" x="${M.left + plotW}" y="${height - 8}" text-anchor="end">${escapeHtml(day(tMax))}</text>`);
+  }
+  for (const l of o.lines) {
+    if (!l.points.length) continue;
+    const pts = [...l.points].sort((a, b) => a.t - b.t);
+    const d = pts.map((p, i) => `${i ? "L" : "M"}${f(x(p.t))},${f(y(p.v))}`).join(" ");
+    out.push(`<path class="line" data-line="${escapeHtml(l.name)}" d="${d}" fill="none" stroke="${escapeHtml(l.color)}" stroke-width="2"/>`);
+    for (const p of pts) {
+      const cls = p.alert ? "point alert" : "point";
+      const r = p.alert ? 6 : 3.5;
+      const fill = p.alert ? "#d1242f" : l.color;
+      out.push(`<circle class="${cls}" cx="${f(x(p.t))}" cy="${f(y(p.v))}" r="${r}" fill="${fill}"><title>${escapeHtml(p.label)}</title></circle>`);
+    }
+  }
+  if (o.lines.length > 1) {
+    let lx = M.left + plotW;
+    for (const l of [...o.lines].reverse()) {
+      const w = 14 + l.name.length * 7;
+      lx -= w + 10;
+      out.push(`<rect x="${lx}" y="8" width="10" height="10" fill="${escapeHtml(l.color)}"/><text class="tick" x="${lx + 14}" y="17">${escapeHtml(l.name)}</text>`);
+    }
+  }
+  out.push("</svg>");
+  return out.join("");
+}
+function day(t2) {
+  return new Date(t2).toISOString().slice(0, 16).replace("T", " ");
+}
+
+// src/report/history-html.ts
+var CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+var STYLE = `
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1f2328;background:#fff}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.num{text-align:right;white-space:nowrap}
+tr.alert td{background:#fff1f0}tr.damaged td{background:#ffebe9;color:#82071e}
+.badge{display:inline-block;border-radius:8px;padding:0 6px;font-size:12px;background:#d1242f;color:#fff}
+.tag{display:inline-block;border:1px solid #d0d7de;border-radius:8px;padding:0 6px;margin:1px;font-size:12px}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+.chart .axis{stroke:#8c959f}.chart .tick{font-size:11px;fill:#57606a}.chart .chart-title{font-size:13px;font-weight:600;fill:#1f2328}
+ul.alerts{margin:2px 0;padding-left:18px;color:#82071e}
+code{font:12px ui-monospace,monospace}
+`;
+var COLORS = { stored: "#0969da", plaintext: "#8250df", duration: "#1a7f37" };
+var t = (s) => escapeHtml(printable(s));
+function historyHtml(h, generatedAt) {
+  const out = [];
+  out.push('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">');
+  out.push(`<meta http-equiv="Content-Security-Policy" content="${CSP}">`);
+  out.push(`<title>Strongbox history: ${t(h.location)}</title><style>${STYLE}</style></head><body>`);
+  out.push(`<h1>Strongbox history of <code>${t(h.location)}</code></h1>`);
+  const filters = [h.filters.series !== void 0 ? `series ${t(h.filters.series)}` : "", h.filters.label !== void 0 ? `label ${t(h.filters.label)}` : ""].filter(Boolean);
+  out.push(`<p>Series by ${t(h.groupBy)}${filters.length ? `; only ${filters.join(", ")}` : ""}. Generated ${t(generatedAt.toISOString())}.</p>`);
+  out.push(totalsTable(h));
+  for (const s of h.series) out.push(seriesSection(h, s.series));
+  out.push("<h2>Backups</h2>");
+  out.push(backupsTable(h.rows));
+  out.push("</body></html>\n");
+  return out.join("\n");
+}
+function totalsTable(h) {
+  const rows = h.series.map(
+    (s) => `<tr data-series="${t(s.series)}"><td>${t(s.seriesShort)}</td><td class="num">${s.backups}</td><td class="num">${formatBytes(s.storedBytes)}</td><td class="num">${formatBytes(s.plaintextBytes)}</td><td class="num">${s.alerts ? `<span class="badge">${s.alerts}</span>` : "0"}</td><td>${t(shortTime(s.first))} \u2026 ${t(shortTime(s.last))}</td></tr>`
+  );
+  const x = h.totals;
+  rows.push(
+    `<tr class="total"><th>${h.filters.series !== void 0 || h.filters.label !== void 0 ? "Shown" : "Repository"}</th><th class="num">${x.backups}${x.damaged ? ` (+${x.damaged} damaged)` : ""}</th><th class="num">${formatBytes(x.storedBytes)}</th><th class="num">${formatBytes(x.plaintextBytes)}</th><th class="num">${x.alerts}</th><th>${x.series} series</th></tr>`
+  );
+  return `<table class="totals"><thead><tr><th>Series</th><th>Backups</th><th>Stored</th><th>Plaintext</th><th>Alerts</th><th>From \u2026 to</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+function seriesSection(h, series) {
+  const rows = h.rows.filter((r) => r.series === series);
+  const short = printable(rows[0]?.seriesShort ?? series);
+  const point = (r, v, kinds) => ({
+    t: Date.parse(r.time),
+    label: printable(`${r.id} ${shortTime(r.time)}: ${v}${r.alerts.length ? ` \u2014 ${r.alerts.map((a) => a.message).join("; ")}` : ""}`),
+    alert: r.alerts.some((a) => kinds.includes(a.kind))
+  });
+  const sizeKinds = ["stored-size", "plaintext-size", "rows", "entries", "quota"];
+  const size = lineChart({
+    title: `Size: ${short}`,
+    format: formatBytes,
+    attrs: { "data-series": series, "data-chart": "size" },
+    lines: [
+      { name: "stored", color: COLORS.stored, points: rows.map((r) => ({ ...point(r, formatBytes(r.storedBytes), sizeKinds), v: r.storedBytes })) },
+      { name: "plaintext", color: COLORS.plaintext, points: rows.map((r) => ({ ...point(r, formatBytes(r.plaintextBytes), sizeKinds), v: r.plaintextBytes })) }
+    ]
+  });
+  const duration = lineChart({
+    title: `Duration: ${short}`,
+    format: formatSeconds,
+    attrs: { "data-series": series, "data-chart": "duration" },
+    lines: [{ name: "duration", color: COLORS.duration, points: rows.map((r) => ({ ...point(r, formatSeconds(r.durationSeconds), ["duration"]), v: r.durationSeconds })) }]
+  });
+  const full = short !== series ? `<p>Artifacts: <code>${t(series)}</code></p>` : "";
+  return `<section class="series" data-series="${t(series)}"><h2>Series ${t(short)}</h2>${full}<div class="charts">${size}${duration}</div></section>`;
+}
+function backupsTable(rows) {
+  const body = [...rows].reverse().map((r) => {
+    if (r.damaged) {
+      return `<tr class="damaged" data-id="${t(r.id)}"><td>${t(shortTime(r.time))}</td><td><code>${t(r.id)}</code></td><td colspan="6"><strong>DAMAGED</strong>: ${t(r.damaged)}</td></tr>`;
+    }
+    const tags = [...r.labels.map((l) => `<span class="tag">${t(l)}</span>`), ...Object.entries(r.metadata).map(([k, v]) => `<span class="tag">${t(k)}=${t(v)}</span>`)].join(" ");
+    const alerts = r.alerts.length ? `<span class="badge" title="${r.alerts.length} alert(s)">${r.alerts.length}</span><ul class="alerts">${r.alerts.map((a) => `<li>${t(a.message)}</li>`).join("")}</ul>` : "";
+    return `<tr class="backup${r.alerts.length ? " alert" : ""}" data-id="${t(r.id)}" data-series="${t(r.series ?? "")}"><td>${t(shortTime(r.time))}</td><td><code>${t(r.id)}</code></td><td>${t(r.seriesShort ?? "")}</td><td class="num">${formatBytes(r.storedBytes)}</td><td class="num">${formatBytes(r.plaintextBytes)}</td><td class="num">${formatSeconds(r.durationSeconds)}</td><td>${alerts}</td><td>${tags}</td></tr>`;
+  });
+  return `<table class="backups"><thead><tr><th>Time (UTC)</th><th>Backup</th><th>Series</th><th>Stored</th><th>Plaintext</th><th>Duration</th><th>Alerts</th><th>Labels / metadata</th></tr></thead><tbody>${body.join("")}</tbody></table>`;
+}
+
+// src/cli/history-command.ts
+function registerHistoryCommand(program2, ctx) {
+  const { reporter, env } = ctx;
+  storageOptions(
+    program2.command("history").description("per backup its time, series, labels, stored and plaintext size, duration and alerts, with totals per series and for the repository; --html writes a page with charts").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--series <name>", "only this series (its name as history shows it, short or full)").option("--label <label>", "only backups with this label").option("--group-by <what>", "what makes a series: sources (set of artifact names), labels, sources,labels or none (default: sources, or group-by: of --config)").option("--json", "print the history as JSON on stdout").option("--html <file>", "also write a self-contained HTML page (charts of size and duration per series, the table, alerts marked) to FILE")
+  ).action(async (o) => {
+    const cfg = resolveHistoryConfig({ ...storage(o), from: o.from, series: o.series, label: o.label, groupBy: o.groupBy }, await configOf(o), env, reporter);
+    const history = await readHistory(cfg.destination, cfg.filters, reporter);
+    if (o.html !== void 0) {
+      try {
+        await writeFile(o.html, historyHtml(history, /* @__PURE__ */ new Date()));
+      } catch (err) {
+        throw new UsageError(`cannot write --html ${printable(o.html)}: ${err.code ?? err.message}`, "check that its folder exists and is writable");
+      }
+      reporter.info(`wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series`);
+    }
+    if (cfg.filters.series !== void 0 && !history.rows.some((r) => r.series !== null)) {
+      reporter.warning(`no backup at ${cfg.destination.display} is in series ${printable(cfg.filters.series)}; strongbox history without --series lists the series there are`);
+    }
+    if (o.json) printJson(history);
+    else process.stdout.write(formatHistory(history));
+  });
+}
+
+// src/report/show-text.ts
+function formatShow(m, series, signature) {
+  const p = printable;
+  const o = m.origin;
+  const lines = [];
+  const field = (name, value) => lines.push(`${name.padEnd(11)}${value}`);
+  lines.push(`backup ${p(m.id)}`);
+  field("time", `${shortTime(m.startedAt)} \u2026 ${shortTime(m.finishedAt)} (${formatSeconds(typeof m.durationSeconds === "number" ? m.durationSeconds : 0)})`);
+  field("series", p(series));
+  field("labels", m.labels.length ? m.labels.map(p).join(", ") : "-");
+  const meta = Object.entries(m.metadata ?? {});
+  field("metadata", meta.length ? meta.map(([k, v]) => `${p(k)}=${p(v)}`).join(", ") : "-");
+  const run = [o.repository && `repository ${p(o.repository)}`, o.workflow && `workflow ${p(o.workflow)}`, o.runId && `run ${p(o.runId)}${o.runAttempt ? ` (attempt ${p(o.runAttempt)})` : ""}`, o.actor && `by ${p(o.actor)}`, o.eventName && `on ${p(o.eventName)}`];
+  field("origin", [`host ${p(o.host ?? "?")}`, ...run].filter(Boolean).join(", "));
+  if (o.sha || o.ref) field("git", `${p(o.sha ?? "?")}${o.ref ? ` ${p(o.ref)}` : ""} (the run that took it)`);
+  if (o.deployedSha || o.deployedRef) field("deployed", `${p(o.deployedSha ?? "?")}${o.deployedRef ? ` ${p(o.deployedRef)}` : ""} (the release running against this data)`);
+  field("tool", `${p(m.tool?.name ?? "strongbox")} ${p(m.tool?.version ?? "?")}, format ${p(m.format)}`);
+  const enc = m.encryption;
+  field("encryption", enc.scheme === "none" ? "none (unencrypted)" : `age, ${enc.recipients.length} recipient(s): ${enc.recipients.map(p).join(", ")}`);
+  field("signature", describeSignature(signature, false));
+  const stored = m.artifacts.reduce((n, a) => n + a.stored.size, 0);
+  const plain = m.artifacts.reduce((n, a) => n + a.plaintext.size, 0);
+  field("size", `${formatBytes(stored)} stored, ${formatBytes(plain)} plaintext`);
+  const alerts = Array.isArray(m.alerts) ? m.alerts : [];
+  field("alerts", alerts.length ? `${alerts.length}` : "none");
+  for (const a of alerts) lines.push(`  ! ${p(String(a.message))}`);
+  lines.push(`artifacts  ${m.artifacts.length}`);
+  for (const a of m.artifacts) {
+    const s = a.source ?? {};
+    const src = Object.entries(s).filter(([, v]) => v !== void 0 && v !== null && (typeof v !== "object" || Array.isArray(v))).map(([k, v]) => `${p(k)} ${p(String(v))}`).join(", ");
+    lines.push(`  ${p(a.name)} (${p(a.kind)})`);
+    if (src) lines.push(`    source     ${src}`);
+    lines.push(`    object     ${p(a.key)}`);
+    lines.push(`    plaintext  ${formatBytes(a.plaintext.size)}  sha256 ${p(a.plaintext.sha256)}`);
+    lines.push(`    stored     ${formatBytes(a.stored.size)}  sha256 ${p(a.stored.sha256)}`);
+    lines.push(`    codecs     ${p(a.compression.algorithm)}${a.compression.level !== void 0 ? ` level ${a.compression.level}` : ""}, encryption ${p(a.encryption.scheme)}`);
+    const rows = Object.entries(a.rowCounts ?? {});
+    if (rows.length) {
+      const total = rows.reduce((n, [, c]) => n + c, 0);
+      lines.push(`    rows       ${total} in ${rows.length} table(s)${a.rowCountMode === "estimate" ? " (estimates)" : ""}`);
+      const width = Math.max(...rows.map(([t2]) => p(t2).length));
+      for (const [t2, c] of rows) lines.push(`      ${p(t2).padEnd(width)}  ${c}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+// src/cli/show-command.ts
+function registerShowCommand(program2, ctx) {
+  const { reporter, env } = ctx;
+  storageOptions(
+    program2.command("show").description("a backup's manifest for humans: artifacts, sizes, checksums, row counts, origin, labels, metadata, duration, alerts and signature status").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--json", "print it as JSON on stdout")
+  ).action(async (o) => {
+    const cfg = resolveShowConfig({ ...storage(o), from: o.from, backup: o.backup }, await configOf(o), env, reporter);
+    const entries = await listBackups(cfg.destination, reporter);
+    const chosen = selectBackup(entries, cfg.selection);
+    warnNewerDamaged(entries, chosen, cfg.selection.selector, reporter);
+    const names = seriesNames(entries.flatMap((e) => e.manifest && !e.damaged ? [e.manifest] : []), cfg.groupBy);
+    const series = names.get(seriesKeyOf(chosen.manifest, cfg.groupBy)) ?? "";
+    const signature = await readSignatureStatus(cfg.destination, chosen);
+    const m = chosen.manifest;
+    if (o.json) {
+      printJson({
+        ...m,
+        series,
+        labels: m.labels,
+        metadata: m.metadata ?? {},
+        alerts: Array.isArray(m.alerts) ? m.alerts : [],
+        storedBytes: m.artifacts.reduce((n, a) => n + a.stored.size, 0),
+        plaintextBytes: m.artifacts.reduce((n, a) => n + a.plaintext.size, 0),
+        ...releaseJson(m.origin),
+        ...signatureJson(signature),
+        signatureStatus: describeSignature(signature, false)
+      });
+      return;
+    }
+    process.stdout.write(formatShow(m, series, signature));
+  });
+}
+
+// src/cli/drill-command.ts
 var collect = (v, prev = []) => [...prev, v];
+function drillDetails(r) {
+  return {
+    ok: r.ok,
+    rtoSeconds: r.rtoSeconds,
+    ageSeconds: r.ageSeconds,
+    artifacts: r.artifacts.map((a) => ({ name: a.name, kind: a.kind, status: a.status, seconds: a.seconds, rows: a.rows, compared: a.compared, problem: a.problem })),
+    rowsCompared: r.artifacts.reduce((n, a) => n + (a.rows?.rows ?? 0), 0),
+    checks: r.checks
+  };
+}
+function formatDrill(r) {
+  const lines = [`drill of ${r.backupId} (${r.startedAt}, series ${printable(r.series)})`];
+  for (const a of r.artifacts) {
+    const what = [a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables compared` : "", a.compared ? `${a.compared} compared` : ""].filter(Boolean).join(", ");
+    const status = a.status === "ok" ? "ok        " : a.status === "skipped" ? "skipped   " : "DIFFERENCE";
+    const secs = a.seconds !== void 0 ? `  ${a.seconds.toFixed(1)}s` : "";
+    lines.push(`  ${status} ${printable(a.name)}${a.target ? ` \u2192 ${a.target}` : ""}${secs}${what ? `  (${what})` : ""}${a.problem ? `: ${printable(a.problem)}` : ""}`);
+  }
+  for (const c of r.checks) lines.push(`  check ${c.ok ? "ok    " : "FAILED"} ${printable(c.check)} \u2014 ${printable(c.detail)}`);
+  lines.push(`RTO ${r.rtoSeconds.toFixed(1)}s in total`);
+  for (const k of r.kept) lines.push(`kept ${k} (--keep)`);
+  return lines.join("\n") + "\n";
+}
+function registerDrillCommand(program2, ctx) {
+  const { reporter, env } = ctx;
+  commonOptions(
+    program2.command("drill").description("restore a backup into scratch targets (never production), compare it with its manifest, run checks and measure the restore time (RTO); exit 10 on any difference").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", "read locations, keys and settings from this strongbox.yml; flags given override it").option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-scratch <url>", "PostgreSQL server to drill on: postgres://user@host:port/ (the drill creates and drops its own database) or an empty database").option("--postgres-scratch-env <name>", "environment variable holding that URL (keeps its password out of the process list)").option("--mysql-scratch <url>", "MySQL/MariaDB server to drill on: mysql://user@host:port/ or an empty database").option("--mysql-scratch-env <name>", "environment variable holding that URL").option("--sqlite-scratch <path>", "restore the SQLite artifact into this new file (default: a temporary file)").option("--files-scratch <dir>", "restore the file tree into this empty or new directory (default: a temporary directory)").option("--check-sql <sql>", "after the restore, this SQL must succeed and return rows on the scratch database (repeatable)", collect, []).option("--max-age <duration>", "the drill fails if the backup is older than this, e.g. 8d").option("--keep", "leave what the drill created (scratch databases, files) in place").option("--db-lock-timeout <duration>", "fail when a database lock blocks the restore for this long (default: 5m, or db-lock-timeout: of --config)").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer").option("--json", "print the result as JSON on stdout")
+  ).action(async (o) => {
+    const options = await resolveDrillConfig(
+      {
+        ...readFlags(o),
+        from: o.from,
+        postgresScratch: o.postgresScratch,
+        postgresScratchEnv: o.postgresScratchEnv,
+        mysqlScratch: o.mysqlScratch,
+        mysqlScratchEnv: o.mysqlScratchEnv,
+        sqliteScratch: o.sqliteScratch,
+        filesScratch: o.filesScratch,
+        checkSql: o.checkSql,
+        maxAge: o.maxAge,
+        keep: o.keep,
+        dbLockTimeout: o.dbLockTimeout,
+        pgBin: o.pgBin,
+        argv: true
+      },
+      await configOf(o),
+      env,
+      reporter
+    );
+    const result = await drill(options);
+    ctx.outcome = { backupId: result.backupId, series: result.series, labels: result.labels, details: drillDetails(result) };
+    if (o.json) printJson(result);
+    else process.stdout.write(formatDrill(result));
+    if (!result.ok) {
+      const bad = [...result.artifacts.filter((a) => a.status === "difference").map((a) => printable(a.name)), ...result.checks.filter((c) => !c.ok).map((c) => `check ${printable(c.check)}`)];
+      reporter.error(`DRILL FAILED for backup ${result.backupId}: ${bad.join(", ")}; this backup did not restore as recorded (see above)`);
+      ctx.exitCode = result.exitCode;
+    } else reporter.info(`OK: drill of ${result.backupId} restored ${result.artifacts.filter((a) => a.status === "ok").length} artifact(s) as recorded in ${result.rtoSeconds.toFixed(1)}s`);
+  });
+}
+
+// src/cli/commands.ts
+var collect2 = (v, prev = []) => [...prev, v];
 var STORAGE_FLAGS = ["endpoint", "region", "path-style", "preset"];
 function storageOptions(cmd) {
   cmd.option("--endpoint <url>", "S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, \u2026)").option("--region <region>", "S3 region for every S3 location without ?region=").option("--path-style", "use path-style S3 URLs (MinIO and most self-hosted stores) where a location has no ?path-style=").addOption(new Option("--preset <name>", "S3 provider preset for every S3 location without ?preset=").choices(["aws", "b2", "r2", "minio", "generic"]));
@@ -3722,7 +4129,7 @@ async function refuseExisting(file) {
 }
 async function writeNew(file, text, mode) {
   try {
-    await writeFile(file, text, { mode, flag: "wx" });
+    await writeFile2(file, text, { mode, flag: "wx" });
   } catch (err) {
     if (err.code === "EEXIST") await refuseExisting(file);
     throw new UsageError(`cannot write ${printable(file)}: ${err.code ?? err.message}`, "check that its folder exists and is writable");
@@ -3787,7 +4194,11 @@ function printPrune(result, indent = "") {
   }
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? "would remove" : "remove"} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
+  for (const g of result.guarded) {
+    out(`${g.forced ? "guard overridden (--force)" : "guarded"}: series ${printable(g.series)}, newest backup ${g.backup}: ${g.alerts.map((a) => a.message).join("; ")}`);
+  }
 }
+var seconds = (s) => `${s.toFixed(1)} s`;
 function printJson(value) {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
@@ -3822,7 +4233,7 @@ ${identity}
 `);
   });
   storageOptions(
-    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH, s3://bucket/prefix or a location name of --config (repeatable; default with --config: every destination and copy-to tier)", collect).option("--config <file>", CONFIG_HELP).option("--json", "print the result as JSON on stdout")
+    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH, s3://bucket/prefix or a location name of --config (repeatable; default with --config: every destination and copy-to tier)", collect2).option("--config <file>", CONFIG_HELP).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const dests = resolveInitConfig({ ...storage(o), to: o.to }, await configOf(o), env, reporter);
     const made = await initRepositories(dests, /* @__PURE__ */ new Date(), (w) => reporter.warning(w));
@@ -3839,7 +4250,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect2, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect2, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect2, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect2, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect2, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect2, []).option("--files <path>", "file tree to archive (repeatable)", collect2, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect2, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect2, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect2, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect2, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect2, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect2, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect2, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect2, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect2, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--alert-size-change <pct>", "alert when an artifact's plaintext or stored size moves more than this against the median of its series' last backups (default 20%; 0 off)").option("--alert-duration-change <pct>", "alert when the backup takes this much longer than the median of its series (default 50%; 0 off)").option("--alert-rows-drop <pct>", "alert when a table's exact row count, or a file tree's entry count, drops more than this (default 20%; 0 off)").option("--fail-on-alert", "exit 9 when the backup raised an alert (it stays committed)").option("--no-fail-on-alert", "do not, whatever the file's alerts: { fail: true } says").option("--quota <size>", "alert when a destination holds this share of SIZE (e.g. 200GB; each --to, over the file's quota:)").option("--quota-alert <pct>", "the share of the quota that raises the alert (default 80%)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = o.config !== void 0 ? await loadConfigFile(o.config) : void 0;
     const flags = {
@@ -3876,18 +4287,29 @@ ${identity}
       lockWait: o.lockWait,
       lockStale: o.lockStale,
       dbLockTimeout: o.dbLockTimeout,
+      alertSizeChange: o.alertSizeChange,
+      alertDurationChange: o.alertDurationChange,
+      alertRowsDrop: o.alertRowsDrop,
+      failOnAlert: o.failOnAlert,
+      quota: o.quota,
+      quotaAlert: o.quotaAlert,
       argv: true,
       ...storage(o)
     };
+    const alerting = resolveAlertSettings(flags, file);
     const options = await resolveBackupConfig(flags, file, env, reporter);
     const result = await backup(options);
+    ctx.outcome = backupOutcome(result);
     for (const d of result.destinations) {
       if (d.status === "failed") reporter.warning(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `
   ${d.hint}` : ""}`);
     }
     if (result.status === "partial") ctx.exitCode = ExitCode.partial;
     const committed = backupLocations(options, flags, file).filter((_, i) => result.destinations[i]?.status === "committed");
-    const quota = await checkQuotas(quotaTargets(committed), reporter);
+    const quota = await checkQuotas(quotaTargets(committed, alerting.quotaBytes), reporter, alerting.quotaAlertPercent);
+    const alerts = [...result.alerts, ...quota.flatMap((q) => q.alert ? [q.alert] : [])];
+    if (alerts.length) ctx.outcome = { ...ctx.outcome, alerts };
+    if (alerts.length && alerting.failOnAlert && ctx.exitCode === 0) ctx.exitCode = ExitCode.alert;
     const left = file ? [...file.copyTo.length ? ["copy"] : [], ...[...file.destinations, ...file.copyTo].some((l) => l.retention) ? ["prune"] : []] : [];
     if (left.length) {
       reporter.info(`backup ${result.id} was not ${left.map((c) => c === "copy" ? "copied" : "pruned").join(" or ")}: then run ${left.map((c) => `strongbox ${c} --config ${printable(file.path)}`).join(" and ")}`);
@@ -3903,7 +4325,8 @@ ${identity}
         durationSeconds: result.durationSeconds,
         signedBy: options.signingKey ? fingerprint(options.signingKey.publicKey.raw) : null,
         artifacts: result.manifest.artifacts.map((a) => ({ name: a.name, kind: a.kind, key: a.key, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, storedSha256: a.stored.sha256 })),
-        quota
+        quota,
+        alerts
       });
     } else process.stdout.write(`${result.id}
 `);
@@ -3943,7 +4366,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s").option("--from <dest>", "where the backups are (repeatable: the backup is resolved at the first and must be identical at every one; default with --config: every destination of the file)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256 (the key: the flags below, else decryption: of --config)").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
+    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s").option("--from <dest>", "where the backups are (repeatable: the backup is resolved at the first and must be identical at every one; default with --config: every destination of the file)", collect2).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256 (the key: the flags below, else decryption: of --config)").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable; replaces trust: of --config)", collect2, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const { destinations, destination, ...options } = await resolveVerifyConfig(
       { ...readFlags(o), from: o.from, deep: o.deep, maxAge: o.maxAge },
@@ -3953,25 +4376,27 @@ ${identity}
     );
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
+      ctx.outcome = verifyAcrossOutcome(across);
       if (o.json) printJson(across);
-      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? " (deep)" : ""}`);
+      if (across.ok) reporter.info(`OK: backup ${across.backupId} verified at ${destinations.length} locations, identical SHA-256s${across.locations[0]?.result?.deep ? " (deep)" : ""}, in ${seconds(across.durationSeconds)}`);
       else {
         const bad = across.locations.filter((l) => !l.result?.ok || across.problems.some((p) => p.location === l.location)).map((l) => l.location);
-        reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(", ")}: listed above`);
+        reporter.error(`backup ${across.backupId} failed verification across locations at ${bad.join(", ")}: listed above (checked in ${seconds(across.durationSeconds)})`);
         ctx.exitCode = across.exitCode;
       }
       return;
     }
     const result = await verify({ ...options, destination });
+    ctx.outcome = verifyOutcome(result, destination.display);
     if (o.json) printJson(result);
-    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? " (deep)" : ""}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ""}`);
+    if (result.ok) reporter.info(`OK: backup ${result.backupId} verified${result.deep ? " (deep)" : ""}${options.trusted ? `, signed by trusted key ${result.signature.signer}` : ""}, in ${seconds(result.durationSeconds)}`);
     else {
-      reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+      reporter.error(`backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above (checked in ${seconds(result.durationSeconds)})`);
       ctx.exitCode = result.exitCode;
     }
   });
   commonOptions(
-    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect, []).option("--all", "every complete backup at --from").option("--new", "every complete backup newer than the newest one of its series at --to (the default with --config when no --backup, --label or --all is given): a nightly tier copy that catches up missed nights but never re-copies what the tier pruned").option("--label <label>", "every complete backup with this label (repeatable)", collect, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
+    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect2).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect2, []).option("--all", "every complete backup at --from").option("--new", "every complete backup newer than the newest one of its series at --to (the default with --config when no --backup, --label or --all is given): a nightly tier copy that catches up missed nights but never re-copies what the tier pruned").option("--label <label>", "every complete backup with this label (repeatable)", collect2, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = await configOf(o);
     const cfg = resolveCopyConfig(
@@ -3988,6 +4413,7 @@ ${identity}
     };
     if (!perLocation(o.to, file)) {
       const result = await copyTo(cfg.to[0]);
+      ctx.outcome = copyOutcome([{ location: result.destination, result }]);
       if (o.json) printJson(result);
       report(result);
       if (result.failed) ctx.exitCode = result.exitCode;
@@ -3999,6 +4425,7 @@ ${identity}
       return;
     }
     const outcomes = await eachLocation(cfg.to, "copy to", copyTo, reporter);
+    ctx.outcome = copyOutcome(outcomes);
     if (o.json) printJson(outcomes.map((x) => "result" in x ? x.result : { source: cfg.from.display, destination: x.location, error: x.error, hint: x.hint, exitCode: x.exitCode }));
     for (const x of outcomes) {
       if (!("result" in x)) continue;
@@ -4009,14 +4436,15 @@ ${identity}
     ctx.exitCode = tiersExitCode(outcomes);
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect2, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect2, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
     const result = await restore(options);
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, ...releaseJson(result.manifest.origin) });
+    ctx.outcome = restoreOutcome(result);
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...releaseJson(result.manifest.origin) });
   });
   commonOptions(
-    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").option("--from <dest>", "where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)", collect).option("--config <file>", CONFIG_HELP).option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this (default: 24h)").option("--dry-run", "show what would be deleted, delete nothing").option("--json", "print the result as JSON on stdout")
+    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").option("--from <dest>", "where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)", collect2).option("--config <file>", CONFIG_HELP).option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect2, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this (default: 24h)").option("--dry-run", "show what would be deleted, delete nothing").option("--force", "prune even a series whose newest backup carries a size or row-drop alert (the retention guard keeps such a series whole)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = await configOf(o);
     const plan = resolvePruneConfig(
@@ -4034,7 +4462,8 @@ ${identity}
         keepLabels: o.keepLabel,
         groupBy: o.groupBy,
         incompleteGrace: o.incompleteGrace,
-        dryRun: o.dryRun
+        dryRun: o.dryRun,
+        force: !!o.force
       },
       file,
       env,
@@ -4043,6 +4472,7 @@ ${identity}
     const run = ({ policyFrom: _from, config: _config, ...options }) => prune(options);
     if (!perLocation(o.from, file)) {
       const result = await run(plan[0]);
+      ctx.outcome = pruneOutcome([{ location: plan[0].destination.display, result }]);
       if (o.json) printJson(result);
       else printPrune(result);
       return;
@@ -4051,6 +4481,7 @@ ${identity}
       if (!plan.some((p) => p.config === l)) reporter.info(`${l.name ?? printable(l.url)} is not pruned: it has no retention: in ${printable(file.path)}`);
     }
     const outcomes = await eachLocation(plan.map((p) => p.destination), "prune of", (_d, i) => run(plan[i]), reporter);
+    ctx.outcome = pruneOutcome(outcomes);
     if (o.json) printJson(outcomes.map((x, i) => "result" in x ? { location: x.location, policyFrom: plan[i].policyFrom, ...x.result } : x));
     else {
       for (const [i, x] of outcomes.entries()) {
@@ -4064,7 +4495,7 @@ ${identity}
     if (failed && "error" in failed) ctx.exitCode = failed.exitCode;
   });
   commonOptions(
-    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup; default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable; replaces encryption.recipients of --config)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key (default with --config: its signing:)").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup; default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable; replaces encryption.recipients of --config)", collect2, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable; replaces trust: of --config)", collect2, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key (default with --config: its signing:)").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect2, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const options = await resolveRollbackConfig(
       {
@@ -4085,11 +4516,15 @@ ${identity}
       reporter
     );
     const result = await rollback(options);
+    ctx.outcome = rollbackOutcome(result);
     if (o.json) printJson(result);
-    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ""}; safety backup ${result.safetyBackupId}
+    else process.stdout.write(`rolled back to ${result.backupId}${result.gitSha ? ` (redeploy git ${result.gitSha})` : ""}; safety backup ${result.safetyBackupId}; took ${seconds(result.durationSeconds)}
 `);
     if (result.checks.some((c) => !c.ok)) ctx.exitCode = ExitCode.verifyFailed;
   });
+  registerHistoryCommand(program2, ctx);
+  registerShowCommand(program2, ctx);
+  registerDrillCommand(program2, ctx);
   const config = program2.command("config").description("work with a strongbox.yml configuration file");
   config.command("check").description("check a configuration file and print it as the commands will read it (secrets are only named, never shown); exit 2 on any problem").requiredOption("--config <file>", "the configuration file, e.g. strongbox.yml").option("--json", "print the result as JSON on stdout").action(async (o) => {
     let file;
@@ -4107,42 +4542,355 @@ ${identity}
   });
 }
 
+// src/config/notify.ts
+import { hostname } from "node:os";
+
+// src/notify/deliver.ts
+var DEFAULT_DELIVERY = { timeoutMs: 1e4, retries: 2, backoffMs: 1e3 };
+var realTimers = {
+  // Not unref'd: at the end of a CLI run these timers are all that keeps the process alive
+  // between retries (an unref'd one would let Node exit mid-await, with code 13).
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  after: (ms, fn) => {
+    const t2 = setTimeout(fn, ms);
+    return () => clearTimeout(t2);
+  }
+};
+async function deliver(channel, attempt, policy, timers = realTimers) {
+  let error = "";
+  for (let n = 1; n <= policy.retries + 1; n++) {
+    if (n > 1) await timers.sleep(policy.backoffMs * 2 ** (n - 2));
+    try {
+      await once(attempt, policy.timeoutMs, timers);
+      return { channel, ok: true, attempts: n };
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+      if (err instanceof DeliveryError && err.permanent) return { channel, ok: false, attempts: n, error };
+      if (n === policy.retries + 1) return { channel, ok: false, attempts: n, error };
+    }
+  }
+  return { channel, ok: false, attempts: policy.retries + 1, error };
+}
+async function once(attempt, timeoutMs, timers) {
+  const ctl = new AbortController();
+  let cancel = () => {
+  };
+  const timedOut = new Promise((_, reject) => {
+    cancel = timers.after(timeoutMs, () => {
+      const e = new DeliveryError(`no answer within ${timeoutMs / 1e3} s`);
+      ctl.abort(e);
+      reject(e);
+    });
+  });
+  try {
+    await Promise.race([attempt(ctl.signal), timedOut]);
+  } finally {
+    cancel();
+  }
+}
+
+// src/notify/healthcheck.ts
+var HEALTHCHECK_LOG_BYTES = 1e4;
+function openHealthcheck(url) {
+  checkHttpTarget(url, "a healthcheck URL");
+  const base = new URL(url.href);
+  base.pathname = base.pathname.replace(/\/+$/, "");
+  const at = (suffix) => {
+    const u = new URL(base.href);
+    u.pathname += suffix;
+    return u.href;
+  };
+  return {
+    display: `healthcheck (${hostOf(url)})`,
+    async ping(kind, body, signal) {
+      const text = Buffer.byteLength(body) > HEALTHCHECK_LOG_BYTES ? `\u2026${body.slice(-(HEALTHCHECK_LOG_BYTES / 2))}` : body;
+      await post(at(kind === "success" ? "" : `/${kind}`), text, { "content-type": "text/plain; charset=utf-8" }, signal);
+    }
+  };
+}
+
+// src/config/notify.ts
+var CLI_NAMES = { notify: "--notify", healthcheck: "--healthcheck", secretEnv: "--notify-secret-env", on: "--notify-on", timeout: "--notify-timeout" };
+var TIMEOUT_LIMITS = { minMs: 1e3, maxMs: 3e5 };
+function urlSecrets(text, url) {
+  const out = [text, text.replace(/^[a-z]+\+/i, ""), url.href, url.href.replace(/^[a-z]+\+/i, "")];
+  if (url.password) out.push(decodeURIComponent(url.username), decodeURIComponent(url.password));
+  const tokenish = (s) => s.length >= 6 && (s.length >= 16 || /[0-9A-Z]/.test(s));
+  const path = url.pathname.replace(/^\/+/, "");
+  if (path.length >= 6) out.push(path);
+  for (const seg of url.pathname.split("/")) if (tokenish(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
+  for (const [k, v] of url.searchParams) if (k !== "from" && k !== "to" && k !== "password-env" && tokenish(v)) out.push(v);
+  return out;
+}
+function parse(text, where, reporter) {
+  const trimmed = text.trim();
+  let url;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    if (trimmed) reporter.setSecret(trimmed);
+    throw new UsageError(`${where} is not a URL (the value is not shown)`, `give one of: ${channelFactories.map((f) => f.form).join("; ")}`);
+  }
+  for (const s of urlSecrets(trimmed, url)) reporter.setSecret(s);
+  return url;
+}
+function openChannel(text, where, opts, reporter) {
+  const url = parse(text, where, reporter);
+  const scheme = url.protocol.replace(/:$/, "");
+  const factory = findChannelFactory(scheme);
+  if (!factory) throw new UsageError(`${where}: "${scheme}://" is not a notification channel`, `give one of: ${channelFactories.map((f) => f.form).join("; ")}`);
+  try {
+    return factory.open(url, opts);
+  } catch (err) {
+    if (err instanceof StrongboxError) throw new UsageError(`${where}: ${err.message}`, err.hint);
+    throw err;
+  }
+}
+function healthcheckOf(text, where, reporter) {
+  const url = parse(text, where, reporter);
+  try {
+    return openHealthcheck(url);
+  } catch (err) {
+    if (err instanceof StrongboxError) throw new UsageError(`${where}: ${err.message}`, err.hint);
+    throw err;
+  }
+}
+function githubFromEnv(env) {
+  if (!env.GITHUB_RUN_ID || !env.GITHUB_REPOSITORY) return void 0;
+  const server = (env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "");
+  return {
+    repository: env.GITHUB_REPOSITORY,
+    workflow: env.GITHUB_WORKFLOW,
+    runId: env.GITHUB_RUN_ID,
+    runUrl: `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== "1" ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`,
+    sha: env.GITHUB_SHA,
+    ref: env.GITHUB_REF
+  };
+}
+function resolveNotifyConfig(flags, file, env, reporter, tls) {
+  const names = flags.names ?? CLI_NAMES;
+  const n = file?.notify;
+  const onText = flags.notifyOn?.trim() || n?.on;
+  if (onText !== void 0 && onText !== "failure" && onText !== "always") {
+    throw new UsageError(`${flags.notifyOn?.trim() ? names.on : file.where(["notify-on"])} must be failure or always`, "failure (the default) notifies on failures, partial results and alerts; always also on success");
+  }
+  const timeoutText = flags.notifyTimeout?.trim() || n?.timeout;
+  const timeoutMs = timeoutText ? parseDuration(timeoutText, flags.notifyTimeout?.trim() ? names.timeout : file.where(["notify-timeout"]), TIMEOUT_LIMITS) : DEFAULT_DELIVERY.timeoutMs;
+  let signingSecret = flags.notifySecret || void 0;
+  if (signingSecret) reporter.setSecret(signingSecret);
+  else if (flags.notifySecretEnv?.trim()) signingSecret = secretFromEnv(flags.notifySecretEnv.trim(), env, names.secretEnv, "the webhook signing secret", reporter);
+  else if (n?.secretEnv) signingSecret = secretFromEnv(n.secretEnv, env, file.where(["notify-secret-env"]), "the webhook signing secret", reporter);
+  const opts = (where) => ({
+    signingSecret,
+    tls,
+    readSecret: (name, what) => secretFromEnv(name, env, `${where}: password-env`, what, reporter)
+  });
+  const channels = [];
+  if (given(flags.notify)) {
+    const list = flags.notify.filter((v) => v.trim());
+    list.forEach((text, i) => channels.push(openChannel(text, list.length > 1 ? `${names.notify} #${i + 1}` : names.notify, opts(names.notify), reporter)));
+  } else {
+    for (const [i, c] of (n?.channels ?? []).entries()) {
+      const where = file.where(["notify", i]);
+      const text = c.env !== void 0 ? secretFromEnv(c.env, env, `${where}.url-env`, "the notification URL", reporter) : c.url;
+      channels.push(openChannel(text, where, opts(where), reporter));
+    }
+  }
+  let healthcheck;
+  if (flags.healthcheck?.trim()) healthcheck = healthcheckOf(flags.healthcheck, names.healthcheck, reporter);
+  else if (n?.healthcheckEnv) {
+    const where = file.where(["healthcheck-env"]);
+    healthcheck = healthcheckOf(secretFromEnv(n.healthcheckEnv, env, where, "the healthcheck ping URL", reporter), where, reporter);
+  }
+  return {
+    channels,
+    on: onText ?? "failure",
+    healthcheck,
+    delivery: { ...DEFAULT_DELIVERY, timeoutMs },
+    host: hostname(),
+    github: githubFromEnv(env)
+  };
+}
+
+// src/notify/monitor.ts
+function statusOf(exitCode, alerts) {
+  if (exitCode === ExitCode.partial) return "partial";
+  if (exitCode === ExitCode.alert) return "alert";
+  if (exitCode !== ExitCode.ok) return "failure";
+  return alerts?.length ? "alert" : "success";
+}
+function selected(on, status) {
+  return on === "always" || status !== "success";
+}
+function maskDeep(value, mask) {
+  if (typeof value === "string") return mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)]));
+  return value;
+}
+function buildEvent(operation, startedAt, finishedAt, settings, result) {
+  const o = result.outcome ?? {};
+  const event = {
+    ...o,
+    version: 1,
+    operation,
+    status: statusOf(result.exitCode, o.alerts),
+    exitCode: result.exitCode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    host: settings.host
+  };
+  if (!o.error && result.error && result.exitCode !== ExitCode.ok) event.error = result.error;
+  if (settings.github && !o.github) event.github = settings.github;
+  return event;
+}
+function healthLog(event, tail) {
+  return [headline(event), ...detailLines(event), "", ...tail.length ? ["last lines:", ...tail] : []].join("\n") + "\n";
+}
+function startMonitor(operation, settings, deps) {
+  const now = deps.now ?? (() => /* @__PURE__ */ new Date());
+  const timers = deps.timers ?? realTimers;
+  const startedAt = now();
+  const hc = settings.healthcheck;
+  const started = hc ? deliver(`${hc.display} start`, (signal) => hc.ping("start", "", signal), { ...settings.delivery, retries: 0 }, timers) : void 0;
+  return {
+    async finish(result) {
+      const event = maskDeep(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
+      const deliveries = started ? [await started] : [];
+      const sending = selected(settings.on, event.status) ? settings.channels : [];
+      deliveries.push(...await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers))));
+      if (hc) {
+        const log = deps.mask(healthLog(event, (deps.logTail?.() ?? []).map(deps.mask)));
+        deliveries.push(await deliver(`${hc.display} ${event.exitCode === ExitCode.ok ? "success" : "fail"}`, (signal) => hc.ping(event.exitCode === ExitCode.ok ? "success" : "fail", log, signal), settings.delivery, timers));
+      }
+      const failed = deliveries.filter((d) => !d.ok);
+      for (const d of failed) {
+        deps.reporter.warning(deps.mask(`notification to ${d.channel} was not delivered (${d.attempts} attempt${d.attempts > 1 ? "s" : ""}): ${d.error}; the ${operation}'s own result stands`));
+      }
+      for (const d of deliveries.filter((x) => x.ok)) deps.reporter.debug(`notified ${d.channel}`);
+      return { event, deliveries, failed };
+    }
+  };
+}
+function monitoringOff(settings) {
+  return settings.channels.length === 0 && !settings.healthcheck;
+}
+
+// src/cli/notify-flags.ts
+var NOTIFYING_COMMANDS = ["backup", "verify", "drill", "prune", "copy", "restore", "rollback"];
+var collect3 = (v, prev = []) => [...prev, v];
+function notifyOptions(cmd) {
+  if (cmd.options.some((o) => o.long === "--notify")) return cmd;
+  return cmd.option("--notify <url>", "send the outcome to this channel: https://\u2026 (JSON webhook), slack+https://hooks.slack.com/services/\u2026, smtp://user@host:587?from=\u2026&to=\u2026 (repeatable; replaces notify: of --config)", collect3).option("--notify-secret-env <name>", "sign webhook bodies with the secret in this environment variable (header X-Strongbox-Signature: sha256=HMAC)").addOption(new Option("--notify-on <when>", "failure: failures, partial results and alerts (the default); always: also every success").choices(["failure", "always"])).option("--notify-timeout <duration>", "give up one delivery attempt after this long (default 10s; 2 retries with backoff)").option("--healthcheck <url>", "healthchecks.io ping URL: URL/start at the start, URL on success, URL/fail on failure, with the last lines of the log");
+}
+function notifyFlags(o) {
+  return {
+    notify: o.notify,
+    notifySecretEnv: o.notifySecretEnv,
+    notifyOn: o.notifyOn,
+    notifyTimeout: o.notifyTimeout,
+    healthcheck: o.healthcheck
+  };
+}
+var LogTail = class {
+  constructor(max = 30) {
+    this.max = max;
+  }
+  max;
+  lines = [];
+  add(text) {
+    for (const line of text.split("\n")) {
+      this.lines.push(line.length > 500 ? `${line.slice(0, 500)}\u2026` : line);
+      if (this.lines.length > this.max) this.lines.shift();
+    }
+  }
+  get() {
+    return [...this.lines];
+  }
+  /** The last `error:` line printed: the failure's message when the command did not throw. */
+  lastError() {
+    return [...this.lines].reverse().find((l) => l.startsWith("error: "))?.slice("error: ".length);
+  }
+};
+async function startCliMonitor(operation, o, env, reporter, tail) {
+  const file = typeof o.config === "string" ? await loadConfigFile(o.config) : void 0;
+  const settings = resolveNotifyConfig(notifyFlags(o), file, env, reporter);
+  if (monitoringOff(settings)) return void 0;
+  return startMonitor(operation, settings, { reporter, mask: (s) => reporter.mask(s), logTail: () => tail.get() });
+}
+
 // src/cli/main.ts
-async function main(argv, env = process.env) {
+async function main(argv, env = process.env, io = {}) {
   quietAwsNodeVersionWarning();
   ignoreOutputErrors();
-  const reporter = new ConsoleReporter({ verbose: !!env.STRONGBOX_DEBUG });
-  const program2 = new Command("strongbox").version(VERSION).description("Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.").exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(reporter.mask(s)), writeOut: (s) => process.stdout.write(s) }).showHelpAfterError("(run with --help for usage)");
+  const tail = new LogTail();
+  const terminal = io.terminal ?? !!process.stderr.isTTY;
+  const reporter = new ConsoleReporter({
+    verbose: !!env.STRONGBOX_DEBUG,
+    timestamps: !terminal,
+    now: io.now,
+    progress: terminal ? "terminal" : "log",
+    progressIntervalMs: progressInterval(env.STRONGBOX_PROGRESS_INTERVAL_MS),
+    onLine: (line) => tail.add(line)
+  });
+  const program2 = new Command("strongbox").version(VERSION).description("Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.").option("-q, --quiet", "no progress and no informational lines; warnings, errors and results still print (also after the command: strongbox backup --quiet \u2026)").exitOverride().configureOutput({ writeErr: (s) => reporter.writeErr(s), writeOut: (s) => process.stdout.write(s) }).configureHelp({ showGlobalOptions: true }).showHelpAfterError("(run with --help for usage)");
+  program2.hook("preAction", () => {
+    if (program2.opts().quiet) reporter.quiet = true;
+  });
   const ctx = { reporter, env, exitCode: ExitCode.ok };
   registerCommands(program2, ctx);
+  for (const c of program2.commands) if (NOTIFYING_COMMANDS.includes(c.name())) notifyOptions(c);
+  let monitor;
+  program2.hook("preAction", async (_program, action) => {
+    if (action.parent === program2 && NOTIFYING_COMMANDS.includes(action.name())) {
+      monitor = await startCliMonitor(action.name(), action.opts(), env, reporter, tail);
+    }
+  });
   const command = argv.find((a) => !a.startsWith("-")) ?? "strongbox";
-  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.info(line) });
+  const uninstall = handleCancelSignals({ what: command, print: (line) => reporter.notice(line) });
+  let ended;
   try {
-    await program2.parseAsync(argv, { from: "user" });
-    const late = cancellation();
-    if (late) reporter.warning(`${late.signal} arrived after the ${command} had completed; its result stands`);
-    return ctx.exitCode;
-  } catch (err) {
-    const cancelled = cancellation();
-    if (cancelled) {
-      reporter.info(cancellationLine(command));
-      if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
-      return CANCEL_EXIT_CODES[cancelled.signal];
-    }
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (err instanceof StrongboxError) {
-      reporter.error(err.message);
-      if (err.hint) reporter.info(`hint: ${err.hint}`);
-      return err.exitCode;
-    }
-    reporter.error(`unexpected failure: ${errorMessage(err)}`);
-    if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
-    return ExitCode.failure;
+    ended = await run();
   } finally {
     uninstall();
   }
+  if (monitor) {
+    const error = ended.error ?? (ended.code !== ExitCode.ok && tail.lastError() ? { message: tail.lastError() } : void 0);
+    await monitor.finish({ exitCode: ended.code, outcome: ctx.outcome, error });
+  }
+  return ended.code;
+  async function run() {
+    try {
+      await program2.parseAsync(argv, { from: "user" });
+      const late = cancellation();
+      if (late) reporter.warning(`${late.signal} arrived after the ${command} had completed; its result stands`);
+      return { code: ctx.exitCode };
+    } catch (err) {
+      const cancelled = cancellation();
+      if (cancelled) {
+        const line = cancellationLine(command);
+        reporter.notice(line);
+        if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
+        return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
+      }
+      if (err instanceof CommanderError) {
+        return { code: err.exitCode === 0 ? ExitCode.ok : ExitCode.usage, error: { message: err.message } };
+      }
+      if (err instanceof StrongboxError) {
+        reporter.error(err.message);
+        if (err.hint) reporter.notice(`hint: ${err.hint}`);
+        return { code: err.exitCode, error: { message: err.message, hint: err.hint } };
+      }
+      reporter.error(`unexpected failure: ${errorMessage(err)}`);
+      if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
+      return { code: ExitCode.failure, error: { message: `unexpected failure: ${errorMessage(err)}` } };
+    }
+  }
+}
+function progressInterval(text) {
+  const n = Number(text);
+  return text && Number.isInteger(n) && n > 0 ? n : void 0;
 }
 var outputGuarded = false;
 function ignoreOutputErrors() {

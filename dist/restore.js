@@ -1,24 +1,24 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
-  releaseOf,
-  restore
-} from "./chunks/chunk-DZPXWKE3.js";
+  releaseOf
+} from "./chunks/chunk-PZQOPBRM.js";
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-IUREPJ2N.js";
+} from "./chunks/chunk-USPW5GJP.js";
 import {
   actionsReporter,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-NPGSIHNB.js";
+} from "./chunks/chunk-SRFXAHSA.js";
 import {
-  resolveRestoreConfig
-} from "./chunks/chunk-LIE23JIT.js";
+  resolveRestoreConfig,
+  restore
+} from "./chunks/chunk-XCCNICKF.js";
 import {
   exitSoonIfCancelled
-} from "./chunks/chunk-R3K3UYMI.js";
+} from "./chunks/chunk-KVUWN6E4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -34,10 +34,11 @@ async function runRestoreAction() {
     setOutput("backup-run-sha", release.backupRunSha ?? "");
     setOutput("backup-run-ref", release.backupRunRef ?? "");
     setOutput("restored", JSON.stringify(result.restored));
+    setOutput("duration-seconds", result.durationSeconds.toFixed(1));
     setOutput("status", "success");
     setOutput("exit-code", "0");
     await writeSummary(
-      (s) => s.addHeading("Strongbox restore", 2).addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}${release.gitSha ? `; release to redeploy with it: git <code>${release.gitSha.slice(0, 12)}</code>${release.gitShaSource === "backup-run" ? " (no deployed sha recorded: the commit of the run that took it)" : ""}` : ""}.`, true).addTable([
+      (s) => s.addHeading("Strongbox restore", 2).addRaw(`Restored backup <code>${result.backupId}</code> taken ${result.manifest.startedAt}, in ${result.durationSeconds.toFixed(1)} s${release.gitSha ? `; release to redeploy with it: git <code>${release.gitSha.slice(0, 12)}</code>${release.gitShaSource === "backup-run" ? " (no deployed sha recorded: the commit of the run that took it)" : ""}` : ""}.`, true).addTable([
         [
           { data: "Artifact", header: true },
           { data: "Target", header: true }

@@ -1,27 +1,27 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-VFHCMFRV.js";
-import "./chunks/chunk-DZPXWKE3.js";
-import "./chunks/chunk-2RPSDHQG.js";
+} from "./chunks/chunk-HPOD4XAI.js";
+import "./chunks/chunk-PZQOPBRM.js";
+import "./chunks/chunk-BCAH7YI4.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-IUREPJ2N.js";
+} from "./chunks/chunk-USPW5GJP.js";
 import {
   actionsReporter,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-NPGSIHNB.js";
+} from "./chunks/chunk-SRFXAHSA.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-LIE23JIT.js";
+} from "./chunks/chunk-XCCNICKF.js";
 import {
   childEnvironment,
   exitSoonIfCancelled
-} from "./chunks/chunk-R3K3UYMI.js";
+} from "./chunks/chunk-KVUWN6E4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -56,6 +56,7 @@ async function runRollbackAction() {
     setOutput("safety-backup-id", result.safetyBackupId);
     const failed = result.checks.filter((c) => !c.ok);
     setOutput("checks-ok", String(failed.length === 0));
+    setOutput("duration-seconds", result.durationSeconds.toFixed(1));
     const current = process.env.GITHUB_SHA;
     const changes = await changesBetween(process.env.GITHUB_WORKSPACE, result.gitSha, current);
     await writeSummary((s) => {
@@ -70,7 +71,7 @@ async function runRollbackAction() {
       ]).addRaw(
         result.gitShaSource === "backup-run" ? "Note: this snapshot did not record <code>deployed-sha</code>; git-sha is the commit of the run that took it, which for a pre-deploy snapshot is the release being rolled back. Pass <code>deployed-sha</code> when taking snapshots." : result.backupRunSha ? `git-sha is the recorded deployed sha; the snapshot was taken by the run at <code>${result.backupRunSha.slice(0, 12)}</code> (backup-run-sha).` : "",
         true
-      ).addRaw(`Restored: ${result.restored.map((r) => `${r.name} \u2192 <code>${r.target}</code>`).join(", ")}`, true);
+      ).addRaw(`Restored: ${result.restored.map((r) => `${r.name} \u2192 <code>${r.target}</code>`).join(", ")}; the rollback took ${result.durationSeconds.toFixed(1)} s (safety backup, its verification, restore, checks).`, true);
       if (result.checks.length) {
         s.addHeading("Smoke checks", 3).addList(result.checks.map((c) => `${c.ok ? "\u2705" : "\u274C"} ${c.check}: ${c.detail}`));
       }

@@ -1,28 +1,32 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
+  drill,
+  drillRequested,
+  resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-PRHIEWI7.js";
+} from "./chunks/chunk-2BEQM7AY.js";
 import {
   verify
-} from "./chunks/chunk-2RPSDHQG.js";
+} from "./chunks/chunk-BCAH7YI4.js";
 import {
   configInput,
+  getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-IUREPJ2N.js";
+} from "./chunks/chunk-USPW5GJP.js";
 import {
   actionsReporter,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-NPGSIHNB.js";
+} from "./chunks/chunk-SRFXAHSA.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-LIE23JIT.js";
+} from "./chunks/chunk-XCCNICKF.js";
 import {
   describeSignature,
   exitSoonIfCancelled
-} from "./chunks/chunk-R3K3UYMI.js";
+} from "./chunks/chunk-KVUWN6E4.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -34,15 +38,19 @@ async function runVerifyAction() {
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
       await reportAcross(across);
-      return finish(across.ok, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+      if (!across.ok) return finish(false, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+      const drilled2 = await drillAfterVerify(inputs, across.backupId);
+      if (drilled2 && !drilled2.ok) return finish(false, drilled2.exitCode, () => `DRILL FAILED: backup ${across.backupId} did not restore as recorded (${drillFailures(drilled2)})`);
+      return finish(true, 0, () => "");
     }
     const result = await verify({ ...options, destination });
     setOutput("ok", String(result.ok));
     setOutput("backup-id", result.backupId);
     setOutput("age-seconds", String(Math.round(result.ageSeconds)));
     setOutput("problems", JSON.stringify(result.problems));
+    setOutput("duration-seconds", result.durationSeconds.toFixed(1));
     await writeSummary(
-      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}; ${describeSignature(result.signature, !!options.trusted)}.`, true).addTable([
+      (s) => s.addHeading(`Strongbox verify: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code>, finished ${result.finishedAt}${result.deep ? ", deep check (decrypted)" : ""}; ${describeSignature(result.signature, !!options.trusted)}. Checked in ${result.durationSeconds.toFixed(1)} s.`, true).addTable([
         [
           { data: "Artifact", header: true },
           { data: "Object", header: true },
@@ -52,9 +60,42 @@ async function runVerifyAction() {
         ...result.problems.filter((p) => !p.artifact).map((p) => ["\u2014", "\u2014", p.problem])
       ])
     );
-    finish(result.ok, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    if (!result.ok) return finish(false, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    const drilled = await drillAfterVerify(inputs, result.backupId);
+    if (drilled && !drilled.ok) return finish(false, drilled.exitCode, () => `DRILL FAILED: backup ${result.backupId} did not restore as recorded (${drillFailures(drilled)})`);
+    finish(true, 0, () => "");
   }, { what: "the Strongbox verify step" });
 }
+async function drillAfterVerify(inputs, backupId) {
+  const drillInputs = getDrillInputs();
+  if (!drillRequested(drillInputs)) return void 0;
+  const file = await configInput(inputs);
+  const options = await resolveDrillConfig({ ...inputs, ...drillInputs, from: inputs.from?.[0], backup: backupId }, file, process.env, actionsReporter);
+  const result = await drill(options);
+  setOutput("rto-seconds", String(result.rtoSeconds));
+  setOutput("drill", JSON.stringify(result));
+  await writeSummary(
+    (s) => s.addHeading(`Strongbox restore drill: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code> restored into scratch targets in ${result.rtoSeconds.toFixed(1)} s (RTO).`, true).addTable([
+      [
+        { data: "Artifact", header: true },
+        { data: "Scratch target", header: true },
+        { data: "Compared", header: true },
+        { data: "Seconds", header: true },
+        { data: "Result", header: true }
+      ],
+      ...result.artifacts.map((a) => [
+        a.name,
+        a.target ? `<code>${a.target}</code>` : "\u2014",
+        [a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables` : "", a.compared ?? ""].filter(Boolean).join(", ") || "\u2014",
+        a.seconds !== void 0 ? a.seconds.toFixed(1) : "\u2014",
+        a.status === "ok" ? "OK" : a.status === "skipped" ? `skipped: ${a.problem ?? ""}` : `DIFFERENCE: ${a.problem ?? ""}`
+      ]),
+      ...result.checks.map((c) => [`check <code>${c.check}</code>`, "\u2014", c.detail, "\u2014", c.ok ? "OK" : "FAILED"])
+    ])
+  );
+  return result;
+}
+var drillFailures = (r) => [...r.artifacts.filter((a) => a.status === "difference").map((a) => a.name), ...r.checks.filter((c) => !c.ok).map((c) => `check ${c.check}`)].join(", ");
 var artifactResult = (a) => a.storedOk ? a.plaintextOk ? "stored + plaintext OK" : "stored OK" : "FAILED";
 function finish(ok, exitCode, failure) {
   if (ok) {
@@ -78,8 +119,9 @@ async function reportAcross(across) {
   setOutput("backup-id", across.backupId);
   setOutput("age-seconds", first ? String(Math.round(first.ageSeconds)) : "");
   setOutput("problems", JSON.stringify(problems));
+  setOutput("duration-seconds", across.durationSeconds.toFixed(1));
   await writeSummary(
-    (s) => s.addHeading(`Strongbox verify across ${across.locations.length} locations: ${across.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${across.backupId}</code>${across.consistent ? ": every location holds it with identical SHA-256s" : ": the locations DIFFER"}${first?.deep ? ", deep check (decrypted)" : ""}.`, true).addTable([
+    (s) => s.addHeading(`Strongbox verify across ${across.locations.length} locations: ${across.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${across.backupId}</code>${across.consistent ? ": every location holds it with identical SHA-256s" : ": the locations DIFFER"}${first?.deep ? ", deep check (decrypted)" : ""}. Checked in ${across.durationSeconds.toFixed(1)} s.`, true).addTable([
       [
         { data: "Location", header: true },
         { data: "Result", header: true }
