@@ -131,6 +131,8 @@ describe('backup action notifications', () => {
     expect(pings()).toEqual(['/start', '/fail']);
     const fail = cap.requests.find((r) => r.path.endsWith('/fail'))!;
     expect(fail.body).toContain('FAILED');
+    // The last lines the step logged follow the headline (masked: checked below).
+    expect(fail.body).toMatch(/last lines:\n[\s\S]*\S/);
     expectNoSecrets(out);
   });
 
