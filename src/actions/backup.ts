@@ -17,11 +17,14 @@ import { forkPullRequestReason } from './fork.js';
 import { getBackupInputs } from './backup-inputs.js';
 import { actionsReporter } from './reporter.js';
 import { destinationRows, writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
-import { runAction, writeSummary } from './run.js';
+import { runAction, writeSummary, type ActionDeps } from './run.js';
+import { getNotifyInputs } from './notify-inputs.js';
+import { backupOutcome } from '../report/outcome.js';
+import type { RunEvent } from '../notify/event.js';
 import { beginActivity } from '../shared/cancel.js';
 import { writeSeriesHistorySummary } from './series-history.js';
 
-export async function runBackupAction(): Promise<void> {
+export async function runBackupAction(deps: ActionDeps = {}): Promise<void> {
   const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
   await runAction(async () => {
     // Every value masked in the log is also kept from the job summary, which the runner does not mask.
@@ -41,7 +44,7 @@ export async function runBackupAction(): Promise<void> {
         core.setOutput('status', 'skipped');
         core.setOutput('skip-reason', skip);
         await writeSummary((s) => s.addHeading('Strongbox backup: skipped', 2).addRaw(`Skipped: ${skip}.`, true));
-        return;
+        return { exitCode: ExitCode.ok, outcome: { details: { skipped: skip } } };
       }
       throw new UsageError(
         'no encryption key: the recipient and passphrase inputs are both empty',
@@ -100,6 +103,12 @@ export async function runBackupAction(): Promise<void> {
     const alerts: Alert[] = [...result.alerts, ...quota.flatMap((q) => (q.alert ? [q.alert] : []))];
     core.setOutput('alerts', JSON.stringify(alerts));
     const failed = outcomes.filter((d) => d.status === 'failed');
+    // The notification's figures: every destination and tier as it ended, every alert (quota too).
+    const outcome: Partial<RunEvent> = {
+      ...backupOutcome(result),
+      destinations: outcomes.map((d) => ({ location: d.location, status: d.status, ...(d.error ? { error: d.error } : {}) })),
+      ...(alerts.length ? { alerts } : {}),
+    };
     await writeSummary((s) => summarize(s, result, outcomes, quota, alerts, !!options.signingKey, state.secrets));
     await writeSeriesHistorySummary(committedAt[0]?.destination, result.id, groupBy, reporter);
     // Last, so a failed prune after a committed backup is reported as the failure it is.
@@ -108,19 +117,26 @@ export async function runBackupAction(): Promise<void> {
       core.setOutput('status', 'partial');
       core.setOutput('exit-code', String(ExitCode.partial));
       const held = outcomes.filter((d) => d.status === 'committed').map((d) => d.location);
-      core.setFailed(logText(`backup ${result.id} is committed at ${held.join(', ')} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join('; ')}`));
-      return;
+      const message = `backup ${result.id} is committed at ${held.join(', ')} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join('; ')}`;
+      core.setFailed(logText(message));
+      return { exitCode: ExitCode.partial, outcome, error: { message } };
     }
     if (alerts.length && alerting.failOnAlert) {
       // The backup stays committed (and pruned, guard permitting); the step fails so someone looks.
       core.setOutput('status', 'alert');
       core.setOutput('exit-code', String(ExitCode.alert));
-      core.setFailed(logText(`backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join('; ')}`));
-      return;
+      const message = `backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join('; ')}`;
+      core.setFailed(logText(message));
+      return { exitCode: ExitCode.alert, outcome, error: { message } };
     }
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
-  }, { what: 'the Strongbox backup step', onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
+    return { exitCode: ExitCode.ok, outcome };
+  }, {
+    what: 'the Strongbox backup step',
+    onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs),
+    monitor: { operation: 'backup', inputs: () => getNotifyInputs() },
+  }, deps);
 }
 
 function summarize(s: typeof core.summary, result: BackupResult, outcomes: LocationOutcome[], quota: QuotaUsage[], alerts: Alert[], signed: boolean, secrets: string[]): void {

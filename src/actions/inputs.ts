@@ -35,7 +35,7 @@ export function flag(name: string): boolean {
 /** A secret input: masked before anything else happens. Returns undefined when unset. */
 export function secret(name: string): string | undefined {
   const v = core.getInput(name, { trimWhitespace: false });
-  if (v) core.setSecret(v);
+  if (v) actionsReporter.setSecret(v);
   return v === '' ? undefined : v;
 }
 

@@ -1,7 +1,28 @@
 import * as core from '@actions/core';
-import type { Reporter } from '../shared/reporter.js';
+import { SecretMasker, type Reporter } from '../shared/reporter.js';
 import { logText } from '../shared/text.js';
 import { ProgressRenderer } from '../shared/progress.js';
+
+/**
+ * Every secret registered in this step. The runner masks the log, but a notification or a
+ * healthcheck body leaves the runner unmasked: the step's monitor masks them with this.
+ */
+export const actionSecrets = new SecretMasker();
+
+/** The last lines this step logged through the reporter (masked), for the healthcheck log. */
+const tail: string[] = [];
+const TAIL_LINES = 30;
+function remember(prefix: string, m: string): string {
+  const text = logText(m);
+  for (const line of text.split('\n')) {
+    const masked = actionSecrets.mask(line);
+    tail.push(`${prefix}${masked.length > 500 ? `${masked.slice(0, 500)}…` : masked}`);
+    if (tail.length > TAIL_LINES) tail.shift();
+  }
+  return text;
+}
+
+export const actionLogTail = (): string[] => [...tail];
 
 /**
  * Reporter for GitHub Actions: the runner masks registered secrets in every log line. Every
@@ -10,11 +31,13 @@ import { ProgressRenderer } from '../shared/progress.js';
  */
 export const actionsReporter: Reporter = {
   debug: (m) => core.debug(logText(m)),
-  info: (m) => core.info(logText(m)),
-  warning: (m) => core.warning(logText(m)),
-  error: (m) => core.error(logText(m)),
+  info: (m) => core.info(remember('', m)),
+  warning: (m) => core.warning(remember('warning: ', m)),
+  error: (m) => core.error(remember('error: ', m)),
   setSecret: (s) => {
-    if (s) core.setSecret(s);
+    if (!s) return;
+    core.setSecret(s);
+    actionSecrets.add(s);
   },
   // The runner timestamps every line and shows no terminal: a line every 15 s, none for shorter work.
   progress: new ProgressRenderer({ mode: 'log', write: (line) => core.info(logText(line)) }),

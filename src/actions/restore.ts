@@ -4,9 +4,11 @@ import { restore } from '../core/restore.js';
 import { resolveRestoreConfig } from '../config/read.js';
 import { configInput, getRestoreInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
-import { runAction, writeSummary } from './run.js';
+import { getNotifyInputs } from './notify-inputs.js';
+import { restoreOutcome } from '../report/outcome.js';
+import { runAction, writeSummary, type ActionDeps } from './run.js';
 
-export async function runRestoreAction(): Promise<void> {
+export async function runRestoreAction(deps: ActionDeps = {}): Promise<void> {
   await runAction(async () => {
     const inputs = getRestoreInputs();
     const result = await restore(await resolveRestoreConfig(inputs, await configInput(inputs), process.env, actionsReporter));
@@ -32,5 +34,6 @@ export async function runRestoreAction(): Promise<void> {
           ...result.restored.map((r) => [r.name, `<code>${r.target}</code>`]),
         ]),
     );
-  }, { what: 'the Strongbox restore step' });
+    return { exitCode: 0, outcome: restoreOutcome(result) };
+  }, { what: 'the Strongbox restore step', monitor: { operation: 'restore', inputs: () => getNotifyInputs() } }, deps);
 }

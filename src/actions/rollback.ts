@@ -4,9 +4,12 @@ import { resolveRollbackConfig } from '../config/read.js';
 import { changesBetween } from './git-changes.js';
 import { configInput, getRollbackInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
-import { runAction, writeSummary } from './run.js';
+import { getNotifyInputs } from './notify-inputs.js';
+import { rollbackOutcome } from '../report/outcome.js';
+import { ExitCode } from '../shared/errors.js';
+import { runAction, writeSummary, type ActionDeps } from './run.js';
 
-export async function runRollbackAction(): Promise<void> {
+export async function runRollbackAction(deps: ActionDeps = {}): Promise<void> {
   await runAction(async () => {
     const inputs = getRollbackInputs();
     const result = await rollback(await resolveRollbackConfig(inputs, await configInput(inputs), process.env, actionsReporter));
@@ -52,11 +55,12 @@ export async function runRollbackAction(): Promise<void> {
     });
     if (failed.length) {
       core.setOutput('status', 'failure');
-      core.setOutput('exit-code', '3');
+      core.setOutput('exit-code', String(ExitCode.verifyFailed));
       core.setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join('; ')}\nTo return to the state before the rollback: ${result.undo}`);
     } else {
       core.setOutput('status', 'success');
       core.setOutput('exit-code', '0');
     }
-  }, { what: 'the Strongbox rollback step' });
+    return { exitCode: failed.length ? ExitCode.verifyFailed : ExitCode.ok, outcome: rollbackOutcome(result) };
+  }, { what: 'the Strongbox rollback step', monitor: { operation: 'rollback', inputs: () => getNotifyInputs() } }, deps);
 }

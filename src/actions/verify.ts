@@ -7,19 +7,24 @@ import { drillRequested, resolveDrillConfig } from '../config/drill.js';
 import { drill, type DrillResult } from '../core/drill.js';
 import { configInput, getDrillInputs, getVerifyInputs, type VerifyInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
-import { runAction, writeSummary } from './run.js';
+import { getNotifyInputs } from './notify-inputs.js';
+import type { RunEvent } from '../notify/event.js';
+import type { RunOutcome } from '../notify/monitor.js';
+import { drillOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
+import { runAction, writeSummary, type ActionDeps } from './run.js';
 
-export async function runVerifyAction(): Promise<void> {
+export async function runVerifyAction(deps: ActionDeps = {}): Promise<void> {
   await runAction(async () => {
     const inputs = getVerifyInputs();
     const { destinations, destination, ...options } = await resolveVerifyConfig(inputs, await configInput(inputs), process.env, actionsReporter);
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
       await reportAcross(across);
-      if (!across.ok) return finish(false, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+      const verified = verifyAcrossOutcome(across);
+      if (!across.ok) return finish(false, across.exitCode, verified, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
       const drilled = await drillAfterVerify(inputs, across.backupId);
-      if (drilled && !drilled.ok) return finish(false, drilled.exitCode, () => `DRILL FAILED: backup ${across.backupId} did not restore as recorded (${drillFailures(drilled)})`);
-      return finish(true, 0, () => '');
+      if (drilled && !drilled.ok) return finish(false, drilled.exitCode, withDrill(verified, drilled), () => `DRILL FAILED: backup ${across.backupId} did not restore as recorded (${drillFailures(drilled)})`);
+      return finish(true, 0, withDrill(verified, drilled), () => '');
     }
     const result = await verify({ ...options, destination });
     core.setOutput('ok', String(result.ok));
@@ -42,11 +47,16 @@ export async function runVerifyAction(): Promise<void> {
         ]),
     );
     // Each problem was already reported as an error annotation when found.
-    if (!result.ok) return finish(false, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    const verified = verifyOutcome(result, destination.display);
+    if (!result.ok) return finish(false, result.exitCode, verified, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
     const drilled = await drillAfterVerify(inputs, result.backupId);
-    if (drilled && !drilled.ok) return finish(false, drilled.exitCode, () => `DRILL FAILED: backup ${result.backupId} did not restore as recorded (${drillFailures(drilled)})`);
-    finish(true, 0, () => '');
-  }, { what: 'the Strongbox verify step' });
+    if (drilled && !drilled.ok) return finish(false, drilled.exitCode, withDrill(verified, drilled), () => `DRILL FAILED: backup ${result.backupId} did not restore as recorded (${drillFailures(drilled)})`);
+    return finish(true, 0, withDrill(verified, drilled), () => '');
+  }, {
+    what: 'the Strongbox verify step',
+    // With drill inputs the step is a drill (the verify is its first half): its event says so and carries the RTO.
+    monitor: { operation: () => (drillRequested(getDrillInputs()) ? 'drill' : 'verify'), inputs: () => getNotifyInputs() },
+  }, deps);
 }
 
 /**
@@ -90,15 +100,25 @@ const drillFailures = (r: DrillResult) => [...r.artifacts.filter((a) => a.status
 
 const artifactResult = (a: VerifyResult['artifacts'][number]) => (a.storedOk ? (a.plaintextOk ? 'stored + plaintext OK' : 'stored OK') : 'FAILED');
 
-function finish(ok: boolean, exitCode: number, failure: () => string): void {
+/** The drill's figures (RTO, rows compared, checks) as the event's details, the verify's beside them. */
+function withDrill(verified: Partial<RunEvent>, drilled: DrillResult | undefined): Partial<RunEvent> {
+  if (!drilled) return verified;
+  const d = drillOutcome(drilled);
+  const error = drilled.ok ? verified.error : { message: `DRILL FAILED: backup ${drilled.backupId} did not restore as recorded (${drillFailures(drilled)})` };
+  return { ...verified, ...d, details: { ...d.details, verify: verified.details }, ...(error ? { error } : {}) };
+}
+
+function finish(ok: boolean, exitCode: number, outcome: Partial<RunEvent>, failure: () => string): RunOutcome {
   if (ok) {
     core.setOutput('status', 'success');
     core.setOutput('exit-code', '0');
-    return;
+    return { exitCode: 0, outcome };
   }
   core.setOutput('status', 'failure');
   core.setOutput('exit-code', String(exitCode));
-  core.setFailed(failure());
+  const message = failure();
+  core.setFailed(message);
+  return { exitCode, outcome, error: outcome.error ?? { message } };
 }
 
 /**

@@ -30,7 +30,7 @@ import { backupLocations, quotaTargets, resolveAlertSettings, resolveBackupConfi
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
-import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from './outcome.js';
+import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
 import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
 import { registerDrillCommand } from './drill-command.js';

@@ -2,21 +2,10 @@ import type { Command } from 'commander';
 import { resolveDrillConfig } from '../config/drill.js';
 import { drill, type DrillResult } from '../core/drill.js';
 import { printable } from '../shared/text.js';
+import { drillOutcome } from '../report/outcome.js';
 import { commonOptions, configOf, printJson, readFlags, type CliContext } from './commands.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** The figures a notification reports for a drill (RunEvent.details). */
-export function drillDetails(r: DrillResult) {
-  return {
-    ok: r.ok,
-    rtoSeconds: r.rtoSeconds,
-    ageSeconds: r.ageSeconds,
-    artifacts: r.artifacts.map((a) => ({ name: a.name, kind: a.kind, status: a.status, seconds: a.seconds, rows: a.rows, compared: a.compared, problem: a.problem })),
-    rowsCompared: r.artifacts.reduce((n, a) => n + (a.rows?.rows ?? 0), 0),
-    checks: r.checks,
-  };
-}
 
 /** The text report: one line per artifact, the checks, the total RTO. */
 export function formatDrill(r: DrillResult): string {
@@ -80,7 +69,7 @@ export function registerDrillCommand(program: Command, ctx: CliContext): void {
       reporter,
     );
     const result = await drill(options);
-    ctx.outcome = { backupId: result.backupId, series: result.series, labels: result.labels, details: drillDetails(result) };
+    ctx.outcome = drillOutcome(result);
     if (o.json) printJson(result);
     else process.stdout.write(formatDrill(result));
     if (!result.ok) {

@@ -20,11 +20,13 @@ export function notifyOptions(cmd: Command): Command {
   // Idempotent: a command that adds them itself and main adding them again must not clash.
   if (cmd.options.some((o) => o.long === '--notify')) return cmd;
   return cmd
-    .option('--notify <url>', 'send the outcome to this channel: https://… (JSON webhook), slack+https://hooks.slack.com/services/…, smtp://user@host:587?from=…&to=… (repeatable; replaces notify: of --config)', collect)
+    .option('--notify <url>', 'send the outcome to this channel: https://… (JSON webhook), slack+https://hooks.slack.com/services/…, smtp://user@host:587?from=…&to=… (repeatable; replaces notify: of --config; webhook and Slack URLs are credentials: prefer --notify-env)', collect)
+    .option('--notify-env <name>', 'send the outcome to the channel whose URL is in this environment variable (repeatable; keeps webhook and Slack URLs, which are credentials, out of the process list)', collect)
     .option('--notify-secret-env <name>', 'sign webhook bodies with the secret in this environment variable (header X-Strongbox-Signature: sha256=HMAC)')
     .addOption(new Option('--notify-on <when>', 'failure: failures, partial results and alerts (the default); always: also every success').choices(['failure', 'always']))
     .option('--notify-timeout <duration>', 'give up one delivery attempt after this long (default 10s; 2 retries with backoff)')
-    .option('--healthcheck <url>', 'healthchecks.io ping URL: URL/start at the start, URL on success, URL/fail on failure, with the last lines of the log');
+    .option('--healthcheck <url>', 'healthchecks.io ping URL: URL/start at the start, URL on success, URL/fail on failure, with the last lines of the log')
+    .option('--healthcheck-env <name>', 'the healthcheck ping URL from this environment variable (it is a credential: keeps it out of the process list)');
 }
 
 export function notifyFlags(o: Record<string, unknown>): NotifyFlags {
@@ -34,6 +36,9 @@ export function notifyFlags(o: Record<string, unknown>): NotifyFlags {
     notifyOn: o.notifyOn as string | undefined,
     notifyTimeout: o.notifyTimeout as string | undefined,
     healthcheck: o.healthcheck as string | undefined,
+    notifyEnv: o.notifyEnv as string[] | undefined,
+    healthcheckEnv: o.healthcheckEnv as string | undefined,
+    argv: true,
   };
 }
 

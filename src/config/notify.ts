@@ -22,6 +22,12 @@ export interface NotifyFlags {
   notifyOn?: string;
   notifyTimeout?: string;
   healthcheck?: string;
+  /** `--notify-env NAME` (repeatable): channel URLs read from the environment, after the `--notify` ones. */
+  notifyEnv?: string[];
+  /** `--healthcheck-env NAME`: the ping URL read from the environment. */
+  healthcheckEnv?: string;
+  /** The URLs were typed into argv (the CLI): warn about a credential URL there. */
+  argv?: boolean;
   /** What the edge calls them in messages: `--notify` (CLI) or `notify` (input). */
   names?: { notify: string; healthcheck: string; secretEnv: string; on: string; timeout: string };
 }
@@ -29,6 +35,27 @@ export interface NotifyFlags {
 export type NotifySettings = MonitorSettings;
 
 const CLI_NAMES = { notify: '--notify', healthcheck: '--healthcheck', secretEnv: '--notify-secret-env', on: '--notify-on', timeout: '--notify-timeout' };
+
+/**
+ * A webhook, Slack or healthcheck URL is a credential (whoever has it can post or ping), and
+ * argv is readable by every user of the machine (`ps`, /proc/<pid>/cmdline): say so, naming
+ * the `-env` flag that keeps it out. The warning never quotes the URL.
+ */
+function warnCredentialInArgv(what: string, flag: string, reporter: Reporter): void {
+  reporter.warning(
+    `the ${flag} URL (${what}) is a credential, which other users of this machine can read in the process list (ps): ` +
+      `put it in an environment variable and pass ${flag}-env NAME instead`,
+  );
+}
+
+/** True for a channel URL that is itself the credential (webhook, Slack; not a mail URL, whose password comes from the environment). */
+function isCredentialUrl(text: string): boolean {
+  try {
+    return !!findChannelFactory(new URL(text.trim()).protocol.replace(/:$/, ''))?.urlIsSecret;
+  } catch {
+    return false;
+  }
+}
 
 /** A notification timeout below 1 s would fail every slow-but-working endpoint; above 5 min would hold a finished run. */
 const TIMEOUT_LIMITS = { minMs: 1_000, maxMs: 300_000 };
@@ -104,7 +131,7 @@ export function githubFromEnv(env: NodeJS.ProcessEnv): RunEvent['github'] {
 }
 
 /**
- * Notifications and the healthcheck of one run: the flags' (a given `--notify` list replaces
+ * Notifications and the healthcheck of one run: the flags' (a given `--notify`/`--notify-env` list replaces
  * the file's `notify:`), else the file's. Every URL is checked here, before the run starts,
  * and masked; a problem exits 2 naming the flag or the file's line, never the URL.
  */
@@ -129,9 +156,16 @@ export function resolveNotifyConfig(flags: NotifyFlags, file: ConfigFile | undef
     readSecret: (name, what) => secretFromEnv(name, env, `${where}: password-env`, what, reporter),
   });
   const channels: Notifier[] = [];
-  if (given(flags.notify)) {
-    const list = flags.notify.filter((v) => v.trim());
-    list.forEach((text, i) => channels.push(openChannel(text, list.length > 1 ? `${names.notify} #${i + 1}` : names.notify, opts(names.notify), reporter)));
+  if (given(flags.notify) || given(flags.notifyEnv)) {
+    const typed = (flags.notify ?? []).filter((v) => v.trim());
+    const fromEnv = (flags.notifyEnv ?? []).map((name) => ({ name: name.trim(), where: `${names.notify}-env ${name.trim()}` }));
+    const list = [
+      ...typed.map((text, i) => ({ text, where: typed.length > 1 ? `${names.notify} #${i + 1}` : names.notify })),
+      ...fromEnv.map((e) => ({ text: secretFromEnv(e.name, env, e.where, 'the notification URL', reporter), where: e.where })),
+    ];
+    for (const c of list) channels.push(openChannel(c.text, c.where, opts(c.where), reporter));
+    // After opening (each URL and its tokens are masked by then); the channel as displayed, never the URL.
+    if (flags.argv) typed.forEach((text, i) => isCredentialUrl(text) && warnCredentialInArgv(channels[i]!.display, names.notify, reporter));
   } else {
     for (const [i, c] of (n?.channels ?? []).entries()) {
       const where = file!.where(['notify', i]);
@@ -140,8 +174,13 @@ export function resolveNotifyConfig(flags: NotifyFlags, file: ConfigFile | undef
     }
   }
   let healthcheck: Healthcheck | undefined;
-  if (flags.healthcheck?.trim()) healthcheck = healthcheckOf(flags.healthcheck, names.healthcheck, reporter);
-  else if (n?.healthcheckEnv) {
+  if (flags.healthcheck?.trim()) {
+    healthcheck = healthcheckOf(flags.healthcheck, names.healthcheck, reporter);
+    if (flags.argv) warnCredentialInArgv(healthcheck.display, names.healthcheck, reporter);
+  } else if (flags.healthcheckEnv?.trim()) {
+    const where = `${names.healthcheck}-env ${flags.healthcheckEnv.trim()}`;
+    healthcheck = healthcheckOf(secretFromEnv(flags.healthcheckEnv.trim(), env, where, 'the healthcheck ping URL', reporter), where, reporter);
+  } else if (n?.healthcheckEnv) {
     const where = file!.where(['healthcheck-env']);
     healthcheck = healthcheckOf(secretFromEnv(n.healthcheckEnv, env, where, 'the healthcheck ping URL', reporter), where, reporter);
   }

@@ -250,6 +250,25 @@ describe('workflows in .github/workflows', () => {
     expect([...uses('example-matrix.yml')]).toEqual(['.']);
   });
 
+  it('the examples notify through the actions\' notify/healthcheck inputs (from secrets), not from curl steps', () => {
+    const load = (f: string) => parseYaml(readFileSync(join(WORKFLOWS, f), 'utf8'), f) as { jobs: Record<string, { steps?: { uses?: string; run?: string; with?: Record<string, unknown> }[] }> };
+    const steps = (f: string) => Object.values(load(f).jobs).flatMap((j) => j.steps ?? []);
+    const inputs = (f: string, name: string) => steps(f).filter((s) => s.uses && ourActionKey(s.uses) !== undefined && s.with?.[name] !== undefined).map((s) => String(s.with![name]));
+    for (const f of ['example-nightly.yml', 'example-three-locations.yml', 'example-tiers.yml']) {
+      expect(steps(f).filter((s) => /\bcurl\b/.test(s.run ?? '')).map((s) => s.run), `${f}: a curl step`).toEqual([]);
+      // A notification or ping URL is a credential: only ever from a secret.
+      for (const v of [...inputs(f, 'notify'), ...inputs(f, 'healthcheck')]) expect(v, f).toMatch(/^(slack\+)?\$\{\{ secrets\.\w+ \}\}$/);
+    }
+    expect(inputs('example-nightly.yml', 'notify').length).toBeGreaterThanOrEqual(2);
+    expect(inputs('example-nightly.yml', 'healthcheck').length).toBeGreaterThanOrEqual(1);
+    expect(inputs('example-three-locations.yml', 'notify')).toHaveLength(1);
+    expect(inputs('example-tiers.yml', 'healthcheck')).toEqual(['${{ secrets.HEALTHCHECK_URL }}']);
+    // The CLI steps name the variable holding the URL (--notify-env), never the URL in argv.
+    const runs = steps('example-three-locations.yml').map((s) => s.run ?? '').join('\n');
+    expect(runs).toContain('--notify-env ALERT_NOTIFY_URL');
+    expect(runs).not.toMatch(/--notify\s/);
+  });
+
   it('every job of the examples is guarded, so they do nothing in this repository unless enabled', () => {
     for (const f of workflowFiles.filter((n) => n.startsWith('example-'))) {
       const wf = parseYaml(readFileSync(join(WORKFLOWS, f), 'utf8'), f) as { jobs: Record<string, { if?: unknown }> };

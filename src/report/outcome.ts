@@ -1,5 +1,6 @@
 import type { BackupResult } from '../core/backup.js';
 import type { CopyResult } from '../core/copy.js';
+import type { DrillResult } from '../core/drill.js';
 import type { PruneResult } from '../core/prune.js';
 import type { RestoreResult } from '../core/restore.js';
 import type { RollbackResult } from '../core/rollback.js';
@@ -8,8 +9,10 @@ import type { VerifyResult } from '../core/verify.js';
 import type { RunEvent } from '../notify/event.js';
 
 /**
- * What each command puts in `ctx.outcome` for its notification: one line in each command's
- * action, the translation kept here. Only displayed locations and figures, never a secret.
+ * What each run reports in its notification (RunEvent fields), from an operation's result:
+ * the CLI commands (`ctx.outcome`) and the actions both translate through these, so a
+ * channel receives the same event from a terminal and from a workflow. Only displayed
+ * locations and figures, never a secret.
  */
 export function backupOutcome(r: BackupResult): Partial<RunEvent> {
   const m = r.manifest;
@@ -80,4 +83,20 @@ export function rollbackOutcome(r: RollbackResult): Partial<RunEvent> {
     details: { safetyBackupId: r.safetyBackupId, gitSha: r.gitSha, restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })), checks: r.checks.length, checksFailed: failed.length },
     ...(failed.length ? { error: { message: `rolled back to ${r.backupId}, but ${failed.length} of ${r.checks.length} check(s) failed` } } : {}),
   };
+}
+
+/** The figures a notification reports for a drill (RunEvent.details). */
+export function drillDetails(r: DrillResult) {
+  return {
+    ok: r.ok,
+    rtoSeconds: r.rtoSeconds,
+    ageSeconds: r.ageSeconds,
+    artifacts: r.artifacts.map((a) => ({ name: a.name, kind: a.kind, status: a.status, seconds: a.seconds, rows: a.rows, compared: a.compared, problem: a.problem })),
+    rowsCompared: r.artifacts.reduce((n, a) => n + (a.rows?.rows ?? 0), 0),
+    checks: r.checks,
+  };
+}
+
+export function drillOutcome(r: DrillResult): Partial<RunEvent> {
+  return { backupId: r.backupId, series: r.series, labels: r.labels, details: drillDetails(r) };
 }
