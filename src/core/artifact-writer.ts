@@ -60,7 +60,10 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   const aborts = dests.map(() => new AbortController());
 
   const progress = ctx.reporter.progress;
-  const total = progress && plan.estimate ? await estimateOf(plan, ctx.reporter) : undefined;
+  // The estimate (a tree's stat walk, a catalog query) runs beside the dump, never before it:
+  // progress gains its total when the estimate arrives, and the backup never waits for it.
+  const task = { label: `backup ${printable(plan.name)}`, total: undefined as number | undefined, done: () => plainHash.size };
+  if (progress && plan.estimate) void estimateOf(plan, ctx.reporter).then((t) => (task.total = t));
   const dump = await plan.open();
   // Every stage is built before the pipeline runs. One that throws while being built (the
   // encryptor refusing its key after zstd was spawned) must still tear down the ones already
@@ -126,7 +129,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     ),
   );
   // Plaintext bytes read from the source: the counter the hash stage keeps anyway.
-  const shown = progress?.start({ label: `backup ${printable(plan.name)}`, total, done: () => plainHash.size });
+  const shown = progress?.start(task);
   const [uploaded] = await Promise.all([Promise.all(uploads), ...source]).finally(() => shown?.end());
   // Every destination gone is what stopped the source then, not a fault of the source.
   if (sourceErrors.length && !fan.allDetached) throw sourceCause(sourceErrors);
@@ -168,12 +171,12 @@ export function zstdThreads(kind: string): 1 | 2 {
   return kind === 'sqlite' ? 2 : 1;
 }
 
-/** How long the backup waits for a size estimate before it starts without one. */
+/** How long an estimate may take before progress gives up on a total. */
 const ESTIMATE_WAIT_MS = 15_000;
 
 /**
  * An estimate that fails (no psql on PATH, a permission) or is slow only costs the ETA, never
- * the backup: after ESTIMATE_WAIT_MS the dump starts without it.
+ * the backup: it runs beside the dump, and after ESTIMATE_WAIT_MS progress stops waiting for it.
  */
 async function estimateOf(plan: ArtifactPlan, reporter: Reporter): Promise<number | undefined> {
   let timer: NodeJS.Timeout | undefined;

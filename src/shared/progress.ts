@@ -9,7 +9,7 @@ import { formatBytes } from './format.js';
 export interface ProgressTask {
   /** What runs, for the line: `backup postgres-appdb`, `restore files-media`. */
   label: string;
-  /** Bytes expected when known (a server's estimate may be off: never trusted past `done`). */
+  /** Bytes expected when known (a server's estimate may be off: never trusted past `done`); read at each line, so it may arrive after the work started. */
   total?: number;
   /** Bytes done so far (a counter the pipeline already keeps, e.g. a HashingStream's size). */
   done(): number;
