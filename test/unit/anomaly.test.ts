@@ -143,7 +143,8 @@ describe('anomaly alerts against the median of the series', () => {
     }
     // A growth alert is news, not a lost baseline: that backup still counts.
     const grown = history(3, { size: 1500 }).map((m) => ({ ...m, alerts: [{ kind: 'plaintext-size' as const, subject: 'postgres-app', value: 1500, baseline: 1000, changePercent: 50, thresholdPercent: 20, message: 'grew' }] }));
-    expect(detectAnomalies(backup(10, { size: 1500 }), grown).alerts).toEqual([]);
+    expect(detectAnomalies(backup(10, { size: 1500 }), grown)).toMatchObject({ alerts: [], historyCount: 3 });
+    expect(detectAnomalies(backup(10, { size: 1500 }), past.slice(4)).skipped).toMatch(/0 earlier complete backup\(s\) without a drop alert/);
   });
 
   it('the baseline is the last 7 backups: an old, bigger era no longer counts', () => {
