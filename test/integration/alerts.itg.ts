@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import type { Manifest } from '../../src/core/types.js';
 import type { Alert } from '../../src/shared/alert.js';
+import type { RunEvent } from '../../src/notify/event.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { startCaptureServer } from '../helpers/notify-servers.js';
 import { testDatabases, type TestDatabase } from '../helpers/pg.js';
 
 /**
@@ -124,6 +126,19 @@ describe('the guard never lets go by itself (PostgreSQL)', () => {
       expect(p.code, p.stderr).toBe(0);
       expect(p.stderr, `prune after emptied night ${night}`).toMatch(/kept by the retention guard/);
       expect(ids()).toEqual([...good, ...emptied]);
+    }
+    // A prune the guard stopped is an alert: it notifies under the default --notify-on failure.
+    const hook = await startCaptureServer();
+    try {
+      const p = await cli(['prune', '--from', to, '--keep-last', '3', '--notify', `${hook.url}/hook`]);
+      expect(p.code, p.stderr).toBe(0);
+      const posts = hook.requests.filter((r) => r.method === 'POST');
+      expect(posts).toHaveLength(1);
+      const event = JSON.parse(posts[0]!.body) as RunEvent;
+      expect(event).toMatchObject({ operation: 'prune', status: 'alert', exitCode: 0, details: { removed: 0, guarded: [expect.objectContaining({ location: to, backup: emptied.at(-1), spared: 7, forced: false })] } });
+      expect(event.alerts?.map((a) => a.kind)).toContain('rows');
+    } finally {
+      await hook.close();
     }
     const forced = await cli(['prune', '--from', to, '--keep-last', '3', '--force']);
     expect(forced.code, forced.stderr).toBe(0);
