@@ -87,9 +87,15 @@ export function destinationRows(outcomes: LocationOutcome[], secrets: string[]):
       `<code>${clean(o.location)}</code>${o.tier ? ' (copy-to)' : ''}`,
       o.tier && o.status === 'committed' ? 'copied' : o.status,
       o.status === 'failed' ? `${clean(o.error ?? '')}${o.hint ? `<br>${clean(o.hint)}` : ''}` : '',
-      o.pruned === undefined ? '' : o.pruned.length ? o.pruned.map((id) => `<code>${id}</code>`).join(' ') : 'none',
+      (o.pruned === undefined ? '' : o.pruned.length ? o.pruned.map((id) => `<code>${id}</code>`).join(' ') : 'none') + guardNote(o),
     ]),
   ];
+}
+
+/** A held series in the Pruned column, so "none" is not read as "nothing to remove". */
+function guardNote(o: LocationOutcome): string {
+  const held = (o.guarded ?? []).filter((g) => !g.forced);
+  return held.length ? ` (retention guard: kept ${held.reduce((n, g) => n + g.spared.length, 0)})` : '';
 }
 
 async function holds(dest: Destination, state: BackupRunState, timeoutMs: number): Promise<string> {

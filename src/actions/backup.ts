@@ -92,6 +92,7 @@ export async function runBackupAction(deps: ActionDeps = {}): Promise<void> {
       state.stage = 'applying retention';
       const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter, inputs.forcePrune);
       core.setOutput('pruned', JSON.stringify(pruned));
+      core.setOutput('guarded', JSON.stringify(outcomes.flatMap((o) => (o.guarded ?? []).map((g) => ({ location: o.location, ...g })))));
       core.setOutput('destinations', JSON.stringify(outcomes));
       state.stage = 'measuring the quotas';
       // The quota input applies to the destinations; a tier keeps the file's quota.
@@ -164,6 +165,13 @@ function summarize(s: typeof core.summary, result: BackupResult, outcomes: Locat
     .addTable(destinationRows(outcomes, secrets))
     .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
   if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true);
+  for (const o of outcomes) {
+    for (const g of o.guarded ?? []) {
+      const where = `series <code>${escapeHtml(g.series)}</code> at <code>${escapeHtml(o.location)}</code>`;
+      if (g.forced) s.addRaw(`⚠️ Retention guard overridden (force-prune) for ${where}: backup <code>${g.backup}</code> carries drop alert(s).`, true);
+      else s.addRaw(`⚠️ Retention guard: nothing removed in ${where}, ${g.spared.length} backup(s) kept — backup <code>${g.backup}</code> carries drop alert(s). Check the data; once the new size is right, run with <code>force-prune: true</code>.`, true);
+    }
+  }
   if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round((q.usedBytes / q.quotaBytes) * 100)}%)${q.usedBytes > q.quotaBytes ? ' OVER' : q.alert ? ' nearly full' : ''}`).join('; ')}.`, true);
   // One line per alert; the messages name artifacts, tables and locations, never a secret.
   for (const a of alerts) s.addRaw(`⚠️ Alert (${a.kind}): ${escapeHtml(a.message)}`, true);

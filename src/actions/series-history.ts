@@ -1,8 +1,11 @@
-import { readHistory } from '../core/history.js';
-import type { GroupBy } from '../core/series.js';
+import { buildHistory } from '../core/history.js';
+import { readRecentHistory } from '../core/recent-history.js';
+import { readManifestWithBytes } from '../core/repository.js';
+import { seriesKeyOf, type GroupBy } from '../core/series.js';
+import type { Manifest } from '../core/types.js';
 import type { Destination } from '../destinations/types.js';
-import { seriesSummaryMarkdown } from '../report/series-summary.js';
-import { errorMessage } from '../shared/errors.js';
+import { RECENT_BACKUPS, seriesSummaryMarkdown } from '../report/series-summary.js';
+import { NotFoundError, errorMessage } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
 import { writeSummary } from './run.js';
 
@@ -21,10 +24,25 @@ export async function writeSeriesHistorySummary(dest: Destination | undefined, b
   }
 }
 
-/** The section's Markdown; '' when the backup is not (or no longer) listed there. */
+/**
+ * The section's Markdown; '' when the backup is not (or no longer) there. Reads only the
+ * newest RECENT_BACKUPS of the backup's series (readRecentHistory), not the whole repository.
+ */
 export async function seriesHistoryMarkdown(dest: Destination, backupId: string, groupBy: GroupBy, reporter: Reporter): Promise<string> {
-  const history = await readHistory(dest, { groupBy }, reporter);
+  let current: Manifest;
+  try {
+    current = (await readManifestWithBytes(dest, backupId)).manifest;
+  } catch (err) {
+    if (err instanceof NotFoundError) return '';
+    throw err;
+  }
+  const key = seriesKeyOf(current, groupBy);
+  const at = Date.parse(current.startedAt);
+  const wanted = (m: Manifest) => Date.parse(m.startedAt) <= at && seriesKeyOf(m, groupBy) === key;
+  const recent = await readRecentHistory(dest, { wanted, limit: RECENT_BACKUPS }, reporter);
+  const entries = recent.manifests.reverse().map((m) => ({ id: m.id, complete: true, manifest: m, objects: [], time: new Date(m.startedAt) }));
+  const history = buildHistory(entries, dest.display, { groupBy });
   const series = history.rows.find((r) => r.id === backupId)?.series;
   if (series == null) return '';
-  return seriesSummaryMarkdown(series, history.rows.filter((r) => r.series === series), backupId);
+  return seriesSummaryMarkdown(series, history.rows, backupId);
 }

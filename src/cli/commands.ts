@@ -197,7 +197,7 @@ function printPrune(result: PruneResult, indent = ''): void {
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
   for (const g of result.guarded) {
-    out(`${g.forced ? 'guard overridden (--force)' : 'guarded'}: series ${printable(g.series)}, newest backup ${g.backup}: ${g.alerts.map((a) => a.message).join('; ')}`);
+    out(`${g.forced ? 'guard overridden (--force)' : 'guarded'}: series ${printable(g.series)}, drop alert(s) on backup ${g.backup}: ${g.alerts.map((a) => a.message).join('; ')}`);
   }
 }
 
@@ -569,7 +569,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--group-by <what>', 'apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)')
       .option('--incomplete-grace <duration>', 'remove incomplete (interrupted) backups only when older than this (default: 24h)')
       .option('--dry-run', 'show what would be deleted, delete nothing')
-      .option('--force', "prune even a series whose newest backup carries a size or row-drop alert (the retention guard keeps such a series whole)")
+      .option('--force', "prune even a series the retention guard holds (the newest backup of its data carries a size, row or entry-count drop alert)")
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
     const file = await configOf(o);

@@ -22,6 +22,8 @@ export interface LocationOutcome extends DestinationOutcome {
   tier?: 'copy-to';
   /** Backup ids retention removed there; absent where retention did not run. */
   pruned?: string[];
+  /** Series the retention guard held there (prune's `guarded`, alerts left out); absent when none. */
+  guarded?: { series: string; backup: string; spared: string[]; forced: boolean }[];
 }
 
 export interface RetentionTarget {
@@ -70,7 +72,8 @@ export async function copyToTier(
 
 /**
  * Each location that holds the new backup, pruned with its own policy; a location where this
- * run's backup did not arrive is never pruned. Records what was removed in `outcomes`.
+ * run's backup did not arrive is never pruned. Records what was removed, and what the
+ * retention guard kept, in `outcomes`.
  */
 export async function pruneHolders(plan: RetentionTarget[], holders: Destination[], outcomes: LocationOutcome[], groupBy: GroupBy, lock: LockSettings | undefined, reporter: Reporter, force = false): Promise<string[]> {
   const all: string[] = [];
@@ -82,7 +85,11 @@ export async function pruneHolders(plan: RetentionTarget[], holders: Destination
     const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
     all.push(...removed);
     const outcome = outcomes.find((o) => o.location === dest.display);
-    if (outcome) outcome.pruned = removed;
+    if (outcome) {
+      outcome.pruned = removed;
+      // Said in the outputs and the summary too: a frozen retention must not look like "removed 0".
+      if (r.guarded.length) outcome.guarded = r.guarded.map((g) => ({ series: g.series, backup: g.backup, spared: g.spared, forced: g.forced }));
+    }
     if (r.retained.length) reporter.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(', ')}`);
   }
   return [...new Set(all)];

@@ -1,4 +1,4 @@
-import type { Alert, AlertKind } from '../shared/alert.js';
+import { guardsRetention, type Alert, type AlertKind } from '../shared/alert.js';
 import { formatBytes } from '../shared/format.js';
 import { printable } from '../shared/text.js';
 import { DEFAULT_GROUP_BY, seriesKeyOf, type GroupBy } from './series.js';
@@ -7,7 +7,10 @@ import type { ArtifactRecord, Manifest } from './types.js';
 /**
  * Anomaly alerts: a backup compared with the median of the recent complete backups of its
  * own series. A pure function of manifests, so every decision can be replayed in a test.
- * The median (not the mean) keeps one odd night from moving the baseline.
+ * The median (not the mean) keeps one odd night from moving the baseline. Backups that carry a
+ * drop alert themselves are never part of a baseline: otherwise, after four nights of an
+ * emptied database, the empty size would become "the usual", the alert would stop, and the
+ * retention guard would let the good backups go without anyone having looked.
  */
 
 /** Thresholds in percent; 0 switches that comparison off. */
@@ -29,7 +32,7 @@ export const DEFAULT_THRESHOLDS: AlertThresholds = { sizeChangePercent: 20, dura
 
 /** Fewer complete backups of the series than this: no baseline yet, no alert. */
 export const MIN_HISTORY = 3;
-/** The baseline is the median of at most this many of the newest complete backups. */
+/** The baseline is the median of at most this many of the newest complete backups without a drop alert. */
 export const HISTORY_WINDOW = 7;
 
 export interface AnomalyResult {
@@ -38,6 +41,11 @@ export interface AnomalyResult {
   historyCount: number;
   /** Why nothing was compared (too little history), for a debug line. */
   skipped?: string;
+}
+
+/** Whether a complete backup may be part of a baseline: it carries no drop alert (guardsRetention). */
+export function inBaseline(m: Pick<Manifest, 'alerts'>): boolean {
+  return !m.alerts?.some(guardsRetention);
 }
 
 export function median(values: number[]): number {
@@ -51,17 +59,18 @@ type Current = Pick<Manifest, 'id' | 'startedAt' | 'durationSeconds' | 'artifact
 
 /**
  * Alerts for `current` against `history` (any manifests: those of other series, of later or
- * the same backup are left out here, so the caller can pass a whole listing).
+ * the same backup, and those carrying a drop alert are left out here, so the caller can pass a
+ * whole listing).
  */
 export function detectAnomalies(current: Current, history: Manifest[], thresholds: AlertThresholds = DEFAULT_THRESHOLDS, groupBy: GroupBy = DEFAULT_GROUP_BY): AnomalyResult {
   const key = seriesKeyOf(current, groupBy);
   const at = Date.parse(current.startedAt);
   const earlier = history
-    .filter((m) => m.id !== current.id && Date.parse(m.startedAt) < at && seriesKeyOf(m, groupBy) === key)
+    .filter((m) => inBaseline(m) && m.id !== current.id && Date.parse(m.startedAt) < at && seriesKeyOf(m, groupBy) === key)
     .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))
     .slice(0, HISTORY_WINDOW);
   if (earlier.length < MIN_HISTORY) {
-    return { alerts: [], historyCount: earlier.length, skipped: `no anomaly check for ${current.id}: its series has ${earlier.length} earlier complete backup(s), ${MIN_HISTORY} are needed for a baseline` };
+    return { alerts: [], historyCount: earlier.length, skipped: `no anomaly check for ${current.id}: its series has ${earlier.length} earlier complete backup(s) without a drop alert, ${MIN_HISTORY} are needed for a baseline` };
   }
   const alerts: Alert[] = [];
   const t = thresholds;

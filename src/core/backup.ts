@@ -13,12 +13,13 @@ import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { serializeManifest } from './manifest.js';
 import type { Reporter } from '../shared/reporter.js';
-import { checkRepository, createRepository, listBackups, objectKey } from './repository.js';
+import { checkRepository, createRepository, objectKey } from './repository.js';
+import { readRecentHistory } from './recent-history.js';
 import type { LockSettings } from './locking.js';
 import { acquireLock } from './lock.js';
 import { DestinationRun, type DestinationOutcome } from './destination-run.js';
-import { DEFAULT_THRESHOLDS, detectAnomalies, type AlertThresholds } from './anomaly.js';
-import { DEFAULT_GROUP_BY, type GroupBy } from './series.js';
+import { DEFAULT_THRESHOLDS, HISTORY_WINDOW, detectAnomalies, inBaseline, type AlertThresholds } from './anomaly.js';
+import { DEFAULT_GROUP_BY, seriesKeyOf, type GroupBy } from './series.js';
 import type { Alert } from '../shared/alert.js';
 import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
@@ -243,28 +244,28 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
 
 /**
  * The new backup against its series' history at the destinations it is being committed to
- * (each listing merged, by id). Never a reason to fail: a listing that fails is a warning, and
- * the comparison uses what could be read.
+ * (each read merged, by id). Runs before the manifest is written, with the lock held, so it
+ * reads only the newest baseline-worthy backups of the series (readRecentHistory), never the
+ * whole repository. Never a reason to fail: a listing that fails is a warning, and the
+ * comparison uses what could be read.
  */
 async function anomalies(manifest: Manifest, destinations: Destination[], opts: BackupOptions): Promise<Alert[]> {
   const { reporter } = opts;
   const history = new Map<string, Manifest>();
-  // Damaged manifests are prune's and verify's news; here they only leave the baseline.
-  const quiet: Reporter = {
-    debug: (m) => reporter.debug(m),
-    info: (m) => reporter.debug(m),
-    warning: (m) => reporter.debug(`history: ${m}`),
-    error: (m) => reporter.error(m),
-    setSecret: (x) => reporter.setSecret(x),
-  };
+  const groupBy = opts.groupBy ?? DEFAULT_GROUP_BY;
+  const key = seriesKeyOf(manifest, groupBy);
+  const at = Date.parse(manifest.startedAt);
+  // The same filter detectAnomalies applies, so the read stops once the window is full.
+  const wanted = (m: Manifest) => m.id !== manifest.id && Date.parse(m.startedAt) < at && inBaseline(m) && seriesKeyOf(m, groupBy) === key;
   for (const dest of destinations) {
     try {
-      for (const e of await listBackups(dest, quiet)) if (e.manifest && !e.damaged) history.set(e.id, e.manifest);
+      // Damaged manifests are prune's and verify's news; here they only leave the baseline (said at debug).
+      for (const m of (await readRecentHistory(dest, { wanted, limit: HISTORY_WINDOW }, reporter)).manifests) history.set(m.id, m);
     } catch (err) {
       reporter.warning(`could not read the backup history at ${dest.display} to look for anomalies: ${errorMessage(err)}; the backup goes on without that comparison`);
     }
   }
-  const result = detectAnomalies(manifest, [...history.values()], opts.alerts ?? DEFAULT_THRESHOLDS, opts.groupBy ?? DEFAULT_GROUP_BY);
+  const result = detectAnomalies(manifest, [...history.values()], opts.alerts ?? DEFAULT_THRESHOLDS, groupBy);
   if (result.skipped) reporter.debug(result.skipped);
   else reporter.debug(`anomaly check of ${manifest.id}: against the median of ${result.historyCount} earlier backup(s) of its series, ${result.alerts.length} alert(s)`);
   return result.alerts;

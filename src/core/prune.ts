@@ -4,7 +4,7 @@ import { withLocks, type LockSettings } from './locking.js';
 import type { Reporter } from '../shared/reporter.js';
 import { assertRepository, listBackups, objectKey, type BackupEntry } from './repository.js';
 import { applyRetentionBySeries, DEFAULT_INCOMPLETE_GRACE_MS, type KeepReason, type RetentionPolicy } from './retention.js';
-import { DEFAULT_GROUP_BY, seriesKeyOf, seriesNames, type GroupBy } from './series.js';
+import { DEFAULT_GROUP_BY, seriesKeyOf, seriesNames, sourceIdentity, type GroupBy } from './series.js';
 import { MANIFEST_NAME } from './types.js';
 import { guardRetention } from './retention-guard.js';
 import type { Alert } from '../shared/alert.js';
@@ -21,7 +21,7 @@ export interface PruneOptions {
   now?: () => Date;
   incompleteGraceMs?: number;
   lock?: LockSettings;
-  /** Override the retention guard (a series whose newest backup carries a size or row-drop alert). */
+  /** Override the retention guard (a series holding an artifact whose newest backup carries a drop alert). */
   force?: boolean;
 }
 
@@ -46,8 +46,9 @@ export interface PruneResult {
   /** Temp files of writes a killed run never finished, removed after the grace period. */
   abandonedWrites: string[];
   /**
-   * Series whose newest backup carries a size or row-drop alert: nothing in them was removed
-   * (`spared` lists what the policy alone would have removed), unless `forced`.
+   * Series the retention guard holds (retention-guard.ts: an artifact whose newest backup carries
+   * a drop alert): nothing in them was removed (`spared` lists what the policy alone would have
+   * removed), unless `forced`.
    */
   guarded: { series: string; backup: string; alerts: Alert[]; spared: string[]; forced: boolean }[];
 }
@@ -88,7 +89,10 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       now,
       { incompleteGraceMs: opts.incompleteGraceMs },
     );
-    const complete = new Map(current.flatMap((e) => (e.manifest && !e.damaged ? [[e.id, { time: e.time.getTime(), alerts: e.manifest.alerts }] as const] : [])));
+    // The guard reads the alerts recorded in every manifest, whatever this prune's grouping.
+    const complete = new Map(
+      current.flatMap((e) => (e.manifest && !e.damaged ? [[e.id, { time: e.time.getTime(), alerts: e.manifest.alerts, artifacts: e.manifest.artifacts.map((a) => ({ name: a.name, identity: sourceIdentity(a) })) }] as const] : [])),
+    );
     const { decision, guarded } = guardRetention(policyDecision, complete, !!opts.force);
     for (const [id, key] of Object.entries(decision.series)) decision.series[id] = names.get(key) ?? key;
     for (const l of decision.unmatchedLabels) reporter.warning(`--keep-label ${printable(l)} matches no backup at ${dest.display}; it keeps nothing`);
@@ -109,8 +113,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     };
     for (const g of result.guarded) {
       const why = g.alerts.map((a) => a.message).join('; ');
-      if (g.forced) reporter.warning(`series ${printable(g.series)}: its newest backup ${g.backup} carries alert(s) (${why}); --force given, so retention applies anyway`);
-      else reporter.warning(`series ${printable(g.series)}: nothing removed, ${g.spared.length} backup(s) kept by the retention guard — its newest backup ${g.backup} carries alert(s): ${why}. Check the data; once the new size is right, prune with --force`);
+      if (g.forced) reporter.warning(`series ${printable(g.series)}: backup ${g.backup} carries drop alert(s) (${why}); --force given, so retention applies anyway`);
+      else reporter.warning(`series ${printable(g.series)}: nothing removed, ${g.spared.length} backup(s) kept by the retention guard — backup ${g.backup}, the newest of its data, carries drop alert(s): ${why}. Check the data; once the new size is right, prune with --force`);
     }
     for (const f of result.future) reporter.warning(`backup ${f} is dated in the future (${byId.get(f)!.manifest!.startedAt}); ignored by time rules and kept — check the clock of the machine that made it`);
     for (const u of unreadable) reporter.warning(`backup ${u.id} kept: its manifest cannot be read (${u.problem})`);

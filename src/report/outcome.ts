@@ -59,14 +59,24 @@ export function copyOutcome(results: { location: string; result?: CopyResult; er
 
 const sum = (xs: { result?: CopyResult }[], k: 'copied' | 'skipped' | 'failed' | 'bytes') => xs.reduce((n, x) => n + (x.result?.[k] ?? 0), 0);
 
+/**
+ * A prune the retention guard stopped is an alert (so it notifies under the default
+ * `--notify-on failure`): retention frozen on a possibly emptied database is news. A forced
+ * one is listed in `details.guarded` but is no alert: someone chose it.
+ */
 export function pruneOutcome(results: { location: string; result?: PruneResult; error?: string }[]): Partial<RunEvent> {
+  const guarded = results.flatMap((x) => (x.result?.guarded ?? []).map((g) => ({ location: x.location, series: g.series, backup: g.backup, spared: g.spared.length, forced: g.forced, alerts: g.alerts })));
+  // The same backup at two locations carries the same alerts: each once.
+  const alerts = [...new Map(guarded.filter((g) => !g.forced).flatMap((g) => g.alerts).map((a) => [JSON.stringify(a), a])).values()];
   return {
     destinations: results.map((x) => ({ location: x.location, status: x.result ? 'ok' : 'failed', ...(x.error ? { error: x.error } : {}) })),
+    ...(alerts.length ? { alerts } : {}),
     details: {
       dryRun: results.some((x) => x.result?.dryRun),
       removed: results.reduce((n, x) => n + (x.result?.removed.length ?? 0), 0),
       kept: results.reduce((n, x) => n + (x.result?.kept.length ?? 0), 0),
       incompleteRemoved: results.reduce((n, x) => n + (x.result?.incompleteRemoved.length ?? 0), 0),
+      ...(guarded.length ? { guarded: guarded.map(({ alerts: _, ...g }) => g) } : {}),
     },
   };
 }

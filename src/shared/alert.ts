@@ -1,8 +1,8 @@
 /**
  * An anomaly found by comparing a backup with the recent history of its own series (or a
  * location with its quota). Recorded in the manifest, printed as a warning, put in --json and
- * in notifications; a size or row-drop alert on a series' newest backup stops retention from
- * deleting anything in that series (unless --force).
+ * in notifications; a drop alert (guardsRetention) standing on an artifact stops retention from
+ * deleting anything in the series holding it (unless --force; see core/retention-guard.ts).
  */
 export type AlertKind = 'plaintext-size' | 'stored-size' | 'duration' | 'rows' | 'entries' | 'quota';
 
@@ -22,5 +22,13 @@ export interface Alert {
   message: string;
 }
 
-/** Kinds that mean data may have been lost: these on a series' newest backup guard its older ones from retention. */
+/** Kinds that can mean data was lost: their drops (guardsRetention) guard a series from retention. */
 export const GUARDING_ALERTS: readonly AlertKind[] = ['plaintext-size', 'stored-size', 'rows', 'entries'];
+
+/**
+ * Whether an alert means data may be missing: a size, row or entry-count *drop*. Growth (a data
+ * import) is news, not a reason to stop pruning; duration and quota alerts never guard.
+ */
+export function guardsRetention(a: Pick<Alert, 'kind' | 'changePercent'>): boolean {
+  return GUARDING_ALERTS.includes(a.kind) && a.changePercent < 0;
+}

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import type { Manifest } from '../../src/core/types.js';
 import type { Alert } from '../../src/shared/alert.js';
+import type { RunEvent } from '../../src/notify/event.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { startCaptureServer } from '../helpers/notify-servers.js';
 import { testDatabases, type TestDatabase } from '../helpers/pg.js';
 
 /**
@@ -82,8 +84,8 @@ describe('anomaly alerts and the retention guard (PostgreSQL)', () => {
     const kept = await cli(['prune', '--from', repo, '--keep-last', '1']);
     expect(kept.code, kept.stderr).toBe(0);
     expect(complete()).toEqual(before);
-    expect(kept.stderr).toMatch(/warning: series postgres-\S+: nothing removed, 4 backup\(s\) kept by the retention guard — its newest backup \S+ carries alert\(s\): .*table public\.patients has 2000 rows/);
-    expect(kept.stdout).toMatch(/guarded: series postgres-\S+, newest backup /);
+    expect(kept.stderr).toMatch(/warning: series postgres-\S+: nothing removed, 4 backup\(s\) kept by the retention guard — backup \S+, the newest of its data, carries drop alert\(s\): .*table public\.patients has 2000 rows/);
+    expect(kept.stdout).toMatch(/guarded: series postgres-\S+, drop alert\(s\) on backup /);
     for (const id of good) expect(kept.stdout).toMatch(new RegExp(`keep   ${id} \\S+  \\(guarded\\)`));
 
     const json = JSON.parse((await cli(['prune', '--from', repo, '--keep-last', '1', '--dry-run', '--json'])).stdout) as { removed: unknown[]; guarded: { spared: string[]; forced: boolean }[] };
@@ -95,6 +97,53 @@ describe('anomaly alerts and the retention guard (PostgreSQL)', () => {
     expect(forced.stderr).toMatch(/--force given, so retention applies anyway/);
     expect(complete()).toEqual([before[4]]);
   }, 120_000);
+});
+
+describe('the guard never lets go by itself (PostgreSQL)', () => {
+  // Review finding: with emptied backups in the baseline, the fifth one raised no alert and
+  // `prune --keep-last 3` then removed every good backup. Nightly backups + pruning, as in cron.
+  it('4 good backups, then 6 emptied ones each followed by prune --keep-last 3: every emptied one alerts, no good one is removed; --force does', async () => {
+    const own = await dbs.create('guard', `CREATE TABLE patients (id serial PRIMARY KEY, note text NOT NULL);
+      INSERT INTO patients (note) SELECT md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 20000) g;`);
+    const to = join(work, 'nightly');
+    const nightly = () => cli(['backup', '--to', to, '--init', '--postgres', own.url, '--recipient', key.recipient, '--json']);
+    const ids = () => readdirSync(to).filter((n) => /^\d{8}T/.test(n) && existsSync(join(to, n, 'manifest.json'))).sort();
+    const good: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await nightly();
+      expect(r.code, r.stderr).toBe(0);
+      good.push((JSON.parse(r.stdout) as { id: string }).id);
+    }
+    await own.sql('DELETE FROM patients WHERE id % 10 <> 0');
+    const emptied: string[] = [];
+    for (let night = 1; night <= 6; night++) {
+      const r = await nightly();
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { id: string; alerts: Alert[] };
+      emptied.push(out.id);
+      expect(out.alerts.filter((a) => a.kind === 'rows'), `emptied night ${night}`).toEqual([expect.objectContaining({ value: 2000, baseline: 20000 })]);
+      const p = await cli(['prune', '--from', to, '--keep-last', '3']);
+      expect(p.code, p.stderr).toBe(0);
+      expect(p.stderr, `prune after emptied night ${night}`).toMatch(/kept by the retention guard/);
+      expect(ids()).toEqual([...good, ...emptied]);
+    }
+    // A prune the guard stopped is an alert: it notifies under the default --notify-on failure.
+    const hook = await startCaptureServer();
+    try {
+      const p = await cli(['prune', '--from', to, '--keep-last', '3', '--notify', `${hook.url}/hook`]);
+      expect(p.code, p.stderr).toBe(0);
+      const posts = hook.requests.filter((r) => r.method === 'POST');
+      expect(posts).toHaveLength(1);
+      const event = JSON.parse(posts[0]!.body) as RunEvent;
+      expect(event).toMatchObject({ operation: 'prune', status: 'alert', exitCode: 0, details: { removed: 0, guarded: [expect.objectContaining({ location: to, backup: emptied.at(-1), spared: 7, forced: false })] } });
+      expect(event.alerts?.map((a) => a.kind)).toContain('rows');
+    } finally {
+      await hook.close();
+    }
+    const forced = await cli(['prune', '--from', to, '--keep-last', '3', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(ids()).toEqual(emptied.slice(-3));
+  }, 300_000);
 });
 
 describe('quota alerts from the CLI', () => {

@@ -67,6 +67,12 @@ describe('backup action: alerts', () => {
     expect(text).toMatch(/::warning::series files-uploads: nothing removed, 3 backup\(s\) kept by the retention guard/);
     expect(text).toMatch(/::error::backup \S+ is committed, but raised 3 alert\(s\) and fail-on-alert is set/);
     expect(o.pruned).toBe('[]');
+    // "removed 0" alone would read as "nothing to remove": the outputs and the summary say why.
+    const good = backups(repo).filter((id) => id !== o['backup-id']).reverse();
+    expect(JSON.parse(o.guarded!)).toEqual([{ location: repo, series: 'files-uploads', backup: o['backup-id'], spared: good, forced: false }]);
+    expect(JSON.parse(o.destinations!)).toEqual([expect.objectContaining({ location: repo, pruned: [], guarded: [expect.objectContaining({ spared: good, forced: false })] })]);
+    expect(r.summary()).toMatch(/Retention guard: nothing removed in series <code>files-uploads<\/code> at <code>[^<]+<\/code>, 3 backup\(s\) kept — backup <code>\S+<\/code> carries drop alert\(s\)\. .*force-prune: true/);
+    expect(r.summary()).toMatch(/none \(retention guard: kept 3\)/);
     expect(backups(repo)).toHaveLength(4);
     expect(backups(repo)).toContain(o['backup-id']);
     expect(r.summary()).toMatch(/Alert \(entries\): files-uploads: 5 entries, −94% against the usual 81/);
@@ -77,6 +83,8 @@ describe('backup action: alerts', () => {
     await runBackupAction();
     expect(forced.outputs().status).toBe('success');
     expect(JSON.parse(forced.outputs().pruned!)).toHaveLength(4);
+    expect(JSON.parse(forced.outputs().guarded!)).toEqual([expect.objectContaining({ forced: true })]);
+    expect(forced.summary()).toMatch(/Retention guard overridden \(force-prune\) for series <code>files-uploads<\/code>/);
     expect(backups(repo)).toEqual([forced.outputs()['backup-id']]);
   }, 60_000);
 

@@ -94,7 +94,8 @@ describe('the retention guard', () => {
   const t = (d: number) => new Date(Date.UTC(2026, 0, d));
   const candidates = [1, 2, 3, 4].map((d) => ({ id: `b${d}`, time: t(d), complete: true, labels: [], series: 'app' }));
   const other = [1, 2, 3].map((d) => ({ id: `o${d}`, time: t(d), complete: true, labels: [], series: 'files' }));
-  const info = (alerts: Record<string, Alert[]>) => new Map([...candidates, ...other].map((c) => [c.id, { time: c.time.getTime(), alerts: alerts[c.id] }]));
+  const artifactsOf = (id: string) => (id.startsWith('b') ? [{ name: 'postgres-app', identity: '127.0.0.1:5432/app' }] : [{ name: 'files-srv', identity: '/srv' }]);
+  const info = (alerts: Record<string, Alert[]>, list = [...candidates, ...other]) => new Map(list.map((c) => [c.id, { time: c.time.getTime(), alerts: alerts[c.id], artifacts: artifactsOf(c.id) }]));
   const policy = { keepLast: 1 };
   const decide = () => applyRetentionBySeries([...candidates, ...other], policy, t(10));
 
@@ -114,6 +115,30 @@ describe('the retention guard', () => {
     expect(guardRetention(decide(), info({ b3: [alert] }), false).decision.remove).toHaveLength(5);
   });
 
+  it('a size growth notifies but guards nothing; the same kind as a drop guards', () => {
+    const grew: Alert = { kind: 'plaintext-size', subject: 'postgres-app', value: 1400, baseline: 1000, changePercent: 40, thresholdPercent: 20, message: 'postgres-app: plaintext size +40%' };
+    expect(guardRetention(decide(), info({ b4: [grew, { ...grew, kind: 'stored-size' }] }), false)).toMatchObject({ guarded: [], decision: { remove: { length: 5 } } });
+    const shrank: Alert = { ...grew, value: 600, changePercent: -40, message: 'postgres-app: plaintext size −40%' };
+    expect(guardRetention(decide(), info({ b4: [grew, shrank] }), false).guarded).toEqual([expect.objectContaining({ series: 'app', alerts: [shrank], spared: ['b3', 'b2', 'b1'] })]);
+  });
+
+  it('with one series for everything (--group-by none), a newer backup of another source does not hide the alert', () => {
+    const newer = [{ id: 'o5', time: t(5), complete: true, labels: [], series: 'all' }];
+    const all = [...candidates, ...other].map((c) => ({ ...c, series: 'all' })).concat(newer);
+    const decision = applyRetentionBySeries(all, { keepLast: 2 }, t(10));
+    const { decision: d, guarded } = guardRetention(decision, info({ b4: [alert] }, all), false);
+    expect(d.remove).toEqual([]);
+    expect(guarded).toEqual([expect.objectContaining({ series: 'all', backup: 'b4', alerts: [alert], spared: ['o3', 'b3', 'o2', 'b2', 'o1', 'b1'] })]);
+  });
+
+  it('an alert on an artifact is lifted only by a newer backup of that same artifact without one', () => {
+    // A row alert names `artifact table`; a newer backup of a different source is no release.
+    const lifted = guardRetention(decide(), info({ b3: [alert] }), false);
+    expect(lifted.guarded).toEqual([]);
+    const notLifted = guardRetention(decide(), info({ b4: [alert], o3: [] }), false);
+    expect(notLifted.guarded.map((g) => g.series)).toEqual(['app']);
+  });
+
   it('prune keeps the history behind an alerting backup, says why, and --force prunes per the policy', async () => {
     const mem = new MemoryDestination();
     const dir = tree('guard', 60);
@@ -127,7 +152,7 @@ describe('the retention guard', () => {
     expect(kept.removed).toEqual([]);
     expect(kept.kept.filter((k) => k.reasons.includes('guarded')).map((k) => k.id).sort()).toEqual(good);
     expect(kept.guarded).toEqual([expect.objectContaining({ series: 'files-guard', backup: bad.id, spared: [...good].reverse(), forced: false })]);
-    expect(reporter.lines).toContainEqual(expect.stringMatching(new RegExp(`^warning: series files-guard: nothing removed, 3 backup\\(s\\) kept by the retention guard — its newest backup ${bad.id} carries alert\\(s\\): files-guard: plaintext size`)));
+    expect(reporter.lines).toContainEqual(expect.stringMatching(new RegExp(`^warning: series files-guard: nothing removed, 3 backup\\(s\\) kept by the retention guard — backup ${bad.id}, the newest of its data, carries drop alert\\(s\\): files-guard: plaintext size`)));
     const forced = await prune({ destination: mem, policy: { keepLast: 1 }, dryRun: false, reporter, force: true });
     expect(forced.removed.map((r) => r.id).sort()).toEqual(good);
     expect((await listBackups(mem, silentReporter)).map((e) => e.id)).toEqual([bad.id]);

@@ -110,7 +110,7 @@ describe('anomaly alerts against the median of the series', () => {
   it('fewer than 3 earlier backups of the series: no alert, and says why', () => {
     const r = detectAnomalies(backup(10, { size: 1 }), history(2));
     expect(r.alerts).toEqual([]);
-    expect(r.skipped).toMatch(/has 2 earlier complete backup\(s\), 3 are needed/);
+    expect(r.skipped).toMatch(/has 2 earlier complete backup\(s\) without a drop alert, 3 are needed/);
   });
 
   it('series are kept apart: another database, another set of artifacts or a later backup is no baseline', () => {
@@ -130,6 +130,21 @@ describe('anomaly alerts against the median of the series', () => {
     const predeploy = backup(10, { size: 100, labels: ['pre-deploy'] });
     expect(detectAnomalies(predeploy, nightly, DEFAULT_THRESHOLDS, 'labels').skipped).toBeDefined();
     expect(detectAnomalies(predeploy, nightly, DEFAULT_THRESHOLDS, 'sources').alerts.length).toBeGreaterThan(0);
+  });
+
+  it('backups carrying a drop alert stay out of the baseline: an emptied database keeps alerting, night after night', () => {
+    const past = history(4);
+    // Ten nights of the emptied database, each compared with what came before it, as the backup does.
+    for (let day = 5; day < 15; day++) {
+      const r = detectAnomalies(backup(day, { size: 100, rows: { 'public.patients': 100, 'public.visits': 500 } }), past);
+      expect(kinds(r), `night ${day}`).toEqual(['plaintext-size postgres-app', 'stored-size postgres-app', 'rows postgres-app public.patients', 'rows postgres-app public.visits']);
+      expect(r.alerts[0]).toMatchObject({ baseline: 1000 });
+      past.push({ ...backup(day, { size: 100 }), alerts: r.alerts });
+    }
+    // A growth alert is news, not a lost baseline: that backup still counts.
+    const grown = history(3, { size: 1500 }).map((m) => ({ ...m, alerts: [{ kind: 'plaintext-size' as const, subject: 'postgres-app', value: 1500, baseline: 1000, changePercent: 50, thresholdPercent: 20, message: 'grew' }] }));
+    expect(detectAnomalies(backup(10, { size: 1500 }), grown)).toMatchObject({ alerts: [], historyCount: 3 });
+    expect(detectAnomalies(backup(10, { size: 1500 }), past.slice(4)).skipped).toMatch(/0 earlier complete backup\(s\) without a drop alert/);
   });
 
   it('the baseline is the last 7 backups: an old, bigger era no longer counts', () => {
