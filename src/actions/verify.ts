@@ -3,7 +3,7 @@ import { resolveVerifyConfig } from '../config/read.js';
 import { describeSignature } from '../core/trust.js';
 import { verify, type VerifyResult } from '../core/verify.js';
 import { verifyAcross, type VerifyAcrossResult } from '../core/verify-across.js';
-import { DRILL_INPUT_NAMES, drillRequested, resolveDrillConfig } from '../config/drill.js';
+import { DRILL_ACTION_NAMES, drillRequested, resolveDrillConfig } from '../config/drill.js';
 import { escapeHtml } from '../report/escape.js';
 import { drill, type DrillResult } from '../core/drill.js';
 import { configInput, getDrillInputs, getVerifyInputs, type VerifyInputs } from './read-inputs.js';
@@ -61,7 +61,7 @@ async function drillAfterVerify(inputs: VerifyInputs, backupId: string): Promise
   if (!drillRequested(drillInputs)) return undefined;
   const file = await configInput(inputs);
   const options = await resolveDrillConfig({ ...inputs, ...drillInputs, from: inputs.from?.[0], backup: backupId }, file, process.env, actionsReporter);
-  const result = await drill({ ...options, names: DRILL_INPUT_NAMES });
+  const result = await drill({ ...options, names: DRILL_ACTION_NAMES });
   core.setOutput('rto-seconds', String(result.rtoSeconds));
   core.setOutput('drill', JSON.stringify(result));
   await writeSummary((s) =>

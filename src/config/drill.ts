@@ -26,7 +26,7 @@ export interface DrillSettings extends ReadSettings {
 }
 
 /** The verify action's names for the drill options, for messages (`drill-postgres` ↔ `--postgres-scratch`). */
-export const DRILL_INPUT_NAMES = { scratch: (kind: string) => `drill-${kind}` } as const;
+export const DRILL_ACTION_NAMES = { scratch: (kind: string) => `drill-${kind}` } as const;
 
 /**
  * True when any scratch input is given (the verify action then drills after verifying). The
