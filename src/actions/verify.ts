@@ -3,7 +3,8 @@ import { resolveVerifyConfig } from '../config/read.js';
 import { describeSignature } from '../core/trust.js';
 import { verify, type VerifyResult } from '../core/verify.js';
 import { verifyAcross, type VerifyAcrossResult } from '../core/verify-across.js';
-import { drillRequested, resolveDrillConfig } from '../config/drill.js';
+import { DRILL_ACTION_NAMES, drillRequested, resolveDrillConfig } from '../config/drill.js';
+import { escapeHtml } from '../report/escape.js';
 import { drill, type DrillResult } from '../core/drill.js';
 import { configInput, getDrillInputs, getVerifyInputs, type VerifyInputs } from './read-inputs.js';
 import { actionsReporter } from './reporter.js';
@@ -16,6 +17,8 @@ import { runAction, writeSummary, type ActionDeps } from './run.js';
 export async function runVerifyAction(deps: ActionDeps = {}): Promise<void> {
   await runAction(async () => {
     const inputs = getVerifyInputs();
+    // Drill checks without any scratch target are refused before verifying, not skipped after.
+    drillRequested(getDrillInputs());
     const { destinations, destination, ...options } = await resolveVerifyConfig(inputs, await configInput(inputs), process.env, actionsReporter);
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
@@ -68,13 +71,13 @@ async function drillAfterVerify(inputs: VerifyInputs, backupId: string): Promise
   if (!drillRequested(drillInputs)) return undefined;
   const file = await configInput(inputs);
   const options = await resolveDrillConfig({ ...inputs, ...drillInputs, from: inputs.from?.[0], backup: backupId }, file, process.env, actionsReporter);
-  const result = await drill(options);
+  const result = await drill({ ...options, names: DRILL_ACTION_NAMES });
   core.setOutput('rto-seconds', String(result.rtoSeconds));
   core.setOutput('drill', JSON.stringify(result));
   await writeSummary((s) =>
     s
       .addHeading(`Strongbox restore drill: ${result.ok ? 'OK' : 'FAILED'}`, 2)
-      .addRaw(`Backup <code>${result.backupId}</code> restored into scratch targets in ${result.rtoSeconds.toFixed(1)} s (RTO).`, true)
+      .addRaw(`Backup <code>${escapeHtml(result.backupId)}</code> restored into scratch targets in ${result.rtoSeconds.toFixed(1)} s (RTO: download, decrypt, decompress and restore of each artifact, one after another; comparisons and checks not counted).`, true)
       .addTable([
         [
           { data: 'Artifact', header: true },
@@ -83,14 +86,15 @@ async function drillAfterVerify(inputs: VerifyInputs, backupId: string): Promise
           { data: 'Seconds', header: true },
           { data: 'Result', header: true },
         ],
+        // Cells are HTML: the check SQL (`a < b`), psql's error text and target names are escaped.
         ...result.artifacts.map((a) => [
-          a.name,
-          a.target ? `<code>${a.target}</code>` : '—',
-          [a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables` : '', a.compared ?? ''].filter(Boolean).join(', ') || '—',
+          escapeHtml(a.name),
+          a.target ? `<code>${escapeHtml(a.target)}</code>` : '—',
+          escapeHtml([a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables` : '', a.compared ?? ''].filter(Boolean).join(', ')) || '—',
           a.seconds !== undefined ? a.seconds.toFixed(1) : '—',
-          a.status === 'ok' ? 'OK' : a.status === 'skipped' ? `skipped: ${a.problem ?? ''}` : `DIFFERENCE: ${a.problem ?? ''}`,
+          a.status === 'ok' ? 'OK' : escapeHtml(a.status === 'skipped' ? `skipped: ${a.problem ?? ''}` : `DIFFERENCE: ${a.problem ?? ''}`),
         ]),
-        ...result.checks.map((c) => [`check <code>${c.check}</code>`, '—', c.detail, '—', c.ok ? 'OK' : 'FAILED']),
+        ...result.checks.map((c) => [`check <code>${escapeHtml(c.check)}</code>`, '—', escapeHtml(c.detail), '—', c.ok ? 'OK' : 'FAILED']),
       ]),
   );
   return result;

@@ -17,7 +17,8 @@ export function formatDrill(r: DrillResult): string {
     lines.push(`  ${status} ${printable(a.name)}${a.target ? ` → ${a.target}` : ''}${secs}${what ? `  (${what})` : ''}${a.problem ? `: ${printable(a.problem)}` : ''}`);
   }
   for (const c of r.checks) lines.push(`  check ${c.ok ? 'ok    ' : 'FAILED'} ${printable(c.check)} — ${printable(c.detail)}`);
-  lines.push(`RTO ${r.rtoSeconds.toFixed(1)}s in total`);
+  const restored = r.artifacts.filter((a) => a.status !== 'skipped').length;
+  lines.push(`RTO ${r.rtoSeconds.toFixed(1)}s in total (download, decrypt, decompress and restore of ${restored} artifact(s), one after another; comparisons and checks not counted)`);
   for (const k of r.kept) lines.push(`kept ${k} (--keep)`);
   return lines.join('\n') + '\n';
 }
@@ -34,13 +35,14 @@ export function registerDrillCommand(program: Command, ctx: CliContext): void {
       .option('--identity-file <file>', 'age identity file (default with --config: its decryption:)')
       .option('--passphrase-env <name>', 'environment variable holding the passphrase')
       .option('--trust <file.pub>', 'refuse a backup not signed by this key (repeatable; replaces trust: of --config)', collect, [])
-      .option('--postgres-scratch <url>', 'PostgreSQL server to drill on: postgres://user@host:port/ (the drill creates and drops its own database) or an empty database')
+      .option('--postgres-scratch <url>', 'PostgreSQL server to drill on: postgres://user@host:port/ (the drill creates a database strongbox_drill_<time>_<id> and drops it afterwards); a URL naming an existing database is refused')
       .option('--postgres-scratch-env <name>', 'environment variable holding that URL (keeps its password out of the process list)')
-      .option('--mysql-scratch <url>', 'MySQL/MariaDB server to drill on: mysql://user@host:port/ or an empty database')
+      .option('--mysql-scratch <url>', 'MySQL/MariaDB server to drill on: mysql://user@host:port/ (created and dropped as for --postgres-scratch)')
       .option('--mysql-scratch-env <name>', 'environment variable holding that URL')
       .option('--sqlite-scratch <path>', 'restore the SQLite artifact into this new file (default: a temporary file)')
       .option('--files-scratch <dir>', 'restore the file tree into this empty or new directory (default: a temporary directory)')
-      .option('--check-sql <sql>', 'after the restore, this SQL must succeed and return rows on the scratch database (repeatable)', collect, [])
+      .option('--check-sql <sql>', 'after the restore, this SQL must succeed and return rows; NAME:SQL runs it on artifact NAME\'s scratch database, plain SQL on the first restored database (repeatable)', collect, [])
+      .option('--only <name>', 'drill only this artifact (repeatable; the others are reported as left out); without it every database artifact needs its --<kind>-scratch', collect, [])
       .option('--max-age <duration>', 'the drill fails if the backup is older than this, e.g. 8d')
       .option('--keep', 'leave what the drill created (scratch databases, files) in place')
       .option('--db-lock-timeout <duration>', 'fail when a database lock blocks the restore for this long (default: 5m, or db-lock-timeout: of --config)')
@@ -58,6 +60,7 @@ export function registerDrillCommand(program: Command, ctx: CliContext): void {
         sqliteScratch: o.sqliteScratch,
         filesScratch: o.filesScratch,
         checkSql: o.checkSql,
+        only: o.only,
         maxAge: o.maxAge,
         keep: o.keep,
         dbLockTimeout: o.dbLockTimeout,

@@ -16,6 +16,8 @@ export interface DrillSettings extends ReadSettings {
   filesScratch?: string;
   checkSql?: string[];
   maxAge?: string;
+  /** Artifact names to drill (`--only`); the others are left out on purpose. */
+  only?: string[];
   keep?: boolean;
   dbLockTimeout?: string;
   pgBin?: string;
@@ -23,9 +25,24 @@ export interface DrillSettings extends ReadSettings {
   argv?: boolean;
 }
 
-/** True when any drill input is given (the verify action then drills after verifying). */
+/** The verify action's names for the drill options, for messages (`drill-postgres` ↔ `--postgres-scratch`). */
+export const DRILL_ACTION_NAMES = { scratch: (kind: string) => `drill-${kind}` } as const;
+
+/**
+ * True when any scratch input is given (the verify action then drills after verifying). The
+ * runner gives an omitted input and an unset secret alike as "", so drill-check-sql or
+ * drill-max-age with every scratch input empty is refused (exit 2) instead of skipping the drill.
+ */
 export function drillRequested(s: DrillSettings): boolean {
-  return [s.postgresScratch, s.postgresScratchEnv, s.mysqlScratch, s.mysqlScratchEnv, s.sqliteScratch, s.filesScratch].some((v) => v !== undefined && v.trim() !== '');
+  const requested = [s.postgresScratch, s.postgresScratchEnv, s.mysqlScratch, s.mysqlScratchEnv, s.sqliteScratch, s.filesScratch].some((v) => v !== undefined && v.trim() !== '');
+  const checks = (s.checkSql ?? []).some((q) => q.trim() !== '') || !!s.maxAge?.trim();
+  if (checks && !requested) {
+    throw new UsageError(
+      'drill-check-sql or drill-max-age is set, but every drill scratch input (drill-postgres, drill-mysql, drill-sqlite, drill-files) is empty, so no drill would run',
+      'an unset secret or variable expands to ""; check the secret that drill-postgres or drill-mysql reads, or set drill-files/drill-sqlite to a path',
+    );
+  }
+  return requested;
 }
 
 export function resolveScratch(s: DrillSettings, env: NodeJS.ProcessEnv, reporter: Reporter): ScratchTargets {
@@ -64,6 +81,7 @@ export async function resolveDrillConfig(flags: DrillSettings, file: ConfigFile 
     trusted: await resolveTrusted(flags, file),
     scratch,
     checkSql,
+    ...(flags.only?.length ? { only: flags.only.map((n) => n.trim()).filter(Boolean) } : {}),
     ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
     keep: !!flags.keep,
     reporter,

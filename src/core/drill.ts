@@ -13,7 +13,7 @@ import type { Reporter } from '../shared/reporter.js';
 import { printable } from '../shared/text.js';
 import { formatDuration } from './duration.js';
 import { withLocks, type LockSettings } from './locking.js';
-import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type Selection } from './repository.js';
+import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type BackupEntry, type Selection } from './repository.js';
 import { restore, targetContext } from './restore.js';
 import { seriesOf } from './series.js';
 import { assertEncryptedAsDeclared, selectTrusted } from './trust.js';
@@ -36,7 +36,15 @@ export interface DrillOptions {
   decrypt?: DecryptOptions;
   trusted?: SshPublicKey[];
   scratch: ScratchTargets;
-  /** Queries that must return rows, run against the first restored database. */
+  /**
+   * Artifact names to drill (`--only`, repeatable); default every artifact. Without it a
+   * database artifact with no scratch target is refused up front, never skipped silently.
+   */
+  only?: string[];
+  /**
+   * Queries that must return rows: `NAME:SQL` runs on the scratch database of artifact NAME,
+   * plain SQL on the first restored database (in the backup's order).
+   */
   checkSql: string[];
   /** The backup must be younger than this. */
   maxAgeMs?: number;
@@ -52,8 +60,10 @@ export interface DrillOptions {
   now?: () => Date;
   /** Where scratch files and trees go when no --<kind>-scratch is given. */
   tempRoot?: string;
-  /** The suffix of scratch database names (`strongbox_drill_<id>`); random by default. */
+  /** The suffix of scratch database names (`strongbox_drill_<UTC time>_<id>`); random by default. */
   scratchId?: () => string;
+  /** How the edge names the options in messages (the verify action's inputs); default the CLI's flags. */
+  names?: { scratch: (kind: string) => string; only?: string };
 }
 
 export type DrillStatus = 'ok' | 'difference' | 'skipped';
@@ -74,6 +84,7 @@ export interface DrillArtifact {
 }
 
 export interface DrillCheck {
+  /** As given (`NAME:SQL` included), or `max-age …`. */
   check: string;
   ok: boolean;
   detail: string;
@@ -89,13 +100,19 @@ export interface DrillResult {
   exitCode: ExitCodeValue;
   artifacts: DrillArtifact[];
   checks: DrillCheck[];
-  /** The whole restore phase, seconds: what getting this backup back took. */
+  /**
+   * The sum of the artifacts' seconds (download → decrypt → decompress → restore, one after
+   * another): what getting this backup back took. Comparisons and checks are not in it.
+   */
   rtoSeconds: number;
   /** Scratch targets left in place by --keep. */
   kept: string[];
 }
 
-/** 10 when anything differed, a check failed or the backup was too old; else 0. */
+/**
+ * 10 when anything differed, a check failed or the backup was too old; else 0. A skipped
+ * artifact is one the user left out with --only (missing scratch targets are refused up front).
+ */
 export function drillExitCode(r: Pick<DrillResult, 'artifacts' | 'checks'>): ExitCodeValue {
   return r.artifacts.some((a) => a.status === 'difference') || r.checks.some((c) => !c.ok) ? ExitCode.drillFailed : ExitCode.ok;
 }
@@ -129,6 +146,7 @@ async function run(opts: DrillOptions): Promise<DrillResult> {
   const lock: LockSettings = { ...opts.lock, held: true };
   const kinds = Object.keys(opts.scratch).filter((k) => opts.scratch[k] !== undefined);
   for (const k of kinds) sourceAdapter(k);
+  const names = opts.names ?? { scratch: (k: string) => `--${k}-scratch`, only: '--only NAME' };
 
   const entries = await listBackups(dest, reporter);
   const chosen = await selectTrusted(dest, entries, { ...opts.selection, needs: { kinds } }, opts.trusted, reporter);
@@ -137,21 +155,25 @@ async function run(opts: DrillOptions): Promise<DrillResult> {
   assertEncryptedAsDeclared(m, dest.display, opts.decrypt);
   if (m.encryption.scheme === 'age' && !opts.decrypt) throw new UsageError(`backup ${m.id} is encrypted`, 'pass --identity-file FILE or --passphrase-env NAME');
 
+  // Everything the user could have got wrong is refused before a scratch target exists.
+  const plan = planDrill(m, opts, names);
+  const sqlChecks = planChecks(m, plan.drilled, opts.checkSql, names);
+  await warnStale(plan.drilled, opts, now());
+
   const checks: DrillCheck[] = [];
   if (opts.maxAgeMs !== undefined) checks.push(ageCheck(m, opts.maxAgeMs, now()));
-  const artifacts: DrillArtifact[] = [];
+  const artifacts: DrillArtifact[] = [...plan.skipped];
   const scratches: Scratch[] = [];
   const unregister = onForcedExit(() => removeAll(scratches, opts));
   try {
-    await prepare(m, opts, artifacts, scratches);
-    if (!scratches.length) throw new UsageError(`nothing to drill: no scratch target for any artifact of ${m.id}`, `pass one of ${scratchFlags()}`);
+    await prepare(m, plan.drilled, opts, scratches, now(), names);
     reporter.info(`Drilling ${m.id} (${m.startedAt}) from ${dest.display}: ${scratches.length} artifact(s) into scratch targets`);
 
-    const began = clock();
-    for (const s of scratches) artifacts.push(await restoreOne(m, s, opts, lock, clock));
-    const rtoSeconds = seconds(clock() - began);
+    for (const s of scratches) artifacts.push(await restoreOne(chosen, s, opts, lock, clock));
+    // Per artifact the clock stops before the comparison walk; the RTO is their sum.
+    const rtoSeconds = seconds(artifacts.reduce((n, a) => n + (a.seconds ?? 0) * 1000, 0));
 
-    checks.push(...(await runChecks(scratches, artifacts, opts)));
+    checks.push(...(await runChecks(scratches, artifacts, sqlChecks, opts)));
     const kept = opts.keep ? scratches.filter((s) => s.remove).map((s) => s.display) : [];
     const result: DrillResult = {
       backupId: m.id,
@@ -176,9 +198,132 @@ async function run(opts: DrillOptions): Promise<DrillResult> {
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
-const scratchFlags = () => sourceAdapters.map((a) => `${scratchFlag(a)} …`).join(', ');
+const scratchFlags = (names: Names) => sourceAdapters.map((a) => `${names.scratch(a.kind)} …`).join(', ');
 export const scratchFlag = (a: Pick<SourceAdapter, 'kind'>) => `--${a.kind}-scratch`;
 const serverKind = (a: SourceAdapter) => !!a.createScratch;
+type Names = NonNullable<DrillOptions['names']>;
+
+/** Scratch databases are named `strongbox_drill_<UTC yyyymmddhhmmss>_<id>`, so a leftover's age shows in its name. */
+export const SCRATCH_PREFIX = 'strongbox_drill_';
+const STALE_MS = 24 * 3600 * 1000;
+const stamp = (d: Date) => d.toISOString().replace(/\D/g, '').slice(0, 14);
+export const scratchDatabaseName = (now: Date, id: string) => `${SCRATCH_PREFIX}${stamp(now)}_${id}`;
+
+/** When a scratch database name was made (its stamp), or undefined for a name without one. */
+export function scratchMadeAt(name: string): Date | undefined {
+  const m = /^strongbox_drill_(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})_/.exec(name);
+  if (!m) return undefined;
+  const t = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+/** Names older than a day, or without a time stamp: what a killed (SIGKILL, OOM, timeout) drill left. */
+export function staleScratchNames(names: string[], now: Date): string[] {
+  return names.filter((n) => n.startsWith(SCRATCH_PREFIX)).filter((n) => {
+    const at = scratchMadeAt(n);
+    return !at || now.getTime() - at.getTime() > STALE_MS;
+  });
+}
+
+interface Plan {
+  drilled: ArtifactRecord[];
+  skipped: DrillArtifact[];
+}
+
+/**
+ * Which artifacts are drilled. A database artifact without a scratch target is refused (exit 2)
+ * rather than skipped, so a drill never reports OK without having restored the database; the
+ * user narrows the drill on purpose with --only.
+ */
+function planDrill(m: Manifest, opts: DrillOptions, names: Names): Plan {
+  const only = opts.only?.length ? opts.only : undefined;
+  const unknown = (only ?? []).filter((n) => !m.artifacts.some((a) => a.name === n));
+  if (unknown.length) {
+    throw new UsageError(`${names.only?.split(' ')[0] ?? '--only'} ${unknown.map(printable).join(', ')}: backup ${m.id} has no such artifact`, `its artifacts: ${m.artifacts.map((a) => printable(a.name)).join(', ')}`);
+  }
+  const drilled: ArtifactRecord[] = [];
+  const skipped: DrillArtifact[] = [];
+  const missing: string[] = [];
+  for (const artifact of m.artifacts) {
+    if (only && !only.includes(artifact.name)) {
+      skipped.push({ name: artifact.name, kind: artifact.kind, status: 'skipped', problem: `left out by ${names.only?.split(' ')[0] ?? '--only'}` });
+      continue;
+    }
+    const adapter = findSourceAdapter(artifact.kind);
+    if (!adapter) {
+      missing.push(`${describeArtifact(artifact)}: this version cannot restore ${printable(artifact.kind)} artifacts`);
+      continue;
+    }
+    if (serverKind(adapter) && opts.scratch[artifact.kind] === undefined) {
+      missing.push(`${describeArtifact(artifact)}: no ${names.scratch(artifact.kind)} given`);
+      continue;
+    }
+    drilled.push(artifact);
+  }
+  if (missing.length) {
+    const narrow = names.only ? `, or drill only the others on purpose with ${names.only}` : '';
+    throw new UsageError(
+      `backup ${m.id} cannot be drilled completely, nothing was restored: ${missing.join('; ')}`,
+      `give ${[...new Set(missing.map((x) => /no (\S+) given/.exec(x)?.[1]).filter(Boolean))].join(' and ') || 'a scratch target'} (an unset secret or variable expands to "")${narrow}`,
+    );
+  }
+  if (!drilled.length) throw new UsageError(`nothing to drill: no artifact of ${m.id} selected`, `pass one of ${scratchFlags(names)}`);
+  for (const kind of new Set(drilled.map((a) => a.kind))) {
+    const n = drilled.filter((a) => a.kind === kind).length;
+    const adapter = sourceAdapter(kind);
+    const given = opts.scratch[kind];
+    if (n > 1 && given !== undefined && (!serverKind(adapter) || adapter.scratchName?.(given) !== undefined)) {
+      throw new UsageError(`backup ${m.id} holds ${n} ${kind} artifacts but ${names.scratch(kind)} names one target`, serverKind(adapter) ? 'name only the server (no database): the drill then creates one scratch database per artifact' : `leave ${names.scratch(kind)} out: the drill then restores each into its own temporary ${adapter.targetNoun}`);
+    }
+  }
+  return { drilled, skipped };
+}
+
+interface SqlCheck {
+  check: string;
+  sql: string;
+  /** The artifact whose scratch database it runs on; undefined: the first restored database. */
+  artifact?: string;
+}
+
+/** `NAME:SQL` aims a check at one artifact's database; a NAME that is not a drilled database is refused up front. */
+function planChecks(m: Manifest, drilled: ArtifactRecord[], checkSql: string[], names: Names): SqlCheck[] {
+  const databases = drilled.filter((a) => findSourceAdapter(a.kind)?.countQueryRows).map((a) => a.name);
+  return checkSql.map((check) => {
+    const pre = /^([^\s:'"]+):(?!:)\s*([\s\S]+)$/.exec(check);
+    if (!pre) return { check, sql: check };
+    const [, name, sql] = pre;
+    if (!databases.includes(name!)) {
+      const known = m.artifacts.some((a) => a.name === name);
+      throw new UsageError(
+        `check-sql ${printable(check)}: ${printable(name!)} ${known ? 'is not a database artifact drilled here' : `is no artifact of backup ${m.id}`}`,
+        databases.length ? `prefix a check with one of ${databases.map(printable).join(', ')} and a colon, or give none (the check then runs on ${printable(databases[0]!)})` : `give a ${scratchFlags(names)} for a database artifact`,
+      );
+    }
+    return { check, sql: sql!, artifact: name };
+  });
+}
+
+/** A warning naming old `strongbox_drill_…` databases on each scratch server; never drops them. */
+async function warnStale(drilled: ArtifactRecord[], opts: DrillOptions, now: Date): Promise<void> {
+  const ctx = targetContext({ destination: opts.destination, force: false, reporter: opts.reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs, pgBin: opts.pgBin });
+  for (const kind of new Set(drilled.map((a) => a.kind))) {
+    const adapter = sourceAdapter(kind);
+    const url = opts.scratch[kind];
+    if (!adapter.listScratch || url === undefined) continue;
+    try {
+      const stale = staleScratchNames(await adapter.listScratch(url, SCRATCH_PREFIX, ctx), now);
+      if (stale.length) {
+        opts.reporter.warning(
+          `the ${kind} scratch server holds ${stale.length} database(s) a killed drill left, older than a day or undated: ${stale.map(printable).join(', ')}; they may hold copies of production data: drop them by hand once no drill is running (nothing was dropped)`,
+        );
+      }
+    } catch (err) {
+      throwIfCancelled();
+      opts.reporter.debug(`could not list the ${kind} scratch server's databases: ${printable(errorMessage(err))}`);
+    }
+  }
+}
 
 function sortLike(m: Manifest, list: DrillArtifact[]): DrillArtifact[] {
   const order = m.artifacts.map((a) => a.name);
@@ -186,50 +331,37 @@ function sortLike(m: Manifest, list: DrillArtifact[]): DrillArtifact[] {
 }
 
 /**
- * Every scratch target, checked before anything is restored: a given one must be empty (a
- * database) or absent (an SQLite file), else the drill refuses (exit 7) and drops nothing it
- * did not create. Artifacts with nowhere to go are skipped with a warning.
+ * Every scratch target, made ready before anything is restored: a database the drill creates
+ * (and drops again), an SQLite file that must not exist, a directory that must be empty or
+ * new; else the drill refuses and removes nothing it did not create.
  */
-async function prepare(m: Manifest, opts: DrillOptions, artifacts: DrillArtifact[], scratches: Scratch[]): Promise<void> {
+async function prepare(m: Manifest, drilled: ArtifactRecord[], opts: DrillOptions, scratches: Scratch[], now: Date, names: Names): Promise<void> {
   const ctx = targetContext({ destination: opts.destination, force: false, reporter: opts.reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs, pgBin: opts.pgBin });
   const id = opts.scratchId ?? (() => randomBytes(4).toString('hex'));
-  for (const kind of Object.keys(opts.scratch)) {
-    if (opts.scratch[kind] === undefined) continue;
-    const n = m.artifacts.filter((a) => a.kind === kind).length;
-    const adapter = sourceAdapter(kind);
-    if (n > 1 && (!serverKind(adapter) || adapter.scratchName?.(opts.scratch[kind]!) !== undefined)) {
-      throw new UsageError(`backup ${m.id} holds ${n} ${kind} artifacts but ${scratchFlag(adapter)} names one target`, serverKind(adapter) ? 'name only the server (no database): the drill then creates one scratch database per artifact' : `leave ${scratchFlag(adapter)} out: the drill then restores each into its own temporary ${adapter.targetNoun}`);
-    }
-  }
-  for (const artifact of m.artifacts) {
+  for (const artifact of drilled) {
     throwIfCancelled();
-    const adapter = findSourceAdapter(artifact.kind);
+    const adapter = sourceAdapter(artifact.kind);
     const given = opts.scratch[artifact.kind];
-    if (!adapter || (serverKind(adapter) && given === undefined)) {
-      const why = adapter ? `no ${scratchFlag(adapter)} given` : `this version cannot restore ${printable(artifact.kind)} artifacts`;
-      opts.reporter.warning(`not drilling ${describeArtifact(artifact)}: ${why}`);
-      artifacts.push({ name: artifact.name, kind: artifact.kind, status: 'skipped', problem: why });
-      continue;
-    }
-    scratches.push(serverKind(adapter) ? await serverScratch(adapter, artifact, given!, id, ctx) : await pathScratch(adapter, artifact, given, opts, ctx));
+    scratches.push(serverKind(adapter) ? await serverScratch(adapter, artifact, given!, scratchDatabaseName(now, id()), ctx, names) : await pathScratch(adapter, artifact, given, opts, ctx));
   }
 }
 
-async function serverScratch(adapter: SourceAdapter, artifact: ArtifactRecord, url: string, id: () => string, ctx: ReturnType<typeof targetContext>): Promise<Scratch> {
+/**
+ * A database that existed before is refused (exit 2), empty or not: the drill could not give
+ * it back as it found it (a restore brings schemas, extensions, roles' grants), so a copy of
+ * production data would stay on the scratch server and the next drill would find it occupied.
+ */
+async function serverScratch(adapter: SourceAdapter, artifact: ArtifactRecord, url: string, fresh: string, ctx: ReturnType<typeof targetContext>, names: Names): Promise<Scratch> {
   const named = adapter.scratchName!(url);
-  const { target, created } = await adapter.createScratch!(url, named ?? `strongbox_drill_${id()}`, ctx);
+  const { target, created } = await adapter.createScratch!(url, named ?? fresh, ctx);
   const display = adapter.displayTarget(target);
-  const remove = created ? () => adapter.dropScratch!(target, ctx) : undefined;
   if (!created) {
-    await adapter.checkTarget(target, ctx);
-    if (!(await adapter.isTargetEmpty(target, ctx))) {
-      throw new RefusedError(
-        `the scratch ${adapter.targetNoun} ${display} is not empty; a drill restores only into an empty or new one, so nothing was restored or dropped`,
-        `name only the server in ${scratchFlag(adapter)} (the drill then creates and drops its own database), or an empty database`,
-      );
-    }
+    throw new UsageError(
+      `${names.scratch(artifact.kind)} names the ${adapter.targetNoun} ${display}, which exists; a drill restores only into a database it creates and drops again, so nothing was restored or dropped`,
+      `name only the server in ${names.scratch(artifact.kind)} (e.g. ${adapter.kind}://user@host:port/): the drill then creates its own ${SCRATCH_PREFIX}… database and drops it afterwards`,
+    );
   }
-  return { adapter, artifact, target, display, remove };
+  return { adapter, artifact, target, display, remove: () => adapter.dropScratch!(target, ctx) };
 }
 
 async function pathScratch(adapter: SourceAdapter, artifact: ArtifactRecord, given: string | undefined, opts: DrillOptions, ctx: ReturnType<typeof targetContext>): Promise<Scratch> {
@@ -269,7 +401,8 @@ async function removeAll(scratches: Scratch[], opts: DrillOptions): Promise<void
   }
 }
 
-async function restoreOne(m: Manifest, s: Scratch, opts: DrillOptions, lock: LockSettings, clock: () => number): Promise<DrillArtifact> {
+async function restoreOne(chosen: BackupEntry & { manifest: Manifest }, s: Scratch, opts: DrillOptions, lock: LockSettings, clock: () => number): Promise<DrillArtifact> {
+  const m = chosen.manifest;
   const { artifact, adapter } = s;
   const base = { name: artifact.name, kind: artifact.kind, target: s.display };
   const t0 = clock();
@@ -277,6 +410,7 @@ async function restoreOne(m: Manifest, s: Scratch, opts: DrillOptions, lock: Loc
     await restore({
       destination: opts.destination,
       selection: { selector: m.id },
+      chosen,
       decrypt: opts.decrypt,
       trusted: opts.trusted,
       targets: { [artifact.kind]: s.target },
@@ -308,24 +442,25 @@ async function restoreOne(m: Manifest, s: Scratch, opts: DrillOptions, lock: Loc
   return { ...base, status: 'ok', seconds: secs, ...(rows ? { rows } : {}), ...(found ? { compared: found.compared } : {}) };
 }
 
-async function runChecks(scratches: Scratch[], artifacts: DrillArtifact[], opts: DrillOptions): Promise<DrillCheck[]> {
-  if (!opts.checkSql.length) return [];
+async function runChecks(scratches: Scratch[], artifacts: DrillArtifact[], sqlChecks: SqlCheck[], opts: DrillOptions): Promise<DrillCheck[]> {
+  if (!sqlChecks.length) return [];
   const restored = new Set(artifacts.filter((a) => a.status === 'ok').map((a) => a.name));
-  const database = scratches.find((s) => s.adapter.countQueryRows && restored.has(s.artifact.name));
-  const ctx = targetContext({ destination: opts.destination, force: false, reporter: opts.reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs });
+  const first = scratches.find((s) => s.adapter.countQueryRows && restored.has(s.artifact.name));
+  const ctx = targetContext({ destination: opts.destination, force: false, reporter: opts.reporter, dbLockTimeoutMs: opts.dbLockTimeoutMs, pgBin: opts.pgBin });
   const checks: DrillCheck[] = [];
-  for (const sql of opts.checkSql) {
+  for (const { check, sql, artifact } of sqlChecks) {
     throwIfCancelled();
+    const database = artifact === undefined ? first : scratches.find((s) => s.artifact.name === artifact && restored.has(artifact));
     if (!database) {
-      checks.push({ check: sql, ok: false, detail: 'no database was restored to run it against' });
+      checks.push({ check, ok: false, detail: artifact === undefined ? 'no database was restored to run it against' : `${artifact} did not restore as recorded` });
       continue;
     }
     try {
       const rows = await database.adapter.countQueryRows!(database.target, sql, ctx);
-      checks.push({ check: sql, ok: rows > 0, detail: rows > 0 ? `${rows} row(s) from ${database.artifact.name}` : `returned no rows from ${database.artifact.name}` });
+      checks.push({ check, ok: rows > 0, detail: rows > 0 ? `${rows} row(s) from ${database.artifact.name}` : `returned no rows from ${database.artifact.name}` });
     } catch (err) {
       throwIfCancelled();
-      checks.push({ check: sql, ok: false, detail: errorMessage(err) });
+      checks.push({ check, ok: false, detail: errorMessage(err) });
     }
   }
   return checks;

@@ -8,7 +8,7 @@ import { printable } from '../shared/text.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
 import { RefusedError, UsageError, VerificationError } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
-import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type Selection } from './repository.js';
+import { assertRepository, describeArtifact, listBackups, warnNewerDamaged, type BackupEntry, type Selection } from './repository.js';
 import { withLocks, type LockSettings } from './locking.js';
 import { assertEncryptedAsDeclared, checkTrust, reportSignature, selectTrusted } from './trust.js';
 import type { ArtifactRecord, Manifest } from './types.js';
@@ -33,6 +33,11 @@ export interface RestoreOptions {
   /** A folder of PostgreSQL client tools to prefer (`--pg-bin`). */
   pgBin?: string;
   now?: () => Date;
+  /**
+   * The backup already listed and selected by the caller (a drill restores one artifact at a
+   * time): restore then neither lists the repository again nor re-selects; trust is still checked.
+   */
+  chosen?: BackupEntry & { manifest: Manifest };
 }
 
 export interface RestoreResult {
@@ -67,12 +72,17 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   return withLocks([opts.destination], 'restore', false, opts.lock, opts.reporter, () => run(opts, activity)).finally(() => activity.end());
 }
 
+async function selectFrom(dest: Destination, opts: RestoreOptions): Promise<BackupEntry & { manifest: Manifest }> {
+  const entries = await listBackups(dest, opts.reporter);
+  const chosen = await selectTrusted(dest, entries, { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, opts.reporter);
+  warnNewerDamaged(entries, chosen, opts.selection.selector, opts.reporter);
+  return chosen;
+}
+
 async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreResult> {
   const { destination: dest, reporter } = opts;
   const started = (opts.now ?? (() => new Date()))();
-  const entries = await listBackups(dest, reporter);
-  const chosen = await selectTrusted(dest, entries, { ...opts.selection, needs: restoreNeeds(opts) }, opts.trusted, reporter);
-  warnNewerDamaged(entries, chosen, opts.selection.selector, reporter);
+  const chosen = opts.chosen ?? (await selectFrom(dest, opts));
   const m = chosen.manifest;
   // Trust first: nothing of a planted or edited backup is read as data.
   reportSignature(m.id, await checkTrust(dest, chosen, opts.trusted), !!opts.trusted?.length, reporter);

@@ -103,7 +103,9 @@ export function drillDetails(r: DrillResult) {
     ageSeconds: r.ageSeconds,
     artifacts: r.artifacts.map((a) => ({ name: a.name, kind: a.kind, status: a.status, seconds: a.seconds, rows: a.rows, compared: a.compared, problem: a.problem })),
     rowsCompared: r.artifacts.reduce((n, a) => n + (a.rows?.rows ?? 0), 0),
-    checks: r.checks,
+    // The checks' SQL is the team's own text and may quote data: only counts go out (as rollback's).
+    checks: r.checks.length,
+    checksFailed: r.checks.filter((c) => !c.ok).length,
   };
 }
 

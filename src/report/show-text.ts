@@ -24,7 +24,7 @@ export function formatShow(m: Manifest, series: string, signature: SignatureStat
   if (o.deployedSha || o.deployedRef) field('deployed', `${p(o.deployedSha ?? '?')}${o.deployedRef ? ` ${p(o.deployedRef)}` : ''} (the release running against this data)`);
   field('tool', `${p(m.tool?.name ?? 'strongbox')} ${p(m.tool?.version ?? '?')}, format ${p(m.format)}`);
   const enc = m.encryption;
-  field('encryption', enc.scheme === 'none' ? 'none (unencrypted)' : `age, ${enc.recipients.length} recipient(s): ${enc.recipients.map(p).join(', ')}`);
+  field('encryption', describeEncryption(enc, p));
   field('signature', describeSignature(signature, false));
   const stored = m.artifacts.reduce((n, a) => n + a.stored.size, 0);
   const plain = m.artifacts.reduce((n, a) => n + a.plaintext.size, 0);
@@ -54,4 +54,11 @@ export function formatShow(m: Manifest, series: string, signature: SignatureStat
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** `age, passphrase (scrypt)` for a passphrase backup ('scrypt' marks it among the recipients), else the recipients' fingerprints. */
+function describeEncryption(enc: { scheme: string; recipients: string[] }, p: (s: string) => string): string {
+  if (enc.scheme === 'none') return 'none (unencrypted)';
+  if (enc.recipients.length === 1 && enc.recipients[0] === 'scrypt') return 'age, passphrase (scrypt)';
+  return `age, ${enc.recipients.length} recipient(s): ${enc.recipients.map(p).join(', ')}`;
 }

@@ -173,7 +173,7 @@ export interface SourceAdapter {
   scratchName?(url: string): string | undefined;
   /**
    * Makes database `name` on the server `url` names ready for a drill: `created` false when it
-   * existed already (the drill then requires it empty and never drops it). Returns its URL.
+   * existed already (the drill then refuses it: it could not leave it as found). Returns its URL.
    */
   createScratch?(url: string, name: string, ctx: TargetContext): Promise<{ target: string; created: boolean }>;
   /**
@@ -183,4 +183,6 @@ export interface SourceAdapter {
   compareRestored?(target: string, artifact: RestoreArtifact): Promise<{ compared: string; differences: string[] }>;
   /** Drops a database createScratch created, whatever the restore left in it. */
   dropScratch?(target: string, ctx: TargetContext): Promise<void>;
+  /** The databases on the server `url` names whose names start with `prefix` (a killed drill's leftovers). */
+  listScratch?(url: string, prefix: string, ctx: TargetContext): Promise<string[]>;
 }

@@ -126,12 +126,13 @@ describe('strongbox drill on real servers', () => {
     expect(byKind.sqlite!.rows).toEqual({ tables: sqliteTables.length, rows: sqliteRows });
     // The root, a.txt, scans/, scans/b.bin; 5 + 5000 bytes.
     expect(byKind.files!.compared).toBe('4 entries, 5005 bytes');
-    expect(byKind.postgres!.target).toMatch(/\/strongbox_drill_[0-9a-f]+$/);
+    expect(byKind.postgres!.target).toMatch(/\/strongbox_drill_\d{14}_[0-9a-f]+$/);
     expect(result.checks).toEqual([
       expect.objectContaining({ check: 'max-age 1d', ok: true }),
       expect.objectContaining({ check: 'SELECT id FROM orders WHERE id <= 3', ok: true, detail: expect.stringContaining('3 row(s)') }),
     ]);
-    expect(result.rtoSeconds).toBeGreaterThanOrEqual(result.artifacts.reduce((s, a) => s + (a.seconds ?? 0), 0) - 0.01);
+    // The total is the sum of the artifacts' restore times (the comparison walks are in neither).
+    expect(result.rtoSeconds).toBeCloseTo(result.artifacts.reduce((s, a) => s + (a.seconds ?? 0), 0), 2);
     expect(await leftovers()).toEqual([]);
     expect(await production()).toEqual(before);
   });
@@ -139,9 +140,9 @@ describe('strongbox drill on real servers', () => {
   it('prints a line per artifact and the total RTO as text', async () => {
     const r = await cli(drillArgs().filter((a) => a !== '--json'));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/ok +postgres-sb_drill\S* → postgres:\/\/\S+\/strongbox_drill_\w+ +\d+\.\ds +\(320 rows in 2 tables compared\)/);
+    expect(r.stdout).toMatch(/ok +postgres-sb_drill\S* → postgres:\/\/\S+\/strongbox_drill_\d{14}_[0-9a-f]+ +\d+\.\ds +\(320 rows in 2 tables compared\)/);
     expect(r.stdout).toMatch(/ok +files-media → \S+ +\d+\.\ds +\(4 entries, 5005 bytes compared\)/);
-    expect(r.stdout).toMatch(/^RTO \d+\.\ds in total$/m);
+    expect(r.stdout).toMatch(/^RTO \d+\.\ds in total \(download, decrypt, decompress and restore of 4 artifact\(s\), one after another; comparisons and checks not counted\)$/m);
   });
 
   it('fails with exit 10 when a --check-sql returns no rows, and still drops its scratch databases', async () => {
@@ -161,16 +162,110 @@ describe('strongbox drill on real servers', () => {
     expect(await leftovers()).toEqual([]);
   });
 
-  it('refuses a scratch database that holds data (exit 7) and neither restores into nor drops it', async () => {
+  it('refuses a scratch URL naming a database that exists (exit 2), with data or empty, and neither restores into nor drops it', async () => {
     const before = await production();
-    const r = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', pg.url]);
-    expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toContain('is not empty');
+    const r = await cli([...drillArgs().filter((a) => a !== PG_SERVER && a !== '--postgres-scratch'), '--postgres-scratch', pg.url]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('which exists');
+    expect(r.stderr).toContain('name only the server in --postgres-scratch');
     expect(await production()).toEqual(before);
-    const m = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--mysql-scratch', my.url]);
-    expect(m.code, m.stderr).toBe(7);
+    const m = await cli([...drillArgs().filter((a) => a !== MY_SERVER && a !== '--mysql-scratch'), '--mysql-scratch', my.url]);
+    expect(m.code, m.stderr).toBe(2);
     expect(await production()).toEqual(before);
     expect(await leftovers()).toEqual([]);
+  });
+
+  it('an existing empty scratch database: refused twice in a row (exit 2), left as found (empty, still there), no copy of production in it', async () => {
+    const empty = await createTestDatabase('sb_drill_empty');
+    const myEmpty = await mysqlDbs.create('sb_drill_empty');
+    try {
+      for (let run = 1; run <= 2; run++) {
+        const r = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', empty.url, '--mysql-scratch', MY_SERVER]);
+        expect(r.code, `run ${run}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`${empty.name}, which exists`);
+        const m = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', PG_SERVER, '--mysql-scratch', myEmpty.url]);
+        expect(m.code, `run ${run}: ${m.stderr}`).toBe(2);
+        expect((await empty.sql(`SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)).trim()).toBe('0');
+        expect((await mysqlSql(null, `SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${myEmpty.name}'`)).trim()).toBe('0');
+        expect(await leftovers()).toEqual([]);
+      }
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('a scratch URL naming a database that does not exist yet: created and dropped, so the drill runs twice in a row', async () => {
+    const pgName = `sb_drill_new_${process.pid}`;
+    const myName = `sb_drill_new_${process.pid}`;
+    const args = ['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', `${PG_SERVER}${pgName}`, '--mysql-scratch', `${MY_SERVER}${myName}`, '--json'];
+    for (let run = 1; run <= 2; run++) {
+      const r = await cli(args);
+      expect(r.code, `run ${run}: ${r.stderr}`).toBe(0);
+      expect(parse(r).artifacts.find((a) => a.kind === 'postgres')!.target).toMatch(new RegExp(`/${pgName}$`));
+      expect((await pg.sql(`SELECT count(*) FROM pg_database WHERE datname = '${pgName}'`)).trim()).toBe('0');
+      expect((await mysqlSql(null, `SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${myName}'`)).trim()).toBe('0');
+    }
+  });
+
+  it('a database artifact without its --<kind>-scratch is refused up front (exit 2), before any scratch target exists; --only drills the others on purpose', async () => {
+    const r = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', PG_SERVER]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/cannot be drilled completely, nothing was restored: mysql-\S+.*no --mysql-scratch given/);
+    expect(r.stderr).toContain('--only NAME');
+    expect(r.stderr).not.toContain('Drilling');
+    expect(await leftovers()).toEqual([]);
+
+    const names = parse(await cli(drillArgs())).artifacts;
+    const keep = names.filter((a) => a.kind !== 'mysql').map((a) => a.name);
+    const o = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', PG_SERVER, '--json', ...keep.flatMap((n) => ['--only', n])]);
+    expect(o.code, o.stderr).toBe(0);
+    const result = parse(o);
+    expect(result.artifacts.map((a) => [a.kind, a.status]).sort()).toEqual([['files', 'ok'], ['mysql', 'skipped'], ['postgres', 'ok'], ['sqlite', 'ok']]);
+    expect(result.artifacts.find((a) => a.kind === 'mysql')!.problem).toBe('left out by --only');
+
+    const u = await cli([...drillArgs(), '--only', 'no-such-artifact']);
+    expect(u.code, u.stderr).toBe(2);
+    expect(u.stderr).toContain('no-such-artifact: backup');
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('--check-sql NAME:SQL runs on that artifact\'s scratch database; plain SQL on the first; an unknown NAME is refused up front (exit 2)', async () => {
+    const names = Object.fromEntries(parse(await cli(drillArgs())).artifacts.map((a) => [a.kind, a.name]));
+    const r = await cli([...drillArgs(), '--check-sql', `${names.mysql}:SELECT id FROM parts WHERE name = 'nut'`, '--check-sql', `${names.postgres}: SELECT id FROM customers`, '--check-sql', 'SELECT id FROM orders WHERE id::int < 6']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parse(r).checks.map((c) => [c.ok, c.detail])).toEqual([
+      [true, `1 row(s) from ${names.mysql}`],
+      [true, `20 row(s) from ${names.postgres}`],
+      [true, `5 row(s) from ${names.postgres}`],
+    ]);
+    const bad = await cli([...drillArgs(), '--check-sql', 'warehouse:SELECT 1']);
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr).toContain(`warehouse is no artifact of backup ${backupId}`);
+    const files = await cli([...drillArgs(), '--check-sql', `${names.files}:SELECT 1`]);
+    expect(files.code, files.stderr).toBe(2);
+    expect(files.stderr).toContain('is not a database artifact drilled here');
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('warns about strongbox_drill_ databases a killed drill left (older than a day), naming them, and drops none', async () => {
+    const old = 'strongbox_drill_20200101000000_dead';
+    const recent = `strongbox_drill_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_live`;
+    await pg.sql(`CREATE DATABASE "${old}"`);
+    await pg.sql(`CREATE DATABASE "${recent}"`);
+    await mysqlSql(null, `CREATE DATABASE \`${old}\``);
+    try {
+      const r = await cli(drillArgs());
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`the postgres scratch server holds 1 database\\(s\\) a killed drill left, older than a day or undated: ${old};`));
+      expect(r.stderr).toMatch(new RegExp(`the mysql scratch server holds 1 database\\(s\\) a killed drill left.*: ${old};`));
+      expect(r.stderr).not.toContain(recent);
+      expect((await pgDatabases()).sort()).toEqual([old, recent].sort());
+      expect(await myDatabases()).toEqual([old]);
+    } finally {
+      await pg.sql(`DROP DATABASE IF EXISTS "${old}"`);
+      await pg.sql(`DROP DATABASE IF EXISTS "${recent}"`);
+      await mysqlSql(null, `DROP DATABASE IF EXISTS \`${old}\``);
+    }
   });
 
   it('refuses an SQLite scratch file that exists and a files scratch directory that is not empty (exit 7), leaving them as they were', async () => {
@@ -180,9 +275,10 @@ describe('strongbox drill on real servers', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'keep.txt'), 'mine');
     for (const args of [['--sqlite-scratch', file], ['--files-scratch', dir]]) {
-      const r = await cli(['drill', '--from', repo, '--identity-file', keyFile, ...args]);
+      const r = await cli(['drill', '--from', repo, '--identity-file', keyFile, '--postgres-scratch', PG_SERVER, '--mysql-scratch', MY_SERVER, ...args]);
       expect(r.code, r.stderr).toBe(7);
     }
+    expect(await leftovers()).toEqual([]);
     expect(readFileSync(file, 'utf8')).toBe('mine');
     expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('mine');
   });
@@ -214,7 +310,7 @@ describe('strongbox drill on real servers', () => {
       expect(b.code, b.stderr).toBe(0);
       const running = startCli(['drill', '--from', bigRepo, '--postgres-scratch', PG_SERVER], { TMPDIR: tmp });
       await running.waitForStderr(/restoring postgres-/);
-      const scratchDb = /\/(strongbox_drill_[0-9a-f]+)/.exec((await pgDatabases()).map((d) => `/${d}`).join(' '))?.[1];
+      const scratchDb = /\/(strongbox_drill_\d{14}_[0-9a-f]+)/.exec((await pgDatabases()).map((d) => `/${d}`).join(' '))?.[1];
       expect(scratchDb).toBeDefined();
       process.kill(running.pid, 'SIGTERM');
       const r = await running.done;

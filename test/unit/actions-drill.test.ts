@@ -69,6 +69,32 @@ describe('verify action with drill inputs', () => {
     expect((JSON.parse(o.drill!) as DrillResult).checks[0]).toMatchObject({ ok: false, detail: expect.stringContaining('returned no rows') });
   });
 
+  it('escapes the summary table: a check with < and & and its psql-style error text stay text, not HTML', async () => {
+    // @actions/core keeps the summary file it first opened: the same path as above, emptied.
+    const summary = join(work, 'summary.md');
+    writeFileSync(summary, '');
+    captureLog();
+    const out = runnerEnv(work, 'actions/verify/action.yml', { from: repo, 'drill-files': scratch, 'drill-check-sql': "SELECT 1 WHERE 1 < 2 AND 'a' <> 'b&c'" }, { GITHUB_STEP_SUMMARY: summary });
+    await runVerifyAction();
+    expect(outputs(out)).toMatchObject({ status: 'success' });
+    const text = readFileSync(summary, 'utf8');
+    expect(text).toContain('<code>SELECT 1 WHERE 1 &lt; 2 AND &#39;a&#39; &lt;&gt; &#39;b&amp;c&#39;</code>');
+    expect(text).not.toContain('1 < 2');
+  });
+
+  it('drill-max-age or drill-check-sql with every scratch input empty (an unset secret) fails the step with exit code 2 before verifying', async () => {
+    for (const inputs of [{ 'drill-postgres': '', 'drill-max-age': '8d' }, { 'drill-check-sql': 'SELECT 1' }] as Record<string, string>[]) {
+      vi.restoreAllMocks();
+      const log = captureLog();
+      const out = runnerEnv(work, 'actions/verify/action.yml', { from: repo, ...inputs });
+      await runVerifyAction();
+      expect(outputs(out)).toMatchObject({ status: 'failure', 'exit-code': '2' });
+      expect(outputs(out).ok).toBeUndefined();
+      expect(outputs(out).drill).toBeUndefined();
+      expect(log.join('')).toContain('every drill scratch input');
+    }
+  });
+
   it('without drill inputs it only verifies (no drill outputs)', async () => {
     captureLog();
     const out = runnerEnv(work, 'actions/verify/action.yml', { from: repo });

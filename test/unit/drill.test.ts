@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import { drillRequested, resolveDrillConfig, type DrillSettings } from '../../src/config/drill.js';
 import { parseConfigText } from '../../src/config/file.js';
-import { ageCheck, drillExitCode, type DrillArtifact, type DrillResult } from '../../src/core/drill.js';
+import { ageCheck, drillExitCode, scratchDatabaseName, scratchMadeAt, staleScratchNames, type DrillArtifact, type DrillResult } from '../../src/core/drill.js';
 import { formatDrill } from '../../src/cli/drill-command.js';
 import { drillDetails } from '../../src/report/outcome.js';
 import { compareTree, countTree } from '../../src/sources/files/count.js';
@@ -78,9 +78,30 @@ describe('resolveDrillConfig', () => {
 
   it('drillRequested: any scratch input asks the verify action to drill', () => {
     expect(drillRequested({})).toBe(false);
-    expect(drillRequested({ postgresScratch: ' ', checkSql: ['SELECT 1'] })).toBe(false);
+    expect(drillRequested({ postgresScratch: ' ' })).toBe(false);
     expect(drillRequested({ filesScratch: '/tmp/d' })).toBe(true);
     expect(drillRequested({ mysqlScratchEnv: 'X' })).toBe(true);
+    expect(drillRequested({ postgresScratch: 'postgres://u@h/', checkSql: ['SELECT 1'], maxAge: '8d' })).toBe(true);
+  });
+
+  it('drillRequested: drill-check-sql or drill-max-age with every scratch input empty (an unset secret) is refused, not skipped (exit 2)', () => {
+    for (const s of [{ postgresScratch: '', checkSql: ['SELECT 1'] }, { postgresScratch: ' ', maxAge: '8d' }, { maxAge: '8d' }]) {
+      let err: unknown;
+      try {
+        drillRequested(s);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).exitCode).toBe(ExitCode.usage);
+      expect((err as UsageError).message).toContain('every drill scratch input (drill-postgres, drill-mysql, drill-sqlite, drill-files) is empty');
+      expect((err as UsageError).hint).toContain('unset secret');
+    }
+  });
+
+  it('--only is passed on trimmed; none given means every artifact', async () => {
+    expect((await resolve({ only: [' files-media ', 'postgres-app'] })).only).toEqual(['files-media', 'postgres-app']);
+    expect((await resolve({})).only).toBeUndefined();
   });
 });
 
@@ -119,12 +140,13 @@ describe('the drill result', () => {
     expect(text).toContain('ok         postgres-app → postgres://u@h/strongbox_drill_1  2.5s  (320 rows in 2 tables compared)');
     expect(text).toContain('DIFFERENCE files-media → /tmp/d  0.3s  (3 entries compared): 3 entries restored, the backup recorded 4');
     expect(text).toContain('check ok     SELECT 1 — 1 row(s)');
-    expect(text).toMatch(/\nRTO 2\.8s in total\n$/);
+    expect(text).toMatch(/\nRTO 2\.8s in total \(download, decrypt, decompress and restore of 2 artifact\(s\), one after another; comparisons and checks not counted\)\n$/);
   });
 
-  it('gives notifications the RTO per artifact and in total, rows compared and the checks', () => {
-    const d = drillDetails(result);
-    expect(d).toMatchObject({ ok: false, rtoSeconds: 2.8, rowsCompared: 320, checks: result.checks });
+  it('gives notifications the RTO per artifact and in total, rows compared and the checks counted, never their SQL', () => {
+    const d = drillDetails({ ...result, checks: [{ check: "SELECT 1 FROM users WHERE email = 'ceo@example.com'", ok: true, detail: '1 row(s)' }, { check: 'max-age 8d', ok: false, detail: 'old' }] });
+    expect(d).toMatchObject({ ok: false, rtoSeconds: 2.8, rowsCompared: 320, checks: 2, checksFailed: 1 });
+    expect(JSON.stringify(d)).not.toContain('ceo@example.com');
     expect(d.artifacts.map((a) => [a.name, a.status, a.seconds])).toEqual([
       ['postgres-app', 'ok', 2.5],
       ['files-media', 'difference', 0.25],
@@ -169,5 +191,21 @@ describe('comparing a restored tree', () => {
     expect(await compareTree(root, { ...base, source: { entries: 6, bytes: 7 } })).toEqual({ compared: '6 entries, 7 bytes', differences: [] });
     const d = await compareTree(root, { ...base, source: { entries: 7, bytes: 9 } });
     expect(d.differences).toEqual(['6 entries restored, the backup recorded 7', '7 bytes of file data restored, the backup recorded 9']);
+  });
+});
+
+describe('scratch database names and leftovers', () => {
+  const now = new Date('2026-12-01T21:30:00Z');
+  it('carry the UTC time they were made, so a killed drill\'s leftover shows its age', () => {
+    const name = scratchDatabaseName(new Date('2026-12-01T02:03:04.567Z'), 'ab12cd34');
+    expect(name).toBe('strongbox_drill_20261201020304_ab12cd34');
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(scratchMadeAt(name)).toEqual(new Date('2026-12-01T02:03:04Z'));
+    expect(scratchMadeAt('strongbox_drill_ab12cd34')).toBeUndefined();
+  });
+
+  it('names older than a day or undated are stale; a running drill\'s (an hour old) and other databases are not', () => {
+    const names = ['strongbox_drill_20261130200000_aa', 'strongbox_drill_20261201203000_bb', 'strongbox_drill_ab12cd34', 'app', 'strongbox_drilling'];
+    expect(staleScratchNames(names, now)).toEqual(['strongbox_drill_20261130200000_aa', 'strongbox_drill_ab12cd34']);
   });
 });

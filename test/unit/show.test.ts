@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { alert, folderWriter, idAt, plantRepository } from '../helpers/history-fixtures.js';
+import { formatShow } from '../../src/report/show-text.js';
+import { alert, folderWriter, idAt, plantRepository, plantedManifest } from '../helpers/history-fixtures.js';
 
 let dir: string;
 let repo: string;
@@ -75,5 +76,14 @@ describe('strongbox show of a damaged backup', () => {
     expect(await main(['show', '--from', repo, '--backup', idAt(2)], {})).toBe(3);
     expect(err).toContain(`backup ${idAt(2)} is damaged`);
     expect(err).toContain('not valid JSON');
+  });
+});
+
+describe('show: encryption', () => {
+  const show = (encryption: { scheme: 'age' | 'none'; recipients: string[] }) => formatShow({ ...plantedManifest({ at: 1 }), encryption } as never, 'postgres-app', { signed: false });
+  it('a passphrase backup says "age, passphrase (scrypt)"; recipients are listed by fingerprint', () => {
+    expect(show({ scheme: 'age', recipients: ['scrypt'] })).toMatch(/encryption\s+age, passphrase \(scrypt\)\n/);
+    expect(show({ scheme: 'age', recipients: ['0123456789abcdef', 'fedcba9876543210'] })).toMatch(/encryption\s+age, 2 recipient\(s\): 0123456789abcdef, fedcba9876543210\n/);
+    expect(show({ scheme: 'none', recipients: [] })).toMatch(/encryption\s+none \(unencrypted\)\n/);
   });
 });

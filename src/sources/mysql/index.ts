@@ -5,7 +5,7 @@ import { dumpMysql } from './dump.js';
 import { countTargetObjects, restoreMysql, targetOf } from './restore.js';
 import { detectTools } from './tools.js';
 import { safeName } from '../artifact-name.js';
-import { createMysqlScratch, dropMysqlScratch, mysqlScratchName } from './scratch.js';
+import { createMysqlScratch, dropMysqlScratch, listMysqlScratch, mysqlScratchName } from './scratch.js';
 import { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
 
 export { mysqlUrlSecrets, parseMysqlUrl, redactMysqlUrl } from './url.js';
@@ -89,4 +89,5 @@ export const mysqlAdapter: SourceAdapter = {
   scratchName: mysqlScratchName,
   createScratch: (url, name) => createMysqlScratch(url, name),
   dropScratch: (target) => dropMysqlScratch(target),
+  listScratch: (url, prefix) => listMysqlScratch(url, prefix),
 };

@@ -43,3 +43,10 @@ export async function dropMysqlScratch(target: string): Promise<void> {
   const { t, mask, tools } = await connect(target, NEVER);
   await query(tools.client, t, `DROP DATABASE IF EXISTS ${ident(t.database)}`, { mask, database: null, signal: NEVER });
 }
+
+/** Databases whose names start with `prefix`. */
+export async function listMysqlScratch(url: string, prefix: string): Promise<string[]> {
+  const { t, mask, tools } = await connect(withMysqlDatabase(url, 'mysql'));
+  const rows = await query(tools.client, t, `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1`, { mask, database: null });
+  return rows.map((r) => r[0]!).filter((n) => n.startsWith(prefix));
+}

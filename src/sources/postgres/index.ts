@@ -6,7 +6,7 @@ import { dumpPostgres } from './dump.js';
 import { restorePostgres } from './restore.js';
 import { countQueryRows, isPostgresDatabaseEmpty } from './target.js';
 import { parsePostgresUrl, postgresUrlSecrets } from './url.js';
-import { createPostgresScratch, dropPostgresScratch, postgresScratchName } from './scratch.js';
+import { createPostgresScratch, dropPostgresScratch, listPostgresScratch, postgresScratchName } from './scratch.js';
 import { maskerFor, psqlQuery } from './connection.js';
 import { holdsWholeSchemas, isPartialDump, scopeFromOptions } from './scope.js';
 
@@ -104,4 +104,5 @@ export const postgresAdapter: SourceAdapter = {
   scratchName: postgresScratchName,
   createScratch: (url, name) => createPostgresScratch(url, name),
   dropScratch: (target) => dropPostgresScratch(target),
+  listScratch: (url, prefix) => listPostgresScratch(url, prefix),
 };

@@ -3,7 +3,7 @@ import { parsePostgresUrl } from './url.js';
 
 /**
  * Scratch databases for restore drills: a URL naming only a server (`postgres://u@host:5432/`)
- * gets a fresh database; one naming a database is used as it is. Created and dropped through
+ * gets a fresh database; one naming a database that does not exist yet gets that name. Created and dropped through
  * the `postgres` maintenance database, with the URL's own credentials.
  */
 
@@ -51,4 +51,12 @@ export async function dropPostgresScratch(target: string): Promise<void> {
   const name = parsePostgresUrl(target).database;
   const { t, mask } = maintenance(target);
   await psqlQuery(t, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`, {}, mask, NEVER);
+}
+
+/** Databases whose names start with `prefix` (`_` and `%` taken literally). */
+export async function listPostgresScratch(url: string, prefix: string): Promise<string[]> {
+  const { t, mask } = maintenance(url);
+  const like = prefix.replace(/[\\_%]/g, (c) => `\\${c}`);
+  const out = await psqlQuery(t, `select datname from pg_catalog.pg_database where datname like ${quoteLiteral(like + '%')} order by 1`, {}, mask);
+  return out.split('\n').filter(Boolean);
 }
