@@ -76,8 +76,14 @@ export function registerDrillCommand(program: Command, ctx: CliContext): void {
     if (o.json) printJson(result);
     else process.stdout.write(formatDrill(result));
     if (!result.ok) {
-      const bad = [...result.artifacts.filter((a) => a.status === 'difference').map((a) => printable(a.name)), ...result.checks.filter((c) => !c.ok).map((c) => `check ${printable(c.check)}`)];
-      reporter.error(`DRILL FAILED for backup ${result.backupId}: ${bad.join(', ')}; this backup did not restore as recorded (see above)`);
+      // The checks are named by count: their SQL is the team's text and the error line goes into notifications.
+      const differ = result.artifacts.filter((a) => a.status === 'difference').map((a) => printable(a.name));
+      const failedChecks = result.checks.filter((c) => !c.ok).length;
+      const what = [
+        ...(differ.length ? [`${differ.join(', ')} did not restore as recorded`] : []),
+        ...(failedChecks ? [`${failedChecks} of ${result.checks.length} check(s) failed${differ.length ? '' : ' although the backup restored as recorded'}`] : []),
+      ];
+      reporter.error(`DRILL FAILED for backup ${result.backupId}: ${what.join('; ')} (see above)`);
       ctx.exitCode = result.exitCode;
     } else reporter.info(`OK: drill of ${result.backupId} restored ${result.artifacts.filter((a) => a.status === 'ok').length} artifact(s) as recorded in ${result.rtoSeconds.toFixed(1)}s`);
   });

@@ -153,6 +153,16 @@ describe('strongbox drill on real servers', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('a check the server refuses: its message (which quotes row values) stays out of the report, the log and the error line', async () => {
+    // PostgreSQL answers `invalid input syntax for type integer: "item 1"`: the row value must not be printed.
+    const r = await cli([...drillArgs(), '--check-sql', 'SELECT item::int FROM orders']);
+    expect(r.code, r.stderr).toBe(10);
+    expect(parse(r).checks).toEqual([expect.objectContaining({ ok: false, detail: expect.stringContaining("the server's message is left out") })]);
+    expect(r.stdout + r.stderr).not.toContain('item 1');
+    expect(r.stderr).toMatch(/DRILL FAILED for backup \S+: 1 of 1 check\(s\) failed although the backup restored as recorded/);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('fails with exit 10 when the backup is older than --max-age', async () => {
     const age = Date.now() - Date.parse(parse(await cli(drillArgs())).startedAt);
     if (age < 1500) await new Promise((r) => setTimeout(r, 1500 - age));
