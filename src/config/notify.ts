@@ -61,21 +61,27 @@ function isCredentialUrl(text: string): boolean {
 const TIMEOUT_LIMITS = { minMs: 1_000, maxMs: 300_000 };
 
 /**
+ * A path segment or query value that looks like a token: long (a Slack or webhook key), or
+ * mixing letters and digits (a healthcheck UUID part). Common words (`backup`, `hooks`,
+ * `Strongbox`) are not: masking them would rewrite every log line and the event's own fields.
+ */
+export function looksLikeToken(s: string): boolean {
+  return s.length >= 16 || (s.length >= 8 && /[0-9]/.test(s) && /[a-z]/i.test(s));
+}
+
+/**
  * The parts of a notification URL that are credentials: the whole URL (and the form fetch
  * uses, without `slack+`), its user info, and every path segment or query value that looks
- * like a token (long, or holding digits or capitals: `T0123/B0456/XyZ…`, a healthcheck UUID).
+ * like a token (`T0123ABCD/B0456EFGH/XyZ…`, a healthcheck UUID). Never the joined path.
  * Masked before anything can print them.
  */
 export function urlSecrets(text: string, url: URL): string[] {
   const out = [text, text.replace(/^[a-z]+\+/i, ''), url.href, url.href.replace(/^[a-z]+\+/i, '')];
   // A user name is a secret only beside a password (https://user:pass@…); a mail login name is not.
-  if (url.password) out.push(decodeURIComponent(url.username), decodeURIComponent(url.password));
-  const tokenish = (s: string) => s.length >= 6 && (s.length >= 16 || /[0-9A-Z]/.test(s));
-  const path = url.pathname.replace(/^\/+/, '');
-  if (path.length >= 6) out.push(path);
-  for (const seg of url.pathname.split('/')) if (tokenish(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
-  for (const [k, v] of url.searchParams) if (k !== 'from' && k !== 'to' && k !== 'password-env' && tokenish(v)) out.push(v);
-  return out;
+  if (url.password) out.push(url.username, decodeURIComponent(url.username), url.password, decodeURIComponent(url.password));
+  for (const seg of url.pathname.split('/')) if (looksLikeToken(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
+  for (const [k, v] of url.searchParams) if (k !== 'from' && k !== 'to' && k !== 'password-env' && looksLikeToken(v)) out.push(v, encodeURIComponent(v));
+  return [...new Set(out.filter(Boolean))];
 }
 
 function parse(text: string, where: string, reporter: Reporter): URL {

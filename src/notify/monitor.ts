@@ -71,6 +71,16 @@ function maskDeep<T>(value: T, mask: (s: string) => string): T {
   return value;
 }
 
+/**
+ * The event with every free-text string masked, except the fields Strongbox itself sets from a
+ * fixed set (a receiver routes on them): a secret that happens to equal `backup` must not turn
+ * `"operation":"backup"` into `"***"`.
+ */
+export function maskEvent(event: RunEvent, mask: (s: string) => string): RunEvent {
+  return Object.fromEntries(Object.entries(event).map(([k, v]) => [k, UNMASKED.has(k) ? v : maskDeep(v, mask)])) as unknown as RunEvent;
+}
+const UNMASKED = new Set(['version', 'operation', 'status', 'exitCode']);
+
 export function buildEvent(operation: Operation, startedAt: Date, finishedAt: Date, settings: Pick<MonitorSettings, 'host' | 'github'>, result: RunOutcome): RunEvent {
   const o = result.outcome ?? {};
   const event: RunEvent = {
@@ -108,15 +118,18 @@ export function startMonitor(operation: Operation, settings: MonitorSettings, de
   const started = hc ? deliver(`${hc.display} start`, (signal) => hc.ping('start', '', signal), { ...settings.delivery, retries: 0 }, timers) : undefined;
   return {
     async finish(result) {
-      const event = maskDeep(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
+      const event = maskEvent(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
       // Long settled by now in a real run; awaited first so the receiver sees start before anything else.
       const deliveries = started ? [await started] : [];
       const sending = selected(settings.on, event.status) ? settings.channels : [];
-      deliveries.push(...(await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers)))));
+      const sends = sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers));
+      // The end ping goes out beside the channels, not after their retries: a hanging Slack must not make the healthcheck late.
       if (hc) {
         const log = deps.mask(healthLog(event, (deps.logTail?.() ?? []).map(deps.mask)));
-        deliveries.push(await deliver(`${hc.display} ${event.exitCode === ExitCode.ok ? 'success' : 'fail'}`, (signal) => hc.ping(event.exitCode === ExitCode.ok ? 'success' : 'fail', log, signal), settings.delivery, timers));
+        const kind = event.exitCode === ExitCode.ok ? 'success' : 'fail';
+        sends.push(deliver(`${hc.display} ${kind}`, (signal) => hc.ping(kind, log, signal), settings.delivery, timers));
       }
+      deliveries.push(...(await Promise.all(sends)));
       const failed = deliveries.filter((d) => !d.ok);
       for (const d of failed) {
         deps.reporter.warning(deps.mask(`notification to ${d.channel} was not delivered (${d.attempts} attempt${d.attempts > 1 ? 's' : ''}): ${d.error}; the ${operation}'s own result stands`));
