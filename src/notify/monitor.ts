@@ -83,6 +83,11 @@ const UNMASKED = new Set(['version', 'operation', 'status', 'exitCode']);
 
 export function buildEvent(operation: Operation, startedAt: Date, finishedAt: Date, settings: Pick<MonitorSettings, 'host' | 'github'>, result: RunOutcome): RunEvent {
   const o = result.outcome ?? {};
+  const tenths = (s: number) => Math.round(s * 10) / 10;
+  const wallSeconds = tenths((finishedAt.getTime() - startedAt.getTime()) / 1000);
+  // The operation's own duration (a backup's, as its manifest and log line say) when it reports one;
+  // the monitor's wall time (option parsing, listing, the lock) then goes in details.
+  const own = typeof o.durationSeconds === 'number' ? tenths(o.durationSeconds) : undefined;
   const event: RunEvent = {
     ...o,
     version: 1,
@@ -91,9 +96,10 @@ export function buildEvent(operation: Operation, startedAt: Date, finishedAt: Da
     exitCode: result.exitCode,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    durationSeconds: own ?? wallSeconds,
     host: settings.host,
   };
+  if (own !== undefined) event.details = { ...o.details, wallSeconds };
   if (!o.error && result.error && result.exitCode !== ExitCode.ok) event.error = result.error;
   if (settings.github && !o.github) event.github = settings.github;
   return event;

@@ -23,6 +23,8 @@ export function backupOutcome(r: BackupResult): Partial<RunEvent> {
     ...(m.metadata && Object.keys(m.metadata).length ? { metadata: m.metadata } : {}),
     plaintextBytes: r.plaintextBytes,
     storedBytes: r.storedBytes,
+    // The manifest's duration, which the log line and history show (the monitor adds its wall time to details).
+    durationSeconds: r.durationSeconds,
     destinations: r.destinations.map((d) => ({ location: d.location, status: d.status, ...(d.error ? { error: d.error } : {}) })),
     ...(m.alerts?.length ? { alerts: m.alerts } : {}),
     details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size })) },
