@@ -30,7 +30,7 @@ import { backupLocations, quotaTargets, resolveAlertSettings, resolveBackupConfi
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
-import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
+import { backupOutcome, copyOutcome, failedBackupOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
 import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
 import { registerDrillCommand } from './drill-command.js';
@@ -351,7 +351,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     };
     const alerting = resolveAlertSettings(flags, file);
     const options = await resolveBackupConfig(flags, file, env, reporter);
-    const result = await backup(options);
+    let result;
+    try {
+      result = await backup(options);
+    } catch (err) {
+      // The failure's notification says which backup and where (main.ts sends ctx.outcome with the error).
+      ctx.outcome = failedBackupOutcome(err);
+      throw err;
+    }
     ctx.outcome = backupOutcome(result);
     // Committed at some destinations, failed at others: each failure said, and exit 8.
     for (const d of result.destinations) {

@@ -27,6 +27,8 @@ export interface MonitorDeps {
   logTail?: () => string[];
   now?: () => Date;
   timers?: Timers;
+  /** For `monitored`: the event fields a thrown error carries (where a failed backup was going). */
+  outcomeOf?: (err: unknown) => Partial<RunEvent> | undefined;
 }
 
 /** What a run ended with, as the edge knows it. */
@@ -170,7 +172,7 @@ export async function monitored(
   } catch (err) {
     const e = err as { exitCode?: number; hint?: string; message?: string };
     // Not `onReport?.(await …)`: optional chaining would skip the finish without a callback.
-    const report = await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } });
+    const report = await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, outcome: deps.outcomeOf?.(err), error: { message: e.message ?? String(err), hint: e.hint } });
     onReport?.(report);
     throw err;
   }
