@@ -1,6 +1,6 @@
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { generateIdentity } from '../codecs/age/index.js';
+import { generateIdentity, recipientFingerprint } from '../codecs/age/index.js';
 import { fingerprint, formatPrivateKey, formatPublicKey, generateSigningKey } from '../codecs/ssh-signature/index.js';
 import { backup } from '../core/backup.js';
 import { ExitCode, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
@@ -236,7 +236,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       const text = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
       if (o.output) await writeNew(o.output, text, 0o600);
       else process.stdout.write(text);
-      process.stderr.write(`Public key: ${recipient}\n`);
+      // The fingerprint is how `show` lists a backup's recipients: the key to match them against.
+      process.stderr.write(`Public key: ${recipient}\nFingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipients by this)\n`);
     });
 
   storageOptions(
