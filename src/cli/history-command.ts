@@ -43,8 +43,10 @@ export function registerHistoryCommand(program: Command, ctx: CliContext): void 
         throw new UsageError(`cannot write --html ${printable(o.html)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check that its folder exists and is writable');
       }
       // The page is the output asked for: one line saying where (on stdout, for scripts), not the text table too.
-      if (!o.json) {
-        process.stdout.write(`wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series\n`);
+      const wrote = `wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series`;
+      if (o.json) reporter.info(wrote);
+      else {
+        process.stdout.write(`${wrote}\n`);
         return;
       }
     }
