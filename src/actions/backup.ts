@@ -19,7 +19,7 @@ import { actionsReporter } from './reporter.js';
 import { destinationRows, writeBackupFailureSummary, type BackupRunState } from './backup-failure.js';
 import { runAction, writeSummary, type ActionDeps } from './run.js';
 import { getNotifyInputs } from './notify-inputs.js';
-import { backupOutcome } from '../report/outcome.js';
+import { backupOutcome, failedBackupOutcome } from '../report/outcome.js';
 import type { RunEvent } from '../notify/event.js';
 import { beginActivity } from '../shared/cancel.js';
 import { writeSeriesHistorySummary } from './series-history.js';
@@ -136,7 +136,7 @@ export async function runBackupAction(deps: ActionDeps = {}): Promise<void> {
   }, {
     what: 'the Strongbox backup step',
     onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs),
-    monitor: { operation: 'backup', inputs: () => getNotifyInputs() },
+    monitor: { operation: 'backup', inputs: () => getNotifyInputs(), failedOutcome: failedBackupOutcome },
   }, deps);
 }
 

@@ -5,9 +5,9 @@ import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/can
 import { ACTIONS_GRACE_MS, FORCED_EXIT_CLEANUP_MS, handleCancelSignals } from '../shared/signals.js';
 import { logText } from '../shared/text.js';
 import { loadConfigFile } from '../config/file.js';
-import { resolveNotifyConfig } from '../config/notify.js';
+import { pingFailedSetup, resolveNotifyConfig } from '../config/notify.js';
 import type { Timers } from '../notify/deliver.js';
-import type { Operation } from '../notify/event.js';
+import type { Operation, RunEvent } from '../notify/event.js';
 import { monitored, monitoringOff, type RunOutcome } from '../notify/monitor.js';
 import type { NotifyInputs } from './notify-inputs.js';
 import { actionLogTail, actionSecrets, actionsReporter } from './reporter.js';
@@ -26,7 +26,12 @@ export interface ActionHooks {
    * The step reports its own outcome (the notify and healthcheck inputs, or the config
    * file's notify: keys): which operation (decided when the step starts) and its inputs.
    */
-  monitor?: { operation: Operation | (() => Operation); inputs: () => NotifyInputs };
+  monitor?: {
+    operation: Operation | (() => Operation);
+    inputs: () => NotifyInputs;
+    /** What a thrown error says about the run (a failed backup's planned id, labels, destinations), for its event. */
+    failedOutcome?: (err: unknown) => Partial<RunEvent> | undefined;
+  };
 }
 
 /** What the action entry points may be given (tests): the notifications' clock and timers. */
@@ -94,16 +99,23 @@ async function monitoredBody(body: () => Promise<RunOutcome | void>, hooks: Acti
   // The notify inputs are masked first; a bad URL fails the step (exit 2) before any work.
   const inputs = m.inputs();
   const file = inputs.config !== undefined ? await loadConfigFile(inputs.config) : undefined;
-  const settings = resolveNotifyConfig(inputs.flags, file, process.env, actionsReporter);
+  const operation = typeof m.operation === 'function' ? m.operation() : m.operation;
+  const monitorDeps = { reporter: actionsReporter, mask: (s: string) => actionSecrets.mask(s), logTail: actionLogTail, timers: deps.timers, now: deps.now, outcomeOf: m.failedOutcome };
+  let settings;
+  try {
+    settings = resolveNotifyConfig(inputs.flags, file, process.env, actionsReporter);
+  } catch (err) {
+    await pingFailedSetup(operation, err, monitorDeps);
+    throw err;
+  }
   if (monitoringOff(settings)) {
     await body();
     return;
   }
-  const operation = typeof m.operation === 'function' ? m.operation() : m.operation;
   await monitored(
     operation,
     settings,
-    { reporter: actionsReporter, mask: (s) => actionSecrets.mask(s), logTail: actionLogTail, timers: deps.timers, now: deps.now },
+    monitorDeps,
     async () => {
       try {
         return (await body()) ?? { exitCode: ExitCode.ok };

@@ -1,6 +1,6 @@
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { generateIdentity } from '../codecs/age/index.js';
+import { generateIdentity, recipientFingerprint } from '../codecs/age/index.js';
 import { fingerprint, formatPrivateKey, formatPublicKey, generateSigningKey } from '../codecs/ssh-signature/index.js';
 import { backup } from '../core/backup.js';
 import { ExitCode, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
@@ -30,7 +30,7 @@ import { backupLocations, quotaTargets, resolveAlertSettings, resolveBackupConfi
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
 import type { RunEvent } from '../notify/event.js';
-import { backupOutcome, copyOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
+import { backupOutcome, copyOutcome, failedBackupOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
 import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
 import { registerDrillCommand } from './drill-command.js';
@@ -236,7 +236,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       const text = `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`;
       if (o.output) await writeNew(o.output, text, 0o600);
       else process.stdout.write(text);
-      process.stderr.write(`Public key: ${recipient}\n`);
+      // The fingerprint is how `show` lists a backup's recipients: the key to match them against.
+      process.stderr.write(`Public key: ${recipient}\nFingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipients by this)\n`);
     });
 
   storageOptions(
@@ -351,7 +352,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     };
     const alerting = resolveAlertSettings(flags, file);
     const options = await resolveBackupConfig(flags, file, env, reporter);
-    const result = await backup(options);
+    let result;
+    try {
+      result = await backup(options);
+    } catch (err) {
+      // The failure's notification says which backup and where (main.ts sends ctx.outcome with the error).
+      ctx.outcome = failedBackupOutcome(err);
+      throw err;
+    }
     ctx.outcome = backupOutcome(result);
     // Committed at some destinations, failed at others: each failure said, and exit 8.
     for (const d of result.destinations) {

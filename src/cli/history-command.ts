@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { resolveHistoryConfig } from '../config/history.js';
-import { readHistory } from '../core/history.js';
+import { buildHistory } from '../core/history.js';
+import { listBackups } from '../core/repository.js';
 import { historyHtml } from '../report/history-html.js';
 import { formatHistory } from '../report/history-text.js';
-import { UsageError } from '../shared/errors.js';
+import { NotFoundError, UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import { CONFIG_HELP, configOf, printJson, storage, storageOptions, type CliContext } from './commands.js';
 
@@ -21,20 +22,33 @@ export function registerHistoryCommand(program: Command, ctx: CliContext): void 
       .option('--label <label>', 'only backups with this label')
       .option('--group-by <what>', 'what makes a series: sources (set of artifact names), labels, sources,labels or none (default: sources, or group-by: of --config)')
       .option('--json', 'print the history as JSON on stdout')
-      .option('--html <file>', 'also write a self-contained HTML page (charts of size and duration per series, the table, alerts marked) to FILE'),
+      .option('--html <file>', 'write a self-contained HTML page (charts of size and duration per series, the table, alerts marked) to FILE and print only where it went (with --json, the JSON is printed too)'),
   ).action(async (o) => {
     const cfg = resolveHistoryConfig({ ...storage(o), from: o.from, series: o.series, label: o.label, groupBy: o.groupBy }, await configOf(o), env, reporter);
-    const history = await readHistory(cfg.destination, cfg.filters, reporter);
+    // Listed once: the same entries give the filtered history and, when a --series matches nothing, the series there are.
+    const entries = await listBackups(cfg.destination, reporter);
+    const history = buildHistory(entries, cfg.destination.display, cfg.filters);
+    if (cfg.filters.series !== undefined && !history.rows.some((r) => r.series !== null)) {
+      // As `show` does for a selector that matches nothing: a misspelt series in a monitoring script must not pass.
+      const known = buildHistory(entries, cfg.destination.display, { ...cfg.filters, series: undefined }).series;
+      throw new NotFoundError(
+        `no backup at ${cfg.destination.display} is in series ${printable(cfg.filters.series)}`,
+        known.length ? `the series there${cfg.filters.label !== undefined ? ` (with label ${printable(cfg.filters.label)})` : ''}: ${known.map((k) => printable(k.seriesShort === k.series ? k.series : `${k.seriesShort} (= ${k.series})`)).join(', ')}` : 'there are no complete backups there to list series of',
+      );
+    }
     if (o.html !== undefined) {
       try {
         await writeFile(o.html, historyHtml(history, new Date()));
       } catch (err) {
         throw new UsageError(`cannot write --html ${printable(o.html)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'check that its folder exists and is writable');
       }
-      reporter.info(`wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series`);
-    }
-    if (cfg.filters.series !== undefined && !history.rows.some((r) => r.series !== null)) {
-      reporter.warning(`no backup at ${cfg.destination.display} is in series ${printable(cfg.filters.series)}; strongbox history without --series lists the series there are`);
+      // The page is the output asked for: one line saying where (on stdout, for scripts), not the text table too.
+      const wrote = `wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series`;
+      if (o.json) reporter.info(wrote);
+      else {
+        process.stdout.write(`${wrote}\n`);
+        return;
+      }
     }
     if (o.json) printJson(history);
     else process.stdout.write(formatHistory(history));

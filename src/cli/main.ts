@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConsoleReporter } from '../shared/reporter.js';
+import { ConsoleReporter, type ConsoleReporterOptions } from '../shared/reporter.js';
 import { ExitCode, StrongboxError, errorMessage } from '../shared/errors.js';
 import { VERSION } from '../version.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
@@ -21,18 +21,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   // On a terminal a person watches: progress redrawn in place, no timestamps. Anywhere else
   // (cron mail, CI logs, a file) lines are read later: each says when, and progress is a line per 15 s.
   const terminal = io.terminal ?? !!process.stderr.isTTY;
-  const reporter = new ConsoleReporter({
+  const reporterOptions: ConsoleReporterOptions = {
     verbose: !!env.STRONGBOX_DEBUG,
     timestamps: !terminal,
     now: io.now,
     progress: terminal ? 'terminal' : 'log',
     progressIntervalMs: progressInterval(env.STRONGBOX_PROGRESS_INTERVAL_MS),
     onLine: (line) => tail.add(line),
-  });
+  };
+  const reporter = new ConsoleReporter(reporterOptions);
   const program = new Command('strongbox')
     .version(VERSION)
     .description('Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.')
     .option('-q, --quiet', 'no progress and no informational lines; warnings, errors and results still print (also after the command: strongbox backup --quiet …)')
+    .option('--verbose', 'also print debug lines (why no alert fired, each notification delivered …); the same as STRONGBOX_DEBUG=1')
     .exitOverride()
     .configureOutput({ writeErr: (s) => reporter.writeErr(s), writeOut: (s) => process.stdout.write(s) })
     .configureHelp({ showGlobalOptions: true })
@@ -40,6 +42,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   // Program options are read after and before the command's name alike; applied before it runs.
   program.hook('preAction', () => {
     if (program.opts().quiet) reporter.quiet = true;
+    if (program.opts().verbose) reporterOptions.verbose = true;
   });
   const ctx: CliContext = { reporter, env, exitCode: ExitCode.ok as number };
   registerCommands(program, ctx);
@@ -79,7 +82,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       if (cancelled) {
         const line = cancellationLine(command)!;
         reporter.notice(line);
-        if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
+        if (reporterOptions.verbose) reporter.debug(`after cancellation: ${errorMessage(err)}`);
         return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
       }
       if (err instanceof CommanderError) {
@@ -91,7 +94,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return { code: err.exitCode, error: { message: err.message, hint: err.hint } };
       }
       reporter.error(`unexpected failure: ${errorMessage(err)}`);
-      if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
+      if (reporterOptions.verbose && err instanceof Error && err.stack) reporter.info(err.stack);
       return { code: ExitCode.failure, error: { message: `unexpected failure: ${errorMessage(err)}` } };
     }
   }

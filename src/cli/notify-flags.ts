@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { loadConfigFile } from '../config/file.js';
-import { resolveNotifyConfig, type NotifyFlags } from '../config/notify.js';
+import { pingFailedSetup, resolveNotifyConfig, type NotifyFlags } from '../config/notify.js';
 import type { Operation } from '../notify/event.js';
 import { monitoringOff, startMonitor, type RunMonitor } from '../notify/monitor.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
@@ -68,7 +68,14 @@ export class LogTail {
  */
 export async function startCliMonitor(operation: Operation, o: Record<string, unknown>, env: NodeJS.ProcessEnv, reporter: ConsoleReporter, tail: LogTail): Promise<RunMonitor | undefined> {
   const file = typeof o.config === 'string' ? await loadConfigFile(o.config) : undefined;
-  const settings = resolveNotifyConfig(notifyFlags(o), file, env, reporter);
+  const deps = { reporter, mask: (s: string) => reporter.mask(s), logTail: () => tail.get() };
+  let settings;
+  try {
+    settings = resolveNotifyConfig(notifyFlags(o), file, env, reporter);
+  } catch (err) {
+    await pingFailedSetup(operation, err, deps);
+    throw err;
+  }
   if (monitoringOff(settings)) return undefined;
-  return startMonitor(operation, settings, { reporter, mask: (s) => reporter.mask(s), logTail: () => tail.get() });
+  return startMonitor(operation, settings, deps);
 }

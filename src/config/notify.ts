@@ -2,9 +2,9 @@ import { hostname } from 'node:os';
 import { parseDuration } from '../core/duration.js';
 import type { ChannelOptions, Notifier } from '../notify/channel.js';
 import { DEFAULT_DELIVERY } from '../notify/deliver.js';
-import type { RunEvent } from '../notify/event.js';
+import type { Operation, RunEvent } from '../notify/event.js';
 import { openHealthcheck, type Healthcheck } from '../notify/healthcheck.js';
-import type { MonitorSettings } from '../notify/monitor.js';
+import { startMonitor, type MonitorDeps, type MonitorSettings } from '../notify/monitor.js';
 import { channelFactories, findChannelFactory } from '../notify/registry.js';
 import { StrongboxError, UsageError } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -61,24 +61,33 @@ function isCredentialUrl(text: string): boolean {
 const TIMEOUT_LIMITS = { minMs: 1_000, maxMs: 300_000 };
 
 /**
+ * A path segment or query value that looks like a token: long (a Slack or webhook key), or
+ * mixing letters and digits (a healthcheck UUID part). Common words (`backup`, `hooks`,
+ * `Strongbox`) are not: masking them would rewrite every log line and the event's own fields.
+ */
+export function looksLikeToken(s: string): boolean {
+  return s.length >= 16 || (s.length >= 8 && /[0-9]/.test(s) && /[a-z]/i.test(s));
+}
+
+/**
  * The parts of a notification URL that are credentials: the whole URL (and the form fetch
  * uses, without `slack+`), its user info, and every path segment or query value that looks
- * like a token (long, or holding digits or capitals: `T0123/B0456/XyZ…`, a healthcheck UUID).
+ * like a token (`T0123ABCD/B0456EFGH/XyZ…`, a healthcheck UUID). Never the joined path.
  * Masked before anything can print them.
  */
 export function urlSecrets(text: string, url: URL): string[] {
   const out = [text, text.replace(/^[a-z]+\+/i, ''), url.href, url.href.replace(/^[a-z]+\+/i, '')];
   // A user name is a secret only beside a password (https://user:pass@…); a mail login name is not.
-  if (url.password) out.push(decodeURIComponent(url.username), decodeURIComponent(url.password));
-  const tokenish = (s: string) => s.length >= 6 && (s.length >= 16 || /[0-9A-Z]/.test(s));
-  const path = url.pathname.replace(/^\/+/, '');
-  if (path.length >= 6) out.push(path);
-  for (const seg of url.pathname.split('/')) if (tokenish(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
-  for (const [k, v] of url.searchParams) if (k !== 'from' && k !== 'to' && k !== 'password-env' && tokenish(v)) out.push(v);
-  return out;
+  if (url.password) out.push(url.username, decodeURIComponent(url.username), url.password, decodeURIComponent(url.password));
+  for (const seg of url.pathname.split('/')) if (looksLikeToken(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
+  for (const [k, v] of url.searchParams) if (k !== 'from' && k !== 'to' && k !== 'password-env' && looksLikeToken(v)) out.push(v, encodeURIComponent(v));
+  return [...new Set(out.filter(Boolean))];
 }
 
-function parse(text: string, where: string, reporter: Reporter): URL {
+const CHANNEL_FORMS = () => `give one of: ${channelFactories.map((f) => f.form).join('; ')}`;
+const PING_FORM = 'give a healthchecks.io ping URL, e.g. https://hc-ping.com/<check UUID> (or a self-hosted https://hc.example.com/ping/<UUID>)';
+
+function parse(text: string, where: string, reporter: Reporter, expected: string = CHANNEL_FORMS()): URL {
   const trimmed = text.trim();
   let url: URL;
   try {
@@ -86,7 +95,7 @@ function parse(text: string, where: string, reporter: Reporter): URL {
   } catch {
     // Register what we can first: the value may be a token pasted without its scheme.
     if (trimmed) reporter.setSecret(trimmed);
-    throw new UsageError(`${where} is not a URL (the value is not shown)`, `give one of: ${channelFactories.map((f) => f.form).join('; ')}`);
+    throw new UsageError(`${where} is not a URL (the value is not shown)`, expected);
   }
   for (const s of urlSecrets(trimmed, url)) reporter.setSecret(s);
   return url;
@@ -107,7 +116,7 @@ export function openChannel(text: string, where: string, opts: ChannelOptions, r
 }
 
 function healthcheckOf(text: string, where: string, reporter: Reporter): Healthcheck {
-  const url = parse(text, where, reporter);
+  const url = parse(text, where, reporter, PING_FORM);
   try {
     return openHealthcheck(url);
   } catch (err) {
@@ -150,29 +159,12 @@ export function resolveNotifyConfig(flags: NotifyFlags, file: ConfigFile | undef
   else if (flags.notifySecretEnv?.trim()) signingSecret = secretFromEnv(flags.notifySecretEnv.trim(), env, names.secretEnv, 'the webhook signing secret', reporter);
   else if (n?.secretEnv) signingSecret = secretFromEnv(n.secretEnv, env, file!.where(['notify-secret-env']), 'the webhook signing secret', reporter);
 
-  const opts = (where: string): ChannelOptions => ({
+  const opts: ChannelOptions = {
     signingSecret,
     tls,
-    readSecret: (name, what) => secretFromEnv(name, env, `${where}: password-env`, what, reporter),
-  });
-  const channels: Notifier[] = [];
-  if (given(flags.notify) || given(flags.notifyEnv)) {
-    const typed = (flags.notify ?? []).filter((v) => v.trim());
-    const fromEnv = (flags.notifyEnv ?? []).map((name) => ({ name: name.trim(), where: `${names.notify}-env ${name.trim()}` }));
-    const list = [
-      ...typed.map((text, i) => ({ text, where: typed.length > 1 ? `${names.notify} #${i + 1}` : names.notify })),
-      ...fromEnv.map((e) => ({ text: secretFromEnv(e.name, env, e.where, 'the notification URL', reporter), where: e.where })),
-    ];
-    for (const c of list) channels.push(openChannel(c.text, c.where, opts(c.where), reporter));
-    // After opening (each URL and its tokens are masked by then); the channel as displayed, never the URL.
-    if (flags.argv) typed.forEach((text, i) => isCredentialUrl(text) && warnCredentialInArgv(channels[i]!.display, names.notify, reporter));
-  } else {
-    for (const [i, c] of (n?.channels ?? []).entries()) {
-      const where = file!.where(['notify', i]);
-      const text = c.env !== undefined ? secretFromEnv(c.env, env, `${where}.url-env`, 'the notification URL', reporter) : c.url!;
-      channels.push(openChannel(text, where, opts(where), reporter));
-    }
-  }
+    // No `where` here: openChannel prefixes the channel's flag or line to the error once.
+    readSecret: (name, what) => secretFromEnv(name, env, what, what, reporter),
+  };
   let healthcheck: Healthcheck | undefined;
   if (flags.healthcheck?.trim()) {
     healthcheck = healthcheckOf(flags.healthcheck, names.healthcheck, reporter);
@@ -184,12 +176,59 @@ export function resolveNotifyConfig(flags: NotifyFlags, file: ConfigFile | undef
     const where = file!.where(['healthcheck-env']);
     healthcheck = healthcheckOf(secretFromEnv(n.healthcheckEnv, env, where, 'the healthcheck ping URL', reporter), where, reporter);
   }
-  return {
+  const settings = (channels: Notifier[]): NotifySettings => ({
     channels,
     on: (onText as NotifySettings['on'] | undefined) ?? 'failure',
     healthcheck,
     delivery: { ...DEFAULT_DELIVERY, timeoutMs },
     host: hostname(),
     github: githubFromEnv(env),
-  };
+  });
+  const channels: Notifier[] = [];
+  // The healthcheck is resolved first: when a channel cannot be opened (a missing SMTP password),
+  // the run still stops with exit 2, but a configured healthcheck can be told, or it would only
+  // notice the silence at its grace time (see healthcheckAfter).
+  try {
+    if (given(flags.notify) || given(flags.notifyEnv)) {
+      const typed = (flags.notify ?? []).filter((v) => v.trim());
+      const fromEnv = (flags.notifyEnv ?? []).map((name) => ({ name: name.trim(), where: `${names.notify}-env ${name.trim()}` }));
+      const list = [
+        ...typed.map((text, i) => ({ text, where: typed.length > 1 ? `${names.notify} #${i + 1}` : names.notify })),
+        ...fromEnv.map((e) => ({ text: secretFromEnv(e.name, env, e.where, 'the notification URL', reporter), where: e.where })),
+      ];
+      for (const c of list) channels.push(openChannel(c.text, c.where, opts, reporter));
+      // After opening (each URL and its tokens are masked by then); the channel as displayed, never the URL.
+      if (flags.argv) typed.forEach((text, i) => isCredentialUrl(text) && warnCredentialInArgv(channels[i]!.display, names.notify, reporter));
+    } else {
+      for (const [i, c] of (n?.channels ?? []).entries()) {
+        const where = file!.where(['notify', i]);
+        const text = c.env !== undefined ? secretFromEnv(c.env, env, `${where}.url-env`, 'the notification URL', reporter) : c.url!;
+        channels.push(openChannel(text, where, opts, reporter));
+      }
+    }
+  } catch (err) {
+    if (healthcheck && err instanceof StrongboxError) failedSetups.set(err, settings([]));
+    throw err;
+  }
+  return settings(channels);
+}
+
+const failedSetups = new WeakMap<StrongboxError, NotifySettings>();
+
+/**
+ * For an error resolveNotifyConfig threw after the healthcheck URL was read: settings with
+ * that healthcheck alone, so the edge can ping /fail with the error before exiting 2.
+ */
+export function healthcheckAfter(err: unknown): NotifySettings | undefined {
+  return err instanceof StrongboxError ? failedSetups.get(err) : undefined;
+}
+
+/**
+ * When the notification setup itself failed (exit 2) after a healthcheck was read: pings its
+ * /fail with the error, so the check turns red now rather than at its grace time. Never throws.
+ */
+export async function pingFailedSetup(operation: Operation, err: unknown, deps: MonitorDeps): Promise<void> {
+  const fallback = healthcheckAfter(err);
+  if (!fallback || !(err instanceof StrongboxError)) return;
+  await startMonitor(operation, fallback, deps).finish({ exitCode: err.exitCode, error: { message: err.message, hint: err.hint } });
 }

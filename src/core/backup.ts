@@ -19,7 +19,7 @@ import type { LockSettings } from './locking.js';
 import { acquireLock } from './lock.js';
 import { DestinationRun, type DestinationOutcome } from './destination-run.js';
 import { DEFAULT_THRESHOLDS, HISTORY_WINDOW, detectAnomalies, inBaseline, type AlertThresholds } from './anomaly.js';
-import { DEFAULT_GROUP_BY, seriesKeyOf, type GroupBy } from './series.js';
+import { DEFAULT_GROUP_BY, seriesKeyOf, seriesOf, type GroupBy } from './series.js';
 import type { Alert } from '../shared/alert.js';
 import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
@@ -96,24 +96,63 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
 
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
-  const plans = await planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
-  const dests = new DestinationRun(opts.destinations, reporter);
+  const labels = [...new Set(opts.labels)];
+  let plans: ArtifactPlan[] | undefined;
+  let dests: DestinationRun | undefined;
+  let id: string | undefined;
   try {
-    await prepareRepositories(dests, now(), !!opts.init, reporter);
-    await lockAll(dests, opts.lock, reporter);
-    // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
-    // data was read, not how long we waited behind a prune.
-    const started = now();
-    const id = newBackupId(started);
-    const activity = beginActivity(`backup ${id}`);
+    plans = await planArtifacts(opts.sources, reporter, opts.destinations, opts.dbLockTimeoutMs);
+    dests = new DestinationRun(opts.destinations, reporter);
     try {
-      return await run(opts, dests, id, started, plans);
+      await prepareRepositories(dests, now(), !!opts.init, reporter);
+      await lockAll(dests, opts.lock, reporter);
+      // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
+      // data was read, not how long we waited behind a prune.
+      const started = now();
+      id = newBackupId(started);
+      const activity = beginActivity(`backup ${id}`);
+      try {
+        return await run(opts, dests, id, started, plans);
+      } finally {
+        activity.end();
+      }
     } finally {
-      activity.end();
+      await dests.finish();
     }
-  } finally {
-    await dests.finish();
+  } catch (err) {
+    if (err !== null && typeof err === 'object') {
+      failures.set(err, {
+        ...(id ? { backupId: id } : {}),
+        labels,
+        ...(plans ? { series: seriesOf({ labels, artifacts: plans }) } : {}),
+        destinations: dests
+          ? dests.outcomes().map((o) => (o.status === 'failed' ? { location: o.location, status: 'failed', ...(o.error ? { error: o.error } : {}) } : { location: o.location, status: 'not committed' }))
+          : opts.destinations.map((d) => ({ location: d.display, status: 'not committed' })),
+      });
+    }
+    throw err;
   }
+}
+
+/**
+ * Where a failed backup was going and what it would have been, for the edges' failure
+ * reports (a notification must say which backup, labels and destinations). Nothing was
+ * committed anywhere: each destination either failed itself or was `not committed`.
+ */
+export interface FailedBackup {
+  /** The planned id, once it was assigned (after the locks): the one printed in "Backup <id> → …". */
+  backupId?: string;
+  labels: string[];
+  /** Known once every source was checked. */
+  series?: string;
+  destinations: { location: string; status: 'failed' | 'not committed'; error?: string }[];
+}
+
+const failures = new WeakMap<object, FailedBackup>();
+
+/** What `backup()` knew when it threw `err`; undefined for any other error. */
+export function failedBackupOf(err: unknown): FailedBackup | undefined {
+  return err !== null && typeof err === 'object' ? failures.get(err) : undefined;
 }
 
 /** Checks every destination first, then creates the missing repositories (init) at the fit ones. */

@@ -27,6 +27,8 @@ export interface MonitorDeps {
   logTail?: () => string[];
   now?: () => Date;
   timers?: Timers;
+  /** For `monitored`: the event fields a thrown error carries (where a failed backup was going). */
+  outcomeOf?: (err: unknown) => Partial<RunEvent> | undefined;
 }
 
 /** What a run ended with, as the edge knows it. */
@@ -71,8 +73,23 @@ function maskDeep<T>(value: T, mask: (s: string) => string): T {
   return value;
 }
 
+/**
+ * The event with every free-text string masked, except the fields Strongbox itself sets from a
+ * fixed set (a receiver routes on them): a secret that happens to equal `backup` must not turn
+ * `"operation":"backup"` into `"***"`.
+ */
+export function maskEvent(event: RunEvent, mask: (s: string) => string): RunEvent {
+  return Object.fromEntries(Object.entries(event).map(([k, v]) => [k, UNMASKED.has(k) ? v : maskDeep(v, mask)])) as unknown as RunEvent;
+}
+const UNMASKED = new Set(['version', 'operation', 'status', 'exitCode']);
+
 export function buildEvent(operation: Operation, startedAt: Date, finishedAt: Date, settings: Pick<MonitorSettings, 'host' | 'github'>, result: RunOutcome): RunEvent {
   const o = result.outcome ?? {};
+  const tenths = (s: number) => Math.round(s * 10) / 10;
+  const wallSeconds = tenths((finishedAt.getTime() - startedAt.getTime()) / 1000);
+  // The operation's own duration (a backup's, as its manifest and log line say) when it reports one;
+  // the monitor's wall time (option parsing, listing, the lock) then goes in details.
+  const own = typeof o.durationSeconds === 'number' ? tenths(o.durationSeconds) : undefined;
   const event: RunEvent = {
     ...o,
     version: 1,
@@ -81,9 +98,10 @@ export function buildEvent(operation: Operation, startedAt: Date, finishedAt: Da
     exitCode: result.exitCode,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    durationSeconds: own ?? wallSeconds,
     host: settings.host,
   };
+  if (own !== undefined) event.details = { ...o.details, wallSeconds };
   if (!o.error && result.error && result.exitCode !== ExitCode.ok) event.error = result.error;
   if (settings.github && !o.github) event.github = settings.github;
   return event;
@@ -108,15 +126,18 @@ export function startMonitor(operation: Operation, settings: MonitorSettings, de
   const started = hc ? deliver(`${hc.display} start`, (signal) => hc.ping('start', '', signal), { ...settings.delivery, retries: 0 }, timers) : undefined;
   return {
     async finish(result) {
-      const event = maskDeep(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
+      const event = maskEvent(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
       // Long settled by now in a real run; awaited first so the receiver sees start before anything else.
       const deliveries = started ? [await started] : [];
       const sending = selected(settings.on, event.status) ? settings.channels : [];
-      deliveries.push(...(await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers)))));
+      const sends = sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers));
+      // The end ping goes out beside the channels, not after their retries: a hanging Slack must not make the healthcheck late.
       if (hc) {
         const log = deps.mask(healthLog(event, (deps.logTail?.() ?? []).map(deps.mask)));
-        deliveries.push(await deliver(`${hc.display} ${event.exitCode === ExitCode.ok ? 'success' : 'fail'}`, (signal) => hc.ping(event.exitCode === ExitCode.ok ? 'success' : 'fail', log, signal), settings.delivery, timers));
+        const kind = event.exitCode === ExitCode.ok ? 'success' : 'fail';
+        sends.push(deliver(`${hc.display} ${kind}`, (signal) => hc.ping(kind, log, signal), settings.delivery, timers));
       }
+      deliveries.push(...(await Promise.all(sends)));
       const failed = deliveries.filter((d) => !d.ok);
       for (const d of failed) {
         deps.reporter.warning(deps.mask(`notification to ${d.channel} was not delivered (${d.attempts} attempt${d.attempts > 1 ? 's' : ''}): ${d.error}; the ${operation}'s own result stands`));
@@ -151,7 +172,7 @@ export async function monitored(
   } catch (err) {
     const e = err as { exitCode?: number; hint?: string; message?: string };
     // Not `onReport?.(await …)`: optional chaining would skip the finish without a callback.
-    const report = await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, error: { message: e.message ?? String(err), hint: e.hint } });
+    const report = await monitor.finish({ exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.failure, outcome: deps.outcomeOf?.(err), error: { message: e.message ?? String(err), hint: e.hint } });
     onReport?.(report);
     throw err;
   }

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { UsageError } from '../shared/errors.js';
-import { DeliveryError, type ChannelFactory } from './channel.js';
+import { DeliveryError, type ChannelFactory, type ChannelOptions } from './channel.js';
 import type { RunEvent } from './event.js';
 import { detailLines, headline } from './summary.js';
 
@@ -43,7 +43,7 @@ export const smtpFactory: ChannelFactory = {
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = url.port ? Number(url.port) : secure ? 465 : 587;
     const passwordEnv = url.searchParams.get('password-env') ?? 'SMTP_PASSWORD';
-    const pass = user ? opts.readSecret(passwordEnv, 'the SMTP password') : undefined;
+    const pass = user ? readPassword(opts, passwordEnv, url.searchParams.has('password-env')) : undefined;
     const display = `smtp (${url.host}, to ${to.join(', ')})`;
     return {
       display,
@@ -78,3 +78,17 @@ export const smtpFactory: ChannelFactory = {
     };
   },
 };
+
+/**
+ * The password of a mail URL with a user. Missing, it stops the run before it starts (exit 2,
+ * as every missing secret does): the message says where it was looked for, and how to name
+ * another variable, since the user may never have written SMTP_PASSWORD themselves.
+ */
+function readPassword(opts: ChannelOptions, name: string, named: boolean): string {
+  try {
+    return opts.readSecret(name, 'the SMTP password');
+  } catch (err) {
+    if (err instanceof UsageError && !named) throw new UsageError(`${err.message} (SMTP_PASSWORD is where a mail URL with a user name takes its password by default; or name another variable with &password-env=NAME)`, err.hint);
+    throw err;
+  }
+}

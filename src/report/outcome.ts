@@ -1,4 +1,4 @@
-import type { BackupResult } from '../core/backup.js';
+import { failedBackupOf, type BackupResult } from '../core/backup.js';
 import type { CopyResult } from '../core/copy.js';
 import type { DrillResult } from '../core/drill.js';
 import type { PruneResult } from '../core/prune.js';
@@ -23,9 +23,27 @@ export function backupOutcome(r: BackupResult): Partial<RunEvent> {
     ...(m.metadata && Object.keys(m.metadata).length ? { metadata: m.metadata } : {}),
     plaintextBytes: r.plaintextBytes,
     storedBytes: r.storedBytes,
+    // The manifest's duration, which the log line and history show (the monitor adds its wall time to details).
+    durationSeconds: r.durationSeconds,
     destinations: r.destinations.map((d) => ({ location: d.location, status: d.status, ...(d.error ? { error: d.error } : {}) })),
     ...(m.alerts?.length ? { alerts: m.alerts } : {}),
     details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size })) },
+  };
+}
+
+/**
+ * A backup that threw: which backup it was to be (the id printed in "Backup <id> → …", once
+ * assigned), its labels and series, and every destination failed or not committed. Undefined
+ * for an error that did not come out of `backup()` (bad flags).
+ */
+export function failedBackupOutcome(err: unknown): Partial<RunEvent> | undefined {
+  const f = failedBackupOf(err);
+  if (!f) return undefined;
+  return {
+    ...(f.backupId ? { backupId: f.backupId } : {}),
+    ...(f.series ? { series: f.series } : {}),
+    labels: f.labels,
+    destinations: f.destinations,
   };
 }
 

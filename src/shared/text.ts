@@ -26,15 +26,16 @@ export function hasControl(text: string): boolean {
 }
 
 /**
- * A message as a log may show it: the line breaks it uses between its own lines are kept,
- * every other control character is escaped, and no line can hold a GitHub Actions workflow
+ * A message as a log may show it: the line breaks it uses between its own lines are kept, a
+ * tab is indentation (psql's `\tIs the server running…` continuation lines) and prints as two
+ * spaces, every other control character is escaped, and no line can hold a GitHub Actions workflow
  * command (`::error::…` at the start, also indented; `##[error]` anywhere), whatever user data
  * slipped into it unescaped.
  */
 export function logText(message: string): string {
   return message
     .split('\n')
-    .map((line) => printable(line).replace(/^(\s*)::/, '$1\\u003a:'))
+    .map((line) => printable(line.replaceAll('\t', '  ')).replace(/^(\s*)::/, '$1\\u003a:'))
     .join('\n');
 }
 

@@ -94,6 +94,19 @@ describe('strongbox history of real backups', () => {
     expect(show.artifacts[0].stored.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('--series that matches nothing exits 4 and lists the series there are; --html prints where the page went, not the table', async () => {
+    const miss = await cli(['history', '--from', repo, '--series', 'files-dtaa']);
+    expect(miss.code).toBe(4);
+    expect(miss.stdout).toBe('');
+    expect(miss.stderr).toContain('is in series files-dtaa');
+    expect(miss.stderr).toMatch(/hint: the series there: files-data, .*files-data\+files-media/);
+    const page = join(work, 'only.html');
+    const r = await cli(['history', '--from', repo, '--html', page]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`wrote ${page}: 5 backup(s) in 2 series\n`);
+    expect((await stat(page)).size).toBeGreaterThan(1000);
+  });
+
   const why = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is absent here (bash .ci/run installs Debian's chromium)`;
   describe.skipIf(!!why)(`the --html page in headless Chromium${why ? ` (skipped: ${why})` : ''}`, () => {
     let browser: Browser;

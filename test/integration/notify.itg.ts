@@ -79,7 +79,8 @@ describe('notifications from the CLI', () => {
     const id = r.stdout.trim();
     expect(http.requests.map((q) => q.path.replace(/\/(hook|services|ping)\/.*?(\/start|\/fail)?$/, '/$1$2'))).toEqual(expect.arrayContaining(['/ping/start', '/hook', '/services', '/ping']));
     expect(http.requests[0]!.path).toBe(`/ping/${HC_UUID}/start`);
-    expect(http.requests.at(-1)!.path).toBe(`/ping/${HC_UUID}`);
+    // The end ping goes out beside the channels (not after them): it is there, once.
+    expect(byPath(`/ping/${HC_UUID}`).map((q) => q.path)).toEqual([`/ping/${HC_UUID}/start`, `/ping/${HC_UUID}`]);
     const hook = byPath('/hook/')[0]!;
     expect(hook.headers['x-strongbox-signature']).toBe(signature(hook.body, HMAC_KEY));
     const e = webhookEvent();
@@ -87,7 +88,10 @@ describe('notifications from the CLI', () => {
     expect(e.series).toContain('files-ok-tree');
     expect(e.storedBytes).toBeGreaterThan(0);
     expect(e.destinations).toEqual([{ location: repo, status: 'committed' }]);
-    expect(e.durationSeconds).toBeGreaterThanOrEqual(0);
+    // The backup's own duration, as its manifest (and the "complete … in N s" line) says; the monitor's wall time is extra.
+    const shown = await cli(['show', '--from', repo, '--backup', id, '--json']);
+    expect(e.durationSeconds).toBe(Math.round((JSON.parse(shown.stdout) as { durationSeconds: number }).durationSeconds * 10) / 10);
+    expect((e.details as { wallSeconds: number }).wallSeconds).toBeGreaterThanOrEqual(e.durationSeconds);
     const slack = JSON.parse(byPath('/services/')[0]!.body) as { text: string };
     expect(slack.text).toContain('Strongbox backup succeeded');
     expect(mail.mails).toHaveLength(1);
@@ -99,10 +103,11 @@ describe('notifications from the CLI', () => {
 
   it('a backup that fails: every channel is told by default, with the error; the healthcheck gets /fail with the last lines', async () => {
     const url = `postgres://${PG_USER}:${DB_PASSWORD}@${PG_HOST}:${PG_PORT}/no_such_db_${process.pid}`;
-    const r = await cli(['backup', '--to', join(work, 'fail'), '--init', '--postgres', url, '--passphrase-env', 'SB_PASS', ...channels()]);
+    const r = await cli(['backup', '--to', join(work, 'fail'), '--init', '--postgres', url, '--passphrase-env', 'SB_PASS', '--label', 'nightly', ...channels()]);
     expect(r.code).not.toBe(0);
     const e = webhookEvent();
-    expect(e).toMatchObject({ operation: 'backup', status: 'failure', exitCode: r.code });
+    // Where and what: a shared webhook for many databases can tell which run this was.
+    expect(e).toMatchObject({ operation: 'backup', status: 'failure', exitCode: r.code, labels: ['nightly'], destinations: [{ location: join(work, 'fail'), status: 'not committed' }] });
     expect(e.error?.message).toBeTruthy();
     expect(mail.mails).toHaveLength(1);
     expect(mail.mails[0]!.raw).toContain('FAILED');
@@ -149,6 +154,18 @@ describe('notifications from the CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(http.requests.map((q) => q.path)).toEqual([`/ping/${HC_UUID}/start`, `/hook/${HOOK_TOKEN}`, `/ping/${HC_UUID}`]);
     expect(webhookEvent()).toMatchObject({ operation: 'backup', status: 'success', backupId: r.stdout.trim() });
+    expectNoSecret(r);
+  });
+
+  it('a mail channel without its password exits 2 before any work, says SMTP_PASSWORD is the default, and still pings the healthcheck /fail', async () => {
+    const repo = join(work, 'nopw');
+    const r = await runCli(['backup', '--to', repo, '--init', '--files', tree('nopw-tree'), '--passphrase-env', 'SB_PASS', '--notify', `smtp://backup@127.0.0.1:${mail.port}?from=b@example.com&to=o@example.com`, '--healthcheck', `${http.url}/ping/${HC_UUID}`], { env: { ...env, SMTP_PASSWORD: '' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: --notify: the SMTP password: environment variable SMTP_PASSWORD is empty \(SMTP_PASSWORD is where .*&password-env=NAME\)/);
+    expect(r.stderr.match(/--notify:/g)).toHaveLength(1);
+    expect(byPath(`/ping/${HC_UUID}`).map((q) => q.path)).toEqual([`/ping/${HC_UUID}/start`, `/ping/${HC_UUID}/fail`]);
+    expect(byPath(`/ping/${HC_UUID}/fail`)[0]!.body).toContain('SMTP_PASSWORD is empty');
+    expect(readdirSync(work)).not.toContain('nopw');
     expectNoSecret(r);
   });
 

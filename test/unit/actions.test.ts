@@ -182,7 +182,7 @@ describe('control characters in user data (Actions log)', () => {
     actionsReporter.debug('::warning::also');
     const text = log.join('');
     expect(text.split('\n').filter((l) => /^\s*::(error|set-output|warning)/.test(l))).toEqual([]);
-    expect(text).toContain('Restoring into /srv/x\n\\u003a:error::forged\n  \\u003a:set-output name=a::b\\tend\\u001b[31m\n');
+    expect(text).toContain('Restoring into /srv/x\n\\u003a:error::forged\n  \\u003a:set-output name=a::b  end\\u001b[31m\n');
   });
 });
 

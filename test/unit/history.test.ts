@@ -190,12 +190,14 @@ describe('strongbox history (CLI)', () => {
     expect(out).not.toContain(idAt(2));
   });
 
-  it('an unknown series is a warning naming it; an unwritable --html exits 2 naming the file', async () => {
+  it('an unknown series exits 4 naming it and listing the series there are; an unwritable --html exits 2 naming the file', async () => {
     const repo = join(dir, 'repo');
     await plantRepository(folderWriter(repo), [{ at: 1 }]);
-    expect(await main(['history', '--from', repo, '--series', 'nope'], {})).toBe(0);
+    expect(await main(['history', '--from', repo, '--series', 'nope'], {})).toBe(4);
     expect(err).toContain('no backup at');
     expect(err).toContain('is in series nope');
+    expect(err).toContain('hint: the series there: postgres-app');
+    expect(out).toBe('');
     expect(await main(['history', '--from', repo, '--html', join(dir, 'missing', 'h.html')], {})).toBe(2);
     expect(err).toMatch(/cannot write --html .*missing\/h\.html: ENOENT/);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeConfig } from '../../src/config/describe.js';
 import { ConfigFileError, parseConfigText } from '../../src/config/file.js';
-import { resolveNotifyConfig, type NotifySettings } from '../../src/config/notify.js';
+import { pingFailedSetup, resolveNotifyConfig, type NotifySettings } from '../../src/config/notify.js';
 import { DeliveryError } from '../../src/notify/channel.js';
 import { deliver, type Timers } from '../../src/notify/deliver.js';
 import type { RunEvent } from '../../src/notify/event.js';
@@ -161,9 +161,51 @@ describe('resolving --notify and --healthcheck', () => {
     expect(settings.on).toBe('failure');
   });
 
-  it('a mail URL with a user needs its password variable, named in the error', () => {
+  it('a mail URL with a user needs its password variable, named once with the flag, and says SMTP_PASSWORD is only the default', () => {
     const err = usage(() => resolveNotifyConfig({ notify: ['smtp://backup@mail.example.com?from=b@example.com&to=o@example.com&password-env=MAIL_PW'] }, undefined, {}, recorder().reporter));
-    expect(err.message).toContain('MAIL_PW is unset');
+    expect(err.message).toBe('--notify: the SMTP password: environment variable MAIL_PW is unset');
+    const dflt = usage(() => resolveNotifyConfig({ notify: ['smtp://backup@mail.example.com?from=b@example.com&to=o@example.com'] }, undefined, {}, recorder().reporter));
+    expect(dflt.exitCode).toBe(ExitCode.usage);
+    expect(dflt.message).toMatch(/^--notify: the SMTP password: environment variable SMTP_PASSWORD is unset \(SMTP_PASSWORD is where .* by default; or name another variable with &password-env=NAME\)$/);
+    expect(dflt.message.match(/--notify/g)).toHaveLength(1);
+  });
+
+  it('a bad --healthcheck URL is answered with a ping URL example, not the notification channels', () => {
+    const err = usage(() => resolveNotifyConfig({ healthcheck: 'not a url' }, undefined, {}, recorder().reporter));
+    expect(err.message).toBe('--healthcheck is not a URL (the value is not shown)');
+    expect(err.hint).toContain('https://hc-ping.com/');
+    expect(err.hint).not.toContain('slack');
+  });
+
+  it('masks only the token-like parts of a URL: everyday words of its path stay readable in logs and in the event', async () => {
+    const { settings, reporter, mask } = settingsFor({ notify: [`${http.url}/backup`, 'https://hooks.example.com/Strongbox/alerts/in/abc12345def?channel=backups&key=k3y4567890'], notifyOn: 'always' });
+    expect(reporter.mask('the backup of Strongbox alerts in backups went to /backup')).toBe('the backup of Strongbox alerts in backups went to /backup');
+    for (const leaked of ['abc12345def', 'k3y4567890', 'https://hooks.example.com/Strongbox/alerts/in/abc12345def?channel=backups&key=k3y4567890', `${http.url}/backup`]) expect(reporter.mask(`x ${leaked} y`)).toBe('x *** y');
+    // Even a secret that equals an enum value (a healthcheck path `backup`) never rewrites the fields a receiver routes on.
+    reporter.setSecret('failure');
+    http.requests.length = 0;
+    await startMonitor('backup', settings, { reporter, mask, timers: fakeTimers() }).finish({ exitCode: 1, outcome: { labels: ['backup'] }, error: { message: 'backup failure' } });
+    const e = JSON.parse(http.requests.find((r) => r.path === '/backup')!.body) as RunEvent;
+    expect(e).toMatchObject({ operation: 'backup', status: 'failure', version: 1, exitCode: 1, labels: ['backup'], error: { message: 'backup ***' } });
+  });
+
+  it('when a channel cannot be opened, the run still exits 2 but a configured healthcheck gets /fail with the reason', async () => {
+    http.requests.length = 0;
+    const r = recorder();
+    let thrown: unknown;
+    try {
+      resolveNotifyConfig({ notify: ['smtp://backup@mail.example.com?from=b@example.com&to=o@example.com'], healthcheck: `${http.url}/ping/${HC_UUID}` }, undefined, {}, r.reporter);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(UsageError);
+    await pingFailedSetup('backup', thrown, { reporter: r.reporter, mask: r.mask, timers: fakeTimers() });
+    expect(http.requests.map((q) => q.path)).toEqual([`/ping/${HC_UUID}/start`, `/ping/${HC_UUID}/fail`]);
+    expect(http.requests[1]!.body).toContain('SMTP_PASSWORD is unset');
+    // Without a healthcheck there is nobody to tell: nothing is sent.
+    http.requests.length = 0;
+    await pingFailedSetup('backup', new UsageError('x'), { reporter: r.reporter, mask: r.mask, timers: fakeTimers() });
+    expect(http.requests).toEqual([]);
   });
 
   it('--notify-on must be failure or always; --notify-timeout is a duration', () => {
@@ -197,7 +239,8 @@ describe('notify: in strongbox.yml', () => {
     expect(flags.on).toBe('failure');
     const unset = (() => {
       try {
-        resolveNotifyConfig({}, file, { HOOK_KEY: HMAC_KEY }, r.reporter);
+        // The healthcheck is read first (so it can be told when a channel fails): its variable is set here.
+        resolveNotifyConfig({}, file, { HOOK_KEY: HMAC_KEY, HC_URL: `https://hc-ping.com/${HC_UUID}` }, r.reporter);
       } catch (err) {
         return (err as Error).message;
       }
@@ -244,13 +287,15 @@ describe('the monitor, against a local receiver', () => {
     const report = await monitor.finish({ exitCode: 0, outcome: { backupId: 'B1', storedBytes: 10, labels: ['nightly'] } });
     expect(report.failed).toEqual([]);
     const paths = http.requests.map((r) => `${r.method} ${r.path}`);
-    expect(paths).toEqual([`POST /ping/${HC_UUID}/start`, 'POST /hook/abcDEF123456', `POST /ping/${HC_UUID}`]);
-    const hook = http.requests[1]!;
+    // The start ping comes first; the end ping goes out beside the channels, in either order.
+    expect(paths[0]).toBe(`POST /ping/${HC_UUID}/start`);
+    expect(paths.slice(1).sort()).toEqual(['POST /hook/abcDEF123456', `POST /ping/${HC_UUID}`]);
+    const hook = http.requests.find((r) => r.path === '/hook/abcDEF123456')!;
     expect(hook.headers['content-type']).toBe('application/json');
     expect(hook.headers['x-strongbox-signature']).toBe(signature(hook.body, HMAC_KEY));
     const e = event([hook]);
     expect(e).toMatchObject({ version: 1, operation: 'backup', status: 'success', exitCode: 0, backupId: 'B1', storedBytes: 10, labels: ['nightly'] });
-    const log = http.requests[2]!.body;
+    const log = http.requests.find((r) => r.path === `/ping/${HC_UUID}`)!.body;
     expect(log).toContain('Strongbox backup succeeded');
     expect(log).toContain('backup done');
     expect(log).not.toContain('db-password-SECRET');
@@ -264,8 +309,9 @@ describe('the monitor, against a local receiver', () => {
     await expect(monitored('verify', settings, { reporter, mask, timers: fakeTimers() }, async () => {
       throw err;
     })).rejects.toBe(err);
-    expect(http.requests.map((r) => r.path)).toEqual(['/ping/x/start', '/hook', '/ping/x/fail']);
-    expect(event(http.requests.slice(1))).toMatchObject({ operation: 'verify', status: 'failure', exitCode: 3, error: { message: 'verify found 1 problem', hint: 'run verify --deep' } });
+    expect(http.requests[0]!.path).toBe('/ping/x/start');
+    expect(http.requests.map((r) => r.path).slice(1).sort()).toEqual(['/hook', '/ping/x/fail']);
+    expect(event(http.requests.filter((r) => r.path === '/hook'))).toMatchObject({ operation: 'verify', status: 'failure', exitCode: 3, error: { message: 'verify found 1 problem', hint: 'run verify --deep' } });
   });
 
   it('on failure only: a success sends nothing but its healthcheck ping; an alert or a partial result always sends', async () => {

@@ -28,7 +28,12 @@ describe('log lines (reporters)', () => {
     const lines: string[] = [];
     const r = new ConsoleReporter({ write: (l) => lines.push(l) });
     r.warning('skipping "a\u001b[2Jb\tc"\n::error::forged');
-    expect(lines).toEqual(['warning: skipping "a\\u001b[2Jb\\tc"\n\\u003a:error::forged']);
+    expect(lines).toEqual(['warning: skipping "a\\u001b[2Jb  c"\n\\u003a:error::forged']);
+  });
+  it('a tab in a multi-line server error prints as indentation, not as a literal \\t', async () => {
+    const { logText } = await import('../../src/shared/text.js');
+    expect(logText('connection refused\n\tIs the server running?')).toBe('connection refused\n  Is the server running?');
+    expect(logText('a\u0007b')).toBe('a\\u0007b');
   });
   it('no line holds the legacy `##[cmd]` form, at its start or inside it', async () => {
     const { logText } = await import('../../src/shared/text.js');
