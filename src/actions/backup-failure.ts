@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { escapeHtmlText as escapeHtml } from '../report/escape.js';
 import { StrongboxError, errorMessage } from '../shared/errors.js';
 import { AllDestinationsFailedError, type DestinationOutcome } from '../core/destination-run.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -124,6 +125,3 @@ async function holds(dest: Destination, state: BackupRunState, timeoutMs: number
   }
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}

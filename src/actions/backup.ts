@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { escapeHtmlText as escapeHtml } from '../report/escape.js';
 import { backup, type BackupResult } from '../core/backup.js';
 import { copyToTier, pruneHolders, verifyCommitted, type LocationOutcome } from '../core/after-backup.js';
 import { ExitCode, UsageError } from '../shared/errors.js';
@@ -177,4 +178,3 @@ function summarize(s: typeof core.summary, result: BackupResult, outcomes: Locat
   for (const a of alerts) s.addRaw(`⚠️ Alert (${a.kind}): ${escapeHtml(a.message)}`, true);
 }
 
-const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

@@ -1,24 +1,23 @@
 import { lstat, rm, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { CONFIG_HELP, collect, commonOptions, configOf, lockFlags, printJson, readFlags, releaseJson, storage, storageOptions, type CliContext } from './options.js';
 import { generateIdentity, recipientFingerprint } from '../codecs/age/index.js';
 import { fingerprint, formatPrivateKey, formatPublicKey, generateSigningKey } from '../codecs/ssh-signature/index.js';
 import { backup } from '../core/backup.js';
 import { ExitCode, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { prune, type PruneResult } from '../core/prune.js';
-import { releaseOf } from '../core/release.js';
 import { sourceIdentity } from '../core/series.js';
 import { rollback } from '../core/rollback.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
 import { cancellation } from '../shared/cancel.js';
 import { describeArtifact, describeBackup, initRepositories, listBackups } from '../core/repository.js';
-import { FORMAT_VERSION, type Origin } from '../core/types.js';
+import { FORMAT_VERSION } from '../core/types.js';
 import { restore } from '../core/restore.js';
 import { describeSignature, readSignatureStatus, signatureJson } from '../core/trust.js';
 import { verify } from '../core/verify.js';
 import { verifyAcross } from '../core/verify-across.js';
 import { copy, type CopyResult } from '../core/copy.js';
 import { printable } from '../shared/text.js';
-import type { StorageSettings } from '../config/settings.js';
 import { formatBytes } from '../shared/format.js';
 import { describeConfig, formatDescription } from '../config/describe.js';
 import { ConfigFileError, loadConfigFile, type ConfigFile } from '../config/file.js';
@@ -29,69 +28,10 @@ import { resolveCopyConfig } from '../config/copy.js';
 import { backupLocations, quotaTargets, resolveAlertSettings, resolveBackupConfig, type BackupCommandSettings } from '../config/backup.js';
 import { checkQuotas } from '../core/quota.js';
 import { S3Destination, type Destination } from '../destinations/index.js';
-import type { RunEvent } from '../notify/event.js';
 import { backupOutcome, copyOutcome, failedBackupOutcome, pruneOutcome, restoreOutcome, rollbackOutcome, verifyAcrossOutcome, verifyOutcome } from '../report/outcome.js';
 import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
 import { registerDrillCommand } from './drill-command.js';
-
-export interface CliContext {
-  reporter: ConsoleReporter;
-  env: NodeJS.ProcessEnv;
-  exitCode: number;
-  /**
-   * What the command did, for notifications (--notify, --healthcheck): each unattended command
-   * sets the fields it knows (backup id, sizes, destinations, alerts, details) once its work
-   * is done; main builds the RunEvent from it, the exit code and any error.
-   */
-  outcome?: Partial<RunEvent>;
-}
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-const STORAGE_FLAGS = ['endpoint', 'region', 'path-style', 'preset'];
-
-/**
- * The global storage flags: defaults for every S3 location that does not set its own. Each may
- * be given once; a second --endpoint used to win silently, sending every S3 location to it.
- */
-export function storageOptions(cmd: Command): Command {
-  cmd
-    .option('--endpoint <url>', 'S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, …)')
-    .option('--region <region>', 'S3 region for every S3 location without ?region=')
-    .option('--path-style', 'use path-style S3 URLs (MinIO and most self-hosted stores) where a location has no ?path-style=')
-    .addOption(new Option('--preset <name>', 'S3 provider preset for every S3 location without ?preset=').choices(['aws', 'b2', 'r2', 'minio', 'generic']));
-  refuseRepeats(cmd, STORAGE_FLAGS);
-  return cmd;
-}
-
-/** Exit 2 when one of `flags` is given twice; the message never repeats a value (an endpoint may hold anything). */
-function refuseRepeats(cmd: Command, flags: string[]): void {
-  const seen = new Set<string>();
-  for (const flag of flags) {
-    cmd.on(`option:${flag}`, () => {
-      if (seen.has(flag)) {
-        const key = flag === 'path-style' ? 'path-style=true' : `${flag}=…`;
-        cmd.error(`error: --${flag} given twice; to use different stores per destination put ?${key} in each location URL (s3://bucket/prefix?${key})`, {
-          exitCode: 2,
-          code: 'strongbox.repeatedOption',
-        });
-      }
-      seen.add(flag);
-    });
-  }
-}
-
-/** Storage and lock flags, shared by every command that opens a destination. */
-export function commonOptions(cmd: Command): Command {
-  return storageOptions(cmd)
-    .option('--lock-wait <duration>', 'wait this long for another run\'s lock on the destination (default: fail at once)')
-    .option('--lock-stale <duration>', 'treat a lock not refreshed for this long as abandoned (default 30m)');
-}
-
-export function storage(o: Record<string, unknown>): StorageSettings {
-  return { endpoint: o.endpoint as string | undefined, region: o.region as string | undefined, pathStyle: !!o.pathStyle, preset: o.preset as string | undefined };
-}
 
 /** Never replaces a key: the backups made for the old one would need it to restore. */
 async function refuseExisting(file: string): Promise<void> {
@@ -115,27 +55,8 @@ function describeLocation(dest: Destination): string {
   return dest.display;
 }
 
-/** gitSha/gitRef = the release to redeploy, backupRunSha/backupRunRef = the run that took it (release.ts). */
-export function releaseJson(origin: Origin) {
-  const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
-  return { gitSha, gitRef, backupRunSha, backupRunRef };
-}
-
-export const CONFIG_HELP = 'read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)';
 const DB_LOCK_TIMEOUT_HELP =
   'fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)';
-
-/** `--config FILE`, read and checked (a problem exits 2 naming the file, line and key); undefined without it. */
-export function configOf(o: { config?: string }): Promise<ConfigFile | undefined> {
-  return o.config !== undefined ? loadConfigFile(o.config) : Promise.resolve(undefined);
-}
-
-const lockFlags = (o: Record<string, unknown>) => ({ lockWait: o.lockWait as string | undefined, lockStale: o.lockStale as string | undefined });
-
-/** The flags restore, verify and rollback share, as their resolvers take them (undefined: not given). */
-export function readFlags(o: Record<string, unknown>) {
-  return { ...storage(o), ...lockFlags(o), backup: o.backup as string | undefined, identityFile: o.identityFile as string | undefined, passphraseEnv: o.passphraseEnv as string | undefined, trustFiles: o.trust as string[] };
-}
 
 /** The --<kind>-target flags of restore and rollback; typed into argv, so a password in one is warned about. */
 function targetFlags(o: Record<string, string | undefined>): TargetSettings {
@@ -204,9 +125,7 @@ function printPrune(result: PruneResult, indent = ''): void {
 /** A duration in a result line: `12.3 s`, as backup prints it. */
 const seconds = (s: number) => `${s.toFixed(1)} s`;
 
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-}
+export type { CliContext };
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   const { reporter, env } = ctx;

@@ -3,9 +3,7 @@ import { resolveDrillConfig } from '../config/drill.js';
 import { drill, type DrillResult } from '../core/drill.js';
 import { printable } from '../shared/text.js';
 import { drillOutcome } from '../report/outcome.js';
-import { commonOptions, configOf, printJson, readFlags, type CliContext } from './commands.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { collect, commonOptions, configOf, printJson, readFlags, type CliContext } from './options.js';
 
 /** The text report: one line per artifact, the checks, the total RTO. */
 export function formatDrill(r: DrillResult): string {

@@ -7,7 +7,7 @@ import { historyHtml } from '../report/history-html.js';
 import { formatHistory } from '../report/history-text.js';
 import { NotFoundError, UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
-import { CONFIG_HELP, configOf, printJson, storage, storageOptions, type CliContext } from './commands.js';
+import { CONFIG_HELP, configOf, printJson, storage, storageOptions, type CliContext } from './options.js';
 
 /** `strongbox history`: sizes, durations and alerts of every backup, per series; text, JSON or one HTML page. */
 export function registerHistoryCommand(program: Command, ctx: CliContext): void {

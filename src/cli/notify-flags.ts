@@ -4,11 +4,11 @@ import { pingFailedSetup, resolveNotifyConfig, type NotifyFlags } from '../confi
 import type { Operation } from '../notify/event.js';
 import { monitoringOff, startMonitor, type RunMonitor } from '../notify/monitor.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
+import { collect } from './options.js';
 
 /** The commands that run unattended and report their own outcome (issue 10 §1). */
 export const NOTIFYING_COMMANDS: readonly Operation[] = ['backup', 'verify', 'drill', 'prune', 'copy', 'restore', 'rollback'];
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /**
  * --notify, --notify-secret-env, --notify-on, --notify-timeout and --healthcheck. main.ts adds

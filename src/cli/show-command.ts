@@ -4,7 +4,7 @@ import { listBackups, selectBackup, warnNewerDamaged } from '../core/repository.
 import { seriesKeyOf, seriesNames } from '../core/series.js';
 import { readSignatureStatus, signatureJson, describeSignature } from '../core/trust.js';
 import { formatShow } from '../report/show-text.js';
-import { CONFIG_HELP, configOf, printJson, releaseJson, storage, storageOptions, type CliContext } from './commands.js';
+import { CONFIG_HELP, configOf, printJson, releaseJson, storage, storageOptions, type CliContext } from './options.js';
 
 /** `strongbox show`: one backup's manifest for humans (or as JSON), with its series and signature status. */
 export function registerShowCommand(program: Command, ctx: CliContext): void {

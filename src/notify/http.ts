@@ -1,7 +1,8 @@
 import { UsageError } from '../shared/errors.js';
 import { DeliveryError } from './channel.js';
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** localhost, 127.x.x.x or [::1]: where plain http (and mail without TLS) may go. */
+export const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
  * `https://` anywhere; `http://` only to this machine (tests, a local relay): a notification

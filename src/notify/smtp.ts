@@ -3,9 +3,9 @@ import { UsageError } from '../shared/errors.js';
 import { DeliveryError, type ChannelFactory, type ChannelOptions } from './channel.js';
 import type { RunEvent } from './event.js';
 import { detailLines, headline } from './summary.js';
+import { LOOPBACK } from './http.js';
 
 const ADDRESS = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 const QUERY_KEYS = ['from', 'to', 'password-env'];
 
 /** The mail for an event: the headline as subject, the figures, the run link, and the event itself as JSON for filters and scripts. */

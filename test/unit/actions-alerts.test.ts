@@ -68,9 +68,13 @@ describe('backup action: alerts', () => {
     expect(text).toMatch(/::error::backup \S+ is committed, but raised 3 alert\(s\) and fail-on-alert is set/);
     expect(o.pruned).toBe('[]');
     // "removed 0" alone would read as "nothing to remove": the outputs and the summary say why.
-    const good = backups(repo).filter((id) => id !== o['backup-id']).reverse();
-    expect(JSON.parse(o.guarded!)).toEqual([{ location: repo, series: 'files-uploads', backup: o['backup-id'], spared: good, forced: false }]);
-    expect(JSON.parse(o.destinations!)).toEqual([expect.objectContaining({ location: repo, pruned: [], guarded: [expect.objectContaining({ spared: good, forced: false })] })]);
+    // Spared newest first by time; ids taken within one second sort by their random part, so compare as sets.
+    const good = backups(repo).filter((id) => id !== o['backup-id']).sort();
+    const guarded = JSON.parse(o.guarded!) as { spared: string[] }[];
+    expect(guarded.map((g) => ({ ...g, spared: [...g.spared].sort() }))).toEqual([{ location: repo, series: 'files-uploads', backup: o['backup-id'], spared: good, forced: false }]);
+    const dests = JSON.parse(o.destinations!) as { guarded: { spared: string[] }[] }[];
+    expect(dests).toEqual([expect.objectContaining({ location: repo, pruned: [], guarded: [expect.objectContaining({ forced: false })] })]);
+    expect([...dests[0]!.guarded[0]!.spared].sort()).toEqual(good);
     expect(r.summary()).toMatch(/Retention guard: nothing removed in series <code>files-uploads<\/code> at <code>[^<]+<\/code>, 3 backup\(s\) kept — backup <code>\S+<\/code> carries drop alert\(s\)\. .*force-prune: true/);
     expect(r.summary()).toMatch(/none \(retention guard: kept 3\)/);
     expect(backups(repo)).toHaveLength(4);
