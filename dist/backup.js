@@ -1,25 +1,29 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   backupLocations,
+  buildHistory,
   checkQuotas,
   copy,
-  escapeHtml,
   formatSeconds,
   prune,
   quotaTargets,
-  readHistory,
   resolveAlertSettings,
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-G53GTFC6.js";
+} from "./chunks/chunk-EAODFWGR.js";
+import {
+  escapeHtml,
+  escapeHtmlText
+} from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-BCAH7YI4.js";
+} from "./chunks/chunk-XFKATCVB.js";
 import {
   actionsReporter,
   commaList,
   flag,
+  getNotifyInputs,
   list,
   optional,
   runAction,
@@ -30,17 +34,20 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-SRFXAHSA.js";
+} from "./chunks/chunk-NCKFW76Q.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
+  NotFoundError,
   StrongboxError,
   UsageError,
   VerificationError,
   backup,
+  backupOutcome,
   beginActivity,
   errorMessage,
   exitSoonIfCancelled,
+  failedBackupOutcome,
   formatBytes,
   given,
   listBackups,
@@ -49,8 +56,11 @@ import {
   maskLocation,
   parseGroupBy,
   printable,
-  resolveRetentionPlan
-} from "./chunks/chunk-KVUWN6E4.js";
+  readManifestWithBytes,
+  readRecentHistory,
+  resolveRetentionPlan,
+  seriesKeyOf
+} from "./chunks/chunk-6G7XEM3D.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -84,7 +94,10 @@ async function pruneHolders(plan, holders, outcomes, groupBy, lock, reporter, fo
     const removed = [...r.removed.map((x) => x.id), ...r.incompleteRemoved];
     all.push(...removed);
     const outcome = outcomes.find((o) => o.location === dest.display);
-    if (outcome) outcome.pruned = removed;
+    if (outcome) {
+      outcome.pruned = removed;
+      if (r.guarded.length) outcome.guarded = r.guarded.map((g) => ({ series: g.series, backup: g.backup, spared: g.spared, forced: g.forced }));
+    }
     if (r.retained.length) reporter.warning(`${r.retained.length} backup(s) at ${dest.display} could not be deleted (object lock or permissions): ${r.retained.map((x) => x.id).join(", ")}`);
   }
   return [...new Set(all)];
@@ -191,7 +204,7 @@ var READ_TIMEOUT_MS = 2e4;
 async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   const timeoutMs = budgetMs === void 0 ? READ_TIMEOUT_MS : Math.max(100, (budgetMs - 300) / Math.max(1, state.destinations.length));
-  const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtml2(printable(line))).join("<br>");
+  const scrub = (text) => state.secrets.filter(Boolean).reduce((t, s2) => t.split(s2).join("***"), text).split(/\r?\n\s*/).map((line) => escapeHtmlText(printable(line))).join("<br>");
   const hint = err instanceof StrongboxError ? err.hint : void 0;
   const outcomes = err instanceof AllDestinationsFailedError ? err.outcomes : state.outcomes;
   if (err instanceof AllDestinationsFailedError) setOutput("destinations", JSON.stringify(err.outcomes));
@@ -220,7 +233,7 @@ async function writeBackupFailureSummary(err, exitCode, state, budgetMs) {
   await s.write();
 }
 function destinationRows(outcomes, secrets) {
-  const clean = (text) => escapeHtml2(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join("***"), text)));
+  const clean = (text) => escapeHtmlText(printable(secrets.filter(Boolean).reduce((t, s) => t.split(s).join("***"), text)));
   return [
     [
       { data: "Destination", header: true },
@@ -232,9 +245,13 @@ function destinationRows(outcomes, secrets) {
       `<code>${clean(o.location)}</code>${o.tier ? " (copy-to)" : ""}`,
       o.tier && o.status === "committed" ? "copied" : o.status,
       o.status === "failed" ? `${clean(o.error ?? "")}${o.hint ? `<br>${clean(o.hint)}` : ""}` : "",
-      o.pruned === void 0 ? "" : o.pruned.length ? o.pruned.map((id) => `<code>${id}</code>`).join(" ") : "none"
+      (o.pruned === void 0 ? "" : o.pruned.length ? o.pruned.map((id) => `<code>${id}</code>`).join(" ") : "none") + guardNote(o)
     ])
   ];
+}
+function guardNote(o) {
+  const held = (o.guarded ?? []).filter((g) => !g.forced);
+  return held.length ? ` (retention guard: kept ${held.reduce((n, g) => n + g.spared.length, 0)})` : "";
 }
 async function holds(dest, state, timeoutMs) {
   let timer;
@@ -260,9 +277,6 @@ async function holds(dest, state, timeoutMs) {
   } finally {
     if (timer) clearTimeout(timer);
   }
-}
-function escapeHtml2(text) {
-  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
 // src/report/series-summary.ts
@@ -322,14 +336,26 @@ async function writeSeriesHistorySummary(dest, backupId, groupBy, reporter) {
   }
 }
 async function seriesHistoryMarkdown(dest, backupId, groupBy, reporter) {
-  const history = await readHistory(dest, { groupBy }, reporter);
+  let current;
+  try {
+    current = (await readManifestWithBytes(dest, backupId)).manifest;
+  } catch (err) {
+    if (err instanceof NotFoundError) return "";
+    throw err;
+  }
+  const key = seriesKeyOf(current, groupBy);
+  const at = Date.parse(current.startedAt);
+  const wanted = (m) => Date.parse(m.startedAt) <= at && seriesKeyOf(m, groupBy) === key;
+  const recent = await readRecentHistory(dest, { wanted, limit: RECENT_BACKUPS }, reporter);
+  const entries = recent.manifests.reverse().map((m) => ({ id: m.id, complete: true, manifest: m, objects: [], time: new Date(m.startedAt) }));
+  const history = buildHistory(entries, dest.display, { groupBy });
   const series = history.rows.find((r) => r.id === backupId)?.series;
   if (series == null) return "";
-  return seriesSummaryMarkdown(series, history.rows.filter((r) => r.series === series), backupId);
+  return seriesSummaryMarkdown(series, history.rows, backupId);
 }
 
 // src/actions/backup.ts
-async function runBackupAction() {
+async function runBackupAction(deps = {}) {
   const state = { started: /* @__PURE__ */ new Date(), runId: process.env.GITHUB_RUN_ID, stage: "reading the inputs", destinations: [], secrets: [] };
   await runAction(async () => {
     const reporter = { ...actionsReporter, setSecret: (s) => (actionsReporter.setSecret(s), s && state.secrets.push(s), void 0) };
@@ -344,7 +370,7 @@ async function runBackupAction() {
         setOutput("status", "skipped");
         setOutput("skip-reason", skip);
         await writeSummary((s) => s.addHeading("Strongbox backup: skipped", 2).addRaw(`Skipped: ${skip}.`, true));
-        return;
+        return { exitCode: ExitCode.ok, outcome: { details: { skipped: skip } } };
       }
       throw new UsageError(
         "no encryption key: the recipient and passphrase inputs are both empty",
@@ -380,15 +406,16 @@ async function runBackupAction() {
       state.stage = "copying the new backup to the copy-to tiers";
       const holders = [...committedAt];
       for (const tier of tiers) {
-        const outcome = await copyToTier(committedAt.map((d) => d.destination), tier.destination, result.id, options, reporter);
-        outcomes.push(outcome);
-        if (outcome.status === "committed") holders.push(tier);
+        const outcome2 = await copyToTier(committedAt.map((d) => d.destination), tier.destination, result.id, options, reporter);
+        outcomes.push(outcome2);
+        if (outcome2.status === "committed") holders.push(tier);
       }
       setOutput("copied", JSON.stringify(outcomes.filter((o) => o.tier && o.status === "committed").map((o) => o.location)));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "applying retention";
       const pruned = await pruneHolders(plan, holders.map((h) => h.destination), outcomes, groupBy, options.lock, reporter, inputs.forcePrune);
       setOutput("pruned", JSON.stringify(pruned));
+      setOutput("guarded", JSON.stringify(outcomes.flatMap((o) => (o.guarded ?? []).map((g) => ({ location: o.location, ...g })))));
       setOutput("destinations", JSON.stringify(outcomes));
       state.stage = "measuring the quotas";
       const measured = [...quotaTargets(committedAt, alerting.quotaBytes), ...quotaTargets(holders.filter((h) => !committedAt.includes(h)))];
@@ -399,6 +426,11 @@ async function runBackupAction() {
     const alerts = [...result.alerts, ...quota.flatMap((q) => q.alert ? [q.alert] : [])];
     setOutput("alerts", JSON.stringify(alerts));
     const failed = outcomes.filter((d) => d.status === "failed");
+    const outcome = {
+      ...backupOutcome(result),
+      destinations: outcomes.map((d) => ({ location: d.location, status: d.status, ...d.error ? { error: d.error } : {} })),
+      ...alerts.length ? { alerts } : {}
+    };
     await writeSummary((s) => summarize(s, result, outcomes, quota, alerts, !!options.signingKey, state.secrets));
     await writeSeriesHistorySummary(committedAt[0]?.destination, result.id, groupBy, reporter);
     if (failed.length) {
@@ -407,18 +439,25 @@ ${d.hint}` : ""}`));
       setOutput("status", "partial");
       setOutput("exit-code", String(ExitCode.partial));
       const held = outcomes.filter((d) => d.status === "committed").map((d) => d.location);
-      setFailed(logText(`backup ${result.id} is committed at ${held.join(", ")} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join("; ")}`));
-      return;
+      const message = `backup ${result.id} is committed at ${held.join(", ")} but failed at ${failed.map((d) => `${d.location} (${d.error})`).join("; ")}`;
+      setFailed(logText(message));
+      return { exitCode: ExitCode.partial, outcome, error: { message } };
     }
     if (alerts.length && alerting.failOnAlert) {
       setOutput("status", "alert");
       setOutput("exit-code", String(ExitCode.alert));
-      setFailed(logText(`backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join("; ")}`));
-      return;
+      const message = `backup ${result.id} is committed, but raised ${alerts.length} alert(s) and fail-on-alert is set: ${alerts.map((a) => a.message).join("; ")}`;
+      setFailed(logText(message));
+      return { exitCode: ExitCode.alert, outcome, error: { message } };
     }
     setOutput("status", "success");
     setOutput("exit-code", "0");
-  }, { what: "the Strongbox backup step", onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs) });
+    return { exitCode: ExitCode.ok, outcome };
+  }, {
+    what: "the Strongbox backup step",
+    onFailure: (err, code, budgetMs) => writeBackupFailureSummary(err, code, state, budgetMs),
+    monitor: { operation: "backup", inputs: () => getNotifyInputs(), failedOutcome: failedBackupOutcome }
+  }, deps);
 }
 function summarize(s, result, outcomes, quota, alerts, signed, secrets) {
   const held = outcomes.filter((d) => d.status === "committed");
@@ -441,10 +480,16 @@ function summarize(s, result, outcomes, quota, alerts, signed, secrets) {
     ])
   ]).addTable(destinationRows(outcomes, secrets)).addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? "Manifest signed." : "Manifest unsigned."}`, true);
   if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(", ")}` : ""}.`, true);
+  for (const o of outcomes) {
+    for (const g of o.guarded ?? []) {
+      const where = `series <code>${escapeHtmlText(g.series)}</code> at <code>${escapeHtmlText(o.location)}</code>`;
+      if (g.forced) s.addRaw(`\u26A0\uFE0F Retention guard overridden (force-prune) for ${where}: backup <code>${g.backup}</code> carries drop alert(s).`, true);
+      else s.addRaw(`\u26A0\uFE0F Retention guard: nothing removed in ${where}, ${g.spared.length} backup(s) kept \u2014 backup <code>${g.backup}</code> carries drop alert(s). Check the data; once the new size is right, run with <code>force-prune: true</code>.`, true);
+    }
+  }
   if (quota.length) s.addRaw(`Quota: ${quota.map((q) => `<code>${q.location}</code> ${formatBytes(q.usedBytes)} of ${formatBytes(q.quotaBytes)} (${Math.round(q.usedBytes / q.quotaBytes * 100)}%)${q.usedBytes > q.quotaBytes ? " OVER" : q.alert ? " nearly full" : ""}`).join("; ")}.`, true);
-  for (const a of alerts) s.addRaw(`\u26A0\uFE0F Alert (${a.kind}): ${escapeHtml3(a.message)}`, true);
+  for (const a of alerts) s.addRaw(`\u26A0\uFE0F Alert (${a.kind}): ${escapeHtmlText(a.message)}`, true);
 }
-var escapeHtml3 = (t) => t.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 // src/entries/backup.ts
 await runBackupAction();

@@ -1,21 +1,20 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   backupLocations,
+  buildHistory,
   checkQuotas,
   copy,
-  escapeHtml,
   formatHistory,
   formatSeconds,
   prune,
   quotaTargets,
-  readHistory,
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-G53GTFC6.js";
+} from "./chunks/chunk-EAODFWGR.js";
 import {
   rollback
-} from "./chunks/chunk-HPOD4XAI.js";
+} from "./chunks/chunk-OTDQW7HM.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -23,42 +22,45 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-2BEQM7AY.js";
+} from "./chunks/chunk-E7CGWA6I.js";
+import {
+  escapeHtml
+} from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-BCAH7YI4.js";
+} from "./chunks/chunk-XFKATCVB.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-XCCNICKF.js";
+} from "./chunks/chunk-37I2W2YC.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
   ConsoleReporter,
   DEFAULT_GROUP_BY,
-  DeliveryError,
   ExitCode,
   FORMAT_VERSION,
+  NotFoundError,
   RefusedError,
   S3Destination,
   StrongboxError,
   UsageError,
   VERSION,
   backup,
+  backupOutcome,
   cancellation,
   cancellationLine,
-  channelFactories,
-  checkHttpTarget,
+  copyOutcome,
   describeArtifact,
   describeBackup,
   describeSignature,
-  detailLines,
+  drillOutcome,
   errorMessage,
   exitSoonIfCancelled,
-  findChannelFactory,
+  failedBackupOutcome,
   fingerprint,
   formatBytes,
   formatDuration,
@@ -68,33 +70,37 @@ import {
   generateSigningKey,
   given,
   handleCancelSignals,
-  headline,
-  hostOf,
   initRepositories,
   listBackups,
   loadConfigFile,
+  monitoringOff,
   openDestination,
   openLocations,
   parseDuration,
   parseGroupBy,
-  post,
+  pingFailedSetup,
   printable,
+  pruneOutcome,
   quietAwsNodeVersionWarning,
   readSignatureStatus,
   recipientFingerprint,
   resolveInitConfig,
   resolveLock,
+  resolveNotifyConfig,
   resolveRetentionPlan,
-  secretFromEnv,
+  restoreOutcome,
+  rollbackOutcome,
   selectBackup,
   seriesKeyOf,
   seriesNames,
-  seriesOf,
   signatureJson,
   sourceIdentity,
+  startMonitor,
   syntaxOnlyEnv,
+  verifyAcrossOutcome,
+  verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-KVUWN6E4.js";
+} from "./chunks/chunk-6G7XEM3D.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -1273,7 +1279,7 @@ var require_command = __commonJS({
     var { Help: Help2, stripColor } = require_help();
     var { Option: Option2, DualOptions } = require_option();
     var { suggestSimilar } = require_suggestSimilar();
-    var Command3 = class _Command extends EventEmitter {
+    var Command4 = class _Command extends EventEmitter {
       /**
        * Initialize a new `Command`.
        *
@@ -3501,7 +3507,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
         return true;
       return void 0;
     }
-    exports.Command = Command3;
+    exports.Command = Command4;
     exports.useColor = useColor;
   }
 });
@@ -3510,15 +3516,15 @@ Expecting one of '${allowedValues.join("', '")}'`);
 var require_commander = __commonJS({
   "node_modules/commander/index.js"(exports) {
     var { Argument: Argument2 } = require_argument();
-    var { Command: Command3 } = require_command();
+    var { Command: Command4 } = require_command();
     var { CommanderError: CommanderError2, InvalidArgumentError: InvalidArgumentError2 } = require_error();
     var { Help: Help2 } = require_help();
     var { Option: Option2 } = require_option();
-    exports.program = new Command3();
-    exports.createCommand = (name) => new Command3(name);
+    exports.program = new Command4();
+    exports.createCommand = (name) => new Command4(name);
     exports.createOption = (flags, description) => new Option2(flags, description);
     exports.createArgument = (name, description) => new Argument2(name, description);
-    exports.Command = Command3;
+    exports.Command = Command4;
     exports.Option = Option2;
     exports.Argument = Argument2;
     exports.Help = Help2;
@@ -3547,6 +3553,51 @@ var {
 
 // src/cli/commands.ts
 import { lstat, rm, writeFile as writeFile2 } from "node:fs/promises";
+
+// src/cli/options.ts
+var collect = (v, prev = []) => [...prev, v];
+var STORAGE_FLAGS = ["endpoint", "region", "path-style", "preset"];
+function storageOptions(cmd) {
+  cmd.option("--endpoint <url>", "S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, \u2026)").option("--region <region>", "S3 region for every S3 location without ?region=").option("--path-style", "use path-style S3 URLs (MinIO and most self-hosted stores) where a location has no ?path-style=").addOption(new Option("--preset <name>", "S3 provider preset for every S3 location without ?preset=").choices(["aws", "b2", "r2", "minio", "generic"]));
+  refuseRepeats(cmd, STORAGE_FLAGS);
+  return cmd;
+}
+function refuseRepeats(cmd, flags) {
+  const seen = /* @__PURE__ */ new Set();
+  for (const flag of flags) {
+    cmd.on(`option:${flag}`, () => {
+      if (seen.has(flag)) {
+        const key = flag === "path-style" ? "path-style=true" : `${flag}=\u2026`;
+        cmd.error(`error: --${flag} given twice; to use different stores per destination put ?${key} in each location URL (s3://bucket/prefix?${key})`, {
+          exitCode: 2,
+          code: "strongbox.repeatedOption"
+        });
+      }
+      seen.add(flag);
+    });
+  }
+}
+function commonOptions(cmd) {
+  return storageOptions(cmd).option("--lock-wait <duration>", "wait this long for another run's lock on the destination (default: fail at once)").option("--lock-stale <duration>", "treat a lock not refreshed for this long as abandoned (default 30m)");
+}
+function storage(o) {
+  return { endpoint: o.endpoint, region: o.region, pathStyle: !!o.pathStyle, preset: o.preset };
+}
+function releaseJson(origin) {
+  const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
+  return { gitSha, gitRef, backupRunSha, backupRunRef };
+}
+var CONFIG_HELP = "read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)";
+function configOf(o) {
+  return o.config !== void 0 ? loadConfigFile(o.config) : Promise.resolve(void 0);
+}
+var lockFlags = (o) => ({ lockWait: o.lockWait, lockStale: o.lockStale });
+function readFlags(o) {
+  return { ...storage(o), ...lockFlags(o), backup: o.backup, identityFile: o.identityFile, passphraseEnv: o.passphraseEnv, trustFiles: o.trust };
+}
+function printJson(value) {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
 
 // src/config/describe.ts
 import { existsSync } from "node:fs";
@@ -3711,71 +3762,6 @@ function resolveCopyConfig(flags, file, env, reporter) {
   };
 }
 
-// src/cli/outcome.ts
-function backupOutcome(r) {
-  const m = r.manifest;
-  return {
-    backupId: r.id,
-    series: seriesOf(m),
-    labels: m.labels,
-    ...m.metadata && Object.keys(m.metadata).length ? { metadata: m.metadata } : {},
-    plaintextBytes: r.plaintextBytes,
-    storedBytes: r.storedBytes,
-    destinations: r.destinations.map((d) => ({ location: d.location, status: d.status, ...d.error ? { error: d.error } : {} })),
-    ...m.alerts?.length ? { alerts: m.alerts } : {},
-    details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size })) }
-  };
-}
-function verifyOutcome(r, location) {
-  return {
-    backupId: r.backupId,
-    destinations: [{ location, status: r.ok ? "ok" : "failed", ...r.problems.length ? { error: r.problems.map((p) => p.problem).join("; ") } : {} }],
-    details: { deep: r.deep, ageSeconds: r.ageSeconds, problems: r.problems.map((p) => ({ artifact: p.artifact, problem: p.problem })) },
-    ...r.ok ? {} : { error: { message: `backup ${r.backupId} failed verification: ${r.problems.map((p) => p.problem).join("; ")}` } }
-  };
-}
-function verifyAcrossOutcome(a) {
-  return {
-    backupId: a.backupId,
-    destinations: a.locations.map((l) => {
-      const bad = !l.result?.ok || a.problems.some((p) => p.location === l.location);
-      return { location: l.location, status: bad ? "failed" : "ok" };
-    }),
-    details: { problems: a.problems },
-    ...a.ok ? {} : { error: { message: `backup ${a.backupId} failed verification across locations: ${a.problems.map((p) => p.problem).join("; ")}` } }
-  };
-}
-function copyOutcome(results) {
-  return {
-    destinations: results.map((x) => ({ location: x.location, status: x.result && !x.result.failed ? "ok" : "failed", ...x.error ? { error: x.error } : x.result?.failed ? { error: `${x.result.failed} backup(s) not copied` } : {} })),
-    details: { copied: sum(results, "copied"), skipped: sum(results, "skipped"), failed: sum(results, "failed"), bytes: sum(results, "bytes") }
-  };
-}
-var sum = (xs, k) => xs.reduce((n, x) => n + (x.result?.[k] ?? 0), 0);
-function pruneOutcome(results) {
-  return {
-    destinations: results.map((x) => ({ location: x.location, status: x.result ? "ok" : "failed", ...x.error ? { error: x.error } : {} })),
-    details: {
-      dryRun: results.some((x) => x.result?.dryRun),
-      removed: results.reduce((n, x) => n + (x.result?.removed.length ?? 0), 0),
-      kept: results.reduce((n, x) => n + (x.result?.kept.length ?? 0), 0),
-      incompleteRemoved: results.reduce((n, x) => n + (x.result?.incompleteRemoved.length ?? 0), 0)
-    }
-  };
-}
-function restoreOutcome(r) {
-  return { backupId: r.backupId, series: seriesOf(r.manifest), labels: r.manifest.labels, details: { restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })) } };
-}
-function rollbackOutcome(r) {
-  const failed = r.checks.filter((c) => !c.ok);
-  return {
-    backupId: r.backupId,
-    // The checks' SQL is the team's own text and may quote data: only their counts go out.
-    details: { safetyBackupId: r.safetyBackupId, gitSha: r.gitSha, restored: r.restored.map((x) => ({ name: x.name, kind: x.kind })), checks: r.checks.length, checksFailed: failed.length },
-    ...failed.length ? { error: { message: `rolled back to ${r.backupId}, but ${failed.length} of ${r.checks.length} check(s) failed` } } : {}
-  };
-}
-
 // src/cli/history-command.ts
 import { writeFile } from "node:fs/promises";
 
@@ -3930,20 +3916,31 @@ function backupsTable(rows) {
 function registerHistoryCommand(program2, ctx) {
   const { reporter, env } = ctx;
   storageOptions(
-    program2.command("history").description("per backup its time, series, labels, stored and plaintext size, duration and alerts, with totals per series and for the repository; --html writes a page with charts").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--series <name>", "only this series (its name as history shows it, short or full)").option("--label <label>", "only backups with this label").option("--group-by <what>", "what makes a series: sources (set of artifact names), labels, sources,labels or none (default: sources, or group-by: of --config)").option("--json", "print the history as JSON on stdout").option("--html <file>", "also write a self-contained HTML page (charts of size and duration per series, the table, alerts marked) to FILE")
+    program2.command("history").description("per backup its time, series, labels, stored and plaintext size, duration and alerts, with totals per series and for the repository; --html writes a page with charts").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--series <name>", "only this series (its name as history shows it, short or full)").option("--label <label>", "only backups with this label").option("--group-by <what>", "what makes a series: sources (set of artifact names), labels, sources,labels or none (default: sources, or group-by: of --config)").option("--json", "print the history as JSON on stdout").option("--html <file>", "write a self-contained HTML page (charts of size and duration per series, the table, alerts marked) to FILE and print only where it went (with --json, the JSON is printed too)")
   ).action(async (o) => {
     const cfg = resolveHistoryConfig({ ...storage(o), from: o.from, series: o.series, label: o.label, groupBy: o.groupBy }, await configOf(o), env, reporter);
-    const history = await readHistory(cfg.destination, cfg.filters, reporter);
+    const entries = await listBackups(cfg.destination, reporter);
+    const history = buildHistory(entries, cfg.destination.display, cfg.filters);
+    if (cfg.filters.series !== void 0 && !history.rows.some((r) => r.series !== null)) {
+      const known = buildHistory(entries, cfg.destination.display, { ...cfg.filters, series: void 0 }).series;
+      throw new NotFoundError(
+        `no backup at ${cfg.destination.display} is in series ${printable(cfg.filters.series)}`,
+        known.length ? `the series there${cfg.filters.label !== void 0 ? ` (with label ${printable(cfg.filters.label)})` : ""}: ${known.map((k) => printable(k.seriesShort === k.series ? k.series : `${k.seriesShort} (= ${k.series})`)).join(", ")}` : "there are no complete backups there to list series of"
+      );
+    }
     if (o.html !== void 0) {
       try {
         await writeFile(o.html, historyHtml(history, /* @__PURE__ */ new Date()));
       } catch (err) {
         throw new UsageError(`cannot write --html ${printable(o.html)}: ${err.code ?? err.message}`, "check that its folder exists and is writable");
       }
-      reporter.info(`wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series`);
-    }
-    if (cfg.filters.series !== void 0 && !history.rows.some((r) => r.series !== null)) {
-      reporter.warning(`no backup at ${cfg.destination.display} is in series ${printable(cfg.filters.series)}; strongbox history without --series lists the series there are`);
+      const wrote = `wrote ${printable(o.html)}: ${history.totals.backups} backup(s) in ${history.totals.series} series`;
+      if (o.json) reporter.info(wrote);
+      else {
+        process.stdout.write(`${wrote}
+`);
+        return;
+      }
     }
     if (o.json) printJson(history);
     else process.stdout.write(formatHistory(history));
@@ -3968,7 +3965,7 @@ function formatShow(m, series, signature) {
   if (o.deployedSha || o.deployedRef) field("deployed", `${p(o.deployedSha ?? "?")}${o.deployedRef ? ` ${p(o.deployedRef)}` : ""} (the release running against this data)`);
   field("tool", `${p(m.tool?.name ?? "strongbox")} ${p(m.tool?.version ?? "?")}, format ${p(m.format)}`);
   const enc = m.encryption;
-  field("encryption", enc.scheme === "none" ? "none (unencrypted)" : `age, ${enc.recipients.length} recipient(s): ${enc.recipients.map(p).join(", ")}`);
+  field("encryption", describeEncryption(enc, p));
   field("signature", describeSignature(signature, false));
   const stored = m.artifacts.reduce((n, a) => n + a.stored.size, 0);
   const plain = m.artifacts.reduce((n, a) => n + a.plaintext.size, 0);
@@ -3995,6 +3992,11 @@ function formatShow(m, series, signature) {
     }
   }
   return lines.join("\n") + "\n";
+}
+function describeEncryption(enc, p) {
+  if (enc.scheme === "none") return "none (unencrypted)";
+  if (enc.recipients.length === 1 && enc.recipients[0] === "scrypt") return "age, passphrase (scrypt)";
+  return `age, ${enc.recipients.length} recipient(s): ${enc.recipients.map(p).join(", ")}`;
 }
 
 // src/cli/show-command.ts
@@ -4031,17 +4033,6 @@ function registerShowCommand(program2, ctx) {
 }
 
 // src/cli/drill-command.ts
-var collect = (v, prev = []) => [...prev, v];
-function drillDetails(r) {
-  return {
-    ok: r.ok,
-    rtoSeconds: r.rtoSeconds,
-    ageSeconds: r.ageSeconds,
-    artifacts: r.artifacts.map((a) => ({ name: a.name, kind: a.kind, status: a.status, seconds: a.seconds, rows: a.rows, compared: a.compared, problem: a.problem })),
-    rowsCompared: r.artifacts.reduce((n, a) => n + (a.rows?.rows ?? 0), 0),
-    checks: r.checks
-  };
-}
 function formatDrill(r) {
   const lines = [`drill of ${r.backupId} (${r.startedAt}, series ${printable(r.series)})`];
   for (const a of r.artifacts) {
@@ -4051,14 +4042,15 @@ function formatDrill(r) {
     lines.push(`  ${status} ${printable(a.name)}${a.target ? ` \u2192 ${a.target}` : ""}${secs}${what ? `  (${what})` : ""}${a.problem ? `: ${printable(a.problem)}` : ""}`);
   }
   for (const c of r.checks) lines.push(`  check ${c.ok ? "ok    " : "FAILED"} ${printable(c.check)} \u2014 ${printable(c.detail)}`);
-  lines.push(`RTO ${r.rtoSeconds.toFixed(1)}s in total`);
+  const restored = r.artifacts.filter((a) => a.status !== "skipped").length;
+  lines.push(`RTO ${r.rtoSeconds.toFixed(1)}s in total (download, decrypt, decompress and restore of ${restored} artifact(s), one after another; comparisons and checks not counted)`);
   for (const k of r.kept) lines.push(`kept ${k} (--keep)`);
   return lines.join("\n") + "\n";
 }
 function registerDrillCommand(program2, ctx) {
   const { reporter, env } = ctx;
   commonOptions(
-    program2.command("drill").description("restore a backup into scratch targets (never production), compare it with its manifest, run checks and measure the restore time (RTO); exit 10 on any difference").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", "read locations, keys and settings from this strongbox.yml; flags given override it").option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-scratch <url>", "PostgreSQL server to drill on: postgres://user@host:port/ (the drill creates and drops its own database) or an empty database").option("--postgres-scratch-env <name>", "environment variable holding that URL (keeps its password out of the process list)").option("--mysql-scratch <url>", "MySQL/MariaDB server to drill on: mysql://user@host:port/ or an empty database").option("--mysql-scratch-env <name>", "environment variable holding that URL").option("--sqlite-scratch <path>", "restore the SQLite artifact into this new file (default: a temporary file)").option("--files-scratch <dir>", "restore the file tree into this empty or new directory (default: a temporary directory)").option("--check-sql <sql>", "after the restore, this SQL must succeed and return rows on the scratch database (repeatable)", collect, []).option("--max-age <duration>", "the drill fails if the backup is older than this, e.g. 8d").option("--keep", "leave what the drill created (scratch databases, files) in place").option("--db-lock-timeout <duration>", "fail when a database lock blocks the restore for this long (default: 5m, or db-lock-timeout: of --config)").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer").option("--json", "print the result as JSON on stdout")
+    program2.command("drill").description("restore a backup into scratch targets (never production), compare it with its manifest, run checks and measure the restore time (RTO); exit 10 on any difference").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", "read locations, keys and settings from this strongbox.yml; flags given override it").option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-scratch <url>", "PostgreSQL server to drill on: postgres://user@host:port/ (the drill creates a database strongbox_drill_<time>_<id> and drops it afterwards); a URL naming an existing database is refused").option("--postgres-scratch-env <name>", "environment variable holding that URL (keeps its password out of the process list)").option("--mysql-scratch <url>", "MySQL/MariaDB server to drill on: mysql://user@host:port/ (created and dropped as for --postgres-scratch)").option("--mysql-scratch-env <name>", "environment variable holding that URL").option("--sqlite-scratch <path>", "restore the SQLite artifact into this new file (default: a temporary file)").option("--files-scratch <dir>", "restore the file tree into this empty or new directory (default: a temporary directory)").option("--check-sql <sql>", "after the restore, this SQL must succeed and return rows; NAME:SQL runs it on artifact NAME's scratch database, plain SQL on the first restored database (repeatable)", collect, []).option("--only <name>", "drill only this artifact (repeatable; the others are reported as left out); without it every database artifact needs its --<kind>-scratch", collect, []).option("--max-age <duration>", "the drill fails if the backup is older than this, e.g. 8d").option("--keep", "leave what the drill created (scratch databases, files) in place").option("--db-lock-timeout <duration>", "fail when a database lock blocks the restore for this long (default: 5m, or db-lock-timeout: of --config)").option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const options = await resolveDrillConfig(
       {
@@ -4071,6 +4063,7 @@ function registerDrillCommand(program2, ctx) {
         sqliteScratch: o.sqliteScratch,
         filesScratch: o.filesScratch,
         checkSql: o.checkSql,
+        only: o.only,
         maxAge: o.maxAge,
         keep: o.keep,
         dbLockTimeout: o.dbLockTimeout,
@@ -4082,46 +4075,23 @@ function registerDrillCommand(program2, ctx) {
       reporter
     );
     const result = await drill(options);
-    ctx.outcome = { backupId: result.backupId, series: result.series, labels: result.labels, details: drillDetails(result) };
+    ctx.outcome = drillOutcome(result);
     if (o.json) printJson(result);
     else process.stdout.write(formatDrill(result));
     if (!result.ok) {
-      const bad = [...result.artifacts.filter((a) => a.status === "difference").map((a) => printable(a.name)), ...result.checks.filter((c) => !c.ok).map((c) => `check ${printable(c.check)}`)];
-      reporter.error(`DRILL FAILED for backup ${result.backupId}: ${bad.join(", ")}; this backup did not restore as recorded (see above)`);
+      const differ = result.artifacts.filter((a) => a.status === "difference").map((a) => printable(a.name));
+      const failedChecks = result.checks.filter((c) => !c.ok).length;
+      const what = [
+        ...differ.length ? [`${differ.join(", ")} did not restore as recorded`] : [],
+        ...failedChecks ? [`${failedChecks} of ${result.checks.length} check(s) failed${differ.length ? "" : " although the backup restored as recorded"}`] : []
+      ];
+      reporter.error(`DRILL FAILED for backup ${result.backupId}: ${what.join("; ")} (see above)`);
       ctx.exitCode = result.exitCode;
     } else reporter.info(`OK: drill of ${result.backupId} restored ${result.artifacts.filter((a) => a.status === "ok").length} artifact(s) as recorded in ${result.rtoSeconds.toFixed(1)}s`);
   });
 }
 
 // src/cli/commands.ts
-var collect2 = (v, prev = []) => [...prev, v];
-var STORAGE_FLAGS = ["endpoint", "region", "path-style", "preset"];
-function storageOptions(cmd) {
-  cmd.option("--endpoint <url>", "S3 endpoint for every S3 location without ?endpoint= (B2, R2, MinIO, \u2026)").option("--region <region>", "S3 region for every S3 location without ?region=").option("--path-style", "use path-style S3 URLs (MinIO and most self-hosted stores) where a location has no ?path-style=").addOption(new Option("--preset <name>", "S3 provider preset for every S3 location without ?preset=").choices(["aws", "b2", "r2", "minio", "generic"]));
-  refuseRepeats(cmd, STORAGE_FLAGS);
-  return cmd;
-}
-function refuseRepeats(cmd, flags) {
-  const seen = /* @__PURE__ */ new Set();
-  for (const flag of flags) {
-    cmd.on(`option:${flag}`, () => {
-      if (seen.has(flag)) {
-        const key = flag === "path-style" ? "path-style=true" : `${flag}=\u2026`;
-        cmd.error(`error: --${flag} given twice; to use different stores per destination put ?${key} in each location URL (s3://bucket/prefix?${key})`, {
-          exitCode: 2,
-          code: "strongbox.repeatedOption"
-        });
-      }
-      seen.add(flag);
-    });
-  }
-}
-function commonOptions(cmd) {
-  return storageOptions(cmd).option("--lock-wait <duration>", "wait this long for another run's lock on the destination (default: fail at once)").option("--lock-stale <duration>", "treat a lock not refreshed for this long as abandoned (default 30m)");
-}
-function storage(o) {
-  return { endpoint: o.endpoint, region: o.region, pathStyle: !!o.pathStyle, preset: o.preset };
-}
 async function refuseExisting(file) {
   if (await lstat(file).then(() => true, () => false)) {
     throw new RefusedError(`${printable(file)} already exists; keygen does not overwrite keys`, "choose another --output (backups made for the existing key still need it to restore)");
@@ -4139,19 +4109,7 @@ function describeLocation(dest) {
   if (dest instanceof S3Destination) return `bucket ${printable(dest.bucket)}, prefix ${printable(dest.prefix) || "(none)"}${dest.endpointHost ? ` at ${dest.endpointHost}` : ""} (${dest.url})`;
   return dest.display;
 }
-function releaseJson(origin) {
-  const { gitSha, gitRef, backupRunSha, backupRunRef } = releaseOf(origin);
-  return { gitSha, gitRef, backupRunSha, backupRunRef };
-}
-var CONFIG_HELP = "read locations, keys and settings from this strongbox.yml; flags given override it (a list flag replaces its list)";
 var DB_LOCK_TIMEOUT_HELP = "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)";
-function configOf(o) {
-  return o.config !== void 0 ? loadConfigFile(o.config) : Promise.resolve(void 0);
-}
-var lockFlags = (o) => ({ lockWait: o.lockWait, lockStale: o.lockStale });
-function readFlags(o) {
-  return { ...storage(o), ...lockFlags(o), backup: o.backup, identityFile: o.identityFile, passphraseEnv: o.passphraseEnv, trustFiles: o.trust };
-}
 function targetFlags(o) {
   const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
   return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
@@ -4195,13 +4153,10 @@ function printPrune(result, indent = "") {
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? "would remove" : "remove"} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
   for (const g of result.guarded) {
-    out(`${g.forced ? "guard overridden (--force)" : "guarded"}: series ${printable(g.series)}, newest backup ${g.backup}: ${g.alerts.map((a) => a.message).join("; ")}`);
+    out(`${g.forced ? "guard overridden (--force)" : "guarded"}: series ${printable(g.series)}, drop alert(s) on backup ${g.backup}: ${g.alerts.map((a) => a.message).join("; ")}`);
   }
 }
 var seconds = (s) => `${s.toFixed(1)} s`;
-function printJson(value) {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
-}
 function registerCommands(program2, ctx) {
   const { reporter, env } = ctx;
   program2.command("keygen").description("create an age identity (prints its public recipient age1\u2026 on stderr), or with --signing an SSH signing key").option("-o, --output <file>", "write the identity to FILE (mode 0600) instead of stdout").option("--signing", "create an Ed25519 signing key for manifests: FILE (OpenSSH private key) and FILE.pub (needs --output)").action(async (o) => {
@@ -4230,10 +4185,11 @@ ${identity}
     if (o.output) await writeNew(o.output, text, 384);
     else process.stdout.write(text);
     process.stderr.write(`Public key: ${recipient}
+Fingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipients by this)
 `);
   });
   storageOptions(
-    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH, s3://bucket/prefix or a location name of --config (repeatable; default with --config: every destination and copy-to tier)", collect2).option("--config <file>", CONFIG_HELP).option("--json", "print the result as JSON on stdout")
+    program2.command("init").description("create a Strongbox repository (the last folder of a path under an existing parent, or a bucket prefix); nothing changes where one exists").option("--to <dest>", "where: a path, file://PATH, s3://bucket/prefix or a location name of --config (repeatable; default with --config: every destination and copy-to tier)", collect).option("--config <file>", CONFIG_HELP).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const dests = resolveInitConfig({ ...storage(o), to: o.to }, await configOf(o), env, reporter);
     const made = await initRepositories(dests, /* @__PURE__ */ new Date(), (w) => reporter.warning(w));
@@ -4250,7 +4206,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect2, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect2, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect2, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect2, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect2, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect2, []).option("--files <path>", "file tree to archive (repeatable)", collect2, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect2, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect2, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect2, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect2, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect2, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect2, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect2, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect2, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect2, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--alert-size-change <pct>", "alert when an artifact's plaintext or stored size moves more than this against the median of its series' last backups (default 20%; 0 off)").option("--alert-duration-change <pct>", "alert when the backup takes this much longer than the median of its series (default 50%; 0 off)").option("--alert-rows-drop <pct>", "alert when a table's exact row count, or a file tree's entry count, drops more than this (default 20%; 0 off)").option("--fail-on-alert", "exit 9 when the backup raised an alert (it stays committed)").option("--no-fail-on-alert", "do not, whatever the file's alerts: { fail: true } says").option("--quota <size>", "alert when a destination holds this share of SIZE (e.g. 200GB; each --to, over the file's quota:)").option("--quota-alert <pct>", "the share of the quota that raises the alert (default 80%)").option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--alert-size-change <pct>", "alert when an artifact's plaintext or stored size moves more than this against the median of its series' last backups (default 20%; 0 off)").option("--alert-duration-change <pct>", "alert when the backup takes this much longer than the median of its series (default 50%; 0 off)").option("--alert-rows-drop <pct>", "alert when a table's exact row count, or a file tree's entry count, drops more than this (default 20%; 0 off)").option("--fail-on-alert", "exit 9 when the backup raised an alert (it stays committed)").option("--no-fail-on-alert", "do not, whatever the file's alerts: { fail: true } says").option("--quota <size>", "alert when a destination holds this share of SIZE (e.g. 200GB; each --to, over the file's quota:)").option("--quota-alert <pct>", "the share of the quota that raises the alert (default 80%)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = o.config !== void 0 ? await loadConfigFile(o.config) : void 0;
     const flags = {
@@ -4298,7 +4254,13 @@ ${identity}
     };
     const alerting = resolveAlertSettings(flags, file);
     const options = await resolveBackupConfig(flags, file, env, reporter);
-    const result = await backup(options);
+    let result;
+    try {
+      result = await backup(options);
+    } catch (err) {
+      ctx.outcome = failedBackupOutcome(err);
+      throw err;
+    }
     ctx.outcome = backupOutcome(result);
     for (const d of result.destinations) {
       if (d.status === "failed") reporter.warning(`backup ${result.id} was NOT committed at ${d.location}: ${d.error}${d.hint ? `
@@ -4366,7 +4328,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s").option("--from <dest>", "where the backups are (repeatable: the backup is resolved at the first and must be identical at every one; default with --config: every destination of the file)", collect2).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256 (the key: the flags below, else decryption: of --config)").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable; replaces trust: of --config)", collect2, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
+    program2.command("verify").description("check that a backup is present and intact (and, with --deep, that it decrypts); with several --from, also that every location holds it with the same SHA-256s").option("--from <dest>", "where the backups are (repeatable: the backup is resolved at the first and must be identical at every one; default with --config: every destination of the file)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--deep", "also decrypt and decompress, checking the plaintext SHA-256 (the key: the flags below, else decryption: of --config)").option("--identity-file <file>", "age identity file (implies --deep)").option("--passphrase-env <name>", "environment variable holding the passphrase (implies --deep)").option("--trust <file.pub>", "require the manifest to be signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--max-age <duration>", "fail if the backup is older than this, e.g. 26h").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const { destinations, destination, ...options } = await resolveVerifyConfig(
       { ...readFlags(o), from: o.from, deep: o.deep, maxAge: o.maxAge },
@@ -4396,7 +4358,7 @@ ${identity}
     }
   });
   commonOptions(
-    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect2).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect2, []).option("--all", "every complete backup at --from").option("--new", "every complete backup newer than the newest one of its series at --to (the default with --config when no --backup, --label or --all is given): a nightly tier copy that catches up missed nights but never re-copies what the tier pruned").option("--label <label>", "every complete backup with this label (repeatable)", collect2, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
+    program2.command("copy").description("copy complete backups from one repository to others (a NAS, another bucket or provider) as stored bytes, no key needed; backups already there are skipped").option("--from <src>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--to <dst>", "the repository to copy them to (repeatable; default with --config: its copy-to tiers)", collect).option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (repeatable)", collect, []).option("--all", "every complete backup at --from").option("--new", "every complete backup newer than the newest one of its series at --to (the default with --config when no --backup, --label or --all is given): a nightly tier copy that catches up missed nights but never re-copies what the tier pruned").option("--label <label>", "every complete backup with this label (repeatable)", collect, []).option("--init", "create the repository at --to first if it holds none (as `strongbox init` does)").addOption(new Option("--confirm-upload <mode>", "read each copied object back and check its SHA-256 (hash, the default) or only its size").choices(["hash", "size"])).option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = await configOf(o);
     const cfg = resolveCopyConfig(
@@ -4436,7 +4398,7 @@ ${identity}
     ctx.exitCode = tiersExitCode(outcomes);
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect2, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect2, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
     const result = await restore(options);
@@ -4444,7 +4406,7 @@ ${identity}
     if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...releaseJson(result.manifest.origin) });
   });
   commonOptions(
-    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").option("--from <dest>", "where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)", collect2).option("--config <file>", CONFIG_HELP).option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect2, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this (default: 24h)").option("--dry-run", "show what would be deleted, delete nothing").option("--force", "prune even a series whose newest backup carries a size or row-drop alert (the retention guard keeps such a series whole)").option("--json", "print the result as JSON on stdout")
+    program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").option("--from <dest>", "where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)", collect).option("--config <file>", CONFIG_HELP).option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this (default: 24h)").option("--dry-run", "show what would be deleted, delete nothing").option("--force", "prune even a series the retention guard holds (the newest backup of its data carries a size, row or entry-count drop alert)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = await configOf(o);
     const plan = resolvePruneConfig(
@@ -4495,7 +4457,7 @@ ${identity}
     if (failed && "error" in failed) ctx.exitCode = failed.exitCode;
   });
   commonOptions(
-    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup; default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable; replaces encryption.recipients of --config)", collect2, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable; replaces trust: of --config)", collect2, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key (default with --config: its signing:)").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect2, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("rollback").description("restore the snapshot taken before a release, after a verified safety backup of the current state").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).requiredOption("--backup <selector>", "backup id, latest, or label:NAME (must match one backup)").option("--before <sha|time>", "among matching backups, the one taken before this git sha or time").option("--identity-file <file>", "age identity file (its recipient also encrypts the safety backup; default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--recipient <age1\u2026>", "also encrypt the safety backup to this recipient (repeatable; replaces encryption.recipients of --config)", collect, []).option("--trust <file.pub>", "refuse a snapshot not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--sign-key <file>", "sign the safety backup with this SSH signing key (default with --config: its signing:)").option("--postgres-target <url>", "database to roll back").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to roll back").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "SQLite database file to roll back").option("--files-target <dir>", "directory to roll back").requiredOption("--confirm <name>", "repeat the target database name (or the files target folder name)").option("--check-sql <sql>", "after the rollback, this SQL must succeed and return rows (repeatable)", collect, []).option("--check-file <path>", "after the rollback, this path (relative to --files-target) must exist").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const options = await resolveRollbackConfig(
       {
@@ -4542,247 +4504,11 @@ ${identity}
   });
 }
 
-// src/config/notify.ts
-import { hostname } from "node:os";
-
-// src/notify/deliver.ts
-var DEFAULT_DELIVERY = { timeoutMs: 1e4, retries: 2, backoffMs: 1e3 };
-var realTimers = {
-  // Not unref'd: at the end of a CLI run these timers are all that keeps the process alive
-  // between retries (an unref'd one would let Node exit mid-await, with code 13).
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  after: (ms, fn) => {
-    const t2 = setTimeout(fn, ms);
-    return () => clearTimeout(t2);
-  }
-};
-async function deliver(channel, attempt, policy, timers = realTimers) {
-  let error = "";
-  for (let n = 1; n <= policy.retries + 1; n++) {
-    if (n > 1) await timers.sleep(policy.backoffMs * 2 ** (n - 2));
-    try {
-      await once(attempt, policy.timeoutMs, timers);
-      return { channel, ok: true, attempts: n };
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
-      if (err instanceof DeliveryError && err.permanent) return { channel, ok: false, attempts: n, error };
-      if (n === policy.retries + 1) return { channel, ok: false, attempts: n, error };
-    }
-  }
-  return { channel, ok: false, attempts: policy.retries + 1, error };
-}
-async function once(attempt, timeoutMs, timers) {
-  const ctl = new AbortController();
-  let cancel = () => {
-  };
-  const timedOut = new Promise((_, reject) => {
-    cancel = timers.after(timeoutMs, () => {
-      const e = new DeliveryError(`no answer within ${timeoutMs / 1e3} s`);
-      ctl.abort(e);
-      reject(e);
-    });
-  });
-  try {
-    await Promise.race([attempt(ctl.signal), timedOut]);
-  } finally {
-    cancel();
-  }
-}
-
-// src/notify/healthcheck.ts
-var HEALTHCHECK_LOG_BYTES = 1e4;
-function openHealthcheck(url) {
-  checkHttpTarget(url, "a healthcheck URL");
-  const base = new URL(url.href);
-  base.pathname = base.pathname.replace(/\/+$/, "");
-  const at = (suffix) => {
-    const u = new URL(base.href);
-    u.pathname += suffix;
-    return u.href;
-  };
-  return {
-    display: `healthcheck (${hostOf(url)})`,
-    async ping(kind, body, signal) {
-      const text = Buffer.byteLength(body) > HEALTHCHECK_LOG_BYTES ? `\u2026${body.slice(-(HEALTHCHECK_LOG_BYTES / 2))}` : body;
-      await post(at(kind === "success" ? "" : `/${kind}`), text, { "content-type": "text/plain; charset=utf-8" }, signal);
-    }
-  };
-}
-
-// src/config/notify.ts
-var CLI_NAMES = { notify: "--notify", healthcheck: "--healthcheck", secretEnv: "--notify-secret-env", on: "--notify-on", timeout: "--notify-timeout" };
-var TIMEOUT_LIMITS = { minMs: 1e3, maxMs: 3e5 };
-function urlSecrets(text, url) {
-  const out = [text, text.replace(/^[a-z]+\+/i, ""), url.href, url.href.replace(/^[a-z]+\+/i, "")];
-  if (url.password) out.push(decodeURIComponent(url.username), decodeURIComponent(url.password));
-  const tokenish = (s) => s.length >= 6 && (s.length >= 16 || /[0-9A-Z]/.test(s));
-  const path = url.pathname.replace(/^\/+/, "");
-  if (path.length >= 6) out.push(path);
-  for (const seg of url.pathname.split("/")) if (tokenish(decodeURIComponent(seg))) out.push(seg, decodeURIComponent(seg));
-  for (const [k, v] of url.searchParams) if (k !== "from" && k !== "to" && k !== "password-env" && tokenish(v)) out.push(v);
-  return out;
-}
-function parse(text, where, reporter) {
-  const trimmed = text.trim();
-  let url;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    if (trimmed) reporter.setSecret(trimmed);
-    throw new UsageError(`${where} is not a URL (the value is not shown)`, `give one of: ${channelFactories.map((f) => f.form).join("; ")}`);
-  }
-  for (const s of urlSecrets(trimmed, url)) reporter.setSecret(s);
-  return url;
-}
-function openChannel(text, where, opts, reporter) {
-  const url = parse(text, where, reporter);
-  const scheme = url.protocol.replace(/:$/, "");
-  const factory = findChannelFactory(scheme);
-  if (!factory) throw new UsageError(`${where}: "${scheme}://" is not a notification channel`, `give one of: ${channelFactories.map((f) => f.form).join("; ")}`);
-  try {
-    return factory.open(url, opts);
-  } catch (err) {
-    if (err instanceof StrongboxError) throw new UsageError(`${where}: ${err.message}`, err.hint);
-    throw err;
-  }
-}
-function healthcheckOf(text, where, reporter) {
-  const url = parse(text, where, reporter);
-  try {
-    return openHealthcheck(url);
-  } catch (err) {
-    if (err instanceof StrongboxError) throw new UsageError(`${where}: ${err.message}`, err.hint);
-    throw err;
-  }
-}
-function githubFromEnv(env) {
-  if (!env.GITHUB_RUN_ID || !env.GITHUB_REPOSITORY) return void 0;
-  const server = (env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "");
-  return {
-    repository: env.GITHUB_REPOSITORY,
-    workflow: env.GITHUB_WORKFLOW,
-    runId: env.GITHUB_RUN_ID,
-    runUrl: `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== "1" ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`,
-    sha: env.GITHUB_SHA,
-    ref: env.GITHUB_REF
-  };
-}
-function resolveNotifyConfig(flags, file, env, reporter, tls) {
-  const names = flags.names ?? CLI_NAMES;
-  const n = file?.notify;
-  const onText = flags.notifyOn?.trim() || n?.on;
-  if (onText !== void 0 && onText !== "failure" && onText !== "always") {
-    throw new UsageError(`${flags.notifyOn?.trim() ? names.on : file.where(["notify-on"])} must be failure or always`, "failure (the default) notifies on failures, partial results and alerts; always also on success");
-  }
-  const timeoutText = flags.notifyTimeout?.trim() || n?.timeout;
-  const timeoutMs = timeoutText ? parseDuration(timeoutText, flags.notifyTimeout?.trim() ? names.timeout : file.where(["notify-timeout"]), TIMEOUT_LIMITS) : DEFAULT_DELIVERY.timeoutMs;
-  let signingSecret = flags.notifySecret || void 0;
-  if (signingSecret) reporter.setSecret(signingSecret);
-  else if (flags.notifySecretEnv?.trim()) signingSecret = secretFromEnv(flags.notifySecretEnv.trim(), env, names.secretEnv, "the webhook signing secret", reporter);
-  else if (n?.secretEnv) signingSecret = secretFromEnv(n.secretEnv, env, file.where(["notify-secret-env"]), "the webhook signing secret", reporter);
-  const opts = (where) => ({
-    signingSecret,
-    tls,
-    readSecret: (name, what) => secretFromEnv(name, env, `${where}: password-env`, what, reporter)
-  });
-  const channels = [];
-  if (given(flags.notify)) {
-    const list = flags.notify.filter((v) => v.trim());
-    list.forEach((text, i) => channels.push(openChannel(text, list.length > 1 ? `${names.notify} #${i + 1}` : names.notify, opts(names.notify), reporter)));
-  } else {
-    for (const [i, c] of (n?.channels ?? []).entries()) {
-      const where = file.where(["notify", i]);
-      const text = c.env !== void 0 ? secretFromEnv(c.env, env, `${where}.url-env`, "the notification URL", reporter) : c.url;
-      channels.push(openChannel(text, where, opts(where), reporter));
-    }
-  }
-  let healthcheck;
-  if (flags.healthcheck?.trim()) healthcheck = healthcheckOf(flags.healthcheck, names.healthcheck, reporter);
-  else if (n?.healthcheckEnv) {
-    const where = file.where(["healthcheck-env"]);
-    healthcheck = healthcheckOf(secretFromEnv(n.healthcheckEnv, env, where, "the healthcheck ping URL", reporter), where, reporter);
-  }
-  return {
-    channels,
-    on: onText ?? "failure",
-    healthcheck,
-    delivery: { ...DEFAULT_DELIVERY, timeoutMs },
-    host: hostname(),
-    github: githubFromEnv(env)
-  };
-}
-
-// src/notify/monitor.ts
-function statusOf(exitCode, alerts) {
-  if (exitCode === ExitCode.partial) return "partial";
-  if (exitCode === ExitCode.alert) return "alert";
-  if (exitCode !== ExitCode.ok) return "failure";
-  return alerts?.length ? "alert" : "success";
-}
-function selected(on, status) {
-  return on === "always" || status !== "success";
-}
-function maskDeep(value, mask) {
-  if (typeof value === "string") return mask(value);
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)]));
-  return value;
-}
-function buildEvent(operation, startedAt, finishedAt, settings, result) {
-  const o = result.outcome ?? {};
-  const event = {
-    ...o,
-    version: 1,
-    operation,
-    status: statusOf(result.exitCode, o.alerts),
-    exitCode: result.exitCode,
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
-    host: settings.host
-  };
-  if (!o.error && result.error && result.exitCode !== ExitCode.ok) event.error = result.error;
-  if (settings.github && !o.github) event.github = settings.github;
-  return event;
-}
-function healthLog(event, tail) {
-  return [headline(event), ...detailLines(event), "", ...tail.length ? ["last lines:", ...tail] : []].join("\n") + "\n";
-}
-function startMonitor(operation, settings, deps) {
-  const now = deps.now ?? (() => /* @__PURE__ */ new Date());
-  const timers = deps.timers ?? realTimers;
-  const startedAt = now();
-  const hc = settings.healthcheck;
-  const started = hc ? deliver(`${hc.display} start`, (signal) => hc.ping("start", "", signal), { ...settings.delivery, retries: 0 }, timers) : void 0;
-  return {
-    async finish(result) {
-      const event = maskDeep(buildEvent(operation, startedAt, now(), settings, result), deps.mask);
-      const deliveries = started ? [await started] : [];
-      const sending = selected(settings.on, event.status) ? settings.channels : [];
-      deliveries.push(...await Promise.all(sending.map((c) => deliver(c.display, (signal) => c.send(event, signal), settings.delivery, timers))));
-      if (hc) {
-        const log = deps.mask(healthLog(event, (deps.logTail?.() ?? []).map(deps.mask)));
-        deliveries.push(await deliver(`${hc.display} ${event.exitCode === ExitCode.ok ? "success" : "fail"}`, (signal) => hc.ping(event.exitCode === ExitCode.ok ? "success" : "fail", log, signal), settings.delivery, timers));
-      }
-      const failed = deliveries.filter((d) => !d.ok);
-      for (const d of failed) {
-        deps.reporter.warning(deps.mask(`notification to ${d.channel} was not delivered (${d.attempts} attempt${d.attempts > 1 ? "s" : ""}): ${d.error}; the ${operation}'s own result stands`));
-      }
-      for (const d of deliveries.filter((x) => x.ok)) deps.reporter.debug(`notified ${d.channel}`);
-      return { event, deliveries, failed };
-    }
-  };
-}
-function monitoringOff(settings) {
-  return settings.channels.length === 0 && !settings.healthcheck;
-}
-
 // src/cli/notify-flags.ts
 var NOTIFYING_COMMANDS = ["backup", "verify", "drill", "prune", "copy", "restore", "rollback"];
-var collect3 = (v, prev = []) => [...prev, v];
 function notifyOptions(cmd) {
   if (cmd.options.some((o) => o.long === "--notify")) return cmd;
-  return cmd.option("--notify <url>", "send the outcome to this channel: https://\u2026 (JSON webhook), slack+https://hooks.slack.com/services/\u2026, smtp://user@host:587?from=\u2026&to=\u2026 (repeatable; replaces notify: of --config)", collect3).option("--notify-secret-env <name>", "sign webhook bodies with the secret in this environment variable (header X-Strongbox-Signature: sha256=HMAC)").addOption(new Option("--notify-on <when>", "failure: failures, partial results and alerts (the default); always: also every success").choices(["failure", "always"])).option("--notify-timeout <duration>", "give up one delivery attempt after this long (default 10s; 2 retries with backoff)").option("--healthcheck <url>", "healthchecks.io ping URL: URL/start at the start, URL on success, URL/fail on failure, with the last lines of the log");
+  return cmd.option("--notify <url>", "send the outcome to this channel: https://\u2026 (JSON webhook), slack+https://hooks.slack.com/services/\u2026, smtp://user@host:587?from=\u2026&to=\u2026 (repeatable; replaces notify: of --config; webhook and Slack URLs are credentials: prefer --notify-env)", collect).option("--notify-env <name>", "send the outcome to the channel whose URL is in this environment variable (repeatable; keeps webhook and Slack URLs, which are credentials, out of the process list)", collect).option("--notify-secret-env <name>", "sign webhook bodies with the secret in this environment variable (header X-Strongbox-Signature: sha256=HMAC)").addOption(new Option("--notify-on <when>", "failure: failures, partial results and alerts (the default); always: also every success").choices(["failure", "always"])).option("--notify-timeout <duration>", "give up one delivery attempt after this long (default 10s; 2 retries with backoff)").option("--healthcheck <url>", "healthchecks.io ping URL: URL/start at the start, URL on success, URL/fail on failure, with the last lines of the log").option("--healthcheck-env <name>", "the healthcheck ping URL from this environment variable (it is a credential: keeps it out of the process list)");
 }
 function notifyFlags(o) {
   return {
@@ -4790,7 +4516,10 @@ function notifyFlags(o) {
     notifySecretEnv: o.notifySecretEnv,
     notifyOn: o.notifyOn,
     notifyTimeout: o.notifyTimeout,
-    healthcheck: o.healthcheck
+    healthcheck: o.healthcheck,
+    notifyEnv: o.notifyEnv,
+    healthcheckEnv: o.healthcheckEnv,
+    argv: true
   };
 }
 var LogTail = class {
@@ -4815,9 +4544,16 @@ var LogTail = class {
 };
 async function startCliMonitor(operation, o, env, reporter, tail) {
   const file = typeof o.config === "string" ? await loadConfigFile(o.config) : void 0;
-  const settings = resolveNotifyConfig(notifyFlags(o), file, env, reporter);
+  const deps = { reporter, mask: (s) => reporter.mask(s), logTail: () => tail.get() };
+  let settings;
+  try {
+    settings = resolveNotifyConfig(notifyFlags(o), file, env, reporter);
+  } catch (err) {
+    await pingFailedSetup(operation, err, deps);
+    throw err;
+  }
   if (monitoringOff(settings)) return void 0;
-  return startMonitor(operation, settings, { reporter, mask: (s) => reporter.mask(s), logTail: () => tail.get() });
+  return startMonitor(operation, settings, deps);
 }
 
 // src/cli/main.ts
@@ -4826,17 +4562,19 @@ async function main(argv, env = process.env, io = {}) {
   ignoreOutputErrors();
   const tail = new LogTail();
   const terminal = io.terminal ?? !!process.stderr.isTTY;
-  const reporter = new ConsoleReporter({
+  const reporterOptions = {
     verbose: !!env.STRONGBOX_DEBUG,
     timestamps: !terminal,
     now: io.now,
     progress: terminal ? "terminal" : "log",
     progressIntervalMs: progressInterval(env.STRONGBOX_PROGRESS_INTERVAL_MS),
     onLine: (line) => tail.add(line)
-  });
-  const program2 = new Command("strongbox").version(VERSION).description("Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.").option("-q, --quiet", "no progress and no informational lines; warnings, errors and results still print (also after the command: strongbox backup --quiet \u2026)").exitOverride().configureOutput({ writeErr: (s) => reporter.writeErr(s), writeOut: (s) => process.stdout.write(s) }).configureHelp({ showGlobalOptions: true }).showHelpAfterError("(run with --help for usage)");
+  };
+  const reporter = new ConsoleReporter(reporterOptions);
+  const program2 = new Command("strongbox").version(VERSION).description("Backup, verify and restore PostgreSQL databases and file trees to local folders and S3-compatible storage.").option("-q, --quiet", "no progress and no informational lines; warnings, errors and results still print (also after the command: strongbox backup --quiet \u2026)").option("--verbose", "also print debug lines (why no alert fired, each notification delivered \u2026); the same as STRONGBOX_DEBUG=1").exitOverride().configureOutput({ writeErr: (s) => reporter.writeErr(s), writeOut: (s) => process.stdout.write(s) }).configureHelp({ showGlobalOptions: true }).showHelpAfterError("(run with --help for usage)");
   program2.hook("preAction", () => {
     if (program2.opts().quiet) reporter.quiet = true;
+    if (program2.opts().verbose) reporterOptions.verbose = true;
   });
   const ctx = { reporter, env, exitCode: ExitCode.ok };
   registerCommands(program2, ctx);
@@ -4871,7 +4609,7 @@ async function main(argv, env = process.env, io = {}) {
       if (cancelled) {
         const line = cancellationLine(command);
         reporter.notice(line);
-        if (env.STRONGBOX_DEBUG) reporter.debug(`after cancellation: ${errorMessage(err)}`);
+        if (reporterOptions.verbose) reporter.debug(`after cancellation: ${errorMessage(err)}`);
         return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
       }
       if (err instanceof CommanderError) {
@@ -4883,7 +4621,7 @@ async function main(argv, env = process.env, io = {}) {
         return { code: err.exitCode, error: { message: err.message, hint: err.hint } };
       }
       reporter.error(`unexpected failure: ${errorMessage(err)}`);
-      if (env.STRONGBOX_DEBUG && err instanceof Error && err.stack) reporter.info(err.stack);
+      if (reporterOptions.verbose && err instanceof Error && err.stack) reporter.info(err.stack);
       return { code: ExitCode.failure, error: { message: `unexpected failure: ${errorMessage(err)}` } };
     }
   }

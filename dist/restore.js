@@ -5,25 +5,27 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-USPW5GJP.js";
+} from "./chunks/chunk-U2Q5TWXB.js";
 import {
   actionsReporter,
+  getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-SRFXAHSA.js";
+} from "./chunks/chunk-NCKFW76Q.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-XCCNICKF.js";
+} from "./chunks/chunk-37I2W2YC.js";
 import {
-  exitSoonIfCancelled
-} from "./chunks/chunk-KVUWN6E4.js";
+  exitSoonIfCancelled,
+  restoreOutcome
+} from "./chunks/chunk-6G7XEM3D.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts
-async function runRestoreAction() {
+async function runRestoreAction(deps = {}) {
   await runAction(async () => {
     const inputs = getRestoreInputs();
     const result = await restore(await resolveRestoreConfig(inputs, await configInput(inputs), process.env, actionsReporter));
@@ -46,7 +48,8 @@ async function runRestoreAction() {
         ...result.restored.map((r) => [r.name, `<code>${r.target}</code>`])
       ])
     );
-  }, { what: "the Strongbox restore step" });
+    return { exitCode: 0, outcome: restoreOutcome(result) };
+  }, { what: "the Strongbox restore step", monitor: { operation: "restore", inputs: () => getNotifyInputs() } }, deps);
 }
 
 // src/entries/restore.ts

@@ -1,27 +1,30 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-HPOD4XAI.js";
+} from "./chunks/chunk-OTDQW7HM.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-BCAH7YI4.js";
+import "./chunks/chunk-XFKATCVB.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-USPW5GJP.js";
+} from "./chunks/chunk-U2Q5TWXB.js";
 import {
   actionsReporter,
+  getNotifyInputs,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-SRFXAHSA.js";
+} from "./chunks/chunk-NCKFW76Q.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-XCCNICKF.js";
+} from "./chunks/chunk-37I2W2YC.js";
 import {
+  ExitCode,
   childEnvironment,
-  exitSoonIfCancelled
-} from "./chunks/chunk-KVUWN6E4.js";
+  exitSoonIfCancelled,
+  rollbackOutcome
+} from "./chunks/chunk-6G7XEM3D.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
@@ -44,7 +47,7 @@ async function changesBetween(workspace, from, to) {
 }
 
 // src/actions/rollback.ts
-async function runRollbackAction() {
+async function runRollbackAction(deps = {}) {
   await runAction(async () => {
     const inputs = getRollbackInputs();
     const result = await rollback(await resolveRollbackConfig(inputs, await configInput(inputs), process.env, actionsReporter));
@@ -83,14 +86,15 @@ async function runRollbackAction() {
     });
     if (failed.length) {
       setOutput("status", "failure");
-      setOutput("exit-code", "3");
+      setOutput("exit-code", String(ExitCode.verifyFailed));
       setFailed(`rolled back to ${result.backupId}, but ${failed.length} smoke check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join("; ")}
 To return to the state before the rollback: ${result.undo}`);
     } else {
       setOutput("status", "success");
       setOutput("exit-code", "0");
     }
-  }, { what: "the Strongbox rollback step" });
+    return { exitCode: failed.length ? ExitCode.verifyFailed : ExitCode.ok, outcome: rollbackOutcome(result) };
+  }, { what: "the Strongbox rollback step", monitor: { operation: "rollback", inputs: () => getNotifyInputs() } }, deps);
 }
 
 // src/entries/rollback.ts

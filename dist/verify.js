@@ -1,47 +1,57 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
+  DRILL_ACTION_NAMES,
   drill,
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-2BEQM7AY.js";
+} from "./chunks/chunk-E7CGWA6I.js";
+import {
+  escapeHtml
+} from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-BCAH7YI4.js";
+} from "./chunks/chunk-XFKATCVB.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-USPW5GJP.js";
+} from "./chunks/chunk-U2Q5TWXB.js";
 import {
   actionsReporter,
+  getNotifyInputs,
   runAction,
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-SRFXAHSA.js";
+} from "./chunks/chunk-NCKFW76Q.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-XCCNICKF.js";
+} from "./chunks/chunk-37I2W2YC.js";
 import {
   describeSignature,
-  exitSoonIfCancelled
-} from "./chunks/chunk-KVUWN6E4.js";
+  drillOutcome,
+  exitSoonIfCancelled,
+  verifyAcrossOutcome,
+  verifyOutcome
+} from "./chunks/chunk-6G7XEM3D.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts
-async function runVerifyAction() {
+async function runVerifyAction(deps = {}) {
   await runAction(async () => {
     const inputs = getVerifyInputs();
+    drillRequested(getDrillInputs());
     const { destinations, destination, ...options } = await resolveVerifyConfig(inputs, await configInput(inputs), process.env, actionsReporter);
     if (destinations.length > 1) {
       const across = await verifyAcross({ ...options, destinations });
       await reportAcross(across);
-      if (!across.ok) return finish(false, across.exitCode, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
+      const verified2 = verifyAcrossOutcome(across);
+      if (!across.ok) return finish(false, across.exitCode, verified2, () => `backup ${across.backupId} failed verification across ${destinations.length} locations, listed above`);
       const drilled2 = await drillAfterVerify(inputs, across.backupId);
-      if (drilled2 && !drilled2.ok) return finish(false, drilled2.exitCode, () => `DRILL FAILED: backup ${across.backupId} did not restore as recorded (${drillFailures(drilled2)})`);
-      return finish(true, 0, () => "");
+      if (drilled2 && !drilled2.ok) return finish(false, drilled2.exitCode, withDrill(verified2, drilled2), () => `DRILL FAILED: backup ${across.backupId} did not restore as recorded (${drillFailures(drilled2)})`);
+      return finish(true, 0, withDrill(verified2, drilled2), () => "");
     }
     const result = await verify({ ...options, destination });
     setOutput("ok", String(result.ok));
@@ -60,22 +70,27 @@ async function runVerifyAction() {
         ...result.problems.filter((p) => !p.artifact).map((p) => ["\u2014", "\u2014", p.problem])
       ])
     );
-    if (!result.ok) return finish(false, result.exitCode, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
+    const verified = verifyOutcome(result, destination.display);
+    if (!result.ok) return finish(false, result.exitCode, verified, () => `backup ${result.backupId} failed verification: ${result.problems.length} problem(s), listed above`);
     const drilled = await drillAfterVerify(inputs, result.backupId);
-    if (drilled && !drilled.ok) return finish(false, drilled.exitCode, () => `DRILL FAILED: backup ${result.backupId} did not restore as recorded (${drillFailures(drilled)})`);
-    finish(true, 0, () => "");
-  }, { what: "the Strongbox verify step" });
+    if (drilled && !drilled.ok) return finish(false, drilled.exitCode, withDrill(verified, drilled), () => `DRILL FAILED: backup ${result.backupId} did not restore as recorded (${drillFailures(drilled)})`);
+    return finish(true, 0, withDrill(verified, drilled), () => "");
+  }, {
+    what: "the Strongbox verify step",
+    // With drill inputs the step is a drill (the verify is its first half): its event says so and carries the RTO.
+    monitor: { operation: () => drillRequested(getDrillInputs()) ? "drill" : "verify", inputs: () => getNotifyInputs() }
+  }, deps);
 }
 async function drillAfterVerify(inputs, backupId) {
   const drillInputs = getDrillInputs();
   if (!drillRequested(drillInputs)) return void 0;
   const file = await configInput(inputs);
   const options = await resolveDrillConfig({ ...inputs, ...drillInputs, from: inputs.from?.[0], backup: backupId }, file, process.env, actionsReporter);
-  const result = await drill(options);
+  const result = await drill({ ...options, names: DRILL_ACTION_NAMES });
   setOutput("rto-seconds", String(result.rtoSeconds));
   setOutput("drill", JSON.stringify(result));
   await writeSummary(
-    (s) => s.addHeading(`Strongbox restore drill: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${result.backupId}</code> restored into scratch targets in ${result.rtoSeconds.toFixed(1)} s (RTO).`, true).addTable([
+    (s) => s.addHeading(`Strongbox restore drill: ${result.ok ? "OK" : "FAILED"}`, 2).addRaw(`Backup <code>${escapeHtml(result.backupId)}</code> restored into scratch targets in ${result.rtoSeconds.toFixed(1)} s (RTO: download, decrypt, decompress and restore of each artifact, one after another; comparisons and checks not counted).`, true).addTable([
       [
         { data: "Artifact", header: true },
         { data: "Scratch target", header: true },
@@ -83,29 +98,38 @@ async function drillAfterVerify(inputs, backupId) {
         { data: "Seconds", header: true },
         { data: "Result", header: true }
       ],
+      // Cells are HTML: the check SQL (`a < b`), psql's error text and target names are escaped.
       ...result.artifacts.map((a) => [
-        a.name,
-        a.target ? `<code>${a.target}</code>` : "\u2014",
-        [a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables` : "", a.compared ?? ""].filter(Boolean).join(", ") || "\u2014",
+        escapeHtml(a.name),
+        a.target ? `<code>${escapeHtml(a.target)}</code>` : "\u2014",
+        escapeHtml([a.rows ? `${a.rows.rows} rows in ${a.rows.tables} tables` : "", a.compared ?? ""].filter(Boolean).join(", ")) || "\u2014",
         a.seconds !== void 0 ? a.seconds.toFixed(1) : "\u2014",
-        a.status === "ok" ? "OK" : a.status === "skipped" ? `skipped: ${a.problem ?? ""}` : `DIFFERENCE: ${a.problem ?? ""}`
+        a.status === "ok" ? "OK" : escapeHtml(a.status === "skipped" ? `skipped: ${a.problem ?? ""}` : `DIFFERENCE: ${a.problem ?? ""}`)
       ]),
-      ...result.checks.map((c) => [`check <code>${c.check}</code>`, "\u2014", c.detail, "\u2014", c.ok ? "OK" : "FAILED"])
+      ...result.checks.map((c) => [`check <code>${escapeHtml(c.check)}</code>`, "\u2014", escapeHtml(c.detail), "\u2014", c.ok ? "OK" : "FAILED"])
     ])
   );
   return result;
 }
 var drillFailures = (r) => [...r.artifacts.filter((a) => a.status === "difference").map((a) => a.name), ...r.checks.filter((c) => !c.ok).map((c) => `check ${c.check}`)].join(", ");
 var artifactResult = (a) => a.storedOk ? a.plaintextOk ? "stored + plaintext OK" : "stored OK" : "FAILED";
-function finish(ok, exitCode, failure) {
+function withDrill(verified, drilled) {
+  if (!drilled) return verified;
+  const d = drillOutcome(drilled);
+  const error = drilled.ok ? verified.error : { message: `DRILL FAILED: backup ${drilled.backupId} did not restore as recorded (${drillFailures(drilled)})` };
+  return { ...verified, ...d, details: { ...d.details, verify: verified.details }, ...error ? { error } : {} };
+}
+function finish(ok, exitCode, outcome, failure) {
   if (ok) {
     setOutput("status", "success");
     setOutput("exit-code", "0");
-    return;
+    return { exitCode: 0, outcome };
   }
   setOutput("status", "failure");
   setOutput("exit-code", String(exitCode));
-  setFailed(failure());
+  const message = failure();
+  setFailed(message);
+  return { exitCode, outcome, error: outcome.error ?? { message } };
 }
 async function reportAcross(across) {
   const first = across.locations[0]?.result;
