@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-EAODFWGR.js";
+} from "./chunks/chunk-WUTQHMAS.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-XFKATCVB.js";
+} from "./chunks/chunk-IYYBWWWY.js";
 import {
   actionsReporter,
   commaList,
@@ -34,7 +34,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-NCKFW76Q.js";
+} from "./chunks/chunk-J44RTALY.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -60,7 +60,7 @@ import {
   readRecentHistory,
   resolveRetentionPlan,
   seriesKeyOf
-} from "./chunks/chunk-6G7XEM3D.js";
+} from "./chunks/chunk-LD346WN3.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -11,10 +11,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-EAODFWGR.js";
+} from "./chunks/chunk-WUTQHMAS.js";
 import {
   rollback
-} from "./chunks/chunk-OTDQW7HM.js";
+} from "./chunks/chunk-SHYIEUEZ.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -22,20 +22,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-E7CGWA6I.js";
+} from "./chunks/chunk-2BO64YA2.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-XFKATCVB.js";
+} from "./chunks/chunk-IYYBWWWY.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-37I2W2YC.js";
+} from "./chunks/chunk-63OTN3B7.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -62,6 +62,7 @@ import {
   exitSoonIfCancelled,
   failedBackupOutcome,
   fingerprint,
+  forcedExitUnderway,
   formatBytes,
   formatDuration,
   formatPrivateKey,
@@ -100,7 +101,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-6G7XEM3D.js";
+} from "./chunks/chunk-LD346WN3.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -4608,7 +4609,7 @@ async function main(argv, env = process.env, io = {}) {
       const cancelled = cancellation();
       if (cancelled) {
         const line = cancellationLine(command);
-        reporter.notice(line);
+        if (!forcedExitUnderway()) reporter.notice(line);
         if (reporterOptions.verbose) reporter.debug(`after cancellation: ${errorMessage(err)}`);
         return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
       }

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-U2Q5TWXB.js";
+} from "./chunks/chunk-FPPFTDQV.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-NCKFW76Q.js";
+} from "./chunks/chunk-J44RTALY.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-37I2W2YC.js";
+} from "./chunks/chunk-63OTN3B7.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-6G7XEM3D.js";
+} from "./chunks/chunk-LD346WN3.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-OTDQW7HM.js";
+} from "./chunks/chunk-SHYIEUEZ.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-XFKATCVB.js";
+import "./chunks/chunk-IYYBWWWY.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-U2Q5TWXB.js";
+} from "./chunks/chunk-FPPFTDQV.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-NCKFW76Q.js";
+} from "./chunks/chunk-J44RTALY.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-37I2W2YC.js";
+} from "./chunks/chunk-63OTN3B7.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-6G7XEM3D.js";
+} from "./chunks/chunk-LD346WN3.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

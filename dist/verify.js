@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-E7CGWA6I.js";
+} from "./chunks/chunk-2BO64YA2.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-XFKATCVB.js";
+} from "./chunks/chunk-IYYBWWWY.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-U2Q5TWXB.js";
+} from "./chunks/chunk-FPPFTDQV.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-NCKFW76Q.js";
+} from "./chunks/chunk-J44RTALY.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-37I2W2YC.js";
+} from "./chunks/chunk-63OTN3B7.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-6G7XEM3D.js";
+} from "./chunks/chunk-LD346WN3.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

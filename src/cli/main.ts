@@ -4,7 +4,7 @@ import { ExitCode, StrongboxError, errorMessage } from '../shared/errors.js';
 import { VERSION } from '../version.js';
 import { quietAwsNodeVersionWarning } from '../shared/aws-warning.js';
 import { CANCEL_EXIT_CODES, cancellation, cancellationLine } from '../shared/cancel.js';
-import { handleCancelSignals } from '../shared/signals.js';
+import { forcedExitUnderway, handleCancelSignals } from '../shared/signals.js';
 import type { Operation } from '../notify/event.js';
 import type { RunMonitor } from '../notify/monitor.js';
 import { registerCommands, type CliContext } from './commands.js';
@@ -81,7 +81,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       const cancelled = cancellation();
       if (cancelled) {
         const line = cancellationLine(command)!;
-        reporter.notice(line);
+        // A second signal already printed the one line and is exiting: not a second copy.
+        if (!forcedExitUnderway()) reporter.notice(line);
         if (reporterOptions.verbose) reporter.debug(`after cancellation: ${errorMessage(err)}`);
         return { code: CANCEL_EXIT_CODES[cancelled.signal], error: { message: line } };
       }

@@ -41,6 +41,7 @@ export function handleCancelSignals(opts: {
   const exitNow = (sig: CancelSignalName, why: string) => {
     if (exiting) return;
     exiting = true;
+    forcedExit = true;
     opts.print(`${cancellationLine(opts.what) ?? `cancelled by ${sig}: ${opts.what} stopped, nothing was committed`} (${why})`);
     void runForcedExitCleanups(FORCED_EXIT_CLEANUP_MS).finally(() => process.exit(CANCEL_EXIT_CODES[sig]));
   };
@@ -71,6 +72,12 @@ export function handleCancelSignals(opts: {
     },
     { remainingMs: () => (deadline === undefined ? undefined : Math.max(0, deadline - now())) },
   );
+}
+
+let forcedExit = false;
+/** True once a second signal (or the grace running out) has printed its line and is exiting: the run's own cancel line would be a second one. */
+export function forcedExitUnderway(): boolean {
+  return forcedExit;
 }
 
 /**
