@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { SecretMasker, type Reporter } from '../shared/reporter.js';
 import { logText } from '../shared/text.js';
 import { ProgressRenderer } from '../shared/progress.js';
+import { LogTail } from '../notify/log-tail.js';
 
 /**
  * Every secret registered in this step. The runner masks the log, but a notification or a
@@ -10,19 +11,14 @@ import { ProgressRenderer } from '../shared/progress.js';
 export const actionSecrets = new SecretMasker();
 
 /** The last lines this step logged through the reporter (masked), for the healthcheck log. */
-const tail: string[] = [];
-const TAIL_LINES = 30;
+const tail = new LogTail();
 function remember(prefix: string, m: string): string {
   const text = logText(m);
-  for (const line of text.split('\n')) {
-    const masked = actionSecrets.mask(line);
-    tail.push(`${prefix}${masked.length > 500 ? `${masked.slice(0, 500)}…` : masked}`);
-    if (tail.length > TAIL_LINES) tail.shift();
-  }
+  for (const line of text.split('\n')) tail.add(`${prefix}${actionSecrets.mask(line)}`);
   return text;
 }
 
-export const actionLogTail = (): string[] => [...tail];
+export const actionLogTail = (): string[] => tail.get();
 
 /**
  * Reporter for GitHub Actions: the runner masks registered secrets in every log line. Every

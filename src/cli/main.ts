@@ -8,7 +8,8 @@ import { forcedExitUnderway, handleCancelSignals } from '../shared/signals.js';
 import type { Operation } from '../notify/event.js';
 import type { RunMonitor } from '../notify/monitor.js';
 import { registerCommands, type CliContext } from './commands.js';
-import { LogTail, NOTIFYING_COMMANDS, notifyOptions, startCliMonitor } from './notify-flags.js';
+import { NOTIFYING_COMMANDS, notifyOptions, startCliMonitor } from './notify-flags.js';
+import { LogTail } from '../notify/log-tail.js';
 
 /**
  * `strongbox` — the same operations as the actions, from a terminal (for when GitHub itself

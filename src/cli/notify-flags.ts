@@ -3,6 +3,7 @@ import { loadConfigFile } from '../config/file.js';
 import { pingFailedSetup, resolveNotifyConfig, type NotifyFlags } from '../config/notify.js';
 import type { Operation } from '../notify/event.js';
 import { monitoringOff, startMonitor, type RunMonitor } from '../notify/monitor.js';
+import type { LogTail } from '../notify/log-tail.js';
 import type { ConsoleReporter } from '../shared/reporter.js';
 import { collect } from './options.js';
 
@@ -40,25 +41,6 @@ export function notifyFlags(o: Record<string, unknown>): NotifyFlags {
     healthcheckEnv: o.healthcheckEnv as string | undefined,
     argv: true,
   };
-}
-
-/** The last lines the run printed, for the healthcheck log. */
-export class LogTail {
-  private readonly lines: string[] = [];
-  constructor(private readonly max = 30) {}
-  add(text: string): void {
-    for (const line of text.split('\n')) {
-      this.lines.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
-      if (this.lines.length > this.max) this.lines.shift();
-    }
-  }
-  get(): string[] {
-    return [...this.lines];
-  }
-  /** The last `error:` line printed: the failure's message when the command did not throw. */
-  lastError(): string | undefined {
-    return [...this.lines].reverse().find((l) => l.startsWith('error: '))?.slice('error: '.length);
-  }
 }
 
 /**

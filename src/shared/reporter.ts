@@ -52,7 +52,7 @@ export interface ConsoleReporterOptions {
   writeRaw?: (text: string) => void;
   /** --quiet: no progress and no informational lines; warnings, errors and notices still print. */
   quiet?: boolean;
-  /** Sees every line as printed (masked): the healthcheck's log tail. */
+  /** Sees every line as printed (masked), before its timestamp: the healthcheck's log tail. */
   onLine?: (line: string) => void;
 }
 
@@ -93,12 +93,13 @@ export class ConsoleReporter implements Reporter {
     // Defence in depth: control characters in user data never reach the terminal (or, when
     // the CLI runs in a workflow step, forge a workflow command).
     let masked = logText(this.masker.mask(line));
+    // The healthcheck log keeps the last lines, masked and without the stamp (the run's error
+    // is read back from an `error: ` line, and the receiver timestamps what it gets).
+    this.opts.onLine?.(masked);
     if (this.opts.timestamps) {
       const stamp = `${(this.opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z')} `;
       masked = masked.split('\n').map((l) => stamp + l).join('\n');
     }
-    // The healthcheck log keeps the last lines (masked as printed).
-    this.opts.onLine?.(masked);
     // The progress line is erased first; its next tick draws it again below this line.
     if (this.opts.progress === 'terminal') this.renderer?.clear();
     if (this.opts.write) this.opts.write(masked);
