@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-WUTQHMAS.js";
+} from "./chunks/chunk-MR3YNVOX.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-IYYBWWWY.js";
+} from "./chunks/chunk-PWIRDYHV.js";
 import {
   actionsReporter,
   commaList,
@@ -34,7 +34,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-J44RTALY.js";
+} from "./chunks/chunk-D6VJZRYB.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -60,7 +60,7 @@ import {
   readRecentHistory,
   resolveRetentionPlan,
   seriesKeyOf
-} from "./chunks/chunk-LD346WN3.js";
+} from "./chunks/chunk-ANRYAQVA.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

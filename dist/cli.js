@@ -11,10 +11,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-WUTQHMAS.js";
+} from "./chunks/chunk-MR3YNVOX.js";
 import {
   rollback
-} from "./chunks/chunk-SHYIEUEZ.js";
+} from "./chunks/chunk-JEPAU4WB.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -22,20 +22,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-2BO64YA2.js";
+} from "./chunks/chunk-D3A7WZF6.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-IYYBWWWY.js";
+} from "./chunks/chunk-PWIRDYHV.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-63OTN3B7.js";
+} from "./chunks/chunk-ABMT2X46.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -43,6 +43,7 @@ import {
   DEFAULT_GROUP_BY,
   ExitCode,
   FORMAT_VERSION,
+  LogTail,
   NotFoundError,
   RefusedError,
   S3Destination,
@@ -101,7 +102,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-LD346WN3.js";
+} from "./chunks/chunk-ANRYAQVA.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -4523,26 +4524,6 @@ function notifyFlags(o) {
     argv: true
   };
 }
-var LogTail = class {
-  constructor(max = 30) {
-    this.max = max;
-  }
-  max;
-  lines = [];
-  add(text) {
-    for (const line of text.split("\n")) {
-      this.lines.push(line.length > 500 ? `${line.slice(0, 500)}\u2026` : line);
-      if (this.lines.length > this.max) this.lines.shift();
-    }
-  }
-  get() {
-    return [...this.lines];
-  }
-  /** The last `error:` line printed: the failure's message when the command did not throw. */
-  lastError() {
-    return [...this.lines].reverse().find((l) => l.startsWith("error: "))?.slice("error: ".length);
-  }
-};
 async function startCliMonitor(operation, o, env, reporter, tail) {
   const file = typeof o.config === "string" ? await loadConfigFile(o.config) : void 0;
   const deps = { reporter, mask: (s) => reporter.mask(s), logTail: () => tail.get() };

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-FPPFTDQV.js";
+} from "./chunks/chunk-JWI2VRSQ.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-J44RTALY.js";
+} from "./chunks/chunk-D6VJZRYB.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-63OTN3B7.js";
+} from "./chunks/chunk-ABMT2X46.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-LD346WN3.js";
+} from "./chunks/chunk-ANRYAQVA.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

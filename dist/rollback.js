@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-SHYIEUEZ.js";
+} from "./chunks/chunk-JEPAU4WB.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-IYYBWWWY.js";
+import "./chunks/chunk-PWIRDYHV.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-FPPFTDQV.js";
+} from "./chunks/chunk-JWI2VRSQ.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-J44RTALY.js";
+} from "./chunks/chunk-D6VJZRYB.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-63OTN3B7.js";
+} from "./chunks/chunk-ABMT2X46.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-LD346WN3.js";
+} from "./chunks/chunk-ANRYAQVA.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

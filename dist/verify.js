@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-2BO64YA2.js";
+} from "./chunks/chunk-D3A7WZF6.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-IYYBWWWY.js";
+} from "./chunks/chunk-PWIRDYHV.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-FPPFTDQV.js";
+} from "./chunks/chunk-JWI2VRSQ.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-J44RTALY.js";
+} from "./chunks/chunk-D6VJZRYB.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-63OTN3B7.js";
+} from "./chunks/chunk-ABMT2X46.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-LD346WN3.js";
+} from "./chunks/chunk-ANRYAQVA.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
