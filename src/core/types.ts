@@ -2,11 +2,12 @@ import type { ArtifactKind, RowCountMode, RowCounts, SourceDetails } from '../so
 
 import type { Compression } from '../codecs/compress.js';
 import type { Alert } from '../shared/alert.js';
+import type { CollectionInfo } from './collection/format.js';
 
 export type { Compression };
 
 /** Major.minor of the on-storage format. Readers refuse an unknown major version. */
-export const FORMAT_VERSION = '1.0';
+export const FORMAT_VERSION = '1.1';
 export const MANIFEST_NAME = 'manifest.json';
 /** The SSH signature of the manifest's exact bytes; stored before the manifest. */
 export const SIGNATURE_NAME = 'manifest.json.sig';
@@ -28,6 +29,11 @@ export interface ArtifactRecord {
   encryption: { scheme: 'age' | 'none' };
   plaintext: { size: number; sha256: string };
   stored: { size: number; sha256: string };
+  /**
+   * A collection (bucket objects, an incremental tree): `key`, `plaintext` and `stored` then
+   * describe its index, and this its members and packs (src/core/collection/format.ts).
+   */
+  collection?: CollectionInfo;
 }
 
 export interface Origin {

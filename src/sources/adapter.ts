@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Reporter } from '../shared/reporter.js';
+import type { CollectionSupport } from './collection.js';
 
 /**
  * What the core needs from one kind of source. Each kind lives in its own folder
@@ -38,6 +39,12 @@ export interface SourceOptions {
   rowCounts?: RowCountMode;
   /** postgres: a folder holding pg_dump/pg_restore/psql to prefer. */
   pgBin?: string;
+  /** files: store the tree as a collection (src/sources/collection.ts), unchanged files referenced, not re-read. */
+  incremental?: boolean;
+  /** Collections: what says a member is unchanged (`metadata`: files' size/mtime/ctime/inode, objects' size+ETag), or `checksum`: read everything. */
+  compare?: 'metadata' | 'checksum';
+  /** bucket: back up non-current versions too. */
+  allVersions?: boolean;
 }
 
 export type RowCountMode = 'exact' | 'estimate' | 'none';
@@ -103,6 +110,8 @@ export interface RestoreArtifact {
 
 export interface SourceAdapter {
   kind: ArtifactKind;
+  /** Sources stored member by member (buckets; incremental trees), src/sources/collection.ts. */
+  collection?: CollectionSupport;
   /** Flags naming its source and target, for messages (`--postgres`, `--postgres-target`). */
   sourceFlag: string;
   targetFlag: string;
