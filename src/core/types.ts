@@ -7,7 +7,9 @@ import type { CollectionInfo } from './collection/format.js';
 export type { Compression };
 
 /** Major.minor of the on-storage format. Readers refuse an unknown major version. */
-export const FORMAT_VERSION = '1.1';
+export const FORMAT_VERSION = '1.0';
+/** Manifests holding a collection artifact say 1.1 (readers of 1.0 take a collection's index for a plain stream). */
+export const COLLECTION_FORMAT_VERSION = '1.1';
 export const MANIFEST_NAME = 'manifest.json';
 /** The SSH signature of the manifest's exact bytes; stored before the manifest. */
 export const SIGNATURE_NAME = 'manifest.json.sig';
