@@ -146,8 +146,11 @@ export interface CollectionInfo {
   packs: number;
   packBytes: number;
   newPacks: number;
-  /** The refs object (relative to the backup folder) with its stored size and SHA-256. */
-  refs: { key: string; size: number; sha256: string };
+  /**
+   * The refs object (a plain file name in the backup folder), recorded as an artifact's stream
+   * is, so openPlaintext/checkStored read it; never encrypted.
+   */
+  refs: { key: string; compression: { algorithm: 'zstd' | 'gzip' | 'none'; level?: number }; plaintext: { size: number; sha256: string }; stored: { size: number; sha256: string } };
   /** Id of the content key (content-key.ts). */
   contentKey: string;
 }
