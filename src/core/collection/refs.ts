@@ -80,7 +80,7 @@ export async function* readRefs(dest: Destination, backupId: string, record: Art
 }
 
 function checkHeader(v: unknown, where: string): RefsHeader {
-  const h = v as Partial<RefsHeader> | null;
+  const h = v as Record<string, unknown> | null;
   if (!h || typeof h !== 'object' || typeof h.format !== 'string') {
     throw new RefsError(`refs object ${where} has no format header`, { hint: DAMAGED });
   }
@@ -92,7 +92,7 @@ function checkHeader(v: unknown, where: string): RefsHeader {
   if (typeof h.kind !== 'string' || typeof h.artifact !== 'string' || typeof h.contentKey !== 'string') {
     throw new RefsError(`refs object ${where} has a malformed header (kind, artifact or contentKey missing)`, { hint: DAMAGED });
   }
-  return h as RefsHeader;
+  return h as unknown as RefsHeader;
 }
 
 const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
