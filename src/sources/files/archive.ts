@@ -42,7 +42,7 @@ class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
-function specialKind(st: Stats): string | undefined {
+export function specialKind(st: Stats): string | undefined {
   if (st.isFIFO()) return 'named pipe';
   if (st.isSocket()) return 'socket';
   if (st.isBlockDevice()) return 'block device';
@@ -65,7 +65,7 @@ export function treeRoot(root: string): string {
   return realpathSync(root);
 }
 
-function describeReadError(err: unknown, root: string, real: string): StrongboxError {
+export function describeReadError(err: unknown, root: string, real: string): StrongboxError {
   const e = err as NodeJS.ErrnoException;
   const rel = typeof e.path === 'string' ? relative(real, e.path) || '.' : undefined;
   const what = rel ? `"${printable(rel)}" in ${printable(root)}` : printable(root);
@@ -192,7 +192,7 @@ const CHANGE_TEXT: Record<Change, string> = {
  * A name the file system holds as bytes that are not UTF-8 (node gives it as U+FFFD, so no
  * path to it can be built, and tar entries are UTF-8): refused, naming it with the bytes escaped.
  */
-async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
+export async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
   for (const raw of await readdir(dir, { encoding: 'buffer' })) {
     if (Buffer.from(raw.toString('utf8')).equals(raw)) continue;
     const where = relDir ? `"${printable(relDir)}" in ${printable(root)}` : printable(root);
@@ -203,7 +203,7 @@ async function assertUtf8Names(dir: string, relDir: string, root: string): Promi
 }
 
 /** UTF-8 text as is (control characters escaped), every byte that is not part of it as \xNN. */
-function escapeBytes(raw: Buffer): string {
+export function escapeBytes(raw: Buffer): string {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let out = '';
   for (let i = 0; i < raw.length; ) {
