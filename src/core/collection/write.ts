@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BoundedMap } from '../../shared/bounded-map.js';
 import { compressionExtension } from '../../codecs/compress.js';
 import type { SourceDetails } from '../../sources/adapter.js';
 import { MemberSkipped, type CollectionEntry, type CollectionReader } from '../../sources/collection.js';
@@ -47,20 +48,6 @@ export interface CollectionWritten {
 /** How many distinct contents of this run are remembered for deduplication (~200 B each). */
 export const RUN_DEDUPE_ENTRIES = 200_000;
 const LISTED_SKIPS = 10;
-
-/** A Map that forgets its oldest entries, so deduplication inside a run stays bounded. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(key: K, value: V): this {
-    if (this.size >= this.max && !this.has(key)) {
-      const oldest = this.keys().next();
-      if (!oldest.done) this.delete(oldest.value);
-    }
-    return super.set(key, value);
-  }
-}
 
 type Read =
   | { t: 'skip'; entry: CollectionEntry; reason: string }

@@ -1,4 +1,5 @@
 import { fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { BoundedMap } from '../../shared/bounded-map.js';
 import { lstat, opendir, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -27,20 +28,6 @@ const JOBS = 8;
 const MAX_LISTED_WARNINGS = 10;
 /** Enough for node-tar's look-ahead (the stat of a path is read back moments after it is stored). */
 const CACHE_ENTRIES = 4096;
-
-/** A Map that forgets its oldest entries: node-tar's caches otherwise keep one Stats per file for the whole run. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(key: K, value: V): this {
-    if (this.size >= this.max && !this.has(key)) {
-      const oldest = this.keys().next();
-      if (!oldest.done) this.delete(oldest.value);
-    }
-    return super.set(key, value);
-  }
-}
 
 export function specialKind(st: Stats): string | undefined {
   if (st.isFIFO()) return 'named pipe';
