@@ -117,6 +117,13 @@ function printPrune(result: PruneResult, indent = ''): void {
   }
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
+  const packs = result.packs;
+  // A real prune may collect thousands of packs: each is listed only when asked what would go.
+  if (result.dryRun) for (const p of packs.removed) out(`would remove ${p.key} (${formatBytes(p.size)}, unreferenced pack)`);
+  if (packs.removed.length || packs.young || packs.failed.length) {
+    out(`packs: ${result.dryRun ? 'would remove' : 'removed'} ${packs.removed.length} unreferenced (${formatBytes(packs.bytes)}), ${packs.referenced} in use, ${packs.young} unreferenced but within the grace period${packs.failed.length ? `, ${packs.failed.length} could not be deleted` : ''}`);
+  }
+  if (packs.skipped) out(`packs: none collected: ${packs.skipped}`);
   for (const g of result.guarded) {
     out(`${g.forced ? 'guard overridden (--force)' : 'guarded'}: series ${printable(g.series)}, drop alert(s) on backup ${g.backup}: ${g.alerts.map((a) => a.message).join('; ')}`);
   }
