@@ -202,6 +202,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sqlite <path>', 'SQLite database file to copy consistently (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
+      .option('--incremental', 'store --files trees as collections: unchanged files are referenced, not stored again')
+      .addOption(new Option('--compare <how>', 'incremental trees: what says a file is unchanged: metadata (size, mtime, ctime, inode; default) or checksum (read everything)').choices(['metadata', 'checksum']))
+      .option('--state-dir <dir>', 'incremental trees and buckets: keep the list of what was backed up here, so the next run reads only what changed (without it: deduplicated against the repository)')
+      .option('--content-key-env <name>', 'environment variable holding the secret that blob names are keyed with (default: derived from the recipients or passphrase)')
+      .option('--allow-shrink', 'let a bucket listing that is empty or down more than 50 % through the delete shield')
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
@@ -242,6 +247,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       sqlite: o.sqlite,
       files: o.files,
       exclude: o.exclude,
+      incremental: !!o.incremental,
+      compare: o.compare,
+      stateDir: o.stateDir,
+      contentKeyEnv: o.contentKeyEnv,
+      allowShrink: !!o.allowShrink,
       rowCounts: o.rowCounts,
       postgresOptions: {
         schemas: o.schema,
