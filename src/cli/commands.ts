@@ -19,6 +19,8 @@ import { verifyAcross } from '../core/verify-across.js';
 import { copy, type CopyResult } from '../core/copy.js';
 import { printable } from '../shared/text.js';
 import { formatBytes } from '../shared/format.js';
+import { collectionFigures } from '../core/collection/summary.js';
+import { describeMembers } from '../report/collection-text.js';
 import { describeConfig, formatDescription } from '../config/describe.js';
 import { ConfigFileError, loadConfigFile, type ConfigFile } from '../config/file.js';
 import { resolveInitConfig } from '../config/locations.js';
@@ -106,6 +108,20 @@ function tiersExitCode(outcomes: LocationOutcome<CopyResult>[]): number {
   if (damaged) return damaged.exitCode;
   if (!failed.length) return ExitCode.ok;
   return done.length ? ExitCode.partial : failed[0]!.exitCode;
+}
+
+/** A collection's figures in list --json (without name: the artifact carries it). */
+function collectionJson(a: Parameters<typeof collectionFigures>[0]) {
+  const f = collectionFigures(a);
+  if (!f) return {};
+  const { name: _, ...figures } = f;
+  return { collection: figures };
+}
+
+/** ` [1661 member(s), 2.0 GiB: 12 new (3.1 MiB), 1649 reused]` after a collection artifact in list. */
+function collectionNote(a: Parameters<typeof collectionFigures>[0]): string {
+  const f = collectionFigures(a);
+  return f ? ` [${describeMembers(f)}]` : '';
 }
 
 function printPrune(result: PruneResult, indent = ''): void {
@@ -356,7 +372,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || undefined })) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || undefined, ...collectionJson(a) })) ?? [],
           ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
           ...(e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }),
         })),
@@ -367,7 +383,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : '';
       const sig = signatures.get(e.id);
-      const from = e.manifest ? `  ${e.manifest.artifacts.map(describeArtifact).join(', ')}` : '';
+      const from = e.manifest ? `  ${e.manifest.artifacts.map((a) => describeArtifact(a) + collectionNote(a)).join(', ')}` : '';
       process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ''}${from}\n`);
     }
   });

@@ -62,6 +62,8 @@ export interface CollectionSpec {
   /** Leave the manifest out (an incomplete backup). */
   noManifest?: boolean;
   labels?: string[];
+  /** Figures the manifest records instead of the computed ones (new and reused counts). */
+  info?: Partial<CollectionInfo>;
 }
 
 export interface PlantedCollection {
@@ -110,6 +112,7 @@ export async function plantCollection(dest: BytesStore, s: CollectionSpec): Prom
     newPacks: packs.length,
     refs: { key: refsKey, compression: { algorithm: 'gzip' }, plaintext: { size: refsPlain.length, sha256: sha(refsPlain) }, stored: { size: refsStored.length, sha256: sha(refsStored) } },
     contentKey: FIXTURE_CONTENT_KEY_ID,
+    ...s.info,
   };
   const record: ArtifactRecord = {
     name,
