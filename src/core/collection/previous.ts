@@ -1,11 +1,10 @@
 import type { Destination } from '../../destinations/types.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
-import { openPlaintext } from '../artifact-reader.js';
 import { readRecentHistory } from '../recent-history.js';
 import type { ArtifactRecord, Manifest } from '../types.js';
-import { readJsonLines } from './lines.js';
-import { REFS_FORMAT, isPackId, packKey, type BlobRef, type RefsHeader, type RefsLine, type RefsPack } from './format.js';
+import { readRefs } from './refs.js';
+import { isPackId, packKey, type BlobRef, type RefsPack } from './format.js';
 
 /** The newest complete backup holding a collection artifact of this name and kind, at any of `dests`. */
 export interface PreviousBackup {
@@ -29,35 +28,11 @@ export async function findPrevious(dests: Destination[], name: string, kind: str
   return best;
 }
 
-/**
- * The refs lines of a backup's collection artifact (key-less: refs are not encrypted), after
- * checking their checksums and header. Interim reader until src/core/collection/refs.ts lands.
- */
-export async function* readRefsOf(dest: Destination, backupId: string, record: ArtifactRecord): AsyncGenerator<RefsLine> {
-  const refs = record.collection!.refs;
-  const asArtifact: ArtifactRecord = { ...record, key: refs.key, compression: refs.compression, encryption: { scheme: 'none' }, plaintext: refs.plaintext, stored: refs.stored };
-  const stream = await openPlaintext(dest, backupId, asArtifact, undefined);
-  let first = true;
-  try {
-    for await (const line of readJsonLines(stream, `the refs of ${backupId}/${refs.key}`)) {
-      if (first) {
-        first = false;
-        const h = line as RefsHeader;
-        if (h?.format !== REFS_FORMAT) throw new Error(`${backupId}/${refs.key} is not a ${REFS_FORMAT} object`);
-        continue;
-      }
-      yield line as RefsLine;
-    }
-  } finally {
-    stream.destroy();
-  }
-}
-
 /** Blob id → where it is, from the previous backup's refs (the fallback without a state). */
 export async function readBlobMap(prev: PreviousBackup): Promise<{ blobs: Map<string, BlobRef>; packs: Map<string, RefsPack> }> {
   const blobs = new Map<string, BlobRef>();
   const packs = new Map<string, RefsPack>();
-  for await (const l of readRefsOf(prev.dest, prev.id, prev.record)) {
+  for await (const l of readRefs(prev.dest, prev.id, prev.record)) {
     if (l.t === 'pack') packs.set(l.id, l);
     else if (l.t === 'blob' && !blobs.has(l.id)) blobs.set(l.id, { id: l.id, pack: l.pack, offset: l.offset, length: l.length });
   }
