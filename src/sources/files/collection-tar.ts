@@ -44,7 +44,8 @@ export function memberHeader(m: IndexMemberLike): Buffer {
     ...(linkpath !== undefined ? { linkpath } : {}),
   };
   const header = new Header(data);
-  const needPax = header.encode();
+  // Sub-second times fit only a pax header (ustar holds whole seconds).
+  const needPax = header.encode() || (mtime !== undefined && mtime.getTime() % 1000 !== 0);
   const block = header.block!;
   if (!needPax) return block;
   const pax = new Pax({ path, size: data.size, uid: data.uid, gid: data.gid, ...(mtime ? { mtime } : {}), ...(linkpath !== undefined ? { linkpath } : {}) }).encode();
