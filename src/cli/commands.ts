@@ -129,6 +129,13 @@ function printPrune(result: PruneResult, indent = ''): void {
   }
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
+  const packs = result.packs;
+  // A real prune may collect thousands of packs: each is listed only when asked what would go.
+  if (result.dryRun) for (const p of packs.removed) out(`would remove ${p.key} (${formatBytes(p.size)}, unreferenced pack)`);
+  if (packs.removed.length || packs.young || packs.failed.length) {
+    out(`packs: ${result.dryRun ? 'would remove' : 'removed'} ${packs.removed.length} unreferenced (${formatBytes(packs.bytes)}), ${packs.referenced} in use, ${packs.young} unreferenced but within the grace period${packs.failed.length ? `, ${packs.failed.length} could not be deleted` : ''}`);
+  }
+  if (packs.skipped) out(`packs: none collected: ${packs.skipped}`);
   for (const g of result.guarded) {
     out(`${g.forced ? 'guard overridden (--force)' : 'guarded'}: series ${printable(g.series)}, drop alert(s) on backup ${g.backup}: ${g.alerts.map((a) => a.message).join('; ')}`);
   }
@@ -207,6 +214,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sqlite <path>', 'SQLite database file to copy consistently (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
+      .option('--incremental', 'store --files trees as collections: unchanged files are referenced, not stored again')
+      .addOption(new Option('--compare <how>', 'incremental trees: what says a file is unchanged: metadata (size, mtime, ctime, inode; default) or checksum (read everything)').choices(['metadata', 'checksum']))
+      .option('--state-dir <dir>', 'incremental trees and buckets: keep the list of what was backed up here, so the next run reads only what changed (without it: deduplicated against the repository)')
+      .option('--content-key-env <name>', 'environment variable holding the secret that blob names are keyed with (default: derived from the recipients or passphrase)')
+      .option('--allow-shrink', 'let a bucket listing that is empty or down more than 50 % through the delete shield')
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
@@ -247,6 +259,11 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       sqlite: o.sqlite,
       files: o.files,
       exclude: o.exclude,
+      incremental: !!o.incremental,
+      compare: o.compare,
+      stateDir: o.stateDir,
+      contentKeyEnv: o.contentKeyEnv,
+      allowShrink: !!o.allowShrink,
       rowCounts: o.rowCounts,
       postgresOptions: {
         schemas: o.schema,

@@ -12,6 +12,7 @@ import { estimateTree } from './estimate.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { checkRestoreTarget } from './target.js';
 import { compareTree } from './count.js';
+import { openFileMembers } from './members.js';
 
 export function filesArtifactName(path: string): string {
   return `files-${safeName(basename(resolve(path)), 'root')}`;
@@ -32,6 +33,11 @@ export const filesAdapter: SourceAdapter = {
     refuseLeftOutRoot(spec.location, ctx.leaveOut);
   },
   estimateSize: (spec) => estimateTree(spec.location, spec.options?.exclude),
+  // --incremental: the tree as a collection (members.ts), unchanged files referenced, not re-read.
+  collection: {
+    wanted: (spec) => !!spec.options?.incremental,
+    open: async (spec, ctx) => openFileMembers(spec.location, { exclude: spec.options?.exclude, compare: spec.options?.compare, reporter: ctx.reporter, leaveOut: ctx.leaveOut }),
+  },
   dump: async (spec, ctx) => dumpFiles(spec.location, { exclude: spec.options?.exclude, reporter: ctx.reporter, leaveOut: ctx.leaveOut }),
   sourceIdentity: (s: SourceDetails) => (typeof s.path === 'string' ? s.path : ''),
   normalizeTarget: (target) => resolve(target),
