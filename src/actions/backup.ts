@@ -165,7 +165,9 @@ function summarize(s: typeof core.summary, result: BackupResult, outcomes: Locat
     ])
     .addTable(destinationRows(outcomes, secrets))
     .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
-  if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true);
+  const packs = outcomes.reduce((n, o) => n + (o.packsRemoved ?? 0), 0);
+  const packBytes = outcomes.reduce((n, o) => n + (o.packBytesRemoved ?? 0), 0);
+  if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}${packs ? `, and ${packs} unreferenced pack(s) (${formatBytes(packBytes)})` : ''}.`, true);
   for (const o of outcomes) {
     for (const g of o.guarded ?? []) {
       const where = `series <code>${escapeHtml(g.series)}</code> at <code>${escapeHtml(o.location)}</code>`;

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import type { Origin } from '../core/types.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -21,6 +22,7 @@ import {
   resolveBackup,
   resolveDbLockTimeout,
   resolveLock,
+  filesCollectionOptions,
   resolvePostgresOptions,
   resolveRowCounts,
   urlsFromEnv,
@@ -43,6 +45,17 @@ export interface BackupCommandSettings extends StorageSettings {
   sqlite?: string[];
   files?: string[];
   exclude?: string[];
+  /** `--incremental`: --files trees (and the file's files sources) as collections; `--compare metadata|checksum`. */
+  incremental?: boolean;
+  compare?: string;
+  /** `--state-dir DIR`: where collections keep their state between runs. */
+  stateDir?: string;
+  /** `--content-key-env NAME`, or the value itself (action input content-key) with where it came from. */
+  contentKeyEnv?: string;
+  contentKey?: string;
+  contentKeySource?: string;
+  /** `--allow-shrink`: let a much smaller listing through the delete shield. */
+  allowShrink?: boolean;
   postgresOptions?: PostgresBackupSettings;
   rowCounts?: string;
   recipients?: string[];
@@ -143,6 +156,8 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
       sqlite: flagSources ? (flags.sqlite ?? []) : [],
       files: flagSources ? (flags.files ?? []) : [],
       exclude: flags.exclude ?? [],
+      incremental: !!flags.incremental,
+      compare: flags.compare,
       postgresOptions: flags.postgresOptions,
       rowCounts: flags.rowCounts,
       sourceSpecs,
@@ -164,8 +179,13 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
     origin,
   );
   const signingKey = await resolveSigningConfig(flags, file, env, reporter);
+  const stateDir = flags.stateDir?.trim() ? resolvePath(flags.stateDir.trim()) : file?.stateDir;
+  const contentKey = contentKeyOf(flags, file, env, reporter);
   return {
     ...options,
+    ...(stateDir ? { stateDir } : {}),
+    ...(contentKey !== undefined ? { contentKey } : {}),
+    ...(flags.allowShrink ? { allowShrink: true } : {}),
     signingKey,
     init: !!flags.init,
     lock: resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env),
@@ -202,9 +222,26 @@ function fileSource(s: ConfigSource, flags: BackupCommandSettings, rowCountsFlag
       },
       rowCounts,
     );
-  } else if (s.kind === 'files') options = { exclude: given(flags.exclude) ? flags.exclude : (s.options.exclude ?? []) };
+  } else if (s.kind === 'files') {
+    options = {
+      exclude: given(flags.exclude) ? flags.exclude : (s.options.exclude ?? []),
+      ...filesCollectionOptions(flags.incremental || s.options.incremental, flags.compare?.trim() ? flags.compare : s.options.compare),
+    };
+  }
   else options = { rowCounts };
   return { kind: s.kind, location, options };
+}
+
+/** The content key's secret: the action's value, `--content-key-env NAME`, or the file's `content-key-env:`; masked everywhere. */
+function contentKeyOf(flags: BackupCommandSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): string | undefined {
+  if (flags.contentKey !== undefined && flags.contentKey.trim() !== '') {
+    reporter.setSecret(flags.contentKey);
+    return flags.contentKey;
+  }
+  const name = flags.contentKeyEnv?.trim() || file?.contentKeyEnv;
+  if (!name) return undefined;
+  const where = flags.contentKeyEnv?.trim() ? '--content-key-env' : file!.where(['content-key-env']);
+  return secretFromEnv(name, env, where, 'the content key (any long random secret)', reporter);
 }
 
 /** The encryption choice is one thing: any key flag given replaces the file's `encryption:` whole. */

@@ -272,6 +272,9 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   sqlite?: string[];
   files: string[];
   exclude: string[];
+  /** --files trees as collections (`--incremental`), and what says a file is unchanged (`--compare`). */
+  incremental?: boolean;
+  compare?: string;
   /** PostgreSQL sources: what part to dump, as whom, which client. */
   postgresOptions?: PostgresBackupSettings;
   /** Every database source: exact (default), estimate or none (`--row-counts`). */
@@ -322,6 +325,21 @@ export function resolvePgBin(dir: string | undefined): { pgBin?: string } {
   return d ? { pgBin: resolvePath(d) } : {};
 }
 
+/** `--compare` (metadata or checksum), refused otherwise. */
+export function resolveCompare(value: string | undefined): 'metadata' | 'checksum' | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  if (v !== 'metadata' && v !== 'checksum') throw new UsageError(`--compare "${v}" must be metadata or checksum`, 'metadata (size, times, inode) is the default; checksum reads every file');
+  return v;
+}
+
+/** The collection options of a files source: --incremental, and --compare (which needs it). */
+export function filesCollectionOptions(incremental: boolean | undefined, compare: string | undefined): Pick<SourceOptions, 'incremental' | 'compare'> {
+  const c = resolveCompare(compare);
+  if (c && !incremental) throw new UsageError('--compare applies to incremental file trees only', 'add --incremental (or incremental: true on the files source)');
+  return { ...(incremental ? { incremental: true } : {}), ...(c ? { compare: c } : {}) };
+}
+
 export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
   for (const url of s.postgres) maskLocation('postgres', url, reporter);
   for (const url of s.mysql ?? []) maskLocation('mysql', url, reporter);
@@ -338,7 +356,7 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
     ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location, options: postgresOptions })),
     ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts } })),
     ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts } })),
-    ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
+    ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude, ...filesCollectionOptions(s.incremental, s.compare) } })),
     ...(s.sourceSpecs ?? []),
   ];
   if (sources.some((x) => x.location.trim() === '')) {

@@ -12,6 +12,7 @@ import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignature
 import { MANIFEST_NAME } from './types.js';
 import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 import { printable } from '../shared/text.js';
+import { checkCollectionStorage, listPacks } from './collection/verify-storage.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -42,7 +43,15 @@ export interface VerifyResult {
   finishedAt: string;
   ageSeconds: number;
   deep: boolean;
-  artifacts: { name: string; kind: string; object: string; storedOk: boolean; plaintextOk?: boolean }[];
+  artifacts: {
+    name: string;
+    kind: string;
+    object: string;
+    storedOk: boolean;
+    plaintextOk?: boolean;
+    /** A collection: the packs its refs name, and how many are present with their size and SHA-256. */
+    packs?: { total: number; ok: number };
+  }[];
   problems: VerifyProblem[];
   signature: SignatureStatus;
   /** 0, 3 (a problem found), or 5 (the key opens no artifact's header). */
@@ -127,9 +136,20 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
   for (const p of problems) show(p);
   const artifacts: VerifyResult['artifacts'] = [];
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));
+  let packSizes: Map<string, number> | undefined;
+  const collectionRows = new Map<string, { total: number; ok: number }>();
   for (const a of m.artifacts) {
+    if (a.collection) {
+      // Key-less, so it runs whether or not the index below can be decrypted.
+      packSizes ??= await listPacks(dest);
+      const c = await checkCollectionStorage(dest, m.id, a, { packs: packSizes, readBack: true, progress: reporter.progress, label: `verify ${printable(a.name)}` });
+      for (const p of c.problems) problem({ artifact: a.name, ...p });
+      if (!c.problems.length) reporter.info(`  ok ${printable(a.name)}: refs and ${c.packs} pack(s) (present, sizes and SHA-256 as recorded)`);
+      collectionRows.set(a.name, { total: c.packs, ok: c.packsOk });
+    }
     const where = storedLocation(dest, m.id, a);
-    const row: VerifyResult['artifacts'][number] = { name: a.name, kind: a.kind, object: where, storedOk: false };
+    const packs = collectionRows.get(a.name);
+    const row: VerifyResult['artifacts'][number] = { name: a.name, kind: a.kind, object: where, storedOk: false, ...(packs ? { packs } : {}) };
     artifacts.push(row);
     const size = present.get(objectKey(m.id, a.key));
     if (size === undefined) {
