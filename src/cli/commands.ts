@@ -33,6 +33,19 @@ import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
 import { registerDrillCommand } from './drill-command.js';
 
+/** What restore --path / --dry-run wrote (or would write), on stdout: one line per entry, then the counts. */
+function printWritten(result: Awaited<ReturnType<typeof restore>>): void {
+  const verbs = result.dryRun ? { write: 'would write', replace: 'would replace', same: 'unchanged' } : { write: 'wrote', replace: 'replaced', same: 'unchanged' };
+  for (const r of result.restored) {
+    const w = r.written;
+    if (!w) continue;
+    for (const l of w.listed) process.stdout.write(`${verbs[l.action]} ${printable(l.name)}\n`);
+    const shown = w.listed.length < w.written + w.replaced + w.same ? ` (${w.listed.length} listed)` : '';
+    const counts = result.dryRun ? `${w.written} to write, ${w.replaced} to replace, ${w.same} unchanged (dry run: nothing was written)` : `${w.written} written, ${w.replaced} replaced, ${w.same} unchanged`;
+    process.stdout.write(`${printable(r.name)} → ${r.target}: ${counts}${shown}\n`);
+  }
+}
+
 /** Never replaces a key: the backups made for the old one would need it to restore. */
 async function refuseExisting(file: string): Promise<void> {
   if (await lstat(file).then(() => true, () => false)) {
@@ -485,15 +498,24 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sqlite-target <path>', 'file to restore the SQLite artifact into')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
-      .option('--force', 'replace a non-empty target')
+      .option('--path <glob>', 'restore only the entries (files) or members (objects) matching GLOB, a folder with all it holds, INTO the target: equal files are left alone, differing ones need --force (repeatable)', collect, [])
+      .option('--dry-run', 'list what would be written, replaced or left alone; write nothing')
+      .option('--before <time>', 'among matching backups, the newest taken before this time (or git sha)')
+      .option('--force', 'replace a non-empty target (with --path: replace the files that differ)')
       .option('--db-lock-timeout <duration>', DB_LOCK_TIMEOUT_HELP)
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
+    const options = await resolveRestoreConfig(
+      { ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, paths: o.path, dryRun: o.dryRun, before: o.before, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin },
+      await configOf(o),
+      env,
+      reporter,
+    );
     const result = await restore(options);
     ctx.outcome = restoreOutcome(result);
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...releaseJson(result.manifest.origin) });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...(result.dryRun ? { dryRun: true } : {}), ...releaseJson(result.manifest.origin) });
+    else if (options.dryRun || options.paths?.length) printWritten(result);
   });
 
   commonOptions(

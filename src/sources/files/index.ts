@@ -6,6 +6,8 @@ import type { SourceAdapter, SourceDetails, TargetContext } from '../adapter.js'
 import { safeName } from '../artifact-name.js';
 import { dumpFiles, refuseLeftOutRoot, treeRoot } from './archive.js';
 import { restoreFiles } from './extract.js';
+import { restoreInto } from './restore-into.js';
+import { membersTar } from './collection-tar.js';
 import { estimateTree } from './estimate.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { checkRestoreTarget } from './target.js';
@@ -61,6 +63,9 @@ export const filesAdapter: SourceAdapter = {
   },
   verifyBeforeRestore: false,
   restore: async (input, target, _artifact, ctx) => void (await restoreFiles(input, target, { force: ctx.force, reporter: ctx.reporter })),
+  restoreInto: (input, target, _artifact, ctx) =>
+    restoreInto(input, target, { force: ctx.force, dryRun: ctx.dryRun, reporter: ctx.reporter, select: ctx.select, beforeWrite: ctx.beforeWrite }),
+  fromMembers: (members, asFile) => membersTar(members, asFile),
   compareRestored: (target, artifact) => compareTree(resolve(target), artifact),
 };
 
