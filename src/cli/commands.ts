@@ -43,7 +43,8 @@ function printWritten(result: Awaited<ReturnType<typeof restore>>): void {
     if (!w) continue;
     for (const l of w.listed) process.stdout.write(`${verbs[l.action]} ${printable(l.name)}\n`);
     const shown = w.listed.length < w.written + w.replaced + w.same ? ` (${w.listed.length} listed)` : '';
-    process.stdout.write(`${printable(r.name)} → ${r.target}: ${w.written} ${verbs.write.replace('would ', '')}, ${w.replaced} ${verbs.replace.replace('would ', '')}, ${w.same} unchanged${result.dryRun ? ' (dry run: nothing was written)' : ''}${shown}\n`);
+    const counts = result.dryRun ? `${w.written} to write, ${w.replaced} to replace, ${w.same} unchanged (dry run: nothing was written)` : `${w.written} written, ${w.replaced} replaced, ${w.same} unchanged`;
+    process.stdout.write(`${printable(r.name)} → ${r.target}: ${counts}${shown}\n`);
   }
 }
 

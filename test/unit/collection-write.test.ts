@@ -127,7 +127,7 @@ interface FakeMember {
   vanish?: boolean;
 }
 
-function fakeReader(members: FakeMember[], opened: string[], compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)): CollectionReader {
+function fakeReader(members: FakeMember[], opened: string[], compare: (a: string, b: string) => number = (a, b) => (a < b ? -1 : a > b ? 1 : 0)): CollectionReader {
   return {
     details: { path: '/fake' },
     compare,
