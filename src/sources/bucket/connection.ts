@@ -3,7 +3,7 @@ import { parseS3Url, s3Options } from '../../destinations/s3-location.js';
 import type { DestinationOptions, Env } from '../../destinations/location.js';
 import { UsageError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
-import type { BucketConnection } from '../adapter.js';
+import type { BucketConnection, TargetContext } from '../adapter.js';
 
 export const BUCKET_FORM = 's3://bucket/prefix?endpoint=…&region=…&preset=…&credentials=NAME';
 
@@ -67,4 +67,13 @@ function pick(env: Env, names: string[]): Env {
   const out: Env = {};
   for (const n of names) if (env[n] !== undefined) out[n] = env[n];
   return out;
+}
+
+/**
+ * A target's connection: its own settings over the storage flags the edges passed, with
+ * credentials=NAME read from the environment they passed (never process.env here).
+ */
+export function targetConnection(target: string, ctx: Pick<TargetContext, 'storage'>): BucketConnection {
+  const s = ctx.storage ?? {};
+  return resolveBucketConnection(target, { endpoint: s.endpoint, region: s.region, pathStyle: s.pathStyle, preset: s.preset }, s.env ?? {}, '--bucket-target');
 }

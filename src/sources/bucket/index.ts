@@ -4,7 +4,7 @@ import { printable } from '../../shared/text.js';
 import type { SourceAdapter, SourceDetails, SourceSpec, TargetContext } from '../adapter.js';
 import { safeName } from '../artifact-name.js';
 import type { CollectionReader, CollectionSupport, IndexMemberLike } from '../collection.js';
-import { BUCKET_FORM, checkBucketUrl, openBucket } from './connection.js';
+import { BUCKET_FORM, checkBucketUrl, openBucket, targetConnection } from './connection.js';
 import { listEntries } from './list.js';
 import { compareKeys, compareVersionedNames } from './order.js';
 import { openObject } from './read.js';
@@ -19,11 +19,6 @@ export function bucketArtifactName(location: string): string {
   const { bucket, prefix } = parseS3Url(location.trim());
   const last = prefix.replace(/\/+$/, '').split('/').pop() ?? '';
   return `bucket-${safeName(last ? `${bucket}-${last}` : bucket, 'bucket')}`;
-}
-
-function storageOf(ctx: TargetContext) {
-  const s = ctx.storage;
-  return s ? { endpoint: s.endpoint, region: s.region, preset: s.preset, forcePathStyle: s.pathStyle ? true : undefined, env: s.env } : undefined;
 }
 
 const collection: CollectionSupport = {
@@ -88,7 +83,7 @@ export const bucketAdapter: SourceAdapter = {
   confirmName: (target) => parseS3Url(target.trim()).bucket,
   checkTarget: async (target) => checkBucketUrl(target, '--bucket-target'),
   isTargetEmpty: async (target, ctx) => {
-    const b = openBucket(target, storageOf(ctx));
+    const b = openBucket(target, targetConnection(target, ctx));
     try {
       const out = await b.store.client.send(new ListObjectsV2Command({ Bucket: b.bucket, ...(b.prefix ? { Prefix: b.prefix } : {}), MaxKeys: 1 }));
       return !(out.Contents ?? []).length;

@@ -7,7 +7,7 @@ import { RefusedError, StrongboxError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
 import type { TargetContext } from '../adapter.js';
 import type { CollectionRestoreOptions, CollectionRestoreResult, IndexMemberLike, RestoreMember } from '../collection.js';
-import { openBucket, type OpenedBucket } from './connection.js';
+import { openBucket, targetConnection, type OpenedBucket } from './connection.js';
 
 const MiB = 1024 * 1024;
 /** Members below this are read whole and sent in one PutObject (with Content-MD5); larger ones stream through a multipart upload, one at a time. */
@@ -48,7 +48,7 @@ export async function restoreMembersToBucket(
   ctx: TargetContext & CollectionRestoreOptions,
   settings: BucketRestoreSettings = {},
 ): Promise<CollectionRestoreResult> {
-  const b = openBucket(target, ctx.storage ? storageConnection(ctx.storage) : undefined);
+  const b = openBucket(target, targetConnection(target, ctx));
   const concurrency = Math.max(1, settings.concurrency ?? 8);
   const first = members[Symbol.asyncIterator]();
   const oneShot = (first as unknown) === members;
@@ -130,10 +130,6 @@ export async function restoreMembersToBucket(
   }
   ctx.reporter.info(`Wrote ${result.written + result.replaced} object(s) to ${b.display}${result.replaced ? ` (${result.replaced} replaced)` : ''}, ${result.same} already there with the same content`);
   return result;
-}
-
-function storageConnection(s: NonNullable<TargetContext['storage']>) {
-  return { endpoint: s.endpoint, region: s.region, preset: s.preset, forcePathStyle: s.pathStyle ? true : undefined, env: s.env };
 }
 
 /** What the target holds at a member's key: nothing (write), the same content (same), or other content (replace). */
