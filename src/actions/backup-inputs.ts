@@ -44,6 +44,8 @@ export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = pro
       mysql,
       sqlite: list('sqlite'),
       files: list('files'),
+      bucket: list('bucket'),
+      allVersions: flag('all-versions') || undefined,
       exclude: list('exclude'),
       rowCounts: optional('row-counts'),
       postgresOptions: {

@@ -60,8 +60,8 @@ const DB_LOCK_TIMEOUT_HELP =
 
 /** The --<kind>-target flags of restore and rollback; typed into argv, so a password in one is warned about. */
 function targetFlags(o: Record<string, string | undefined>): TargetSettings {
-  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
-  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
+  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget } = o;
+  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget, argv: true };
 }
 
 /**
@@ -195,6 +195,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sqlite <path>', 'SQLite database file to copy consistently (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
+      .option('--bucket <url>', 'S3 bucket (and prefix) to back up object by object, s3://bucket/prefix?endpoint=…&credentials=NAME (repeatable)', collect, [])
+      .option('--all-versions', '--bucket: back up the non-current versions of a versioned bucket too')
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
@@ -234,6 +236,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       mysqlEnv: o.mysqlEnv,
       sqlite: o.sqlite,
       files: o.files,
+      bucket: o.bucket,
+      allVersions: o.allVersions ? true : undefined,
       exclude: o.exclude,
       rowCounts: o.rowCounts,
       postgresOptions: {
@@ -467,6 +471,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--mysql-target-env <name>', 'environment variable holding that database URL')
       .option('--sqlite-target <path>', 'file to restore the SQLite artifact into')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
+      .option('--bucket-target <url>', 'S3 bucket (and prefix) to write a bucket backup\'s objects into, with their content types and metadata')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--force', 'replace a non-empty target')
       .option('--db-lock-timeout <duration>', DB_LOCK_TIMEOUT_HELP)

@@ -1,3 +1,4 @@
+import { bucketSource } from './bucket.js';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseIdentityFile, validateRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
@@ -272,6 +273,10 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   sqlite?: string[];
   files: string[];
   exclude: string[];
+  /** S3 buckets (`--bucket s3://bucket/prefix?…`), stored as collections. */
+  bucket?: string[];
+  /** bucket: non-current versions too (`--all-versions`). */
+  allVersions?: boolean;
   /** PostgreSQL sources: what part to dump, as whom, which client. */
   postgresOptions?: PostgresBackupSettings;
   /** Every database source: exact (default), estimate or none (`--row-counts`). */
@@ -339,10 +344,11 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
     ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts } })),
     ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts } })),
     ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
+    ...(s.bucket ?? []).map((location) => bucketSource(location, s, s.env ?? process.env, reporter, { allVersions: s.allVersions })),
     ...(s.sourceSpecs ?? []),
   ];
   if (sources.some((x) => x.location.trim() === '')) {
-    throw new UsageError('a --postgres, --mysql, --sqlite or --files value is empty', 'an unset variable or secret?');
+    throw new UsageError('a --postgres, --mysql, --sqlite, --files or --bucket value is empty', 'an unset variable or secret?');
   }
   if (s.deployedSha !== undefined && !/^[0-9a-f]{7,64}$/i.test(s.deployedSha.trim())) {
     throw new UsageError(`--deployed-sha "${s.deployedSha}" is not a git sha`);

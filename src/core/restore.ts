@@ -2,7 +2,7 @@ import type { DecryptOptions } from '../codecs/age/index.js';
 import { objectName } from '../destinations/types.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import type { ArtifactKind, SourceAdapter, TargetContext } from '../sources/adapter.js';
+import type { ArtifactKind, BucketConnection, SourceAdapter, TargetContext } from '../sources/adapter.js';
 import { findSourceAdapter, sourceAdapter, sourceAdapters } from '../sources/index.js';
 import { printable } from '../shared/text.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
@@ -32,6 +32,8 @@ export interface RestoreOptions {
   dbLockTimeoutMs?: number;
   /** A folder of PostgreSQL client tools to prefer (`--pg-bin`). */
   pgBin?: string;
+  /** The bucket target's connection, resolved by the edges (src/config/bucket.ts). */
+  bucket?: BucketConnection;
   now?: () => Date;
   /**
    * The backup already listed and selected by the caller (a drill restores one artifact at a
@@ -161,12 +163,13 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   return { backupId: m.id, manifest: m, restored, durationSeconds };
 }
 
-export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin'>): TargetContext {
+export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin' | 'bucket'>): TargetContext {
   return {
     reporter: opts.reporter,
     force: opts.force,
     lockTimeoutMs: opts.dbLockTimeoutMs,
     ...(opts.pgBin ? { pgBin: opts.pgBin } : {}),
+    ...(opts.bucket ? { bucket: opts.bucket } : {}),
     repository: { localPath: opts.destination.localPath, display: opts.destination.display },
   };
 }

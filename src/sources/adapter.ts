@@ -114,11 +114,8 @@ export interface TargetContext {
   force: boolean;
   lockTimeoutMs?: number;
   pgBin?: string;
-  /**
-   * Bucket targets: the global storage flags and the environment `credentials=NAME` is read
-   * from, as the edges passed them (operations never read process.env themselves).
-   */
-  storage?: { endpoint?: string; region?: string; pathStyle?: boolean; preset?: string; env?: Record<string, string | undefined> };
+  /** The bucket target's connection as the edges resolved it (credentials=NAME read there; operations never read process.env). */
+  bucket?: BucketConnection;
 }
 
 /** What a restore is given besides the plaintext: the manifest's record of the artifact. */

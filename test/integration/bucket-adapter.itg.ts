@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/shared/errors.js';
 import { silentReporter } from '../../src/shared/reporter.js';
 import { bucketAdapter } from '../../src/sources/bucket/index.js';
-import { openBucket } from '../../src/sources/bucket/connection.js';
+import { openBucket, resolveBucketConnection } from '../../src/sources/bucket/connection.js';
 import { listEntries } from '../../src/sources/bucket/list.js';
 import { compareKeys } from '../../src/sources/bucket/order.js';
 import { MemberSkipped, type CollectionEntry, type IndexMemberLike, type RestoreMember } from '../../src/sources/collection.js';
@@ -136,13 +136,13 @@ async function restoreSet(): Promise<{ member: IndexMemberLike; body: Buffer }[]
 }
 
 describe('bucket target', () => {
+  const target = () => `s3://${dst.bucket}/restored?credentials=DST`;
   const tctx = (extra: { force?: boolean; dryRun?: boolean } = {}) => ({
     reporter: silentReporter,
     force: !!extra.force,
     dryRun: !!extra.dryRun,
-    storage: { endpoint: dst.endpoint, env: { DST_ACCESS_KEY_ID: dst.accessKeyId, DST_SECRET_ACCESS_KEY: dst.secretAccessKey } },
+    bucket: resolveBucketConnection(target(), { endpoint: dst.endpoint }, { DST_ACCESS_KEY_ID: dst.accessKeyId, DST_SECRET_ACCESS_KEY: dst.secretAccessKey }),
   });
-  const target = () => `s3://${dst.bucket}/restored?credentials=DST`;
 
   it('writes every member byte-exact with content type and metadata; a second run leaves all alone', async () => {
     const set = await restoreSet();

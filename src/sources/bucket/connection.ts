@@ -69,11 +69,7 @@ function pick(env: Env, names: string[]): Env {
   return out;
 }
 
-/**
- * A target's connection: its own settings over the storage flags the edges passed, with
- * credentials=NAME read from the environment they passed (never process.env here).
- */
-export function targetConnection(target: string, ctx: Pick<TargetContext, 'storage'>): BucketConnection {
-  const s = ctx.storage ?? {};
-  return resolveBucketConnection(target, { endpoint: s.endpoint, region: s.region, pathStyle: s.pathStyle, preset: s.preset }, s.env ?? {}, '--bucket-target');
+/** A target's connection: the one the edges resolved, else the URL's own settings and the SDK's credential chain. */
+export function targetConnection(target: string, ctx: Pick<TargetContext, 'bucket'>): BucketConnection {
+  return ctx.bucket ?? resolveBucketConnection(target, {}, {}, '--bucket-target');
 }
