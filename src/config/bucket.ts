@@ -19,15 +19,6 @@ export function bucketSource(location: string, storage: StorageSettings, env: En
   };
 }
 
-/** `--compare`: `size,etag` is the bucket spelling of `metadata` (what says an object is unchanged). */
-export function parseBucketCompare(value: string | undefined): SourceOptions['compare'] {
-  const v = value?.trim().toLowerCase().replace(/\s+/g, '');
-  if (!v) return undefined;
-  if (v === 'size,etag' || v === 'etag,size' || v === 'metadata') return 'metadata';
-  if (v === 'checksum') return 'checksum';
-  return undefined;
-}
-
 /** `--bucket-target URL` (input bucket-target): its connection, credentials read from `env` and masked now. */
 export function bucketTarget(location: string, storage: StorageSettings, env: Env, reporter: Reporter): BucketConnection {
   const c = resolveBucketConnection(location, storage, env, '--bucket-target');

@@ -112,6 +112,11 @@ export const lockOf = (s: ReadSettings, file: ConfigFile | undefined, env: NodeJ
 
 export interface RestoreSettings extends ReadSettings, TargetSettings {
   only?: string[];
+  /** --path GLOB (repeatable). */
+  paths?: string[];
+  dryRun?: boolean;
+  /** --before TIME|SHA. */
+  before?: string;
   force?: boolean;
   dbLockTimeout?: string;
   pgBin?: string;
@@ -124,12 +129,14 @@ export async function resolveRestoreConfig(flags: RestoreSettings, file: ConfigF
   const trusted = await resolveTrusted(flags, file);
   return {
     destination: fromLocation(flags, file, env, reporter),
-    selection: { selector: flags.backup?.trim() || 'latest' },
+    selection: { selector: flags.backup?.trim() || 'latest', ...(flags.before?.trim() ? { before: flags.before.trim() } : {}) },
     decrypt,
     trusted,
     targets,
     only: flags.only ?? [],
     force: !!flags.force,
+    paths: (flags.paths ?? []).filter((p) => p.trim() !== ''),
+    dryRun: !!flags.dryRun,
     reporter,
     lock: lockOf(flags, file, env),
     dbLockTimeoutMs: resolveDbLockTimeout(flags.dbLockTimeout ?? file?.dbLockTimeout),

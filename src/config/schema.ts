@@ -31,7 +31,7 @@ const MAX_METADATA_VALUE = MAX_METADATA_VALUE_BYTES;
 export const SOURCE_KINDS = ['postgres', 'postgres-env', 'mysql', 'mysql-env', 'sqlite', 'files', 'bucket'] as const;
 export const POSTGRES_OPTIONS = ['schema', 'exclude-schema', 'table', 'exclude-table', 'exclude-table-data', 'row-security'] as const;
 const DATABASE_OPTIONS = ['row-counts'] as const;
-const FILES_OPTIONS = ['exclude'] as const;
+const FILES_OPTIONS = ['exclude', 'incremental', 'compare'] as const;
 const BUCKET_OPTIONS = ['all-versions'] as const;
 export const RETENTION_KEYS = ['keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly', 'keep-within', 'keep-label'] as const;
 
@@ -101,6 +101,8 @@ export const sourceSchema = z.strictObject({
   'row-security': z.optional(z.boolean()),
   'row-counts': z.optional(z.enum(['exact', 'estimate', 'none'])),
   exclude: z.optional(pattern),
+  incremental: z.optional(z.boolean()),
+  compare: z.optional(z.enum(['metadata', 'checksum'])),
 });
 
 export const retentionSchema = z.strictObject({
@@ -180,6 +182,8 @@ export const configSchema = z.strictObject({
   'lock-wait': z.optional(duration('lock-wait')),
   'lock-stale': z.optional(duration('lock-stale', { minMs: 60_000 })),
   'db-lock-timeout': z.optional(duration('db-lock-timeout')),
+  'state-dir': z.optional(text),
+  'content-key-env': z.optional(envName),
   notify: z.optional(z.array(notifyChannelSchema)),
   'notify-on': z.optional(z.enum(['failure', 'always'])),
   'notify-secret-env': z.optional(envName),

@@ -2,6 +2,7 @@ import type { DecryptOptions } from '../codecs/age/index.js';
 import { objectName } from '../destinations/types.js';
 import type { Destination } from '../destinations/types.js';
 import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js';
+import { checkMembers } from './collection/read.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -42,7 +43,7 @@ export interface VerifyResult {
   finishedAt: string;
   ageSeconds: number;
   deep: boolean;
-  artifacts: { name: string; kind: string; object: string; storedOk: boolean; plaintextOk?: boolean }[];
+  artifacts: { name: string; kind: string; object: string; storedOk: boolean; plaintextOk?: boolean; /** Collections, deep: members whose content was read back and matched its SHA-256. */ membersChecked?: number }[];
   problems: VerifyProblem[];
   signature: SignatureStatus;
   /** 0, 3 (a problem found), or 5 (the key opens no artifact's header). */
@@ -148,12 +149,14 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
         for await (const _ of plain) {
           // discard
         }
+        // A collection's index is only its list: every member is read back from its pack too.
+        if (a.collection) row.membersChecked = (await checkMembers(dest, m.id, a, opts.decrypt)).members;
         row.storedOk = row.plaintextOk = true;
       } else {
         await checkStored(dest, m.id, a, progressOf(a));
         row.storedOk = true;
       }
-      reporter.info(`  ok ${printable(a.name)} [${printable(a.kind)}] (${where})`);
+      reporter.info(`  ok ${printable(a.name)} [${printable(a.kind)}] (${where})${row.membersChecked !== undefined ? `: ${row.membersChecked} members read back and checked` : ''}`);
     } catch (err) {
       throwIfCancelled(); // a cancelled read is not a problem of the backup
       problem({ artifact: a.name, object: where, problem: errorMessage(err) }, err instanceof StrongboxError ? exitFor(err) : ExitCode.verifyFailed);

@@ -94,6 +94,8 @@ export function pruneOutcome(results: { location: string; result?: PruneResult; 
       removed: results.reduce((n, x) => n + (x.result?.removed.length ?? 0), 0),
       kept: results.reduce((n, x) => n + (x.result?.kept.length ?? 0), 0),
       incompleteRemoved: results.reduce((n, x) => n + (x.result?.incompleteRemoved.length ?? 0), 0),
+      packsRemoved: results.reduce((n, x) => n + (x.result?.packsRemoved ?? 0), 0),
+      packBytesRemoved: results.reduce((n, x) => n + (x.result?.packBytesRemoved ?? 0), 0),
       ...(guarded.length ? { guarded: guarded.map(({ alerts: _, ...g }) => g) } : {}),
     },
   };

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Reporter } from '../shared/reporter.js';
-import type { CollectionSupport } from './collection.js';
+import type { CollectionRestoreResult, CollectionSupport, IndexMemberLike, RestoreMember } from './collection.js';
 
 /**
  * What the core needs from one kind of source. Each kind lives in its own folder
@@ -118,6 +118,15 @@ export interface TargetContext {
   bucket?: BucketConnection;
 }
 
+export interface RestoreIntoContext {
+  /** List what would be written, write nothing into the target. */
+  dryRun: boolean;
+  /** Which entries (by name) to restore; default all. */
+  select?: (name: string) => boolean;
+  /** Called after the selection was read and before the target is compared or written. */
+  beforeWrite?: () => void;
+}
+
 /** What a restore is given besides the plaintext: the manifest's record of the artifact. */
 export interface RestoreArtifact {
   name: string;
@@ -191,6 +200,14 @@ export interface SourceAdapter {
    * or finds row counts different from `artifact.rowCounts` leaves the target as it was.
    */
   restore(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext): Promise<void>;
+  /**
+   * Writes the selected entries of the plaintext INTO the target, keeping the rest of it
+   * (`restore --path`, `--dry-run`): equal ones left alone, differing ones refused unless
+   * ctx.force, every conflict found before anything is written. File trees only.
+   */
+  restoreInto?(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext & RestoreIntoContext): Promise<CollectionRestoreResult>;
+  /** The plaintext `restore` reads, made from a collection's members (files: a tar stream), for targets of this kind. */
+  fromMembers?(members: AsyncIterable<RestoreMember>, asFile?: (m: IndexMemberLike) => IndexMemberLike): Readable;
   /** Rows a query returns against the target (`rollback --check-sql`); databases only. */
   countQueryRows?(target: string, sql: string, ctx: TargetContext): Promise<number>;
 
