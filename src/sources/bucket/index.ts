@@ -1,10 +1,9 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { RefusedError, UsageError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
-import type { SourceAdapter, SourceDetails, SourceSpec, TargetContext } from '../adapter.js';
+import type { SourceAdapter, SourceDetails, SourceSpec } from '../adapter.js';
 import { safeName } from '../artifact-name.js';
 import type { CollectionReader, CollectionSupport, IndexMemberLike } from '../collection.js';
-import { BUCKET_FORM, checkBucketUrl, openBucket, targetConnection } from './connection.js';
+import { BUCKET_FORM, checkBucketUrl, openBucket } from './connection.js';
 import { listEntries } from './list.js';
 import { compareKeys, compareVersionedNames } from './order.js';
 import { openObject } from './read.js';
@@ -82,15 +81,9 @@ export const bucketAdapter: SourceAdapter = {
   displayTarget: (target) => printable(target.trim().replace(/[?#].*$/s, '')),
   confirmName: (target) => parseS3Url(target.trim()).bucket,
   checkTarget: async (target) => checkBucketUrl(target, '--bucket-target'),
-  isTargetEmpty: async (target, ctx) => {
-    const b = openBucket(target, targetConnection(target, ctx));
-    try {
-      const out = await b.store.client.send(new ListObjectsV2Command({ Bucket: b.bucket, ...(b.prefix ? { Prefix: b.prefix } : {}), MaxKeys: 1 }));
-      return !(out.Contents ?? []).length;
-    } catch (err) {
-      throw b.store.failure(`listing ${b.display}`, err);
-    }
-  },
+  // Objects already in the bucket are no reason to refuse: restoreMembers looks at every key the
+  // backup holds before writing one, leaves equal objects alone and refuses differing ones without --force.
+  isTargetEmpty: async () => true,
   safetySource: async (target) => {
     throw new RefusedError(`rollback does not replace buckets (${printable(target.replace(/[?#].*$/s, ''))}); nothing was changed`, 'use restore --bucket-target: it writes the backup\'s objects and leaves others alone');
   },
