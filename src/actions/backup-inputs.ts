@@ -45,6 +45,8 @@ export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = pro
       mysql,
       sqlite: list('sqlite'),
       files: list('files'),
+      bucket: list('bucket'),
+      allVersions: flag('all-versions') || undefined,
       exclude: list('exclude'),
       incremental: flag('incremental') || undefined,
       compare: optional('compare'),

@@ -75,8 +75,8 @@ const DB_LOCK_TIMEOUT_HELP =
 
 /** The --<kind>-target flags of restore and rollback; typed into argv, so a password in one is warned about. */
 function targetFlags(o: Record<string, string | undefined>): TargetSettings {
-  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
-  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
+  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget } = o;
+  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget, argv: true };
 }
 
 /**
@@ -231,8 +231,10 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sqlite <path>', 'SQLite database file to copy consistently (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
+      .option('--bucket <url>', 'S3 bucket (and prefix) to back up object by object, s3://bucket/prefix?endpoint=…&credentials=NAME (repeatable)', collect, [])
+      .option('--all-versions', '--bucket: back up the non-current versions of a versioned bucket too')
       .option('--incremental', 'store --files trees as collections: unchanged files are referenced, not stored again')
-      .addOption(new Option('--compare <how>', 'incremental trees: what says a file is unchanged: metadata (size, mtime, ctime, inode; default) or checksum (read everything)').choices(['metadata', 'checksum']))
+      .addOption(new Option('--compare <how>', 'incremental trees and buckets: what says a member is unchanged: metadata (files: size, mtime, ctime, inode; objects: size,etag; default) or checksum (read everything)').choices(['metadata', 'checksum', 'size,etag']))
       .option('--state-dir <dir>', 'incremental trees and buckets: keep the list of what was backed up here, so the next run reads only what changed (without it: deduplicated against the repository)')
       .option('--content-key-env <name>', 'environment variable holding the secret that blob names are keyed with (default: derived from the recipients or passphrase)')
       .option('--allow-shrink', 'let a bucket listing that is empty or down more than 50 % through the delete shield')
@@ -275,6 +277,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       mysqlEnv: o.mysqlEnv,
       sqlite: o.sqlite,
       files: o.files,
+      bucket: o.bucket,
+      allVersions: o.allVersions ? true : undefined,
       exclude: o.exclude,
       incremental: !!o.incremental,
       compare: o.compare,
@@ -513,6 +517,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--mysql-target-env <name>', 'environment variable holding that database URL')
       .option('--sqlite-target <path>', 'file to restore the SQLite artifact into')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
+      .option('--bucket-target <url>', 'S3 bucket (and prefix) to write a bucket backup\'s objects into, with their content types and metadata')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
       .option('--path <glob>', 'restore only the entries (files) or members (objects) matching GLOB, a folder with all it holds, INTO the target: equal files are left alone, differing ones need --force (repeatable)', collect, [])
       .option('--dry-run', 'list what would be written, replaced or left alone; write nothing')

@@ -3,6 +3,7 @@ import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import type { Origin } from '../core/types.js';
 import type { Reporter } from '../shared/reporter.js';
 import type { SourceOptions } from '../sources/adapter.js';
+import { bucketSource } from './bucket.js';
 import { given, parseMetaFlags, secretFromEnv } from './env.js';
 import type { ConfigFile, ConfigLocation, ConfigSource } from './file.js';
 import type { Destination } from '../destinations/types.js';
@@ -29,6 +30,7 @@ import {
   warnPasswordInArgv,
   type PostgresBackupSettings,
   type StorageSettings,
+  resolveCompare,
 } from './settings.js';
 
 /**
@@ -45,6 +47,10 @@ export interface BackupCommandSettings extends StorageSettings {
   sqlite?: string[];
   files?: string[];
   exclude?: string[];
+  /** S3 buckets to back up as collections (`--bucket`, input bucket). */
+  bucket?: string[];
+  /** bucket: back up non-current versions too. */
+  allVersions?: boolean;
   /** `--incremental`: --files trees (and the file's files sources) as collections; `--compare metadata|checksum`. */
   incremental?: boolean;
   compare?: string;
@@ -128,7 +134,7 @@ export function resolveAlertSettings(flags: Pick<BackupCommandSettings, 'alertSi
   };
 }
 
-const SOURCE_FLAGS = ['postgres', 'postgresEnv', 'mysql', 'mysqlEnv', 'sqlite', 'files'] as const;
+const SOURCE_FLAGS = ['postgres', 'postgresEnv', 'mysql', 'mysqlEnv', 'sqlite', 'files', 'bucket'] as const;
 
 /**
  * The backup the flags and the file describe together. Merge rule: a flag given wins, a list
@@ -155,6 +161,8 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
       mysql,
       sqlite: flagSources ? (flags.sqlite ?? []) : [],
       files: flagSources ? (flags.files ?? []) : [],
+      bucket: flagSources ? (flags.bucket ?? []) : [],
+      allVersions: flags.allVersions,
       exclude: flags.exclude ?? [],
       incremental: !!flags.incremental,
       compare: flags.compare,
@@ -204,6 +212,7 @@ function urlSources(kind: 'postgres' | 'mysql', urls: string[] | undefined, envN
 
 /** A source of the file with its own options; a filter flag given (e.g. --schema) replaces that option. */
 function fileSource(s: ConfigSource, flags: BackupCommandSettings, rowCountsFlag: ReturnType<typeof resolveRowCounts> | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): SourceSpec {
+  if (s.kind === 'bucket') return bucketSource(s.location!, flags, env, reporter, { allVersions: flags.allVersions || s.options.allVersions, compare: resolveCompare(flags.compare) });
   const location = s.env !== undefined ? secretFromEnv(s.env, env, `${s.at}.${s.kind}-env`, `the ${s.kind} database URL`, reporter).trim() : s.location!;
   maskLocation(s.kind, location, reporter);
   const rowCounts = rowCountsFlag ?? s.options.rowCounts ?? 'exact';

@@ -12,7 +12,7 @@ import { parseSize } from './size.js';
 
 /** One source of the file, as SourceSpec will carry it (the URL itself is read later, from `env`). */
 export interface ConfigSource {
-  kind: 'postgres' | 'mysql' | 'sqlite' | 'files';
+  kind: 'postgres' | 'mysql' | 'sqlite' | 'files' | 'bucket';
   /** The location written in the file (a path, or a URL without a password). */
   location?: string;
   /** The environment variable holding the URL (`postgres-env: NAME`). */
@@ -248,6 +248,7 @@ function normalize(raw: RawConfig, file: string, where: (path: (string | number)
       if (s['row-security']) options.rowSecurity = true;
     }
     if (kind === 'files' && s.exclude) options.exclude = s.exclude;
+    if (kind === 'bucket' && s['all-versions']) options.allVersions = true;
     if (kind === 'files' && s.incremental) options.incremental = true;
     if (kind === 'files' && s.compare) options.compare = s.compare;
     if (s['row-counts']) options.rowCounts = s['row-counts'];

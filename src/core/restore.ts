@@ -2,7 +2,7 @@ import type { DecryptOptions } from '../codecs/age/index.js';
 import { objectName } from '../destinations/types.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import type { ArtifactKind, RestoreArtifact, SourceAdapter, TargetContext } from '../sources/adapter.js';
+import type { ArtifactKind, BucketConnection, RestoreArtifact, SourceAdapter, TargetContext } from '../sources/adapter.js';
 import type { CollectionRestoreResult, IndexMemberLike } from '../sources/collection.js';
 import { openMembers, readIndex } from './collection/read.js';
 import { PathSelection } from './path-select.js';
@@ -42,6 +42,8 @@ export interface RestoreOptions {
   dbLockTimeoutMs?: number;
   /** A folder of PostgreSQL client tools to prefer (`--pg-bin`). */
   pgBin?: string;
+  /** The bucket target's connection, resolved by the edges (src/config/bucket.ts). */
+  bucket?: BucketConnection;
   now?: () => Date;
   /**
    * The backup already listed and selected by the caller (a drill restores one artifact at a
@@ -198,9 +200,11 @@ async function restoreJob(opts: RestoreOptions, m: Manifest, job: Job, local: Lo
       for await (const member of members) paths.select(member.name);
       paths.assertAllMatched(what);
     }
-    const members = openMembers(dest, m.id, a, opts.decrypt, paths ? { select: paths.select } : {});
+    const select = paths ? { select: paths.select } : {};
     const own = !job.asFile && job.adapter.collection?.restoreMembers;
-    if (own) return job.adapter.collection!.restoreMembers!(members, job.target, restoreArtifact, { ...ctx, dryRun: !!opts.dryRun });
+    // Re-iterable (each pass reads the index again): a bucket target checks every key before it writes one.
+    if (own) return job.adapter.collection!.restoreMembers!({ [Symbol.asyncIterator]: () => openMembers(dest, m.id, a, opts.decrypt, select) }, job.target, restoreArtifact, { ...ctx, dryRun: !!opts.dryRun });
+    const members = openMembers(dest, m.id, a, opts.decrypt, select);
     if (!job.adapter.fromMembers) throw new UsageError(`${printable(a.name)} is a collection, and ${job.adapter.targetFlag} cannot take one`);
     const plain = job.adapter.fromMembers(members, job.asFile);
     return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what);
@@ -236,12 +240,13 @@ async function runAdapter(
   }
 }
 
-export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin'>): TargetContext {
+export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin' | 'bucket'>): TargetContext {
   return {
     reporter: opts.reporter,
     force: opts.force,
     lockTimeoutMs: opts.dbLockTimeoutMs,
     ...(opts.pgBin ? { pgBin: opts.pgBin } : {}),
+    ...(opts.bucket ? { bucket: opts.bucket } : {}),
     repository: { localPath: opts.destination.localPath, display: opts.destination.display },
   };
 }

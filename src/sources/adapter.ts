@@ -45,6 +45,23 @@ export interface SourceOptions {
   compare?: 'metadata' | 'checksum';
   /** bucket: back up non-current versions too. */
   allVersions?: boolean;
+  /** bucket: the store's settings as the edges resolved them (credentials=NAME read there, never here). */
+  bucket?: BucketConnection;
+}
+
+/** How a bucket source reaches its store; `credentials` is a secret (the edges mask it). */
+export interface BucketConnection {
+  endpoint?: string;
+  region?: string;
+  preset?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Where the credentials came from, for hints: `R2_ACCESS_KEY_ID / … (credentials=R2)`. */
+  credentialsSource?: string;
+  /** AWS_REGION / AWS_DEFAULT_REGION as the edges saw them (a region for endpoints without one). */
+  env?: Record<string, string | undefined>;
+  /** Objects read (or written) at once; default 8. */
+  concurrency?: number;
 }
 
 export type RowCountMode = 'exact' | 'estimate' | 'none';
@@ -97,6 +114,8 @@ export interface TargetContext {
   force: boolean;
   lockTimeoutMs?: number;
   pgBin?: string;
+  /** The bucket target's connection as the edges resolved it (credentials=NAME read there; operations never read process.env). */
+  bucket?: BucketConnection;
 }
 
 export interface RestoreIntoContext {
