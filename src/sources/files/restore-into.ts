@@ -147,7 +147,7 @@ function record(plan: Plan, rel: string, decision: { d: Decision; why?: string }
 
 async function countBelow(dir: string, rel: string, plan: Plan): Promise<void> {
   for (const n of await sortedNames(dir)) {
-    const r = `${rel}/${n}`;
+    const r = rel ? `${rel}/${n}` : n;
     const st = await lstat(join(dir, n));
     record(plan, r, { d: 'write' }, st);
     if (st.isDirectory()) await countBelow(join(dir, n), r, plan);
