@@ -12,6 +12,8 @@ export default defineConfig({
           include: ['test/**/*.itg.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
+          // Bundles src/entries once per run, so each CLI child starts without tsx (test/helpers/cli-bundle.ts).
+          globalSetup: ['test/helpers/cli-bundle.ts'],
           // Integration tests share two cores with real servers; keep them from starving each other.
           maxWorkers: 2,
           // Unit tests first (fast feedback), then the integration group.

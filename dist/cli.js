@@ -4,6 +4,8 @@ import {
   buildHistory,
   checkQuotas,
   copy,
+  describeMembers,
+  describePacks,
   formatHistory,
   formatSeconds,
   prune,
@@ -11,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-MR3YNVOX.js";
+} from "./chunks/chunk-BFKBVIMD.js";
 import {
   rollback
-} from "./chunks/chunk-JEPAU4WB.js";
+} from "./chunks/chunk-IRJTZT4Q.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -22,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-D3A7WZF6.js";
+} from "./chunks/chunk-K2JVDJ6Z.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-PWIRDYHV.js";
+} from "./chunks/chunk-HJPIUHRQ.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-ABMT2X46.js";
+} from "./chunks/chunk-O5DDEV65.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -54,6 +56,7 @@ import {
   backupOutcome,
   cancellation,
   cancellationLine,
+  collectionFigures,
   copyOutcome,
   describeArtifact,
   describeBackup,
@@ -102,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-ANRYAQVA.js";
+} from "./chunks/chunk-FTJKVOF2.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,
@@ -3674,6 +3677,8 @@ function sourceOptions(s) {
   if (o.excludeTableData) out["exclude-table-data"] = o.excludeTableData;
   if (o.rowSecurity) out["row-security"] = true;
   if (o.exclude) out.exclude = o.exclude;
+  if (o.incremental) out.incremental = true;
+  if (o.compare) out.compare = o.compare;
   if (s.kind !== "files") out["row-counts"] = o.rowCounts ?? "exact";
   return out;
 }
@@ -3981,16 +3986,22 @@ function formatShow(m, series, signature) {
     const src = Object.entries(s).filter(([, v]) => v !== void 0 && v !== null && (typeof v !== "object" || Array.isArray(v))).map(([k, v]) => `${p(k)} ${p(String(v))}`).join(", ");
     lines.push(`  ${p(a.name)} (${p(a.kind)})`);
     if (src) lines.push(`    source     ${src}`);
-    lines.push(`    object     ${p(a.key)}`);
+    const c = collectionFigures(a);
+    lines.push(`    object     ${p(a.key)}${c ? " (the index of a collection)" : ""}`);
+    if (c) {
+      lines.push(`    members    ${describeMembers(c)}`);
+      lines.push(`    packs      ${describePacks(c)}`);
+      if (typeof a.collection?.refs?.key === "string") lines.push(`    refs       ${p(a.collection.refs.key)}`);
+    }
     lines.push(`    plaintext  ${formatBytes(a.plaintext.size)}  sha256 ${p(a.plaintext.sha256)}`);
     lines.push(`    stored     ${formatBytes(a.stored.size)}  sha256 ${p(a.stored.sha256)}`);
     lines.push(`    codecs     ${p(a.compression.algorithm)}${a.compression.level !== void 0 ? ` level ${a.compression.level}` : ""}, encryption ${p(a.encryption.scheme)}`);
     const rows = Object.entries(a.rowCounts ?? {});
     if (rows.length) {
-      const total = rows.reduce((n, [, c]) => n + c, 0);
+      const total = rows.reduce((n, [, c2]) => n + c2, 0);
       lines.push(`    rows       ${total} in ${rows.length} table(s)${a.rowCountMode === "estimate" ? " (estimates)" : ""}`);
       const width = Math.max(...rows.map(([t2]) => p(t2).length));
-      for (const [t2, c] of rows) lines.push(`      ${p(t2).padEnd(width)}  ${c}`);
+      for (const [t2, c2] of rows) lines.push(`      ${p(t2).padEnd(width)}  ${c2}`);
     }
   }
   return lines.join("\n") + "\n";
@@ -4094,6 +4105,19 @@ function registerDrillCommand(program2, ctx) {
 }
 
 // src/cli/commands.ts
+function printWritten(result) {
+  const verbs = result.dryRun ? { write: "would write", replace: "would replace", same: "unchanged" } : { write: "wrote", replace: "replaced", same: "unchanged" };
+  for (const r of result.restored) {
+    const w = r.written;
+    if (!w) continue;
+    for (const l of w.listed) process.stdout.write(`${verbs[l.action]} ${printable(l.name)}
+`);
+    const shown = w.listed.length < w.written + w.replaced + w.same ? ` (${w.listed.length} listed)` : "";
+    const counts = result.dryRun ? `${w.written} to write, ${w.replaced} to replace, ${w.same} unchanged (dry run: nothing was written)` : `${w.written} written, ${w.replaced} replaced, ${w.same} unchanged`;
+    process.stdout.write(`${printable(r.name)} \u2192 ${r.target}: ${counts}${shown}
+`);
+  }
+}
 async function refuseExisting(file) {
   if (await lstat(file).then(() => true, () => false)) {
     throw new RefusedError(`${printable(file)} already exists; keygen does not overwrite keys`, "choose another --output (backups made for the existing key still need it to restore)");
@@ -4113,8 +4137,8 @@ function describeLocation(dest) {
 }
 var DB_LOCK_TIMEOUT_HELP = "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m, or db-lock-timeout: of --config)";
 function targetFlags(o) {
-  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
-  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
+  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget } = o;
+  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget, argv: true };
 }
 function perLocation(values, file) {
   return (values?.length ?? 0) > 1 || file !== void 0 && !values?.length;
@@ -4144,6 +4168,16 @@ function tiersExitCode(outcomes) {
   if (!failed.length) return ExitCode.ok;
   return done.length ? ExitCode.partial : failed[0].exitCode;
 }
+function collectionJson(a) {
+  const f = collectionFigures(a);
+  if (!f) return {};
+  const { name: _, ...figures } = f;
+  return { collection: figures };
+}
+function collectionNote(a) {
+  const f = collectionFigures(a);
+  return f ? ` [${describeMembers(f)}]` : "";
+}
 function printPrune(result, indent = "") {
   const out = (line) => process.stdout.write(`${indent}${line}
 `);
@@ -4154,6 +4188,12 @@ function printPrune(result, indent = "") {
   }
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? "would remove" : "remove"} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
+  const packs = result.packs;
+  if (result.dryRun) for (const p of packs.removed) out(`would remove ${p.key} (${formatBytes(p.size)}, unreferenced pack)`);
+  if (packs.removed.length || packs.young || packs.failed.length) {
+    out(`packs: ${result.dryRun ? "would remove" : "removed"} ${packs.removed.length} unreferenced (${formatBytes(packs.bytes)}), ${packs.referenced} in use, ${packs.young} unreferenced but within the grace period${packs.failed.length ? `, ${packs.failed.length} could not be deleted` : ""}`);
+  }
+  if (packs.skipped) out(`packs: none collected: ${packs.skipped}`);
   for (const g of result.guarded) {
     out(`${g.forced ? "guard overridden (--force)" : "guarded"}: series ${printable(g.series)}, drop alert(s) on backup ${g.backup}: ${g.alerts.map((a) => a.message).join("; ")}`);
   }
@@ -4208,7 +4248,7 @@ Fingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipient
     }
   });
   commonOptions(
-    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--alert-size-change <pct>", "alert when an artifact's plaintext or stored size moves more than this against the median of its series' last backups (default 20%; 0 off)").option("--alert-duration-change <pct>", "alert when the backup takes this much longer than the median of its series (default 50%; 0 off)").option("--alert-rows-drop <pct>", "alert when a table's exact row count, or a file tree's entry count, drops more than this (default 20%; 0 off)").option("--fail-on-alert", "exit 9 when the backup raised an alert (it stays committed)").option("--no-fail-on-alert", "do not, whatever the file's alerts: { fail: true } says").option("--quota <size>", "alert when a destination holds this share of SIZE (e.g. 200GB; each --to, over the file's quota:)").option("--quota-alert <pct>", "the share of the quota that raises the alert (default 80%)").option("--json", "print the result as JSON on stdout")
+    program2.command("backup").description("back up databases and file trees to one or more destinations; with --config FILE, what the file describes (flags override it). It does not copy or prune: then run strongbox copy/prune --config FILE").option("--config <file>", "a strongbox.yml: its sources, destinations, encryption, signing, labels, metadata, compression and lock settings apply unless a flag gives them (a list flag such as --to or any source flag replaces the file's list)").option("--to <dest>", "destination: a path, file://PATH, s3://bucket/prefix or the name of a location in --config (repeatable; default: the file's destinations)", collect, []).option("--postgres <url>", "PostgreSQL database URL to dump (repeatable)", collect, []).option("--postgres-env <name>", "environment variable holding a PostgreSQL URL to dump, keeping its password out of the process list (repeatable)", collect, []).option("--mysql <url>", "MySQL/MariaDB database URL to dump, mysql://user@host:port/db (repeatable)", collect, []).option("--mysql-env <name>", "environment variable holding a MySQL/MariaDB URL to dump (repeatable)", collect, []).option("--sqlite <path>", "SQLite database file to copy consistently (repeatable)", collect, []).option("--files <path>", "file tree to archive (repeatable)", collect, []).option("--exclude <glob>", "glob of paths to leave out of --files trees (repeatable)", collect, []).option("--bucket <url>", "S3 bucket (and prefix) to back up object by object, s3://bucket/prefix?endpoint=\u2026&credentials=NAME (repeatable)", collect, []).option("--all-versions", "--bucket: back up the non-current versions of a versioned bucket too").option("--incremental", "store --files trees as collections: unchanged files are referenced, not stored again").addOption(new Option("--compare <how>", "incremental trees and buckets: what says a member is unchanged: metadata (files: size, mtime, ctime, inode; objects: size,etag; default) or checksum (read everything)").choices(["metadata", "checksum", "size,etag"])).option("--state-dir <dir>", "incremental trees and buckets: keep the list of what was backed up here, so the next run reads only what changed (without it: deduplicated against the repository)").option("--content-key-env <name>", "environment variable holding the secret that blob names are keyed with (default: derived from the recipients or passphrase)").option("--allow-shrink", "let a bucket listing that is empty or down more than 50 % through the delete shield").option("--recipient <age1\u2026>", "age public key to encrypt to (repeatable)", collect, []).option("--passphrase-env <name>", "encrypt with the passphrase held in this environment variable").option("--unencrypted", "write a plaintext backup (refused unless given)").option("--sign-key <file>", "sign the manifest with this SSH signing key (strongbox keygen --signing)").option("--init", "create the repository first if the destination holds none (as `strongbox init` does)").option("--label <label>", "label to find the backup by, e.g. pre-release (repeatable; replaces the file's labels)", collect, []).option("--meta <key=value>", "record this in the manifest, e.g. --meta release=v1.4.2 (repeatable; merged over the file's metadata)", collect, []).addOption(new Option("--compression <alg>", "compression (default: zstd)").choices(["zstd", "gzip", "none"])).option("--level <n>", "compression level (zstd 1-19, default 3; gzip 1-9, default 6)").option("--deployed-sha <sha>", "git sha of the release running against this data (what a rollback to this backup redeploys)").option("--deployed-ref <ref>", "git ref of that release, e.g. refs/tags/v1.4.1").option("--db-lock-timeout <duration>", "fail when a database lock held by another session (a PostgreSQL table lock, a MySQL swap, an SQLite writer) blocks the dump or restore for this long (default: 5m)").option("--schema <pattern>", "PostgreSQL: dump only schemas matching this pattern (repeatable; pg_dump --schema)", collect, []).option("--exclude-schema <pattern>", "PostgreSQL: leave out schemas matching this pattern (repeatable)", collect, []).option("--table <pattern>", "PostgreSQL: dump only tables matching this pattern, e.g. public.orders (repeatable; pg_dump --table)", collect, []).option("--exclude-table <pattern>", "PostgreSQL: leave out tables matching this pattern (repeatable)", collect, []).option("--exclude-table-data <pattern>", "PostgreSQL: keep these tables' definitions but not their rows (repeatable)", collect, []).option("--row-security", "PostgreSQL: dump with row-level security on (pg_dump --enable-row-security): a tenant role's dump holds only its rows").addOption(new Option("--row-counts <mode>", "rows per table recorded in the manifest: exact (in the dump's snapshot, compared after a restore), estimate (planner statistics, not compared) or none (default: exact)").choices(["exact", "estimate", "none"])).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_dump/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").addOption(new Option("--confirm-upload <mode>", "read each stored object back and check its SHA-256 (hash) or only its size (default: hash)").choices(["hash", "size"])).option("--alert-size-change <pct>", "alert when an artifact's plaintext or stored size moves more than this against the median of its series' last backups (default 20%; 0 off)").option("--alert-duration-change <pct>", "alert when the backup takes this much longer than the median of its series (default 50%; 0 off)").option("--alert-rows-drop <pct>", "alert when a table's exact row count, or a file tree's entry count, drops more than this (default 20%; 0 off)").option("--fail-on-alert", "exit 9 when the backup raised an alert (it stays committed)").option("--no-fail-on-alert", "do not, whatever the file's alerts: { fail: true } says").option("--quota <size>", "alert when a destination holds this share of SIZE (e.g. 200GB; each --to, over the file's quota:)").option("--quota-alert <pct>", "the share of the quota that raises the alert (default 80%)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
     const file = o.config !== void 0 ? await loadConfigFile(o.config) : void 0;
     const flags = {
@@ -4219,7 +4259,14 @@ Fingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipient
       mysqlEnv: o.mysqlEnv,
       sqlite: o.sqlite,
       files: o.files,
+      bucket: o.bucket,
+      allVersions: o.allVersions ? true : void 0,
       exclude: o.exclude,
+      incremental: !!o.incremental,
+      compare: o.compare,
+      stateDir: o.stateDir,
+      contentKeyEnv: o.contentKeyEnv,
+      allowShrink: !!o.allowShrink,
       rowCounts: o.rowCounts,
       postgresOptions: {
         schemas: o.schema,
@@ -4313,7 +4360,7 @@ Fingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipient
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || void 0 })) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || void 0, ...collectionJson(a) })) ?? [],
           ...e.manifest ? releaseJson(e.manifest.origin) : {},
           ...e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }
         }))
@@ -4324,7 +4371,7 @@ Fingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipient
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : "";
       const sig = signatures.get(e.id);
-      const from = e.manifest ? `  ${e.manifest.artifacts.map(describeArtifact).join(", ")}` : "";
+      const from = e.manifest ? `  ${e.manifest.artifacts.map((a) => describeArtifact(a) + collectionNote(a)).join(", ")}` : "";
       process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ""}${from}
 `);
     }
@@ -4400,12 +4447,18 @@ Fingerprint: ${recipientFingerprint(recipient)} (show lists a backup's recipient
     ctx.exitCode = tiersExitCode(outcomes);
   });
   commonOptions(
-    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--force", "replace a non-empty target").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
+    program2.command("restore").description("restore a backup into a database and/or a directory").option("--from <dest>", "where the backups are: a path, file://PATH, s3://bucket/prefix or a location name of --config (default with --config: its first destination)").option("--config <file>", CONFIG_HELP).option("--backup <selector>", "backup id, latest, or label:NAME (default: latest)").option("--identity-file <file>", "age identity file (default with --config: its decryption:)").option("--passphrase-env <name>", "environment variable holding the passphrase").option("--trust <file.pub>", "refuse a backup not signed by this key (repeatable; replaces trust: of --config)", collect, []).option("--postgres-target <url>", "database to restore the PostgreSQL artifact into").option("--postgres-target-env <name>", "environment variable holding that database URL (keeps its password out of the process list)").option("--mysql-target <url>", "MySQL/MariaDB database to restore the MySQL artifact into").option("--mysql-target-env <name>", "environment variable holding that database URL").option("--sqlite-target <path>", "file to restore the SQLite artifact into").option("--files-target <dir>", "directory to restore the file-tree artifact into").option("--bucket-target <url>", "S3 bucket (and prefix) to write a bucket backup's objects into, with their content types and metadata").option("--only <name>", "restore only this artifact (repeatable)", collect, []).option("--path <glob>", "restore only the entries (files) or members (objects) matching GLOB, a folder with all it holds, INTO the target: equal files are left alone, differing ones need --force (repeatable)", collect, []).option("--dry-run", "list what would be written, replaced or left alone; write nothing").option("--before <time>", "among matching backups, the newest taken before this time (or git sha)").option("--force", "replace a non-empty target (with --path: replace the files that differ)").option("--db-lock-timeout <duration>", DB_LOCK_TIMEOUT_HELP).option("--pg-bin <dir>", "PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)").option("--json", "print the result as JSON on stdout")
   ).action(async (o) => {
-    const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
+    const options = await resolveRestoreConfig(
+      { ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, paths: o.path, dryRun: o.dryRun, before: o.before, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin },
+      await configOf(o),
+      env,
+      reporter
+    );
     const result = await restore(options);
     ctx.outcome = restoreOutcome(result);
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...releaseJson(result.manifest.origin) });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...result.dryRun ? { dryRun: true } : {}, ...releaseJson(result.manifest.origin) });
+    else if (options.dryRun || options.paths?.length) printWritten(result);
   });
   commonOptions(
     program2.command("prune").description("delete backups that no retention rule keeps; the rules apply per series (--group-by), and the newest complete backup of every series always stays").option("--from <dest>", "where the backups are (repeatable; default with --config: every destination and copy-to tier that has a retention:)", collect).option("--config <file>", CONFIG_HELP).option("--keep-last <n>", "keep the N newest backups").option("--keep-hourly <n>", "keep the newest backup of each of the last N hours (UTC) that have one").option("--keep-daily <n>", "keep the newest backup of each of the last N days that have one").option("--keep-weekly <n>", "keep the newest backup of each of the last N ISO weeks that have one").option("--keep-monthly <n>", "keep the newest backup of each of the last N months that have one").option("--keep-yearly <n>", "keep the newest backup of each of the last N years that have one").option("--keep-within <duration>", "keep every backup taken within DURATION of the newest one").option("--keep-label <label>", "keep every backup with this label (repeatable)", collect, []).option("--group-by <what>", "apply the rules to each series separately: sources (set of artifact names), labels, sources,labels or none (default: sources)").option("--incomplete-grace <duration>", "remove incomplete (interrupted) backups only when older than this (default: 24h)").option("--dry-run", "show what would be deleted, delete nothing").option("--force", "prune even a series the retention guard holds (the newest backup of its data carries a size, row or entry-count drop alert)").option("--json", "print the result as JSON on stdout")

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-JWI2VRSQ.js";
+} from "./chunks/chunk-X3ARSCSE.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-D6VJZRYB.js";
+} from "./chunks/chunk-S5BOSJLN.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-ABMT2X46.js";
+} from "./chunks/chunk-O5DDEV65.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-ANRYAQVA.js";
+} from "./chunks/chunk-FTJKVOF2.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-JEPAU4WB.js";
+} from "./chunks/chunk-IRJTZT4Q.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-PWIRDYHV.js";
+import "./chunks/chunk-HJPIUHRQ.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-JWI2VRSQ.js";
+} from "./chunks/chunk-X3ARSCSE.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-D6VJZRYB.js";
+} from "./chunks/chunk-S5BOSJLN.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-ABMT2X46.js";
+} from "./chunks/chunk-O5DDEV65.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-ANRYAQVA.js";
+} from "./chunks/chunk-FTJKVOF2.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-D3A7WZF6.js";
+} from "./chunks/chunk-K2JVDJ6Z.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-PWIRDYHV.js";
+} from "./chunks/chunk-HJPIUHRQ.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-JWI2VRSQ.js";
+} from "./chunks/chunk-X3ARSCSE.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-D6VJZRYB.js";
+} from "./chunks/chunk-S5BOSJLN.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-ABMT2X46.js";
+} from "./chunks/chunk-O5DDEV65.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-ANRYAQVA.js";
+} from "./chunks/chunk-FTJKVOF2.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

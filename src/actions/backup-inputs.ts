@@ -27,6 +27,7 @@ export interface BackupInputs {
 /** Reads the backup action's inputs; the secrets among them are masked before anything else. */
 export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = process.env): BackupInputs {
   const passphrase = secret('passphrase');
+  const contentKey = secret('content-key');
   const signingKey = secret('signing-key');
   const postgres = list('postgres');
   const mysql = list('mysql');
@@ -44,7 +45,14 @@ export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = pro
       mysql,
       sqlite: list('sqlite'),
       files: list('files'),
+      bucket: list('bucket'),
+      allVersions: flag('all-versions') || undefined,
       exclude: list('exclude'),
+      incremental: flag('incremental') || undefined,
+      compare: optional('compare'),
+      contentKey,
+      contentKeySource: contentKey !== undefined ? 'input content-key' : undefined,
+      allowShrink: flag('allow-shrink') || undefined,
       rowCounts: optional('row-counts'),
       postgresOptions: {
         schemas: list('schema'),
@@ -93,6 +101,6 @@ export function getBackupInputs(reporter: Reporter, env: NodeJS.ProcessEnv = pro
     },
     groupBy: optional('group-by'),
     forcePrune: flag('force-prune'),
-    secrets: [passphrase, signingKey, mysqlPwd].filter((s): s is string => !!s),
+    secrets: [passphrase, signingKey, contentKey, mysqlPwd].filter((s): s is string => !!s),
   };
 }

@@ -24,8 +24,9 @@ import { backupOutcome, failedBackupOutcome } from '../report/outcome.js';
 import type { RunEvent } from '../notify/event.js';
 import { beginActivity } from '../shared/cancel.js';
 import { writeSeriesHistorySummary } from './series-history.js';
+import { actionsCache, hasCollection, restoreState, saveState, type StateCache } from './state-cache.js';
 
-export async function runBackupAction(deps: ActionDeps = {}): Promise<void> {
+export async function runBackupAction(deps: ActionDeps & { stateCache?: StateCache } = {}): Promise<void> {
   const state: BackupRunState = { started: new Date(), runId: process.env.GITHUB_RUN_ID, stage: 'reading the inputs', destinations: [], secrets: [] };
   await runAction(async () => {
     // Every value masked in the log is also kept from the job summary, which the runner does not mask.
@@ -60,8 +61,13 @@ export async function runBackupAction(deps: ActionDeps = {}): Promise<void> {
     const tiers = resolveCopyTiers(inputs.copyTo, file, b, options.destinations, reporter, process.env);
     const plan = resolveRetentionPlan(file, { policy: inputs.retention, opened: [...destinations, ...tiers] });
     state.destinations = options.destinations;
+    // Collections keep their state in the Actions cache between runs (state-cache.ts).
+    const cached = hasCollection(options.sources) && !options.stateDir
+      ? await restoreState(deps.stateCache ?? actionsCache, options.sources, options.destinations.map((d) => d.display), reporter)
+      : undefined;
     state.stage = 'the backup';
-    const result = await backup(options);
+    const result = await backup(cached ? { ...options, stateDir: cached.dir } : options);
+    if (cached) await saveState(deps.stateCache ?? actionsCache, cached, reporter);
     state.committedId = result.id;
     state.outcomes = result.destinations;
     // Each destination is its own repository: verify, copy and retention run only where it committed.
@@ -165,7 +171,9 @@ function summarize(s: typeof core.summary, result: BackupResult, outcomes: Locat
     ])
     .addTable(destinationRows(outcomes, secrets))
     .addRaw(`Duration: ${result.durationSeconds.toFixed(1)} s. Encryption: ${result.manifest.encryption.scheme}. ${signed ? 'Manifest signed.' : 'Manifest unsigned.'}`, true);
-  if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}.`, true);
+  const packs = outcomes.reduce((n, o) => n + (o.packsRemoved ?? 0), 0);
+  const packBytes = outcomes.reduce((n, o) => n + (o.packBytesRemoved ?? 0), 0);
+  if (outcomes.some((o) => o.pruned)) s.addRaw(`Retention: removed ${pruned.length} backup(s)${pruned.length ? `: ${pruned.map((x) => `<code>${x}</code>`).join(', ')}` : ''}${packs ? `, and ${packs} unreferenced pack(s) (${formatBytes(packBytes)})` : ''}.`, true);
   for (const o of outcomes) {
     for (const g of o.guarded ?? []) {
       const where = `series <code>${escapeHtml(g.series)}</code> at <code>${escapeHtml(o.location)}</code>`;

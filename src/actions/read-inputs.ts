@@ -47,7 +47,7 @@ export function restoringInputs(): RestoreSettings & ConfigInput {
 }
 
 export function getRestoreInputs(): RestoreInputs {
-  return { ...restoringInputs(), only: commaList('only'), force: flag('force') };
+  return { ...restoringInputs(), bucketTarget: optional('bucket-target'), only: commaList('only'), paths: list('path'), dryRun: flag('dry-run'), before: optional('before'), force: flag('force') };
 }
 
 export function getVerifyInputs(): VerifyInputs {

@@ -19,6 +19,8 @@ import { verifyAcross } from '../core/verify-across.js';
 import { copy, type CopyResult } from '../core/copy.js';
 import { printable } from '../shared/text.js';
 import { formatBytes } from '../shared/format.js';
+import { collectionFigures } from '../core/collection/summary.js';
+import { describeMembers } from '../report/collection-text.js';
 import { describeConfig, formatDescription } from '../config/describe.js';
 import { ConfigFileError, loadConfigFile, type ConfigFile } from '../config/file.js';
 import { resolveInitConfig } from '../config/locations.js';
@@ -32,6 +34,19 @@ import { backupOutcome, copyOutcome, failedBackupOutcome, pruneOutcome, restoreO
 import { registerHistoryCommand } from './history-command.js';
 import { registerShowCommand } from './show-command.js';
 import { registerDrillCommand } from './drill-command.js';
+
+/** What restore --path / --dry-run wrote (or would write), on stdout: one line per entry, then the counts. */
+function printWritten(result: Awaited<ReturnType<typeof restore>>): void {
+  const verbs = result.dryRun ? { write: 'would write', replace: 'would replace', same: 'unchanged' } : { write: 'wrote', replace: 'replaced', same: 'unchanged' };
+  for (const r of result.restored) {
+    const w = r.written;
+    if (!w) continue;
+    for (const l of w.listed) process.stdout.write(`${verbs[l.action]} ${printable(l.name)}\n`);
+    const shown = w.listed.length < w.written + w.replaced + w.same ? ` (${w.listed.length} listed)` : '';
+    const counts = result.dryRun ? `${w.written} to write, ${w.replaced} to replace, ${w.same} unchanged (dry run: nothing was written)` : `${w.written} written, ${w.replaced} replaced, ${w.same} unchanged`;
+    process.stdout.write(`${printable(r.name)} → ${r.target}: ${counts}${shown}\n`);
+  }
+}
 
 /** Never replaces a key: the backups made for the old one would need it to restore. */
 async function refuseExisting(file: string): Promise<void> {
@@ -60,8 +75,8 @@ const DB_LOCK_TIMEOUT_HELP =
 
 /** The --<kind>-target flags of restore and rollback; typed into argv, so a password in one is warned about. */
 function targetFlags(o: Record<string, string | undefined>): TargetSettings {
-  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget } = o;
-  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, argv: true };
+  const { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget } = o;
+  return { postgresTarget, postgresTargetEnv, mysqlTarget, mysqlTargetEnv, sqliteTarget, filesTarget, bucketTarget, argv: true };
 }
 
 /**
@@ -108,6 +123,20 @@ function tiersExitCode(outcomes: LocationOutcome<CopyResult>[]): number {
   return done.length ? ExitCode.partial : failed[0]!.exitCode;
 }
 
+/** A collection's figures in list --json (without name: the artifact carries it). */
+function collectionJson(a: Parameters<typeof collectionFigures>[0]) {
+  const f = collectionFigures(a);
+  if (!f) return {};
+  const { name: _, ...figures } = f;
+  return { collection: figures };
+}
+
+/** ` [1661 member(s), 2.0 GiB: 12 new (3.1 MiB), 1649 reused]` after a collection artifact in list. */
+function collectionNote(a: Parameters<typeof collectionFigures>[0]): string {
+  const f = collectionFigures(a);
+  return f ? ` [${describeMembers(f)}]` : '';
+}
+
 function printPrune(result: PruneResult, indent = ''): void {
   const out = (line: string) => process.stdout.write(`${indent}${line}\n`);
   for (const s of result.series) {
@@ -117,6 +146,13 @@ function printPrune(result: PruneResult, indent = ''): void {
   }
   for (const r of result.incompleteRemoved) out(`${result.dryRun ? 'would remove' : 'remove'} ${r} (incomplete)`);
   for (const r of result.retained) out(`retain ${r.id} (delete refused: ${r.reason})`);
+  const packs = result.packs;
+  // A real prune may collect thousands of packs: each is listed only when asked what would go.
+  if (result.dryRun) for (const p of packs.removed) out(`would remove ${p.key} (${formatBytes(p.size)}, unreferenced pack)`);
+  if (packs.removed.length || packs.young || packs.failed.length) {
+    out(`packs: ${result.dryRun ? 'would remove' : 'removed'} ${packs.removed.length} unreferenced (${formatBytes(packs.bytes)}), ${packs.referenced} in use, ${packs.young} unreferenced but within the grace period${packs.failed.length ? `, ${packs.failed.length} could not be deleted` : ''}`);
+  }
+  if (packs.skipped) out(`packs: none collected: ${packs.skipped}`);
   for (const g of result.guarded) {
     out(`${g.forced ? 'guard overridden (--force)' : 'guarded'}: series ${printable(g.series)}, drop alert(s) on backup ${g.backup}: ${g.alerts.map((a) => a.message).join('; ')}`);
   }
@@ -195,6 +231,13 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--sqlite <path>', 'SQLite database file to copy consistently (repeatable)', collect, [])
       .option('--files <path>', 'file tree to archive (repeatable)', collect, [])
       .option('--exclude <glob>', 'glob of paths to leave out of --files trees (repeatable)', collect, [])
+      .option('--bucket <url>', 'S3 bucket (and prefix) to back up object by object, s3://bucket/prefix?endpoint=…&credentials=NAME (repeatable)', collect, [])
+      .option('--all-versions', '--bucket: back up the non-current versions of a versioned bucket too')
+      .option('--incremental', 'store --files trees as collections: unchanged files are referenced, not stored again')
+      .addOption(new Option('--compare <how>', 'incremental trees and buckets: what says a member is unchanged: metadata (files: size, mtime, ctime, inode; objects: size,etag; default) or checksum (read everything)').choices(['metadata', 'checksum', 'size,etag']))
+      .option('--state-dir <dir>', 'incremental trees and buckets: keep the list of what was backed up here, so the next run reads only what changed (without it: deduplicated against the repository)')
+      .option('--content-key-env <name>', 'environment variable holding the secret that blob names are keyed with (default: derived from the recipients or passphrase)')
+      .option('--allow-shrink', 'let a bucket listing that is empty or down more than 50 % through the delete shield')
       .option('--recipient <age1…>', 'age public key to encrypt to (repeatable)', collect, [])
       .option('--passphrase-env <name>', 'encrypt with the passphrase held in this environment variable')
       .option('--unencrypted', 'write a plaintext backup (refused unless given)')
@@ -234,7 +277,14 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       mysqlEnv: o.mysqlEnv,
       sqlite: o.sqlite,
       files: o.files,
+      bucket: o.bucket,
+      allVersions: o.allVersions ? true : undefined,
       exclude: o.exclude,
+      incremental: !!o.incremental,
+      compare: o.compare,
+      stateDir: o.stateDir,
+      contentKeyEnv: o.contentKeyEnv,
+      allowShrink: !!o.allowShrink,
       rowCounts: o.rowCounts,
       postgresOptions: {
         schemas: o.schema,
@@ -339,7 +389,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
           startedAt: e.manifest?.startedAt,
           labels: e.manifest?.labels ?? [],
           storedBytes: e.manifest?.artifacts.reduce((n, a) => n + a.stored.size, 0),
-          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || undefined })) ?? [],
+          artifacts: e.manifest?.artifacts.map((a) => ({ name: a.name, kind: a.kind, from: sourceIdentity(a) || undefined, ...collectionJson(a) })) ?? [],
           ...(e.manifest ? releaseJson(e.manifest.origin) : {}),
           ...(e.complete ? signatureJson(signatures.get(e.id)) : { signedBy: null }),
         })),
@@ -350,7 +400,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
     for (const e of entries) {
       const size = e.manifest ? `  ${formatBytes(e.manifest.artifacts.reduce((n, a) => n + a.stored.size, 0))}` : '';
       const sig = signatures.get(e.id);
-      const from = e.manifest ? `  ${e.manifest.artifacts.map(describeArtifact).join(', ')}` : '';
+      const from = e.manifest ? `  ${e.manifest.artifacts.map((a) => describeArtifact(a) + collectionNote(a)).join(', ')}` : '';
       process.stdout.write(`${describeBackup(e)}${size}${sig?.signed ? `  ${describeSignature(sig, false)}` : ''}${from}\n`);
     }
   });
@@ -467,16 +517,26 @@ export function registerCommands(program: Command, ctx: CliContext): void {
       .option('--mysql-target-env <name>', 'environment variable holding that database URL')
       .option('--sqlite-target <path>', 'file to restore the SQLite artifact into')
       .option('--files-target <dir>', 'directory to restore the file-tree artifact into')
+      .option('--bucket-target <url>', 'S3 bucket (and prefix) to write a bucket backup\'s objects into, with their content types and metadata')
       .option('--only <name>', 'restore only this artifact (repeatable)', collect, [])
-      .option('--force', 'replace a non-empty target')
+      .option('--path <glob>', 'restore only the entries (files) or members (objects) matching GLOB, a folder with all it holds, INTO the target: equal files are left alone, differing ones need --force (repeatable)', collect, [])
+      .option('--dry-run', 'list what would be written, replaced or left alone; write nothing')
+      .option('--before <time>', 'among matching backups, the newest taken before this time (or git sha)')
+      .option('--force', 'replace a non-empty target (with --path: replace the files that differ)')
       .option('--db-lock-timeout <duration>', DB_LOCK_TIMEOUT_HELP)
       .option('--pg-bin <dir>', 'PostgreSQL: folder holding pg_restore/psql to prefer (else PATH, then /usr/lib/postgresql/*/bin)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (o) => {
-    const options = await resolveRestoreConfig({ ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin }, await configOf(o), env, reporter);
+    const options = await resolveRestoreConfig(
+      { ...readFlags(o), from: o.from, ...targetFlags(o), only: o.only, paths: o.path, dryRun: o.dryRun, before: o.before, force: o.force, dbLockTimeout: o.dbLockTimeout, pgBin: o.pgBin },
+      await configOf(o),
+      env,
+      reporter,
+    );
     const result = await restore(options);
     ctx.outcome = restoreOutcome(result);
-    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...releaseJson(result.manifest.origin) });
+    if (o.json) printJson({ backupId: result.backupId, restored: result.restored, durationSeconds: result.durationSeconds, ...(result.dryRun ? { dryRun: true } : {}), ...releaseJson(result.manifest.origin) });
+    else if (options.dryRun || options.paths?.length) printWritten(result);
   });
 
   commonOptions(

@@ -1,7 +1,9 @@
+import { resolve as resolvePath } from 'node:path';
 import type { BackupOptions, SourceSpec } from '../core/backup.js';
 import type { Origin } from '../core/types.js';
 import type { Reporter } from '../shared/reporter.js';
 import type { SourceOptions } from '../sources/adapter.js';
+import { bucketSource } from './bucket.js';
 import { given, parseMetaFlags, secretFromEnv } from './env.js';
 import type { ConfigFile, ConfigLocation, ConfigSource } from './file.js';
 import type { Destination } from '../destinations/types.js';
@@ -21,12 +23,14 @@ import {
   resolveBackup,
   resolveDbLockTimeout,
   resolveLock,
+  filesCollectionOptions,
   resolvePostgresOptions,
   resolveRowCounts,
   urlsFromEnv,
   warnPasswordInArgv,
   type PostgresBackupSettings,
   type StorageSettings,
+  resolveCompare,
 } from './settings.js';
 
 /**
@@ -43,6 +47,21 @@ export interface BackupCommandSettings extends StorageSettings {
   sqlite?: string[];
   files?: string[];
   exclude?: string[];
+  /** S3 buckets to back up as collections (`--bucket`, input bucket). */
+  bucket?: string[];
+  /** bucket: back up non-current versions too. */
+  allVersions?: boolean;
+  /** `--incremental`: --files trees (and the file's files sources) as collections; `--compare metadata|checksum`. */
+  incremental?: boolean;
+  compare?: string;
+  /** `--state-dir DIR`: where collections keep their state between runs. */
+  stateDir?: string;
+  /** `--content-key-env NAME`, or the value itself (action input content-key) with where it came from. */
+  contentKeyEnv?: string;
+  contentKey?: string;
+  contentKeySource?: string;
+  /** `--allow-shrink`: let a much smaller listing through the delete shield. */
+  allowShrink?: boolean;
   postgresOptions?: PostgresBackupSettings;
   rowCounts?: string;
   recipients?: string[];
@@ -115,7 +134,7 @@ export function resolveAlertSettings(flags: Pick<BackupCommandSettings, 'alertSi
   };
 }
 
-const SOURCE_FLAGS = ['postgres', 'postgresEnv', 'mysql', 'mysqlEnv', 'sqlite', 'files'] as const;
+const SOURCE_FLAGS = ['postgres', 'postgresEnv', 'mysql', 'mysqlEnv', 'sqlite', 'files', 'bucket'] as const;
 
 /**
  * The backup the flags and the file describe together. Merge rule: a flag given wins, a list
@@ -142,7 +161,11 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
       mysql,
       sqlite: flagSources ? (flags.sqlite ?? []) : [],
       files: flagSources ? (flags.files ?? []) : [],
+      bucket: flagSources ? (flags.bucket ?? []) : [],
+      allVersions: flags.allVersions,
       exclude: flags.exclude ?? [],
+      incremental: !!flags.incremental,
+      compare: flags.compare,
       postgresOptions: flags.postgresOptions,
       rowCounts: flags.rowCounts,
       sourceSpecs,
@@ -164,8 +187,13 @@ export async function resolveBackupConfig(flags: BackupCommandSettings, file: Co
     origin,
   );
   const signingKey = await resolveSigningConfig(flags, file, env, reporter);
+  const stateDir = flags.stateDir?.trim() ? resolvePath(flags.stateDir.trim()) : file?.stateDir;
+  const contentKey = contentKeyOf(flags, file, env, reporter);
   return {
     ...options,
+    ...(stateDir ? { stateDir } : {}),
+    ...(contentKey !== undefined ? { contentKey } : {}),
+    ...(flags.allowShrink ? { allowShrink: true } : {}),
     signingKey,
     init: !!flags.init,
     lock: resolveLock({ lockWait: flags.lockWait ?? file?.lockWait, lockStale: flags.lockStale ?? file?.lockStale }, env),
@@ -184,6 +212,7 @@ function urlSources(kind: 'postgres' | 'mysql', urls: string[] | undefined, envN
 
 /** A source of the file with its own options; a filter flag given (e.g. --schema) replaces that option. */
 function fileSource(s: ConfigSource, flags: BackupCommandSettings, rowCountsFlag: ReturnType<typeof resolveRowCounts> | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): SourceSpec {
+  if (s.kind === 'bucket') return bucketSource(s.location!, flags, env, reporter, { allVersions: flags.allVersions || s.options.allVersions, compare: resolveCompare(flags.compare) });
   const location = s.env !== undefined ? secretFromEnv(s.env, env, `${s.at}.${s.kind}-env`, `the ${s.kind} database URL`, reporter).trim() : s.location!;
   maskLocation(s.kind, location, reporter);
   const rowCounts = rowCountsFlag ?? s.options.rowCounts ?? 'exact';
@@ -202,9 +231,26 @@ function fileSource(s: ConfigSource, flags: BackupCommandSettings, rowCountsFlag
       },
       rowCounts,
     );
-  } else if (s.kind === 'files') options = { exclude: given(flags.exclude) ? flags.exclude : (s.options.exclude ?? []) };
+  } else if (s.kind === 'files') {
+    options = {
+      exclude: given(flags.exclude) ? flags.exclude : (s.options.exclude ?? []),
+      ...filesCollectionOptions(flags.incremental || s.options.incremental, flags.compare?.trim() ? flags.compare : s.options.compare),
+    };
+  }
   else options = { rowCounts };
   return { kind: s.kind, location, options };
+}
+
+/** The content key's secret: the action's value, `--content-key-env NAME`, or the file's `content-key-env:`; masked everywhere. */
+function contentKeyOf(flags: BackupCommandSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): string | undefined {
+  if (flags.contentKey !== undefined && flags.contentKey.trim() !== '') {
+    reporter.setSecret(flags.contentKey);
+    return flags.contentKey;
+  }
+  const name = flags.contentKeyEnv?.trim() || file?.contentKeyEnv;
+  if (!name) return undefined;
+  const where = flags.contentKeyEnv?.trim() ? '--content-key-env' : file!.where(['content-key-env']);
+  return secretFromEnv(name, env, where, 'the content key (any long random secret)', reporter);
 }
 
 /** The encryption choice is one thing: any key flag given replaces the file's `encryption:` whole. */

@@ -134,6 +134,8 @@ function sourceOptions(s: ConfigSource): Record<string, unknown> {
   if (o.excludeTableData) out['exclude-table-data'] = o.excludeTableData;
   if (o.rowSecurity) out['row-security'] = true;
   if (o.exclude) out.exclude = o.exclude;
+  if (o.incremental) out.incremental = true;
+  if (o.compare) out.compare = o.compare;
   if (s.kind !== 'files') out['row-counts'] = o.rowCounts ?? 'exact';
   return out;
 }

@@ -12,7 +12,7 @@ import { parseSize } from './size.js';
 
 /** One source of the file, as SourceSpec will carry it (the URL itself is read later, from `env`). */
 export interface ConfigSource {
-  kind: 'postgres' | 'mysql' | 'sqlite' | 'files';
+  kind: 'postgres' | 'mysql' | 'sqlite' | 'files' | 'bucket';
   /** The location written in the file (a path, or a URL without a password). */
   location?: string;
   /** The environment variable holding the URL (`postgres-env: NAME`). */
@@ -51,6 +51,9 @@ export interface ConfigFile {
   lockWait?: string;
   lockStale?: string;
   dbLockTimeout?: string;
+  /** Collections: where their state is kept (`state-dir:`, made absolute), and the variable holding the content key's secret. */
+  stateDir?: string;
+  contentKeyEnv?: string;
   /** `notify:` and its companions (src/config/notify.ts reads the variables they name). */
   notify?: { channels: { url?: string; env?: string }[]; on?: 'failure' | 'always'; secretEnv?: string; timeout?: string; healthcheckEnv?: string };
   /** `alerts:` as written (percentages still text; parsed by the backup resolver). */
@@ -245,6 +248,9 @@ function normalize(raw: RawConfig, file: string, where: (path: (string | number)
       if (s['row-security']) options.rowSecurity = true;
     }
     if (kind === 'files' && s.exclude) options.exclude = s.exclude;
+    if (kind === 'bucket' && s['all-versions']) options.allVersions = true;
+    if (kind === 'files' && s.incremental) options.incremental = true;
+    if (kind === 'files' && s.compare) options.compare = s.compare;
     if (s['row-counts']) options.rowCounts = s['row-counts'];
     const at = where(['sources', i]);
     if (key.endsWith('-env')) return { kind, env: value, options, at };
@@ -276,6 +282,8 @@ function normalize(raw: RawConfig, file: string, where: (path: (string | number)
     lockWait: raw['lock-wait'],
     lockStale: raw['lock-stale'],
     dbLockTimeout: raw['db-lock-timeout'],
+    ...(raw['state-dir'] !== undefined ? { stateDir: abs(raw['state-dir'].trim()) } : {}),
+    ...(raw['content-key-env'] !== undefined ? { contentKeyEnv: raw['content-key-env'] } : {}),
     notify: notifyOf(raw),
     alerts: raw.alerts && {
       sizeChange: text(raw.alerts['size-change']),

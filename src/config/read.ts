@@ -1,3 +1,4 @@
+import { bucketTarget } from './bucket.js';
 import type { DecryptOptions } from '../codecs/age/index.js';
 import { validateRecipient } from '../codecs/age/index.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
@@ -62,6 +63,8 @@ export interface TargetSettings {
   mysqlTargetEnv?: string;
   sqliteTarget?: string;
   filesTarget?: string;
+  /** An S3 bucket (and prefix) to write a bucket backup's objects into. */
+  bucketTarget?: string;
   /** The target URLs were typed into argv (the CLI): warn about a password in one. */
   argv?: boolean;
 }
@@ -97,7 +100,7 @@ export function resolveTargets(t: TargetSettings, env: NodeJS.ProcessEnv, report
     if (value !== undefined && t.argv) warnPasswordInArgv(value, flag, `${flag}-env`, reporter, kind);
     return u;
   };
-  return { postgres: url('postgres', t.postgresTarget, t.postgresTargetEnv), mysql: url('mysql', t.mysqlTarget, t.mysqlTargetEnv), sqlite: t.sqliteTarget, files: t.filesTarget };
+  return { postgres: url('postgres', t.postgresTarget, t.postgresTargetEnv), mysql: url('mysql', t.mysqlTarget, t.mysqlTargetEnv), sqlite: t.sqliteTarget, files: t.filesTarget, ...(t.bucketTarget !== undefined ? { bucket: t.bucketTarget.trim() } : {}) };
 }
 
 /** `--from` (a location or a name in the file), else the file's first destination. */
@@ -109,6 +112,11 @@ export const lockOf = (s: ReadSettings, file: ConfigFile | undefined, env: NodeJ
 
 export interface RestoreSettings extends ReadSettings, TargetSettings {
   only?: string[];
+  /** --path GLOB (repeatable). */
+  paths?: string[];
+  dryRun?: boolean;
+  /** --before TIME|SHA. */
+  before?: string;
   force?: boolean;
   dbLockTimeout?: string;
   pgBin?: string;
@@ -116,20 +124,24 @@ export interface RestoreSettings extends ReadSettings, TargetSettings {
 
 export async function resolveRestoreConfig(flags: RestoreSettings, file: ConfigFile | undefined, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<RestoreOptions> {
   const targets = resolveTargets(flags, env, reporter);
+  const bucket = targets.bucket !== undefined ? bucketTarget(targets.bucket, flags, env, reporter) : undefined;
   const decrypt = await resolveKey(flags, file, env, reporter);
   const trusted = await resolveTrusted(flags, file);
   return {
     destination: fromLocation(flags, file, env, reporter),
-    selection: { selector: flags.backup?.trim() || 'latest' },
+    selection: { selector: flags.backup?.trim() || 'latest', ...(flags.before?.trim() ? { before: flags.before.trim() } : {}) },
     decrypt,
     trusted,
     targets,
     only: flags.only ?? [],
     force: !!flags.force,
+    paths: (flags.paths ?? []).filter((p) => p.trim() !== ''),
+    dryRun: !!flags.dryRun,
     reporter,
     lock: lockOf(flags, file, env),
     dbLockTimeoutMs: resolveDbLockTimeout(flags.dbLockTimeout ?? file?.dbLockTimeout),
     ...resolvePgBin(flags.pgBin),
+    ...(bucket ? { bucket } : {}),
   };
 }
 

@@ -28,10 +28,11 @@ const META_KEY = METADATA_KEY;
 const MAX_METADATA = MAX_METADATA_ENTRIES;
 const MAX_METADATA_VALUE = MAX_METADATA_VALUE_BYTES;
 
-export const SOURCE_KINDS = ['postgres', 'postgres-env', 'mysql', 'mysql-env', 'sqlite', 'files'] as const;
+export const SOURCE_KINDS = ['postgres', 'postgres-env', 'mysql', 'mysql-env', 'sqlite', 'files', 'bucket'] as const;
 export const POSTGRES_OPTIONS = ['schema', 'exclude-schema', 'table', 'exclude-table', 'exclude-table-data', 'row-security'] as const;
 const DATABASE_OPTIONS = ['row-counts'] as const;
-const FILES_OPTIONS = ['exclude'] as const;
+const FILES_OPTIONS = ['exclude', 'incremental', 'compare'] as const;
+const BUCKET_OPTIONS = ['all-versions'] as const;
 export const RETENTION_KEYS = ['keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly', 'keep-within', 'keep-label'] as const;
 
 /** What each kind of source accepts besides its kind key. */
@@ -40,6 +41,7 @@ const OPTIONS_OF: Record<string, readonly string[]> = {
   mysql: DATABASE_OPTIONS,
   sqlite: DATABASE_OPTIONS,
   files: FILES_OPTIONS,
+  bucket: BUCKET_OPTIONS,
 };
 export const kindOf = (key: string): string => key.replace(/-env$/, '');
 
@@ -89,6 +91,8 @@ export const sourceSchema = z.strictObject({
   'mysql-env': z.optional(envName),
   sqlite: z.optional(text),
   files: z.optional(text),
+  bucket: z.optional(text),
+  'all-versions': z.optional(z.boolean()),
   schema: z.optional(pattern),
   'exclude-schema': z.optional(pattern),
   table: z.optional(pattern),
@@ -97,6 +101,8 @@ export const sourceSchema = z.strictObject({
   'row-security': z.optional(z.boolean()),
   'row-counts': z.optional(z.enum(['exact', 'estimate', 'none'])),
   exclude: z.optional(pattern),
+  incremental: z.optional(z.boolean()),
+  compare: z.optional(z.enum(['metadata', 'checksum'])),
 });
 
 export const retentionSchema = z.strictObject({
@@ -176,6 +182,8 @@ export const configSchema = z.strictObject({
   'lock-wait': z.optional(duration('lock-wait')),
   'lock-stale': z.optional(duration('lock-stale', { minMs: 60_000 })),
   'db-lock-timeout': z.optional(duration('db-lock-timeout')),
+  'state-dir': z.optional(text),
+  'content-key-env': z.optional(envName),
   notify: z.optional(z.array(notifyChannelSchema)),
   'notify-on': z.optional(z.enum(['failure', 'always'])),
   'notify-secret-env': z.optional(envName),

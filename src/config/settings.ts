@@ -1,3 +1,4 @@
+import { bucketSource } from './bucket.js';
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseIdentityFile, validateRecipient, type DecryptOptions, type EncryptOptions } from '../codecs/age/index.js';
@@ -272,6 +273,12 @@ export interface BackupSettings extends KeySettings, StorageSettings {
   sqlite?: string[];
   files: string[];
   exclude: string[];
+  /** --files trees as collections (`--incremental`), and what says a file is unchanged (`--compare`). */
+  incremental?: boolean;
+  compare?: string;
+  bucket?: string[];
+  /** bucket: non-current versions too (`--all-versions`). */
+  allVersions?: boolean;
   /** PostgreSQL sources: what part to dump, as whom, which client. */
   postgresOptions?: PostgresBackupSettings;
   /** Every database source: exact (default), estimate or none (`--row-counts`). */
@@ -322,6 +329,23 @@ export function resolvePgBin(dir: string | undefined): { pgBin?: string } {
   return d ? { pgBin: resolvePath(d) } : {};
 }
 
+/** `--compare` (metadata or checksum), refused otherwise. */
+export function resolveCompare(value: string | undefined): 'metadata' | 'checksum' | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  // `size,etag` is the bucket spelling of metadata (what says an object is unchanged).
+  if (v.replace(/\s+/g, '') === 'size,etag') return 'metadata';
+  if (v !== 'metadata' && v !== 'checksum') throw new UsageError(`--compare "${v}" must be metadata (size,etag for buckets) or checksum`, 'metadata (size, times, inode; for objects size and ETag) is the default; checksum reads everything');
+  return v;
+}
+
+/** The collection options of a files source: --incremental, and --compare (which needs it). */
+export function filesCollectionOptions(incremental: boolean | undefined, compare: string | undefined, bucketsToo = false): Pick<SourceOptions, 'incremental' | 'compare'> {
+  const c = resolveCompare(compare);
+  if (c && !incremental && !bucketsToo) throw new UsageError('--compare applies to incremental file trees only', 'add --incremental (or incremental: true on the files source)');
+  return { ...(incremental ? { incremental: true } : {}), ...(c && incremental ? { compare: c } : {}) };
+}
+
 export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Origin): BackupOptions {
   for (const url of s.postgres) maskLocation('postgres', url, reporter);
   for (const url of s.mysql ?? []) maskLocation('mysql', url, reporter);
@@ -338,11 +362,12 @@ export function resolveBackup(s: BackupSettings, reporter: Reporter, origin: Ori
     ...s.postgres.map((location): SourceSpec => ({ kind: 'postgres', location, options: postgresOptions })),
     ...(s.mysql ?? []).map((location): SourceSpec => ({ kind: 'mysql', location, options: { rowCounts } })),
     ...(s.sqlite ?? []).map((location): SourceSpec => ({ kind: 'sqlite', location, options: { rowCounts } })),
-    ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude } })),
+    ...s.files.map((location): SourceSpec => ({ kind: 'files', location, options: { exclude: s.exclude, ...filesCollectionOptions(s.incremental, s.compare, !!s.bucket?.length) } })),
+    ...(s.bucket ?? []).map((location) => bucketSource(location, s, s.env ?? process.env, reporter, { allVersions: s.allVersions, compare: resolveCompare(s.compare) })),
     ...(s.sourceSpecs ?? []),
   ];
   if (sources.some((x) => x.location.trim() === '')) {
-    throw new UsageError('a --postgres, --mysql, --sqlite or --files value is empty', 'an unset variable or secret?');
+    throw new UsageError('a --postgres, --mysql, --sqlite, --files or --bucket value is empty', 'an unset variable or secret?');
   }
   if (s.deployedSha !== undefined && !/^[0-9a-f]{7,64}$/i.test(s.deployedSha.trim())) {
     throw new UsageError(`--deployed-sha "${s.deployedSha}" is not a git sha`);

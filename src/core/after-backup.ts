@@ -22,6 +22,9 @@ export interface LocationOutcome extends DestinationOutcome {
   tier?: 'copy-to';
   /** Backup ids retention removed there; absent where retention did not run. */
   pruned?: string[];
+  /** Unreferenced collection packs retention's prune collected there, and their stored bytes. */
+  packsRemoved?: number;
+  packBytesRemoved?: number;
   /** Series the retention guard held there (prune's `guarded`, alerts left out); absent when none. */
   guarded?: { series: string; backup: string; spared: string[]; forced: boolean }[];
 }
@@ -87,6 +90,10 @@ export async function pruneHolders(plan: RetentionTarget[], holders: Destination
     const outcome = outcomes.find((o) => o.location === dest.display);
     if (outcome) {
       outcome.pruned = removed;
+      if (r.packsRemoved) {
+        outcome.packsRemoved = r.packsRemoved;
+        outcome.packBytesRemoved = r.packBytesRemoved;
+      }
       // Said in the outputs and the summary too: a frozen retention must not look like "removed 0".
       if (r.guarded.length) outcome.guarded = r.guarded.map((g) => ({ series: g.series, backup: g.backup, spared: g.spared, forced: g.forced }));
     }

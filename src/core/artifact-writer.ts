@@ -55,16 +55,64 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   const { algorithm, level } = ctx.compression;
   const key = `${plan.name}${plan.extension}${compressionExtension(algorithm)}${ctx.encryption ? '.age' : ''}`;
   const fullKey = objectKey(ctx.backupId, key);
-  const dests = ctx.destinations;
-  // One per upload, so a failed destination's multipart upload is aborted alone.
-  const aborts = dests.map(() => new AbortController());
-
-  const progress = ctx.reporter.progress;
   // The estimate (a tree's stat walk, a catalog query) runs beside the dump, never before it:
   // progress gains its total when the estimate arrives, and the backup never waits for it.
-  const task = { label: `backup ${printable(plan.name)}`, total: undefined as number | undefined, done: () => plainHash.size };
-  if (progress && plan.estimate) void estimateOf(plan, ctx.reporter).then((t) => (task.total = t));
+  const task: StoreTask = { label: `backup ${printable(plan.name)}`, total: undefined };
+  if (ctx.reporter.progress && plan.estimate) void estimateOf(plan, ctx.reporter).then((t) => (task.total = t));
   const dump = await plan.open();
+  const { plaintext, stored } = await storeObject(dump, fullKey, ctx, { threads: zstdThreads(plan.kind), task });
+  const record: ArtifactRecord = {
+    name: plan.name,
+    kind: plan.kind,
+    key,
+    source: dump.details,
+    ...(dump.rowCounts && dump.rowCountMode !== 'none' ? { rowCounts: dump.rowCounts, rowCountMode: dump.rowCountMode ?? 'exact' } : {}),
+    compression: level === undefined ? { algorithm } : { algorithm, level },
+    encryption: { scheme: ctx.encryption ? 'age' : 'none' },
+    plaintext,
+    stored,
+  };
+  ctx.reporter.info(
+    `  ${plan.name}: ${formatBytes(record.plaintext.size)} → ${formatBytes(stored.size)} stored as ${key}`,
+  );
+  return record;
+}
+
+/** A progress line for a store: its total may arrive while the store runs. */
+export interface StoreTask {
+  label: string;
+  total: number | undefined;
+}
+
+/** What a store wrote: the plaintext's and the stored bytes' checksums, and where it is confirmed. */
+export interface StoredObject {
+  plaintext: { size: number; sha256: string };
+  stored: { size: number; sha256: string };
+  /** The destinations holding a confirmed copy (the others were handed to ctx.drop). */
+  confirmed: Destination[];
+}
+
+/**
+ * Streams one producer to every destination under `fullKey`: source → SHA-256 (plaintext) →
+ * compress → age → SHA-256 (stored) → fan-out → destination uploads, all under one
+ * backpressured pipeline. A destination whose upload or read-back fails is handed to
+ * `ctx.drop` and detached from the fan-out, releasing its backpressure, while the others keep
+ * going. Resolves when the producer succeeded and at least one destination's copy is
+ * confirmed; a source failure (or every destination failing) rejects. Shared by single-stream
+ * artifacts and collection packs and indexes.
+ */
+export async function storeObject(
+  dump: { stream: Readable; completed?: Promise<void> },
+  fullKey: string,
+  ctx: Omit<WriteContext, 'backupId'>,
+  opts: { threads?: 1 | 2; task?: StoreTask; confirm?: boolean } = {},
+): Promise<StoredObject> {
+  const { algorithm, level } = ctx.compression;
+  const dests = [...ctx.destinations];
+  // One per upload, so a failed destination's multipart upload is aborted alone.
+  const aborts = dests.map(() => new AbortController());
+  const completed = dump.completed ?? Promise.resolve();
+
   // Every stage is built before the pipeline runs. One that throws while being built (the
   // encryptor refusing its key after zstd was spawned) must still tear down the ones already
   // made: a live zstd child or dump process otherwise keeps the process alive forever.
@@ -75,7 +123,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     const made = <T extends Stage | undefined>(s: T): T => (s && built.push(s), s);
     plainHash = made(new HashingStream());
     storedHash = made(new HashingStream());
-    const compressor = made(createCompressor(algorithm, level, { threads: zstdThreads(plan.kind) }));
+    const compressor = made(createCompressor(algorithm, level, { threads: opts.threads ?? 1 }));
     const encryptor = made(ctx.encryption ? createEncryptStream(ctx.encryption) : undefined);
     fan = fanOut(dests.length);
     made(fan.input);
@@ -84,7 +132,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     );
   } catch (err) {
     for (const s of built) s.on('error', () => {}).destroy(); // nobody reads them: their teardown errors are noise
-    await dump.completed.catch(() => {}); // the dump's own failure only reports this teardown
+    await completed.catch(() => {}); // the dump's own failure only reports this teardown
     throw err;
   }
 
@@ -105,7 +153,7 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
   const source = [
     // A cancellation destroys every stage (stopping the dump and zstd) and so fails this task.
     pipeline(stages as unknown as [Readable, ...NodeJS.WritableStream[]], { signal: cancelSignal() }),
-    dump.completed,
+    completed,
   ].map((t) =>
     t.catch((err: unknown) => {
       if (sourceErrors.push(err) === 1 && !fan.allDetached) teardown();
@@ -129,36 +177,29 @@ export async function writeArtifact(plan: ArtifactPlan, ctx: WriteContext): Prom
     ),
   );
   // Plaintext bytes read from the source: the counter the hash stage keeps anyway.
-  const shown = progress?.start(task);
+  const task = opts.task;
+  const shown = task && ctx.reporter.progress?.start({ label: task.label, get total() { return task.total; }, done: () => plainHash.size });
   const [uploaded] = await Promise.all([Promise.all(uploads), ...source]).finally(() => shown?.end());
   // Every destination gone is what stopped the source then, not a fault of the source.
   if (sourceErrors.length && !fan.allDetached) throw sourceCause(sourceErrors);
   for (const [i, err] of uploadErrors) ctx.drop(dests[i]!, err); // throws once none is left
 
   const stored = storedHash.result;
-  const record: ArtifactRecord = {
-    name: plan.name,
-    kind: plan.kind,
-    key,
-    source: dump.details,
-    ...(dump.rowCounts && dump.rowCountMode !== 'none' ? { rowCounts: dump.rowCounts, rowCountMode: dump.rowCountMode ?? 'exact' } : {}),
-    compression: level === undefined ? { algorithm } : { algorithm, level },
-    encryption: { scheme: ctx.encryption ? 'age' : 'none' },
-    plaintext: plainHash.result,
-    stored,
-  };
+  const confirmed: Destination[] = [];
   for (const [i, dest] of dests.entries()) {
     if (!uploaded[i]) continue;
+    if (opts.confirm === false) {
+      confirmed.push(dest);
+      continue;
+    }
     try {
       await confirmStored(dest, fullKey, stored, ctx.confirm, ctx.reporter.progress);
+      confirmed.push(dest);
     } catch (err) {
       ctx.drop(dest, err);
     }
   }
-  ctx.reporter.info(
-    `  ${plan.name}: ${formatBytes(record.plaintext.size)} → ${formatBytes(stored.size)} stored as ${key}`,
-  );
-  return record;
+  return { plaintext: plainHash.result, stored, confirmed };
 }
 
 /**

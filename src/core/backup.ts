@@ -8,6 +8,8 @@ import { sourceAdapter, sourceAdapters } from '../sources/index.js';
 import { VERSION } from '../version.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
 import { writeArtifact, type ArtifactPlan } from './artifact-writer.js';
+import { contentKeyFor } from './collection/content-key.js';
+import { writeCollection, type CollectionPlan, type CollectionWritten } from './collection/write.js';
 import { formatBytes } from '../shared/format.js';
 import { newBackupId } from './backup-id.js';
 import { StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
@@ -21,7 +23,7 @@ import { DestinationRun, type DestinationOutcome } from './destination-run.js';
 import { DEFAULT_THRESHOLDS, HISTORY_WINDOW, detectAnomalies, inBaseline, type AlertThresholds } from './anomaly.js';
 import { DEFAULT_GROUP_BY, seriesKeyOf, seriesOf, type GroupBy } from './series.js';
 import type { Alert } from '../shared/alert.js';
-import { FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
+import { COLLECTION_FORMAT_VERSION, FORMAT_VERSION, MANIFEST_NAME, SIGNATURE_NAME, SIGNATURE_NAMESPACE, type ArtifactRecord, type Compression, type Manifest, type Origin } from './types.js';
 
 export type { SourceSpec } from '../sources/adapter.js';
 
@@ -49,6 +51,12 @@ export interface BackupOptions {
   alerts?: AlertThresholds;
   /** How backups form series, for the history the alerts compare with (default `sources`). */
   groupBy?: GroupBy;
+  /** Collections: where the state of each collection is kept between runs (--state-dir); none: deduplicate against the repository. */
+  stateDir?: string;
+  /** Collections: the secret the content key is derived from (--content-key-env); a secret: never printed. */
+  contentKey?: string;
+  /** Collections: let a much smaller (or empty) listing through the delete shield. */
+  allowShrink?: boolean;
 }
 
 export type { DestinationOutcome } from './destination-run.js';
@@ -97,7 +105,7 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
   // Every source is checked before anything is created, locked or written: a typo in a
   // path or URL leaves the destination exactly as it was.
   const labels = [...new Set(opts.labels)];
-  let plans: ArtifactPlan[] | undefined;
+  let plans: Plan[] | undefined;
   let dests: DestinationRun | undefined;
   let id: string | undefined;
   try {
@@ -185,15 +193,36 @@ async function lockAll(dests: DestinationRun, settings: LockSettings | undefined
   }
 }
 
-async function run(opts: BackupOptions, dests: DestinationRun, id: string, started: Date, plans: ArtifactPlan[]): Promise<BackupResult> {
+async function run(opts: BackupOptions, dests: DestinationRun, id: string, started: Date, plans: Plan[]): Promise<BackupResult> {
   const { reporter } = opts;
   const now = opts.now ?? (() => new Date());
   reporter.info(`Backup ${id} → ${dests.live.map((d) => d.display).join(', ')}`);
   dests.backupId = id;
 
   const artifacts: ArtifactRecord[] = [];
+  const collections: CollectionWritten[] = [];
+  // Derived once (scrypt for a passphrase), only when a collection needs it.
+  const contentKey = plans.some((p) => p.collection) ? contentKeyFor({ secret: opts.contentKey, encryption: opts.encryption }) : undefined;
+  if (contentKey) reporter.debug(`content key ${contentKey.id} (from ${contentKey.source})`);
   try {
     for (const plan of plans) {
+      if (plan.collection) {
+        const written = await writeCollection(plan, {
+          backupId: id,
+          live: () => dests.live,
+          drop: (dest, err) => dests.fail(dest, err),
+          compression: opts.compression,
+          encryption: opts.encryption,
+          confirm: opts.confirm ?? 'hash',
+          reporter,
+          contentKey: contentKey!,
+          ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+          allowShrink: !!opts.allowShrink,
+        });
+        collections.push(written);
+        artifacts.push(written.record);
+        continue;
+      }
       artifacts.push(
         await writeArtifact(plan, {
           backupId: id,
@@ -209,13 +238,14 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
     // The last moment a cancellation can still be honoured with nothing committed.
     throwIfCancelled();
   } catch (err) {
+    for (const c of collections) await c.discardState();
     await dests.removeEverywhere();
     throw err;
   }
 
   const finished = now();
   const manifest: Manifest = {
-    format: FORMAT_VERSION,
+    format: artifacts.some((a) => a.collection) ? COLLECTION_FORMAT_VERSION : FORMAT_VERSION,
     id,
     labels: [...new Set(opts.labels)],
     startedAt: started.toISOString(),
@@ -258,6 +288,7 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
   try {
     throwIfCancelled();
   } catch (err) {
+    for (const c of collections) await c.discardState();
     await dests.removeEverywhere();
     throw err;
   }
@@ -271,12 +302,15 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
       });
     }
   });
+  // Committed: the next run may now take this backup's members as its previous state.
+  for (const c of collections) await c.commitState();
   const outcomes = dests.outcomes();
   const status = outcomes.some((o) => o.status === 'failed') ? 'partial' : 'success';
-  const plaintextBytes = artifacts.reduce((n, a) => n + a.plaintext.size, 0);
-  const storedBytes = artifacts.reduce((n, a) => n + a.stored.size, 0);
+  // A collection counts its members' bytes, and what it refers to: index, refs and packs.
+  const plaintextBytes = artifacts.reduce((n, a) => n + (a.collection ? a.collection.bytes : a.plaintext.size), 0);
+  const storedBytes = artifacts.reduce((n, a) => n + a.stored.size + (a.collection ? a.collection.refs.stored.size + a.collection.packBytes : 0), 0);
   const where = status === 'partial' ? ` at ${dests.live.length} of ${outcomes.length} destinations` : '';
-  reporter.info(`Backup ${id} complete${where}: ${artifacts.length} artifact(s), ${formatBytes(plaintextBytes)} → ${formatBytes(storedBytes)} in ${manifest.durationSeconds.toFixed(1)} s`);
+  reporter.info(`Backup ${id} complete${where}: ${artifacts.length} artifact(s), ${formatBytes(plaintextBytes)} → ${formatBytes(storedBytes)} in ${manifest.durationSeconds.toFixed(1)} s${collectionSummary(artifacts)}`);
   for (const a of alerts) reporter.warning(`alert: ${a.message}`);
   return { id, manifest, destinations: outcomes, status, plaintextBytes, storedBytes, durationSeconds: manifest.durationSeconds, alerts };
 }
@@ -310,7 +344,19 @@ async function anomalies(manifest: Manifest, destinations: Destination[], opts: 
   return result.alerts;
 }
 
-async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): Promise<ArtifactPlan[]> {
+/** A single-stream artifact, or a collection (stored member by member). */
+type Plan = (ArtifactPlan & { collection?: undefined }) | (CollectionPlan & { collection: true });
+
+/** `; 1200 members (12 new, 3.1 MiB), 1188 reused` for the backup's collections; empty without any. */
+function collectionSummary(artifacts: ArtifactRecord[]): string {
+  const c = artifacts.filter((a) => a.collection).map((a) => a.collection!);
+  if (!c.length) return '';
+  const sum = (f: (x: (typeof c)[number]) => number) => c.reduce((n, x) => n + f(x), 0);
+  const skipped = sum((x) => x.skipped);
+  return `; ${sum((x) => x.members)} members (${sum((x) => x.newMembers)} new, ${formatBytes(sum((x) => x.newBytes))}), ${sum((x) => x.reused)} reused${skipped ? `, ${skipped} skipped` : ''}`;
+}
+
+async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinations: Destination[], lockTimeoutMs?: number): Promise<Plan[]> {
   // The same source twice would store it twice under two names; a doubled flag is a typo.
   const seen = new Set<string>();
   for (const s of sources) {
@@ -327,8 +373,19 @@ async function planArtifacts(sources: SourceSpec[], reporter: Reporter, destinat
     used.add(n);
     return n;
   };
-  return sources.map((s): ArtifactPlan => {
+  return sources.map((s): Plan => {
     const adapter = sourceAdapter(s.kind);
+    const support = adapter.collection;
+    if (support?.wanted(s)) {
+      return {
+        collection: true,
+        name: unique(adapter.artifactName(s)),
+        kind: s.kind,
+        shield: !!support.shield,
+        identity: (details) => adapter.sourceIdentity(details),
+        open: () => support.open(s, { ...ctx, leaveOut: localRepositories(destinations) }),
+      };
+    }
     // The repositories are looked up again when the dump starts: `init` may have created one since.
     return {
       name: unique(adapter.artifactName(s)),

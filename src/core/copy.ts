@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { expectDigest } from '../codecs/hash.js';
 import type { Destination } from '../destinations/types.js';
 import { beginActivity, cancelSignal, throwIfCancelled, type Activity } from '../shared/cancel.js';
-import { ExitCode, NotFoundError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
+import { ExitCode, IntegrityError, NotFoundError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { formatBytes } from '../shared/format.js';
 import type { Reporter } from '../shared/reporter.js';
 import { confirmStored } from './artifact-writer.js';
@@ -16,6 +16,8 @@ import { withLocks, type LockSettings } from './locking.js';
 import { assertRepository, ensureRepositories, listBackups, objectKey, selectBackup, type BackupEntry } from './repository.js';
 import { MANIFEST_NAME, SIGNATURE_NAME, type Manifest } from './types.js';
 import { seriesKeyOf, type GroupBy } from './series.js';
+import { collectionArtifacts, readRefs, RefsError, refsRecord } from './collection/refs.js';
+import { packKey, type RefsPack } from './collection/format.js';
 
 export interface CopyOptions {
   source: Destination;
@@ -227,15 +229,20 @@ function conflictError(id: string, dest: Destination, damaged?: string): Conflic
 async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8Array, opts: CopyOptions): Promise<CopiedBackup> {
   const { source, destination: dest, reporter } = opts;
   const listed = new Map(entry.objects.map((o) => [o.key, o.size]));
+  // A collection's refs object travels with its index, recorded like an artifact.
+  const objects = [...m.artifacts, ...collectionArtifacts(m).map(refsRecordOrDamage)];
   // Found from the listing before a byte moves: a missing or truncated object.
-  for (const a of m.artifacts) {
+  for (const a of objects) {
     const size = listed.get(objectKey(m.id, a.key));
     const where = `${objectName(source, objectKey(m.id, a.key))}`;
     if (size === undefined) throw new SourceDamage(`artifact ${a.name} of backup ${m.id} is missing at the source (${where})`, 'the backup was not copied; check the source storage');
     if (size !== a.stored.size) throw new SourceDamage(`stored object ${where} holds ${size} bytes, its manifest says ${a.stored.size}`, 'the backup is damaged at the source and was not copied');
   }
   let bytes = 0;
-  for (const a of m.artifacts) {
+  // Packs first: the refs and index copied below name them, the manifest last commits it all.
+  const packs = await collectionPacks(source, m);
+  bytes += await copyPacks(packs, m.id, opts);
+  for (const a of objects) {
     throwIfCancelled();
     const key = objectKey(m.id, a.key);
     await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` });
@@ -251,9 +258,13 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
     bytes += sig.length;
   }
   // Still all there, as confirmed? (A parallel run's cleanup could have removed some.)
-  for (const a of m.artifacts) {
+  for (const a of objects) {
     const info = await dest.stat(objectKey(m.id, a.key));
     if (info?.size !== a.stored.size) throw new StrongboxError(`${objectName(dest, objectKey(m.id, a.key))} changed after it was confirmed`, { hint: 'another run is writing this backup there; rerun the copy once it is done' });
+  }
+  for (const p of packs.values()) {
+    const info = await dest.stat(packKey(p.id));
+    if (info?.size !== p.size) throw new StrongboxError(`pack ${objectName(dest, packKey(p.id))} of backup ${m.id} changed after it was confirmed`, { hint: 'rerun the copy' });
   }
   throwIfCancelled(); // the last moment a cancellation leaves nothing committed
   const manifestKey = objectKey(m.id, MANIFEST_NAME);
@@ -266,6 +277,68 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   bytes += manifestBytes.length;
   reporter.info(`Copied ${m.id} to ${dest.display}`);
   return { id: m.id, status: 'copied', bytes };
+}
+
+function refsRecordOrDamage(a: Manifest['artifacts'][number]): Manifest['artifacts'][number] {
+  try {
+    return refsRecord(a);
+  } catch (err) {
+    throw new SourceDamage(errorMessage(err), 'the backup is damaged at the source and was not copied');
+  }
+}
+
+/**
+ * The packs the backup's collections use, from their refs at the source (read in full and
+ * verified against the manifest before any is copied); a blob in a pack the refs do not list
+ * is damage.
+ */
+async function collectionPacks(source: Destination, m: Manifest): Promise<Map<string, RefsPack>> {
+  const packs = new Map<string, RefsPack>();
+  for (const a of collectionArtifacts(m)) {
+    const named = new Set<string>();
+    try {
+      for await (const l of readRefs(source, m.id, a)) {
+        if (l.t === 'pack') packs.set(l.id, l);
+        else named.add(l.pack);
+      }
+    } catch (err) {
+      // A read that failed (the network) stops the run as any source read does; damage skips this backup.
+      if (!isRefsDamage(err)) throw err;
+      throw new SourceDamage(`the refs of artifact ${printable(a.name)} of backup ${m.id} cannot be read: ${errorMessage(err)}`, 'the backup is damaged at the source and was not copied; check the source storage');
+    }
+    const unlisted = [...named].filter((id) => !packs.has(id));
+    if (unlisted.length) throw new SourceDamage(`the refs of artifact ${printable(a.name)} of backup ${m.id} name pack ${unlisted[0]} in a blob line but not in a pack line`, 'the backup is damaged at the source and was not copied');
+  }
+  return packs;
+}
+
+function isRefsDamage(err: unknown): boolean {
+  return err instanceof RefsError || err instanceof IntegrityError || err instanceof NotFoundError || (err instanceof StrongboxError && err.message.startsWith('refs object '));
+}
+
+/** Copies each pack the destination lacks (same key and size there: already copied), each checked while it streams and confirmed there. */
+async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: CopyOptions): Promise<number> {
+  const { source, destination: dest, reporter } = opts;
+  let bytes = 0;
+  let copied = 0;
+  for (const p of packs.values()) {
+    throwIfCancelled();
+    const key = packKey(p.id);
+    const there = await dest.stat(key);
+    if (there?.size === p.size) continue;
+    const stored = { size: p.size, sha256: p.sha256 };
+    try {
+      await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` });
+    } catch (err) {
+      if (err instanceof SourceDamage) throw new SourceDamage(`pack ${p.id} of backup ${backupId}: ${err.message}`, err.hint);
+      throw err;
+    }
+    await confirmStored(dest, key, stored, opts.confirm ?? 'hash', reporter.progress);
+    bytes += p.size;
+    copied++;
+  }
+  if (packs.size) reporter.info(`  ${backupId}: ${copied} of ${packs.size} pack(s) copied and confirmed (${formatBytes(bytes)}), ${packs.size - copied} already there`);
+  return bytes;
 }
 
 /**

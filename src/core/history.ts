@@ -1,3 +1,4 @@
+import { collectionsOf, type CollectionFigures } from './collection/summary.js';
 import type { Destination } from '../destinations/types.js';
 import type { Alert } from '../shared/alert.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -28,6 +29,8 @@ export interface HistoryRow {
   metadata: Record<string, string>;
   /** Why the backup is unusable; its figures are then 0 and it counts in no series. */
   damaged?: string;
+  /** Its collection artifacts' members and bytes (new and reused); absent when it has none. */
+  collections?: CollectionFigures[];
 }
 
 export interface SeriesTotals {
@@ -114,6 +117,7 @@ function rowOf(m: Manifest, series: string, seriesShort: string, key: string): H
     // Written by newer versions only, and not checked by the manifest reader: taken when it is a list.
     alerts: Array.isArray(m.alerts) ? m.alerts.filter((a) => typeof a === 'object' && a !== null && typeof a.message === 'string') : [],
     metadata: m.metadata ? { ...m.metadata } : {},
+    ...(collectionsOf(m).length ? { collections: collectionsOf(m) } : {}),
   };
 }
 

@@ -80,6 +80,27 @@ function checkShape(d: Record<string, unknown>): string[] {
     p.push('artifacts is not a list');
     return p;
   }
+  const checksums = (o: unknown, at: string) => {
+    if (!isObject(o)) return p.push(`${at} is missing`);
+    num(o, 'size', `${at}.`);
+    if (typeof o.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.sha256)) p.push(`${at}.sha256 is not a SHA-256`);
+    return undefined;
+  };
+  // A collection's counts and its refs object: what prune, copy and verify without a key read.
+  const checkCollection = (c: unknown, at: string) => {
+    if (!isObject(c)) return p.push(`${at.slice(0, -1)} is not an object`);
+    for (const k of ['members', 'bytes', 'newMembers', 'newBytes', 'reused', 'skipped', 'packs', 'packBytes', 'newPacks']) num(c, k, at);
+    str(c, 'contentKey', at);
+    const r = c.refs;
+    if (!isObject(r)) return p.push(`${at}refs is missing`);
+    str(r, 'key', `${at}refs.`);
+    if (typeof r.key === 'string' && (r.key.includes('/') || r.key.includes('\\') || r.key.startsWith('.'))) p.push(`${at}refs.key must be a plain file name`);
+    if (!isObject(r.compression)) p.push(`${at}refs.compression is missing`);
+    else known(r.compression, 'algorithm', COMPRESSIONS, `${at}refs.compression.`);
+    checksums(r.plaintext, `${at}refs.plaintext`);
+    checksums(r.stored, `${at}refs.stored`);
+    return undefined;
+  };
   d.artifacts.forEach((a, i) => {
     const at = `artifacts[${i}].`;
     if (!isObject(a)) return p.push(`${at} is not an object`);
@@ -105,6 +126,7 @@ function checkShape(d: Record<string, unknown>): string[] {
     else known(a.compression, 'algorithm', COMPRESSIONS, `${at}compression.`);
     if (!isObject(a.encryption)) p.push(`${at}encryption is missing`);
     else known(a.encryption, 'scheme', SCHEMES, `${at}encryption.`);
+    if (a.collection !== undefined) checkCollection(a.collection, `${at}collection.`);
     return undefined;
   });
   return p;

@@ -10,6 +10,8 @@ import { guardRetention } from './retention-guard.js';
 import type { Alert } from '../shared/alert.js';
 import { printable } from '../shared/text.js';
 import { beginActivity, throwIfCancelled } from '../shared/cancel.js';
+import { collectPacks, type PackGcResult } from './collection/gc.js';
+import { formatBytes } from '../shared/format.js';
 
 export interface PruneOptions {
   destination: Destination;
@@ -51,6 +53,11 @@ export interface PruneResult {
    * removed), unless `forced`.
    */
   guarded: { series: string; backup: string; alerts: Alert[]; spared: string[]; forced: boolean }[];
+  /** Collection packs no remaining backup refers to, deleted (or with dryRun, that would be). */
+  packsRemoved: number;
+  packBytesRemoved: number;
+  /** The pack collection in detail: which packs, how many are in use or too new, and why it was skipped if it was. */
+  packs: PackGcResult;
 }
 
 /**
@@ -110,6 +117,9 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       retained: [],
       abandonedWrites: [],
       guarded: guarded.map((g) => ({ ...g, series: decision.series[g.backup]! })),
+      packsRemoved: 0,
+      packBytesRemoved: 0,
+      packs: { removed: [], bytes: 0, referenced: 0, young: 0, failed: [] },
     };
     for (const g of result.guarded) {
       const why = g.alerts.map((a) => a.message).join('; ');
@@ -150,6 +160,25 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       removed: result.removed.filter((r) => r.series === name).length,
     }));
     const grace = opts.incompleteGraceMs ?? DEFAULT_INCOMPLETE_GRACE_MS;
+    // Last, once the manifests and then the indexes and refs of removed backups are gone: a
+    // prune killed before or during this leaves only unreferenced packs, which the next collects.
+    const gone = new Set(result.removed.map((r) => r.id));
+    if (!opts.dryRun) activity.outcome = `${deleted} backup(s) had been removed as the policy says; unreferenced packs were being collected (the next prune collects the rest)`;
+    result.packs = await collectPacks({
+      destination: dest,
+      live: current.filter((e) => e.complete && !e.damaged && e.manifest && !gone.has(e.id)).map((e) => ({ id: e.id, manifest: e.manifest! })),
+      unreadable: unreadable.map((u) => u.id),
+      now,
+      graceMs: grace,
+      dryRun: opts.dryRun,
+      reporter,
+      beforeDelete: () => {
+        if (lock!.signal.aborted) throw lock!.signal.reason ?? new StrongboxError('lost the prune lock');
+        throwIfCancelled();
+      },
+    });
+    result.packsRemoved = result.packs.removed.length;
+    result.packBytesRemoved = result.packs.bytes;
     result.abandonedWrites = (await dest.removeAbandonedWrites?.(new Date(now.getTime() - grace), opts.dryRun)) ?? [];
     if (result.abandonedWrites.length) {
       reporter.info(`${opts.dryRun ? 'would remove' : 'removed'} ${result.abandonedWrites.length} unfinished write(s) left by killed runs`);
@@ -157,6 +186,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
     const verb = opts.dryRun ? 'would remove' : 'removed';
     reporter.info(
       `Prune ${dest.display}: ${result.series.length} series, kept ${result.kept.length}, ${verb} ${result.removed.length} backup(s) and ${result.incompleteRemoved.length} incomplete one(s)` +
+        (result.packsRemoved ? `, ${verb} ${result.packsRemoved} unreferenced pack(s) (${formatBytes(result.packBytesRemoved)})` : '') +
+        (result.packs.skipped ? ', packs not collected (see the warning)' : '') +
         (result.retained.length ? `, ${result.retained.length} could not be deleted` : ''),
     );
     return result;

@@ -2,7 +2,10 @@ import type { DecryptOptions } from '../codecs/age/index.js';
 import { objectName } from '../destinations/types.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import type { Destination } from '../destinations/types.js';
-import type { ArtifactKind, SourceAdapter, TargetContext } from '../sources/adapter.js';
+import type { ArtifactKind, BucketConnection, RestoreArtifact, SourceAdapter, TargetContext } from '../sources/adapter.js';
+import type { CollectionRestoreResult, IndexMemberLike } from '../sources/collection.js';
+import { openMembers, readIndex } from './collection/read.js';
+import { PathSelection } from './path-select.js';
 import { findSourceAdapter, sourceAdapter, sourceAdapters } from '../sources/index.js';
 import { printable } from '../shared/text.js';
 import { checkCanDecrypt, checkStored, fetchVerified, openPlaintext, type LocalCopy } from './artifact-reader.js';
@@ -26,12 +29,21 @@ export interface RestoreOptions {
   /** Artifact names to restore; default: every artifact that has a target. */
   only?: string[];
   force: boolean;
+  /**
+   * `--path GLOB` (repeatable): restore only these entries or members (a folder name: its whole
+   * subtree), written INTO the target: equal ones left alone, differing ones refused unless force.
+   */
+  paths?: string[];
+  /** List what would be written, replaced or left alone; write nothing. */
+  dryRun?: boolean;
   reporter: Reporter;
   lock?: LockSettings;
   /** How long the restore waits for a table lock held elsewhere (`--db-lock-timeout`); default 5 min. */
   dbLockTimeoutMs?: number;
   /** A folder of PostgreSQL client tools to prefer (`--pg-bin`). */
   pgBin?: string;
+  /** The bucket target's connection, resolved by the edges (src/config/bucket.ts). */
+  bucket?: BucketConnection;
   now?: () => Date;
   /**
    * The backup already listed and selected by the caller (a drill restores one artifact at a
@@ -43,7 +55,8 @@ export interface RestoreOptions {
 export interface RestoreResult {
   backupId: string;
   manifest: Manifest;
-  restored: { name: string; kind: string; target: string }[];
+  restored: { name: string; kind: string; target: string; members?: number; written?: CollectionRestoreResult }[];
+  dryRun?: boolean;
   /** From holding the lock to the last target restored: the restore's share of an RTO. */
   durationSeconds: number;
 }
@@ -56,7 +69,12 @@ interface Job {
   adapter: SourceAdapter;
   target: string;
   display: string;
+  /** A collection of another kind restored as files (a bucket's objects into --files-target). */
+  asFile?: (m: IndexMemberLike) => IndexMemberLike;
 }
+
+/** --path and --dry-run write into a target instead of replacing it. */
+const intoMode = (opts: Pick<RestoreOptions, 'paths' | 'dryRun'>) => !!opts.paths?.length || !!opts.dryRun;
 
 /**
  * Restores a backup. Everything that can be checked is checked before any target is touched:
@@ -100,8 +118,12 @@ async function run(opts: RestoreOptions, activity: Activity): Promise<RestoreRes
   // Every target is checked before any is touched.
   const ctx = targetContext(opts);
   for (const job of jobs) {
+    if (intoMode(opts) && !canWriteInto(job)) {
+      throw new UsageError(`${opts.paths?.length ? '--path' : '--dry-run'} works for file trees and buckets, not for ${printable(job.artifact.name)} (${printable(job.artifact.kind)})`, 'restore that artifact in full, or leave it out with --only');
+    }
     await job.adapter.checkTarget(job.target, ctx);
-    if (!opts.force && !(await job.adapter.isTargetEmpty(job.target, ctx))) {
+    // With --path the target keeps what it has: conflicts are decided per file, later.
+    if (!intoMode(opts) && !opts.force && !(await job.adapter.isTargetEmpty(job.target, ctx))) {
       throw new RefusedError(`${job.adapter.targetNoun} ${job.display} is not empty`, job.adapter.replaceHint);
     }
   }
@@ -142,31 +164,89 @@ async function restoreJobs(opts: RestoreOptions, m: Manifest, jobs: Job[], local
   const restored: RestoreResult['restored'] = [];
   for (const job of jobs) {
     throwIfCancelled();
-    reporter.info(`  restoring ${describeArtifact(job.artifact)} → ${job.display}`);
-    const plain = await openPlaintext(dest, m.id, job.artifact, opts.decrypt, locals.get(job), show('restore', job));
-    try {
-      await job.adapter.restore(plain, job.target, job.artifact, targetContext(opts));
-    } catch (err) {
-      // An adapter that fails before reading its input (a refused login) must not leave the
-      // decryptor and zstd child waiting to write: the process would never exit.
-      plain.destroy();
-      throw err;
-    }
-    restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display });
+    reporter.info(`  ${opts.dryRun ? 'checking what a restore of' : 'restoring'} ${describeArtifact(job.artifact)} ${opts.dryRun ? 'would change in' : '→'} ${job.display}`);
+    const written = await restoreJob(opts, m, job, locals.get(job), show('restore', job));
+    restored.push({ name: job.artifact.name, kind: job.artifact.kind, target: job.display, ...(job.artifact.collection ? { members: job.artifact.collection.members } : {}), ...(written ? { written } : {}) });
     const left = jobs.slice(restored.length).map((j) => `${printable(j.artifact.name)} → ${j.display}`);
     activity.outcome = `${restored.map((r) => `${printable(r.name)} → ${r.target}`).join(', ')} had been restored${left.length ? `; ${left.join(', ')} ${left.length > 1 ? 'were' : 'was'} left unchanged` : ''}`;
   }
   const durationSeconds = secondsSince(started, opts.now);
-  reporter.info(`Restored ${restored.length} artifact(s) from ${m.id} in ${durationSeconds.toFixed(1)} s`);
-  return { backupId: m.id, manifest: m, restored, durationSeconds };
+  if (opts.dryRun) reporter.info(`Dry run: nothing was written (${m.id})`);
+  else reporter.info(`Restored ${restored.length} artifact(s) from ${m.id} in ${durationSeconds.toFixed(1)} s`);
+  return { backupId: m.id, manifest: m, restored, durationSeconds, ...(opts.dryRun ? { dryRun: true } : {}) };
 }
 
-export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin'>): TargetContext {
+function canWriteInto(job: Job): boolean {
+  return job.adapter.restoreInto !== undefined || (!!job.artifact.collection && !job.asFile && job.adapter.collection?.restoreMembers !== undefined);
+}
+
+/**
+ * One artifact into its target. A collection is read member by member (openMembers: each
+ * member's SHA-256 checked as it streams): a tree target gets it as the adapter's plaintext
+ * (files: a tar stream), a bucket its members. With --path the selection is checked against
+ * the index (or, for a plain tar, against the archive) before the target is compared or written.
+ */
+async function restoreJob(opts: RestoreOptions, m: Manifest, job: Job, local: LocalCopy | undefined, show: { progress: Reporter['progress']; label: string }): Promise<CollectionRestoreResult | undefined> {
+  const { destination: dest } = opts;
+  const a = job.artifact;
+  const ctx = targetContext(opts);
+  const restoreArtifact: RestoreArtifact = a;
+  const paths = opts.paths?.length ? new PathSelection(opts.paths) : undefined;
+  const what = `${printable(a.name)} of backup ${m.id}`;
+  if (a.collection) {
+    if (paths) {
+      // The index alone says what matches: a pattern matching nothing fails before a pack is read.
+      const { members } = await readIndex(dest, m.id, a, opts.decrypt);
+      for await (const member of members) paths.select(member.name);
+      paths.assertAllMatched(what);
+    }
+    const select = paths ? { select: paths.select } : {};
+    const own = !job.asFile && job.adapter.collection?.restoreMembers;
+    // Re-iterable (each pass reads the index again): a bucket target checks every key before it writes one.
+    if (own) return job.adapter.collection!.restoreMembers!({ [Symbol.asyncIterator]: () => openMembers(dest, m.id, a, opts.decrypt, select) }, job.target, restoreArtifact, { ...ctx, dryRun: !!opts.dryRun });
+    const members = openMembers(dest, m.id, a, opts.decrypt, select);
+    if (!job.adapter.fromMembers) throw new UsageError(`${printable(a.name)} is a collection, and ${job.adapter.targetFlag} cannot take one`);
+    const plain = job.adapter.fromMembers(members, job.asFile);
+    return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what);
+  }
+  const plain = await openPlaintext(dest, m.id, a, opts.decrypt, local, show);
+  return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what);
+}
+
+async function runAdapter(
+  opts: RestoreOptions,
+  job: Job,
+  plain: import('node:stream').Readable,
+  artifact: RestoreArtifact,
+  ctx: TargetContext,
+  paths: PathSelection | undefined,
+  what: string,
+): Promise<CollectionRestoreResult | undefined> {
+  try {
+    if (intoMode(opts)) {
+      return await job.adapter.restoreInto!(plain, job.target, artifact, {
+        ...ctx,
+        dryRun: !!opts.dryRun,
+        ...(paths ? { select: paths.select, beforeWrite: () => paths.assertAllMatched(what) } : {}),
+      });
+    }
+    await job.adapter.restore(plain, job.target, artifact, ctx);
+    return undefined;
+  } catch (err) {
+    // An adapter that fails before reading its input (a refused login) must not leave the
+    // decryptor and zstd child waiting to write: the process would never exit.
+    plain.destroy();
+    throw err;
+  }
+}
+
+export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force' | 'reporter' | 'dbLockTimeoutMs' | 'pgBin' | 'bucket'>): TargetContext {
   return {
     reporter: opts.reporter,
     force: opts.force,
     lockTimeoutMs: opts.dbLockTimeoutMs,
     ...(opts.pgBin ? { pgBin: opts.pgBin } : {}),
+    ...(opts.bucket ? { bucket: opts.bucket } : {}),
     repository: { localPath: opts.destination.localPath, display: opts.destination.display },
   };
 }
@@ -194,10 +274,23 @@ function planJobs(m: Manifest, opts: RestoreOptions): Job[] {
   // An artifact of a kind this version does not know is refused only when it was asked for.
   for (const a of chosen) if (!findSourceAdapter(a.kind) && opts.only?.includes(a.name)) sourceAdapter(a.kind);
   const jobs: Job[] = [];
+  // A collection of another kind (a bucket) with no target of its own but --files-target: its members as files.
+  const files = findSourceAdapter('files');
+  const asFiles =
+    files && opts.targets.files !== undefined && !chosen.some((a) => a.kind === 'files')
+      ? sourceAdapters.filter((ad) => ad.kind !== 'files' && ad.collection?.asFile && opts.targets[ad.kind] === undefined && chosen.some((a) => a.kind === ad.kind && a.collection))
+      : [];
   for (const adapter of sourceAdapters) {
     const { kind, targetFlag: flag } = adapter;
     const ofKind = chosen.filter((a) => a.kind === kind);
     const target = opts.targets[kind];
+    if (asFiles.includes(adapter)) {
+      if (ofKind.length > 1) throw new UsageError(`backup ${m.id} holds several ${kind} artifacts (${ofKind.map(describeArtifact).join(', ')}) but one --files-target`, 'choose one with --only NAME');
+      const t = opts.targets.files!;
+      jobs.push({ artifact: ofKind[0]!, adapter: files!, target: files!.normalizeTarget(t), display: files!.displayTarget(t), asFile: adapter.collection!.asFile!.bind(adapter.collection) });
+      continue;
+    }
+    if (kind === 'files' && !ofKind.length && asFiles.length) continue;
     if (!ofKind.length) {
       if (target !== undefined) throw new UsageError(`${flag} was given but the selected artifacts of ${m.id} hold no ${kind} data`, has);
       continue;

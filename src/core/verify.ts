@@ -2,6 +2,7 @@ import type { DecryptOptions } from '../codecs/age/index.js';
 import { objectName } from '../destinations/types.js';
 import type { Destination } from '../destinations/types.js';
 import { checkStored, openPlaintext, storedLocation } from './artifact-reader.js';
+import { checkMembers } from './collection/read.js';
 import type { SshPublicKey } from '../codecs/ssh-signature/index.js';
 import { ExitCode, NotFoundError, StrongboxError, VerificationError, errorMessage } from '../shared/errors.js';
 import type { Reporter } from '../shared/reporter.js';
@@ -12,6 +13,7 @@ import { assertEncryptedAsDeclared, checkTrust, describeSignature, readSignature
 import { MANIFEST_NAME } from './types.js';
 import { beginActivity, throwIfCancelled, type Activity } from '../shared/cancel.js';
 import { printable } from '../shared/text.js';
+import { checkCollectionStorage, listPacks } from './collection/verify-storage.js';
 
 export interface VerifyOptions {
   destination: Destination;
@@ -42,7 +44,17 @@ export interface VerifyResult {
   finishedAt: string;
   ageSeconds: number;
   deep: boolean;
-  artifacts: { name: string; kind: string; object: string; storedOk: boolean; plaintextOk?: boolean }[];
+  artifacts: {
+    name: string;
+    kind: string;
+    object: string;
+    storedOk: boolean;
+    plaintextOk?: boolean;
+    /** A collection: the packs its refs name, and how many are present with their size and SHA-256. */
+    packs?: { total: number; ok: number };
+    /** Collections, deep: members whose content was read back and matched its SHA-256. */
+    membersChecked?: number;
+  }[];
   problems: VerifyProblem[];
   signature: SignatureStatus;
   /** 0, 3 (a problem found), or 5 (the key opens no artifact's header). */
@@ -127,9 +139,20 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
   for (const p of problems) show(p);
   const artifacts: VerifyResult['artifacts'] = [];
   const present = new Map(chosen.objects.map((o) => [o.key, o.size]));
+  let packSizes: Map<string, number> | undefined;
+  const collectionRows = new Map<string, { total: number; ok: number }>();
   for (const a of m.artifacts) {
+    if (a.collection) {
+      // Key-less, so it runs whether or not the index below can be decrypted.
+      packSizes ??= await listPacks(dest);
+      const c = await checkCollectionStorage(dest, m.id, a, { packs: packSizes, readBack: true, progress: reporter.progress, label: `verify ${printable(a.name)}` });
+      for (const p of c.problems) problem({ artifact: a.name, ...p });
+      if (!c.problems.length) reporter.info(`  ok ${printable(a.name)}: refs and ${c.packs} pack(s) (present, sizes and SHA-256 as recorded)`);
+      collectionRows.set(a.name, { total: c.packs, ok: c.packsOk });
+    }
     const where = storedLocation(dest, m.id, a);
-    const row: VerifyResult['artifacts'][number] = { name: a.name, kind: a.kind, object: where, storedOk: false };
+    const packs = collectionRows.get(a.name);
+    const row: VerifyResult['artifacts'][number] = { name: a.name, kind: a.kind, object: where, storedOk: false, ...(packs ? { packs } : {}) };
     artifacts.push(row);
     const size = present.get(objectKey(m.id, a.key));
     if (size === undefined) {
@@ -148,12 +171,14 @@ async function run(opts: VerifyOptions, activity: Activity): Promise<VerifyResul
         for await (const _ of plain) {
           // discard
         }
+        // A collection's index is only its list: every member is read back from its pack too.
+        if (a.collection) row.membersChecked = (await checkMembers(dest, m.id, a, opts.decrypt)).members;
         row.storedOk = row.plaintextOk = true;
       } else {
         await checkStored(dest, m.id, a, progressOf(a));
         row.storedOk = true;
       }
-      reporter.info(`  ok ${printable(a.name)} [${printable(a.kind)}] (${where})`);
+      reporter.info(`  ok ${printable(a.name)} [${printable(a.kind)}] (${where})${row.membersChecked !== undefined ? `: ${row.membersChecked} members read back and checked` : ''}`);
     } catch (err) {
       throwIfCancelled(); // a cancelled read is not a problem of the backup
       problem({ artifact: a.name, object: where, problem: errorMessage(err) }, err instanceof StrongboxError ? exitFor(err) : ExitCode.verifyFailed);

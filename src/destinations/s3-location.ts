@@ -2,7 +2,7 @@ import { UsageError } from '../shared/errors.js';
 import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { printable } from '../shared/text.js';
 import { URL_HINT, type DestinationFactory, type DestinationOptions, type Env } from './location.js';
-import { S3Destination, type S3Credentials } from './s3.js';
+import { S3Destination, type S3Credentials, type S3DestinationOptions } from './s3.js';
 
 /** The settings an S3 location may carry in its query: `s3://bucket/prefix?endpoint=…&credentials=NAME`. */
 export interface S3LocationSettings {
@@ -150,30 +150,39 @@ function locationQuery(s: S3LocationSettings): string {
   return query ? `?${query}` : '';
 }
 
+/**
+ * The S3Destination options a location stands for: its own settings win, per key, over the
+ * global flags; `credentials=NAME` is read from `env` here. Also used by the bucket source and
+ * target (src/sources/bucket/), which talk to the same kind of store.
+ */
+export function s3Options(value: string, globals: DestinationOptions, env: Env): S3DestinationOptions {
+  const { bucket, prefix, shown, settings: own } = parseS3Url(value);
+  const endpoint = own.endpoint ?? (globals.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
+  const region = own.region ?? (globals.region || undefined);
+  const preset = own.preset ?? (globals.preset || undefined);
+  // The flag can only turn path style on; unset, the preset decides.
+  const pathStyle = own.pathStyle ?? (globals.pathStyle ? true : undefined);
+  return {
+    bucket,
+    prefix,
+    endpoint,
+    region,
+    preset,
+    forcePathStyle: pathStyle,
+    locationQuery: locationQuery({ endpoint, region, preset, pathStyle, credentials: own.credentials }),
+    ...(own.credentials
+      ? { credentials: readCredentials(own.credentials, env, shown), credentialsSource: `${own.credentials}_ACCESS_KEY_ID / ${own.credentials}_SECRET_ACCESS_KEY (credentials=${own.credentials})` }
+      : {}),
+    partSize: globals.partSize,
+    env,
+  };
+}
+
 /** `s3://bucket/prefix[?settings]`: a location's own settings win, per key, over the global flags. */
 export const s3Factory: DestinationFactory = {
   scheme: 's3',
   form: 's3://bucket/prefix?endpoint=…&region=…&preset=…&path-style=true&credentials=NAME',
   open(value: string, globals: DestinationOptions, env: Env) {
-    const { bucket, prefix, shown, settings: own } = parseS3Url(value);
-    const endpoint = own.endpoint ?? (globals.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined);
-    const region = own.region ?? (globals.region || undefined);
-    const preset = own.preset ?? (globals.preset || undefined);
-    // The flag can only turn path style on; unset, the preset decides.
-    const pathStyle = own.pathStyle ?? (globals.pathStyle ? true : undefined);
-    return new S3Destination({
-      bucket,
-      prefix,
-      endpoint,
-      region,
-      preset,
-      forcePathStyle: pathStyle,
-      locationQuery: locationQuery({ endpoint, region, preset, pathStyle, credentials: own.credentials }),
-      ...(own.credentials
-        ? { credentials: readCredentials(own.credentials, env, shown), credentialsSource: `${own.credentials}_ACCESS_KEY_ID / ${own.credentials}_SECRET_ACCESS_KEY (credentials=${own.credentials})` }
-        : {}),
-      partSize: globals.partSize,
-      env,
-    });
+    return new S3Destination(s3Options(value, globals, env));
   },
 };

@@ -380,7 +380,7 @@ export class S3Destination implements Destination {
   }
 
   /** A message naming the object, the store's error, and what to do about it; never credentials. */
-  private failure(action: string, err: unknown, extra = ''): StrongboxError {
+  failure(action: string, err: unknown, extra = ''): StrongboxError {
     const name = errName(err);
     const status = httpStatus(err);
     const msg = errorMessage(err);
@@ -422,11 +422,11 @@ function checkBucket(bucket: string): string {
   return bucket;
 }
 
-function errName(err: unknown): string {
+export function errName(err: unknown): string {
   return (err as { name?: string; Code?: string } | undefined)?.Code ?? (err as Error | undefined)?.name ?? '';
 }
 
-function httpStatus(err: unknown): number | undefined {
+export function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
@@ -435,7 +435,7 @@ function isNoSuchKey(err: unknown): boolean {
 }
 
 /** `NoSuchKey (HTTP 404): The specified key does not exist.`; the SDK's messages hold no secrets. */
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   const name = errName(err);
   const status = httpStatus(err);
   const msg = errorMessage(err);

@@ -1,6 +1,7 @@
 import type { History, HistoryRow } from '../core/history.js';
 import { formatBytes } from '../shared/format.js';
 import { printable } from '../shared/text.js';
+import { describeMembers } from './collection-text.js';
 
 /** `strongbox history` for a terminal: one line per backup, its alerts below it, then the totals. */
 
@@ -50,6 +51,7 @@ export function formatHistory(h: History): string {
   lines.push(pad(HEAD));
   for (const r of h.rows) {
     lines.push(pad(cells(r)));
+    for (const c of r.collections ?? []) lines.push(`    ${printable(c.name)}: ${describeMembers(c)}`);
     for (const a of r.alerts) lines.push(`    ! ${printable(a.message)}`);
   }
   lines.push('', 'series');

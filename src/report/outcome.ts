@@ -1,3 +1,4 @@
+import { collectionFigures } from '../core/collection/summary.js';
 import { failedBackupOf, type BackupResult } from '../core/backup.js';
 import type { CopyResult } from '../core/copy.js';
 import type { DrillResult } from '../core/drill.js';
@@ -27,8 +28,14 @@ export function backupOutcome(r: BackupResult): Partial<RunEvent> {
     durationSeconds: r.durationSeconds,
     destinations: r.destinations.map((d) => ({ location: d.location, status: d.status, ...(d.error ? { error: d.error } : {}) })),
     ...(m.alerts?.length ? { alerts: m.alerts } : {}),
-    details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size })) },
+    details: { artifacts: m.artifacts.map((a) => ({ name: a.name, kind: a.kind, plaintextBytes: a.plaintext.size, storedBytes: a.stored.size, ...memberFigures(a) })) },
   };
+}
+
+/** A collection's members and bytes, new and reused, for the event's artifact list. */
+function memberFigures(a: Parameters<typeof collectionFigures>[0]) {
+  const f = collectionFigures(a);
+  return f ? { members: f.members, memberBytes: f.bytes, newMembers: f.newMembers, newBytes: f.newBytes, reused: f.reused, skipped: f.skipped } : {};
 }
 
 /**
@@ -94,6 +101,8 @@ export function pruneOutcome(results: { location: string; result?: PruneResult; 
       removed: results.reduce((n, x) => n + (x.result?.removed.length ?? 0), 0),
       kept: results.reduce((n, x) => n + (x.result?.kept.length ?? 0), 0),
       incompleteRemoved: results.reduce((n, x) => n + (x.result?.incompleteRemoved.length ?? 0), 0),
+      packsRemoved: results.reduce((n, x) => n + (x.result?.packsRemoved ?? 0), 0),
+      packBytesRemoved: results.reduce((n, x) => n + (x.result?.packBytesRemoved ?? 0), 0),
       ...(guarded.length ? { guarded: guarded.map(({ alerts: _, ...g }) => g) } : {}),
     },
   };

@@ -4,6 +4,8 @@ import type { Manifest } from '../core/types.js';
 import { formatBytes } from '../shared/format.js';
 import { printable } from '../shared/text.js';
 import { formatSeconds, shortTime } from './history-text.js';
+import { collectionFigures } from '../core/collection/summary.js';
+import { describeMembers, describePacks } from './collection-text.js';
 
 /** `strongbox show`: a backup's manifest for a person reading it at a terminal. Everything from the manifest goes through printable. */
 
@@ -41,7 +43,13 @@ export function formatShow(m: Manifest, series: string, signature: SignatureStat
       .join(', ');
     lines.push(`  ${p(a.name)} (${p(a.kind)})`);
     if (src) lines.push(`    source     ${src}`);
-    lines.push(`    object     ${p(a.key)}`);
+    const c = collectionFigures(a);
+    lines.push(`    object     ${p(a.key)}${c ? ' (the index of a collection)' : ''}`);
+    if (c) {
+      lines.push(`    members    ${describeMembers(c)}`);
+      lines.push(`    packs      ${describePacks(c)}`);
+      if (typeof a.collection?.refs?.key === 'string') lines.push(`    refs       ${p(a.collection.refs.key)}`);
+    }
     lines.push(`    plaintext  ${formatBytes(a.plaintext.size)}  sha256 ${p(a.plaintext.sha256)}`);
     lines.push(`    stored     ${formatBytes(a.stored.size)}  sha256 ${p(a.stored.sha256)}`);
     lines.push(`    codecs     ${p(a.compression.algorithm)}${a.compression.level !== undefined ? ` level ${a.compression.level}` : ''}, encryption ${p(a.encryption.scheme)}`);

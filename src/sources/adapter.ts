@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Reporter } from '../shared/reporter.js';
-import type { CollectionSupport } from './collection.js';
+import type { CollectionRestoreResult, CollectionSupport, IndexMemberLike, RestoreMember } from './collection.js';
 
 /**
  * What the core needs from one kind of source. Each kind lives in its own folder
@@ -45,6 +45,23 @@ export interface SourceOptions {
   compare?: 'metadata' | 'checksum';
   /** bucket: back up non-current versions too. */
   allVersions?: boolean;
+  /** bucket: the store's settings as the edges resolved them (credentials=NAME read there, never here). */
+  bucket?: BucketConnection;
+}
+
+/** How a bucket source reaches its store; `credentials` is a secret (the edges mask it). */
+export interface BucketConnection {
+  endpoint?: string;
+  region?: string;
+  preset?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Where the credentials came from, for hints: `R2_ACCESS_KEY_ID / … (credentials=R2)`. */
+  credentialsSource?: string;
+  /** AWS_REGION / AWS_DEFAULT_REGION as the edges saw them (a region for endpoints without one). */
+  env?: Record<string, string | undefined>;
+  /** Objects read (or written) at once; default 8. */
+  concurrency?: number;
 }
 
 export type RowCountMode = 'exact' | 'estimate' | 'none';
@@ -97,6 +114,17 @@ export interface TargetContext {
   force: boolean;
   lockTimeoutMs?: number;
   pgBin?: string;
+  /** The bucket target's connection as the edges resolved it (credentials=NAME read there; operations never read process.env). */
+  bucket?: BucketConnection;
+}
+
+export interface RestoreIntoContext {
+  /** List what would be written, write nothing into the target. */
+  dryRun: boolean;
+  /** Which entries (by name) to restore; default all. */
+  select?: (name: string) => boolean;
+  /** Called after the selection was read and before the target is compared or written. */
+  beforeWrite?: () => void;
 }
 
 /** What a restore is given besides the plaintext: the manifest's record of the artifact. */
@@ -172,6 +200,14 @@ export interface SourceAdapter {
    * or finds row counts different from `artifact.rowCounts` leaves the target as it was.
    */
   restore(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext): Promise<void>;
+  /**
+   * Writes the selected entries of the plaintext INTO the target, keeping the rest of it
+   * (`restore --path`, `--dry-run`): equal ones left alone, differing ones refused unless
+   * ctx.force, every conflict found before anything is written. File trees only.
+   */
+  restoreInto?(input: Readable, target: string, artifact: RestoreArtifact, ctx: TargetContext & RestoreIntoContext): Promise<CollectionRestoreResult>;
+  /** The plaintext `restore` reads, made from a collection's members (files: a tar stream), for targets of this kind. */
+  fromMembers?(members: AsyncIterable<RestoreMember>, asFile?: (m: IndexMemberLike) => IndexMemberLike): Readable;
   /** Rows a query returns against the target (`rollback --check-sql`); databases only. */
   countQueryRows?(target: string, sql: string, ctx: TargetContext): Promise<number>;
 

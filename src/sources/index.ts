@@ -1,6 +1,7 @@
 import { UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import type { ArtifactKind, SourceAdapter } from './adapter.js';
+import { bucketAdapter } from './bucket/index.js';
 import { filesAdapter } from './files/index.js';
 import { mysqlAdapter } from './mysql/index.js';
 import { postgresAdapter } from './postgres/index.js';
@@ -10,7 +11,7 @@ import { sqliteAdapter } from './sqlite/index.js';
  * Every kind of source, once (as restic's location registry lists its backends). The order
  * is the order a restore fills its targets in: databases first, file trees last.
  */
-export const sourceAdapters: readonly SourceAdapter[] = [postgresAdapter, mysqlAdapter, sqliteAdapter, filesAdapter];
+export const sourceAdapters: readonly SourceAdapter[] = [postgresAdapter, mysqlAdapter, sqliteAdapter, filesAdapter, bucketAdapter];
 
 export function findSourceAdapter(kind: ArtifactKind): SourceAdapter | undefined {
   return sourceAdapters.find((a) => a.kind === kind);

@@ -8,11 +8,10 @@ import type { Reporter } from '../../src/shared/reporter.js';
 import { MANIFEST_NAME, type Manifest } from '../../src/core/types.js';
 import { openDestination } from '../../src/destinations/index.js';
 import type { Destination } from '../../src/destinations/types.js';
-import type { CliResult } from './cli.js';
+import { entryArgs, type CliResult } from './cli.js';
 import type { S3rverHandle } from './s3rver.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../../src/entries/cli.ts', import.meta.url));
 
 /** Collects what the core reports, for assertions on warnings. */
 export class RecordingReporter implements Reporter {
@@ -42,7 +41,7 @@ export interface RunningCli {
  * watch its stderr (e.g. for "Waiting … for the lock") before it finishes.
  */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  const child = spawn(process.execPath, [...entryArgs(), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,23 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY = fileURLToPath(new URL('../../src/entries/cli.ts', import.meta.url));
+
+/**
+ * How to start an entry point (`cli`, `backup`, …) as a child: the bundle the integration
+ * globalSetup built from src/ this run (test/helpers/cli-bundle.ts), else the sources via tsx.
+ */
+export function entryArgs(name = 'cli'): string[] {
+  let bundle: string | undefined;
+  try {
+    bundle = inject('strongboxCliBundle');
+  } catch {
+    bundle = undefined; // outside a vitest worker
+  }
+  return bundle ? [join(bundle, `${name}.js`)] : ['--import', 'tsx', fileURLToPath(new URL(`../../src/entries/${name}.ts`, import.meta.url))];
+}
 
 export interface CliResult {
   code: number;
@@ -10,10 +25,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the strongbox CLI from source as a real child process, the way a user's shell would. */
+/** Runs the strongbox CLI built from source as a real child process, the way a user's shell would. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    const child = spawn(process.execPath, [...entryArgs(), ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,6 +40,8 @@ export interface S3rverHandle {
   /** False when this Node could not enable DES for s3rver's list continuation tokens. */
   listPagination: boolean;
   setFaults(faults: S3rverFaults): Promise<void>;
+  /** Requests served since start (or the last reset): GetObject calls (HEADs not counted), PutObject/UploadPart calls. */
+  stats(reset?: boolean): Promise<{ getObject: number; putObject: number }>;
   stop(): Promise<void>;
 }
 
@@ -53,7 +55,11 @@ export interface S3rverHandle {
  * - it has no AbortMultipartUpload (DELETE ?uploadId → 405) and no ListMultipartUploads
  *   (GET ?uploads → 501): a small middleware implements both on its upload folders;
  * - it ignores `If-None-Match` on PUT: the middleware answers 412 for an existing key unless
- *   `conditionalWrites: false`, which leaves s3rver's last-writer-wins behaviour.
+ *   `conditionalWrites: false`, which leaves s3rver's last-writer-wins behaviour;
+ * - it lists keys in directory order (unsorted, so pages past the first skip or repeat keys):
+ *   listObjects is replaced by one that sorts keys by UTF-8 bytes, as S3 lists them;
+ * - it ignores `If-Match` on GET/HEAD: the middleware answers 412 when the object's ETag differs.
+ * `stats()` counts GetObject and PutObject/UploadPart requests, for tests of what was downloaded.
  * It accepts the SDK's CRC32 checksum headers (and ignores them), so it does not reproduce the
  * checksum rejection of B2/R2 (fault matrix #24); presets are unit-tested instead.
  *
@@ -96,6 +102,11 @@ export async function startS3rver(opts: { bucket?: string; accessKeyId?: string;
     async setFaults(faults) {
       const res = await fetch(`${endpoint}/__faults_${control}`, { method: 'PUT', body: JSON.stringify(faults) });
       if (!res.ok) throw new Error(`s3rver fault control answered ${res.status}`);
+    },
+    async stats(reset = false) {
+      const res = await fetch(`${endpoint}/__stats_${control}${reset ? '?reset' : ''}`);
+      if (!res.ok) throw new Error(`s3rver stats answered ${res.status}`);
+      return (await res.json()) as { getObject: number; putObject: number };
     },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
@@ -170,11 +181,50 @@ const sigv4Problem = (req, secret) => {
   const key = hmac(hmac(hmac(hmac('AWS4' + secret, date), region), service), 'aws4_request');
   return crypto.createHmac('sha256', key).update(toSign).digest('hex') === signature ? null : 'signature mismatch';
 };
+{
+  // S3's listing order (UTF-8 bytes), over the whole prefix, then the page.
+  const lib = path.dirname(cfg.modulePath);
+  const FsStore = require(path.join(lib, 'stores', 'filesystem.js'));
+  const S3Object = require(path.join(lib, 'models', 'object.js'));
+  const { walk } = require(path.join(lib, 'utils.js'));
+  const bytes = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  FsStore.prototype.listObjects = async function (bucket, options) {
+    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+    const bucketPath = this.getBucketPath(bucket);
+    const suffix = '._S3rver_object';
+    const all = [];
+    for (const p of walk(bucketPath)) {
+      if (!p.endsWith(suffix)) continue;
+      const k = p.slice(bucketPath.length + 1, -suffix.length);
+      if (k.startsWith(prefix) && !k.startsWith('._S3rver_uploads/')) all.push(k);
+    }
+    all.sort(bytes);
+    const commonPrefixes = new Set();
+    const keys = [];
+    let isTruncated = false;
+    for (const key of all) {
+      if (startAfter && bytes(key, startAfter) <= 0) continue;
+      if (delimiter) {
+        const idx = key.slice(prefix.length).indexOf(delimiter);
+        if (idx !== -1) { commonPrefixes.add(key.slice(0, prefix.length + idx + 1)); continue; }
+      }
+      if (keys.length < maxKeys) keys.push(key);
+      else { isTruncated = true; break; }
+    }
+    const metas = await Promise.all(keys.map((key) => this.getMetadata(bucket, key).catch((err) => { if (err.code === 'ENOENT') return undefined; throw err; })));
+    return {
+      objects: keys.map((key, i) => [key, metas[i]]).filter(([, m]) => m !== undefined).map(([key, m]) => new S3Object(bucket, key, null, m)),
+      commonPrefixes: [...commonPrefixes].sort(bytes),
+      isTruncated,
+    };
+  };
+}
 const server = new S3rver({
   address: '127.0.0.1', port: 0, silent: true, directory: cfg.directory,
   configureBuckets: [{ name: cfg.bucket }], vhostBuckets: false,
 });
 let faults = {};
+let stats = { getObject: 0, putObject: 0 };
 let resetsLeft = Infinity;
 const xml = (ctx, status, body) => {
   ctx.status = status;
@@ -202,9 +252,23 @@ server.middleware.unshift(async (ctx, next) => {
       return error(ctx, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
     }
   }
+  if (ctx.path === '/__stats_' + cfg.control) {
+    ctx.body = JSON.stringify(stats);
+    ctx.type = 'application/json';
+    if ('reset' in ctx.query) stats = { getObject: 0, putObject: 0 };
+    return;
+  }
   const [, bucket, ...rest] = ctx.path.split('/');
   const key = decodeURIComponent(rest.join('/'));
   const q = ctx.query;
+  if (ctx.method === 'GET' && key && Object.keys(q).every((n) => n === 'versionId' || n === 'x-id')) stats.getObject++;
+  if (ctx.method === 'PUT' && key && !('uploads' in q) && !ctx.get('x-amz-copy-source')) stats.putObject++;
+  if ((ctx.method === 'GET' || ctx.method === 'HEAD') && key && ctx.get('if-match') && Object.keys(q).every((n) => n === 'versionId' || n === 'x-id')) {
+    const meta = await server.store.getMetadata(bucket, key).catch(() => undefined);
+    if (meta && meta.etag !== ctx.get('if-match') && ctx.get('if-match') !== '*') {
+      return error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    }
+  }
   if (ctx.method === 'DELETE' && key && 'uploadId' in q) {
     const dir = path.join(uploadsDir(bucket), path.basename(String(q.uploadId)));
     if (!fs.existsSync(dir)) return error(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist.');

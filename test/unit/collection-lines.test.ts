@@ -19,3 +19,13 @@ describe('JSON lines', () => {
     expect(seen).toEqual([{ a: 1 }, { b: 2 }]);
   });
 });
+
+describe('JSON lines across chunks', () => {
+  it('decodes a UTF-8 character split between two chunks', async () => {
+    const bytes = Buffer.from(JSON.stringify({ name: 'añ😀' }) + '\n');
+    const split = bytes.indexOf(0xf0) + 2; // inside the emoji's four bytes
+    const got: unknown[] = [];
+    for await (const v of readJsonLines([bytes.subarray(0, split), bytes.subarray(split)], 'x')) got.push(v);
+    expect(got).toEqual([{ name: 'añ😀' }]);
+  });
+});

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { StrongboxError } from '../../shared/errors.js';
 
 /** Longest line an index, refs or state file may hold (an object's user metadata is ≤ 2 KB in S3). */
@@ -11,6 +12,8 @@ export const MAX_LINE = 1 << 20;
 export async function* readJsonLines(stream: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, where: string): AsyncGenerator<unknown> {
   let carry = '';
   let lineNo = 0;
+  // A UTF-8 character split across two chunks must not be decoded half by half.
+  const utf8 = new StringDecoder('utf8');
   const parse = (line: string) => {
     lineNo++;
     try {
@@ -20,7 +23,7 @@ export async function* readJsonLines(stream: AsyncIterable<Buffer | string> | It
     }
   };
   for await (const chunk of stream) {
-    carry += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    carry += typeof chunk === 'string' ? chunk : utf8.write(chunk);
     let nl: number;
     while ((nl = carry.indexOf('\n')) >= 0) {
       const line = carry.slice(0, nl);
@@ -29,6 +32,7 @@ export async function* readJsonLines(stream: AsyncIterable<Buffer | string> | It
     }
     if (carry.length > MAX_LINE) throw new StrongboxError(`${where} line ${lineNo + 1} is longer than ${MAX_LINE} bytes`, { hint: 'the backup is damaged; choose another backup' });
   }
+  carry += utf8.end();
   if (carry) yield parse(carry);
 }
 

@@ -1,4 +1,5 @@
 import { fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { BoundedMap } from '../../shared/bounded-map.js';
 import { lstat, opendir, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -28,21 +29,7 @@ const MAX_LISTED_WARNINGS = 10;
 /** Enough for node-tar's look-ahead (the stat of a path is read back moments after it is stored). */
 const CACHE_ENTRIES = 4096;
 
-/** A Map that forgets its oldest entries: node-tar's caches otherwise keep one Stats per file for the whole run. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(key: K, value: V): this {
-    if (this.size >= this.max && !this.has(key)) {
-      const oldest = this.keys().next();
-      if (!oldest.done) this.delete(oldest.value);
-    }
-    return super.set(key, value);
-  }
-}
-
-function specialKind(st: Stats): string | undefined {
+export function specialKind(st: Stats): string | undefined {
   if (st.isFIFO()) return 'named pipe';
   if (st.isSocket()) return 'socket';
   if (st.isBlockDevice()) return 'block device';
@@ -65,7 +52,7 @@ export function treeRoot(root: string): string {
   return realpathSync(root);
 }
 
-function describeReadError(err: unknown, root: string, real: string): StrongboxError {
+export function describeReadError(err: unknown, root: string, real: string): StrongboxError {
   const e = err as NodeJS.ErrnoException;
   const rel = typeof e.path === 'string' ? relative(real, e.path) || '.' : undefined;
   const what = rel ? `"${printable(rel)}" in ${printable(root)}` : printable(root);
@@ -192,7 +179,7 @@ const CHANGE_TEXT: Record<Change, string> = {
  * A name the file system holds as bytes that are not UTF-8 (node gives it as U+FFFD, so no
  * path to it can be built, and tar entries are UTF-8): refused, naming it with the bytes escaped.
  */
-async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
+export async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
   for (const raw of await readdir(dir, { encoding: 'buffer' })) {
     if (Buffer.from(raw.toString('utf8')).equals(raw)) continue;
     const where = relDir ? `"${printable(relDir)}" in ${printable(root)}` : printable(root);
@@ -203,7 +190,7 @@ async function assertUtf8Names(dir: string, relDir: string, root: string): Promi
 }
 
 /** UTF-8 text as is (control characters escaped), every byte that is not part of it as \xNN. */
-function escapeBytes(raw: Buffer): string {
+export function escapeBytes(raw: Buffer): string {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let out = '';
   for (let i = 0; i < raw.length; ) {

@@ -208,7 +208,7 @@ async function makeParents(staging: string, rel: string, target: string): Promis
   }
 }
 
-async function extract(input: Readable, staging: string, target: string): Promise<number> {
+async function extract(input: Readable, staging: string, target: string, select?: (rel: string) => boolean): Promise<number> {
   const fixups = new MetadataFixups();
   const layout = new ArchiveLayout();
   const links: PendingLink[] = [];
@@ -233,6 +233,8 @@ async function extract(input: Readable, staging: string, target: string): Promis
       }
       layout.record(like);
       const rel = normalizeEntryPath(p);
+      // Every entry is checked; only the selected ones (restore --path) are written.
+      if (select && rel !== '' && !select(rel)) return false;
       entries++;
       if (entry.type === 'SymbolicLink') {
         links.push({
@@ -340,7 +342,7 @@ function notEmpty(target: string): RefusedError {
  * beside it (those left by a killed restore are removed first), checked, then renamed into
  * place. Any failure removes the staging directory and leaves the target as it was.
  */
-export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter }): Promise<{ entries: number }> {
+export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter; select?: (rel: string) => boolean }): Promise<{ entries: number }> {
   const target = resolve(targetDir);
   await checkRestoreTarget(target);
   await refuseMountPoint(target);
@@ -353,7 +355,7 @@ export async function restoreFiles(input: Readable, targetDir: string, opts: { f
       throw new StrongboxError(`cannot create a staging folder beside ${printable(target)}: ${printable(errorMessage(err))}; ${printable(target)} was not changed`, { cause: err });
     });
   try {
-    const entries = await extract(input, staging, target).catch((err: unknown) => {
+    const entries = await extract(input, staging, target, opts.select).catch((err: unknown) => {
       throw describeExtractError(err, target);
     });
     await moveIntoPlace(staging, target, opts.force, opts.reporter);

@@ -6,10 +6,13 @@ import type { SourceAdapter, SourceDetails, TargetContext } from '../adapter.js'
 import { safeName } from '../artifact-name.js';
 import { dumpFiles, refuseLeftOutRoot, treeRoot } from './archive.js';
 import { restoreFiles } from './extract.js';
+import { restoreInto } from './restore-into.js';
+import { membersTar } from './collection-tar.js';
 import { estimateTree } from './estimate.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { checkRestoreTarget } from './target.js';
 import { compareTree } from './count.js';
+import { openFileMembers } from './members.js';
 
 export function filesArtifactName(path: string): string {
   return `files-${safeName(basename(resolve(path)), 'root')}`;
@@ -30,6 +33,11 @@ export const filesAdapter: SourceAdapter = {
     refuseLeftOutRoot(spec.location, ctx.leaveOut);
   },
   estimateSize: (spec) => estimateTree(spec.location, spec.options?.exclude),
+  // --incremental: the tree as a collection (members.ts), unchanged files referenced, not re-read.
+  collection: {
+    wanted: (spec) => !!spec.options?.incremental,
+    open: async (spec, ctx) => openFileMembers(spec.location, { exclude: spec.options?.exclude, compare: spec.options?.compare, reporter: ctx.reporter, leaveOut: ctx.leaveOut }),
+  },
   dump: async (spec, ctx) => dumpFiles(spec.location, { exclude: spec.options?.exclude, reporter: ctx.reporter, leaveOut: ctx.leaveOut }),
   sourceIdentity: (s: SourceDetails) => (typeof s.path === 'string' ? s.path : ''),
   normalizeTarget: (target) => resolve(target),
@@ -55,6 +63,9 @@ export const filesAdapter: SourceAdapter = {
   },
   verifyBeforeRestore: false,
   restore: async (input, target, _artifact, ctx) => void (await restoreFiles(input, target, { force: ctx.force, reporter: ctx.reporter })),
+  restoreInto: (input, target, _artifact, ctx) =>
+    restoreInto(input, target, { force: ctx.force, dryRun: ctx.dryRun, reporter: ctx.reporter, select: ctx.select, beforeWrite: ctx.beforeWrite }),
+  fromMembers: (members, asFile) => membersTar(members, asFile),
   compareRestored: (target, artifact) => compareTree(resolve(target), artifact),
 };
 

@@ -1,0 +1,68 @@
+import type { Destination } from '../../destinations/types.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Reporter } from '../../shared/reporter.js';
+import { readRecentHistory } from '../recent-history.js';
+import type { ArtifactRecord, Manifest } from '../types.js';
+import { readRefs } from './refs.js';
+import { isPackId, packKey, type BlobRef, type RefsPack } from './format.js';
+
+/** The newest complete backup holding a collection artifact of this name and kind, at any of `dests`. */
+export interface PreviousBackup {
+  id: string;
+  startedAt: string;
+  dest: Destination;
+  record: ArtifactRecord & { collection: NonNullable<ArtifactRecord['collection']> };
+}
+
+export async function findPrevious(dests: Destination[], name: string, kind: string, reporter: Reporter): Promise<PreviousBackup | undefined> {
+  let best: PreviousBackup | undefined;
+  const holds = (m: Manifest) => m.artifacts.find((a) => a.name === name && a.kind === kind && a.collection);
+  for (const dest of dests) {
+    try {
+      const found = (await readRecentHistory(dest, { wanted: (m) => !!holds(m), limit: 1 }, reporter)).manifests[0];
+      if (found && (!best || found.startedAt > best.startedAt)) best = { id: found.id, startedAt: found.startedAt, dest, record: holds(found) as PreviousBackup['record'] };
+    } catch (err) {
+      reporter.warning(`could not read the backups at ${dest.display} to find the previous backup of ${name}: ${errorMessage(err)}; this backup reads every member`);
+    }
+  }
+  return best;
+}
+
+/** Blob id → where it is, from the previous backup's refs (the fallback without a state). */
+export async function readBlobMap(prev: PreviousBackup): Promise<{ blobs: Map<string, BlobRef>; packs: Map<string, RefsPack> }> {
+  const blobs = new Map<string, BlobRef>();
+  const packs = new Map<string, RefsPack>();
+  for await (const l of readRefs(prev.dest, prev.id, prev.record)) {
+    if (l.t === 'pack') packs.set(l.id, l);
+    else if (l.t === 'blob' && !blobs.has(l.id)) blobs.set(l.id, { id: l.id, pack: l.pack, offset: l.offset, length: l.length });
+  }
+  return { blobs, packs };
+}
+
+/**
+ * The packs present at every live destination with the recorded size: only blobs in those
+ * may be referenced (a pack pruned since, or missing at a second destination, is re-stored).
+ */
+export async function presentPacks(packs: Map<string, RefsPack>, dests: Destination[], concurrency = 16): Promise<Set<string>> {
+  const present = new Set<string>();
+  const ids = [...packs.keys()];
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      if (!isPackId(id)) continue;
+      const want = packs.get(id)!.size;
+      let ok = true;
+      for (const d of dests) {
+        const st = await d.stat(packKey(id)).catch(() => undefined);
+        if (!st || st.size !== want) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) present.add(id);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+  return present;
+}
