@@ -29,6 +29,9 @@ import {
   type SqliteContext,
 } from './lib/cases.js';
 import { measure, settle } from './lib/measure.js';
+import { bucketCases, incrementalTreeCases, membersCases, type BucketContext } from './lib/collections.js';
+import { bucketPlan, createBucket, ensureMembersTree, incrementalTree, putObjects, s3Client, type IncrementalTree, type MembersTree } from './lib/collection-data.js';
+import { startBenchS3, type BenchS3 } from './lib/s3.js';
 import { createBenchDatabase, dropBenchDatabase, dumpSize, pgAvailable } from './lib/pg.js';
 import { createMysqlBenchDatabase, dropMysqlBenchDatabase, mysqlAvailable, mysqlDumpSize } from './lib/mysql.js';
 import { createBenchSqlite, sqliteAvailable } from './lib/sqlite.js';
@@ -83,10 +86,10 @@ function nodeVersion(node: string): string {
 /** One measured run of a case: untimed prepare, sync, a quiet moment, the run, untimed checks. */
 async function runOnce(c: CaseDef, round: number, attempt: number, settleSeconds: number): Promise<RunRecord> {
   try {
-    c.prepare?.(round);
+    await c.prepare?.(round);
   } catch (err) {
     log(`  ${c.id} round ${round}: setup failed: ${(err as Error).message}`);
-    return { round: attempt, ok: false, wallSeconds: NaN, cpuSeconds: NaN, peakRssBytes: NaN, peakRssSumBytes: NaN, samples: 0, othersCores: NaN, error: `setup failed: ${(err as Error).message}` };
+    return { round: attempt, ok: false, wallSeconds: NaN, cpuSeconds: NaN, peakRssBytes: NaN, peakRssSumBytes: NaN, samples: 0, othersCores: NaN, loadAvg1: NaN, error: `setup failed: ${(err as Error).message}` };
   }
   // Write back the previous case's output now, so it is not billed to this one.
   spawnSync('sync');
@@ -101,8 +104,9 @@ async function runOnce(c: CaseDef, round: number, attempt: number, settleSeconds
   }
   const r = record(attempt, m, outcome);
   const rate = c.inputBytes / 1e6 / r.wallSeconds;
+  const members = c.inputMembers !== undefined ? `${(c.inputMembers / r.wallSeconds).toFixed(0)} members/s, ` : '';
   log(
-    `  [${attempt}/${c.runs}] ${c.label}${c.node ? ` (Node ${c.node})` : ''}: ${r.ok ? `${rate.toFixed(0)} MB/s, ${r.wallSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB, others ${r.othersCores.toFixed(1)} cores${r.verified === false ? ', RESTORED TREE DIFFERS' : ''}` : `FAILED ${r.error}`}`,
+    `  [${attempt}/${c.runs}] ${c.label}${c.node ? ` (Node ${c.node})` : ''}: ${r.ok ? `${members}${rate.toFixed(0)} MB/s, ${r.wallSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s, peak RSS ${(r.peakRssBytes / 1e6).toFixed(0)} MB, others ${r.othersCores.toFixed(1)} cores, load avg ${r.loadAvg1.toFixed(2)}${r.grownBytes !== undefined ? `, repository +${(r.grownBytes / 1e6).toFixed(1)} MB` : ''}${r.verified === false ? ', RESTORED TREE DIFFERS' : ''}` : `FAILED ${r.error}`}`,
   );
   return r;
 }
@@ -121,7 +125,10 @@ async function runAll(cases: CaseDef[], settleSeconds: number, deadline: number)
   }
   const quiet = (c: CaseDef) => runs.get(c.id)!.filter((r) => r.ok && r.othersCores <= QUIET_CORES).length;
   for (let extra = 1; extra <= rounds; extra++) {
-    const todo = cases.filter((c) => c.kind !== 'memory' && quiet(c) < c.runs && runs.get(c.id)!.some((r) => r.ok));
+    const short = cases.filter((c) => c.kind !== 'memory' && !c.once && quiet(c) < c.runs && runs.get(c.id)!.some((r) => r.ok));
+    // A chain's cases depend on each other (a second backup on its first): re-run the whole chain.
+    const chains = new Set(short.map((c) => c.chain).filter(Boolean));
+    const todo = cases.filter((c) => short.includes(c) || (c.chain !== undefined && chains.has(c.chain)));
     if (!todo.length) break;
     for (const c of todo) {
       if (performance.now() > deadline) {
@@ -178,6 +185,40 @@ async function main(args: BenchArgs): Promise<void> {
     log(`  ${(db.sizeBytes / 1e6).toFixed(0)} MB on disk, ${(my.dumpBytes / 1e6).toFixed(0)} MB plaintext dump`);
   }
 
+  // Collections: a bucket on s3rver (and another s3rver for rclone's copy), a private copy of a
+  // tree that 1 % of changes between two backups, and a tree of many tiny files.
+  const wantCollections = args.families.has('collections');
+  const servers: BenchS3[] = [];
+  // If the run dies before its cleanup, do not leave s3rver children behind.
+  process.on('exit', () => servers.forEach((s) => { try { process.kill(s.pid); } catch { /* gone */ } }));
+  let bucket: BucketContext | undefined;
+  let incr: IncrementalTree | undefined;
+  let members: MembersTree | undefined;
+  if (wantCollections) {
+    const itree = args.incrementalSize === args.size ? tree : ensureTree(cache, treeSpec(args.incrementalSize), log);
+    log(`copying the ${(itree.bytes / 1e6).toFixed(0)} MB tree for the incremental case…`);
+    incr = incrementalTree(itree.path, join(work, 'collections-tree-data'), args.seed);
+    log(`  ${incr.files} files; ${incr.changed.length} of them (${(incr.changedBytes / 1e6).toFixed(1)} MB) change between the two backups`);
+    if (args.members > 0) members = ensureMembersTree(cache, args.members, args.seed, log);
+    if (spawnSync('rclone', ['version']).status !== 0) log('rclone is not installed: the bucket case runs without its rclone comparison');
+    try {
+      const plan = bucketPlan(args.bucketObjects, args.seed);
+      const src = await startBenchS3('source');
+      servers.push(src);
+      const dst = await startBenchS3('copy');
+      servers.push(dst);
+      const client = s3Client(src.endpoint, src.accessKeyId, src.secretAccessKey);
+      const t0 = performance.now();
+      log(`filling an s3rver bucket with ${plan.objects.length} objects (${(plan.bytes / 1e6).toFixed(0)} MB)…`);
+      await putObjects(client, src.bucket, plan.objects, args.seed, 0);
+      log(`  in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${plan.changed.length} objects (${(plan.bytes && plan.changedBytes / 1e6).toFixed(1)} MB) change before the second backup`);
+      await createBucket(s3Client(dst.endpoint, dst.accessKeyId, dst.secretAccessKey), dst.bucket).catch(() => undefined);
+      bucket = { plan, seed: args.seed, source: { ...src, client }, target: dst };
+    } catch (err) {
+      log(`s3rver could not be started or filled (${(err as Error).message}): skipping the bucket case`);
+    }
+  }
+
   let sqliteDb: SqliteContext | undefined;
   const wantSqlite = args.sqlite && args.families.has('sqlite');
   if (wantSqlite && !sqliteAvailable()) log('sqlite3 is not installed: skipping the SQLite case');
@@ -211,6 +252,14 @@ async function main(args: BenchArgs): Promise<void> {
     if (sqliteDb) cases.push(sqlitePipelineCase(ctx, sqliteDb));
     for (const rt of extra) ours(rt);
     for (const rt of runtimes) for (const t of memTrees) cases.push(memoryCase(ctx, { path: t.path, bytes: t.bytes }, rt));
+    // Collections on the main Node only: each chain is minutes long.
+    if (bucket) cases.push(...bucketCases(ctx, main!, bucket).filter((c) => c.tool !== 'rclone' || spawnSync('rclone', ['version']).status === 0));
+    if (incr) cases.push(...incrementalTreeCases(ctx, main!, incr));
+    if (members) {
+      log(`reading the ${args.members} tiny files once…`);
+      warmTree(members.path);
+      cases.push(...membersCases(ctx, main!, members));
+    }
 
     const results = await runAll(cases, args.settle, started + args.budgetSeconds * 1000);
     info.loadAverage.end = loadavg();
@@ -231,6 +280,7 @@ async function main(args: BenchArgs): Promise<void> {
   } finally {
     if (pg) dropBenchDatabase(pg.database);
     if (my) dropMysqlBenchDatabase(my.database);
+    while (servers.length) await servers.pop()!.stop().catch(() => undefined);
     if (!args.keep) rmSync(work, { recursive: true, force: true });
   }
 }

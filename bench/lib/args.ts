@@ -20,9 +20,13 @@ export interface BenchArgs {
   keep: boolean;
   settle: number;
   budgetSeconds: number;
+  /** Collections: objects in the s3rver bucket, tiny files of the memory case (0: skip it), size of the incremental tree. */
+  bucketObjects: number;
+  members: number;
+  incrementalSize: number;
 }
 
-export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'sqlite', 'memory'] as const;
+export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'sqlite', 'memory', 'collections'] as const;
 /** The second runtime to measure our cases on, when this machine has it. */
 export const NODE24 = '/opt/node24/node_modules/.bin/node';
 
@@ -45,6 +49,9 @@ export const USAGE = `npm run bench -- [options]
   --no-extra-node      only the node running the benchmark
   --settle S           before each run, wait up to S seconds for other processes to use < 0.3 cores  [5; --quick 2]
   --budget S           no extra runs (for runs disturbed by other load) after S seconds  [480; --quick 150]
+  --bucket-objects N   collections: objects (1–100 KB) in the s3rver bucket        [10000; --quick 2000]
+  --members N          collections: tiny files of the memory case, 0 to skip it     [1000000; --quick 100000]
+  --incremental-size S collections: size of the incremental tree (a copy)         [--size; --quick 100M]
   --keep               keep bench/out/work (repositories, restored trees) for inspection`;
 
 export function parseSize(text: string): number {
@@ -76,6 +83,9 @@ export function readArgs(argv: string[]): BenchArgs {
       keep: { type: 'boolean', default: false },
       settle: { type: 'string' },
       budget: { type: 'string' },
+      'bucket-objects': { type: 'string' },
+      members: { type: 'string' },
+      'incremental-size': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -112,5 +122,8 @@ export function readArgs(argv: string[]): BenchArgs {
     keep: values.keep!,
     settle: values.settle !== undefined ? Number(values.settle) : quick ? 2 : 5,
     budgetSeconds: values.budget !== undefined ? Number(values.budget) : quick ? 150 : 480,
+    bucketObjects: Number(values['bucket-objects'] ?? (quick ? 2000 : 10_000)),
+    members: Number(values.members ?? (quick ? 100_000 : 1_000_000)),
+    incrementalSize: parseSize(values['incremental-size'] ?? (quick ? '100M' : values.size!)),
   };
 }

@@ -12,13 +12,18 @@ import { mariadbDumpCommand } from './mysql.js';
  * instead of landing on one; within a round a backup precedes the verify/restore that read it.
  */
 
-export type Tool = 'strongbox' | 'pipeline' | 'restic';
-export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'sqlite-backup' | 'memory';
+export type Tool = 'strongbox' | 'pipeline' | 'restic' | 'rclone';
+export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'sqlite-backup' | 'memory' | CollectionKind;
+/** The collection cases (bench/lib/collections.ts): reported in their own table. */
+export type CollectionKind = 'bucket-first' | 'bucket-second' | 'tree-first' | 'tree-second' | 'members';
+export const COLLECTION_KINDS: readonly Kind[] = ['bucket-first', 'bucket-second', 'tree-first', 'tree-second', 'members'];
 
 export interface CaseOutcome {
   storedBytes?: number;
   /** Restores: the restored tree was compared with the original (diff -r) and is identical. */
   verified?: boolean;
+  /** Second backups: the repository's growth over the first (its size after − before). */
+  grownBytes?: number;
 }
 
 export interface CaseDef {
@@ -30,9 +35,20 @@ export interface CaseDef {
   node?: string;
   inputBytes: number;
   runs: number;
+  /** Members (objects, files) the case reads: a collection case's rate is members per second. */
+  inputMembers?: number;
+  /** Second backups: the bytes of the members changed since the first. */
+  changedBytes?: number;
   /** A diagnostic variant (other flags): shown, but not what the targets are checked on. */
   variant?: boolean;
-  prepare?(round: number): void;
+  /**
+   * Cases of one chain depend on each other within a round (a second backup needs the first):
+   * an extra run of one of them re-runs the whole chain, in order.
+   */
+  chain?: string;
+  /** Never given extra runs (one expensive run, e.g. the 1,000,000-member case). */
+  once?: boolean;
+  prepare?(round: number): void | Promise<void>;
   spec(round: number): RunSpec;
   finish?(round: number, m: RunMeasurement): CaseOutcome;
 }

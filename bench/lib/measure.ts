@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 
 /**
  * Runs one command and measures it: wall time, CPU time of the whole process tree (GNU time's
@@ -31,6 +31,8 @@ export interface RunMeasurement {
   serverCpuSeconds: number;
   /** Average number of cores other processes kept busy while this ran (the machine is shared). */
   othersCores: number;
+  /** The 1-minute load average when the run started (uptime's first figure). */
+  loadAvg1: number;
 }
 
 export interface RunSpec {
@@ -45,6 +47,8 @@ export interface RunSpec {
    * their CPU is reported apart and not counted as other processes' load.
    */
   servers?: string[];
+  /** The same by process id (e.g. an s3rver child, a `node` like every other). */
+  serverPids?: number[];
   sampleMs?: number;
 }
 
@@ -118,6 +122,21 @@ function serverCpuSeconds(names: string[]): number {
   return ticks / HZ;
 }
 
+/** CPU seconds of these processes, with the children they reaped. */
+function pidCpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / HZ;
+}
+
 const HZ = 100; // USER_HZ: /proc/stat counts in 1/100 s on every Linux we run on
 
 /** CPU seconds all cores have spent busy since boot. */
@@ -149,7 +168,9 @@ export async function settle(maxSeconds: number, threshold = 0.3): Promise<numbe
 export async function measure(spec: RunSpec): Promise<RunMeasurement> {
   const timeFile = join(tmpdir(), `bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const busy0 = machineBusySeconds();
-  const server0 = serverCpuSeconds(spec.servers ?? []);
+  const serverCpu = () => serverCpuSeconds(spec.servers ?? []) + pidCpuSeconds(spec.serverPids ?? []);
+  const server0 = serverCpu();
+  const loadAvg1 = loadavg()[0]!;
   const self0 = process.cpuUsage();
   const started = performance.now();
   const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, spec.command, ...spec.args], {
@@ -195,7 +216,7 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
   const wallSeconds = (performance.now() - started) / 1000;
   clearInterval(timer);
   const busy = machineBusySeconds() - busy0;
-  const serverSeconds = serverCpuSeconds(spec.servers ?? []) - server0;
+  const serverSeconds = serverCpu() - server0;
   const self = process.cpuUsage(self0);
 
   let userSeconds = NaN;
@@ -229,6 +250,7 @@ export async function measure(spec: RunSpec): Promise<RunMeasurement> {
     // Everything busy on the machine, minus the measured tree and this sampler.
     serverCpuSeconds: serverSeconds,
     othersCores: Math.max(0, (busy - userSeconds - sysSeconds - serverSeconds - (self.user + self.system) / 1e6) / wallSeconds),
+    loadAvg1,
   };
 }
 

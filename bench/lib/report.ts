@@ -1,4 +1,5 @@
-import type { CaseDef, CaseOutcome, Kind, Tool } from './cases.js';
+import { COLLECTION_KINDS, type CaseDef, type CaseOutcome, type Kind, type Tool } from './cases.js';
+import { collectionMarkdown, collectionTargets } from './collection-report.js';
 import { median, type RunMeasurement } from './measure.js';
 
 export interface RunRecord extends CaseOutcome {
@@ -14,6 +15,8 @@ export interface RunRecord extends CaseOutcome {
   serverCpuSeconds?: number;
   /** Cores other processes kept busy during the run: the noise on this shared machine. */
   othersCores: number;
+  /** The 1-minute load average (uptime) when the run started. */
+  loadAvg1: number;
   error?: string;
 }
 
@@ -24,6 +27,8 @@ export interface CaseResult {
   label: string;
   node?: string;
   inputBytes: number;
+  inputMembers?: number;
+  changedBytes?: number;
   variant?: boolean;
   runs: RunRecord[];
   /** Medians over the successful runs; peak RSS is the largest of them. */
@@ -32,6 +37,12 @@ export interface CaseResult {
   mbPerSecond: number;
   peakRssBytes: number;
   othersCores: number;
+  /** Median 1-minute load average at the start of the runs used. */
+  loadAvg1: number;
+  /** Median of the runs' repository growth (second backups). */
+  grownBytes?: number;
+  /** Median of the runs' server CPU seconds (PostgreSQL, s3rver). */
+  serverCpuSeconds?: number;
   /** How many runs were quiet (the medians are over those, when there are any). */
   quietRuns: number;
   storedBytes?: number;
@@ -58,6 +69,7 @@ export function record(round: number, m: RunMeasurement, outcome: CaseOutcome): 
     biggestProcess: m.biggestProcess,
     samples: m.samples,
     othersCores: m.othersCores,
+    loadAvg1: m.loadAvg1,
     ...(m.serverCpuSeconds ? { serverCpuSeconds: m.serverCpuSeconds } : {}),
     ...outcome,
     ...(ok ? {} : { error: `exit ${m.exitCode ?? m.signal}: ${m.stderrTail.trim().split('\n').slice(-5).join(' | ')}` }),
@@ -84,6 +96,8 @@ export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
     label: def.label,
     node: def.node,
     inputBytes: def.inputBytes,
+    ...(def.inputMembers !== undefined ? { inputMembers: def.inputMembers } : {}),
+    ...(def.changedBytes !== undefined ? { changedBytes: def.changedBytes } : {}),
     variant: def.variant,
     runs,
     wallSeconds: wall,
@@ -93,6 +107,9 @@ export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
     // Memory does not depend on the neighbours: the largest of every successful run.
     peakRssBytes: ok.length ? Math.max(...ok.map((r) => r.peakRssBytes)) : NaN,
     othersCores: median(good.map((r) => r.othersCores)),
+    loadAvg1: median(good.map((r) => r.loadAvg1)),
+    ...(good.some((r) => r.grownBytes !== undefined) ? { grownBytes: median(good.map((r) => r.grownBytes ?? NaN)) } : {}),
+    ...(good.some((r) => r.serverCpuSeconds !== undefined) ? { serverCpuSeconds: median(good.map((r) => r.serverCpuSeconds ?? 0)) } : {}),
     storedBytes: ok.map((r) => r.storedBytes).find((s) => s !== undefined),
     verified: verifiedRuns.length ? verifiedRuns.every((r) => r.verified) : undefined,
     failed: ok.length === 0,
@@ -100,9 +117,9 @@ export function summarize(def: CaseDef, runs: RunRecord[]): CaseResult {
 }
 
 /** Case labels hold shell pipes; a bare | would split the Markdown cell. */
-const cell = (text: string) => text.replace(/\|/g, '\\|');
-const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '–' : (bytes / 1e6).toFixed(0));
-const fixed = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+export const cell = (text: string) => text.replace(/\|/g, '\\|');
+export const mb = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '–' : (bytes / 1e6).toFixed(0));
+export const fixed = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 const ratio = (a: CaseResult | undefined, b: CaseResult | undefined) =>
   a && b && !a.failed && !b.failed ? a.mbPerSecond / b.mbPerSecond : NaN;
 
@@ -151,11 +168,12 @@ export function targets(results: CaseResult[]): Target[] {
     if (mysql) check('backup --mysql ≥ 0.9× mariadb-dump pipeline', node, ratio(mysql, peers(mysql, results).pipeline), 0.9);
     const sqlite = get('sqlite-backup');
     if (sqlite) check('SQLite backup ≥ 0.9× the sqlite3 .backup pipeline', node, ratio(sqlite, peers(sqlite, results).pipeline), 0.9);
-    const ours = results.filter((r) => r.tool === 'strongbox' && r.node === node && !r.failed);
+    const ours = results.filter((r) => r.tool === 'strongbox' && r.node === node && !r.failed && r.kind !== 'members');
     if (ours.length) {
       const worst = ours.reduce((a, b) => (b.peakRssBytes > a.peakRssBytes ? b : a));
       out.push({ name: 'peak RSS < 200 MB (every strongbox case)', node, measured: `${mb(worst.peakRssBytes)} MB (${cell(worst.label)})`, pass: worst.peakRssBytes < RSS_LIMIT });
     }
+    out.push(...collectionTargets(results, node));
     const steps = memorySteps(results, node);
     if (steps.length >= 2) {
       const small = steps[0]!;
@@ -201,15 +219,19 @@ export function markdown(results: CaseResult[], tgs: Target[], machine: Machine,
     `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS; others' load is how many of the ${machine.nproc} cores other processes kept busy meanwhile (median of the runs used). Medians are over the quiet runs (others' load ≤ ${QUIET_CORES} cores) when there are any; a case short of quiet runs was run again while the time budget allowed. Where others' load is still well above 0, wall times are inflated and CPU s is the steadier figure.`,
     '',
   );
-  lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked | Others\' load | Quiet runs |');
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|');
-  for (const c of results.filter((r) => r.kind !== 'memory')) {
+  const main = results.filter((r) => r.kind !== 'memory' && !COLLECTION_KINDS.includes(r.kind));
+  if (main.length) {
+    lines.push('| Case | Node | MB/s | Wall s | CPU s | Peak RSS MB | Stored MB | × restic | × pipeline | Checked | Others\' load | Load avg | Quiet runs |');
+    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|');
+  }
+  for (const c of main) {
     const p = peers(c, results);
     const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '');
     lines.push(
-      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} | ${fixed(c.othersCores, 1)} | ${c.quietRuns}/${c.runs.length} |`,
+      `| ${cell(c.label)} | ${c.node ?? ''} | ${c.failed ? '**FAILED**' : fixed(c.mbPerSecond, 0)} | ${fixed(c.wallSeconds, 2)} | ${fixed(c.cpuSeconds, 2)} | ${mb(c.peakRssBytes)} | ${mb(c.storedBytes)} | ${x(ratio(c, p.restic))} | ${x(ratio(c, p.pipeline))} | ${c.verified === undefined ? '' : c.verified ? 'identical' : '**DIFFERS**'} | ${fixed(c.othersCores, 1)} | ${fixed(c.loadAvg1, 2)} | ${c.quietRuns}/${c.runs.length} |`,
     );
   }
+  if (results.some((r) => COLLECTION_KINDS.includes(r.kind))) lines.push(...collectionMarkdown(results));
   const nodes = [...new Set(results.filter((r) => r.node).map((r) => r.node!))];
   const mem = nodes.map((n) => ({ n, steps: memorySteps(results, n) })).filter((m) => m.steps.length > 1);
   if (mem.length) {

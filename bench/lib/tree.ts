@@ -65,7 +65,7 @@ export class Rng {
   }
 }
 
-interface FilePlan {
+export interface FilePlan {
   rel: string;
   size: number;
   kind: 'random' | 'jsonl' | 'log' | 'csv';
@@ -121,7 +121,7 @@ const WORDS = (
 ).split(' ');
 const LEVELS = ['INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'ERROR'];
 
-function textLine(kind: FilePlan['kind'], rng: Rng, n: number): string {
+export function textLine(kind: FilePlan['kind'], rng: Rng, n: number): string {
   const ts = new Date(1_700_000_000_000 + n * 1013 + rng.int(1000)).toISOString();
   const words = (k: number) => Array.from({ length: k }, () => rng.pick(WORDS)).join(' ');
   switch (kind) {
