@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-BFKBVIMD.js";
+} from "./chunks/chunk-WLRE6ATS.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-HJPIUHRQ.js";
+} from "./chunks/chunk-ICWNMJJW.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-S5BOSJLN.js";
+} from "./chunks/chunk-6E7OX3KF.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-FTJKVOF2.js";
+} from "./chunks/chunk-RNL34E44.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-BFKBVIMD.js";
+} from "./chunks/chunk-WLRE6ATS.js";
 import {
   rollback
-} from "./chunks/chunk-IRJTZT4Q.js";
+} from "./chunks/chunk-7QKTD3IU.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-K2JVDJ6Z.js";
+} from "./chunks/chunk-VRC4L2DU.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-HJPIUHRQ.js";
+} from "./chunks/chunk-ICWNMJJW.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-O5DDEV65.js";
+} from "./chunks/chunk-MPIN2Y5N.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-FTJKVOF2.js";
+} from "./chunks/chunk-RNL34E44.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-X3ARSCSE.js";
+} from "./chunks/chunk-BN6RATXS.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-S5BOSJLN.js";
+} from "./chunks/chunk-6E7OX3KF.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-O5DDEV65.js";
+} from "./chunks/chunk-MPIN2Y5N.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-FTJKVOF2.js";
+} from "./chunks/chunk-RNL34E44.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

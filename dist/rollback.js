@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-IRJTZT4Q.js";
+} from "./chunks/chunk-7QKTD3IU.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-HJPIUHRQ.js";
+import "./chunks/chunk-ICWNMJJW.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-X3ARSCSE.js";
+} from "./chunks/chunk-BN6RATXS.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-S5BOSJLN.js";
+} from "./chunks/chunk-6E7OX3KF.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-O5DDEV65.js";
+} from "./chunks/chunk-MPIN2Y5N.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-FTJKVOF2.js";
+} from "./chunks/chunk-RNL34E44.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

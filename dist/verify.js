@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-K2JVDJ6Z.js";
+} from "./chunks/chunk-VRC4L2DU.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-HJPIUHRQ.js";
+} from "./chunks/chunk-ICWNMJJW.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-X3ARSCSE.js";
+} from "./chunks/chunk-BN6RATXS.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-S5BOSJLN.js";
+} from "./chunks/chunk-6E7OX3KF.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-O5DDEV65.js";
+} from "./chunks/chunk-MPIN2Y5N.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-FTJKVOF2.js";
+} from "./chunks/chunk-RNL34E44.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
