@@ -1,18 +1,8 @@
 import type { ArtifactRecord } from '../types.js';
+import type { CollectionInfo } from './format.js';
 
-/** A collection artifact's figures as reports show them (list, history, show, notifications). */
-export interface CollectionFigures {
-  name: string;
-  members: number;
-  bytes: number;
-  newMembers: number;
-  newBytes: number;
-  reused: number;
-  skipped: number;
-  packs: number;
-  packBytes: number;
-  newPacks: number;
-}
+/** A collection artifact's figures as reports show them (list, history, show, notifications): the manifest's counts, by name. */
+export type CollectionFigures = { name: string } & Omit<CollectionInfo, 'refs' | 'contentKey'>;
 
 // The manifest reader does not check `collection` (older readers ignore it): a figure that is
 // not a number reads as 0 rather than breaking a report.
