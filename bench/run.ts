@@ -200,8 +200,8 @@ async function main(args: BenchArgs): Promise<void> {
     incr = incrementalTree(itree.path, join(work, 'collections-tree-data'), args.seed);
     log(`  ${incr.files} files; ${incr.changed.length} of them (${(incr.changedBytes / 1e6).toFixed(1)} MB) change between the two backups`);
     if (args.members > 0) members = ensureMembersTree(cache, args.members, args.seed, log);
-    if (spawnSync('rclone', ['version']).status !== 0) log('rclone is not installed: the bucket case runs without its rclone comparison');
-    try {
+    if (args.bucketObjects > 0 && spawnSync('rclone', ['version']).status !== 0) log('rclone is not installed: the bucket case runs without its rclone comparison');
+    if (args.bucketObjects > 0) try {
       const plan = bucketPlan(args.bucketObjects, args.seed);
       const src = await startBenchS3('source');
       servers.push(src);

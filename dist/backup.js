@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-WLRE6ATS.js";
+} from "./chunks/chunk-ITGFX6C4.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-ICWNMJJW.js";
+} from "./chunks/chunk-LGDYZLKT.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-6E7OX3KF.js";
+} from "./chunks/chunk-WAOYS67J.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-RNL34E44.js";
+} from "./chunks/chunk-FH7DFW4H.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

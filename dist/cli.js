@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-WLRE6ATS.js";
+} from "./chunks/chunk-ITGFX6C4.js";
 import {
   rollback
-} from "./chunks/chunk-7QKTD3IU.js";
+} from "./chunks/chunk-PJ2G6TUA.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-VRC4L2DU.js";
+} from "./chunks/chunk-QXNKQHT4.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-ICWNMJJW.js";
+} from "./chunks/chunk-LGDYZLKT.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-MPIN2Y5N.js";
+} from "./chunks/chunk-RGL4UUV5.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-RNL34E44.js";
+} from "./chunks/chunk-FH7DFW4H.js";
 import "./chunks/chunk-7O26Y255.js";
 import {
   __commonJS,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-BN6RATXS.js";
+} from "./chunks/chunk-OKLCNWBW.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-6E7OX3KF.js";
+} from "./chunks/chunk-WAOYS67J.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-MPIN2Y5N.js";
+} from "./chunks/chunk-RGL4UUV5.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-RNL34E44.js";
+} from "./chunks/chunk-FH7DFW4H.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

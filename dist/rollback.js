@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-7QKTD3IU.js";
+} from "./chunks/chunk-PJ2G6TUA.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-ICWNMJJW.js";
+import "./chunks/chunk-LGDYZLKT.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-BN6RATXS.js";
+} from "./chunks/chunk-OKLCNWBW.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-6E7OX3KF.js";
+} from "./chunks/chunk-WAOYS67J.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-MPIN2Y5N.js";
+} from "./chunks/chunk-RGL4UUV5.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-RNL34E44.js";
+} from "./chunks/chunk-FH7DFW4H.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-VRC4L2DU.js";
+} from "./chunks/chunk-QXNKQHT4.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-ICWNMJJW.js";
+} from "./chunks/chunk-LGDYZLKT.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-BN6RATXS.js";
+} from "./chunks/chunk-OKLCNWBW.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-6E7OX3KF.js";
+} from "./chunks/chunk-WAOYS67J.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-MPIN2Y5N.js";
+} from "./chunks/chunk-RGL4UUV5.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-RNL34E44.js";
+} from "./chunks/chunk-FH7DFW4H.js";
 import "./chunks/chunk-7O26Y255.js";
 import "./chunks/chunk-Y65T7N5T.js";
 

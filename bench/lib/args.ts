@@ -49,7 +49,7 @@ export const USAGE = `npm run bench -- [options]
   --no-extra-node      only the node running the benchmark
   --settle S           before each run, wait up to S seconds for other processes to use < 0.3 cores  [5; --quick 2]
   --budget S           no extra runs (for runs disturbed by other load) after S seconds  [480; --quick 150]
-  --bucket-objects N   collections: objects (1–100 KB) in the s3rver bucket        [10000; --quick 2000]
+  --bucket-objects N   collections: objects (1–100 KB) in the s3rver bucket, 0 to skip it [10000; --quick 2000]
   --members N          collections: tiny files of the memory case, 0 to skip it     [1000000; --quick 100000]
   --incremental-size S collections: size of the incremental tree (a copy)         [--size; --quick 100M]
   --keep               keep bench/out/work (repositories, restored trees) for inspection`;

@@ -36,13 +36,18 @@ export async function* readJsonLines(stream: AsyncIterable<Buffer | string> | It
   if (carry) yield parse(carry);
 }
 
+/** Lines are handed on in batches of about this many characters, not one push per line. */
+const BATCH = 64 * 1024;
+
 /**
  * A readable stream of JSON lines fed by `write`, which waits while the reader is behind
- * (backpressure), so a producer of a million members never queues them in memory.
+ * (backpressure), so a producer of a million members never queues them in memory. Lines are
+ * pushed in batches: one chunk per line would cost a hash update and a pipe write per member.
  */
 export class JsonLinesSource {
   readonly stream: Readable;
   private wake: (() => void) | undefined;
+  private pending = '';
   constructor() {
     this.stream = new Readable({ read: () => this.resume(), highWaterMark: 256 * 1024 });
   }
@@ -53,12 +58,19 @@ export class JsonLinesSource {
   }
   async write(value: unknown): Promise<void> {
     if (this.stream.destroyed) throw this.stream.errored ?? new StrongboxError('the line stream was closed');
-    if (!this.stream.push(JSON.stringify(value) + '\n')) await new Promise<void>((r) => (this.wake = r));
+    this.pending += JSON.stringify(value) + '\n';
+    if (this.pending.length < BATCH) return;
+    const batch = this.pending;
+    this.pending = '';
+    if (!this.stream.push(batch)) await new Promise<void>((r) => (this.wake = r));
   }
   end(): void {
+    if (this.pending) this.stream.push(this.pending);
+    this.pending = '';
     this.stream.push(null);
   }
   fail(err: Error): void {
+    this.pending = '';
     this.stream.destroy(err);
     this.resume();
   }

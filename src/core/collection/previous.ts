@@ -3,8 +3,9 @@ import { errorMessage } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
 import { readRecentHistory } from '../recent-history.js';
 import type { ArtifactRecord, Manifest } from '../types.js';
+import { BlobTable } from './blob-table.js';
 import { readRefs } from './refs.js';
-import { isPackId, packKey, type BlobRef, type RefsPack } from './format.js';
+import { isPackId, packKey, type RefsPack } from './format.js';
 
 /** The newest complete backup holding a collection artifact of this name and kind, at any of `dests`. */
 export interface PreviousBackup {
@@ -29,12 +30,12 @@ export async function findPrevious(dests: Destination[], name: string, kind: str
 }
 
 /** Blob id → where it is, from the previous backup's refs (the fallback without a state). */
-export async function readBlobMap(prev: PreviousBackup): Promise<{ blobs: Map<string, BlobRef>; packs: Map<string, RefsPack> }> {
-  const blobs = new Map<string, BlobRef>();
+export async function readBlobMap(prev: PreviousBackup): Promise<{ blobs: BlobTable; packs: Map<string, RefsPack> }> {
+  const blobs = new BlobTable(prev.record.collection.members);
   const packs = new Map<string, RefsPack>();
   for await (const l of readRefs(prev.dest, prev.id, prev.record)) {
     if (l.t === 'pack') packs.set(l.id, l);
-    else if (l.t === 'blob' && !blobs.has(l.id)) blobs.set(l.id, { id: l.id, pack: l.pack, offset: l.offset, length: l.length });
+    else if (l.t === 'blob') blobs.set(l);
   }
   return { blobs, packs };
 }

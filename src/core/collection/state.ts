@@ -129,13 +129,21 @@ export class StateWriter {
     return new StateWriter(dir, file);
   }
 
+  /** Lines waiting to be written: one write per line would be one thread-pool round trip each. */
+  private pending = '';
+
   async add(line: StateMember): Promise<void> {
-    if (!this.out.write(JSON.stringify(line) + '\n')) await new Promise((r) => this.out.once('drain', r));
+    this.pending += JSON.stringify(line) + '\n';
+    if (this.pending.length < 64 * 1024) return;
+    const batch = this.pending;
+    this.pending = '';
+    if (!this.out.write(batch)) await new Promise((r) => this.out.once('drain', r));
   }
 
   /** Writes the state atomically; the temp files go whatever happens. */
   async commit(header: StateHeader, packs: Iterable<RefsPack>): Promise<void> {
-    this.out.end();
+    this.out.end(this.pending);
+    this.pending = '';
     await this.closed;
     const tmp = join(this.dir, `.${this.file}.${randomBytes(6).toString('hex')}.tmp`);
     try {
@@ -154,6 +162,7 @@ export class StateWriter {
   }
 
   async discard(): Promise<void> {
+    this.pending = '';
     this.out.end();
     await this.closed.catch(() => {});
     await rm(this.tmpMembers, { force: true });

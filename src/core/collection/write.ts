@@ -10,6 +10,7 @@ import { printable } from '../../shared/text.js';
 import { storeObject } from '../artifact-writer.js';
 import { objectKey } from '../repository.js';
 import type { ArtifactRecord } from '../types.js';
+import type { BlobTable } from './blob-table.js';
 import { blobHasher, type ContentKey } from './content-key.js';
 import { INDEX_EXTENSION, INDEX_FORMAT, LARGE_MEMBER, REFS_EXTENSION, REFS_FORMAT, STATE_FORMAT, type BlobRef, type CollectionInfo, type IndexMember, type RefsPack, type StateHeader, type StateMember } from './format.js';
 import { JsonLinesSource } from './lines.js';
@@ -81,7 +82,7 @@ export async function writeCollection(plan: CollectionPlan, ctx: CollectionConte
       reporter.debug(`state of ${plan.name} from backup ${state.header.backupId}: ${state.packs.size} pack(s)${gone ? `, ${gone} not present at every destination (their members are read again)` : ''}`);
     }
   }
-  let fallback: { blobs: Map<string, BlobRef>; packs: Map<string, RefsPack>; present: Set<string> } | undefined;
+  let fallback: { blobs: BlobTable; packs: Map<string, RefsPack>; present: Set<string> } | undefined;
   if (!state && previous && previous.record.collection.contentKey === contentKey.id) {
     try {
       const m = await readBlobMap(previous);

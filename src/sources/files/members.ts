@@ -25,6 +25,8 @@ import { compileExcludes } from './excludes.js';
 const READ_SIZE = 256 * 1024;
 /** Files read at once (the tar backup's JOBS). */
 export const FILE_CONCURRENCY = 8;
+/** Children of one folder lstat'ed at once (bounded: a folder may hold a million names). */
+const STAT_WINDOW = 64;
 
 /** Paths by UTF-16 code unit with '/' lowest: a folder's members come right after it, before its siblings. */
 export function comparePaths(a: string, b: string): number {
@@ -79,15 +81,20 @@ export function openFileMembers(path: string, opts: FileMembersOptions): Collect
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && relDir) return; // the folder vanished: nothing below it to back up
       throw fail(err);
     }
-    for (const d of children) {
+    // lstat a window of children at once: one at a time, each waits a thread-pool round trip.
+    let stats: (BigIntStats | Error)[] = [];
+    for (let i = 0; i < children.length; i++) {
+      const d = children[i]!;
       const rel = relDir ? `${relDir}/${d.name}` : d.name;
       if (d.name.includes('\uFFFD')) await assertUtf8Names(dir, relDir, root);
-      let st: BigIntStats;
-      try {
-        st = await lstat(join(real, rel), { bigint: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished before we got to it: not in this backup
-        throw fail(err);
+      if (i % STAT_WINDOW === 0) {
+        const window = children.slice(i, i + STAT_WINDOW);
+        stats = await Promise.all(window.map((c) => lstat(join(dir, c.name), { bigint: true }).catch((err: Error) => err)));
+      }
+      const st = stats[i % STAT_WINDOW]!;
+      if (st instanceof Error) {
+        if ((st as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished before we got to it: not in this backup
+        throw fail(st);
       }
       const isDir = st.isDirectory();
       if (!isDir && !st.isFile() && !st.isSymbolicLink()) {
