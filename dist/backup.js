@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-ITGFX6C4.js";
+} from "./chunks/chunk-UNF62XCW.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LGDYZLKT.js";
+} from "./chunks/chunk-LASMXNAF.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-WAOYS67J.js";
+} from "./chunks/chunk-IP3C5S6F.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,8 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-FH7DFW4H.js";
-import "./chunks/chunk-7O26Y255.js";
+} from "./chunks/chunk-OC5TOIHB.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-ITGFX6C4.js";
+} from "./chunks/chunk-UNF62XCW.js";
 import {
   rollback
-} from "./chunks/chunk-PJ2G6TUA.js";
+} from "./chunks/chunk-EZUMVIRV.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-QXNKQHT4.js";
+} from "./chunks/chunk-QZOYKWCK.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LGDYZLKT.js";
+} from "./chunks/chunk-LASMXNAF.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-RGL4UUV5.js";
+} from "./chunks/chunk-AJYE4666.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,8 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-FH7DFW4H.js";
-import "./chunks/chunk-7O26Y255.js";
+} from "./chunks/chunk-OC5TOIHB.js";
 import {
   __commonJS,
   __require,

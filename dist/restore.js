@@ -5,23 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-OKLCNWBW.js";
+} from "./chunks/chunk-PQLPXPJY.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-WAOYS67J.js";
+} from "./chunks/chunk-IP3C5S6F.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-RGL4UUV5.js";
+} from "./chunks/chunk-AJYE4666.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-FH7DFW4H.js";
-import "./chunks/chunk-7O26Y255.js";
+} from "./chunks/chunk-OC5TOIHB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

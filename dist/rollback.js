@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-PJ2G6TUA.js";
+} from "./chunks/chunk-EZUMVIRV.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-LGDYZLKT.js";
+import "./chunks/chunk-LASMXNAF.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-OKLCNWBW.js";
+} from "./chunks/chunk-PQLPXPJY.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,17 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-WAOYS67J.js";
+} from "./chunks/chunk-IP3C5S6F.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-RGL4UUV5.js";
+} from "./chunks/chunk-AJYE4666.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-FH7DFW4H.js";
-import "./chunks/chunk-7O26Y255.js";
+} from "./chunks/chunk-OC5TOIHB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

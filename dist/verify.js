@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-QXNKQHT4.js";
+} from "./chunks/chunk-QZOYKWCK.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LGDYZLKT.js";
+} from "./chunks/chunk-LASMXNAF.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-OKLCNWBW.js";
+} from "./chunks/chunk-PQLPXPJY.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,18 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-WAOYS67J.js";
+} from "./chunks/chunk-IP3C5S6F.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-RGL4UUV5.js";
+} from "./chunks/chunk-AJYE4666.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-FH7DFW4H.js";
-import "./chunks/chunk-7O26Y255.js";
+} from "./chunks/chunk-OC5TOIHB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

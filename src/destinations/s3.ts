@@ -1,14 +1,4 @@
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type GetObjectCommandOutput,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { GetObjectCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Readable, Transform, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +6,7 @@ import { NotFoundError, StrongboxError, UsageError, errorMessage } from '../shar
 import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import { resolveS3Config, type S3Location, type S3Preset } from './s3-presets.js';
+import { libStorage, s3Sdk, type S3Sdk } from './s3-sdk.js';
 import type { Destination, ObjectInfo } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -82,7 +73,9 @@ export class S3Destination implements Destination {
   /** '' or a prefix ending in '/'. */
   readonly prefix: string;
   readonly preset: S3Preset;
-  readonly client: S3Client;
+  /** The SDK client's settings; the client itself (and the SDK) is loaded by the first request. */
+  readonly clientConfig: S3ClientConfig;
+  private clientReady?: Promise<S3Client>;
   private readonly endpoint?: string;
   /** `s3://bucket/prefix` without the endpoint; object names read `s3://b/p/key (host)`. */
   readonly url: string;
@@ -117,15 +110,25 @@ export class S3Destination implements Destination {
     }
     this.queueSize = Math.max(1, Math.floor(opts.queueSize ?? DEFAULT_QUEUE_SIZE));
     this.getRetries = Math.max(0, opts.getRetries ?? 3);
-    this.client =
-      opts.client ??
-      new S3Client({
-        ...resolved.client,
-        ...(c ? { credentials: { ...c } } : {}),
-        // Fail a connect that hangs, and a transfer whose socket stays silent for 5 minutes,
-        // instead of waiting forever; the SDK retries both.
-        requestHandler: { connectionTimeout: 30_000, socketTimeout: 300_000 },
-      });
+    this.clientConfig = {
+      ...resolved.client,
+      ...(c ? { credentials: { ...c } } : {}),
+      // Fail a connect that hangs, and a transfer whose socket stays silent for 5 minutes,
+      // instead of waiting forever; the SDK retries both.
+      requestHandler: { connectionTimeout: 30_000, socketTimeout: 300_000 },
+    };
+    if (opts.client) this.clientReady = Promise.resolve(opts.client);
+  }
+
+  /** The SDK client, built on first use (loading the SDK then). */
+  client(): Promise<S3Client> {
+    return (this.clientReady ??= s3Sdk().then(({ S3Client }) => new S3Client(this.clientConfig)));
+  }
+
+  /** The client and the SDK's commands, for a request. */
+  async s3(): Promise<{ client: S3Client; sdk: S3Sdk }> {
+    const [client, sdk] = await Promise.all([this.client(), s3Sdk()]);
+    return { client, sdk };
   }
 
   async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
@@ -142,8 +145,9 @@ export class S3Destination implements Destination {
     // Errors of the body and aborts travel through `counter` to the uploader, which then stops;
     // when the uploader gives up, `counter` is destroyed and the pipeline stops the body.
     pipeline(body, counter, { signal: opts.signal }).catch(() => {});
+    const [{ Upload }, client] = await Promise.all([libStorage(), this.client()]);
     const upload = new Upload({
-      client: this.client,
+      client,
       params: { Bucket: this.bucket, Key, Body: counter },
       partSize: this.partSize,
       queueSize: this.queueSize,
@@ -165,8 +169,9 @@ export class S3Destination implements Destination {
 
   async putBytes(key: string, data: Uint8Array): Promise<void> {
     const Key = this.keyFor(key);
+    const { client, sdk } = await this.s3();
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length }));
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key, Body: data, ContentLength: data.length }));
     } catch (err) {
       throw this.failure(`upload to ${this.where(key)}`, err);
     }
@@ -181,9 +186,10 @@ export class S3Destination implements Destination {
   async putBytesIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     const Key = this.keyFor(key);
     if (await this.stat(key)) return false;
+    const { client, sdk } = await this.s3();
     const put = (conditional: boolean) =>
-      this.client.send(
-        new PutObjectCommand({
+      client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key,
           Body: data,
@@ -213,9 +219,10 @@ export class S3Destination implements Destination {
   async get(key: string, opts: { signal?: AbortSignal } = {}): Promise<Readable> {
     const Key = this.keyFor(key);
     opts.signal?.throwIfAborted();
+    const { client, sdk } = await this.s3();
     let first: GetObjectCommandOutput;
     try {
-      first = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }), { abortSignal: opts.signal });
+      first = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key }), { abortSignal: opts.signal });
     } catch (err) {
       if (isNoSuchKey(err)) throw this.notFound(key);
       throw this.failure(`download of ${this.where(key)}`, err);
@@ -226,8 +233,9 @@ export class S3Destination implements Destination {
 
   async getBytes(key: string): Promise<Uint8Array | undefined> {
     const Key = this.keyFor(key);
+    const { client, sdk } = await this.s3();
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key }));
       return await out.Body!.transformToByteArray();
     } catch (err) {
       if (isNoSuchKey(err)) return undefined;
@@ -237,8 +245,9 @@ export class S3Destination implements Destination {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const Key = this.keyFor(key);
+    const { client, sdk } = await this.s3();
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key }));
       return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified };
     } catch (err) {
       // HEAD responses have no body, so a missing key and a missing bucket both read as 404;
@@ -250,13 +259,14 @@ export class S3Destination implements Destination {
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     checkPrefix(prefix, this.display);
+    const { client, sdk } = await this.s3();
     let token: string | undefined;
     let startAfter: string | undefined;
     for (;;) {
       let out;
       try {
-        out = await this.client.send(
-          new ListObjectsV2Command({
+        out = await client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
             ...(token ? { ContinuationToken: token } : {}),
@@ -283,8 +293,9 @@ export class S3Destination implements Destination {
 
   async delete(key: string): Promise<void> {
     const Key = this.keyFor(key);
+    const { client, sdk } = await this.s3();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key }));
     } catch (err) {
       if (isNoSuchKey(err)) return;
       throw this.failure(`deleting ${this.where(key)}`, err);
@@ -309,7 +320,8 @@ export class S3Destination implements Destination {
   private async abortMultipart(Key: string, uploadId: string | undefined): Promise<{ text: string; failed: boolean }> {
     if (!uploadId) return { text: '', failed: false };
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }));
+      const { client, sdk } = await this.s3();
+      await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }));
       return { text: '; the multipart upload was aborted, nothing was stored', failed: false };
     } catch (err) {
       return {
@@ -349,8 +361,9 @@ export class S3Destination implements Destination {
         attempts++;
         await sleep(250 * 2 ** attempts, undefined, { signal });
         try {
-          res = await this.client.send(
-            new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${offset}-`, IfMatch: first.ETag }),
+          const { client, sdk } = await this.s3();
+          res = await client.send(
+            new sdk.GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${offset}-`, IfMatch: first.ETag }),
             { abortSignal: signal },
           );
         } catch (err) {

@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import { UsageError } from '../shared/errors.js';
 import { DeliveryError, type ChannelFactory, type ChannelOptions } from './channel.js';
 import type { RunEvent } from './event.js';
@@ -48,6 +47,8 @@ export const smtpFactory: ChannelFactory = {
     return {
       display,
       async send(event: RunEvent, signal: AbortSignal) {
+        // Loaded when a mail is sent: most runs send none, and nodemailer takes ~20 ms to load.
+        const { default: nodemailer } = await import('nodemailer');
         const transport = nodemailer.createTransport({
           host,
           port,

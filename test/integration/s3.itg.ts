@@ -35,16 +35,19 @@ beforeEach(async () => {
 let prefixCounter = 0;
 /** A destination on a fresh prefix, with 5 MiB parts (S3's minimum) so a few MiB make a multipart upload. */
 function freshDest(opts: Partial<S3DestinationOptions> = {}): S3Destination & { commands: string[] } {
-  const dest = new S3Destination({
+  const settings: S3DestinationOptions = {
     bucket: s3.bucket,
     prefix: `backups/t${++prefixCounter}`,
     endpoint: s3.endpoint,
     partSize: 5 * MiB,
     queueSize: 2,
     ...opts,
-  });
+  };
+  // A client of our own, built from the destination's settings, to count the commands it sends.
+  const client = new S3Client(new S3Destination(settings).clientConfig);
+  const dest = new S3Destination({ ...settings, client });
   const commands: string[] = [];
-  dest.client.middlewareStack.add(
+  client.middlewareStack.add(
     (next, context) => (args) => {
       commands.push(context.commandName ?? '?');
       return next(args);
@@ -55,7 +58,7 @@ function freshDest(opts: Partial<S3DestinationOptions> = {}): S3Destination & { 
 }
 
 async function pendingUploads(dest: S3Destination): Promise<string[]> {
-  const out = await dest.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: dest.prefix }));
+  const out = await (await dest.client()).send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: dest.prefix }));
   return (out.Uploads ?? []).map((u) => u.Key!);
 }
 

@@ -58,8 +58,8 @@ describe('S3 location settings', () => {
   ])('%s', async (url, preset, region, pathStyle, display) => {
     const d = s3(url);
     expect(d.preset).toBe(preset);
-    expect(await d.client.config.region()).toBe(region);
-    expect(d.client.config.forcePathStyle).toBe(pathStyle);
+    expect(await (await d.client()).config.region()).toBe(region);
+    expect((await d.client()).config.forcePathStyle).toBe(pathStyle);
     expect(d.display).toBe(display);
     expect(d.secrets).toEqual([]);
   });
@@ -144,17 +144,17 @@ describe('precedence: the location, then the global flag, then the environment',
     ['s3://b/p', { region: 'global-1' }, 'global-1'],
     ['s3://b/p', {}, 'us-east-1'],
   ])('region of %s with %j', async (url, globals, region) => {
-    expect(await s3(url, globals, env).client.config.region()).toBe(region);
+    expect(await (await s3(url, globals, env).client()).config.region()).toBe(region);
   });
 
-  it('preset and path style, per key', () => {
+  it('preset and path style, per key', async () => {
     expect(s3('s3://b/p?preset=b2', { preset: 'minio' }, env).preset).toBe('b2');
     expect(s3('s3://b/p', { preset: 'minio' }, env).preset).toBe('minio');
-    expect(s3('s3://b/p?path-style=false', { pathStyle: true }, env).client.config.forcePathStyle).toBe(false);
-    expect(s3('s3://b/p', { pathStyle: true, preset: 'r2' }, env).client.config.forcePathStyle).toBe(true);
+    expect((await s3('s3://b/p?path-style=false', { pathStyle: true }, env).client()).config.forcePathStyle).toBe(false);
+    expect((await s3('s3://b/p', { pathStyle: true, preset: 'r2' }, env).client()).config.forcePathStyle).toBe(true);
     // --path-style can only turn it on; without it the preset decides (generic: path style).
-    expect(s3('s3://b/p', { pathStyle: false }, env).client.config.forcePathStyle).toBe(true);
-    expect(s3('s3://b/p?preset=r2', { pathStyle: false }, env).client.config.forcePathStyle).toBe(false);
+    expect((await s3('s3://b/p', { pathStyle: false }, env).client()).config.forcePathStyle).toBe(true);
+    expect((await s3('s3://b/p?preset=r2', { pathStyle: false }, env).client()).config.forcePathStyle).toBe(false);
   });
 
   it('gives each location its own settings when globals are set too', () => {
@@ -170,7 +170,7 @@ describe('precedence: the location, then the global flag, then the environment',
 describe('credentials=NAME', () => {
   it('reads NAME_ACCESS_KEY_ID and NAME_SECRET_ACCESS_KEY as static credentials, shown nowhere', async () => {
     const d = s3(`s3://b/p?endpoint=${R2}&credentials=R2`, {}, CREDS);
-    const c = await d.client.config.credentials();
+    const c = await (await d.client()).config.credentials();
     expect(c).toMatchObject({ accessKeyId: 'R2KEYID0001', secretAccessKey: CREDS.R2_SECRET_ACCESS_KEY });
     expect(c.sessionToken).toBeUndefined();
     expect(d.secrets).toEqual(['R2KEYID0001', CREDS.R2_SECRET_ACCESS_KEY]);
@@ -179,7 +179,7 @@ describe('credentials=NAME', () => {
 
   it('adds the optional NAME_SESSION_TOKEN', async () => {
     const d = s3('s3://b/p?credentials=R2', {}, { ...CREDS, R2_SESSION_TOKEN: `tok-${MARK}` });
-    expect((await d.client.config.credentials()).sessionToken).toBe(`tok-${MARK}`);
+    expect((await (await d.client()).config.credentials()).sessionToken).toBe(`tok-${MARK}`);
     expect(d.secrets).toContain(`tok-${MARK}`);
   });
 

@@ -48,12 +48,12 @@ describe('openDestination', () => {
   it('passes endpoint, region, path style and preset on', async () => {
     const d = openDestination('s3://b/p', { endpoint: 'https://s3.us-west-004.backblazeb2.com', env: {} }) as S3Destination;
     expect(d.preset).toBe('b2');
-    expect(await d.client.config.region()).toBe('us-west-004');
-    expect(await d.client.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
+    expect(await (await d.client()).config.region()).toBe('us-west-004');
+    expect(await (await d.client()).config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
     const m = openDestination('s3://b/p', { endpoint: 'http://10.0.0.5:9000', preset: 'minio', region: 'eu-west-1', env: {} }) as S3Destination;
     expect(m.preset).toBe('minio');
-    expect(m.client.config.forcePathStyle).toBe(true);
-    expect(await m.client.config.region()).toBe('eu-west-1');
+    expect((await m.client()).config.forcePathStyle).toBe(true);
+    expect(await (await m.client()).config.region()).toBe('eu-west-1');
   });
 
   it("matches the preset to an endpoint set through AWS_ENDPOINT_URL_S3, which the SDK would use anyway", () => {

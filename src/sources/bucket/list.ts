@@ -1,4 +1,4 @@
-import { ListObjectVersionsCommand, ListObjectsV2Command, type ObjectVersion, type _Object } from '@aws-sdk/client-s3';
+import type { ObjectVersion, _Object } from '@aws-sdk/client-s3';
 import type { CollectionEntry } from '../collection.js';
 import type { OpenedBucket } from './connection.js';
 import { compareVersionedNames, versionedName } from './order.js';
@@ -28,13 +28,14 @@ export async function* listEntries(b: OpenedBucket, opts: ListOptions = {}): Asy
     yield* listVersions(b, opts);
     return;
   }
+  const { client, sdk } = await b.store.s3();
   let token: string | undefined;
   let startAfter: string | undefined;
   for (;;) {
     let out;
     try {
-      out = await b.store.client.send(
-        new ListObjectsV2Command({
+      out = await client.send(
+        new sdk.ListObjectsV2Command({
           Bucket: b.bucket,
           ...(b.prefix ? { Prefix: b.prefix } : {}),
           ...(opts.pageSize ? { MaxKeys: opts.pageSize } : {}),
@@ -93,11 +94,12 @@ async function* listVersions(b: OpenedBucket, opts: ListOptions): AsyncGenerator
     yield* group;
     group = [];
   };
+  const { client, sdk } = await b.store.s3();
   for (;;) {
     let out;
     try {
-      out = await b.store.client.send(
-        new ListObjectVersionsCommand({
+      out = await client.send(
+        new sdk.ListObjectVersionsCommand({
           Bucket: b.bucket,
           ...(b.prefix ? { Prefix: b.prefix } : {}),
           ...(opts.pageSize ? { MaxKeys: opts.pageSize } : {}),

@@ -1,4 +1,4 @@
-import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { errName, httpStatus } from '../../destinations/s3.js';
 import { MemberSkipped, type CollectionContent, type CollectionEntry } from '../collection.js';
@@ -13,10 +13,11 @@ export async function openObject(b: OpenedBucket, entry: CollectionEntry, signal
   const key = b.prefix + (typeof entry.record.key === 'string' ? entry.record.key : entry.name);
   const etag = typeof entry.record.etag === 'string' ? entry.record.etag : undefined;
   const versionId = typeof entry.record.versionId === 'string' && entry.record.versionId !== 'null' ? entry.record.versionId : undefined;
+  const { client, sdk } = await b.store.s3();
   let out: GetObjectCommandOutput;
   try {
-    out = await b.store.client.send(
-      new GetObjectCommand({ Bucket: b.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}), ...(etag ? { IfMatch: etag } : {}) }),
+    out = await client.send(
+      new sdk.GetObjectCommand({ Bucket: b.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}), ...(etag ? { IfMatch: etag } : {}) }),
       { abortSignal: signal },
     );
   } catch (err) {

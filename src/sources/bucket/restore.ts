@@ -1,8 +1,7 @@
-import { HeadObjectCommand, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { errName, httpStatus } from '../../destinations/s3.js';
+import { libStorage } from '../../destinations/s3-sdk.js';
 import { RefusedError, StrongboxError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
 import type { TargetContext } from '../adapter.js';
@@ -135,9 +134,10 @@ export async function restoreMembersToBucket(
 /** What the target holds at a member's key: nothing (write), the same content (same), or other content (replace). */
 async function decide(b: OpenedBucket, m: IndexMemberLike): Promise<Decision> {
   const Key = b.prefix + memberKey(m);
+  const { client, sdk } = await b.store.s3();
   let head;
   try {
-    head = await b.store.client.send(new HeadObjectCommand({ Bucket: b.bucket, Key }));
+    head = await client.send(new sdk.HeadObjectCommand({ Bucket: b.bucket, Key }));
   } catch (err) {
     if (httpStatus(err) === 404 || errName(err) === 'NotFound' || errName(err) === 'NoSuchKey') return Decision.Write;
     throw b.store.failure(`reading ${b.store.url}/${printable(memberKey(m))}`, err);
@@ -148,7 +148,7 @@ async function decide(b: OpenedBucket, m: IndexMemberLike): Promise<Decision> {
   // Same size, another ETag (another part size, SSE-KMS, or other bytes): read it back and compare SHA-256.
   if (typeof m.sha256 !== 'string') return Decision.Replace;
   try {
-    const out = await b.store.client.send(new GetObjectCommand({ Bucket: b.bucket, Key }));
+    const out = await client.send(new sdk.GetObjectCommand({ Bucket: b.bucket, Key }));
     const hash = createHash('sha256');
     for await (const chunk of out.Body as Readable) hash.update(chunk as Buffer);
     return hash.digest('hex') === m.sha256 ? Decision.Same : Decision.Replace;
@@ -174,9 +174,10 @@ function headers(m: IndexMemberLike) {
 
 async function putSmall(b: OpenedBucket, Key: string, data: Buffer, m: IndexMemberLike): Promise<void> {
   const md5 = createHash('md5').update(data).digest();
+  const { client, sdk } = await b.store.s3();
   try {
-    await b.store.client.send(
-      new PutObjectCommand({ Bucket: b.bucket, Key, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'), ...headers(m) }),
+    await client.send(
+      new sdk.PutObjectCommand({ Bucket: b.bucket, Key, Body: data, ContentLength: data.length, ContentMD5: md5.toString('base64'), ...headers(m) }),
     );
   } catch (err) {
     throw b.store.failure(`upload to ${b.store.url}/${printable(memberKey(m))}`, err);
@@ -186,7 +187,8 @@ async function putSmall(b: OpenedBucket, Key: string, data: Buffer, m: IndexMemb
 async function putLarge(b: OpenedBucket, Key: string, body: Readable, m: IndexMemberLike): Promise<void> {
   // lib-storage completes the multipart upload only after the body ended, i.e. after the content
   // was verified; a verification error aborts the upload and nothing appears at the key.
-  const upload = new Upload({ client: b.store.client, params: { Bucket: b.bucket, Key, Body: body, ...headers(m) }, partSize: SINGLE_PUT_LIMIT, queueSize: 4 });
+  const [{ Upload }, client] = await Promise.all([libStorage(), b.store.client()]);
+  const upload = new Upload({ client, params: { Bucket: b.bucket, Key, Body: body, ...headers(m) }, partSize: SINGLE_PUT_LIMIT, queueSize: 4 });
   try {
     await upload.done();
   } catch (err) {
