@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-UNF62XCW.js";
+} from "./chunks/chunk-2YPUUDCB.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LASMXNAF.js";
+} from "./chunks/chunk-2MFZUASA.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-IP3C5S6F.js";
+} from "./chunks/chunk-SWBTBHW7.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-OC5TOIHB.js";
+} from "./chunks/chunk-Q3PITLPW.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-UNF62XCW.js";
+} from "./chunks/chunk-2YPUUDCB.js";
 import {
   rollback
-} from "./chunks/chunk-EZUMVIRV.js";
+} from "./chunks/chunk-4SWZ6H7B.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-QZOYKWCK.js";
+} from "./chunks/chunk-TVUNFOOW.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LASMXNAF.js";
+} from "./chunks/chunk-2MFZUASA.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-AJYE4666.js";
+} from "./chunks/chunk-HC2J3IPZ.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-OC5TOIHB.js";
+} from "./chunks/chunk-Q3PITLPW.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-PQLPXPJY.js";
+} from "./chunks/chunk-WOVZNOS5.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-IP3C5S6F.js";
+} from "./chunks/chunk-SWBTBHW7.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-AJYE4666.js";
+} from "./chunks/chunk-HC2J3IPZ.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-OC5TOIHB.js";
+} from "./chunks/chunk-Q3PITLPW.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-EZUMVIRV.js";
+} from "./chunks/chunk-4SWZ6H7B.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-LASMXNAF.js";
+import "./chunks/chunk-2MFZUASA.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-PQLPXPJY.js";
+} from "./chunks/chunk-WOVZNOS5.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-IP3C5S6F.js";
+} from "./chunks/chunk-SWBTBHW7.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-AJYE4666.js";
+} from "./chunks/chunk-HC2J3IPZ.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-OC5TOIHB.js";
+} from "./chunks/chunk-Q3PITLPW.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

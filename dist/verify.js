@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-QZOYKWCK.js";
+} from "./chunks/chunk-TVUNFOOW.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LASMXNAF.js";
+} from "./chunks/chunk-2MFZUASA.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-PQLPXPJY.js";
+} from "./chunks/chunk-WOVZNOS5.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-IP3C5S6F.js";
+} from "./chunks/chunk-SWBTBHW7.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-AJYE4666.js";
+} from "./chunks/chunk-HC2J3IPZ.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-OC5TOIHB.js";
+} from "./chunks/chunk-Q3PITLPW.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

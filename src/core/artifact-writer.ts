@@ -8,7 +8,7 @@ import type { Destination } from '../destinations/types.js';
 import type { ArtifactKind, SizeEstimate, SourceDump } from '../sources/adapter.js';
 import { printable } from '../shared/text.js';
 import { cancelSignal } from '../shared/cancel.js';
-import { StoppedError, StrongboxError, errorMessage } from '../shared/errors.js';
+import { LockedError, StoppedError, StrongboxError, errorMessage } from '../shared/errors.js';
 import { NoOutputLeftError, fanOut, type FanOut } from './fan-out.js';
 import type { Reporter } from '../shared/reporter.js';
 import { withProgress, type Progress } from '../shared/progress.js';
@@ -41,6 +41,8 @@ export interface WriteContext {
   /** 'hash' reads every stored object back and checks its SHA-256; 'size' only checks sizes. */
   confirm: 'hash' | 'size';
   reporter: Reporter;
+  /** Resolves when `dest` may be written (its lock held: DestinationRun.ready); none: at once. */
+  ready?(dest: Destination): Promise<void>;
 }
 
 /**
@@ -159,11 +161,19 @@ export async function storeObject(
       if (sourceErrors.push(err) === 1 && !fan.allDetached) teardown();
     }),
   );
+  // Until a destination's lock is held its output waits, holding the pipeline back (bounded).
   const uploads = dests.map((dest, i) =>
-    dest.put(fullKey, fan.outputs[i]!, { signal: aborts[i]!.signal }).then(
+    (ctx.ready?.(dest) ?? Promise.resolve()).then(() => dest.put(fullKey, fan.outputs[i]!, { signal: aborts[i]!.signal })).then(
       () => true,
       (err: unknown) => {
         if (sourceDown()) return false;
+        if (err instanceof LockedError) {
+          // The lock was not won after all: that destination is dropped with the lock's own error (exit 6).
+          aborts[i]!.abort();
+          fan.detach(i, err);
+          uploadErrors.set(i, err);
+          return false;
+        }
         // This destination's own failure: detach it at once, so its backpressure no longer
         // holds the stream, and let the others carry on.
         aborts[i]!.abort();

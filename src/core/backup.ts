@@ -114,8 +114,8 @@ export async function backup(opts: BackupOptions): Promise<BackupResult> {
     try {
       await prepareRepositories(dests, now(), !!opts.init, reporter);
       await lockAll(dests, opts.lock, reporter);
-      // Timed from when the lock is held, so startedAt (and `--before TIME`) reflects when the
-      // data was read, not how long we waited behind a prune.
+      // Timed from when the lock is written (held, or settling), so startedAt (and `--before
+      // TIME`) reflects when the data was read, not how long we waited behind a prune.
       const started = now();
       id = newBackupId(started);
       const activity = beginActivity(`backup ${id}`);
@@ -180,13 +180,33 @@ async function prepareRepositories(dests: DestinationRun, now: Date, init: boole
   });
 }
 
-/** Shared locks, taken in one global order so two runs naming the same destinations can't deadlock. */
+/**
+ * Shared locks, taken in one global order so two runs naming the same destinations can't
+ * deadlock. Without --lock-wait, the last one's settle check (a pause for racing runs' locks
+ * to show, lock.ts) is not waited for: the run starts reading once that lock is written, and
+ * its writes wait for the lock to be held (DestinationRun.ready). If a racing run wins the lock
+ * instead, the backup fails as it would have (exit 6) having written nothing.
+ */
 async function lockAll(dests: DestinationRun, settings: LockSettings | undefined, reporter: Reporter): Promise<void> {
   if (settings?.held) return;
   const inOrder = [...dests.live].sort((a, b) => a.display.localeCompare(b.display));
-  for (const dest of inOrder) {
+  for (const [i, dest] of inOrder.entries()) {
+    let written!: () => void;
+    const settling = new Promise<'written'>((resolve) => (written = () => resolve('written')));
+    const options = { exclusive: false, operation: 'backup', waitMs: settings?.waitMs, staleMs: settings?.staleMs, runId: settings?.runId, reporter };
+    // Only without --lock-wait: a lock won after waiting comes after another run (a prune) may
+    // have changed the repository, so what the run read meanwhile would be stale.
+    const last = i === inOrder.length - 1 && !settings?.waitMs;
+    const lock = acquireLock(dest, last ? { ...options, onWritten: written } : options);
     try {
-      dests.holdLock(dest, await acquireLock(dest, { exclusive: false, operation: 'backup', waitMs: settings?.waitMs, staleMs: settings?.staleMs, runId: settings?.runId, reporter }));
+      if (!last) {
+        dests.holdLock(dest, await lock);
+        continue;
+      }
+      lock.catch(() => {}); // a failure after the write reaches the run through ready()
+      const first = await Promise.race([settling, lock]);
+      if (first === 'written') dests.holdLockOnceSettled(dest, lock);
+      else dests.holdLock(dest, first);
     } catch (err) {
       dests.fail(dest, err);
     }
@@ -211,6 +231,7 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
           backupId: id,
           live: () => dests.live,
           drop: (dest, err) => dests.fail(dest, err),
+          ready: (dest) => dests.ready(dest),
           compression: opts.compression,
           encryption: opts.encryption,
           confirm: opts.confirm ?? 'hash',
@@ -228,6 +249,7 @@ async function run(opts: BackupOptions, dests: DestinationRun, id: string, start
           backupId: id,
           destinations: dests.live,
           drop: (dest, err) => dests.fail(dest, err),
+          ready: (dest) => dests.ready(dest),
           compression: opts.compression,
           encryption: opts.encryption,
           confirm: opts.confirm ?? 'hash',

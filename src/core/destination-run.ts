@@ -34,6 +34,8 @@ export class AllDestinationsFailedError extends StrongboxError {
 export class DestinationRun {
   private readonly failures = new Map<Destination, unknown>();
   private readonly locks = new Map<Destination, HeldLock>();
+  /** Locks written but still settling: nothing is written to that destination until they are held. */
+  private readonly settling = new Map<Destination, Promise<void>>();
   private readonly cleanups: Promise<void>[] = [];
   /** Set once objects of this backup may exist: a dropped destination then has them removed. */
   backupId?: string;
@@ -57,6 +59,22 @@ export class DestinationRun {
   }
 
   /**
+   * A lock still settling (written, the check for racing runs not yet done): the run may read
+   * meanwhile; `ready(dest)` holds back every write until it is held, and fails them with the
+   * lock's error if it is not (that destination is then dropped like any failing one).
+   */
+  holdLockOnceSettled(dest: Destination, lock: Promise<HeldLock>): void {
+    const gate = lock.then((held) => void this.locks.set(dest, held));
+    gate.catch(() => {}); // surfaced by the writes that wait on it
+    this.settling.set(dest, gate);
+  }
+
+  /** Resolves when `dest` may be written to (its lock held); rejects with the lock's error. */
+  ready(dest: Destination): Promise<void> {
+    return this.settling.get(dest) ?? Promise.resolve();
+  }
+
+  /**
    * Drops `dest` for `err`. Throws the all-failed error when none is left, and rethrows a
    * cancellation or a usage error as it is.
    */
@@ -75,6 +93,7 @@ export class DestinationRun {
   async each(step: (dest: Destination) => Promise<void>): Promise<void> {
     for (const dest of this.live) {
       try {
+        await this.ready(dest);
         await step(dest);
       } catch (err) {
         this.fail(dest, err);
@@ -84,6 +103,8 @@ export class DestinationRun {
 
   /** Waits for the tidying of dropped destinations and releases every lock still held. */
   async finish(): Promise<void> {
+    // A lock that settles after the run failed is held for a moment, then released below.
+    await Promise.allSettled(this.settling.values());
     await Promise.all(this.cleanups);
     for (const [dest, lock] of [...this.locks].reverse()) {
       this.locks.delete(dest);

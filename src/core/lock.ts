@@ -67,6 +67,12 @@ export interface LockOptions {
   reporter: Reporter;
   /** Reads this machine's host name, boot id, pid namespace and processes; tests inject it. */
   probe?: OwnerProbe;
+  /**
+   * Called once our lock object is written after a listing showed no conflict, i.e. when only
+   * the settle check is left: a backup starts reading its sources then, and writes nothing
+   * until the lock is held (DestinationRun.ready).
+   */
+  onWritten?: () => void;
 }
 
 export interface HeldLock {
@@ -195,6 +201,7 @@ async function tryOnce(ctx: Ctx): Promise<{ held: HeldLock } | { blocker: SeenLo
   let blocker: SeenLock | undefined;
   // Written but not yet held (settling): a forced exit now must delete it too.
   const unregister = onForcedExit(() => dest.delete(key));
+  opts.onWritten?.();
   try {
     for (let round = 0; round < SETTLE_ROUNDS; round++) {
       await ctx.sleep(ctx.settleMs);
