@@ -251,9 +251,15 @@ export function targetContext(opts: Pick<RestoreOptions, 'destination' | 'force'
   };
 }
 
-/** What the targets and --only ask for, so `latest` picks a backup that can fill them. */
+/**
+ * What the targets and --only ask for, so `latest` picks a backup that can fill them. Named
+ * artifacts (--only) decide alone for --files-target: it may take another kind's collection
+ * (a bucket's objects as files), which planJobs then checks.
+ */
 export function restoreNeeds(opts: Pick<RestoreOptions, 'targets' | 'only'>): NonNullable<Selection['needs']> {
-  return { kinds: givenKinds(opts.targets), names: opts.only ?? [] };
+  const names = opts.only ?? [];
+  const kinds = givenKinds(opts.targets).filter((k) => !(k === 'files' && names.length));
+  return { kinds, names };
 }
 
 function givenKinds(targets: Targets): ArtifactKind[] {
