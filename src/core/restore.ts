@@ -204,7 +204,7 @@ async function restoreJob(opts: RestoreOptions, m: Manifest, job: Job, local: Lo
     const own = !job.asFile && job.adapter.collection?.restoreMembers;
     // Re-iterable (each pass reads the index again): a bucket target checks every key before it writes one.
     if (own) return job.adapter.collection!.restoreMembers!({ [Symbol.asyncIterator]: () => openMembers(dest, m.id, a, opts.decrypt, select) }, job.target, restoreArtifact, { ...ctx, dryRun: !!opts.dryRun });
-    const members = openMembers(dest, m.id, a, opts.decrypt, select);
+    const members = openMembers(dest, m.id, a, opts.decrypt, { ...select, root: true });
     if (!job.adapter.fromMembers) throw new UsageError(`${printable(a.name)} is a collection, and ${job.adapter.targetFlag} cannot take one`);
     const plain = job.adapter.fromMembers(members, job.asFile);
     return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what);

@@ -49,6 +49,12 @@ export class MemberSkipped extends Error {
 export interface CollectionReader {
   /** Facts for the manifest (never credentials), as SourceDump.details. */
   details: SourceDetails;
+  /**
+   * The record of the collection itself, if it has one (files: the backed-up folder's type, mode,
+   * uid, gid, mtime), as of when it was opened. Kept in the index header, not as a member; a tree
+   * restore gets it first, as a member named '' (the target folder).
+   */
+  root?: Record<string, unknown>;
   /** Every member, sorted by `compare`, streaming (never the whole listing in memory). */
   entries(): AsyncIterable<CollectionEntry>;
   /** The order of `entries` (and of the index and state written from it). */

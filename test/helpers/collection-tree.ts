@@ -39,6 +39,8 @@ export interface PlantTreeOptions {
   recipients?: string[];
   /** Index members' extra fields (a bucket's record), by name. */
   extra?: (m: TreeMember) => Record<string, unknown>;
+  /** The index header's record of the root folder (IndexHeader.root). */
+  root?: Record<string, unknown>;
 }
 
 export interface PlantedTree {
@@ -109,7 +111,7 @@ export async function plantTree(dest: BytesStore, o: PlantTreeOptions): Promise<
     return rec;
   });
   const jsonl = (lines: unknown[]) => Buffer.from(lines.map((l) => JSON.stringify(l) + '\n').join(''));
-  const indexPlain = jsonl([{ format: INDEX_FORMAT, kind: 'files', artifact: name }, ...index]);
+  const indexPlain = jsonl([{ format: INDEX_FORMAT, kind: 'files', artifact: name, ...(o.root ? { root: o.root } : {}) }, ...index]);
   const refsPlain = jsonl([{ format: REFS_FORMAT, kind: 'files', artifact: name, contentKey: 'fixture' }, ...packs, ...index.filter((m) => m.blob).map((m) => ({ t: 'blob', ...m.blob }))]);
   const ext = compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : '';
   const indexKey = `${name}.index.jsonl${ext}${o.recipients?.length ? '.age' : ''}`;

@@ -38,8 +38,7 @@ async function describeTree(root: string): Promise<string[]> {
     if (st.isSymbolicLink()) out.push(`${name} link -> ${await readlink(p)} ${ms}`);
     else if (st.isFile()) out.push(`${name} file ${mode} ${st.size} ${ms} ${createHash('sha256').update(await readFile(p)).digest('hex').slice(0, 16)}`);
     else if (st.isDirectory()) {
-      // The root folder's own mode and time are not recorded by an incremental backup.
-      out.push(rel ? `${name} dir ${mode} ${ms}` : '. dir');
+      out.push(`${name} dir ${mode} ${ms}`);
       for (const child of (await readdir(p)).sort()) await walk(rel ? `${rel}/${child}` : child);
     }
   };

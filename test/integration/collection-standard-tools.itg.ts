@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { runCli } from '../helpers/cli.js';
 /**
  * Restore without Strongbox: the README's shell block (between its marker and the fence), run
  * verbatim with the real age, zstd and jq, restores one member and a whole incremental tree
- * byte-exact, links included, from a backup taken through the CLI. Run as a user would (no
+ * byte-exact, links included (a hard-linked pair as two files of the same content), from a backup taken through the CLI. Run as a user would (no
  * pipefail: `head -c` ends each `blob` pipeline early, which SIGPIPEs the stages before it).
  */
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -58,6 +58,8 @@ beforeAll(() => {
   writeFileSync(join(tree, 'empty.txt'), '');
   writeFileSync(join(tree, 'big.bin'), randomBytes(LARGE_MEMBER + 12345));
   symlinkSync('docs/note 1.txt', join(tree, 'link'));
+  // The second name's index line carries `hardlink`, and its own blob: the script ignores the field.
+  linkSync(join(tree, 'docs/note 2.txt'), join(tree, 'second name.txt'));
   execFileSync('age-keygen', ['-o', join(work, 'key.txt')], { stdio: 'ignore' });
 });
 

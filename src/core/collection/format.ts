@@ -32,6 +32,10 @@
  *   age -d -i key.txt data/${pack:0:2}/$pack.pack | zstd -d | tail -c +$((offset+1)) | head -c $length > b.txt
  */
 
+/**
+ * Readers refuse any other format, so it changes only when an older reader would restore
+ * something wrong; fields it ignores (IndexHeader.root, a member's nlink/hardlink) keep it.
+ */
 export const INDEX_FORMAT = 'strongbox-index/1';
 export const REFS_FORMAT = 'strongbox-refs/1';
 export const STATE_FORMAT = 'strongbox-state/1';
@@ -86,11 +90,20 @@ export interface IndexHeader {
   /** The artifact kind: `files` or `bucket`. */
   kind: string;
   artifact: string;
+  /**
+   * The record of the collection itself (CollectionReader.root; files: the root folder's type,
+   * mode, uid, gid, mtime). Absent in indexes written before it existed, and for buckets: a
+   * restore then treats the target folder as it always did.
+   */
+  root?: Record<string, unknown>;
 }
 
 /**
  * One member. Common fields first; the rest is the source's record (CollectionEntry.record):
- *   files:   type ('file' | 'dir' | 'symlink'), mode, uid, gid, mtime (ISO, ms), link (symlinks)
+ *   files:   type ('file' | 'dir' | 'symlink'), mode, uid, gid, mtime (ISO, ms), link (symlinks);
+ *            files whose inode has more than one name: nlink, and on every name after the first
+ *            in index order, hardlink (the first's name). Such a member still has its own blob
+ *            (the same one, by deduplication): a reader may ignore both fields and write a copy.
  *   objects: etag, lastModified (ISO), versionId, isLatest, contentType, metadata, storageClass,
  *            cacheControl, contentEncoding, contentDisposition
  */

@@ -91,6 +91,12 @@ export interface OpenMembersOptions {
   select?(name: string): boolean;
   /** At most this many packs open at once (default MAX_OPEN_PACKS). */
   maxOpenPacks?: number;
+  /**
+   * First return the collection's own record (IndexHeader.root), if the index has one, as a
+   * content-less member named '' whatever `select` says: a tree restore applies it to the target
+   * folder, as a tar restore does with its root entry.
+   */
+  root?: boolean;
 }
 
 /**
@@ -105,9 +111,11 @@ export async function* openMembers(
   decrypt: DecryptOptions | undefined,
   opts: OpenMembersOptions = {},
 ): AsyncGenerator<RestoreMember> {
-  const { members } = await readIndex(dest, backupId, record, decrypt);
+  const { header, members } = await readIndex(dest, backupId, record, decrypt);
   const packs = new PackCursors(dest, record, decrypt, opts.maxOpenPacks ?? MAX_OPEN_PACKS);
   try {
+    const root = header.root;
+    if (opts.root && root && typeof root === 'object' && !Array.isArray(root)) yield { member: { ...root, name: '', size: 0 }, open: () => undefined };
     for await (const member of members) {
       if (opts.select && !opts.select(member.name)) continue;
       const blob = member.blob;

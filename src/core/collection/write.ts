@@ -224,7 +224,7 @@ export async function writeCollection(plan: CollectionPlan, ctx: CollectionConte
   let reading = 0;
   const concurrency = Math.max(1, reader.concurrency);
   try {
-    await index.write({ format: INDEX_FORMAT, kind: plan.kind, artifact: plan.name });
+    await index.write({ format: INDEX_FORMAT, kind: plan.kind, artifact: plan.name, ...(reader.root ? { root: reader.root } : {}) });
     await refs.write({ format: REFS_FORMAT, kind: plan.kind, artifact: plan.name, contentKey: contentKey.id });
     let cur = state ? await state.members.next() : undefined;
     const prevFor = async (name: string): Promise<StateMember | undefined> => {

@@ -1,4 +1,4 @@
-import { constants, type BigIntStats, type Dirent } from 'node:fs';
+import { constants, lstatSync, type BigIntStats, type Dirent } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StrongboxError } from '../../shared/errors.js';
@@ -16,9 +16,14 @@ import { compileExcludes } from './excludes.js';
  * comparePaths). Memory holds one folder's names per level, never the whole listing. The same
  * rules as the tar backup (archive.ts): excludes, local repositories left out, special files
  * skipped with a warning, names and link targets that are not UTF-8 refused, an unreadable file
- * fails the backup. Differences from the tar backup: hard links are stored as separate files
- * (their content once, by deduplication) and restored as separate files; the root folder's
- * own mode and mtime are not recorded.
+ * fails the backup. The root folder's own mode, owners and mtime are the reader's `root` (kept in
+ * the index header), restored onto the target as the tar restore does with its `./` entry.
+ *
+ * Hard links, as the tar backup keeps them: a file whose inode has other names records `nlink`,
+ * and every name of an inode after the first in this walk records `hardlink` (the first's
+ * name). Each name keeps its own blob reference (the content is stored once, by deduplication),
+ * so a reader that ignores the fields restores correct content as separate files; a Strongbox
+ * restore links it to the first when that was written by the same restore (collection-tar.ts).
  */
 
 /** Read size per open file, as for the tar backup. */
@@ -68,6 +73,13 @@ export function openFileMembers(path: string, opts: FileMembersOptions): Collect
   const details: SourceDetails = { path: root, incremental: true };
   let entries = 1; // the root, as the tar backup counts it
   let bytes = 0;
+  /**
+   * "dev:ino" → the first name of each inode with more than one link, and how many of its
+   * names may still come (dropped when none may). Bounded by the number of hard-linked files.
+   */
+  const linked = new Map<string, { name: string; left: number }>();
+  const rootStat = lstatSync(real, { bigint: true });
+  const rootRecord = { type: 'dir', mode: Number(rootStat.mode) & 0o7777, uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtime: isoMs(rootStat.mtimeNs) };
 
   const where = (rel: string) => `"${printable(rel)}" in ${printable(root)}`;
   const fail = (err: unknown) => (err instanceof StrongboxError ? err : describeReadError(err, root, real));
@@ -134,13 +146,28 @@ export function openFileMembers(path: string, opts: FileMembersOptions): Collect
         yield { name: rel, hasContent: false, size: 0, record: { type: 'symlink', ...common, link } };
       } else {
         const size = Number(st.size);
-        bytes += size;
+        const nlink = Number(st.nlink);
+        let hardlink: string | undefined;
+        if (nlink > 1) {
+          const id = `${st.dev}:${st.ino}`;
+          const first = linked.get(id);
+          if (!first) linked.set(id, { name: rel, left: nlink - 1 });
+          else {
+            hardlink = first.name;
+            if (--first.left <= 0) linked.delete(id);
+          }
+        }
+        // A hard link's data counts once, as in the tar backup (and as count.ts counts a restored tree).
+        if (hardlink === undefined) bytes += size;
+        // The first name is in the fingerprint: when it changes (an exclude, a rename) the member is
+        // read again (deduplicated), so a reused line never carries a stale `hardlink`.
+        const fingerprint = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}${hardlink !== undefined ? `:${hardlink}` : ''}`;
         yield {
           name: rel,
           hasContent: true,
           size,
-          ...(withFingerprints ? { fingerprint: `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}` } : {}),
-          record: { type: 'file', ...common },
+          ...(withFingerprints ? { fingerprint } : {}),
+          record: { type: 'file', ...common, ...(nlink > 1 ? { nlink } : {}), ...(hardlink !== undefined ? { hardlink } : {}) },
         };
       }
     }
@@ -148,6 +175,7 @@ export function openFileMembers(path: string, opts: FileMembersOptions): Collect
 
   return {
     details,
+    root: rootRecord,
     compare: comparePaths,
     concurrency: FILE_CONCURRENCY,
     async *entries() {
