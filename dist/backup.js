@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-2YPUUDCB.js";
+} from "./chunks/chunk-EXDQVFCY.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-2MFZUASA.js";
+} from "./chunks/chunk-MIICQD4Q.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-SWBTBHW7.js";
+} from "./chunks/chunk-GMUIEH4Y.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-Q3PITLPW.js";
+} from "./chunks/chunk-DGAEODN7.js";
 import {
   __commonJS,
   __esm,

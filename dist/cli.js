@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-2YPUUDCB.js";
+} from "./chunks/chunk-EXDQVFCY.js";
 import {
   rollback
-} from "./chunks/chunk-4SWZ6H7B.js";
+} from "./chunks/chunk-NBRHQHVF.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-TVUNFOOW.js";
+} from "./chunks/chunk-FC7WDVJD.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-2MFZUASA.js";
+} from "./chunks/chunk-MIICQD4Q.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-HC2J3IPZ.js";
+} from "./chunks/chunk-UPMYYEVH.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-Q3PITLPW.js";
+} from "./chunks/chunk-DGAEODN7.js";
 import {
   __commonJS,
   __require,

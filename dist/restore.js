@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-WOVZNOS5.js";
+} from "./chunks/chunk-42SJIXFW.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-SWBTBHW7.js";
+} from "./chunks/chunk-GMUIEH4Y.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-HC2J3IPZ.js";
+} from "./chunks/chunk-UPMYYEVH.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-Q3PITLPW.js";
+} from "./chunks/chunk-DGAEODN7.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

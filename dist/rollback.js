@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-4SWZ6H7B.js";
+} from "./chunks/chunk-NBRHQHVF.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-2MFZUASA.js";
+import "./chunks/chunk-MIICQD4Q.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-WOVZNOS5.js";
+} from "./chunks/chunk-42SJIXFW.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-SWBTBHW7.js";
+} from "./chunks/chunk-GMUIEH4Y.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-HC2J3IPZ.js";
+} from "./chunks/chunk-UPMYYEVH.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-Q3PITLPW.js";
+} from "./chunks/chunk-DGAEODN7.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

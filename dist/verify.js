@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-TVUNFOOW.js";
+} from "./chunks/chunk-FC7WDVJD.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-2MFZUASA.js";
+} from "./chunks/chunk-MIICQD4Q.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-WOVZNOS5.js";
+} from "./chunks/chunk-42SJIXFW.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-SWBTBHW7.js";
+} from "./chunks/chunk-GMUIEH4Y.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-HC2J3IPZ.js";
+} from "./chunks/chunk-UPMYYEVH.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-Q3PITLPW.js";
+} from "./chunks/chunk-DGAEODN7.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts
