@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-EXDQVFCY.js";
+} from "./chunks/chunk-4B6Y56N5.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-MIICQD4Q.js";
+} from "./chunks/chunk-G474O2RY.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-GMUIEH4Y.js";
+} from "./chunks/chunk-F5DKB5CI.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-DGAEODN7.js";
+} from "./chunks/chunk-ESKFDCPE.js";
 import {
   __commonJS,
   __esm,

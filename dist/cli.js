@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-EXDQVFCY.js";
+} from "./chunks/chunk-4B6Y56N5.js";
 import {
   rollback
-} from "./chunks/chunk-NBRHQHVF.js";
+} from "./chunks/chunk-IBHJ637B.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-FC7WDVJD.js";
+} from "./chunks/chunk-IXO2JWE6.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-MIICQD4Q.js";
+} from "./chunks/chunk-G474O2RY.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-UPMYYEVH.js";
+} from "./chunks/chunk-GGFRUJG2.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-DGAEODN7.js";
+} from "./chunks/chunk-ESKFDCPE.js";
 import {
   __commonJS,
   __require,

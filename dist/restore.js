@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-42SJIXFW.js";
+} from "./chunks/chunk-QFNAITCW.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GMUIEH4Y.js";
+} from "./chunks/chunk-F5DKB5CI.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-UPMYYEVH.js";
+} from "./chunks/chunk-GGFRUJG2.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-DGAEODN7.js";
+} from "./chunks/chunk-ESKFDCPE.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-NBRHQHVF.js";
+} from "./chunks/chunk-IBHJ637B.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-MIICQD4Q.js";
+import "./chunks/chunk-G474O2RY.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-42SJIXFW.js";
+} from "./chunks/chunk-QFNAITCW.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GMUIEH4Y.js";
+} from "./chunks/chunk-F5DKB5CI.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-UPMYYEVH.js";
+} from "./chunks/chunk-GGFRUJG2.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-DGAEODN7.js";
+} from "./chunks/chunk-ESKFDCPE.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

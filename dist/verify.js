@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-FC7WDVJD.js";
+} from "./chunks/chunk-IXO2JWE6.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-MIICQD4Q.js";
+} from "./chunks/chunk-G474O2RY.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-42SJIXFW.js";
+} from "./chunks/chunk-QFNAITCW.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GMUIEH4Y.js";
+} from "./chunks/chunk-F5DKB5CI.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-UPMYYEVH.js";
+} from "./chunks/chunk-GGFRUJG2.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-DGAEODN7.js";
+} from "./chunks/chunk-ESKFDCPE.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -28,6 +28,8 @@ import { compileExcludes } from './excludes.js';
 
 /** Read size per open file, as for the tar backup. */
 const READ_SIZE = 256 * 1024;
+/** The smallest read buffer: a file that grew since it was listed is still read whole, in more reads. */
+const MIN_READ = 16 * 1024;
 /** Files read at once (the tar backup's JOBS). */
 export const FILE_CONCURRENCY = 8;
 /** Children of one folder lstat'ed at once (bounded: a folder may hold a million names). */
@@ -207,7 +209,10 @@ export function openFileMembers(path: string, opts: FileMembersOptions): Collect
         await fh.close();
         throw new MemberSkipped(entry.name, 'is no longer a regular file');
       }
-      return { stream: fh.createReadStream({ highWaterMark: READ_SIZE, signal }) };
+      // Each read allocates a whole highWaterMark: 256 KiB for a 50-byte file, a million times
+      // over, fragments the allocator (RSS grew ~120 MB from 200,000 to 1,000,000 tiny files).
+      const highWaterMark = Math.min(READ_SIZE, Math.max(MIN_READ, entry.size + 1));
+      return { stream: fh.createReadStream({ highWaterMark, signal }) };
     },
   };
 }
