@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import type { SshPrivateKey } from '../codecs/ssh-signature/index.js';
 import { resolveSigningKey, type StorageSettings } from '../config/settings.js';
+import { UsageError } from '../shared/errors.js';
 import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { actionsReporter } from './reporter.js';
 
@@ -28,8 +29,13 @@ export function optional(name: string): string | undefined {
   return v === '' ? undefined : v;
 }
 
+/** A boolean input: "" is its default (false); anything but the YAML true/false spellings is a usage error (exit 2) naming it. */
 export function flag(name: string): boolean {
-  return core.getInput(name).trim() !== '' && core.getBooleanInput(name);
+  const v = core.getInput(name).trim();
+  if (v === '') return false;
+  if (['true', 'True', 'TRUE'].includes(v)) return true;
+  if (['false', 'False', 'FALSE'].includes(v)) return false;
+  throw new UsageError(`input ${name} "${v}" is neither true nor false`, `write ${name}: true or ${name}: false (or leave it out)`);
 }
 
 /** A secret input: masked before anything else happens. Returns undefined when unset. */
