@@ -210,7 +210,9 @@ async function restoreJob(opts: RestoreOptions, m: Manifest, job: Job, local: Lo
     return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what);
   }
   const plain = await openPlaintext(dest, m.id, a, opts.decrypt, local, show);
-  return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what);
+  // A second pass, when the selection needs it, reads and verifies the artifact again.
+  const reopen = () => openPlaintext(dest, m.id, a, opts.decrypt, local, { ...show, label: `${show.label} (again)` });
+  return runAdapter(opts, job, plain, restoreArtifact, ctx, paths, what, reopen);
 }
 
 async function runAdapter(
@@ -221,6 +223,7 @@ async function runAdapter(
   ctx: TargetContext,
   paths: PathSelection | undefined,
   what: string,
+  reopen?: () => Promise<import('node:stream').Readable>,
 ): Promise<CollectionRestoreResult | undefined> {
   try {
     if (intoMode(opts)) {
@@ -228,6 +231,7 @@ async function runAdapter(
         ...ctx,
         dryRun: !!opts.dryRun,
         ...(paths ? { select: paths.select, beforeWrite: () => paths.assertAllMatched(what) } : {}),
+        ...(reopen ? { reopen } : {}),
       });
     }
     await job.adapter.restore(plain, job.target, artifact, ctx);

@@ -125,6 +125,12 @@ export interface RestoreIntoContext {
   select?: (name: string) => boolean;
   /** Called after the selection was read and before the target is compared or written. */
   beforeWrite?: () => void;
+  /**
+   * The same plaintext again from its start, verified again as it streams: for a second pass
+   * when the selection needs what the first went past (a file tree's hard link whose first
+   * name --path does not select). Absent for plaintext made from a collection's members.
+   */
+  reopen?: () => Promise<Readable>;
 }
 
 /** What a restore is given besides the plaintext: the manifest's record of the artifact. */

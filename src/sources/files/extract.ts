@@ -10,6 +10,8 @@ import { printable } from '../../shared/text.js';
 import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './target.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
+import { fillLeftOutLinks, refuseLeftOut, type LeftOutLink } from './link-fill.js';
+import { feedTar, makeParents, sawEndOfArchive } from './staging-write.js';
 
 /**
  * Restores extract into a fresh staging directory beside the target and rename it into
@@ -128,12 +130,6 @@ async function chmodFile(p: string, mode: number): Promise<void> {
   if ((await lstat(p)).isFile()) await chmod(p, mode);
 }
 
-/** node-tar keeps "saw the end-of-archive blocks" private; a stream cut at an entry boundary otherwise looks complete. */
-function sawEndOfArchive(unpack: Unpack): boolean | undefined {
-  const sym = Object.getOwnPropertySymbols(unpack).find((s) => s.description === 'sawEOF');
-  return sym === undefined ? undefined : Boolean((unpack as unknown as Record<symbol, unknown>)[sym]);
-}
-
 interface TarError extends Error {
   code?: string;
   tarCode?: string;
@@ -188,32 +184,21 @@ async function createLinks(staging: string, links: PendingLink[], target: string
   }
 }
 
-/**
- * mkdir -p of a link's parent that refuses to pass through a link (`mkdir -p` would follow
- * one). ArchiveLayout already refuses that by path; this also holds where two spellings name
- * one directory (case-insensitive or normalizing file systems).
- */
-async function makeParents(staging: string, rel: string, target: string): Promise<void> {
-  let here = staging;
-  for (const part of rel.split('/').slice(0, -1)) {
-    here = join(here, part);
-    const st = await lstat(here).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (!st) await mkdir(here);
-    else if (st.isSymbolicLink()) {
-      throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the symbolic link "${printable(rel)}" would be created through another symbolic link; nothing was put in place`);
-    }
-  }
+interface ExtractOptions {
+  /** Which entries (by '/'-separated path) to write; default all. */
+  select?: (rel: string) => boolean;
+  /** The same plaintext again from its start, for a second pass (link-fill.ts); without it such links are refused. */
+  reopen?: () => Promise<Readable>;
 }
 
-async function extract(input: Readable, staging: string, target: string, select?: (rel: string) => boolean): Promise<number> {
+async function extract(input: Readable, staging: string, target: string, opts: ExtractOptions = {}): Promise<number> {
+  const { select } = opts;
   const fixups = new MetadataFixups();
   const layout = new ArchiveLayout();
   const links: PendingLink[] = [];
+  /** Selected hard links whose first name is not selected: one record each, filled after this pass. */
+  const leftOut: LeftOutLink[] = [];
   let refused: UnsafeArchiveError | undefined;
-  let failed = false;
   let entries = 0;
 
   const unpack = new Unpack({
@@ -245,33 +230,30 @@ async function extract(input: Readable, staging: string, target: string, select?
         });
         return false; // created by createLinks, after every other entry
       }
+      // A hard link to a name the selection leaves out: node-tar would link to nothing (ENOENT).
+      // Asking `select` again is harmless: the target came earlier and was asked about then.
+      if (select && entry.type === 'Link') {
+        const to = normalizeEntryPath(entry.linkpath!);
+        if (!select(to)) {
+          leftOut.push({ rel, to });
+          return false;
+        }
+      }
       fixups.note(rel, entry);
       return true;
     },
   });
-  const done = new Promise<void>((res, rej) => {
-    unpack.on('error', (err: unknown) => {
-      failed = true;
-      rej(err);
-    });
-    unpack.on('close', () => res());
-  });
-  done.catch(() => {});
-
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    if (refused || failed) break;
-    if (!unpack.write(chunk)) {
-      await Promise.race([new Promise((r) => unpack.once('drain', r)), done.catch(() => {})]);
-    }
-  }
-  if (refused) throw refused;
-  if (!failed) unpack.end();
-  await done;
+  await feedTar(input, unpack, () => refused !== undefined);
   if (refused) throw refused;
   if (sawEndOfArchive(unpack) === false) {
     throw new StrongboxError(`the archive for ${printable(target)} ended without its end-of-archive marker: it is truncated; ${printable(target)} was not changed`);
   }
 
+  // Before any symbolic link exists in staging, so these writes cannot go through one.
+  if (leftOut.length) {
+    if (!opts.reopen) throw refuseLeftOut(leftOut);
+    await fillLeftOutLinks(staging, target, leftOut, opts.reopen);
+  }
   await createLinks(staging, links, target);
   await fixups.apply(staging);
   return entries;
@@ -342,7 +324,11 @@ function notEmpty(target: string): RefusedError {
  * beside it (those left by a killed restore are removed first), checked, then renamed into
  * place. Any failure removes the staging directory and leaves the target as it was.
  */
-export async function restoreFiles(input: Readable, targetDir: string, opts: { force: boolean; reporter: Reporter; select?: (rel: string) => boolean }): Promise<{ entries: number }> {
+export async function restoreFiles(
+  input: Readable,
+  targetDir: string,
+  opts: { force: boolean; reporter: Reporter; select?: (rel: string) => boolean; reopen?: () => Promise<Readable> },
+): Promise<{ entries: number }> {
   const target = resolve(targetDir);
   await checkRestoreTarget(target);
   await refuseMountPoint(target);
@@ -355,7 +341,7 @@ export async function restoreFiles(input: Readable, targetDir: string, opts: { f
       throw new StrongboxError(`cannot create a staging folder beside ${printable(target)}: ${printable(errorMessage(err))}; ${printable(target)} was not changed`, { cause: err });
     });
   try {
-    const entries = await extract(input, staging, target, opts.select).catch((err: unknown) => {
+    const entries = await extract(input, staging, target, { select: opts.select, reopen: opts.reopen }).catch((err: unknown) => {
       throw describeExtractError(err, target);
     });
     await moveIntoPlace(staging, target, opts.force, opts.reporter);

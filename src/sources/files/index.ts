@@ -64,7 +64,7 @@ export const filesAdapter: SourceAdapter = {
   verifyBeforeRestore: false,
   restore: async (input, target, _artifact, ctx) => void (await restoreFiles(input, target, { force: ctx.force, reporter: ctx.reporter })),
   restoreInto: (input, target, _artifact, ctx) =>
-    restoreInto(input, target, { force: ctx.force, dryRun: ctx.dryRun, reporter: ctx.reporter, select: ctx.select, beforeWrite: ctx.beforeWrite }),
+    restoreInto(input, target, { force: ctx.force, dryRun: ctx.dryRun, reporter: ctx.reporter, select: ctx.select, beforeWrite: ctx.beforeWrite, reopen: ctx.reopen }),
   fromMembers: (members, asFile) => membersTar(members, asFile),
   compareRestored: (target, artifact) => compareTree(resolve(target), artifact),
 };

@@ -29,6 +29,8 @@ export interface RestoreIntoOptions {
   select?: (rel: string) => boolean;
   /** Called once the selection is extracted, before the target is compared or written (a --path that matched nothing throws). */
   beforeWrite?: () => void;
+  /** The same plaintext again, for hard links whose first name is not selected (link-fill.ts). */
+  reopen?: () => Promise<Readable>;
 }
 
 type Decision = 'write' | 'replace' | 'same' | 'blocked';
@@ -47,7 +49,7 @@ export async function restoreInto(input: Readable, targetDir: string, opts: Rest
   });
   try {
     const tree = join(staging, 'tree');
-    await restoreFiles(input, tree, { force: false, reporter: opts.reporter, select: opts.select });
+    await restoreFiles(input, tree, { force: false, reporter: opts.reporter, select: opts.select, reopen: opts.reopen });
     opts.beforeWrite?.();
     const plan: Plan = { written: 0, same: 0, replaced: 0, listed: [], conflicts: [], blocked: [] };
     await walk(tree, target, '', plan, undefined);
