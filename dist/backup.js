@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-4B6Y56N5.js";
+} from "./chunks/chunk-XWSH47AK.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-G474O2RY.js";
+} from "./chunks/chunk-OJC7A575.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-F5DKB5CI.js";
+} from "./chunks/chunk-G2NEEV3L.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-ESKFDCPE.js";
+} from "./chunks/chunk-LKXOPXMB.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-4B6Y56N5.js";
+} from "./chunks/chunk-XWSH47AK.js";
 import {
   rollback
-} from "./chunks/chunk-IBHJ637B.js";
+} from "./chunks/chunk-W4FCBTWV.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-IXO2JWE6.js";
+} from "./chunks/chunk-BE5CZ6OA.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-G474O2RY.js";
+} from "./chunks/chunk-OJC7A575.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-GGFRUJG2.js";
+} from "./chunks/chunk-HK6NNCBN.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-ESKFDCPE.js";
+} from "./chunks/chunk-LKXOPXMB.js";
 import {
   __commonJS,
   __require,

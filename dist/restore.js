@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-QFNAITCW.js";
+} from "./chunks/chunk-CUQNR4HB.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-F5DKB5CI.js";
+} from "./chunks/chunk-G2NEEV3L.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-GGFRUJG2.js";
+} from "./chunks/chunk-HK6NNCBN.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-ESKFDCPE.js";
+} from "./chunks/chunk-LKXOPXMB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

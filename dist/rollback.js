@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-IBHJ637B.js";
+} from "./chunks/chunk-W4FCBTWV.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-G474O2RY.js";
+import "./chunks/chunk-OJC7A575.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-QFNAITCW.js";
+} from "./chunks/chunk-CUQNR4HB.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-F5DKB5CI.js";
+} from "./chunks/chunk-G2NEEV3L.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-GGFRUJG2.js";
+} from "./chunks/chunk-HK6NNCBN.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-ESKFDCPE.js";
+} from "./chunks/chunk-LKXOPXMB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-IXO2JWE6.js";
+} from "./chunks/chunk-BE5CZ6OA.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-G474O2RY.js";
+} from "./chunks/chunk-OJC7A575.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-QFNAITCW.js";
+} from "./chunks/chunk-CUQNR4HB.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-F5DKB5CI.js";
+} from "./chunks/chunk-G2NEEV3L.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-GGFRUJG2.js";
+} from "./chunks/chunk-HK6NNCBN.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-ESKFDCPE.js";
+} from "./chunks/chunk-LKXOPXMB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts
