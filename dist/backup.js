@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-XWSH47AK.js";
+} from "./chunks/chunk-PZT6N4VC.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-OJC7A575.js";
+} from "./chunks/chunk-YNO5JWXS.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-G2NEEV3L.js";
+} from "./chunks/chunk-K6AV7BCY.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-LKXOPXMB.js";
+} from "./chunks/chunk-JOE45LHB.js";
 import {
   __commonJS,
   __esm,

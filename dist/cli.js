@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-XWSH47AK.js";
+} from "./chunks/chunk-PZT6N4VC.js";
 import {
   rollback
-} from "./chunks/chunk-W4FCBTWV.js";
+} from "./chunks/chunk-3A2VYSYC.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-BE5CZ6OA.js";
+} from "./chunks/chunk-QLLKDOGT.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-OJC7A575.js";
+} from "./chunks/chunk-YNO5JWXS.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-HK6NNCBN.js";
+} from "./chunks/chunk-6O6NARQN.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-LKXOPXMB.js";
+} from "./chunks/chunk-JOE45LHB.js";
 import {
   __commonJS,
   __require,

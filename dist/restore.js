@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-CUQNR4HB.js";
+} from "./chunks/chunk-DIDKNMYS.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-G2NEEV3L.js";
+} from "./chunks/chunk-K6AV7BCY.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-HK6NNCBN.js";
+} from "./chunks/chunk-6O6NARQN.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-LKXOPXMB.js";
+} from "./chunks/chunk-JOE45LHB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

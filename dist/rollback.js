@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-W4FCBTWV.js";
+} from "./chunks/chunk-3A2VYSYC.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-OJC7A575.js";
+import "./chunks/chunk-YNO5JWXS.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-CUQNR4HB.js";
+} from "./chunks/chunk-DIDKNMYS.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-G2NEEV3L.js";
+} from "./chunks/chunk-K6AV7BCY.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-HK6NNCBN.js";
+} from "./chunks/chunk-6O6NARQN.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-LKXOPXMB.js";
+} from "./chunks/chunk-JOE45LHB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

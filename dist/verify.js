@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-BE5CZ6OA.js";
+} from "./chunks/chunk-QLLKDOGT.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-OJC7A575.js";
+} from "./chunks/chunk-YNO5JWXS.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-CUQNR4HB.js";
+} from "./chunks/chunk-DIDKNMYS.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-G2NEEV3L.js";
+} from "./chunks/chunk-K6AV7BCY.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-HK6NNCBN.js";
+} from "./chunks/chunk-6O6NARQN.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-LKXOPXMB.js";
+} from "./chunks/chunk-JOE45LHB.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

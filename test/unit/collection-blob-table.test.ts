@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BlobTable } from '../../src/core/collection/blob-table.js';
+import { BlobTable, RecentBlobs } from '../../src/core/collection/blob-table.js';
 import { JsonLinesSource, readJsonLines } from '../../src/core/collection/lines.js';
 
 const id = (n: number) => createHash('sha256').update(`blob ${n}`).digest('hex');
@@ -37,6 +37,19 @@ describe('BlobTable (the no-state fallback map)', () => {
     const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
     expect(t.get(id(999_999))?.offset).toBe(999_999);
     expect(grown).toBeLessThan(100e6);
+  });
+});
+
+describe('RecentBlobs (the run\'s own dedupe table)', () => {
+  it('knows at least the last `max` blobs and forgets older ones, so memory stays bounded', () => {
+    const r = new RecentBlobs(1000);
+    for (let n = 0; n < 5000; n++) r.set({ id: id(n), pack: pack(n), offset: n, length: 1 });
+    for (let n = 4000; n < 5000; n++) expect(r.get(id(n))?.offset).toBe(n);
+    expect(r.get(id(0))).toBeUndefined();
+    expect(r.get(id(2999))).toBeUndefined();
+    // A blob seen again keeps its first place.
+    r.set({ id: id(4500), pack: pack(1), offset: 7, length: 1 });
+    expect(r.get(id(4500))?.offset).toBe(4500);
   });
 });
 

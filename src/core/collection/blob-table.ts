@@ -105,3 +105,27 @@ function copyInto<T extends Uint32Array | Float64Array>(to: T, from: T): T {
   to.set(from);
   return to;
 }
+
+/**
+ * The blobs this run stored or referenced, for deduplication within the run, bounded: two
+ * BlobTables of at most `max` entries, the older dropped when the newer fills, so between `max`
+ * and 2 × `max` of the most recent ids are known (~60 bytes each) however many members there are.
+ */
+export class RecentBlobs {
+  private older = new BlobTable(16);
+  private newer = new BlobTable(16);
+  constructor(private readonly max: number) {}
+
+  get(id: string): BlobRef | undefined {
+    return this.newer.get(id) ?? this.older.get(id);
+  }
+
+  set(ref: BlobRef): void {
+    if (this.newer.get(ref.id)) return;
+    if (this.newer.size >= this.max) {
+      this.older = this.newer;
+      this.newer = new BlobTable(16);
+    }
+    this.newer.set(ref);
+  }
+}
