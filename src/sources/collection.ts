@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { DumpContext, RestoreArtifact, SourceDetails, SourceSpec, TargetContext } from './adapter.js';
+import type { DumpContext, RestoreArtifact, SourceDetails, SourceSpec, TargetContext } from './types.js';
 
 /**
  * Collections: sources stored member by member (the objects of a bucket, the files of an

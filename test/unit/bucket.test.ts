@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { s3Sdk } from '../../src/destinations/s3-sdk.js';
 import { listEntries } from '../../src/sources/bucket/list.js';
 import { compareKeys, compareVersionedNames } from '../../src/sources/bucket/order.js';
 import type { OpenedBucket } from '../../src/sources/bucket/connection.js';
@@ -23,7 +24,7 @@ function fakeVersions(pages: { Versions?: object[]; IsTruncated?: boolean; NextK
   const calls: object[] = [];
   let i = 0;
   const client = { send: async (cmd: { input: object }) => (calls.push(cmd.input), pages[i++]) };
-  return { store: { client, failure: (m: string) => new Error(m) } as never, bucket: 'b', prefix: 'p/', display: 's3://b/p', calls } as never;
+  return { store: { s3: async () => ({ client, sdk: await s3Sdk() }), failure: (m: string) => new Error(m) } as never, bucket: 'b', prefix: 'p/', display: 's3://b/p', calls } as never;
 }
 
 describe('bucket --all-versions listing', () => {
