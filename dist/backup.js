@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-PZT6N4VC.js";
+} from "./chunks/chunk-M2IPMSNL.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-YNO5JWXS.js";
+} from "./chunks/chunk-LXL5E5UQ.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-K6AV7BCY.js";
+} from "./chunks/chunk-BC5YIS3V.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-JOE45LHB.js";
+} from "./chunks/chunk-CACVCXOG.js";
 import {
   __commonJS,
   __esm,

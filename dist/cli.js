@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-PZT6N4VC.js";
+} from "./chunks/chunk-M2IPMSNL.js";
 import {
   rollback
-} from "./chunks/chunk-3A2VYSYC.js";
+} from "./chunks/chunk-NBBYXQ4F.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-QLLKDOGT.js";
+} from "./chunks/chunk-JE4CNEAB.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-YNO5JWXS.js";
+} from "./chunks/chunk-LXL5E5UQ.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-6O6NARQN.js";
+} from "./chunks/chunk-BSW6KTB3.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-JOE45LHB.js";
+} from "./chunks/chunk-CACVCXOG.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-DIDKNMYS.js";
+} from "./chunks/chunk-YALCQQU3.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-K6AV7BCY.js";
+} from "./chunks/chunk-BC5YIS3V.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-6O6NARQN.js";
+} from "./chunks/chunk-BSW6KTB3.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-JOE45LHB.js";
+} from "./chunks/chunk-CACVCXOG.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

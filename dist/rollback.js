@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-3A2VYSYC.js";
+} from "./chunks/chunk-NBBYXQ4F.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-YNO5JWXS.js";
+import "./chunks/chunk-LXL5E5UQ.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-DIDKNMYS.js";
+} from "./chunks/chunk-YALCQQU3.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-K6AV7BCY.js";
+} from "./chunks/chunk-BC5YIS3V.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-6O6NARQN.js";
+} from "./chunks/chunk-BSW6KTB3.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-JOE45LHB.js";
+} from "./chunks/chunk-CACVCXOG.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

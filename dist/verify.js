@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-QLLKDOGT.js";
+} from "./chunks/chunk-JE4CNEAB.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-YNO5JWXS.js";
+} from "./chunks/chunk-LXL5E5UQ.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-DIDKNMYS.js";
+} from "./chunks/chunk-YALCQQU3.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-K6AV7BCY.js";
+} from "./chunks/chunk-BC5YIS3V.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-6O6NARQN.js";
+} from "./chunks/chunk-BSW6KTB3.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-JOE45LHB.js";
+} from "./chunks/chunk-CACVCXOG.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -20,8 +20,11 @@ export async function findPrevious(dests: Destination[], name: string, kind: str
   const holds = (m: Manifest) => m.artifacts.find((a) => a.name === name && a.kind === kind && a.collection);
   for (const dest of dests) {
     try {
-      const found = (await readRecentHistory(dest, { wanted: (m) => !!holds(m), limit: 1 }, reporter)).manifests[0];
-      if (found && (!best || found.startedAt > best.startedAt)) best = { id: found.id, startedAt: found.startedAt, dest, record: holds(found) as PreviousBackup['record'] };
+      // A few, newest by startedAt: ids have second resolution, so two backups started in the
+      // same second are listed in the random order of their suffixes.
+      for (const found of (await readRecentHistory(dest, { wanted: (m) => !!holds(m), limit: 3 }, reporter)).manifests) {
+        if (!best || found.startedAt > best.startedAt) best = { id: found.id, startedAt: found.startedAt, dest, record: holds(found) as PreviousBackup['record'] };
+      }
     } catch (err) {
       reporter.warning(`could not read the backups at ${dest.display} to find the previous backup of ${name}: ${errorMessage(err)}; this backup reads every member`);
     }
