@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-M2IPMSNL.js";
+} from "./chunks/chunk-QONYJO2A.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LXL5E5UQ.js";
+} from "./chunks/chunk-M5VU2XOA.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-BC5YIS3V.js";
+} from "./chunks/chunk-23WSFGO2.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-CACVCXOG.js";
+} from "./chunks/chunk-YECHBWEF.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-M2IPMSNL.js";
+} from "./chunks/chunk-QONYJO2A.js";
 import {
   rollback
-} from "./chunks/chunk-NBBYXQ4F.js";
+} from "./chunks/chunk-2QTTWTAH.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-JE4CNEAB.js";
+} from "./chunks/chunk-PFJWDIUL.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LXL5E5UQ.js";
+} from "./chunks/chunk-M5VU2XOA.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-BSW6KTB3.js";
+} from "./chunks/chunk-QPT7RRCX.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-CACVCXOG.js";
+} from "./chunks/chunk-YECHBWEF.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-YALCQQU3.js";
+} from "./chunks/chunk-MZJZOO3X.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-BC5YIS3V.js";
+} from "./chunks/chunk-23WSFGO2.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-BSW6KTB3.js";
+} from "./chunks/chunk-QPT7RRCX.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-CACVCXOG.js";
+} from "./chunks/chunk-YECHBWEF.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

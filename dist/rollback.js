@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-NBBYXQ4F.js";
+} from "./chunks/chunk-2QTTWTAH.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-LXL5E5UQ.js";
+import "./chunks/chunk-M5VU2XOA.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-YALCQQU3.js";
+} from "./chunks/chunk-MZJZOO3X.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-BC5YIS3V.js";
+} from "./chunks/chunk-23WSFGO2.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-BSW6KTB3.js";
+} from "./chunks/chunk-QPT7RRCX.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-CACVCXOG.js";
+} from "./chunks/chunk-YECHBWEF.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-JE4CNEAB.js";
+} from "./chunks/chunk-PFJWDIUL.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LXL5E5UQ.js";
+} from "./chunks/chunk-M5VU2XOA.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-YALCQQU3.js";
+} from "./chunks/chunk-MZJZOO3X.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-BC5YIS3V.js";
+} from "./chunks/chunk-23WSFGO2.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-BSW6KTB3.js";
+} from "./chunks/chunk-QPT7RRCX.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-CACVCXOG.js";
+} from "./chunks/chunk-YECHBWEF.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

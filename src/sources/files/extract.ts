@@ -12,6 +12,7 @@ import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
 import { fillLeftOutLinks, refuseLeftOut, type LeftOutLink } from './link-fill.js';
 import { feedTar, makeParents, sawEndOfArchive } from './staging-write.js';
+import { PathReservations } from './path-reservations.js';
 
 /**
  * Restores extract into a fresh staging directory beside the target and rename it into
@@ -243,6 +244,8 @@ async function extract(input: Readable, staging: string, target: string, opts: E
       return true;
     },
   });
+  // node-tar's own keeps every finished entry (~3.6 KB a file): ours forgets them (path-reservations.ts).
+  if ('reservations' in unpack) (unpack as { reservations: unknown }).reservations = new PathReservations();
   await feedTar(input, unpack, () => refused !== undefined);
   if (refused) throw refused;
   if (sawEndOfArchive(unpack) === false) {
