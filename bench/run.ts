@@ -29,6 +29,7 @@ import {
   type SqliteContext,
 } from './lib/cases.js';
 import { measure, settle } from './lib/measure.js';
+import { pageReporting, probeNewFileWrite } from './lib/new-file-write.js';
 import { bucketCases, incrementalTreeCases, membersCases, type BucketContext } from './lib/collections.js';
 import { bucketPlan, createBucket, ensureMembersTree, incrementalTree, putObjects, s3Client, type IncrementalTree, type MembersTree } from './lib/collection-data.js';
 import { startBenchS3, type BenchS3 } from './lib/s3.js';
@@ -230,6 +231,7 @@ async function main(args: BenchArgs): Promise<void> {
   }
 
   try {
+    info.newFileWrite = { MBs: [probeNewFileWrite(work)], pageReporting: pageReporting() };
     log('reading the input once, so every case starts from a warm page cache…');
     if (sqliteDb) readFileSync(sqliteDb.path);
     warmTree(tree.path);
@@ -263,6 +265,7 @@ async function main(args: BenchArgs): Promise<void> {
 
     const results = await runAll(cases, args.settle, started + args.budgetSeconds * 1000);
     info.loadAverage.end = loadavg();
+    info.newFileWrite?.MBs.push(probeNewFileWrite(work));
     const tgs = targets(results);
     const treeText = `${(tree.bytes / 1e6).toFixed(0)} MB tree, ${tree.files} files in ${tree.dirs} directories, ${((tree.randomBytes / tree.bytes) * 100).toFixed(0)}% random bytes, the rest text (seed ${tree.seed})`;
     const pgText = pg ? `${args.pgRows} rows, plaintext dump ${(pg.dumpBytes / 1e6).toFixed(0)} MB` : undefined;

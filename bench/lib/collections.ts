@@ -235,10 +235,17 @@ export function incrementalTreeCases(ctx: Context, rt: Runtime, tree: Incrementa
 }
 
 /** Peak RSS of collection backups of many tiny files: first, second (state-driven), and without a state. */
+/** Regular files under `dir` (find, so a million names never sit in one array). */
+function countFiles(dir: string): number {
+  const r = spawnSync('sh', ['-c', 'find "$1" -type f | wc -l', 'sh', dir], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : -1;
+}
+
 export function membersCases(ctx: Context, rt: Runtime, tree: MembersTree): CaseDef[] {
   const dir = join(ctx.work, 'collections-members');
   const repo = join(dir, 'repo');
   const state = join(dir, 'state');
+  const target = join(dir, 'restored');
   const ours = (withState: boolean) =>
     cli(rt, ['backup', '--to', repo, '--init', '--files', tree.path, '--incremental', ...(withState ? ['--state-dir', state] : []), '--recipient', ctx.recipient, '--json'], undefined, { sampleMs: 100 });
   let before = 0;
@@ -267,5 +274,18 @@ export function membersCases(ctx: Context, rt: Runtime, tree: MembersTree): Case
     },
     { ...common, id: `members-second@${rt.version}`, label: `strongbox backup --incremental, ${n} files, second (--state-dir, nothing changed)`, spec: () => ours(true), finish: grown },
     { ...common, id: `members-nostate@${rt.version}`, label: `strongbox backup --incremental, ${n} files, third, no --state-dir (repository fallback)`, spec: () => ours(false), finish: grown },
+    {
+      // Issue 9: a restore's memory must not follow the file count either.
+      ...common,
+      id: `members-restore@${rt.version}`,
+      label: `strongbox restore, ${n} files`,
+      prepare: () => rm(target),
+      spec: () => cli(rt, ['restore', '--from', repo, '--identity-file', ctx.keyFile, '--files-target', target], undefined, { sampleMs: 100 }),
+      finish: (_r, m) => {
+        const outcome = m.exitCode === 0 ? { verified: countFiles(target) === tree.members } : {};
+        rm(target);
+        return outcome;
+      },
+    },
   ];
 }

@@ -207,6 +207,8 @@ export interface Machine {
   git: string;
   runner: string;
   loadAverage: { start: number[]; end?: number[] };
+  /** How fast a new file takes data at the start and the end of the run (bench/lib/new-file-write.ts). */
+  newFileWrite?: { MBs: (number | undefined)[]; pageReporting: boolean };
 }
 
 export function markdown(results: CaseResult[], tgs: Target[], machine: Machine, meta: { runs: number; tree: string; pg?: string; mysql?: string; sqlite?: string; seconds: number }): string {
@@ -214,6 +216,9 @@ export function markdown(results: CaseResult[], tgs: Target[], machine: Machine,
   lines.push(`## Strongbox benchmark — ${machine.date}`, '');
   lines.push(
     `Machine: ${machine.nproc} × ${machine.cpu}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB RAM, Linux ${machine.kernel}; Node ${machine.node.join(' and ')}; strongbox = ${machine.runner}; ${machine.git}.`,
+    ...(machine.newFileWrite
+      ? [`Writing a new 1 GiB file in the work folder (page cache): ${machine.newFileWrite.MBs.map((m) => (m === undefined ? '?' : fixed(m, 0))).join(' MB/s at the start, ')} MB/s at the end${machine.newFileWrite.pageReporting ? '; freed memory goes back to the host (free page reporting), so this moves from minute to minute and every case that writes new files pays it' : ''} (bench/lib/new-file-write.ts).`]
+      : []),
     `Load average (1 min) at start ${fixed(machine.loadAverage.start[0]!, 2)}, at end ${fixed(machine.loadAverage.end?.[0] ?? NaN, 2)} — the machine is shared, ${meta.runs} run(s) per case, each case's rounds interleaved with the others'.`,
     `Data: ${meta.tree}.${meta.pg ? ` PostgreSQL: ${meta.pg}.` : ''}${meta.mysql ? ` MariaDB: ${meta.mysql}.` : ''}${meta.sqlite ? ` SQLite: ${meta.sqlite}.` : ''}`,
     `MB = 10^6 bytes; MB/s is input (plaintext) bytes per wall-clock second; CPU s is user+sys of the whole process tree; peak RSS is the largest over the runs of the process tree's summed RSS; others' load is how many of the ${machine.nproc} cores other processes kept busy meanwhile (median of the runs used). Medians are over the quiet runs (others' load ≤ ${QUIET_CORES} cores) when there are any; a case short of quiet runs was run again while the time budget allowed. Where others' load is still well above 0, wall times are inflated and CPU s is the steadier figure.`,
