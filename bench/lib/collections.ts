@@ -234,13 +234,13 @@ export function incrementalTreeCases(ctx: Context, rt: Runtime, tree: Incrementa
   ];
 }
 
-/** Peak RSS of collection backups of many tiny files: first, second (state-driven), and without a state. */
 /** Regular files under `dir` (find, so a million names never sit in one array). */
 function countFiles(dir: string): number {
   const r = spawnSync('sh', ['-c', 'find "$1" -type f | wc -l', 'sh', dir], { encoding: 'utf8' });
   return r.status === 0 ? Number(r.stdout.trim()) : -1;
 }
 
+/** Peak RSS of collection backups of many tiny files (first, second state-driven, without a state), then of their restore. */
 export function membersCases(ctx: Context, rt: Runtime, tree: MembersTree): CaseDef[] {
   const dir = join(ctx.work, 'collections-members');
   const repo = join(dir, 'repo');

@@ -30,12 +30,11 @@ export function probeNewFileWrite(dir: string): number | undefined {
   return r.status === 0 ? (PROBE_MIB * 1.048576) / seconds : undefined;
 }
 
+/** Whether freed memory goes back to the host (free page reporting has reported any). */
 export function pageReporting(): boolean {
-  let pageReporting = false;
   try {
-    pageReporting = Number(readFileSync('/sys/module/page_reporting/parameters/reported_kib', 'utf8')) > 0;
+    return Number(readFileSync('/sys/module/page_reporting/parameters/reported_kib', 'utf8')) > 0;
   } catch {
-    // no such module: memory stays with the guest
+    return false; // no such module: memory stays with the guest
   }
-  return pageReporting;
 }
