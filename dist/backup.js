@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-QONYJO2A.js";
+} from "./chunks/chunk-URDNI7YL.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-M5VU2XOA.js";
+} from "./chunks/chunk-5UOC6GOR.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-23WSFGO2.js";
+} from "./chunks/chunk-7IQHUXOC.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-YECHBWEF.js";
+} from "./chunks/chunk-P3VD4NM5.js";
 import {
   __commonJS,
   __esm,

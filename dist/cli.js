@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-QONYJO2A.js";
+} from "./chunks/chunk-URDNI7YL.js";
 import {
   rollback
-} from "./chunks/chunk-2QTTWTAH.js";
+} from "./chunks/chunk-NO4BQVVV.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-PFJWDIUL.js";
+} from "./chunks/chunk-ETHAI24S.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-M5VU2XOA.js";
+} from "./chunks/chunk-5UOC6GOR.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-QPT7RRCX.js";
+} from "./chunks/chunk-GWR26A5B.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-YECHBWEF.js";
+} from "./chunks/chunk-P3VD4NM5.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-MZJZOO3X.js";
+} from "./chunks/chunk-PVECCYEM.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-23WSFGO2.js";
+} from "./chunks/chunk-7IQHUXOC.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-QPT7RRCX.js";
+} from "./chunks/chunk-GWR26A5B.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-YECHBWEF.js";
+} from "./chunks/chunk-P3VD4NM5.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

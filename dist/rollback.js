@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-2QTTWTAH.js";
+} from "./chunks/chunk-NO4BQVVV.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-M5VU2XOA.js";
+import "./chunks/chunk-5UOC6GOR.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-MZJZOO3X.js";
+} from "./chunks/chunk-PVECCYEM.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-23WSFGO2.js";
+} from "./chunks/chunk-7IQHUXOC.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-QPT7RRCX.js";
+} from "./chunks/chunk-GWR26A5B.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-YECHBWEF.js";
+} from "./chunks/chunk-P3VD4NM5.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

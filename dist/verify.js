@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-PFJWDIUL.js";
+} from "./chunks/chunk-ETHAI24S.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-M5VU2XOA.js";
+} from "./chunks/chunk-5UOC6GOR.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-MZJZOO3X.js";
+} from "./chunks/chunk-PVECCYEM.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-23WSFGO2.js";
+} from "./chunks/chunk-7IQHUXOC.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-QPT7RRCX.js";
+} from "./chunks/chunk-GWR26A5B.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-YECHBWEF.js";
+} from "./chunks/chunk-P3VD4NM5.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

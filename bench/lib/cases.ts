@@ -174,6 +174,24 @@ export function strongboxCases(ctx: Context, rt: Runtime, variants = false): Cas
         return strongboxJson(m);
       },
     });
+    // The restore's other engine: node-tar, where no GNU tar is on PATH (src/sources/files/gnu-tar.ts).
+    cases.push({
+      id: `strongbox-restore-node-tar@${rt.version}`,
+      tool: 'strongbox',
+      kind: 'restore',
+      label: 'strongbox restore ← local, node-tar engine',
+      node: rt.version,
+      inputBytes: ctx.tree.bytes,
+      runs: ctx.runs,
+      variant: true,
+      prepare: () => rm(target),
+      spec: (r) => ({ ...cli('restore', '--from', repo(r), '--identity-file', ctx.keyFile, '--files-target', target), env: { ...process.env, STRONGBOX_TAR_ENGINE: 'node' } }),
+      finish: (r, m) => {
+        const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, target) } : {};
+        rm(target);
+        return outcome;
+      },
+    });
   }
   return cases;
 }

@@ -7,12 +7,14 @@ import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RefusedError, StrongboxError, UsageError } from '../../src/shared/errors.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { dumpFiles } from '../../src/sources/files/archive.js';
 import { restoreFiles } from '../../src/sources/files/extract.js';
 import { UnsafeArchiveError } from '../../src/sources/files/tar-safety.js';
+import { hasGnuTar } from '../../src/sources/files/gnu-tar.js';
+import { craftTar } from '../helpers/craft-tar.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,34 +59,20 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Builds a tar archive with Python's tarfile, which writes whatever names and links it is given. */
-async function craftTar(entries: { name: string; type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'fifo' | 'chardev'; data?: string; link?: string }[]): Promise<Buffer> {
-  const script = `
-import io, json, sys, tarfile
-out = io.BytesIO()
-with tarfile.open(fileobj=out, mode='w', format=tarfile.PAX_FORMAT) as t:
-    for e in json.loads(sys.argv[1]):
-        ti = tarfile.TarInfo(e['name']); ti.mtime = 1700000000; ti.mode = 0o644
-        kind = e.get('type', 'file')
-        if kind == 'file':
-            data = e.get('data', '').encode(); ti.size = len(data); t.addfile(ti, io.BytesIO(data)); continue
-        ti.type = {'dir': tarfile.DIRTYPE, 'symlink': tarfile.SYMTYPE, 'hardlink': tarfile.LNKTYPE, 'fifo': tarfile.FIFOTYPE, 'chardev': tarfile.CHRTYPE}[kind]
-        if kind == 'dir': ti.mode = 0o755
-        if 'link' in e: ti.linkname = e['link']
-        t.addfile(ti)
-sys.stdout.buffer.write(out.getvalue())
-`;
-  const { stdout } = await run('python3', ['-c', script, JSON.stringify(entries)], { encoding: 'buffer', maxBuffer: 64 << 20 });
-  return stdout;
-}
-
 async function dumpToBuffer(dir: string, exclude?: string[]): Promise<{ bytes: Buffer; details: Record<string, unknown> }> {
   const dump = dumpFiles(dir, { exclude, reporter: capturingReporter().reporter });
   const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
   return { bytes, details: dump.details };
 }
 
-describe('file trees: dump and restore', () => {
+// Every restore here runs on both extraction engines (src/sources/files/gnu-tar.ts); GNU tar is on CI's PATH.
+describe.each(hasGnuTar() ? ['node', 'gnu'] : ['node'])('file trees: dump and restore (restores on the %s tar engine)', (engine) => {
+  beforeAll(() => {
+    process.env.STRONGBOX_TAR_ENGINE = engine;
+  });
+  afterAll(() => {
+    delete process.env.STRONGBOX_TAR_ENGINE;
+  });
   let base: string;
   beforeEach(async () => {
     base = await mkdtemp(join(tmpdir(), 'sb-files-'));

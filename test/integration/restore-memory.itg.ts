@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { hasGnuTar } from '../../src/sources/files/gnu-tar.js';
 
 const run = promisify(execFile);
 const DIRS = 100;
@@ -41,10 +42,11 @@ afterAll(async () => {
 });
 
 describe('restore memory does not grow with the number of files', () => {
-  it(`restores ${DIRS * PER_DIR} files under a 64 MB heap limit, every file intact`, async () => {
-    const target = join(work, 'out', 'target');
+  // node-tar's own path reservations kept ~3.6 KB a file (path-reservations.ts); the GNU tar engine's checks keep folders and links only.
+  it.each(hasGnuTar() ? ['node', 'gnu'] : ['node'])(`restores ${DIRS * PER_DIR} files under a 64 MB heap limit, every file intact (%s tar engine)`, async (engine) => {
+    const target = join(work, `out-${engine}`, 'target');
     const r = await runCli(['restore', '--from', repo, '--identity-file', key, '--files-target', target], {
-      env: { NODE_OPTIONS: '--max-old-space-size=64' },
+      env: { NODE_OPTIONS: '--max-old-space-size=64', STRONGBOX_TAR_ENGINE: engine },
     });
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     let files = 0;

@@ -1,5 +1,5 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, utimes, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -13,6 +13,7 @@ import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } f
 import { fillLeftOutLinks, refuseLeftOut, type LeftOutLink } from './link-fill.js';
 import { feedTar, makeParents, sawEndOfArchive } from './staging-write.js';
 import { PathReservations } from './path-reservations.js';
+import { TruncatedArchiveError, gnuTarExtract, useGnuTar } from './gnu-tar.js';
 
 /**
  * Restores extract into a fresh staging directory beside the target and rename it into
@@ -192,8 +193,53 @@ interface ExtractOptions {
   reopen?: () => Promise<Readable>;
 }
 
+function unsafeEntry(target: string, path: string, problem: string): UnsafeArchiveError {
+  return new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive entry "${printable(path)}" is unsafe (${problem}); nothing was put in place`, {
+    hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+  });
+}
+
+function truncated(target: string): StrongboxError {
+  return new StrongboxError(`the archive for ${printable(target)} ended without its end-of-archive marker: it is truncated; ${printable(target)} was not changed`);
+}
+
+/**
+ * A whole tree through GNU tar (gnu-tar.ts): the same rules as the node-tar engine check every
+ * entry before tar gets it, and tar itself restores modes, owners, times, links and folders.
+ */
+async function extractWithGnuTar(input: Readable, staging: string, target: string): Promise<number> {
+  const layout = new ArchiveLayout();
+  let entries = 0;
+  let root: { mode?: number; mtime?: Date } | undefined;
+  try {
+    await gnuTarExtract(input, staging, (p, entry) => {
+      const like = { path: p, type: entry.type, linkpath: entry.linkpath };
+      const problem = entryProblem(like) ?? layout.problem(like);
+      if (problem) return unsafeEntry(target, p, problem);
+      layout.record(like);
+      // tar --keep-old-files leaves staging's own mode (0700): the root entry is applied below.
+      if (normalizeEntryPath(p) === '') root = { ...(typeof entry.mode === 'number' ? { mode: entry.mode & 0o7777 } : {}), ...(entry.mtime ? { mtime: entry.mtime } : {}) };
+      entries++;
+      return undefined;
+    });
+  } catch (err) {
+    if (err instanceof TruncatedArchiveError) throw truncated(target);
+    if (err instanceof UnsafeArchiveError && !err.message.startsWith('refusing')) {
+      throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: ${err.message}; nothing was put in place`, { hint: err.hint, cause: err });
+    }
+    throw err;
+  }
+  // An archive without a root entry gets a default mode instead of mkdtemp's 0700, as in the node engine.
+  const mode = root ? root.mode : 0o777 & ~process.umask();
+  if (mode !== undefined) await chmod(staging, mode);
+  if (root?.mtime) await utimes(staging, root.mtime, root.mtime);
+  return entries;
+}
+
 async function extract(input: Readable, staging: string, target: string, opts: ExtractOptions = {}): Promise<number> {
   const { select } = opts;
+  // A --path selection, and its second pass for hard links, stay with node-tar.
+  if (!select && useGnuTar()) return extractWithGnuTar(input, staging, target);
   const fixups = new MetadataFixups();
   const layout = new ArchiveLayout();
   const links: PendingLink[] = [];
@@ -212,9 +258,7 @@ async function extract(input: Readable, staging: string, target: string, opts: E
       const like = { path: p, type: entry.type, linkpath: entry.linkpath };
       const problem = entryProblem(like) ?? layout.problem(like);
       if (problem) {
-        refused = new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive entry "${printable(p)}" is unsafe (${problem}); nothing was put in place`, {
-          hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
-        });
+        refused = unsafeEntry(target, p, problem);
         return false;
       }
       layout.record(like);
@@ -249,7 +293,7 @@ async function extract(input: Readable, staging: string, target: string, opts: E
   await feedTar(input, unpack, () => refused !== undefined);
   if (refused) throw refused;
   if (sawEndOfArchive(unpack) === false) {
-    throw new StrongboxError(`the archive for ${printable(target)} ended without its end-of-archive marker: it is truncated; ${printable(target)} was not changed`);
+    throw truncated(target);
   }
 
   // Before any symbolic link exists in staging, so these writes cannot go through one.
