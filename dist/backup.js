@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-URDNI7YL.js";
+} from "./chunks/chunk-DU2NU25P.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-5UOC6GOR.js";
+} from "./chunks/chunk-KXKBEBMU.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-7IQHUXOC.js";
+} from "./chunks/chunk-FM4FWKU3.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-P3VD4NM5.js";
+} from "./chunks/chunk-WUGUQN7T.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-URDNI7YL.js";
+} from "./chunks/chunk-DU2NU25P.js";
 import {
   rollback
-} from "./chunks/chunk-NO4BQVVV.js";
+} from "./chunks/chunk-FOAHC2EO.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-ETHAI24S.js";
+} from "./chunks/chunk-HOV4366A.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-5UOC6GOR.js";
+} from "./chunks/chunk-KXKBEBMU.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-GWR26A5B.js";
+} from "./chunks/chunk-PMTSZIXK.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-P3VD4NM5.js";
+} from "./chunks/chunk-WUGUQN7T.js";
 import {
   __commonJS,
   __require,

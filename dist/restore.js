@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-PVECCYEM.js";
+} from "./chunks/chunk-HS7UDKZR.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-7IQHUXOC.js";
+} from "./chunks/chunk-FM4FWKU3.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-GWR26A5B.js";
+} from "./chunks/chunk-PMTSZIXK.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-P3VD4NM5.js";
+} from "./chunks/chunk-WUGUQN7T.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-NO4BQVVV.js";
+} from "./chunks/chunk-FOAHC2EO.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-5UOC6GOR.js";
+import "./chunks/chunk-KXKBEBMU.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-PVECCYEM.js";
+} from "./chunks/chunk-HS7UDKZR.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-7IQHUXOC.js";
+} from "./chunks/chunk-FM4FWKU3.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-GWR26A5B.js";
+} from "./chunks/chunk-PMTSZIXK.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-P3VD4NM5.js";
+} from "./chunks/chunk-WUGUQN7T.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-ETHAI24S.js";
+} from "./chunks/chunk-HOV4366A.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-5UOC6GOR.js";
+} from "./chunks/chunk-KXKBEBMU.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-PVECCYEM.js";
+} from "./chunks/chunk-HS7UDKZR.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-7IQHUXOC.js";
+} from "./chunks/chunk-FM4FWKU3.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-GWR26A5B.js";
+} from "./chunks/chunk-PMTSZIXK.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-P3VD4NM5.js";
+} from "./chunks/chunk-WUGUQN7T.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -1,14 +1,13 @@
-import { fstatSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { fstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { BoundedMap } from '../../shared/bounded-map.js';
-import { lstat, opendir, readdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Pack, WriteEntry } from 'tar';
 import { StoppedError, StrongboxError, UsageError, errorMessage } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
 import { printable } from '../../shared/text.js';
 import type { LeaveOut, SourceDetails, SourceDump } from '../adapter.js';
-import { compileExcludes } from './excludes.js';
+import { CHANGE_TEXT, describeReadError, escapeBytes, walkTree, warnEmpty, type Change } from './tree-walk.js';
 
 /**
  * File trees as plain tar streams (node-tar): paths relative to the tree root, symlinks kept
@@ -29,14 +28,6 @@ const MAX_LISTED_WARNINGS = 10;
 /** Enough for node-tar's look-ahead (the stat of a path is read back moments after it is stored). */
 const CACHE_ENTRIES = 4096;
 
-export function specialKind(st: Stats): string | undefined {
-  if (st.isFIFO()) return 'named pipe';
-  if (st.isSocket()) return 'socket';
-  if (st.isBlockDevice()) return 'block device';
-  if (st.isCharacterDevice()) return 'character device';
-  return undefined;
-}
-
 /** Checks a --files root before anything is created; returns the directory it resolves to. */
 export function treeRoot(root: string): string {
   let st: Stats;
@@ -50,23 +41,6 @@ export function treeRoot(root: string): string {
   if (!st.isDirectory()) throw new UsageError(`${printable(root)} is not a directory`, 'give --files a directory; its whole tree is backed up');
   // Archive the directory a symlinked root points to, not the link itself.
   return realpathSync(root);
-}
-
-export function describeReadError(err: unknown, root: string, real: string): StrongboxError {
-  const e = err as NodeJS.ErrnoException;
-  const rel = typeof e.path === 'string' ? relative(real, e.path) || '.' : undefined;
-  const what = rel ? `"${printable(rel)}" in ${printable(root)}` : printable(root);
-  switch (e.code) {
-    case 'EACCES':
-    case 'EPERM':
-      return new StrongboxError(`cannot read ${what}: permission denied`, { hint: 'give the backup read access to it, or leave it out with --exclude', cause: err });
-    case 'ENOENT':
-      return new StrongboxError(`${what} disappeared while it was being backed up`, { hint: 'the tree changed during the backup; rerun it, or back up a snapshot', cause: err });
-    case 'EOF':
-      return new StrongboxError(`${what} changed size while it was being read`, { hint: 'the tree changed during the backup; rerun it, or back up a snapshot', cause: err });
-    default:
-      return new StrongboxError(`reading ${what} failed: ${printable(errorMessage(err))}`, { cause: err });
-  }
 }
 
 /**
@@ -99,15 +73,6 @@ class AddGate {
     w?.();
   }
 }
-
-function direntKind(d: Dirent): 'dir' | 'other' | 'special' | 'unknown' {
-  if (d.isDirectory()) return 'dir';
-  if (d.isFile() || d.isSymbolicLink()) return 'other';
-  if (d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()) return 'special';
-  return 'unknown'; // some filesystems do not report types in readdir
-}
-
-type Change = 'grew' | 'shrank' | 'changed';
 
 function ownSymbol(o: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(o).find((s) => s.description === description);
@@ -169,47 +134,6 @@ function changeTolerantEntries(
   return TolerantEntry;
 }
 
-const CHANGE_TEXT: Record<Change, string> = {
-  grew: 'grew while it was being read: the backup holds its first bytes, up to the size it had when the backup reached it',
-  shrank: 'shrank while it was being read: the backup holds what was read, padded with zeros to the size it had',
-  changed: 'changed while it was being read: the backup may hold a mix of old and new content',
-};
-
-/**
- * A name the file system holds as bytes that are not UTF-8 (node gives it as U+FFFD, so no
- * path to it can be built, and tar entries are UTF-8): refused, naming it with the bytes escaped.
- */
-export async function assertUtf8Names(dir: string, relDir: string, root: string): Promise<void> {
-  for (const raw of await readdir(dir, { encoding: 'buffer' })) {
-    if (Buffer.from(raw.toString('utf8')).equals(raw)) continue;
-    const where = relDir ? `"${printable(relDir)}" in ${printable(root)}` : printable(root);
-    throw new StrongboxError(`${where} holds a file name that is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
-      hint: `rename it (e.g. with convmv) or leave it out with --exclude; Strongbox stores UTF-8 names only`,
-    });
-  }
-}
-
-/** UTF-8 text as is (control characters escaped), every byte that is not part of it as \xNN. */
-export function escapeBytes(raw: Buffer): string {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let out = '';
-  for (let i = 0; i < raw.length; ) {
-    let done = false;
-    for (let len = 1; len <= 4 && i + len <= raw.length; len++) {
-      try {
-        out += decoder.decode(raw.subarray(i, i + len));
-        i += len;
-        done = true;
-        break;
-      } catch {
-        // not (yet) a whole character
-      }
-    }
-    if (!done) out += `\\x${raw[i++]!.toString(16).padStart(2, '0')}`;
-  }
-  return printable(out);
-}
-
 /**
  * A tree that is itself a directory to leave out (the repository, also by a second path) would
  * be backed up into itself; the core checks this before it creates or locks anything.
@@ -228,8 +152,6 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   const real = treeRoot(root);
   const leaveOut = opts.leaveOut ?? [];
   refuseLeftOutRoot(path, leaveOut);
-  let added = 0;
-  const excluded = compileExcludes(opts.exclude ?? []);
   const details: SourceDetails = { path: root };
   const gate = new AddGate(WALK_AHEAD);
   let entries = 0;
@@ -290,47 +212,15 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   out.on('close', () => fail(new StoppedError(`the backup of ${printable(root)} was stopped before it finished`)));
   pack.pipe(out);
 
-  const walk = async (relDir: string): Promise<void> => {
-    const dir = await opendir(relDir ? join(real, relDir) : real, { bufferSize: 128 });
-    for await (const d of dir) {
-      if (gate.stopped) break;
-      const rel = relDir ? `${relDir}/${d.name}` : d.name;
-      let kind = direntKind(d);
-      if (kind === 'unknown') {
-        const st = await lstat(join(real, rel));
-        kind = st.isDirectory() ? 'dir' : specialKind(st) ? 'special' : 'other';
-      }
-      if (kind === 'special') {
-        reporter.warning(`skipping "${printable(rel)}" in ${printable(root)}: not a file, directory or link (only those are backed up)`);
-        continue;
-      }
-      if (excluded(rel, kind === 'dir')) {
-        reporter.debug(`excluded ${rel}`);
-        continue;
-      }
-      if (d.name.includes('\uFFFD')) await assertUtf8Names(join(real, relDir), relDir, root);
-      if (kind === 'dir' && leaveOut.length) {
-        // Device + inode, not paths: a bind mount or a second path to the repository is caught too.
-        const st = await lstat(join(real, rel));
-        const hit = leaveOut.find((l) => l.dev === st.dev && l.ino === st.ino);
-        if (hit) {
-          reporter.warning(`leaving "${printable(rel)}" out of the backup of ${printable(root)}: it is ${printable(hit.what)} (archived, every backup would hold all earlier ones)`);
-          continue;
-        }
-      }
-      await gate.room();
-      if (gate.stopped) break;
-      added++;
-      pack.add(`./${rel}`);
-      if (kind === 'dir') await walk(rel);
-    }
-  };
   void (async () => {
     pack.add('.');
-    await walk('');
-    if (!gate.stopped && added === 0) {
-      reporter.warning(`${printable(root)} is empty${opts.exclude?.length ? ' after the excludes' : ''}: nothing in it is backed up. If it should hold data, check that its volume is mounted (an unmounted volume looks like an empty folder)`);
-    }
+    const added = await walkTree(root, real, { exclude: opts.exclude, leaveOut, reporter, stopped: () => gate.stopped }, async (rel) => {
+      await gate.room();
+      if (gate.stopped) return false;
+      pack.add(`./${rel}`);
+      return true;
+    });
+    if (!gate.stopped && added === 0) warnEmpty(root, opts.exclude, reporter);
     if (!gate.stopped) pack.end();
   })().catch(fail);
 

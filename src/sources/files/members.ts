@@ -6,7 +6,8 @@ import type { Reporter } from '../../shared/reporter.js';
 import { printable } from '../../shared/text.js';
 import type { LeaveOut, SourceDetails } from '../adapter.js';
 import { MemberSkipped, type CollectionEntry, type CollectionReader } from '../collection.js';
-import { assertUtf8Names, describeReadError, escapeBytes, refuseLeftOutRoot, treeRoot } from './archive.js';
+import { refuseLeftOutRoot, treeRoot } from './archive.js';
+import { assertUtf8Names, describeReadError, escapeBytes } from './tree-walk.js';
 import { compileExcludes } from './excludes.js';
 
 /**
