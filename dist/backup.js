@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-DU2NU25P.js";
+} from "./chunks/chunk-JLJWKKOW.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-KXKBEBMU.js";
+} from "./chunks/chunk-2NEEO3OZ.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-FM4FWKU3.js";
+} from "./chunks/chunk-J3352IV3.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-WUGUQN7T.js";
+} from "./chunks/chunk-4KOZ3IJW.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-DU2NU25P.js";
+} from "./chunks/chunk-JLJWKKOW.js";
 import {
   rollback
-} from "./chunks/chunk-FOAHC2EO.js";
+} from "./chunks/chunk-JKD4TPPK.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-HOV4366A.js";
+} from "./chunks/chunk-3Z6EFDI7.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-KXKBEBMU.js";
+} from "./chunks/chunk-2NEEO3OZ.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-PMTSZIXK.js";
+} from "./chunks/chunk-JRW3QE5Y.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-WUGUQN7T.js";
+} from "./chunks/chunk-4KOZ3IJW.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-HS7UDKZR.js";
+} from "./chunks/chunk-4PFJGQTN.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-FM4FWKU3.js";
+} from "./chunks/chunk-J3352IV3.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-PMTSZIXK.js";
+} from "./chunks/chunk-JRW3QE5Y.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-WUGUQN7T.js";
+} from "./chunks/chunk-4KOZ3IJW.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-FOAHC2EO.js";
+} from "./chunks/chunk-JKD4TPPK.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-KXKBEBMU.js";
+import "./chunks/chunk-2NEEO3OZ.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-HS7UDKZR.js";
+} from "./chunks/chunk-4PFJGQTN.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-FM4FWKU3.js";
+} from "./chunks/chunk-J3352IV3.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-PMTSZIXK.js";
+} from "./chunks/chunk-JRW3QE5Y.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-WUGUQN7T.js";
+} from "./chunks/chunk-4KOZ3IJW.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

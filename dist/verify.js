@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-HOV4366A.js";
+} from "./chunks/chunk-3Z6EFDI7.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-KXKBEBMU.js";
+} from "./chunks/chunk-2NEEO3OZ.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-HS7UDKZR.js";
+} from "./chunks/chunk-4PFJGQTN.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-FM4FWKU3.js";
+} from "./chunks/chunk-J3352IV3.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-PMTSZIXK.js";
+} from "./chunks/chunk-JRW3QE5Y.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-WUGUQN7T.js";
+} from "./chunks/chunk-4KOZ3IJW.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -3,7 +3,7 @@ import type { Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { Transform, addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
@@ -112,7 +112,9 @@ export class LocalDestination implements Destination {
       await this.writeAtomically(file, async (fh) => {
         // `flush` fsyncs before the stream closes the handle; pipeline settles after the close.
         const out = fh.createWriteStream({ highWaterMark: IO_BUFFER, flush: true });
-        await pipeline(body, out, { signal: opts.signal });
+        const ahead = syncAhead(fh);
+        await pipeline(body, ahead.stream, out, { signal: opts.signal });
+        await ahead.settled();
         size = out.bytesWritten;
       });
     } catch (err) {
@@ -409,6 +411,42 @@ export class LocalDestination implements Destination {
       dir = path.dirname(dir);
     }
   }
+}
+
+/** Bytes written between two background syncs of a large object. */
+const SYNC_EVERY = 64 * 1024 * 1024;
+
+/**
+ * Passes a large object's bytes through and, every SYNC_EVERY bytes, starts an fdatasync in the
+ * background (one at a time): the disk writes the object back while the rest is still being
+ * produced, so the fsync that commits it at the end waits for the last stretch, not for all of
+ * it (on this project's bench machine: 475 MB left dirty cost ~0.4 s of fsync at the end).
+ */
+function syncAhead(fh: FileHandle): { stream: Transform; settled(): Promise<void> } {
+  let since = 0;
+  let inFlight: Promise<void> | undefined;
+  let failed: unknown;
+  const stream = new Transform({
+    highWaterMark: IO_BUFFER,
+    transform(chunk: Buffer, _enc, cb) {
+      since += chunk.length;
+      if (since >= SYNC_EVERY && !inFlight) {
+        since = 0;
+        inFlight = fh.datasync().then(
+          () => void (inFlight = undefined),
+          (err: unknown) => void ((failed ??= err), (inFlight = undefined)),
+        );
+      }
+      cb(null, chunk);
+    },
+  });
+  return {
+    stream,
+    async settled() {
+      await inFlight;
+      if (failed) throw failed;
+    },
+  };
 }
 
 async function writeDurably(fh: FileHandle, data: Uint8Array): Promise<void> {

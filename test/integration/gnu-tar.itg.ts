@@ -131,6 +131,25 @@ describe.skipIf(!hasGnuTar())('the GNU tar restore engine', () => {
     await expect(gnuTarExtract(input, staging, () => undefined)).rejects.toThrow(/SHA-256 mismatch/);
   });
 
+  it('a backup whose reader is slow: tar exits with its output still buffered on our side, and the dump completes, counted', async () => {
+    const src = join(base, 'src');
+    await mkdir(src);
+    // Less than our buffers hold, so tar is done long before anything is read.
+    for (let i = 0; i < 10; i++) await writeFile(join(src, `f${i}.bin`), randomBytes(250_000));
+    process.env.STRONGBOX_TAR_ENGINE = 'gnu';
+    try {
+      const dump = dumpFiles(src, { reporter: quiet });
+      await new Promise((r) => setTimeout(r, 1000));
+      const [bytes] = await Promise.all([buffer(dump.stream), dump.completed]);
+      expect(dump.details).toMatchObject({ entries: 11, bytes: 2_500_000 });
+      const target = join(base, 'target');
+      await restoreFiles(Readable.from([bytes]), target, { force: false, reporter: quiet });
+      expect((await readdir(target)).length).toBe(10);
+    } finally {
+      delete process.env.STRONGBOX_TAR_ENGINE;
+    }
+  });
+
   it('a full disk: exit with "no space left", the target not created, no staging folder left', async (ctx) => {
     const disk = join(base, 'disk');
     await mkdir(disk);

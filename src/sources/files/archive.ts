@@ -7,6 +7,8 @@ import { StoppedError, StrongboxError, UsageError, errorMessage } from '../../sh
 import type { Reporter } from '../../shared/reporter.js';
 import { printable } from '../../shared/text.js';
 import type { LeaveOut, SourceDetails, SourceDump } from '../adapter.js';
+import { useGnuTar } from './gnu-tar.js';
+import { gnuTarDump } from './gnu-tar-create.js';
 import { CHANGE_TEXT, describeReadError, escapeBytes, walkTree, warnEmpty, type Change } from './tree-walk.js';
 
 /**
@@ -152,6 +154,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
   const real = treeRoot(root);
   const leaveOut = opts.leaveOut ?? [];
   refuseLeftOutRoot(path, leaveOut);
+  if (useGnuTar()) return gnuTarDump(root, real, { exclude: opts.exclude, reporter, leaveOut });
   const details: SourceDetails = { path: root };
   const gate = new AddGate(WALK_AHEAD);
   let entries = 0;

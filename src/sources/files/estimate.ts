@@ -5,10 +5,14 @@ import { treeRoot } from './archive.js';
 import { compileExcludes } from './excludes.js';
 
 const BLOCK = 512;
+const RECORD = 20 * BLOCK;
+const ENTRY = 3 * BLOCK;
 
 /**
  * The size of the tar stream a backup of the tree will write, from a stat walk (no file is
- * read): a 512-byte header per entry, each file's bytes rounded up to 512, and the 1 KiB end.
+ * read): per entry a 512-byte header and a 1 KiB pax header (both engines store sub-second
+ * mtimes there), each file's bytes rounded up to 512, and the 1 KiB end, padded to GNU tar's
+ * 10 KiB record (so the estimate is not passed at the very end).
  * Long names (PAX headers) and files changing meanwhile make it approximate, which is all the
  * ETA needs. Depth first through directory handles, so memory stays flat on a huge tree; a
  * directory that cannot be read is skipped here (the backup itself reports it).
@@ -17,7 +21,7 @@ export async function estimateTree(path: string, exclude: string[] = []): Promis
   const real = treeRoot(resolve(path));
   const excluded = compileExcludes(exclude);
   let entries = 1;
-  let bytes = BLOCK + 2 * BLOCK;
+  let bytes = ENTRY + 2 * BLOCK;
   const walk = async (relDir: string): Promise<void> => {
     const dir = await opendir(relDir ? join(real, relDir) : real, { bufferSize: 128 }).catch(() => undefined);
     if (!dir) return;
@@ -26,7 +30,7 @@ export async function estimateTree(path: string, exclude: string[] = []): Promis
       const isDir = d.isDirectory();
       if (excluded(rel, isDir)) continue;
       entries++;
-      bytes += BLOCK;
+      bytes += ENTRY;
       if (isDir) await walk(rel);
       else if (d.isFile()) {
         const st = await lstat(join(real, rel)).catch(() => undefined);
@@ -35,5 +39,5 @@ export async function estimateTree(path: string, exclude: string[] = []): Promis
     }
   };
   await walk('');
-  return { bytes, entries };
+  return { bytes: Math.ceil(bytes / RECORD) * RECORD, entries };
 }
