@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-JLJWKKOW.js";
+} from "./chunks/chunk-IGLIAF7Z.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-2NEEO3OZ.js";
+} from "./chunks/chunk-FH4CPLQZ.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-J3352IV3.js";
+} from "./chunks/chunk-OQLO2UNJ.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-4KOZ3IJW.js";
+} from "./chunks/chunk-B2RLM46W.js";
 import {
   __commonJS,
   __esm,

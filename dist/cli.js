@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-JLJWKKOW.js";
+} from "./chunks/chunk-IGLIAF7Z.js";
 import {
   rollback
-} from "./chunks/chunk-JKD4TPPK.js";
+} from "./chunks/chunk-EPHPEPKH.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-3Z6EFDI7.js";
+} from "./chunks/chunk-XTAQG75W.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-2NEEO3OZ.js";
+} from "./chunks/chunk-FH4CPLQZ.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-JRW3QE5Y.js";
+} from "./chunks/chunk-CKJQX35F.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-4KOZ3IJW.js";
+} from "./chunks/chunk-B2RLM46W.js";
 import {
   __commonJS,
   __require,

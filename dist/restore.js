@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-4PFJGQTN.js";
+} from "./chunks/chunk-DE5UFHE7.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-J3352IV3.js";
+} from "./chunks/chunk-OQLO2UNJ.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-JRW3QE5Y.js";
+} from "./chunks/chunk-CKJQX35F.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-4KOZ3IJW.js";
+} from "./chunks/chunk-B2RLM46W.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-JKD4TPPK.js";
+} from "./chunks/chunk-EPHPEPKH.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-2NEEO3OZ.js";
+import "./chunks/chunk-FH4CPLQZ.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-4PFJGQTN.js";
+} from "./chunks/chunk-DE5UFHE7.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-J3352IV3.js";
+} from "./chunks/chunk-OQLO2UNJ.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-JRW3QE5Y.js";
+} from "./chunks/chunk-CKJQX35F.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-4KOZ3IJW.js";
+} from "./chunks/chunk-B2RLM46W.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-3Z6EFDI7.js";
+} from "./chunks/chunk-XTAQG75W.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-2NEEO3OZ.js";
+} from "./chunks/chunk-FH4CPLQZ.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-4PFJGQTN.js";
+} from "./chunks/chunk-DE5UFHE7.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-J3352IV3.js";
+} from "./chunks/chunk-OQLO2UNJ.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-JRW3QE5Y.js";
+} from "./chunks/chunk-CKJQX35F.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-4KOZ3IJW.js";
+} from "./chunks/chunk-B2RLM46W.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -1,5 +1,5 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { chmod, utimes, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdir, mkdtemp, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,7 +9,7 @@ import type { Reporter } from '../../shared/reporter.js';
 import { printable } from '../../shared/text.js';
 import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './target.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
-import { ArchiveLayout, UnsafeArchiveError, entryProblem, normalizeEntryPath } from './tar-safety.js';
+import { ArchiveLayout, UnsafeArchiveError, entryProblem, ignoredProblem, normalizeEntryPath } from './tar-safety.js';
 import { fillLeftOutLinks, refuseLeftOut, type LeftOutLink } from './link-fill.js';
 import { feedTar, makeParents, sawEndOfArchive } from './staging-write.js';
 import { PathReservations } from './path-reservations.js';
@@ -209,16 +209,22 @@ function truncated(target: string): StrongboxError {
  */
 async function extractWithGnuTar(input: Readable, staging: string, target: string): Promise<number> {
   const layout = new ArchiveLayout();
+  // tar --keep-old-files never touches a directory that exists already (staging itself, or one
+  // stored twice or implied by a deeper entry first): those take the archive's last word here,
+  // as in the node engine. Memory follows such directories, not files.
+  const fixups = new MetadataFixups();
   let entries = 0;
-  let root: { mode?: number; mtime?: Date } | undefined;
+  let rootOwner: { uid: number; gid: number } | undefined;
   try {
     await gnuTarExtract(input, staging, (p, entry) => {
       const like = { path: p, type: entry.type, linkpath: entry.linkpath };
       const problem = entryProblem(like) ?? layout.problem(like);
       if (problem) return unsafeEntry(target, p, problem);
+      const rel = normalizeEntryPath(p);
+      const isDir = entry.type === 'Directory' || entry.type === 'GNUDumpDir';
+      if (isDir && (rel === '' || layout.hasDirectory(p))) fixups.note(rel, entry);
+      if (rel === '' && typeof entry.uid === 'number' && typeof entry.gid === 'number') rootOwner = { uid: entry.uid, gid: entry.gid };
       layout.record(like);
-      // tar --keep-old-files leaves staging's own mode (0700): the root entry is applied below.
-      if (normalizeEntryPath(p) === '') root = { ...(typeof entry.mode === 'number' ? { mode: entry.mode & 0o7777 } : {}), ...(entry.mtime ? { mtime: entry.mtime } : {}) };
       entries++;
       return undefined;
     });
@@ -229,10 +235,10 @@ async function extractWithGnuTar(input: Readable, staging: string, target: strin
     }
     throw err;
   }
-  // An archive without a root entry gets a default mode instead of mkdtemp's 0700, as in the node engine.
-  const mode = root ? root.mode : 0o777 & ~process.umask();
-  if (mode !== undefined) await chmod(staging, mode);
-  if (root?.mtime) await utimes(staging, root.mtime, root.mtime);
+  // Owners, like node-tar's: only root can give them away (tar did so for every other entry).
+  if (rootOwner && process.getuid?.() === 0) await lchown(staging, rootOwner.uid, rootOwner.gid);
+  // Also gives an archive without a root entry a default mode instead of mkdtemp's 0700.
+  await fixups.apply(staging);
   return entries;
 }
 
@@ -247,6 +253,7 @@ async function extract(input: Readable, staging: string, target: string, opts: E
   const leftOut: LeftOutLink[] = [];
   let refused: UnsafeArchiveError | undefined;
   let entries = 0;
+  const asked = new WeakSet<object>();
 
   const unpack = new Unpack({
     cwd: staging,
@@ -255,6 +262,7 @@ async function extract(input: Readable, staging: string, target: string, opts: E
     filter: (p: string, e: Stats | ReadEntry) => {
       if (refused) return false;
       const entry = e as ReadEntry;
+      asked.add(entry);
       const like = { path: p, type: entry.type, linkpath: entry.linkpath };
       const problem = entryProblem(like) ?? layout.problem(like);
       if (problem) {
@@ -287,6 +295,11 @@ async function extract(input: Readable, staging: string, target: string, opts: E
       fixups.note(rel, entry);
       return true;
     },
+  });
+  // Entries node-tar skips without asking the filter (a type it does not know, an extended
+  // header over its size limit) are refused, not silently left out.
+  unpack.on('ignoredEntry', (e: ReadEntry) => {
+    if (!asked.has(e)) refused ??= unsafeEntry(target, e.path, ignoredProblem(e));
   });
   // node-tar's own keeps every finished entry (~3.6 KB a file): ours forgets them (path-reservations.ts).
   if ('reservations' in unpack) (unpack as { reservations: unknown }).reservations = new PathReservations();

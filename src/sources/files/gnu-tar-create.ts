@@ -32,8 +32,8 @@ const CREATE_ARGS = [
   '--format=posix',
   '--pax-option=delete=atime,delete=ctime',
   '--numeric-owner',
-  // Names in messages exactly as given (the C locale would escape every non-ASCII byte).
-  '--quoting-style=literal',
+  // Names in messages escaped (a newline in a name cannot fake a message line); unescaped below.
+  '--quoting-style=escape',
   '--no-recursion',
   '--null',
   '--verbatim-files-from',
@@ -56,10 +56,36 @@ const ERRNO: Record<string, string> = { 'Permission denied': 'EACCES', 'Operatio
 /** Entry types a restore writes; anything else means a name changed kind after the walk saw it. */
 const ARCHIVABLE = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'GNUDumpDir', 'SymbolicLink', 'Link']);
 
+/** A name as tar's `--quoting-style=escape` printed it: C escapes and octal bytes back to UTF-8 text. */
+export function unescapeName(quoted: string): string {
+  const simple: Record<string, number> = { '\\': 92, n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '?': 63, ' ': 32 };
+  const bytes: number[] = [];
+  for (let i = 0; i < quoted.length; i++) {
+    const c = quoted[i]!;
+    if (c === '\\' && i + 1 < quoted.length) {
+      const octal = /^[0-7]{3}/.exec(quoted.slice(i + 1, i + 4));
+      if (octal) {
+        bytes.push(parseInt(octal[0], 8));
+        i += 3;
+        continue;
+      }
+      const next = quoted[i + 1]!;
+      if (next in simple) {
+        bytes.push(simple[next]!);
+        i += 1;
+        continue;
+      }
+    }
+    bytes.push(...Buffer.from(c));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 export function gnuTarDump(root: string, real: string, opts: { exclude?: string[]; reporter: Reporter; leaveOut: LeaveOut[] }): SourceDump {
   const { reporter } = opts;
   const details: SourceDetails = { path: root };
   const relName = (tarName: string) => normalizeEntryPath(tarName);
+  const messageName = (quoted: string) => relName(unescapeName(quoted));
   const where = (rel: string) => `"${printable(rel)}" in ${printable(root)}`;
 
   // -C before -T: tar's options are positional here.
@@ -144,6 +170,7 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   child.stdout.pipe(headers).pipe(out, { end: false });
 
   let stderrTail = '';
+  let tarSaidChanged = false;
   let partial = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderrTail = (stderrTail + d).slice(-4000);
@@ -154,25 +181,26 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   const onTarMessage = (line: string) => {
     let m: RegExpExecArray | null;
     if ((m = CHANGED.exec(line))) {
-      const rel = relName(m[1]!);
+      const rel = messageName(m[1]!);
       const size = recent.get(rel);
       if (size !== undefined) judgeChange(rel, size);
       else awaitingHeader.add(rel);
-    } else if ((m = SHRANK.exec(line))) report(relName(m[1]!), 'shrank');
-    else if ((m = SOCKET.exec(line))) reporter.warning(`skipping ${where(relName(m[1]!))}: not a file, directory or link (only those are backed up)`);
-    else if ((m = REMOVED.exec(line))) fail(describeReadError(Object.assign(new Error(line), { code: 'ENOENT', path: join(real, relName(m[1]!)) }), root, real));
+    } else if ((m = SHRANK.exec(line))) report(messageName(m[1]!), 'shrank');
+    else if ((m = SOCKET.exec(line))) reporter.warning(`skipping ${where(messageName(m[1]!))}: not a file, directory or link (only those are backed up)`);
+    else if ((m = REMOVED.exec(line))) fail(describeReadError(Object.assign(new Error(line), { code: 'ENOENT', path: join(real, messageName(m[1]!)) }), root, real));
     else if ((m = CANNOT.exec(line))) {
       const code = ERRNO[m[2]!] ?? 'EIO';
-      fail(describeReadError(Object.assign(new Error(`${m[2]}`), { code, path: join(real, relName(m[1]!)) }), root, real));
+      fail(describeReadError(Object.assign(new Error(`${m[2]}`), { code, path: join(real, messageName(m[1]!)) }), root, real));
     }
   };
 
   child.on('error', (err: NodeJS.ErrnoException) =>
-    fail(new StrongboxError(`GNU tar could not be started: ${printable(err.message)}`, { hint: 'unset STRONGBOX_TAR_ENGINE to back up with the built-in node-tar' })),
+    fail(new StrongboxError(`GNU tar could not be started to back up ${printable(root)}: ${printable(err.message)}`, { hint: 'set STRONGBOX_TAR_ENGINE=node to back up with the built-in node-tar' })),
   );
   const exited = new Promise<void>((res) =>
     child.on('close', (code, signal) => {
       // 1: some files changed while read (reported as warnings); anything else is a failure.
+      if (code === 1) tarSaidChanged = true;
       if (code !== 0 && code !== 1) {
         fail(new StrongboxError(`GNU tar failed archiving ${printable(root)} (${signal ?? `exit ${code}`}): ${printable(stderrTail.trim().split('\n').slice(-5).join('; ') || 'no message')}`));
       }
@@ -184,6 +212,11 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
     if (failure !== undefined) return;
     if (sawEndOfArchive(parser) === false) return fail(new StrongboxError(`GNU tar's archive of ${printable(root)} ended without its end-of-archive marker`));
     for (const rel of awaitingHeader) report(rel, 'changed');
+    // Exit 1 is tar's "some files differ": never let it pass unreported, even if no message named a file.
+    if (tarSaidChanged && changed === 0) {
+      changed = 1;
+      reporter.warning(`files in ${printable(root)} changed while they were being read (GNU tar: ${printable(stderrTail.trim().split('\n').slice(-3).join('; ') || 'no message')}); back up a snapshot (or stop writers) for a consistent copy`);
+    }
     ended = true;
     details.entries = entries;
     details.bytes = bytes;

@@ -2,21 +2,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+import { Header, Parser, Pax, type ReadEntry } from 'tar';
 import { StrongboxError } from '../../shared/errors.js';
 import { childEnvironment } from '../../shared/sensitive-env.js';
 import { printable } from '../../shared/text.js';
 import { sawEndOfArchive } from './staging-write.js';
-import { UnsafeArchiveError } from './tar-safety.js';
+import { UnsafeArchiveError, ignoredProblem } from './tar-safety.js';
 
 /**
  * GNU tar as the extraction engine of a whole-tree restore (`actions/cache` runs it as a
  * process for the same reason): it writes files 2.3× faster than node-tar for half the CPU
- * (bench/README.md). It never sees a byte before node-tar's `Parser` has checked the header
- * in it: every chunk goes through the parser first (headers only, bodies skipped) and reaches
- * tar only when no entry in it was refused, so tar writes nothing our safety rules have not
- * passed, and only into the private staging folder. Tar's own refusals (`..`, absolute names,
- * delayed links) stay on underneath.
+ * (bench/README.md). It never parses the archive as stored: node-tar's `Parser` reads it,
+ * our rules check each entry, and tar is fed a new archive written from what was checked
+ * (each entry's path, type, link, mode, owner, time and size re-encoded by node-tar's
+ * `Header`/`Pax`, then the file's bytes). So no header trick that two tar readers take
+ * differently (oversized or odd pax records, GNU sparse names, unknown types, a lone zero
+ * block) can make tar write something the rules did not pass; and it writes only into the
+ * private staging folder, with its own refusals (`..`, absolute names, delayed links) on top.
  */
 
 export type TarEngineChoice = 'node' | 'gnu' | 'auto';
@@ -50,8 +52,9 @@ export function useGnuTar(env: NodeJS.ProcessEnv = process.env): boolean {
 /**
  * GNU tar's options: exact modes (no umask), numeric owners (given away only when root, as
  * node-tar does), and never replacing a name already written: staging starts empty, so that
- * only happens when the archive holds a name twice (a file, then a link in its place), which
- * the node engine refuses too. node-tar's SCHILY.dev/ino/nlink pax keywords are expected.
+ * only happens when the archive holds a name twice, which our backups never do (the node
+ * engine lets the last copy win; here the archive is refused). Directories that exist already
+ * get the archive's last mode and time afterwards (extract.ts).
  */
 const EXTRACT_ARGS = ['-x', '-f', '-', '--numeric-owner', '--preserve-permissions', '--keep-old-files', '--warning=no-unknown-keyword'];
 
@@ -72,6 +75,8 @@ export class TarFailedError extends Error {
  */
 export async function gnuTarExtract(input: Readable, staging: string, check: (path: string, entry: ReadEntry) => Error | undefined): Promise<void> {
   let refused: Error | undefined;
+  /** The archive tar is fed, waiting to be written: re-encoded headers and file bytes, in order. */
+  const pending: Buffer[] = [];
   const parser = new Parser({
     // Every node-tar warning (bad checksum, unsupported entry) is fatal, as in the node engine.
     strict: true,
@@ -80,9 +85,13 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
     brotli: false,
     filter: (path: string, entry: Stats | ReadEntry) => {
       refused ??= check(path, entry as ReadEntry);
-      return false; // headers only: bodies are skipped, never buffered
+      return refused === undefined;
     },
   });
+  // What node-tar skips without asking the filter (a type it does not know, an extended header
+  // over its size limit) is refused: tar must not read what was never checked.
+  parser.on('ignoredEntry', (e: ReadEntry) => (refused ??= new UnsafeArchiveError(`the archive entry "${printable(e.path)}" is unsafe (${ignoredProblem(e)})`)));
+  parser.on('entry', (entry: ReadEntry) => reencode(entry, pending));
   let parseError: unknown;
   parser.on('error', (err: unknown) => (parseError ??= err));
   const parsed = new Promise<void>((res) => parser.on('close', () => res()));
@@ -107,12 +116,33 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
   child.stdin.on('error', () => {});
   let status: number | string | undefined;
   void exited.then((s) => (status = s));
-  const failed = () => (status !== undefined && status !== 0 ? tarFailure(status, stderr, spawnError) : undefined);
+  let ended = false;
+  const failed = () => {
+    if (status === undefined) return undefined;
+    if (status !== 0) return tarFailure(status, stderr, spawnError);
+    // Tar only ends cleanly at the end marker, which we write last.
+    return ended ? undefined : new TarFailedError(`GNU tar stopped before the end of the archive: ${stderr.trim() || 'no message'}`);
+  };
 
-  // Tar gets the bytes up to the end-of-archive marker; the rest is still read through (and so
-  // through the caller's checksum), but only parsed. A sink rather than `for await`, which
-  // would concatenate buffered chunks into fresh copies.
-  let forward = true;
+  /** Hands tar what is pending; resolves once there is room for more (or tar is gone). */
+  const flush = (cb: (err?: Error | null) => void) => {
+    let room = true;
+    for (const b of pending) room = child.stdin.write(b);
+    pending.length = 0;
+    if (room) return cb(failed());
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      child.stdin.off('drain', go);
+      cb(failed());
+    };
+    child.stdin.on('drain', go);
+    void exited.then(go); // an EPIPE (tar gone) waits for tar's exit status, which explains it
+  };
+
+  // The stream is read to its end (so through the caller's checksum); the parser ignores what
+  // follows the end marker. A sink rather than `for await`, which would copy buffered chunks.
   const sink = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
@@ -120,18 +150,7 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
       // A compressed stream would be checked later, after decompression: refused before tar sees it.
       const problem = refused ?? parseError ?? (decompressing(parser) ? new UnsafeArchiveError('the archive is itself compressed (not a plain tar)') : undefined) ?? failed();
       if (problem) return cb(problem as Error);
-      if (!forward) return cb();
-      const last = sawEndOfArchive(parser) === true;
-      // One chunk in flight: its callback is the backpressure, and an EPIPE (tar gone) waits for tar's own message.
-      child.stdin.write(chunk, (err) => {
-        if (!err) return cb();
-        forward = false;
-        void exited.then(() => cb(failed()));
-      });
-      if (last) {
-        forward = false;
-        child.stdin.end();
-      }
+      flush(cb);
     },
   });
 
@@ -141,16 +160,54 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
     await parsed;
     if (refused) throw refused;
     if (parseError) throw parseError;
+    if (sawEndOfArchive(parser) === false) throw new TruncatedArchiveError('the archive ended without its end-of-archive marker');
+    ended = true;
+    pending.push(Buffer.alloc(2 * BLOCK));
+    await new Promise<void>((res, rej) => flush((err) => (err ? rej(err) : res())));
     child.stdin.end();
     await exited;
     const err = failed();
     if (err) throw err;
-    if (sawEndOfArchive(parser) === false) throw new TruncatedArchiveError('the archive ended without its end-of-archive marker');
   } catch (err) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
     throw err;
   }
+}
+
+const BLOCK = 512;
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+/**
+ * One checked entry as tar will read it: a pax header when a field does not fit ustar (long
+ * path or link, large size or id, sub-second time), the ustar header, and for a regular file
+ * its bytes padded to the block. Other types carry no bytes (size 0), whatever the stored header
+ * claimed. Names given as owners are dropped: owners are restored by number.
+ */
+function reencode(entry: ReadEntry, out: Buffer[]): void {
+  const file = FILE_TYPES.has(entry.type);
+  const size = file ? entry.size ?? 0 : 0;
+  const fields = {
+    path: entry.path,
+    type: file ? 'File' : entry.type,
+    ...(entry.linkpath ? { linkpath: entry.linkpath } : {}),
+    mode: entry.mode ?? 0o644,
+    uid: entry.uid ?? 0,
+    gid: entry.gid ?? 0,
+    size,
+    ...(entry.mtime ? { mtime: entry.mtime } : {}),
+  } as const;
+  const header = new Header(fields);
+  if (header.encode()) {
+    out.push(new Pax({ path: fields.path, linkpath: 'linkpath' in fields ? fields.linkpath : undefined, size, uid: fields.uid, gid: fields.gid, mtime: 'mtime' in fields ? fields.mtime : undefined }).encode());
+  }
+  out.push(header.block!);
+  if (!file) return void entry.resume();
+  entry.on('data', (c: Buffer) => out.push(c));
+  entry.on('end', () => {
+    const tail = size % BLOCK;
+    if (tail) out.push(Buffer.alloc(BLOCK - tail));
+  });
 }
 
 /** node-tar found a gzip header and inflates it asynchronously: its checks would no longer run ahead of tar. */

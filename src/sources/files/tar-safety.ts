@@ -68,6 +68,11 @@ export function entryProblem(e: EntryLike): string | undefined {
   return undefined;
 }
 
+/** Why an entry node-tar skipped on its own (never asking our filter) makes the archive unsafe. */
+export function ignoredProblem(e: { type: string; meta?: boolean }): string {
+  return e.meta ? `an extended header of type ${e.type} too large to read (over 1 MiB)` : `unsupported entry type ${e.type} (only files, directories and links are restored)`;
+}
+
 /**
  * What the archive has laid out so far: the paths of its symbolic links, and of every
  * directory (stored or implied by a deeper entry). With it, `problem` refuses an entry that
@@ -93,6 +98,11 @@ export class ArchiveLayout {
       if (via !== undefined) return `hard link to ${printable(e.linkpath ?? '')}, which is or goes through the symbolic link "${printable(via)}"`;
     }
     return undefined;
+  }
+
+  /** A directory at this path is stored or implied already (by an entry below it). */
+  hasDirectory(path: string): boolean {
+    return this.dirs.has(landingPath(path));
   }
 
   record(e: EntryLike): void {
