@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-IGLIAF7Z.js";
+} from "./chunks/chunk-M5QMTAA4.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-FH4CPLQZ.js";
+} from "./chunks/chunk-F676PT5T.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-OQLO2UNJ.js";
+} from "./chunks/chunk-GJXA4LWE.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-B2RLM46W.js";
+} from "./chunks/chunk-ZRAUKM3J.js";
 import {
   __commonJS,
   __esm,

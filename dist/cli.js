@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-IGLIAF7Z.js";
+} from "./chunks/chunk-M5QMTAA4.js";
 import {
   rollback
-} from "./chunks/chunk-EPHPEPKH.js";
+} from "./chunks/chunk-7B3FRCIY.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-XTAQG75W.js";
+} from "./chunks/chunk-HLXIADNC.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-FH4CPLQZ.js";
+} from "./chunks/chunk-F676PT5T.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-CKJQX35F.js";
+} from "./chunks/chunk-YR7GMNTD.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-B2RLM46W.js";
+} from "./chunks/chunk-ZRAUKM3J.js";
 import {
   __commonJS,
   __require,

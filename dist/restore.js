@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-DE5UFHE7.js";
+} from "./chunks/chunk-24RL2EVD.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-OQLO2UNJ.js";
+} from "./chunks/chunk-GJXA4LWE.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-CKJQX35F.js";
+} from "./chunks/chunk-YR7GMNTD.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-B2RLM46W.js";
+} from "./chunks/chunk-ZRAUKM3J.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-EPHPEPKH.js";
+} from "./chunks/chunk-7B3FRCIY.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-FH4CPLQZ.js";
+import "./chunks/chunk-F676PT5T.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-DE5UFHE7.js";
+} from "./chunks/chunk-24RL2EVD.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-OQLO2UNJ.js";
+} from "./chunks/chunk-GJXA4LWE.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-CKJQX35F.js";
+} from "./chunks/chunk-YR7GMNTD.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-B2RLM46W.js";
+} from "./chunks/chunk-ZRAUKM3J.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

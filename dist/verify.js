@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-XTAQG75W.js";
+} from "./chunks/chunk-HLXIADNC.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-FH4CPLQZ.js";
+} from "./chunks/chunk-F676PT5T.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-DE5UFHE7.js";
+} from "./chunks/chunk-24RL2EVD.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-OQLO2UNJ.js";
+} from "./chunks/chunk-GJXA4LWE.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-CKJQX35F.js";
+} from "./chunks/chunk-YR7GMNTD.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-B2RLM46W.js";
+} from "./chunks/chunk-ZRAUKM3J.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

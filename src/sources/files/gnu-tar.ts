@@ -180,7 +180,7 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 /**
  * One checked entry as tar will read it: a pax header when a field does not fit ustar (long
- * path or link, large size or id, sub-second time), the ustar header, and for a regular file
+ * path or link, large size or id) or the time has milliseconds, the ustar header, and for a regular file
  * its bytes padded to the block. Other types carry no bytes (size 0), whatever the stored header
  * claimed. Names given as owners are dropped: owners are restored by number.
  */
@@ -198,7 +198,9 @@ function reencode(entry: ReadEntry, out: Buffer[]): void {
     ...(entry.mtime ? { mtime: entry.mtime } : {}),
   } as const;
   const header = new Header(fields);
-  if (header.encode()) {
+  // A pax header too for a sub-second mtime, which ustar's whole seconds would lose.
+  const subSecond = !!entry.mtime && entry.mtime.getTime() % 1000 !== 0;
+  if (header.encode() || subSecond) {
     out.push(new Pax({ path: fields.path, linkpath: 'linkpath' in fields ? fields.linkpath : undefined, size, uid: fields.uid, gid: fields.gid, mtime: 'mtime' in fields ? fields.mtime : undefined }).encode());
   }
   out.push(header.block!);
