@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-M5QMTAA4.js";
+} from "./chunks/chunk-ZEYJC74X.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-F676PT5T.js";
+} from "./chunks/chunk-LLILGWDD.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-GJXA4LWE.js";
+} from "./chunks/chunk-X7WHVIY7.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-ZRAUKM3J.js";
+} from "./chunks/chunk-WK2OHS4Y.js";
 import {
   __commonJS,
   __esm,

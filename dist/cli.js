@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-M5QMTAA4.js";
+} from "./chunks/chunk-ZEYJC74X.js";
 import {
   rollback
-} from "./chunks/chunk-7B3FRCIY.js";
+} from "./chunks/chunk-HLTY7SAC.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-HLXIADNC.js";
+} from "./chunks/chunk-54MH4YPX.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-F676PT5T.js";
+} from "./chunks/chunk-LLILGWDD.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-YR7GMNTD.js";
+} from "./chunks/chunk-QAEMFCI3.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-ZRAUKM3J.js";
+} from "./chunks/chunk-WK2OHS4Y.js";
 import {
   __commonJS,
   __require,

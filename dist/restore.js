@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-24RL2EVD.js";
+} from "./chunks/chunk-SYBV6PPF.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GJXA4LWE.js";
+} from "./chunks/chunk-X7WHVIY7.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-YR7GMNTD.js";
+} from "./chunks/chunk-QAEMFCI3.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-ZRAUKM3J.js";
+} from "./chunks/chunk-WK2OHS4Y.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

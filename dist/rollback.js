@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-7B3FRCIY.js";
+} from "./chunks/chunk-HLTY7SAC.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-F676PT5T.js";
+import "./chunks/chunk-LLILGWDD.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-24RL2EVD.js";
+} from "./chunks/chunk-SYBV6PPF.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GJXA4LWE.js";
+} from "./chunks/chunk-X7WHVIY7.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-YR7GMNTD.js";
+} from "./chunks/chunk-QAEMFCI3.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-ZRAUKM3J.js";
+} from "./chunks/chunk-WK2OHS4Y.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

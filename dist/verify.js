@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-HLXIADNC.js";
+} from "./chunks/chunk-54MH4YPX.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-F676PT5T.js";
+} from "./chunks/chunk-LLILGWDD.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-24RL2EVD.js";
+} from "./chunks/chunk-SYBV6PPF.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GJXA4LWE.js";
+} from "./chunks/chunk-X7WHVIY7.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-YR7GMNTD.js";
+} from "./chunks/chunk-QAEMFCI3.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-ZRAUKM3J.js";
+} from "./chunks/chunk-WK2OHS4Y.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

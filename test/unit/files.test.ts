@@ -118,7 +118,7 @@ describe('ArchiveLayout', () => {
   it('refuses an entry written through a link, a link replaced, a directory turned into a link, a hard link through a link', () => {
     const cases: [E[], RegExp][] = [
       [[{ path: 'link', type: 'SymbolicLink', linkpath: '/tmp/x' }, { path: 'link/file', type: 'File' }], /written through the symbolic link "link"/],
-      [[{ path: 'a/link', type: 'SymbolicLink', linkpath: '/tmp' }, { path: './a//link/./b/c', type: 'File' }], /through the symbolic link "a\/link"/],
+      [[{ path: 'a/link', type: 'SymbolicLink', linkpath: '/tmp' }, { path: './a//link/./b/c/', type: 'Directory' }], /through the symbolic link "a\/link"/],
       [[{ path: 'link', type: 'SymbolicLink', linkpath: '/etc/passwd' }, { path: 'link', type: 'File' }], /replace the symbolic link "link"/],
       [[{ path: 'link', type: 'SymbolicLink', linkpath: '/etc' }, { path: 'link/', type: 'Directory' }], /replace the symbolic link/],
       [[{ path: 'd/', type: 'Directory' }, { path: 'd', type: 'SymbolicLink', linkpath: '/etc' }], /symbolic link in place of the directory "d"/],
@@ -130,5 +130,18 @@ describe('ArchiveLayout', () => {
       expect(got?.[0], JSON.stringify(entries)).toBe(entries.length - 1);
       expect(got?.[1]).toMatch(why);
     }
+  });
+
+  it('refuses anything but a folder named other than plainly (GNU tar makes a file `a/` a folder and reads its bytes as headers)', () => {
+    for (const e of [
+      { path: 'a/', type: 'ContiguousFile' },
+      { path: 'a/', type: 'File' },
+      { path: 'a//b', type: 'File' },
+      { path: 'a/./b', type: 'SymbolicLink', linkpath: 'x' },
+      { path: 'a/.', type: 'Link', linkpath: 'b' },
+    ]) {
+      expect(firstRefused([e])?.[1], JSON.stringify(e)).toMatch(/not a plain path/);
+    }
+    expect(firstRefused([{ path: './a/b', type: 'File' }, { path: './c//', type: 'Directory' }])).toBeUndefined();
   });
 });

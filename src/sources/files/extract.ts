@@ -305,7 +305,8 @@ async function extract(input: Readable, staging: string, target: string, opts: E
   if ('reservations' in unpack) (unpack as { reservations: unknown }).reservations = new PathReservations();
   await feedTar(input, unpack, () => refused !== undefined);
   if (refused) throw refused;
-  if (sawEndOfArchive(unpack) === false) {
+  // Undefined (node-tar's internals moved) fails closed too.
+  if (sawEndOfArchive(unpack) !== true) {
     throw truncated(target);
   }
 

@@ -210,7 +210,7 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   void Promise.all([exited, streamed, parsed]).then(async () => {
     await Promise.all(judging); // every warning out before the backup reports done
     if (failure !== undefined) return;
-    if (sawEndOfArchive(parser) === false) return fail(new StrongboxError(`GNU tar's archive of ${printable(root)} ended without its end-of-archive marker`));
+    if (sawEndOfArchive(parser) !== true) return fail(new StrongboxError(`GNU tar's archive of ${printable(root)} ended without its end-of-archive marker`));
     for (const rel of awaitingHeader) report(rel, 'changed');
     // Exit 1 is tar's "some files differ": never let it pass unreported, even if no message named a file.
     if (tarSaidChanged && changed === 0) {

@@ -7,7 +7,7 @@ import { StrongboxError } from '../../shared/errors.js';
 import { childEnvironment } from '../../shared/sensitive-env.js';
 import { printable } from '../../shared/text.js';
 import { sawEndOfArchive } from './staging-write.js';
-import { UnsafeArchiveError, ignoredProblem } from './tar-safety.js';
+import { UnsafeArchiveError, ignoredProblem, landingPath } from './tar-safety.js';
 
 /**
  * GNU tar as the extraction engine of a whole-tree restore (`actions/cache` runs it as a
@@ -91,7 +91,15 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
   // What node-tar skips without asking the filter (a type it does not know, an extended header
   // over its size limit) is refused: tar must not read what was never checked.
   parser.on('ignoredEntry', (e: ReadEntry) => (refused ??= new UnsafeArchiveError(`the archive entry "${printable(e.path)}" is unsafe (${ignoredProblem(e)})`)));
-  parser.on('entry', (entry: ReadEntry) => reencode(entry, pending));
+  parser.on('entry', (entry: ReadEntry) => {
+    try {
+      reencode(entry, pending);
+    } catch (err) {
+      // A value node-tar cannot encode again: refused, never a crash that leaves staging behind.
+      refused ??= new UnsafeArchiveError(`the archive entry "${printable(entry.path)}" cannot be restored (${printable((err as Error).message)})`);
+      entry.resume();
+    }
+  });
   let parseError: unknown;
   parser.on('error', (err: unknown) => (parseError ??= err));
   const parsed = new Promise<void>((res) => parser.on('close', () => res()));
@@ -124,21 +132,21 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
     return ended ? undefined : new TarFailedError(`GNU tar stopped before the end of the archive: ${stderr.trim() || 'no message'}`);
   };
 
-  /** Hands tar what is pending; resolves once there is room for more (or tar is gone). */
+  /** Hands tar what is pending; calls back once there is room for more (or tar is gone). */
+  let waiting: (() => void) | undefined;
+  void exited.then(() => waiting?.()); // one handler, whoever waits (an EPIPE waits for tar's exit status)
   const flush = (cb: (err?: Error | null) => void) => {
     let room = true;
     for (const b of pending) room = child.stdin.write(b);
     pending.length = 0;
-    if (room) return cb(failed());
-    let done = false;
+    if (room || status !== undefined) return cb(failed());
     const go = () => {
-      if (done) return;
-      done = true;
       child.stdin.off('drain', go);
+      waiting = undefined;
       cb(failed());
     };
+    waiting = go;
     child.stdin.on('drain', go);
-    void exited.then(go); // an EPIPE (tar gone) waits for tar's exit status, which explains it
   };
 
   // The stream is read to its end (so through the caller's checksum); the parser ignores what
@@ -146,6 +154,8 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
   const sink = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
+      // After the end marker the rest is only drained: node-tar would keep concatenating it.
+      if (sawEndOfArchive(parser) === true) return cb(refused ?? failed());
       parser.write(chunk);
       // A compressed stream would be checked later, after decompression: refused before tar sees it.
       const problem = refused ?? parseError ?? (decompressing(parser) ? new UnsafeArchiveError('the archive is itself compressed (not a plain tar)') : undefined) ?? failed();
@@ -160,7 +170,7 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
     await parsed;
     if (refused) throw refused;
     if (parseError) throw parseError;
-    if (sawEndOfArchive(parser) === false) throw new TruncatedArchiveError('the archive ended without its end-of-archive marker');
+    if (sawEndOfArchive(parser) !== true) throw new TruncatedArchiveError('the archive ended without its end-of-archive marker');
     ended = true;
     pending.push(Buffer.alloc(2 * BLOCK));
     await new Promise<void>((res, rej) => flush((err) => (err ? rej(err) : res())));
@@ -184,24 +194,40 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
  * its bytes padded to the block. Other types carry no bytes (size 0), whatever the stored header
  * claimed. Names given as owners are dropped: owners are restored by number.
  */
+/** An owner id tar can set; any other (negative, 2^32 and up) becomes the restoring user's, as chown's failure leaves it in the node engine. */
+function ownerId(id: number | undefined): number {
+  return id !== undefined && Number.isInteger(id) && id >= 0 && id < 2 ** 32 - 1 ? id : (process.getuid?.() ?? 0);
+}
+
 function reencode(entry: ReadEntry, out: Buffer[]): void {
   const file = FILE_TYPES.has(entry.type);
+  const dir = entry.type === 'Directory' || entry.type === 'GNUDumpDir';
   const size = file ? entry.size ?? 0 : 0;
+  // The path the rules judged, spelled plainly (`./a/b`, a folder with its `/`); a hard link's
+  // target likewise. A symbolic link's target is its content, kept as stored.
+  const landing = landingPath(entry.path);
+  const path = landing === '' ? './' : `./${landing}${dir ? '/' : ''}`;
+  const linkpath = entry.type === 'Link' ? `./${landingPath(entry.linkpath ?? '')}` : entry.linkpath;
+  // node-tar encodes fractional seconds only within ustar's range (1970 to 2242): outside it
+  // the time is kept to the whole second.
+  const ms = entry.mtime?.getTime();
+  const exact = ms !== undefined && ms >= 0 && ms < 8 ** 11 * 1000;
+  const mtime = ms === undefined ? undefined : new Date(exact ? ms : Math.floor(ms / 1000) * 1000);
   const fields = {
-    path: entry.path,
+    path,
     type: file ? 'File' : entry.type,
-    ...(entry.linkpath ? { linkpath: entry.linkpath } : {}),
+    ...(linkpath ? { linkpath } : {}),
     mode: entry.mode ?? 0o644,
-    uid: entry.uid ?? 0,
-    gid: entry.gid ?? 0,
+    uid: ownerId(entry.uid),
+    gid: ownerId(entry.gid),
     size,
-    ...(entry.mtime ? { mtime: entry.mtime } : {}),
+    ...(mtime ? { mtime } : {}),
   } as const;
   const header = new Header(fields);
   // A pax header too for a sub-second mtime, which ustar's whole seconds would lose.
-  const subSecond = !!entry.mtime && entry.mtime.getTime() % 1000 !== 0;
+  const subSecond = !!mtime && mtime.getTime() % 1000 !== 0;
   if (header.encode() || subSecond) {
-    out.push(new Pax({ path: fields.path, linkpath: 'linkpath' in fields ? fields.linkpath : undefined, size, uid: fields.uid, gid: fields.gid, mtime: 'mtime' in fields ? fields.mtime : undefined }).encode());
+    out.push(new Pax({ path, linkpath, size, uid: fields.uid, gid: fields.gid, mtime }).encode());
   }
   out.push(header.block!);
   if (!file) return void entry.resume();

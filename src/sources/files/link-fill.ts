@@ -77,7 +77,7 @@ export async function fillLeftOutLinks(staging: string, target: string, left: Le
     input.destroy();
     throw failure;
   }
-  if (sawEndOfArchive(parser) === false) {
+  if (sawEndOfArchive(parser) !== true) {
     throw new StrongboxError(`the archive for ${printable(target)} ended without its end-of-archive marker when read again: it is truncated; ${printable(target)} was not changed`);
   }
   const missing = left.filter((l) => !filled.has(l.to));

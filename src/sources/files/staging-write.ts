@@ -33,6 +33,9 @@ export async function feedTar(input: Readable, parser: Parser, stop: () => boole
   done.catch(() => {});
   for await (const chunk of input as AsyncIterable<Buffer>) {
     if (stop() || failed) break;
+    // After the end marker the rest is only drained (through the caller's checksum): node-tar
+    // would keep concatenating it, quadratic in its length.
+    if (sawEndOfArchive(parser) === true) continue;
     if (!parser.write(chunk)) {
       await Promise.race([new Promise((r) => parser.once('drain', r)), done.catch(() => {})]);
     }

@@ -35,8 +35,15 @@ export function normalizeEntryPath(p: string): string {
   return s.replace(/\/+$/, '');
 }
 
+/** `./a/b` → `a/b` (the leading `./` only). */
+function stripDotSlash(p: string): string {
+  let s = p;
+  while (s.startsWith('./')) s = s.slice(2);
+  return s;
+}
+
 /** The path an entry lands on, as the file system sees it: `a//./b/` → `a/b`. */
-function landingPath(p: string): string {
+export function landingPath(p: string): string {
   const s = normalizeEntryPath(p);
   return s === '' ? '' : normalizeEntryPath(posix.normalize(s));
 }
@@ -57,7 +64,13 @@ export function entryProblem(e: EntryLike): string | undefined {
   if (isAbsoluteLike(e.path)) return 'absolute path';
   if (hasDotDot(e.path)) return "path with a '..' component";
   const path = normalizeEntryPath(e.path);
-  if (path === '' && e.type !== 'Directory' && e.type !== 'GNUDumpDir') return 'a non-directory in place of the target directory itself';
+  const isDir = e.type === 'Directory' || e.type === 'GNUDumpDir';
+  if (path === '' && !isDir) return 'a non-directory in place of the target directory itself';
+  // Anything but a folder must be named plainly: GNU tar makes `a/` (a file) a folder and reads
+  // its bytes as more headers, and `a/.` or `a//b` name what the rules did not check.
+  if (!isDir && (/\/$/.test(e.path) || landingPath(e.path) !== stripDotSlash(e.path))) return 'a non-directory whose name is not a plain path (a trailing "/", "//" or "/./")';
+  // A link target on a file or folder means nothing to node-tar but something to other readers.
+  if (e.linkpath && e.type !== 'SymbolicLink' && e.type !== 'Link') return 'a link target on an entry that is not a link';
   // A symbolic link may point anywhere; only an empty one cannot be recreated.
   if (e.type === 'SymbolicLink' && !e.linkpath) return 'symbolic link without a target';
   if (e.type === 'Link') {
