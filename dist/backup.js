@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-ZEYJC74X.js";
+} from "./chunks/chunk-2V7DVW7N.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LLILGWDD.js";
+} from "./chunks/chunk-ENGF55YK.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-X7WHVIY7.js";
+} from "./chunks/chunk-GLFVCGNU.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-WK2OHS4Y.js";
+} from "./chunks/chunk-WXHZHGAH.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-ZEYJC74X.js";
+} from "./chunks/chunk-2V7DVW7N.js";
 import {
   rollback
-} from "./chunks/chunk-HLTY7SAC.js";
+} from "./chunks/chunk-P4NSXKMB.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-54MH4YPX.js";
+} from "./chunks/chunk-NCUX55FR.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LLILGWDD.js";
+} from "./chunks/chunk-ENGF55YK.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-QAEMFCI3.js";
+} from "./chunks/chunk-GRAA7HYM.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-WK2OHS4Y.js";
+} from "./chunks/chunk-WXHZHGAH.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-SYBV6PPF.js";
+} from "./chunks/chunk-6KUAHQGR.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-X7WHVIY7.js";
+} from "./chunks/chunk-GLFVCGNU.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-QAEMFCI3.js";
+} from "./chunks/chunk-GRAA7HYM.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-WK2OHS4Y.js";
+} from "./chunks/chunk-WXHZHGAH.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

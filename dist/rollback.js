@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-HLTY7SAC.js";
+} from "./chunks/chunk-P4NSXKMB.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-LLILGWDD.js";
+import "./chunks/chunk-ENGF55YK.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-SYBV6PPF.js";
+} from "./chunks/chunk-6KUAHQGR.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-X7WHVIY7.js";
+} from "./chunks/chunk-GLFVCGNU.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-QAEMFCI3.js";
+} from "./chunks/chunk-GRAA7HYM.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-WK2OHS4Y.js";
+} from "./chunks/chunk-WXHZHGAH.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

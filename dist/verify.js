@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-54MH4YPX.js";
+} from "./chunks/chunk-NCUX55FR.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LLILGWDD.js";
+} from "./chunks/chunk-ENGF55YK.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-SYBV6PPF.js";
+} from "./chunks/chunk-6KUAHQGR.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-X7WHVIY7.js";
+} from "./chunks/chunk-GLFVCGNU.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-QAEMFCI3.js";
+} from "./chunks/chunk-GRAA7HYM.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-WK2OHS4Y.js";
+} from "./chunks/chunk-WXHZHGAH.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -1,5 +1,5 @@
 /**
- * Hostile and odd archives (test/fixtures/hostile-tar, from two reviews of the GNU tar engine):
+ * Hostile and odd archives (test/fixtures/hostile-tar, from three reviews of the GNU tar engine):
  * pax records that two tar readers frame differently, oversized pax headers, GNU sparse names,
  * unknown entry types, a lone zero block, names twice, links that climb out. Whatever each
  * one is, the GNU tar engine must end exactly as the node-tar engine does: both refuse it, or
@@ -19,11 +19,11 @@ import { hasGnuTar } from '../../src/sources/files/gnu-tar.js';
 const FIXTURES = fileURLToPath(new URL('../fixtures/hostile-tar/', import.meta.url));
 const quiet = new ConsoleReporter({ write: () => {} });
 /**
- * A name stored twice: node-tar lets the last copy win, GNU tar (`--keep-old-files`) refuses
- * the archive. Our backups never store a name twice; catching it in the node engine would
- * take memory for every file name.
+ * A name stored twice (a file twice; a folder after a file of that name): node-tar lets the
+ * last copy win, the GNU tar engine refuses the archive. Our backups never store a name twice;
+ * catching it in the node engine would take memory for every file name.
  */
-const STRICTER = new Set(['t7.tar.gz']);
+const STRICTER = new Set(['t7.tar.gz', 'r3-d1.tar.gz', 'r3-d5.tar.gz', 'r3-d6.tar.gz']);
 /** Unknown entry types (GNU tar would write them as files); an extended header over node-tar's size limit (GNU tar would apply it). */
 const MUST_REFUSE = new Set(['t6.tar.gz', 't11.tar.gz', 'r2-c1d.tar.gz' /* a "file" named `a/` whose bytes GNU tar would read as headers */]);
 /** Legitimate: files from 1969 and 2300 with sub-second times (GNU tar writes them in pax). */
@@ -83,7 +83,7 @@ describe.skipIf(!hasGnuTar())('the two tar engines agree on hostile and odd arch
     if (process.env.SB_PRINT_OUTCOMES) console.log(name, JSON.stringify(outcomes[0]));
     if (STRICTER.has(name)) {
       expect(outcomes[0]).toHaveProperty('tree');
-      expect(outcomes[1]).toEqual({ refused: 'UnsafeArchiveError' });
+      expect(outcomes[1]).toHaveProperty('refused');
     } else expect(outcomes[1], `gnu engine against node engine for ${name}`).toEqual(outcomes[0]);
     if (MUST_REFUSE.has(name)) expect(outcomes[1]).toEqual({ refused: 'UnsafeArchiveError' });
     if (MUST_RESTORE.has(name)) expect(outcomes[1]).toHaveProperty('tree');

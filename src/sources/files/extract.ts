@@ -235,6 +235,16 @@ async function extractWithGnuTar(input: Readable, staging: string, target: strin
     }
     throw err;
   }
+  // tar --keep-old-files keeps a file where the archive later stores a folder of the same name
+  // (a name twice), silently: every folder the archive laid out must be one.
+  for (const dir of layout.directories()) {
+    const st = await lstat(join(staging, dir)).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive holds "${printable(dir)}" twice (a folder after a file of that name); nothing was put in place`, {
+        hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+      });
+    }
+  }
   // Owners, like node-tar's: only root can give them away (tar did so for every other entry).
   if (rootOwner && process.getuid?.() === 0) await lchown(staging, rootOwner.uid, rootOwner.gid);
   // Also gives an archive without a root entry a default mode instead of mkdtemp's 0700.

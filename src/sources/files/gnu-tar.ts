@@ -260,6 +260,7 @@ function tarFailure(status: number | string, stderr: string, spawnError: unknown
   const message = stderr.trim().split('\n').slice(-5).join('; ') || 'no message';
   const err = new TarFailedError(`GNU tar failed (${typeof status === 'number' ? `exit ${status}` : status}): ${message}`);
   // A short write ("Wrote only 5120 of 10240 bytes") is how tar reports a disk filling up mid-file.
-  if (/No space left on device|Disk quota exceeded|Wrote only \d+ of \d+ bytes/i.test(stderr)) err.code = 'ENOSPC';
+  // Matched at the end of tar's own lines only: a file name inside a message cannot fake it.
+  if (/: (?:No space left on device|Disk quota exceeded)$/m.test(stderr) || /^tar: .*: Wrote only \d+ of \d+ bytes$/m.test(stderr)) err.code = 'ENOSPC';
   return err;
 }

@@ -77,6 +77,7 @@ export function entryProblem(e: EntryLike): string | undefined {
     const to = e.linkpath ?? '';
     if (to === '') return 'hard link without a target';
     if (isAbsoluteLike(to) || hasDotDot(to)) return `hard link to ${to}, outside the target`;
+    if (landingPath(to) === landingPath(e.path)) return 'a hard link to itself';
   }
   return undefined;
 }
@@ -111,6 +112,11 @@ export class ArchiveLayout {
       if (via !== undefined) return `hard link to ${printable(e.linkpath ?? '')}, which is or goes through the symbolic link "${printable(via)}"`;
     }
     return undefined;
+  }
+
+  /** Every directory stored or implied so far, as landing paths ('' the root). */
+  directories(): Iterable<string> {
+    return this.dirs.values();
   }
 
   /** A directory at this path is stored or implied already (by an entry below it). */
