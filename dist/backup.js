@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-2V7DVW7N.js";
+} from "./chunks/chunk-N3GQODTL.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-ENGF55YK.js";
+} from "./chunks/chunk-XGXQLDAN.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-GLFVCGNU.js";
+} from "./chunks/chunk-WYI7DB44.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-WXHZHGAH.js";
+} from "./chunks/chunk-MFBH6QMM.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-2V7DVW7N.js";
+} from "./chunks/chunk-N3GQODTL.js";
 import {
   rollback
-} from "./chunks/chunk-P4NSXKMB.js";
+} from "./chunks/chunk-4T67W5DM.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-NCUX55FR.js";
+} from "./chunks/chunk-ZJFAFC7F.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-ENGF55YK.js";
+} from "./chunks/chunk-XGXQLDAN.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-GRAA7HYM.js";
+} from "./chunks/chunk-4BU7BJCC.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-WXHZHGAH.js";
+} from "./chunks/chunk-MFBH6QMM.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-6KUAHQGR.js";
+} from "./chunks/chunk-S2WPYO4L.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GLFVCGNU.js";
+} from "./chunks/chunk-WYI7DB44.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-GRAA7HYM.js";
+} from "./chunks/chunk-4BU7BJCC.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-WXHZHGAH.js";
+} from "./chunks/chunk-MFBH6QMM.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-P4NSXKMB.js";
+} from "./chunks/chunk-4T67W5DM.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-ENGF55YK.js";
+import "./chunks/chunk-XGXQLDAN.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-6KUAHQGR.js";
+} from "./chunks/chunk-S2WPYO4L.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GLFVCGNU.js";
+} from "./chunks/chunk-WYI7DB44.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-GRAA7HYM.js";
+} from "./chunks/chunk-4BU7BJCC.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-WXHZHGAH.js";
+} from "./chunks/chunk-MFBH6QMM.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-NCUX55FR.js";
+} from "./chunks/chunk-ZJFAFC7F.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-ENGF55YK.js";
+} from "./chunks/chunk-XGXQLDAN.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-6KUAHQGR.js";
+} from "./chunks/chunk-S2WPYO4L.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-GLFVCGNU.js";
+} from "./chunks/chunk-WYI7DB44.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-GRAA7HYM.js";
+} from "./chunks/chunk-4BU7BJCC.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-WXHZHGAH.js";
+} from "./chunks/chunk-MFBH6QMM.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

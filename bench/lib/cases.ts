@@ -109,6 +109,27 @@ export function strongboxCases(ctx: Context, rt: Runtime, variants = false): Cas
   const repo = (r: number) => join(dir, `repo-${r}`);
   const target = join(dir, 'restored');
   const cli = (...args: string[]): RunSpec => ({ command: rt.node, args: [...rt.cliArgs, ...args], captureStdout: true });
+  /** A restore of each round's backup into `target`, checked identical to the tree once; `env` makes it a variant. */
+  const restoreCase = (suffix: string, label: string, env?: NodeJS.ProcessEnv): CaseDef => ({
+    id: `strongbox-restore${suffix}@${rt.version}`,
+    tool: 'strongbox',
+    kind: 'restore',
+    label,
+    node: rt.version,
+    inputBytes: ctx.tree.bytes,
+    runs: ctx.runs,
+    ...(env ? { variant: true } : {}),
+    prepare: () => rm(target),
+    spec: (r) => {
+      const spec = cli('restore', '--from', repo(r), '--identity-file', ctx.keyFile, '--files-target', target);
+      return env ? { ...spec, env: { ...process.env, ...env } } : spec;
+    },
+    finish: (r, m) => {
+      const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, target) } : {};
+      rm(target);
+      return outcome;
+    },
+  });
   const cases: CaseDef[] = [
     {
       id: `strongbox-backup@${rt.version}`,
@@ -136,22 +157,7 @@ export function strongboxCases(ctx: Context, rt: Runtime, variants = false): Cas
       runs: ctx.runs,
       spec: (r) => cli('verify', '--from', repo(r), '--deep', '--identity-file', ctx.keyFile),
     },
-    {
-      id: `strongbox-restore@${rt.version}`,
-      tool: 'strongbox',
-      kind: 'restore',
-      label: 'strongbox restore ← local',
-      node: rt.version,
-      inputBytes: ctx.tree.bytes,
-      runs: ctx.runs,
-      prepare: () => rm(target),
-      spec: (r) => cli('restore', '--from', repo(r), '--identity-file', ctx.keyFile, '--files-target', target),
-      finish: (r, m) => {
-        const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, target) } : {};
-        rm(target);
-        return outcome;
-      },
-    },
+    restoreCase('', 'strongbox restore ← local'),
   ];
   if (variants) {
     const sizeRepo = join(dir, 'repo-size-only');
@@ -175,23 +181,7 @@ export function strongboxCases(ctx: Context, rt: Runtime, variants = false): Cas
       },
     });
     // The restore's other engine: node-tar, where no GNU tar is on PATH (src/sources/files/gnu-tar.ts).
-    cases.push({
-      id: `strongbox-restore-node-tar@${rt.version}`,
-      tool: 'strongbox',
-      kind: 'restore',
-      label: 'strongbox restore ← local, node-tar engine',
-      node: rt.version,
-      inputBytes: ctx.tree.bytes,
-      runs: ctx.runs,
-      variant: true,
-      prepare: () => rm(target),
-      spec: (r) => ({ ...cli('restore', '--from', repo(r), '--identity-file', ctx.keyFile, '--files-target', target), env: { ...process.env, STRONGBOX_TAR_ENGINE: 'node' } }),
-      finish: (r, m) => {
-        const outcome = r === 1 && m.exitCode === 0 ? { verified: sameTree(ctx.tree.path, target) } : {};
-        rm(target);
-        return outcome;
-      },
-    });
+    cases.push(restoreCase('-node-tar', 'strongbox restore ← local, node-tar engine', { STRONGBOX_TAR_ENGINE: 'node' }));
   }
   return cases;
 }

@@ -9,7 +9,7 @@ import { printable } from '../../shared/text.js';
 import type { LeaveOut, SourceDetails, SourceDump } from '../adapter.js';
 import { useGnuTar } from './gnu-tar.js';
 import { gnuTarDump } from './gnu-tar-create.js';
-import { CHANGE_TEXT, describeReadError, escapeBytes, walkTree, warnEmpty, type Change } from './tree-walk.js';
+import { ChangedFiles, describeReadError, nonUtf8LinkError, walkTree, warnEmpty, whereIn, type Change } from './tree-walk.js';
 
 /**
  * File trees as plain tar streams (node-tar): paths relative to the tree root, symlinks kept
@@ -26,7 +26,6 @@ const READ_SIZE = 256 * 1024;
 const WALK_AHEAD = 512;
 /** How many entries node-tar stats/reads at once (measured: 8 is near the best for small files). */
 const JOBS = 8;
-const MAX_LISTED_WARNINGS = 10;
 /** Enough for node-tar's look-ahead (the stat of a path is read back moments after it is stored). */
 const CACHE_ENTRIES = 4096;
 
@@ -177,12 +176,11 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
     onwarn: (_code: string, message: string) => reporter.warning(`${printable(root)}: ${printable(message)}`),
   });
 
-  let changed = 0;
-  const tolerant = changeTolerantEntries((absolute, how) => {
-    if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`"${printable(relative(real, absolute))}" in ${printable(root)} ${CHANGE_TEXT[how]}`);
-  }, (absolute, raw) => new StrongboxError(`"${printable(relative(real, absolute))}" in ${printable(root)} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
-    hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
-  }));
+  const changes = new ChangedFiles(root, reporter);
+  const tolerant = changeTolerantEntries(
+    (absolute, how) => changes.report(relative(real, absolute), how),
+    (absolute, raw) => nonUtf8LinkError(whereIn(root, relative(real, absolute)), raw),
+  );
   const entryClass = ownSymbol(pack, 'writeEntryClass');
   if (tolerant && entryClass) (pack as unknown as Record<symbol, unknown>)[entryClass] = tolerant;
 
@@ -195,8 +193,7 @@ export function dumpFiles(path: string, opts: { exclude?: string[]; reporter: Re
       ended = true;
       details.entries = entries;
       details.bytes = bytes;
-      if (changed > MAX_LISTED_WARNINGS) reporter.warning(`${changed} files in ${printable(root)} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
-      if (changed) details.changedWhileRead = changed;
+      changes.finish(details);
       res();
     });
   });

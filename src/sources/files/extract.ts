@@ -9,11 +9,11 @@ import type { Reporter } from '../../shared/reporter.js';
 import { printable } from '../../shared/text.js';
 import { asideName, checkRestoreTarget, clearLeftovers, stagingPrefix } from './target.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
-import { ArchiveLayout, UnsafeArchiveError, entryProblem, ignoredProblem, normalizeEntryPath } from './tar-safety.js';
+import { ArchiveLayout, FILE_TYPES, TAMPERED_HINT, UnsafeArchiveError, entryProblem, ignoredProblem, normalizeEntryPath } from './tar-safety.js';
 import { fillLeftOutLinks, refuseLeftOut, type LeftOutLink } from './link-fill.js';
 import { feedTar, makeParents, sawEndOfArchive } from './staging-write.js';
 import { PathReservations } from './path-reservations.js';
-import { TruncatedArchiveError, gnuTarExtract, useGnuTar } from './gnu-tar.js';
+import { TarRefusal, TruncatedArchiveError, gnuTarExtract, useGnuTar } from './gnu-tar.js';
 
 /**
  * Restores extract into a fresh staging directory beside the target and rename it into
@@ -79,7 +79,7 @@ class MetadataFixups {
     if (e.type === 'Directory' || e.type === 'GNUDumpDir') {
       if (rel === '') this.sawRoot = true;
       this.dirs.push({ rel, ...(mode !== undefined ? { mode } : {}), ...(e.mtime ? { mtime: e.mtime } : {}) });
-    } else if ((e.type === 'File' || e.type === 'OldFile' || e.type === 'ContiguousFile') && mode !== undefined) {
+    } else if (FILE_TYPES.has(e.type) && mode !== undefined) {
       if (mode & this.umask || mode & 0o7000) this.files.push({ rel, mode });
     }
   }
@@ -177,7 +177,7 @@ async function createLinks(staging: string, links: PendingLink[], target: string
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive holds "${printable(l.rel)}" twice, once as a symbolic link; nothing was put in place`, {
-        hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+        hint: TAMPERED_HINT,
       });
     }
     // Owners, like node-tar for files: only root can give them away.
@@ -195,7 +195,7 @@ interface ExtractOptions {
 
 function unsafeEntry(target: string, path: string, problem: string): UnsafeArchiveError {
   return new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive entry "${printable(path)}" is unsafe (${problem}); nothing was put in place`, {
-    hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+    hint: TAMPERED_HINT,
   });
 }
 
@@ -230,7 +230,7 @@ async function extractWithGnuTar(input: Readable, staging: string, target: strin
     });
   } catch (err) {
     if (err instanceof TruncatedArchiveError) throw truncated(target);
-    if (err instanceof UnsafeArchiveError && !err.message.startsWith('refusing')) {
+    if (err instanceof TarRefusal) {
       throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: ${err.message}; nothing was put in place`, { hint: err.hint, cause: err });
     }
     throw err;
@@ -241,7 +241,7 @@ async function extractWithGnuTar(input: Readable, staging: string, target: strin
     const st = await lstat(join(staging, dir)).catch(() => undefined);
     if (!st?.isDirectory()) {
       throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive holds "${printable(dir)}" twice (a folder after a file of that name); nothing was put in place`, {
-        hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+        hint: TAMPERED_HINT,
       });
     }
   }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,12 +6,12 @@ import { Parser, type ReadEntry } from 'tar';
 import { BoundedMap } from '../../shared/bounded-map.js';
 import { StoppedError, StrongboxError } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
-import { childEnvironment } from '../../shared/sensitive-env.js';
 import { printable } from '../../shared/text.js';
 import type { LeaveOut, SourceDetails, SourceDump } from '../adapter.js';
+import { spawnTar } from './gnu-tar.js';
 import { sawEndOfArchive } from './staging-write.js';
-import { normalizeEntryPath } from './tar-safety.js';
-import { CHANGE_TEXT, describeReadError, escapeBytes, walkTree, warnEmpty, type Change } from './tree-walk.js';
+import { EXTRACTABLE, FILE_TYPES, normalizeEntryPath } from './tar-safety.js';
+import { ChangedFiles, MAX_LISTED_CHANGES, describeReadError, nonUtf8LinkError, walkTree, warnEmpty, whereIn, type Change } from './tree-walk.js';
 
 /**
  * A --files tree archived by GNU tar, as `actions/cache` does: our walk (tree-walk.ts) decides
@@ -41,7 +40,6 @@ const CREATE_ARGS = [
 
 /** Names sent to tar in batches of this many bytes (fewer writes; the walk stays at most this far ahead). */
 const NAME_BATCH = 64 * 1024;
-const MAX_LISTED_WARNINGS = 10;
 /** Headers remembered to tell a file that grew from one rewritten (tar reports both as "changed"). */
 const RECENT_ENTRIES = 4096;
 
@@ -52,9 +50,6 @@ const CANNOT = /^tar: (.*): Cannot (?:open|stat|read|readlink|lstat)[^:]*: (.*)$
 const SOCKET = /^tar: (.*): socket ignored$/;
 
 const ERRNO: Record<string, string> = { 'Permission denied': 'EACCES', 'Operation not permitted': 'EPERM', 'No such file or directory': 'ENOENT' };
-
-/** Entry types a restore writes; anything else means a name changed kind after the walk saw it. */
-const ARCHIVABLE = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'GNUDumpDir', 'SymbolicLink', 'Link']);
 
 /** A name as tar's `--quoting-style=escape` printed it: C escapes and octal bytes back to UTF-8 text. */
 export function unescapeName(quoted: string): string {
@@ -86,15 +81,11 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   const details: SourceDetails = { path: root };
   const relName = (tarName: string) => normalizeEntryPath(tarName);
   const messageName = (quoted: string) => relName(unescapeName(quoted));
-  const where = (rel: string) => `"${printable(rel)}" in ${printable(root)}`;
+  const where = (rel: string) => whereIn(root, rel);
 
   // -C before -T: tar's options are positional here.
-  const child = spawn('tar', [...CREATE_ARGS, '-C', real, '-T', '-'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...childEnvironment(), LC_ALL: 'C' },
-    // Its own process group, so a terminal's Ctrl-C reaches only us; we stop it ourselves.
-    detached: process.platform !== 'win32',
-  });
+  const child = spawnTar([...CREATE_ARGS, '-C', real, '-T', '-'], 'pipe');
+  const stdout = child.stdout!;
   child.stdin.on('error', () => {}); // tar gone: its exit status says why
 
   let failure: unknown;
@@ -118,15 +109,13 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   out.on('close', () => fail(new StoppedError(`the backup of ${printable(root)} was stopped before it finished`)));
 
   // Files tar reported as changed, told apart by their stored size once its header is seen.
-  let changed = 0;
-  const report = (rel: string, how: Change) => {
-    if (++changed <= MAX_LISTED_WARNINGS) reporter.warning(`${where(rel)} ${CHANGE_TEXT[how]}`);
-  };
+  const changes = new ChangedFiles(root, reporter);
+  const report = (rel: string, how: Change) => changes.report(rel, how);
   const recent = new BoundedMap<string, number>(RECENT_ENTRIES);
   const awaitingHeader = new Set<string>();
   const judging: Promise<void>[] = [];
   const judgeChange = (rel: string, storedSize: number) => {
-    if (changed + judging.length > MAX_LISTED_WARNINGS * 10) return report(rel, 'changed'); // a storm of changes: counted, not each stat'ed
+    if (changes.count + judging.length > MAX_LISTED_CHANGES * 10) return report(rel, 'changed'); // a storm of changes: counted, not each stat'ed
     judging.push(lstat(join(real, rel)).then(
       (st: Stats) => report(rel, st.size > storedSize ? 'grew' : 'changed'),
       () => report(rel, 'changed'),
@@ -143,8 +132,9 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
       const entry = e as ReadEntry;
       const rel = relName(path);
       entries++;
-      if (entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile') bytes += entry.size ?? 0;
-      if (!ARCHIVABLE.has(entry.type)) {
+      if (FILE_TYPES.has(entry.type)) bytes += entry.size ?? 0;
+      // Any other type: a name changed kind after the walk saw it.
+      if (!EXTRACTABLE.has(entry.type)) {
         fail(new StrongboxError(`${where(rel)} became a ${entry.type} while it was being backed up (a restore could not write it)`, { hint: 'the tree changed during the backup; rerun it, or back up a snapshot' }));
       }
       recent.set(rel, entry.size ?? 0);
@@ -167,7 +157,7 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   });
   // Everything tar wrote has reached `out` (which ends only once tar's exit status is known).
   const streamed = new Promise<void>((res) => headers.on('end', () => res()));
-  child.stdout.pipe(headers).pipe(out, { end: false });
+  stdout.pipe(headers).pipe(out, { end: false });
 
   let stderrTail = '';
   let tarSaidChanged = false;
@@ -213,15 +203,14 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
     if (sawEndOfArchive(parser) !== true) return fail(new StrongboxError(`GNU tar's archive of ${printable(root)} ended without its end-of-archive marker`));
     for (const rel of awaitingHeader) report(rel, 'changed');
     // Exit 1 is tar's "some files differ": never let it pass unreported, even if no message named a file.
-    if (tarSaidChanged && changed === 0) {
-      changed = 1;
+    if (tarSaidChanged && changes.count === 0) {
+      changes.count = 1;
       reporter.warning(`files in ${printable(root)} changed while they were being read (GNU tar: ${printable(stderrTail.trim().split('\n').slice(-3).join('; ') || 'no message')}); back up a snapshot (or stop writers) for a consistent copy`);
     }
     ended = true;
     details.entries = entries;
     details.bytes = bytes;
-    if (changed > MAX_LISTED_WARNINGS) reporter.warning(`${changed} files in ${printable(root)} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
-    if (changed) details.changedWhileRead = changed;
+    changes.finish(details);
     out.end();
     resolveCompleted();
   });
@@ -266,10 +255,7 @@ export function gnuTarDump(root: string, real: string, opts: { exclude?: string[
   /** A link target that is not UTF-8 cannot be stored faithfully: refused, as the node engine does. */
   const refuseNonUtf8Link = async (rel: string) => {
     const raw = await readlink(join(real, rel), { encoding: 'buffer' });
-    if (Buffer.from(raw.toString('utf8')).equals(raw)) return;
-    throw new StrongboxError(`${where(rel)} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
-      hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
-    });
+    if (!Buffer.from(raw.toString('utf8')).equals(raw)) throw nonUtf8LinkError(where(rel), raw);
   };
 
   return { stream: out, completed, details };

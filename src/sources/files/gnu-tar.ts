@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Stats } from 'node:fs';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,7 +7,7 @@ import { StrongboxError } from '../../shared/errors.js';
 import { childEnvironment } from '../../shared/sensitive-env.js';
 import { printable } from '../../shared/text.js';
 import { sawEndOfArchive } from './staging-write.js';
-import { UnsafeArchiveError, ignoredProblem, landingPath } from './tar-safety.js';
+import { FILE_TYPES, TAMPERED_HINT, UnsafeArchiveError, ignoredProblem, landingPath } from './tar-safety.js';
 
 /**
  * GNU tar as the extraction engine of a whole-tree restore (`actions/cache` runs it as a
@@ -50,6 +50,18 @@ export function useGnuTar(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
+ * GNU tar as a child process: its messages in English (they are parsed), in its own process
+ * group, so a terminal's Ctrl-C reaches only us and we stop it ourselves.
+ */
+export function spawnTar(args: string[], stdout: 'pipe' | 'ignore'): ChildProcessByStdio<Writable, Readable | null, Readable> {
+  return spawn('tar', args, {
+    stdio: ['pipe', stdout, 'pipe'],
+    env: { ...childEnvironment(), LC_ALL: 'C' },
+    detached: process.platform !== 'win32',
+  }) as ChildProcessByStdio<Writable, Readable | null, Readable>;
+}
+
+/**
  * GNU tar's options: exact modes (no umask), numeric owners (given away only when root, as
  * node-tar does), and never replacing a name already written: staging starts empty, so that
  * only happens when the archive holds a name twice, which our backups never do (the node
@@ -61,15 +73,18 @@ const EXTRACT_ARGS = ['-x', '-f', '-', '--numeric-owner', '--preserve-permission
 /** tar's message for a name it found already written (--keep-old-files), quoting the name. */
 const HELD_TWICE = /^tar: (.*?): Cannot (?:open|create symlink to .*|hard link to .*|mkdir): File exists$/m;
 
+/** The GNU tar engine's own refusals, worded without the target (the caller adds it). */
+export class TarRefusal extends UnsafeArchiveError {}
+
 /** GNU tar exited non-zero; `code` is ENOSPC when it ran out of room (the caller words the message). */
 export class TarFailedError extends Error {
   code?: string;
 }
 
 /**
- * Extracts `input` into `staging` with GNU tar. `check` sees every entry's header before tar
- * gets the bytes holding it; it returns an error to refuse the archive (tar is then killed
- * before that entry reaches it). Resolves once tar has exited 0 and the archive ended with its
+ * Extracts `input` into `staging` with GNU tar. `check` sees every entry before it is
+ * re-encoded for tar; it returns an error to refuse the archive (tar is then killed before
+ * that entry reaches it). Resolves once tar has exited 0 and the archive ended with its
  * end-of-archive marker; on any failure tar has exited before the promise settles, so the
  * caller may remove staging at once.
  */
@@ -90,13 +105,13 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
   });
   // What node-tar skips without asking the filter (a type it does not know, an extended header
   // over its size limit) is refused: tar must not read what was never checked.
-  parser.on('ignoredEntry', (e: ReadEntry) => (refused ??= new UnsafeArchiveError(`the archive entry "${printable(e.path)}" is unsafe (${ignoredProblem(e)})`)));
+  parser.on('ignoredEntry', (e: ReadEntry) => (refused ??= new TarRefusal(`the archive entry "${printable(e.path)}" is unsafe (${ignoredProblem(e)})`)));
   parser.on('entry', (entry: ReadEntry) => {
     try {
       reencode(entry, pending);
     } catch (err) {
       // A value node-tar cannot encode again: refused, never a crash that leaves staging behind.
-      refused ??= new UnsafeArchiveError(`the archive entry "${printable(entry.path)}" cannot be restored (${printable((err as Error).message)})`);
+      refused ??= new TarRefusal(`the archive entry "${printable(entry.path)}" cannot be restored (${printable((err as Error).message)})`);
       entry.resume();
     }
   });
@@ -104,12 +119,7 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
   parser.on('error', (err: unknown) => (parseError ??= err));
   const parsed = new Promise<void>((res) => parser.on('close', () => res()));
 
-  const child = spawn('tar', [...EXTRACT_ARGS, '-C', staging], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { ...childEnvironment(), LC_ALL: 'C' },
-    // Its own process group, so a terminal's Ctrl-C reaches only us; we stop it ourselves.
-    detached: process.platform !== 'win32',
-  });
+  const child = spawnTar([...EXTRACT_ARGS, '-C', staging], 'ignore');
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   let spawnError: unknown;
@@ -158,7 +168,7 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
       if (sawEndOfArchive(parser) === true) return cb(refused ?? failed());
       parser.write(chunk);
       // A compressed stream would be checked later, after decompression: refused before tar sees it.
-      const problem = refused ?? parseError ?? (decompressing(parser) ? new UnsafeArchiveError('the archive is itself compressed (not a plain tar)') : undefined) ?? failed();
+      const problem = refused ?? parseError ?? (decompressing(parser) ? new TarRefusal('the archive is itself compressed (not a plain tar)') : undefined) ?? failed();
       if (problem) return cb(problem as Error);
       flush(cb);
     },
@@ -186,19 +196,18 @@ export async function gnuTarExtract(input: Readable, staging: string, check: (pa
 }
 
 const BLOCK = 512;
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
-/**
- * One checked entry as tar will read it: a pax header when a field does not fit ustar (long
- * path or link, large size or id) or the time has milliseconds, the ustar header, and for a regular file
- * its bytes padded to the block. Other types carry no bytes (size 0), whatever the stored header
- * claimed. Names given as owners are dropped: owners are restored by number.
- */
 /** An owner id tar can set; any other (negative, 2^32 and up) becomes the restoring user's, as chown's failure leaves it in the node engine. */
 function ownerId(id: number | undefined): number {
   return id !== undefined && Number.isInteger(id) && id >= 0 && id < 2 ** 32 - 1 ? id : (process.getuid?.() ?? 0);
 }
 
+/**
+ * One checked entry as tar will read it: a pax header when a field does not fit ustar (long
+ * path or link, large size or id) or the time has milliseconds, the ustar header, and for a
+ * regular file its bytes padded to the block. Other types carry no bytes (size 0), whatever
+ * the stored header claimed. Names given as owners are dropped: owners are restored by number.
+ */
 function reencode(entry: ReadEntry, out: Buffer[]): void {
   const file = FILE_TYPES.has(entry.type);
   const dir = entry.type === 'Directory' || entry.type === 'GNUDumpDir';
@@ -238,7 +247,11 @@ function reencode(entry: ReadEntry, out: Buffer[]): void {
   });
 }
 
-/** node-tar found a gzip header and inflates it asynchronously: its checks would no longer run ahead of tar. */
+/**
+ * node-tar found a gzip header and inflates it: a backup's plaintext is a plain tar, so a
+ * compressed one was not written by a backup (and its entries would arrive out of step with
+ * the chunks fed in).
+ */
 function decompressing(parser: Parser): boolean {
   const sym = Object.getOwnPropertySymbols(parser).find((s) => s.description === 'unzip');
   // Not found (node-tar's internals moved): treated as decompressing, so nothing is written unchecked.
@@ -253,8 +266,8 @@ function tarFailure(status: number | string, stderr: string, spawnError: unknown
   if (spawnError) return new TarFailedError(`GNU tar could not be started (${String((spawnError as Error).message ?? spawnError)}); set ${TAR_ENGINE_ENV}=node to restore with the built-in node-tar`, { cause: spawnError });
   const twice = HELD_TWICE.exec(stderr);
   if (twice) {
-    return new UnsafeArchiveError(`the archive holds "${printable(twice[1]!)}" twice (a second entry would replace the first)`, {
-      hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+    return new TarRefusal(`the archive holds "${printable(twice[1]!)}" twice (a second entry would replace the first)`, {
+      hint: TAMPERED_HINT,
     });
   }
   const message = stderr.trim().split('\n').slice(-5).join('; ') || 'no message';

@@ -6,7 +6,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { StrongboxError, UsageError } from '../../shared/errors.js';
 import { printable } from '../../shared/text.js';
 import { feedTar, makeParents, sawEndOfArchive } from './staging-write.js';
-import { UnsafeArchiveError, normalizeEntryPath } from './tar-safety.js';
+import { FILE_TYPES, TAMPERED_HINT, UnsafeArchiveError, normalizeEntryPath } from './tar-safety.js';
 
 /**
  * `restore --path` of a hard link whose first name it does not select. A tar backup stores an
@@ -27,7 +27,6 @@ export interface LeftOutLink {
 }
 
 const SHOWN = 5;
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 /** Without a way to read the plaintext again: refused before anything is written, naming both names. */
 export function refuseLeftOut(left: LeftOutLink[]): UsageError {
@@ -84,7 +83,7 @@ export async function fillLeftOutLinks(staging: string, target: string, left: Le
   if (missing.length) {
     const m = missing[0]!;
     throw new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive holds "${printable(m.rel)}" as a hard link to "${printable(m.to)}", which it does not hold as a file; nothing was put in place`, {
-      hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+      hint: TAMPERED_HINT,
     });
   }
 }
@@ -120,6 +119,6 @@ async function fillFrom(entry: ReadEntry, staging: string, target: string, to: s
 
 function twice(target: string, rel: string): UnsafeArchiveError {
   return new UnsafeArchiveError(`refusing to restore into ${printable(target)}: the archive holds "${printable(rel)}" twice, once as a hard link; nothing was put in place`, {
-    hint: 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with',
+    hint: TAMPERED_HINT,
   });
 }

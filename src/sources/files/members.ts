@@ -7,7 +7,7 @@ import { printable } from '../../shared/text.js';
 import type { LeaveOut, SourceDetails } from '../adapter.js';
 import { MemberSkipped, type CollectionEntry, type CollectionReader } from '../collection.js';
 import { refuseLeftOutRoot, treeRoot } from './archive.js';
-import { assertUtf8Names, describeReadError, escapeBytes } from './tree-walk.js';
+import { assertUtf8Names, describeReadError, nonUtf8LinkError } from './tree-walk.js';
 import { compileExcludes } from './excludes.js';
 
 /**
@@ -138,9 +138,7 @@ export function openFileMembers(path: string, opts: FileMembersOptions): Collect
           const raw = await readlink(join(real, rel), { encoding: 'buffer' });
           link = raw.toString('utf8');
           if (!Buffer.from(link).equals(raw)) {
-            throw new StrongboxError(`${where(rel)} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
-              hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
-            });
+            throw nonUtf8LinkError(where(rel), raw);
           }
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;

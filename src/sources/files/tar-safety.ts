@@ -12,6 +12,9 @@ import { printable } from '../../shared/text.js';
  * so no entry may sit at or below the path of a link stored before it (`ArchiveLayout`).
  */
 
+/** What to tell a user whose archive breaks the rules below. */
+export const TAMPERED_HINT = 'this archive was not written by a Strongbox backup of a plain tree, or was tampered with';
+
 /** A tar archive holds an entry that may not be extracted; nothing was put in place. Tampered data: exit 3. */
 export class UnsafeArchiveError extends StrongboxError {
   constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
@@ -19,7 +22,10 @@ export class UnsafeArchiveError extends StrongboxError {
   }
 }
 
-const EXTRACTABLE = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'GNUDumpDir', 'SymbolicLink', 'Link']);
+/** node-tar's names for a regular file's types. */
+export const FILE_TYPES: ReadonlySet<string> = new Set(['File', 'OldFile', 'ContiguousFile']);
+/** Every entry type a restore writes (and so a backup may store). */
+export const EXTRACTABLE: ReadonlySet<string> = new Set([...FILE_TYPES, 'Directory', 'GNUDumpDir', 'SymbolicLink', 'Link']);
 
 export interface EntryLike {
   path: string;
@@ -27,19 +33,18 @@ export interface EntryLike {
   linkpath?: string;
 }
 
-/** `./a/b/` → `a/b`; `./` and `.` → `` (the root). */
-export function normalizeEntryPath(p: string): string {
-  let s = p;
-  while (s.startsWith('./')) s = s.slice(2);
-  if (s === '.') s = '';
-  return s.replace(/\/+$/, '');
-}
-
 /** `./a/b` → `a/b` (the leading `./` only). */
 function stripDotSlash(p: string): string {
   let s = p;
   while (s.startsWith('./')) s = s.slice(2);
   return s;
+}
+
+/** `./a/b/` → `a/b`; `./` and `.` → `` (the root). */
+export function normalizeEntryPath(p: string): string {
+  let s = stripDotSlash(p);
+  if (s === '.') s = '';
+  return s.replace(/\/+$/, '');
 }
 
 /** The path an entry lands on, as the file system sees it: `a//./b/` → `a/b`. */

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { StrongboxError, errorMessage } from '../../shared/errors.js';
 import type { Reporter } from '../../shared/reporter.js';
 import { printable } from '../../shared/text.js';
-import type { LeaveOut } from '../adapter.js';
+import type { LeaveOut, SourceDetails } from '../adapter.js';
 import { compileExcludes } from './excludes.js';
 
 /**
@@ -94,6 +94,42 @@ export function escapeBytes(raw: Buffer): string {
   return printable(out);
 }
 
+
+/** How many changed files are named one by one; the rest are counted. */
+export const MAX_LISTED_CHANGES = 10;
+
+/** `"a/b" in /srv/data`: an entry as messages name it. */
+export function whereIn(root: string, rel: string): string {
+  return `"${printable(rel)}" in ${printable(root)}`;
+}
+
+/**
+ * Files that changed while they were read, for both tar engines: the first ones named in a
+ * warning each, then a count, which the backup's details record.
+ */
+export class ChangedFiles {
+  count = 0;
+  constructor(
+    private readonly root: string,
+    private readonly reporter: Reporter,
+  ) {}
+
+  report(rel: string, how: Change): void {
+    if (++this.count <= MAX_LISTED_CHANGES) this.reporter.warning(`${whereIn(this.root, rel)} ${CHANGE_TEXT[how]}`);
+  }
+
+  finish(details: SourceDetails): void {
+    if (this.count > MAX_LISTED_CHANGES) this.reporter.warning(`${this.count} files in ${printable(this.root)} changed while they were being read; back up a snapshot (or stop writers) for a consistent copy`);
+    if (this.count) details.changedWhileRead = this.count;
+  }
+}
+
+/** A link target that is not UTF-8 cannot be stored faithfully: the refusal every engine gives. */
+export function nonUtf8LinkError(where: string, raw: Buffer): StrongboxError {
+  return new StrongboxError(`${where} is a symbolic link whose target is not valid UTF-8: "${escapeBytes(raw)}"; a rerun will not help`, {
+    hint: 'point the link at a UTF-8 name, or leave it out with --exclude; Strongbox stores UTF-8 names only',
+  });
+}
 
 export function warnEmpty(root: string, exclude: string[] | undefined, reporter: Reporter): void {
   reporter.warning(`${printable(root)} is empty${exclude?.length ? ' after the excludes' : ''}: nothing in it is backed up. If it should hold data, check that its volume is mounted (an unmounted volume looks like an empty folder)`);
