@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-N3GQODTL.js";
+} from "./chunks/chunk-C6WE4NRM.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-XGXQLDAN.js";
+} from "./chunks/chunk-HYHXX364.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-WYI7DB44.js";
+} from "./chunks/chunk-VPLUOKD7.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-MFBH6QMM.js";
+} from "./chunks/chunk-QSATBFF2.js";
 import {
   __commonJS,
   __esm,

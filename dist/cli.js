@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-N3GQODTL.js";
+} from "./chunks/chunk-C6WE4NRM.js";
 import {
   rollback
-} from "./chunks/chunk-4T67W5DM.js";
+} from "./chunks/chunk-VCRZJG3W.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-ZJFAFC7F.js";
+} from "./chunks/chunk-ZOOV3ICT.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-XGXQLDAN.js";
+} from "./chunks/chunk-HYHXX364.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-4BU7BJCC.js";
+} from "./chunks/chunk-3VTNONNJ.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-MFBH6QMM.js";
+} from "./chunks/chunk-QSATBFF2.js";
 import {
   __commonJS,
   __require,

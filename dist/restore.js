@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-S2WPYO4L.js";
+} from "./chunks/chunk-HPPU3JNV.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-WYI7DB44.js";
+} from "./chunks/chunk-VPLUOKD7.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-4BU7BJCC.js";
+} from "./chunks/chunk-3VTNONNJ.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-MFBH6QMM.js";
+} from "./chunks/chunk-QSATBFF2.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-4T67W5DM.js";
+} from "./chunks/chunk-VCRZJG3W.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-XGXQLDAN.js";
+import "./chunks/chunk-HYHXX364.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-S2WPYO4L.js";
+} from "./chunks/chunk-HPPU3JNV.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-WYI7DB44.js";
+} from "./chunks/chunk-VPLUOKD7.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-4BU7BJCC.js";
+} from "./chunks/chunk-3VTNONNJ.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-MFBH6QMM.js";
+} from "./chunks/chunk-QSATBFF2.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-ZJFAFC7F.js";
+} from "./chunks/chunk-ZOOV3ICT.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-XGXQLDAN.js";
+} from "./chunks/chunk-HYHXX364.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-S2WPYO4L.js";
+} from "./chunks/chunk-HPPU3JNV.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-WYI7DB44.js";
+} from "./chunks/chunk-VPLUOKD7.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-4BU7BJCC.js";
+} from "./chunks/chunk-3VTNONNJ.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-MFBH6QMM.js";
+} from "./chunks/chunk-QSATBFF2.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -19,6 +19,7 @@ import { restoreFiles } from '../../src/sources/files/extract.js';
 import { gnuTarExtract, hasGnuTar, tarEngineChoice, useGnuTar } from '../../src/sources/files/gnu-tar.js';
 import { UnsafeArchiveError } from '../../src/sources/files/tar-safety.js';
 import { craftTar } from '../helpers/craft-tar.js';
+import { runCli } from '../helpers/cli.js';
 import { buffer } from 'node:stream/consumers';
 
 const quiet = new ConsoleReporter({ write: () => {} });
@@ -45,6 +46,33 @@ describe('choosing the tar engine', () => {
     expect((err as StrongboxError).exitCode).toBe(2);
     expect((err as Error).message).toMatch(/STRONGBOX_TAR_ENGINE must be node, gnu or auto, not "bsd"/);
   });
+});
+
+describe('a bad STRONGBOX_TAR_ENGINE from the CLI', () => {
+  it('backup and restore stop with exit 2 naming it, before a repository or a target is created', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'sb-tar-env-'));
+    try {
+      const src = join(work, 'src');
+      await mkdir(src);
+      await writeFile(join(src, 'a.txt'), 'a');
+      const key = join(work, 'key.txt');
+      execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+      const recipient = execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }).trim();
+      const bad = { STRONGBOX_TAR_ENGINE: 'bsd' };
+      const b = await runCli(['backup', '--to', join(work, 'repo'), '--init', '--files', src, '--recipient', recipient], { env: bad });
+      expect(b.code).toBe(2);
+      expect(b.stderr).toMatch(/STRONGBOX_TAR_ENGINE must be node, gnu or auto, not "bsd"/);
+      expect(await readdir(work)).not.toContain('repo');
+      const ok = await runCli(['backup', '--to', join(work, 'repo'), '--init', '--files', src, '--recipient', recipient]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const r = await runCli(['restore', '--from', join(work, 'repo'), '--identity-file', key, '--files-target', join(work, 'target')], { env: bad });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/STRONGBOX_TAR_ENGINE must be node, gnu or auto/);
+      expect(await readdir(work)).not.toContain('target');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!hasGnuTar())('the GNU tar restore engine', () => {

@@ -12,6 +12,7 @@ import { estimateTree } from './estimate.js';
 import { inspectTarget, refuseMountPoint } from './mounts.js';
 import { checkRestoreTarget } from './target.js';
 import { compareTree } from './count.js';
+import { tarEngineChoice } from './gnu-tar.js';
 import { openFileMembers } from './members.js';
 
 export function filesArtifactName(path: string): string {
@@ -28,6 +29,7 @@ export const filesAdapter: SourceAdapter = {
   extension: '.tar',
   artifactName: (spec) => filesArtifactName(spec.location),
   checkSource: (spec, ctx) => {
+    tarEngineChoice(); // a bad STRONGBOX_TAR_ENGINE is exit 2 before anything is created
     treeRoot(resolve(spec.location));
     // A tree that is the repository (a --to that exists already): refused before init creates it.
     refuseLeftOutRoot(spec.location, ctx.leaveOut);
@@ -44,6 +46,7 @@ export const filesAdapter: SourceAdapter = {
   displayTarget: (target) => printable(resolve(target)),
   confirmName: (target) => basename(resolve(target)),
   checkTarget: async (target, ctx) => {
+    tarEngineChoice(); // checked before anything is downloaded or written
     await assertRepositoryOutside(resolve(target), ctx);
     await checkRestoreTarget(target);
   },
