@@ -9,7 +9,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { USAGE, readArgs, type BenchArgs } from './lib/args.js';
-import { prepareRunner } from './lib/cli-build.js';
+import { bundleScript, prepareRunner } from './lib/cli-build.js';
 import {
   memoryCase,
   mysqlPipelineCase,
@@ -33,6 +33,7 @@ import { pageReporting, probeNewFileWrite } from './lib/new-file-write.js';
 import { bucketCases, incrementalTreeCases, membersCases, type BucketContext } from './lib/collections.js';
 import { bucketPlan, createBucket, ensureMembersTree, incrementalTree, putObjects, s3Client, type IncrementalTree, type MembersTree } from './lib/collection-data.js';
 import { startBenchS3, type BenchS3 } from './lib/s3.js';
+import { s3Cases, storedObjectOf, type S3Context } from './lib/s3-cases.js';
 import { createBenchDatabase, dropBenchDatabase, dumpSize, pgAvailable } from './lib/pg.js';
 import { createMysqlBenchDatabase, dropMysqlBenchDatabase, mysqlAvailable, mysqlDumpSize } from './lib/mysql.js';
 import { createBenchSqlite, sqliteAvailable } from './lib/sqlite.js';
@@ -220,6 +221,20 @@ async function main(args: BenchArgs): Promise<void> {
     }
   }
 
+  // S3: our backup to an s3rver bucket against a bare lib-storage Upload of bytes it stored.
+  let s3: S3Context | undefined;
+  if (args.families.has('s3')) try {
+    const server = await startBenchS3('backups');
+    servers.push(server);
+    await createBucket(s3Client(server.endpoint, server.accessKeyId, server.secretAccessKey), server.bucket).catch(() => undefined);
+    const uploadScript = await bundleScript(join(here, 's3-upload.ts'), join(outDir, 'bundle-s3-upload', 's3-upload.js'));
+    log('writing the stored object the bare S3 upload sends (one untimed backup)…');
+    const stored = storedObjectOf(ctx, { node: process.execPath, version: '', cliArgs: runner.nodeArgs });
+    s3 = { server, uploadScript, storedFile: stored.file, storedBytes: stored.bytes };
+  } catch (err) {
+    log(`the S3 case could not be set up (${(err as Error).message}): skipping it`);
+  }
+
   let sqliteDb: SqliteContext | undefined;
   const wantSqlite = args.sqlite && args.families.has('sqlite');
   if (wantSqlite && !sqliteAvailable()) log('sqlite3 is not installed: skipping the SQLite case');
@@ -244,6 +259,7 @@ async function main(args: BenchArgs): Promise<void> {
       if (pg) cases.push(pgStrongboxCase(ctx, pg, rt));
       if (my) cases.push(mysqlStrongboxCase(ctx, my, rt));
       if (sqliteDb) cases.push(sqliteStrongboxCase(ctx, sqliteDb, rt));
+      if (s3) cases.push(...s3Cases(ctx, rt, s3, !args.quick && rt === main));
     };
     ours(main!);
     if (args.families.has('pipeline')) cases.push(...pipelineCases(ctx));

@@ -26,7 +26,7 @@ export interface BenchArgs {
   incrementalSize: number;
 }
 
-export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'sqlite', 'memory', 'collections'] as const;
+export const FAMILIES = ['strongbox', 'pipeline', 'restic', 'pg', 'mysql', 'sqlite', 's3', 'memory', 'collections'] as const;
 /** The second runtime to measure our cases on, when this machine has it. */
 export const NODE24 = '/opt/node24/node_modules/.bin/node';
 

@@ -12,8 +12,9 @@ import { mariadbDumpCommand } from './mysql.js';
  * instead of landing on one; within a round a backup precedes the verify/restore that read it.
  */
 
-export type Tool = 'strongbox' | 'pipeline' | 'restic' | 'rclone';
-export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'sqlite-backup' | 'memory' | CollectionKind;
+/** sdk: a bare AWS SDK upload (bench/s3-upload.ts), the floor of our S3 backup. */
+export type Tool = 'strongbox' | 'pipeline' | 'restic' | 'rclone' | 'sdk';
+export type Kind = 'backup' | 'restore' | 'verify' | 'pg-backup' | 'mysql-backup' | 'sqlite-backup' | 's3-backup' | 'memory' | CollectionKind;
 /** The collection cases (bench/lib/collections.ts): reported in their own table. */
 export type CollectionKind = 'bucket-first' | 'bucket-second' | 'tree-first' | 'tree-second' | 'members';
 export const COLLECTION_KINDS: readonly Kind[] = ['bucket-first', 'bucket-second', 'tree-first', 'tree-second', 'members'];

@@ -58,3 +58,22 @@ export async function prepareRunner(repo: string, outDir: string, wanted: Runner
     description: `bundle of the current src/ (bench/out/bundle; dist/ ${existsSync(dist) ? 'is older than src/' : 'not built'})`,
   };
 }
+
+/**
+ * A bench script bundled like the CLI (one file, no tsx at start-up), so that a case comparing
+ * it with our bundle compares the work, not the loaders.
+ */
+export async function bundleScript(entry: string, outfile: string): Promise<string> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    legalComments: 'none',
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);" },
+  });
+  return outfile;
+}

@@ -141,6 +141,9 @@ function peers(c: CaseResult, all: CaseResult[]): { restic?: CaseResult; pipelin
       return { pipeline: find('pipeline-mysql') };
     case 'sqlite-backup':
       return { pipeline: find('pipeline-sqlite') };
+    case 's3-backup':
+      // The bare upload runs on the same Node as the case it is compared with.
+      return { pipeline: all.find((x) => x.tool === 'sdk' && x.node === c.node) };
     default:
       return {};
   }
@@ -181,6 +184,13 @@ export function targets(results: CaseResult[]): Target[] {
     if (mysql) check('backup --mysql ≥ 0.9× mariadb-dump pipeline', node, ratio(mysql, peers(mysql, results).pipeline), 0.9);
     const sqlite = get('sqlite-backup');
     if (sqlite) check('SQLite backup ≥ 0.9× the sqlite3 .backup pipeline', node, ratio(sqlite, peers(sqlite, results).pipeline), 0.9);
+    const s3 = get('s3-backup');
+    if (s3) {
+      // "Within 10 %": our wall time at most 1.1× the bare upload's of the same stored bytes.
+      const upload = peers(s3, results).pipeline;
+      const slower = upload && !upload.failed && !s3.failed ? s3.wallSeconds / upload.wallSeconds : NaN;
+      push('backup to S3 within 10% of a bare lib-storage Upload', node, slower, (v) => v <= 1.1, (v) => `${v.toFixed(2)}× its time`);
+    }
     const ours = results.filter((r) => r.tool === 'strongbox' && r.node === node && !r.failed && r.kind !== 'members');
     if (ours.length) {
       const worst = ours.reduce((a, b) => (b.peakRssBytes > a.peakRssBytes ? b : a));

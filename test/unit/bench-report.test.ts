@@ -7,7 +7,7 @@ const NODE = '20.20.2';
 /** A made-up case result: only what targets() reads. */
 function result(id: string, tool: Tool, kind: Kind, mbPerSecond: number, cpuSeconds: number): CaseResult {
   return {
-    id, tool, kind, label: id, ...(tool === 'strongbox' ? { node: NODE } : {}),
+    id, tool, kind, label: id, ...(tool === 'strongbox' || tool === 'sdk' ? { node: NODE } : {}),
     inputBytes: 600e6, runs: [], wallSeconds: 600 / mbPerSecond, cpuSeconds, mbPerSecond,
     peakRssBytes: 150e6, othersCores: 0, loadAvg1: 0, quietRuns: 3, failed: false,
   };
@@ -62,5 +62,17 @@ describe("the benchmark's targets (issue 9)", () => {
     const tgs = targets(db);
     expect(row(tgs, 'backup --postgres ≥ 0.9× pg_dump pipeline')).toMatchObject({ measured: '0.95×', pass: true });
     expect(row(tgs, 'backup --mysql ≥ 0.9× mariadb-dump pipeline')).toMatchObject({ measured: '0.50×', pass: false });
+  });
+
+  it('the S3 backup within 10% of the bare lib-storage Upload on the same Node', () => {
+    const s3 = (oursMBs: number) => [
+      result(`strongbox-s3@${NODE}`, 'strongbox', 's3-backup', oursMBs, 9),
+      result(`sdk-upload-s3@${NODE}`, 'sdk', 's3-backup', 100, 2),
+      // Another Node's upload must not be the one compared with.
+      { ...result('sdk-upload-s3@24.0.0', 'sdk', 's3-backup', 10, 2), node: '24.0.0' },
+    ];
+    const name = 'backup to S3 within 10% of a bare lib-storage Upload';
+    expect(row(targets(s3(95)), name)).toMatchObject({ measured: '1.05× its time', pass: true });
+    expect(row(targets(s3(50)), name)).toMatchObject({ measured: '2.00× its time', pass: false });
   });
 });
