@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-C6WE4NRM.js";
+} from "./chunks/chunk-A2VQK45P.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-HYHXX364.js";
+} from "./chunks/chunk-LUKJFGEC.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-VPLUOKD7.js";
+} from "./chunks/chunk-FE7HLE44.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-QSATBFF2.js";
+} from "./chunks/chunk-M7KRFGT3.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-C6WE4NRM.js";
+} from "./chunks/chunk-A2VQK45P.js";
 import {
   rollback
-} from "./chunks/chunk-VCRZJG3W.js";
+} from "./chunks/chunk-QTGV2NLS.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-ZOOV3ICT.js";
+} from "./chunks/chunk-XVZNILR6.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-HYHXX364.js";
+} from "./chunks/chunk-LUKJFGEC.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-3VTNONNJ.js";
+} from "./chunks/chunk-TOPCP6LY.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-QSATBFF2.js";
+} from "./chunks/chunk-M7KRFGT3.js";
 import {
   __commonJS,
   __require,

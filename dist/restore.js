@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-HPPU3JNV.js";
+} from "./chunks/chunk-6VN4TP64.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-VPLUOKD7.js";
+} from "./chunks/chunk-FE7HLE44.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-3VTNONNJ.js";
+} from "./chunks/chunk-TOPCP6LY.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-QSATBFF2.js";
+} from "./chunks/chunk-M7KRFGT3.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

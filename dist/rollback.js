@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-VCRZJG3W.js";
+} from "./chunks/chunk-QTGV2NLS.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-HYHXX364.js";
+import "./chunks/chunk-LUKJFGEC.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-HPPU3JNV.js";
+} from "./chunks/chunk-6VN4TP64.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-VPLUOKD7.js";
+} from "./chunks/chunk-FE7HLE44.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-3VTNONNJ.js";
+} from "./chunks/chunk-TOPCP6LY.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-QSATBFF2.js";
+} from "./chunks/chunk-M7KRFGT3.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-ZOOV3ICT.js";
+} from "./chunks/chunk-XVZNILR6.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-HYHXX364.js";
+} from "./chunks/chunk-LUKJFGEC.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-HPPU3JNV.js";
+} from "./chunks/chunk-6VN4TP64.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-VPLUOKD7.js";
+} from "./chunks/chunk-FE7HLE44.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-3VTNONNJ.js";
+} from "./chunks/chunk-TOPCP6LY.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-QSATBFF2.js";
+} from "./chunks/chunk-M7KRFGT3.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

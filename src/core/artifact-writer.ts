@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { createEncryptStream, type EncryptOptions } from '../codecs/age/index.js';
 import { compressionExtension, createCompressor } from '../codecs/compress.js';
 import { HashingStream } from '../codecs/hash.js';
-import type { Destination } from '../destinations/types.js';
+import type { Destination, PutResult } from '../destinations/types.js';
 import type { ArtifactKind, SizeEstimate, SourceDump } from '../sources/adapter.js';
 import { printable } from '../shared/text.js';
 import { cancelSignal } from '../shared/cancel.js';
@@ -162,9 +162,9 @@ export async function storeObject(
     }),
   );
   // Until a destination's lock is held its output waits, holding the pipeline back (bounded).
-  const uploads = dests.map((dest, i) =>
+  const uploads: Promise<PutResult | false>[] = dests.map((dest, i) =>
     (ctx.ready?.(dest) ?? Promise.resolve()).then(() => dest.put(fullKey, fan.outputs[i]!, { signal: aborts[i]!.signal })).then(
-      () => true,
+      (put) => put,
       (err: unknown) => {
         if (sourceDown()) return false;
         if (err instanceof LockedError) {
@@ -197,13 +197,14 @@ export async function storeObject(
   const stored = storedHash.result;
   const confirmed: Destination[] = [];
   for (const [i, dest] of dests.entries()) {
-    if (!uploaded[i]) continue;
+    const put = uploaded[i];
+    if (!put) continue;
     if (opts.confirm === false) {
       confirmed.push(dest);
       continue;
     }
     try {
-      await confirmStored(dest, fullKey, stored, ctx.confirm, ctx.reporter.progress);
+      await confirmStored(dest, fullKey, stored, ctx.confirm, ctx.reporter.progress, put.readBack);
       confirmed.push(dest);
     } catch (err) {
       ctx.drop(dest, err);
@@ -261,13 +262,18 @@ function sourceCause(errors: unknown[]): unknown {
   return errors.find((e) => !isConsequence(e)) ?? errors[0];
 }
 
-/** Proves the destination holds exactly what we sent before the manifest may refer to it. */
+/**
+ * Proves the destination holds exactly what we sent before the manifest may refer to it. A
+ * put that read the object back itself (`readBack`, a local folder) is checked on that;
+ * otherwise the object is read again and hashed here.
+ */
 export async function confirmStored(
   dest: Destination,
   key: string,
   expected: { size: number; sha256: string },
   mode: 'hash' | 'size',
   progress?: Progress,
+  readBack?: PutResult['readBack'],
 ): Promise<void> {
   const info = await dest.stat(key);
   if (!info) throw new StrongboxError(`${objectName(dest, key)} is missing right after its upload`, { hint: 'check the destination; the backup was not committed' });
@@ -278,6 +284,7 @@ export async function confirmStored(
     );
   }
   if (mode === 'size') return;
+  if (readBack) return checkReadBack(dest, key, expected, readBack);
   const check = new HashingStream();
   const signal = cancelSignal();
   const stream = await dest.get(key, { signal });
@@ -288,9 +295,13 @@ export async function confirmStored(
       }
     }, { signal }),
   );
-  if (check.result.sha256 !== expected.sha256 || check.result.size !== expected.size) {
+  checkReadBack(dest, key, expected, check.result);
+}
+
+function checkReadBack(dest: Destination, key: string, expected: { size: number; sha256: string }, got: { size: number; sha256: string }): void {
+  if (got.sha256 !== expected.sha256 || got.size !== expected.size) {
     throw new StrongboxError(
-      `${objectName(dest, key)} reads back with SHA-256 ${check.result.sha256}, not the uploaded ${expected.sha256}`,
+      `${objectName(dest, key)} reads back with SHA-256 ${got.sha256}, not the uploaded ${expected.sha256}`,
       { hint: 'the destination did not store the object faithfully; the backup was not committed' },
     );
   }

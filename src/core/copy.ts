@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { objectName } from '../destinations/types.js';
 import { pipeline } from 'node:stream/promises';
 import { expectDigest } from '../codecs/hash.js';
-import type { Destination } from '../destinations/types.js';
+import type { Destination, PutResult } from '../destinations/types.js';
 import { beginActivity, cancelSignal, throwIfCancelled, type Activity } from '../shared/cancel.js';
 import { ExitCode, IntegrityError, NotFoundError, StrongboxError, UsageError, VerificationError, errorMessage } from '../shared/errors.js';
 import { formatBytes } from '../shared/format.js';
@@ -245,8 +245,8 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   for (const a of objects) {
     throwIfCancelled();
     const key = objectKey(m.id, a.key);
-    await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` });
-    await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash', reporter.progress);
+    const readBack = await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` });
+    await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash', reporter.progress, readBack);
     bytes += a.stored.size;
     reporter.info(`  ${m.id}/${a.key}: ${formatBytes(a.stored.size)} copied and confirmed`);
   }
@@ -327,13 +327,14 @@ async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: C
     const there = await dest.stat(key);
     if (there?.size === p.size) continue;
     const stored = { size: p.size, sha256: p.sha256 };
+    let readBack: PutResult['readBack'];
     try {
-      await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` });
+      readBack = await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` });
     } catch (err) {
       if (err instanceof SourceDamage) throw new SourceDamage(`pack ${p.id} of backup ${backupId}: ${err.message}`, err.hint);
       throw err;
     }
-    await confirmStored(dest, key, stored, opts.confirm ?? 'hash', reporter.progress);
+    await confirmStored(dest, key, stored, opts.confirm ?? 'hash', reporter.progress, readBack);
     bytes += p.size;
     copied++;
   }
@@ -346,7 +347,8 @@ async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: C
  * the stream before its end when the bytes differ from the manifest, so the put fails and the
  * destination stores nothing under the key (the Destination contract: put is atomic).
  */
-async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }, show: ShowProgress): Promise<void> {
+/** Returns what the destination read back while storing it (PutResult.readBack), if it did. */
+async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }, show: ShowProgress): Promise<PutResult['readBack']> {
   const where = `${objectName(source, key)}`;
   const signal = cancelSignal();
   let damage: SourceDamage | undefined;
@@ -366,8 +368,9 @@ async function copyObject(source: Destination, dest: Destination, key: string, e
   // pipeline carries errors both ways: a failed put destroys the reader, a failed check the put's body.
   const feeding = pipeline(body, check, { signal }).catch(() => {});
   const shown = show.progress?.start({ label: show.label, total: expected.size, done: () => check.size });
+  let put: PutResult;
   try {
-    await dest.put(key, check, { signal });
+    put = await dest.put(key, check, { signal });
   } catch (err) {
     shown?.end();
     // A put that failed before reading its body leaves the reader open: close it.
@@ -385,4 +388,5 @@ async function copyObject(source: Destination, dest: Destination, key: string, e
   await feeding;
   // A put that returned although the check failed would be a broken destination; never trust it.
   if (damage) throw damage;
+  return put.readBack;
 }

@@ -36,7 +36,7 @@ export interface Destination {
    * with the settings in effect and `credentials=NAME` (never a secret value). Absent: display.
    */
   readonly location?: string;
-  put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<{ size: number }>;
+  put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<PutResult>;
   putBytes(key: string, data: Uint8Array): Promise<void>;
   /**
    * Writes data only if key does not exist yet; returns false if it already existed.
@@ -69,6 +69,17 @@ export interface Destination {
    * exclusive lock, so no running write is touched.
    */
   removeAbandonedWrites?(before: Date, dryRun: boolean): Promise<string[]>;
+}
+
+/** What a put stored. */
+export interface PutResult {
+  size: number;
+  /**
+   * The size and SHA-256 of the object as the destination read it back from its own storage
+   * after writing it (a local folder does, trailing its writes); the read-back confirmation
+   * checks these instead of reading the object again. Absent: the confirmation reads it.
+   */
+  readBack?: { size: number; sha256: string };
 }
 
 /** The printable name of object `key` at `dest`, for messages. */

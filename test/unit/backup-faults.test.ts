@@ -14,6 +14,7 @@ import { verify } from '../../src/core/verify.js';
 import { FaultDestination } from '../helpers/fault-destination.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
+import { LocalDestination } from '../../src/destinations/local.js';
 
 /**
  * Fault-matrix rows for the backup/verify/restore core, with a real file tree and age keys and
@@ -65,6 +66,19 @@ describe('backup faults', () => {
     expect(await complete(mem)).toEqual([]);
     // The failed run removes its own partial objects.
     expect(artifactKeys(mem)).toEqual([]);
+  });
+
+  it('#5 the same on a local folder, whose put reads the file back itself (no second read after the upload)', async () => {
+    mkdirSync(join(work, 'repo-5'));
+    const local = new LocalDestination(join(work, 'repo-5'));
+    const dest = new FaultDestination(local, { corrupt: { match: (k) => k.endsWith('.age'), offset: 5000 } });
+    let gets = 0;
+    const get = local.get.bind(local);
+    local.get = (k, o) => (gets++, get(k, o));
+    await expect(backup(options(dest))).rejects.toThrow(/reads back with SHA-256 .* not the uploaded/);
+    expect(await complete(local)).toEqual([]);
+    expect(readdirSync(join(work, 'repo-5')).filter((n) => /^\d{8}T/.test(n))).toEqual([]);
+    expect(gets).toBe(0);
   });
 
   it('#4 an upload that fails part-way fails the backup, naming the object, and leaves no backup', async () => {

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -65,6 +65,47 @@ describe('LocalDestination', () => {
     expect(await dest.stat('2024-01-01T00-00-00Z/db.dump.zst.age')).toMatchObject({ size: data.length });
     // Backups may hold a database in the clear: only the owner may read them.
     expect((await stat(path.join(root, 'repo', '2024-01-01T00-00-00Z', 'db.dump.zst.age'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('reads what it wrote back from the file, stretch by stretch as the syncs land: readBack is the SHA-256 of the file', async () => {
+    // 64 KiB between syncs: the 3 MiB object is read back in ~48 stretches while it is written.
+    const small = new LocalDestination(path.join(root, 'repo'), {}, 64 * 1024);
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const chunks = Array.from({ length: Math.ceil(data.length / 16_384) }, (_, i) => data.subarray(i * 16_384, (i + 1) * 16_384));
+    const put = await small.put('b/files.tar.zst.age', Readable.from(chunks));
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    expect(put).toEqual({ size: data.length, readBack: { size: data.length, sha256 } });
+    expect((await readFile(path.join(root, 'repo', 'b', 'files.tar.zst.age'))).equals(data)).toBe(true);
+  });
+
+  it('readBack is what the file holds, not what the stream carried: a byte changed on disk mid-write shows', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const body = Readable.from((async function* () {
+      yield data.subarray(0, 1024 * 1024);
+      await held;
+      yield data.subarray(1024 * 1024);
+    })());
+    const put = dest.put('c/db.dump.zst.age', body);
+    // Once the first MiB is in the temp file, flip one byte of it behind the writer's back.
+    const dir = path.join(root, 'repo', 'c');
+    for (;;) {
+      const tmp = (await readdir(dir).catch(() => [])).find((n) => n.startsWith(TEMP_PREFIX));
+      if (tmp && (await stat(path.join(dir, tmp))).size >= 1024 * 1024) {
+        const fh = await open(path.join(dir, tmp), 'r+');
+        await fh.write(Buffer.from([data[10]! ^ 0xff]), 0, 1, 10);
+        await fh.close();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    release();
+    const { readBack } = await put;
+    const flipped = Buffer.from(data);
+    flipped[10]! ^= 0xff;
+    expect(readBack).toEqual({ size: data.length, sha256: createHash('sha256').update(flipped).digest('hex') });
+    expect(readBack!.sha256).not.toBe(createHash('sha256').update(data).digest('hex'));
   });
 
   it('replaces an existing object whole', async () => {
