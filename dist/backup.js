@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-A2VQK45P.js";
+} from "./chunks/chunk-2PE6ZVSX.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LUKJFGEC.js";
+} from "./chunks/chunk-U74OTVFM.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-FE7HLE44.js";
+} from "./chunks/chunk-X52MR2WW.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-M7KRFGT3.js";
+} from "./chunks/chunk-CD74H4YT.js";
 import {
   __commonJS,
   __esm,

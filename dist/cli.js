@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-A2VQK45P.js";
+} from "./chunks/chunk-2PE6ZVSX.js";
 import {
   rollback
-} from "./chunks/chunk-QTGV2NLS.js";
+} from "./chunks/chunk-IUTFY36Z.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-XVZNILR6.js";
+} from "./chunks/chunk-5N4FGHRA.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LUKJFGEC.js";
+} from "./chunks/chunk-U74OTVFM.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-TOPCP6LY.js";
+} from "./chunks/chunk-EGHO7KZM.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-M7KRFGT3.js";
+} from "./chunks/chunk-CD74H4YT.js";
 import {
   __commonJS,
   __require,

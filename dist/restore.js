@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-6VN4TP64.js";
+} from "./chunks/chunk-NWXMKK3U.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-FE7HLE44.js";
+} from "./chunks/chunk-X52MR2WW.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-TOPCP6LY.js";
+} from "./chunks/chunk-EGHO7KZM.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-M7KRFGT3.js";
+} from "./chunks/chunk-CD74H4YT.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-QTGV2NLS.js";
+} from "./chunks/chunk-IUTFY36Z.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-LUKJFGEC.js";
+import "./chunks/chunk-U74OTVFM.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-6VN4TP64.js";
+} from "./chunks/chunk-NWXMKK3U.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-FE7HLE44.js";
+} from "./chunks/chunk-X52MR2WW.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-TOPCP6LY.js";
+} from "./chunks/chunk-EGHO7KZM.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-M7KRFGT3.js";
+} from "./chunks/chunk-CD74H4YT.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

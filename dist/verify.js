@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-XVZNILR6.js";
+} from "./chunks/chunk-5N4FGHRA.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-LUKJFGEC.js";
+} from "./chunks/chunk-U74OTVFM.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-6VN4TP64.js";
+} from "./chunks/chunk-NWXMKK3U.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-FE7HLE44.js";
+} from "./chunks/chunk-X52MR2WW.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-TOPCP6LY.js";
+} from "./chunks/chunk-EGHO7KZM.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-M7KRFGT3.js";
+} from "./chunks/chunk-CD74H4YT.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -11,7 +11,7 @@ import { UsageError } from '../shared/errors.js';
 import { lookupLocation, type OpenedLocation } from './locations.js';
 import { resolveSigningConfig } from './signing.js';
 import { parsePercent } from './percent.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../shared/size.js';
 import { DEFAULT_THRESHOLDS, type AlertThresholds } from '../core/anomaly.js';
 import { DEFAULT_QUOTA_ALERT_PERCENT } from '../core/quota.js';
 import { parseGroupBy } from '../core/series.js';

@@ -8,7 +8,7 @@ import { UsageError } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import type { SourceOptions } from '../sources/adapter.js';
 import { configSchema, crossChecks, didYouMean, issueMessage, kindOf, knownKeys, literalSecrets, SOURCE_KINDS, type Issue, type RawConfig, type RawDestination, type RawSource } from './schema.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../shared/size.js';
 
 /** One source of the file, as SourceSpec will carry it (the URL itself is read later, from `env`). */
 export interface ConfigSource {

@@ -11,7 +11,7 @@ import { parseS3Url } from '../destinations/s3-location.js';
 import { channelFactories, findChannelFactory } from '../notify/registry.js';
 import { StrongboxError, UsageError } from '../shared/errors.js';
 import { findSourceAdapter } from '../sources/index.js';
-import { parseSize } from './size.js';
+import { parseSize } from '../shared/size.js';
 import { parsePercent } from './percent.js';
 
 /**

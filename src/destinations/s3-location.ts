@@ -1,8 +1,11 @@
 import { UsageError } from '../shared/errors.js';
 import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { printable } from '../shared/text.js';
+import { parseSize } from '../shared/size.js';
 import { URL_HINT, type DestinationFactory, type DestinationOptions, type Env } from './location.js';
-import { S3Destination, type S3Credentials, type S3DestinationOptions } from './s3.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE, S3Destination, type S3Credentials, type S3DestinationOptions } from './s3.js';
+
+const MiB = 1024 * 1024;
 
 /** The settings an S3 location may carry in its query: `s3://bucket/prefix?endpoint=…&credentials=NAME`. */
 export interface S3LocationSettings {
@@ -12,6 +15,8 @@ export interface S3LocationSettings {
   pathStyle?: boolean;
   /** An environment variable prefix: NAME_ACCESS_KEY_ID, NAME_SECRET_ACCESS_KEY, NAME_SESSION_TOKEN. */
   credentials?: string;
+  /** Multipart part size of uploads to this location, in bytes (`part-size=64MiB`). */
+  partSize?: number;
 }
 
 export interface ParsedS3Url {
@@ -22,7 +27,7 @@ export interface ParsedS3Url {
   settings: S3LocationSettings;
 }
 
-const PARAMETERS = ['endpoint', 'region', 'preset', 'path-style', 'credentials'] as const;
+const PARAMETERS = ['endpoint', 'region', 'preset', 'path-style', 'credentials', 'part-size'] as const;
 type Parameter = (typeof PARAMETERS)[number];
 
 const CREDENTIALS_HINT =
@@ -112,7 +117,21 @@ function parseQuery(query: string, shown: string): S3LocationSettings {
     }
     settings.credentials = credentials;
   }
+  const partSize = seen.get('part-size');
+  if (partSize !== undefined) settings.partSize = parsePartSize(partSize, shown);
   return settings;
+}
+
+/**
+ * `part-size=64MiB`: S3 takes parts of 5 MiB to 5 GiB and at most 10,000 of them, so the part
+ * size bounds the largest object; the uploader holds up to (4 + 1) parts in memory.
+ */
+function parsePartSize(value: string, shown: string): number {
+  const bytes = parseSize(value, `part-size of ${shown}`);
+  if (bytes < MIN_PART_SIZE || bytes > MAX_PART_SIZE) {
+    throw new UsageError(`part-size of ${shown} is ${printable(value)}, outside S3's limits of 5MiB to 5GiB`, 'e.g. part-size=64MiB (objects up to 625 GiB)');
+  }
+  return bytes;
 }
 
 /**
@@ -146,6 +165,7 @@ function locationQuery(s: S3LocationSettings): string {
   if (s.preset) q.set('preset', s.preset);
   if (s.pathStyle !== undefined) q.set('path-style', String(s.pathStyle));
   if (s.credentials) q.set('credentials', s.credentials);
+  if (s.partSize) q.set('part-size', s.partSize % MiB === 0 ? `${s.partSize / MiB}MiB` : String(s.partSize));
   const query = q.toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/');
   return query ? `?${query}` : '';
 }
@@ -169,11 +189,11 @@ export function s3Options(value: string, globals: DestinationOptions, env: Env):
     region,
     preset,
     forcePathStyle: pathStyle,
-    locationQuery: locationQuery({ endpoint, region, preset, pathStyle, credentials: own.credentials }),
+    locationQuery: locationQuery({ endpoint, region, preset, pathStyle, credentials: own.credentials, partSize: own.partSize }),
     ...(own.credentials
       ? { credentials: readCredentials(own.credentials, env, shown), credentialsSource: `${own.credentials}_ACCESS_KEY_ID / ${own.credentials}_SECRET_ACCESS_KEY (credentials=${own.credentials})` }
       : {}),
-    partSize: globals.partSize,
+    partSize: own.partSize ?? globals.partSize,
     env,
   };
 }

@@ -16,10 +16,14 @@ export const MAX_PART_SIZE = 5 * 1024 * MiB;
 export const MAX_PARTS = 10_000;
 /**
  * 16 MiB parts allow objects up to 16 MiB × 10,000 = 156.25 GiB; a larger artifact needs a
- * larger `partSize` (64 MiB → 625 GiB). The uploader holds at most (queueSize + 1) parts in
+ * larger `partSize` (the location's `part-size=64MiB` → 625 GiB). The uploader holds at most (queueSize + 1) parts in
  * memory: 80 MiB with the defaults, whatever the object's size.
  */
 export const DEFAULT_PART_SIZE = 16 * MiB;
+
+function formatMiB(bytes: number): string {
+  return bytes >= 1024 * MiB ? `${+(bytes / 1024 / MiB).toFixed(2)} GiB` : `${+(bytes / MiB).toFixed(2)} MiB`;
+}
 export const DEFAULT_QUEUE_SIZE = 4;
 
 /** Static credentials (from `credentials=NAME`); without them the SDK's default chain applies. */
@@ -415,7 +419,10 @@ export class S3Destination implements Destination {
     } else if (this.preset === 'aws' && this.endpoint && (status === 501 || status === 400) && /checksum|x-amz-sdk|x-amz-trailer|aws-chunked|not implemented/i.test(msg)) {
       hint = "this store rejects the SDK's default checksum headers: pass --preset generic (or b2, r2, minio)";
     } else if (/exceeded \d+ parts/i.test(msg) || name === 'EntityTooLarge') {
-      hint = `the object is larger than ${MAX_PARTS} parts of ${this.partSize / MiB} MiB: raise the part size`;
+      const bigger = Math.min(MAX_PART_SIZE, 4 * this.partSize);
+      hint =
+        `the object is larger than ${MAX_PARTS} parts of ${formatMiB(this.partSize)} (${formatMiB(MAX_PARTS * this.partSize)}): ` +
+        `add part-size=${bigger / MiB}MiB to the location (objects up to ${formatMiB(MAX_PARTS * bigger)}), e.g. s3://${this.bucket}/…?part-size=${bigger / MiB}MiB`;
     } else if (name === 'SlowDown' || status === 503) {
       hint = 'the store is throttling requests; run again later';
     } else if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(code) || name === 'TimeoutError') {

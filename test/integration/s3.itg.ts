@@ -129,6 +129,18 @@ describe('S3Destination against s3rver', () => {
     expect(await pendingUploads(dest)).toEqual([]);
   });
 
+  it("uploads in the parts a location's part-size asks for", async () => {
+    const url = (size: string) => `s3://${s3.bucket}/backups/t${++prefixCounter}?endpoint=${s3.endpoint}&part-size=${size}`;
+    // The store fails part 3 for good: 12 MiB in 5 MiB parts has one, in 16 MiB parts (the default) none.
+    await s3.setFaults({ failParts: [3] });
+    const data = randomBytes(12 * MiB);
+    const small = openDestination(url('5MiB'), {}, process.env);
+    expect(await small.put('b1/x', chunked(data)).catch((e: unknown) => String(e))).toMatch(/upload to .*b1\/x.*failed/s);
+    const large = openDestination(url('16MiB'), {}, process.env);
+    expect(await large.put('b1/x', chunked(data))).toEqual({ size: data.length });
+    expect(sha256(await buffer(await large.get('b1/x')))).toBe(sha256(data));
+  });
+
   it('aborts the multipart upload when a part fails for good: no object, no parts left, a clear error', async () => {
     const dest = freshDest();
     await s3.setFaults({ failParts: [2] });

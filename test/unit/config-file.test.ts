@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../../src/codecs/age/index.js';
 import { ConfigFileError, loadConfigFile, parseConfigText, type ConfigProblem } from '../../src/config/file.js';
-import { parseSize } from '../../src/config/size.js';
+import { parseSize } from '../../src/shared/size.js';
 import { ExitCode, UsageError } from '../../src/shared/errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'strongbox-config-file-'));

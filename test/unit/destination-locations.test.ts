@@ -68,7 +68,10 @@ describe('S3 location settings', () => {
     ['s3://b/p?endpoint=http://a:1&endpoint=http://b:2', /gives endpoint twice/],
     ['s3://b/p?region=x&region=x', /gives region twice/],
     ['s3://b/p?versionId=3', /unknown query parameter "versionId"/],
-    ['s3://b/p?Endpoint=http://a:1', /unknown query parameter "Endpoint".*\n.*known parameters: endpoint, region, preset, path-style, credentials/],
+    ['s3://b/p?Endpoint=http://a:1', /unknown query parameter "Endpoint".*\n.*known parameters: endpoint, region, preset, path-style, credentials, part-size/],
+    ['s3://b/p?part-size=4MiB', /part-size of s3:\/\/b\/p is 4MiB, outside S3's limits of 5MiB to 5GiB/],
+    ['s3://b/p?part-size=6GiB', /outside S3's limits/],
+    ['s3://b/p?part-size=lots', /part-size of s3:\/\/b\/p "lots" is not a size/],
     ['s3://b/p?endpoint=', /empty endpoint/],
     ['s3://b/p?region', /empty region/],
     ['s3://b/p?credentials=%20', /empty credentials/],
@@ -124,6 +127,23 @@ describe('S3 location settings', () => {
       shown: 's3://db/team/x',
       settings: { endpoint: R2, credentials: 'R2', pathStyle: true },
     });
+  });
+});
+
+describe('part-size: the multipart part size of uploads to one location', () => {
+  it('is read with a unit and printed back in the location a command shows', () => {
+    expect(parseS3Url('s3://b/p?part-size=64MiB').settings).toEqual({ partSize: 64 * 1024 * 1024 });
+    expect(parseS3Url('s3://b/p?part-size=100MB').settings).toEqual({ partSize: 100e6 });
+    expect(s3('s3://b/p?endpoint=http://a:1&part-size=64mib').location).toBe('s3://b/p?endpoint=http://a:1&part-size=64MiB');
+    expect(s3('s3://b/p?endpoint=http://a:1').location).toBe('s3://b/p?endpoint=http://a:1');
+  });
+
+  it('turns "too many parts" into the setting to add, sized for 4× larger objects', () => {
+    const tooMany = new Error('Exceeded 10000 parts in multipart upload to Bucket: b Key: p/x.');
+    const byDefault = s3('s3://b/p?endpoint=http://a:1').failure('upload to s3://b/p/x', tooMany);
+    expect(byDefault.hint).toBe('the object is larger than 10000 parts of 16 MiB (156.25 GiB): add part-size=64MiB to the location (objects up to 625 GiB), e.g. s3://b/…?part-size=64MiB');
+    const set = s3('s3://b/p?endpoint=http://a:1&part-size=64MiB').failure('upload to s3://b/p/x', tooMany);
+    expect(set.hint).toMatch(/10000 parts of 64 MiB \(625 GiB\): add part-size=256MiB .*objects up to 2500 GiB/);
   });
 });
 
