@@ -45,12 +45,12 @@ export function storedObjectOf(ctx: Context, rt: Runtime): { file: string; bytes
 export function s3Cases(ctx: Context, rt: Runtime, s3: S3Context, variants: boolean): CaseDef[] {
   const { server } = s3;
   const env = credentialEnv(server);
-  const location = (prefix: string) => `s3://${server.bucket}/${prefix}?endpoint=${server.endpoint}&credentials=${CREDENTIALS}`;
+  const location = (prefix: string, settings = '') => `s3://${server.bucket}/${prefix}?endpoint=${server.endpoint}&credentials=${CREDENTIALS}${settings}`;
   // s3rver keeps a bucket as a folder of files: dropping a round's prefix there empties it.
   const drop = (prefix: string) => rm(join(server.directory, server.bucket, prefix));
-  const ours = (prefix: string, extra: string[] = []): RunSpec => ({
+  const ours = (prefix: string, extra: string[] = [], settings = ''): RunSpec => ({
     command: rt.node,
-    args: [...rt.cliArgs, 'backup', '--to', location(prefix), '--init', '--files', ctx.tree.path, '--recipient', ctx.recipient, ...extra, '--json'],
+    args: [...rt.cliArgs, 'backup', '--to', location(prefix, settings), '--init', '--files', ctx.tree.path, '--recipient', ctx.recipient, ...extra, '--json'],
     env,
     captureStdout: true,
     serverPids: [server.pid],
@@ -84,6 +84,16 @@ export function s3Cases(ctx: Context, rt: Runtime, s3: S3Context, variants: bool
       variant: true,
       prepare: () => drop('strongbox-size'),
       spec: () => ours('strongbox-size', ['--confirm-upload', 'size']),
+      finish: (_r, m) => stored(m.stdout),
+    });
+    // Half the parts' memory (the uploader holds 5 of them), objects up to 78 GiB.
+    cases.push({
+      ...common,
+      id: `strongbox-s3-part-8mib@${rt.version}`,
+      label: 'strongbox backup → S3 (s3rver), part-size=8MiB',
+      variant: true,
+      prepare: () => drop('strongbox-part8'),
+      spec: () => ours('strongbox-part8', [], '&part-size=8MiB'),
       finish: (_r, m) => stored(m.stdout),
     });
   }
