@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-2PE6ZVSX.js";
+} from "./chunks/chunk-BDB7PNHG.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-U74OTVFM.js";
+} from "./chunks/chunk-VDECZIC6.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-X52MR2WW.js";
+} from "./chunks/chunk-TITRSSJH.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-CD74H4YT.js";
+} from "./chunks/chunk-EEYXIGSN.js";
 import {
   __commonJS,
   __esm,

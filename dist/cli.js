@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-2PE6ZVSX.js";
+} from "./chunks/chunk-BDB7PNHG.js";
 import {
   rollback
-} from "./chunks/chunk-IUTFY36Z.js";
+} from "./chunks/chunk-6MDV66H3.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-5N4FGHRA.js";
+} from "./chunks/chunk-TRBXSXGI.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-U74OTVFM.js";
+} from "./chunks/chunk-VDECZIC6.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-EGHO7KZM.js";
+} from "./chunks/chunk-ISYU4NBS.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-CD74H4YT.js";
+} from "./chunks/chunk-EEYXIGSN.js";
 import {
   __commonJS,
   __require,

@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-NWXMKK3U.js";
+} from "./chunks/chunk-NYRMGVGB.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-X52MR2WW.js";
+} from "./chunks/chunk-TITRSSJH.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-EGHO7KZM.js";
+} from "./chunks/chunk-ISYU4NBS.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-CD74H4YT.js";
+} from "./chunks/chunk-EEYXIGSN.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

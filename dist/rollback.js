@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-IUTFY36Z.js";
+} from "./chunks/chunk-6MDV66H3.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-U74OTVFM.js";
+import "./chunks/chunk-VDECZIC6.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-NWXMKK3U.js";
+} from "./chunks/chunk-NYRMGVGB.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-X52MR2WW.js";
+} from "./chunks/chunk-TITRSSJH.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-EGHO7KZM.js";
+} from "./chunks/chunk-ISYU4NBS.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-CD74H4YT.js";
+} from "./chunks/chunk-EEYXIGSN.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-5N4FGHRA.js";
+} from "./chunks/chunk-TRBXSXGI.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-U74OTVFM.js";
+} from "./chunks/chunk-VDECZIC6.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-NWXMKK3U.js";
+} from "./chunks/chunk-NYRMGVGB.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-X52MR2WW.js";
+} from "./chunks/chunk-TITRSSJH.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-EGHO7KZM.js";
+} from "./chunks/chunk-ISYU4NBS.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-CD74H4YT.js";
+} from "./chunks/chunk-EEYXIGSN.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -163,7 +163,7 @@ export async function storeObject(
   );
   // Until a destination's lock is held its output waits, holding the pipeline back (bounded).
   const uploads: Promise<PutResult | false>[] = dests.map((dest, i) =>
-    (ctx.ready?.(dest) ?? Promise.resolve()).then(() => dest.put(fullKey, fan.outputs[i]!, { signal: aborts[i]!.signal })).then(
+    (ctx.ready?.(dest) ?? Promise.resolve()).then(() => dest.put(fullKey, fan.outputs[i]!, { signal: aborts[i]!.signal, readBack: opts.confirm !== false && ctx.confirm === 'hash' })).then(
       (put) => put,
       (err: unknown) => {
         if (sourceDown()) return false;

@@ -245,7 +245,7 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   for (const a of objects) {
     throwIfCancelled();
     const key = objectKey(m.id, a.key);
-    const readBack = await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` });
+    const readBack = await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` }, (opts.confirm ?? 'hash') === 'hash');
     await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash', reporter.progress, readBack);
     bytes += a.stored.size;
     reporter.info(`  ${m.id}/${a.key}: ${formatBytes(a.stored.size)} copied and confirmed`);
@@ -329,7 +329,7 @@ async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: C
     const stored = { size: p.size, sha256: p.sha256 };
     let readBack: PutResult['readBack'];
     try {
-      readBack = await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` });
+      readBack = await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` }, (opts.confirm ?? 'hash') === 'hash');
     } catch (err) {
       if (err instanceof SourceDamage) throw new SourceDamage(`pack ${p.id} of backup ${backupId}: ${err.message}`, err.hint);
       throw err;
@@ -348,7 +348,7 @@ async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: C
  * destination stores nothing under the key (the Destination contract: put is atomic).
  */
 /** Returns what the destination read back while storing it (PutResult.readBack), if it did. */
-async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }, show: ShowProgress): Promise<PutResult['readBack']> {
+async function copyObject(source: Destination, dest: Destination, key: string, expected: { size: number; sha256: string }, show: ShowProgress, readBack: boolean): Promise<PutResult['readBack']> {
   const where = `${objectName(source, key)}`;
   const signal = cancelSignal();
   let damage: SourceDamage | undefined;
@@ -370,7 +370,7 @@ async function copyObject(source: Destination, dest: Destination, key: string, e
   const shown = show.progress?.start({ label: show.label, total: expected.size, done: () => check.size });
   let put: PutResult;
   try {
-    put = await dest.put(key, check, { signal });
+    put = await dest.put(key, check, { signal, readBack });
   } catch (err) {
     shown?.end();
     // A put that failed before reading its body leaves the reader open: close it.

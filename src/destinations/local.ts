@@ -9,7 +9,7 @@ import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage }
 import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import { createHash } from 'node:crypto';
-import type { Destination, ObjectInfo, PutResult } from './types.js';
+import type { Destination, ObjectInfo, PutOptions, PutResult } from './types.js';
 
 /** Temp files live next to their final name (so rename is atomic) and `list` never shows them. */
 export const TEMP_PREFIX = '.strongbox-tmp-';
@@ -110,8 +110,9 @@ export class LocalDestination implements Destination {
    * file a step behind the writer (while the bytes are still in the page cache), then the rest
    * once the file is fsync'ed, before the rename. `readBack` is that SHA-256, which the
    * read-back confirmation checks instead of reading the whole object again after the upload.
+   * With `readBack: false` (`--confirm-upload size`) it only writes.
    */
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<PutResult> {
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     const file = this.pathFor(key);
     // The body may fail while we still create the temp file; pipeline reports that error, this
     // listener only keeps it from being an uncaught exception meanwhile.
@@ -121,16 +122,16 @@ export class LocalDestination implements Destination {
       await this.writeAtomically(file, async (fh, tmp) => {
         // `flush` fsyncs before the stream closes the handle; pipeline settles after the close.
         const out = fh.createWriteStream({ highWaterMark: IO_BUFFER, flush: true });
-        const reader = await open(tmp, 'r');
+        const reader = opts.readBack === false ? undefined : await open(tmp, 'r');
         try {
-          const behind = readBehind(reader);
-          const ahead = syncAhead(fh, this.syncEvery, () => behind.upTo(out.bytesWritten));
+          const behind = reader && readBehind(reader);
+          const ahead = syncAhead(fh, this.syncEvery, () => behind?.upTo(out.bytesWritten));
           await pipeline(body, ahead.stream, out, { signal: opts.signal });
           await ahead.settled();
           const size = out.bytesWritten;
-          result = { size, readBack: await behind.finish(size) };
+          result = behind ? { size, readBack: await behind.finish(size) } : { size };
         } finally {
-          await reader.close();
+          await reader?.close();
         }
       });
     } catch (err) {

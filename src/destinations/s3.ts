@@ -7,7 +7,7 @@ import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
 import { resolveS3Config, type S3Location, type S3Preset } from './s3-presets.js';
 import { libStorage, s3Sdk, type S3Sdk } from './s3-sdk.js';
-import type { Destination, ObjectInfo } from './types.js';
+import type { Destination, ObjectInfo, PutOptions } from './types.js';
 
 const MiB = 1024 * 1024;
 /** S3's limits: parts of 5 MiB to 5 GiB, at most 10,000 of them per object. */
@@ -135,7 +135,7 @@ export class S3Destination implements Destination {
     return { client, sdk };
   }
 
-  async put(key: string, body: Readable, opts: { signal?: AbortSignal } = {}): Promise<{ size: number }> {
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<{ size: number }> {
     const Key = this.keyFor(key);
     let size = 0;
     let sourceError: unknown;

@@ -36,7 +36,8 @@ export interface Destination {
    * with the settings in effect and `credentials=NAME` (never a secret value). Absent: display.
    */
   readonly location?: string;
-  put(key: string, body: Readable, opts?: { signal?: AbortSignal }): Promise<PutResult>;
+  /** `readBack: false`: nobody will check a read-back (`--confirm-upload size`), so a destination may skip making one. */
+  put(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
   putBytes(key: string, data: Uint8Array): Promise<void>;
   /**
    * Writes data only if key does not exist yet; returns false if it already existed.
@@ -69,6 +70,11 @@ export interface Destination {
    * exclusive lock, so no running write is touched.
    */
   removeAbandonedWrites?(before: Date, dryRun: boolean): Promise<string[]>;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+  readBack?: boolean;
 }
 
 /** What a put stored. */

@@ -67,6 +67,13 @@ describe('LocalDestination', () => {
     expect((await stat(path.join(root, 'repo', '2024-01-01T00-00-00Z', 'db.dump.zst.age'))).mode & 0o777).toBe(0o600);
   });
 
+  it('makes no read-back when asked not to (--confirm-upload size), and still stores every byte', async () => {
+    const data = randomBytes(1024 * 1024 + 3);
+    const put = await dest.put('b/size-only.tar.zst.age', Readable.from([data]), { readBack: false });
+    expect(put).toEqual({ size: data.length });
+    expect((await readFile(path.join(root, 'repo', 'b', 'size-only.tar.zst.age'))).equals(data)).toBe(true);
+  });
+
   it('reads what it wrote back from the file, stretch by stretch as the syncs land: readBack is the SHA-256 of the file', async () => {
     // 64 KiB between syncs: the 3 MiB object is read back in ~48 stretches while it is written.
     const small = new LocalDestination(path.join(root, 'repo'), {}, 64 * 1024);
