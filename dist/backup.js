@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-BDB7PNHG.js";
+} from "./chunks/chunk-3I4UKKXH.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-VDECZIC6.js";
+} from "./chunks/chunk-J226SGQL.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-TITRSSJH.js";
+} from "./chunks/chunk-RA6SQOEK.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-EEYXIGSN.js";
+} from "./chunks/chunk-J7NCPSEP.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-BDB7PNHG.js";
+} from "./chunks/chunk-3I4UKKXH.js";
 import {
   rollback
-} from "./chunks/chunk-6MDV66H3.js";
+} from "./chunks/chunk-5IG4IDR3.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-TRBXSXGI.js";
+} from "./chunks/chunk-WUSL3SHB.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-VDECZIC6.js";
+} from "./chunks/chunk-J226SGQL.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-ISYU4NBS.js";
+} from "./chunks/chunk-2DF2M6ZI.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-EEYXIGSN.js";
+} from "./chunks/chunk-J7NCPSEP.js";
 import {
   __commonJS,
   __require,

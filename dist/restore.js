@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-NYRMGVGB.js";
+} from "./chunks/chunk-GBYVKDBF.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-TITRSSJH.js";
+} from "./chunks/chunk-RA6SQOEK.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-ISYU4NBS.js";
+} from "./chunks/chunk-2DF2M6ZI.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-EEYXIGSN.js";
+} from "./chunks/chunk-J7NCPSEP.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

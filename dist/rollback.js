@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-6MDV66H3.js";
+} from "./chunks/chunk-5IG4IDR3.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-VDECZIC6.js";
+import "./chunks/chunk-J226SGQL.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-NYRMGVGB.js";
+} from "./chunks/chunk-GBYVKDBF.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-TITRSSJH.js";
+} from "./chunks/chunk-RA6SQOEK.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-ISYU4NBS.js";
+} from "./chunks/chunk-2DF2M6ZI.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-EEYXIGSN.js";
+} from "./chunks/chunk-J7NCPSEP.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

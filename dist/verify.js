@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-TRBXSXGI.js";
+} from "./chunks/chunk-WUSL3SHB.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-VDECZIC6.js";
+} from "./chunks/chunk-J226SGQL.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-NYRMGVGB.js";
+} from "./chunks/chunk-GBYVKDBF.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-TITRSSJH.js";
+} from "./chunks/chunk-RA6SQOEK.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-ISYU4NBS.js";
+} from "./chunks/chunk-2DF2M6ZI.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-EEYXIGSN.js";
+} from "./chunks/chunk-J7NCPSEP.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

@@ -3,9 +3,8 @@ import { sensitiveEnv } from '../shared/sensitive-env.js';
 import { printable } from '../shared/text.js';
 import { parseSize } from '../shared/size.js';
 import { URL_HINT, type DestinationFactory, type DestinationOptions, type Env } from './location.js';
-import { MAX_PART_SIZE, MIN_PART_SIZE, S3Destination, type S3Credentials, type S3DestinationOptions } from './s3.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE, partSizeSetting, S3Destination, type S3Credentials, type S3DestinationOptions } from './s3.js';
 
-const MiB = 1024 * 1024;
 
 /** The settings an S3 location may carry in its query: `s3://bucket/prefix?endpoint=…&credentials=NAME`. */
 export interface S3LocationSettings {
@@ -165,7 +164,7 @@ function locationQuery(s: S3LocationSettings): string {
   if (s.preset) q.set('preset', s.preset);
   if (s.pathStyle !== undefined) q.set('path-style', String(s.pathStyle));
   if (s.credentials) q.set('credentials', s.credentials);
-  if (s.partSize) q.set('part-size', s.partSize % MiB === 0 ? `${s.partSize / MiB}MiB` : String(s.partSize));
+  if (s.partSize) q.set('part-size', partSizeSetting(s.partSize));
   const query = q.toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/');
   return query ? `?${query}` : '';
 }

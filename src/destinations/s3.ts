@@ -14,6 +14,13 @@ const MiB = 1024 * 1024;
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PART_SIZE = 5 * 1024 * MiB;
 export const MAX_PARTS = 10_000;
+/** S3's largest object. */
+export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
+
+/** A part size as `part-size=` takes it: whole MiB where it is one, bytes otherwise. */
+export function partSizeSetting(bytes: number): string {
+  return bytes % MiB === 0 ? `${bytes / MiB}MiB` : String(bytes);
+}
 /**
  * 16 MiB parts allow objects up to 16 MiB × 10,000 = 156.25 GiB; a larger artifact needs a
  * larger `partSize` (the location's `part-size=64MiB` → 625 GiB). The uploader holds at most (queueSize + 1) parts in
@@ -87,7 +94,7 @@ export class S3Destination implements Destination {
   readonly endpointHost?: string;
   private readonly at: string;
   private readonly credentialsSource: string;
-  private readonly partSize: number;
+  readonly partSize: number;
   private readonly queueSize: number;
   private readonly getRetries: number;
 
@@ -420,9 +427,12 @@ export class S3Destination implements Destination {
       hint = "this store rejects the SDK's default checksum headers: pass --preset generic (or b2, r2, minio)";
     } else if (/exceeded \d+ parts/i.test(msg) || name === 'EntityTooLarge') {
       const bigger = Math.min(MAX_PART_SIZE, 4 * this.partSize);
+      const holds = (part: number) => formatMiB(Math.min(MAX_OBJECT_SIZE, MAX_PARTS * part));
       hint =
-        `the object is larger than ${MAX_PARTS} parts of ${formatMiB(this.partSize)} (${formatMiB(MAX_PARTS * this.partSize)}): ` +
-        `add part-size=${bigger / MiB}MiB to the location (objects up to ${formatMiB(MAX_PARTS * bigger)}), e.g. s3://${this.bucket}/…?part-size=${bigger / MiB}MiB`;
+        bigger === this.partSize
+          ? `the object is larger than ${MAX_PARTS} parts of ${formatMiB(this.partSize)} (${holds(this.partSize)}), the most S3 takes in one object`
+          : `the object is larger than ${MAX_PARTS} parts of ${formatMiB(this.partSize)} (${holds(this.partSize)}): ` +
+            `add part-size=${partSizeSetting(bigger)} to the location (objects up to ${holds(bigger)}), e.g. s3://${this.bucket}/…?part-size=${partSizeSetting(bigger)}`;
     } else if (name === 'SlowDown' || status === 503) {
       hint = 'the store is throttling requests; run again later';
     } else if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(code) || name === 'TimeoutError') {

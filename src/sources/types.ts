@@ -56,6 +56,8 @@ export interface BucketConnection {
   env?: Record<string, string | undefined>;
   /** Objects read (or written) at once; default 8. */
   concurrency?: number;
+  /** The location's `part-size`: multipart part size of the members a restore uploads. */
+  partSize?: number;
 }
 
 export type RowCountMode = 'exact' | 'estimate' | 'none';

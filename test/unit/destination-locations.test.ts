@@ -5,6 +5,7 @@ import { LocalDestination } from '../../src/destinations/local.js';
 import { destinationFactories } from '../../src/destinations/registry.js';
 import { S3Destination } from '../../src/destinations/s3.js';
 import { parseS3Url } from '../../src/destinations/s3-location.js';
+import { MEMBER_PART_SIZE, openBucket, resolveBucketConnection } from '../../src/sources/bucket/connection.js';
 import { UsageError } from '../../src/shared/errors.js';
 import { ConsoleReporter } from '../../src/shared/reporter.js';
 import { childEnvironment } from '../../src/shared/sensitive-env.js';
@@ -144,6 +145,18 @@ describe('part-size: the multipart part size of uploads to one location', () => 
     expect(byDefault.hint).toBe('the object is larger than 10000 parts of 16 MiB (156.25 GiB): add part-size=64MiB to the location (objects up to 625 GiB), e.g. s3://b/…?part-size=64MiB');
     const set = s3('s3://b/p?endpoint=http://a:1&part-size=64MiB').failure('upload to s3://b/p/x', tooMany);
     expect(set.hint).toMatch(/10000 parts of 64 MiB \(625 GiB\): add part-size=256MiB .*objects up to 2500 GiB/);
+    // Near the top, S3's 5 TiB object limit bounds the promise; at 5 GiB parts no setting helps.
+    expect(s3('s3://b/p?endpoint=http://a:1&part-size=2GiB').failure('upload', tooMany).hint).toMatch(/add part-size=5120MiB .*objects up to 5120 GiB/);
+    expect(s3('s3://b/p?endpoint=http://a:1&part-size=5GiB').failure('upload', tooMany).hint).toBe(
+      'the object is larger than 10000 parts of 5 GiB (5120 GiB), the most S3 takes in one object',
+    );
+  });
+
+  it('applies to a bucket target too: a restore uploads large members in its parts (8 MiB unless set)', () => {
+    const set = resolveBucketConnection('s3://b/p?endpoint=http://a:1&part-size=32MiB', {}, {}, '--bucket-target');
+    expect(openBucket('s3://b/p', set).store.partSize).toBe(32 * 1024 * 1024);
+    expect(openBucket('s3://b/p', resolveBucketConnection('s3://b/p?endpoint=http://a:1', {}, {})).store.partSize).toBe(MEMBER_PART_SIZE);
+    expect(MEMBER_PART_SIZE).toBe(8 * 1024 * 1024);
   });
 });
 

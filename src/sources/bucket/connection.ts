@@ -37,6 +37,7 @@ export function resolveBucketConnection(location: string, globals: DestinationOp
     preset: o.preset,
     forcePathStyle: o.forcePathStyle,
     ...(o.credentials ? { credentials: o.credentials, credentialsSource: o.credentialsSource } : {}),
+    ...(o.partSize ? { partSize: o.partSize } : {}),
     env: pick(env, ['AWS_REGION', 'AWS_DEFAULT_REGION']),
   };
 }
@@ -46,6 +47,9 @@ export function connectionSecrets(c: BucketConnection | undefined): string[] {
   const k = c?.credentials;
   return k ? [k.accessKeyId, k.secretAccessKey, ...(k.sessionToken ? [k.sessionToken] : [])] : [];
 }
+
+/** Parts of a member a restore uploads when the location sets no `part-size` (members up to 78 GiB). */
+export const MEMBER_PART_SIZE = 8 * 1024 * 1024;
 
 export function openBucket(location: string, connection: BucketConnection | undefined): OpenedBucket {
   const { bucket, prefix } = parseS3Url(location.trim());
@@ -58,6 +62,8 @@ export function openBucket(location: string, connection: BucketConnection | unde
     preset: c.preset,
     forcePathStyle: c.forcePathStyle,
     ...(c.credentials ? { credentials: c.credentials, credentialsSource: c.credentialsSource } : {}),
+    // A restore uploads large members in parts of this size (8 MiB, as the AWS CLI, unless set).
+    partSize: c.partSize ?? MEMBER_PART_SIZE,
     env: c.env ?? {},
   });
   return { store, bucket: store.bucket, prefix: store.prefix, display: store.display };

@@ -188,7 +188,7 @@ async function putLarge(b: OpenedBucket, Key: string, body: Readable, m: IndexMe
   // lib-storage completes the multipart upload only after the body ended, i.e. after the content
   // was verified; a verification error aborts the upload and nothing appears at the key.
   const [{ Upload }, client] = await Promise.all([libStorage(), b.store.client()]);
-  const upload = new Upload({ client, params: { Bucket: b.bucket, Key, Body: body, ...headers(m) }, partSize: SINGLE_PUT_LIMIT, queueSize: 4 });
+  const upload = new Upload({ client, params: { Bucket: b.bucket, Key, Body: body, ...headers(m) }, partSize: b.store.partSize, queueSize: 4 });
   try {
     await upload.done();
   } catch (err) {
