@@ -11,14 +11,14 @@ import {
   resolveBackupConfig,
   resolveCopyTiers,
   shortTime
-} from "./chunks/chunk-3I4UKKXH.js";
+} from "./chunks/chunk-XLIB47H6.js";
 import {
   escapeHtml,
   escapeHtmlText
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-J226SGQL.js";
+} from "./chunks/chunk-S6YNOLOT.js";
 import {
   actionsReporter,
   commaList,
@@ -35,7 +35,7 @@ import {
   summary,
   warning,
   writeSummary
-} from "./chunks/chunk-RA6SQOEK.js";
+} from "./chunks/chunk-NRF3XMNW.js";
 import {
   AllDestinationsFailedError,
   ExitCode,
@@ -62,7 +62,7 @@ import {
   resolveRetentionPlan,
   seriesKeyOf,
   sourceAdapter
-} from "./chunks/chunk-J7NCPSEP.js";
+} from "./chunks/chunk-XEBPFPTJ.js";
 import {
   __commonJS,
   __esm,

@@ -13,10 +13,10 @@ import {
   resolveAlertSettings,
   resolveBackupConfig,
   shortTime
-} from "./chunks/chunk-3I4UKKXH.js";
+} from "./chunks/chunk-XLIB47H6.js";
 import {
   rollback
-} from "./chunks/chunk-5IG4IDR3.js";
+} from "./chunks/chunk-XVP47H5J.js";
 import {
   releaseOf
 } from "./chunks/chunk-PZQOPBRM.js";
@@ -24,20 +24,20 @@ import {
   drill,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-WUSL3SHB.js";
+} from "./chunks/chunk-HNJCMWRL.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-J226SGQL.js";
+} from "./chunks/chunk-S6YNOLOT.js";
 import {
   resolveListConfig,
   resolveRestoreConfig,
   resolveRollbackConfig,
   resolveVerifyConfig,
   restore
-} from "./chunks/chunk-2DF2M6ZI.js";
+} from "./chunks/chunk-J4ZO7BED.js";
 import {
   CANCEL_EXIT_CODES,
   ConfigFileError,
@@ -105,7 +105,7 @@ import {
   verifyAcrossOutcome,
   verifyOutcome,
   warnNewerDamaged
-} from "./chunks/chunk-J7NCPSEP.js";
+} from "./chunks/chunk-XEBPFPTJ.js";
 import {
   __commonJS,
   __require,

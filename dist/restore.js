@@ -5,22 +5,22 @@ import {
 import {
   configInput,
   getRestoreInputs
-} from "./chunks/chunk-GBYVKDBF.js";
+} from "./chunks/chunk-JUGL7PNT.js";
 import {
   actionsReporter,
   getNotifyInputs,
   runAction,
   setOutput,
   writeSummary
-} from "./chunks/chunk-RA6SQOEK.js";
+} from "./chunks/chunk-NRF3XMNW.js";
 import {
   resolveRestoreConfig,
   restore
-} from "./chunks/chunk-2DF2M6ZI.js";
+} from "./chunks/chunk-J4ZO7BED.js";
 import {
   exitSoonIfCancelled,
   restoreOutcome
-} from "./chunks/chunk-J7NCPSEP.js";
+} from "./chunks/chunk-XEBPFPTJ.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/restore.ts

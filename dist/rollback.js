@@ -1,13 +1,13 @@
 import { createRequire as __sbCreateRequire } from 'node:module'; const require = __sbCreateRequire(import.meta.url);
 import {
   rollback
-} from "./chunks/chunk-5IG4IDR3.js";
+} from "./chunks/chunk-XVP47H5J.js";
 import "./chunks/chunk-PZQOPBRM.js";
-import "./chunks/chunk-J226SGQL.js";
+import "./chunks/chunk-S6YNOLOT.js";
 import {
   configInput,
   getRollbackInputs
-} from "./chunks/chunk-GBYVKDBF.js";
+} from "./chunks/chunk-JUGL7PNT.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -15,16 +15,16 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-RA6SQOEK.js";
+} from "./chunks/chunk-NRF3XMNW.js";
 import {
   resolveRollbackConfig
-} from "./chunks/chunk-2DF2M6ZI.js";
+} from "./chunks/chunk-J4ZO7BED.js";
 import {
   ExitCode,
   childEnvironment,
   exitSoonIfCancelled,
   rollbackOutcome
-} from "./chunks/chunk-J7NCPSEP.js";
+} from "./chunks/chunk-XEBPFPTJ.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/git-changes.ts

@@ -5,18 +5,18 @@ import {
   drillRequested,
   resolveDrillConfig,
   verifyAcross
-} from "./chunks/chunk-WUSL3SHB.js";
+} from "./chunks/chunk-HNJCMWRL.js";
 import {
   escapeHtml
 } from "./chunks/chunk-HWUY422Q.js";
 import {
   verify
-} from "./chunks/chunk-J226SGQL.js";
+} from "./chunks/chunk-S6YNOLOT.js";
 import {
   configInput,
   getDrillInputs,
   getVerifyInputs
-} from "./chunks/chunk-GBYVKDBF.js";
+} from "./chunks/chunk-JUGL7PNT.js";
 import {
   actionsReporter,
   getNotifyInputs,
@@ -24,17 +24,17 @@ import {
   setFailed,
   setOutput,
   writeSummary
-} from "./chunks/chunk-RA6SQOEK.js";
+} from "./chunks/chunk-NRF3XMNW.js";
 import {
   resolveVerifyConfig
-} from "./chunks/chunk-2DF2M6ZI.js";
+} from "./chunks/chunk-J4ZO7BED.js";
 import {
   describeSignature,
   drillOutcome,
   exitSoonIfCancelled,
   verifyAcrossOutcome,
   verifyOutcome
-} from "./chunks/chunk-J7NCPSEP.js";
+} from "./chunks/chunk-XEBPFPTJ.js";
 import "./chunks/chunk-Y65T7N5T.js";
 
 // src/actions/verify.ts

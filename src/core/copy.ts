@@ -227,7 +227,7 @@ function conflictError(id: string, dest: Destination, damaged?: string): Conflic
 }
 
 async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8Array, opts: CopyOptions): Promise<CopiedBackup> {
-  const { source, destination: dest, reporter } = opts;
+  const { source, destination: dest, reporter, confirm = 'hash' } = opts;
   const listed = new Map(entry.objects.map((o) => [o.key, o.size]));
   // A collection's refs object travels with its index, recorded like an artifact.
   const objects = [...m.artifacts, ...collectionArtifacts(m).map(refsRecordOrDamage)];
@@ -245,8 +245,8 @@ async function copyBackup(entry: BackupEntry, m: Manifest, manifestBytes: Uint8A
   for (const a of objects) {
     throwIfCancelled();
     const key = objectKey(m.id, a.key);
-    const readBack = await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` }, (opts.confirm ?? 'hash') === 'hash');
-    await confirmStored(dest, key, a.stored, opts.confirm ?? 'hash', reporter.progress, readBack);
+    const readBack = await copyObject(source, dest, key, a.stored, { progress: reporter.progress, label: `copy ${printable(a.name)} of ${m.id}` }, confirm === 'hash');
+    await confirmStored(dest, key, a.stored, confirm, reporter.progress, readBack);
     bytes += a.stored.size;
     reporter.info(`  ${m.id}/${a.key}: ${formatBytes(a.stored.size)} copied and confirmed`);
   }
@@ -318,7 +318,7 @@ function isRefsDamage(err: unknown): boolean {
 
 /** Copies each pack the destination lacks (same key and size there: already copied), each checked while it streams and confirmed there. */
 async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: CopyOptions): Promise<number> {
-  const { source, destination: dest, reporter } = opts;
+  const { source, destination: dest, reporter, confirm = 'hash' } = opts;
   let bytes = 0;
   let copied = 0;
   for (const p of packs.values()) {
@@ -329,12 +329,12 @@ async function copyPacks(packs: Map<string, RefsPack>, backupId: string, opts: C
     const stored = { size: p.size, sha256: p.sha256 };
     let readBack: PutResult['readBack'];
     try {
-      readBack = await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` }, (opts.confirm ?? 'hash') === 'hash');
+      readBack = await copyObject(source, dest, key, stored, { progress: reporter.progress, label: `copy pack ${p.id.slice(0, 8)} of ${backupId}` }, confirm === 'hash');
     } catch (err) {
       if (err instanceof SourceDamage) throw new SourceDamage(`pack ${p.id} of backup ${backupId}: ${err.message}`, err.hint);
       throw err;
     }
-    await confirmStored(dest, key, stored, opts.confirm ?? 'hash', reporter.progress, readBack);
+    await confirmStored(dest, key, stored, confirm, reporter.progress, readBack);
     bytes += p.size;
     copied++;
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -8,7 +8,6 @@ import { pipeline } from 'node:stream/promises';
 import { NotFoundError, RefusedError, StrongboxError, UsageError, errorMessage } from '../shared/errors.js';
 import { printable } from '../shared/text.js';
 import { checkPrefix, keySegments } from './keys.js';
-import { createHash } from 'node:crypto';
 import type { Destination, ObjectInfo, PutOptions, PutResult } from './types.js';
 
 /** Temp files live next to their final name (so rename is atomic) and `list` never shows them. */

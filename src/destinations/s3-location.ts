@@ -5,7 +5,6 @@ import { parseSize } from '../shared/size.js';
 import { URL_HINT, type DestinationFactory, type DestinationOptions, type Env } from './location.js';
 import { MAX_PART_SIZE, MIN_PART_SIZE, partSizeSetting, S3Destination, type S3Credentials, type S3DestinationOptions } from './s3.js';
 
-
 /** The settings an S3 location may carry in its query: `s3://bucket/prefix?endpoint=…&credentials=NAME`. */
 export interface S3LocationSettings {
   endpoint?: string;

@@ -21,16 +21,18 @@ export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 export function partSizeSetting(bytes: number): string {
   return bytes % MiB === 0 ? `${bytes / MiB}MiB` : String(bytes);
 }
-/**
- * 16 MiB parts allow objects up to 16 MiB × 10,000 = 156.25 GiB; a larger artifact needs a
- * larger `partSize` (the location's `part-size=64MiB` → 625 GiB). The uploader holds at most (queueSize + 1) parts in
- * memory: 80 MiB with the defaults, whatever the object's size.
- */
-export const DEFAULT_PART_SIZE = 16 * MiB;
 
+/** Part and object sizes in hints, exact to two decimals (156.25 GiB). */
 function formatMiB(bytes: number): string {
   return bytes >= 1024 * MiB ? `${+(bytes / 1024 / MiB).toFixed(2)} GiB` : `${+(bytes / MiB).toFixed(2)} MiB`;
 }
+
+/**
+ * 16 MiB parts allow objects up to 16 MiB × 10,000 = 156.25 GiB; a larger artifact needs a
+ * larger `partSize` (the location's `part-size=64MiB` → 625 GiB). The uploader holds at most
+ * (queueSize + 1) parts in memory: 80 MiB with the defaults, whatever the object's size.
+ */
+export const DEFAULT_PART_SIZE = 16 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
 
 /** Static credentials (from `credentials=NAME`); without them the SDK's default chain applies. */
